@@ -1,0 +1,102 @@
+# ngx_integrations_module
+#
+#   make run      build, then serve conf/demo.conf on 127.0.0.1:8080
+#   make test     build, then run the unit and integration tests
+#                 (make test VALGRIND=1: nginx under valgrind memcheck)
+#   make bench    wrk against bare proxy_pass and the module's locations
+#   make fuzz     run every libFuzzer target for FUZZ_SECONDS each
+#
+# The module is built against the nginx source tree that Debian's
+# nginx-dev installs, configured with the flags Debian's nginx was built
+# with, so the stock /usr/sbin/nginx loads it.
+
+SHELL        := /bin/bash
+NGINX_SRC    ?= /usr/share/nginx/src
+NGINX_BIN    ?= /usr/sbin/nginx
+VECTORS_DIR  ?= $(abspath ../shared/vectors)
+BUILD        := build
+MODULE       := $(BUILD)/ngx_integrations_module.so
+FUZZ_SECONDS ?= 20
+
+CORE_SRCS    := $(wildcard src/integrations_*.c)
+CORE_HDRS    := $(wildcard src/integrations_*.h)
+GLUE_SRCS    := $(wildcard src/ngx_*.c) $(wildcard src/ngx_*.h)
+UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
+FUZZERS      := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+
+CC           ?= cc
+UNIT_CFLAGS  := -std=gnu99 -O1 -g -Wall -Wextra -Werror -Isrc -It/unit
+CORE_LIBS    := -lcrypto -lyajl
+
+# Debian packages: to build and test, and the extras fuzzing needs.
+DEPS         := make gcc libc6-dev perl curl nginx nginx-dev libssl-dev \
+                libyajl-dev libcurl4-openssl-dev wrk valgrind
+FUZZ_DEPS    := clang libclang-rt-14-dev
+
+.PHONY: all deps deps-fuzz module unit integration test run bench fuzz clean
+
+all: module
+
+deps:
+	@./t/deps $(DEPS)
+
+deps-fuzz:
+	@./t/deps $(FUZZ_DEPS)
+
+module: $(MODULE)
+
+$(BUILD)/nginx/configure:
+	rm -rf $(BUILD)/nginx
+	mkdir -p $(BUILD)
+	cp -r $(NGINX_SRC) $(BUILD)/nginx
+
+$(BUILD)/nginx/objs/Makefile: config $(BUILD)/nginx/configure
+	cd $(BUILD)/nginx && source ./conf_flags \
+	    && ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt='-O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2' \
+	        --with-ld-opt='-Wl,-z,relro -Wl,-z,now' \
+	        --add-dynamic-module=$(CURDIR) > configure.log \
+	    || { tail -20 configure.log; exit 1; }
+
+$(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
+	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
+	cp $(BUILD)/nginx/objs/ngx_integrations_module.so $@
+
+$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(UNIT_CFLAGS) $(CORE_SRCS) $< $(CORE_LIBS) -o $@
+
+unit: $(UNIT_TESTS)
+	VECTORS_DIR=$(VECTORS_DIR) prove --exec '' $(UNIT_TESTS)
+
+integration: $(MODULE)
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) \
+	    VECTORS_DIR=$(VECTORS_DIR) VALGRIND=$(VALGRIND) prove -I t/lib $(PROVE_FLAGS) t/*.t
+
+test: deps
+	$(MAKE) unit integration
+
+run: deps $(MODULE)
+	./t/run-demo $(NGINX_BIN) $(abspath $(MODULE))
+
+bench: deps $(MODULE)
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/run
+
+$(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)/fuzz
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+	    $(CORE_SRCS) $< $(CORE_LIBS) -o $@
+
+fuzz: deps deps-fuzz
+	$(MAKE) $(FUZZERS)
+	@for f in $(FUZZERS); do \
+	    mkdir -p $(BUILD)/corpus/$$(basename $$f); \
+	    echo "fuzz: $$f ($(FUZZ_SECONDS)s)"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	        $(BUILD)/corpus/$$(basename $$f) fuzz/corpus/$$(basename $$f) \
+	        2>$(BUILD)/fuzz/$$(basename $$f).log \
+	    || { tail -40 $(BUILD)/fuzz/$$(basename $$f).log; exit 1; }; \
+	done
+
+clean:
+	rm -rf $(BUILD)
