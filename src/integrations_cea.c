@@ -11,8 +11,15 @@
 #include <openssl/params.h>
 
 
+/*
+ * One keyed MAC context per key, re-initialised for each signature with
+ * the key it holds: OpenSSL then restarts from the precomputed pads,
+ * several times cheaper than duplicating the context.  A key is therefore
+ * used by one thread at a time, as an nginx worker does.
+ */
+
 struct integrations_cea_key_s {
-    EVP_MAC_CTX  *ctx;                  /* keyed once, duplicated per use */
+    EVP_MAC_CTX  *ctx;
 };
 
 
@@ -75,19 +82,40 @@ integrations_cea_key_free(integrations_cea_key_t *key)
 void
 integrations_cea_format_date(time_t now, char *out)
 {
-    int        i, v[6];
-    struct tm  tm;
+    int       i, v[6];
+    int64_t   days, secs, era, doe, yoe, doy, mp, y, m, d;
 
-    gmtime_r(&now, &tm);
+    /*
+     * UTC civil date from days since the epoch (H. Hinnant's algorithm):
+     * plain arithmetic, where gmtime_r() takes a lock on every call.
+     */
+
+    days = (int64_t) now / 86400;
+    secs = (int64_t) now % 86400;
+
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+
+    days += 719468;
+    era = (days >= 0 ? days : days - 146096) / 146097;
+    doe = days - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = yoe + era * 400 + (m <= 2);
 
     /* the protocol's year has two digits */
 
-    v[0] = (tm.tm_year + 1900) % 100;
-    v[1] = tm.tm_mon + 1;
-    v[2] = tm.tm_mday;
-    v[3] = tm.tm_hour;
-    v[4] = tm.tm_min;
-    v[5] = tm.tm_sec;
+    v[0] = (int) (((y % 100) + 100) % 100);
+    v[1] = (int) m;
+    v[2] = (int) d;
+    v[3] = (int) (secs / 3600);
+    v[4] = (int) (secs / 60 % 60);
+    v[5] = (int) (secs % 60);
 
     for (i = 0; i < 6; i++) {
         out[2 * i + (i >= 3)] = (char) ('0' + v[i] / 10);
@@ -111,20 +139,16 @@ integrations_cea_sign(integrations_cea_key_t *key, const char *date,
     unsigned char         md[32];
     static const char     hex[] = "0123456789abcdef";
 
-    ctx = EVP_MAC_CTX_dup(key->ctx);
-    if (ctx == NULL) {
-        return -1;
-    }
+    ctx = key->ctx;
 
-    rc = EVP_MAC_update(ctx, (const unsigned char *) date,
+    rc = EVP_MAC_init(ctx, NULL, 0, NULL) == 1
+         && EVP_MAC_update(ctx, (const unsigned char *) date,
                         INTEGRATIONS_CEA_DATE_LEN) == 1
          && EVP_MAC_update(ctx, method, method_len) == 1
          && EVP_MAC_update(ctx, path, path_len) == 1
          && EVP_MAC_update(ctx, query, query_len) == 1
          && EVP_MAC_final(ctx, md, &n, sizeof(md)) == 1
          && n == sizeof(md);
-
-    EVP_MAC_CTX_free(ctx);
 
     if (!rc) {
         return -1;
@@ -225,21 +249,17 @@ integrations_cea_parse_request(const unsigned char *p, size_t len,
 
     /* header lines, each ending in CRLF, up to an empty line */
 
-    for (i = rq->line_end; i < len; i = (size_t) (eol - p) + 2) {
+    for (i = rq->line_end; i < len; i = (size_t) (eol - p) + 1) {
 
-        eol = memchr(&p[i], '\r', len - i);
+        eol = memchr(&p[i], '\n', len - i);
 
-        if (eol == NULL || (size_t) (eol - p) + 1 >= len || eol[1] != '\n') {
+        if (eol == NULL || eol == &p[i] || eol[-1] != '\r') {
             return -1;
         }
 
-        if ((size_t) (eol - p) == i) {
+        if (eol == &p[i + 1]) {
             rq->head_end = i + 2;
             return 0;
-        }
-
-        if (memchr(&p[i], '\n', eol - &p[i]) != NULL) {
-            return -1;
         }
     }
 
@@ -282,8 +302,8 @@ integrations_cea_sign_head(integrations_cea_key_t *key,
     /* keep every header but the ones this signer owns */
 
     for (i = rq.line_end; i < rq.head_end - 2; i = n) {
-        eol = memchr(&in[i], '\r', rq.head_end - 2 - i);
-        n = (size_t) (eol - in) + 2;
+        eol = memchr(&in[i], '\n', rq.head_end - 2 - i);
+        n = (size_t) (eol - in) + 1;
 
         if (integrations_cea_is_header(&in[i], n - i, "Authorization",
                                        sizeof("Authorization") - 1)

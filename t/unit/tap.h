@@ -75,7 +75,7 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
     do { printf("# "); printf(__VA_ARGS__); printf("\n"); } while (0)
 
 
-static int
+__attribute__((unused)) static int
 done_testing(void)
 {
     printf("1..%d\n", tap_count);
@@ -85,7 +85,7 @@ done_testing(void)
 
 /* Path of a file in ../shared/vectors, from $VECTORS_DIR or the default. */
 
-static const char *
+__attribute__((unused)) static const char *
 tap_vector_path(const char *name)
 {
     static char  path[4096];
@@ -102,7 +102,7 @@ tap_vector_path(const char *name)
 }
 
 
-static char *
+__attribute__((unused)) static char *
 tap_slurp(const char *path, size_t *len)
 {
     FILE    *f;

@@ -6,6 +6,7 @@
 #include "tap.h"
 #include "integrations_cea.h"
 
+#include <time.h>
 #include <yajl/yajl_tree.h>
 
 
@@ -100,6 +101,32 @@ test_date(void)
 
     integrations_cea_format_date(4102444799, d);     /* 2099-12-31 23:59:59 */
     is_str(d, "991231T235959Z", "date at the end of 2099");
+
+    integrations_cea_format_date(951782400, d);      /* 2000-02-29 */
+    is_str(d, "000229T000000Z", "leap day of 2000");
+
+    /* the arithmetic agrees with gmtime_r() from 1970 to 2106 */
+
+    {
+        int        mismatches;
+        char       want[32];
+        time_t     t;
+        struct tm  tm;
+
+        mismatches = 0;
+
+        for (t = 0; t < 4294967295LL; t += 86399 + (t % 7919)) {
+            integrations_cea_format_date(t, d);
+            gmtime_r(&t, &tm);
+            strftime(want, sizeof(want), "%y%m%dT%H%M%SZ", &tm);
+
+            if (strcmp(d, want) != 0 && mismatches++ < 3) {
+                diag("%lld: %s, gmtime_r says %s", (long long) t, d, want);
+            }
+        }
+
+        is_int(mismatches, 0, "date matches gmtime_r() over 136 years");
+    }
 }
 
 
