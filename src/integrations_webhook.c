@@ -1,0 +1,2762 @@
+/*
+ * Inbound webhook signature schemes; see integrations_webhook.h.
+ *
+ * Shape of a verification: init() parses the provider's headers into at
+ * most two "sets" (signed-bytes variants: Standard's webhook-* and svix-*
+ * headers, Twilio's URL with and without its port), each with a prefix
+ * and suffix around the body, an optional timestamp and the candidate
+ * signatures, already decoded.  One HMAC context per (secret x set) is
+ * duplicated from the keyed templates the verifier made at configuration
+ * time, so a request never decodes a key nor fetches an algorithm, and
+ * fed the prefix.  update() feeds every context; final() adds the suffix,
+ * finishes each MAC and compares it with each candidate of its set.
+ */
+
+#include <string.h>
+#include <stdlib.h>
+#include <stdio.h>
+
+#include <openssl/crypto.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include "integrations_codec.h"
+#include "integrations_webhook.h"
+
+
+#define INTEGRATIONS_WEBHOOK_MAX_SETS     2
+#define INTEGRATIONS_WEBHOOK_SIG_MAX      64    /* Ed25519; HMACs are less */
+#define INTEGRATIONS_WEBHOOK_TS_DIGITS    12
+#define INTEGRATIONS_WEBHOOK_ED25519_KEY  32
+#define INTEGRATIONS_WEBHOOK_ED25519_SIG  64
+#define INTEGRATIONS_WEBHOOK_SHA256_LEN   32
+#define INTEGRATIONS_WEBHOOK_NKEYS        INTEGRATIONS_WEBHOOK_MAX_SECRETS
+
+
+typedef enum {
+    INTEGRATIONS_WEBHOOK_HEX = 0,
+    INTEGRATIONS_WEBHOOK_BASE64
+} integrations_webhook_encoding_e;
+
+
+/* One signature from the request, decoded; len 0: cannot match. */
+typedef struct {
+    unsigned char   sig[INTEGRATIONS_WEBHOOK_SIG_MAX];
+    size_t          len;
+    unsigned        ed25519;
+} integrations_webhook_cand_t;
+
+typedef struct {
+    unsigned char                *prefix;
+    size_t                        prefix_len;
+    unsigned char                *suffix;
+    size_t                        suffix_len;
+    int64_t                       ts;
+    unsigned                      has_ts;
+    int                           sig_slot;     /* header_e, for the log */
+    unsigned                      ncand;
+    integrations_webhook_cand_t   cand[INTEGRATIONS_WEBHOOK_MAX_SIGNATURES];
+} integrations_webhook_set_t;
+
+struct integrations_webhook_verifier_s {
+    integrations_webhook_provider_e   provider;
+    int64_t                           tolerance;
+    size_t                            max_buffer;
+    unsigned char                    *url;
+    size_t                            url_len;
+    size_t                            mac_len;
+    EVP_MAC                          *mac;
+    unsigned                          nhmac;
+    EVP_MAC_CTX                      *hmac[INTEGRATIONS_WEBHOOK_NKEYS];
+    int                               hmac_index[INTEGRATIONS_WEBHOOK_NKEYS];
+    unsigned                          ned;
+    EVP_PKEY                         *ed[INTEGRATIONS_WEBHOOK_NKEYS];
+    int                               ed_index[INTEGRATIONS_WEBHOOK_NKEYS];
+};
+
+struct integrations_webhook_state_s {
+    const integrations_webhook_verifier_t  *v;
+    int64_t                         now;
+    unsigned                        nsets;
+    integrations_webhook_set_t      set[INTEGRATIONS_WEBHOOK_MAX_SETS];
+
+    /* mac[s * MAX_SETS + k]: secret s over set k; NULL when unused */
+    EVP_MAC_CTX                    *mac[INTEGRATIONS_WEBHOOK_NKEYS
+                                        * INTEGRATIONS_WEBHOOK_MAX_SETS];
+
+    EVP_MD_CTX                     *md;          /* Twilio bodySHA256 */
+    unsigned char                   body_sha256[32];
+    unsigned                        body_sha256_ok;
+
+    unsigned                        twilio_json:1;
+    unsigned                        toss_unsigned:1;
+    unsigned                        buffering:1;  /* whole body wanted */
+    unsigned                        ed_usable:1;  /* v1a still possible */
+    unsigned                        ed_overflow:1;
+    unsigned                        done:1;
+
+    unsigned char                  *buf;
+    size_t                          buf_len;
+    size_t                          buf_size;
+
+    unsigned char                  *idp;         /* body prefix for ids */
+    size_t                          idp_len;
+    unsigned                        keep_idp;
+};
+
+
+typedef struct {
+    const unsigned char  *p;
+    const unsigned char  *end;
+} integrations_webhook_json_t;
+
+typedef struct {
+    const unsigned char  *key;
+    size_t                key_len;
+    const unsigned char  *value;
+    size_t                value_len;
+} integrations_webhook_pair_t;
+
+
+static int integrations_webhook_eq(const unsigned char *p, size_t len,
+    const char *s);
+static int integrations_webhook_caseeq(const unsigned char *p, size_t len,
+    const char *s);
+static int integrations_webhook_header(integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_headers_t *h, int slot,
+    const unsigned char **value, size_t *len, int required);
+static int integrations_webhook_parse_ts(const unsigned char *p, size_t len,
+    int64_t *ts);
+static void integrations_webhook_decode_cand(integrations_webhook_cand_t *c,
+    integrations_webhook_encoding_e enc, const unsigned char *p, size_t len,
+    size_t expect, unsigned ed25519);
+static unsigned char *integrations_webhook_concat(size_t *out_len,
+    const unsigned char *a, size_t alen, const unsigned char *b, size_t blen,
+    const unsigned char *c, size_t clen, const unsigned char *d, size_t dlen);
+static integrations_webhook_rc_e integrations_webhook_fail(
+    integrations_webhook_ctx_t *ctx, integrations_webhook_rc_e rc, int slot);
+
+static integrations_webhook_rc_e integrations_webhook_init_stripe(
+    integrations_webhook_ctx_t *ctx, const integrations_webhook_headers_t *h);
+static integrations_webhook_rc_e integrations_webhook_init_standard(
+    integrations_webhook_ctx_t *ctx, const integrations_webhook_headers_t *h);
+static integrations_webhook_rc_e integrations_webhook_standard_set(
+    integrations_webhook_ctx_t *ctx, const integrations_webhook_headers_t *h,
+    int id_slot, int ts_slot, int sig_slot, int *present);
+static integrations_webhook_rc_e integrations_webhook_init_toss(
+    integrations_webhook_ctx_t *ctx, const integrations_webhook_headers_t *h);
+static integrations_webhook_rc_e integrations_webhook_init_single(
+    integrations_webhook_ctx_t *ctx, const integrations_webhook_headers_t *h);
+static integrations_webhook_rc_e integrations_webhook_init_twilio(
+    integrations_webhook_ctx_t *ctx, const integrations_webhook_headers_t *h,
+    const unsigned char *query, size_t query_len);
+static integrations_webhook_rc_e integrations_webhook_start_macs(
+    integrations_webhook_ctx_t *ctx);
+
+static integrations_webhook_rc_e integrations_webhook_buffer(
+    integrations_webhook_state_t *st, const unsigned char *data, size_t len);
+static integrations_webhook_rc_e integrations_webhook_final_macs(
+    integrations_webhook_ctx_t *ctx);
+static integrations_webhook_rc_e integrations_webhook_final_twilio(
+    integrations_webhook_ctx_t *ctx);
+static integrations_webhook_rc_e integrations_webhook_verdict(
+    integrations_webhook_ctx_t *ctx, const int *matched);
+static int integrations_webhook_mac_match(integrations_webhook_ctx_t *ctx,
+    EVP_MAC_CTX *mac, const integrations_webhook_set_t *set, int *error);
+static int integrations_webhook_ed_match(integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_set_t *set, int *error);
+
+/* matched[k]: the params index of the secret that verified set k, or -1 */
+static int integrations_webhook_parse_form(unsigned char *buf, size_t len,
+    integrations_webhook_pair_t **pairs, size_t *npairs);
+static int integrations_webhook_pair_cmp(const void *a, const void *b);
+static int integrations_webhook_twilio_variants(
+    integrations_webhook_state_t *st, const unsigned char *url, size_t len);
+static int integrations_webhook_toss_needs_signature(const unsigned char *p,
+    size_t len);
+static void integrations_webhook_state_release(integrations_webhook_state_t *st,
+    int all);
+
+static void integrations_webhook_json_ws(integrations_webhook_json_t *j);
+static int integrations_webhook_json_string(integrations_webhook_json_t *j,
+    const unsigned char **s, size_t *len, int *escaped);
+static int integrations_webhook_json_skip(integrations_webhook_json_t *j);
+static int integrations_webhook_json_next(integrations_webhook_json_t *j,
+    unsigned *n, const unsigned char **key, size_t *key_len, int *escaped);
+static int integrations_webhook_json_find(integrations_webhook_json_t *j,
+    const char *key);
+static int integrations_webhook_json_id(const unsigned char *p, size_t len,
+    const char *key1, const char *key2, integrations_webhook_event_id_t *out);
+static int integrations_webhook_id_set(integrations_webhook_event_id_t *out,
+    const unsigned char *p, size_t len, integrations_webhook_id_source_e src);
+static int integrations_webhook_id_header(integrations_webhook_event_id_t *out,
+    const integrations_webhook_headers_t *h, int slot);
+
+
+static const char  *integrations_webhook_providers[] = {
+    "stripe",
+    "standard",
+    "toss",
+    "coinbase",
+    "square",
+    "slack",
+    "github",
+    "shopify",
+    "twilio"
+};
+
+static const char  *integrations_webhook_reasons[] = {
+    "ok",
+    "missing_header",
+    "malformed_header",
+    "no_known_scheme",
+    "bad_signature",
+    "timestamp_out_of_tolerance",
+    "unsigned",
+    "malformed_body",
+    "body_too_large",
+    "internal_error"
+};
+
+static const char  *integrations_webhook_headers[] = {
+    "Stripe-Signature",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "svix-id",
+    "svix-timestamp",
+    "svix-signature",
+    "tosspayments-webhook-signature",
+    "tosspayments-webhook-transmission-time",
+    "tosspayments-webhook-transmission-id",
+    "X-CC-Webhook-Signature",
+    "x-square-hmacsha256-signature",
+    "X-Slack-Signature",
+    "X-Slack-Request-Timestamp",
+    "X-Hub-Signature-256",
+    "X-GitHub-Delivery",
+    "X-Shopify-Hmac-Sha256",
+    "X-Shopify-Webhook-Id",
+    "X-Twilio-Signature",
+    "I-Twilio-Idempotency-Token"
+};
+
+
+/* names and lookups */
+
+integrations_webhook_provider_e
+integrations_webhook_provider_by_name(const unsigned char *name, size_t len)
+{
+    int  i;
+
+    for (i = 0; i < INTEGRATIONS_WEBHOOK_PROVIDER_MAX; i++) {
+        if (integrations_webhook_eq(name, len,
+                                    integrations_webhook_providers[i]))
+        {
+            return (integrations_webhook_provider_e) i;
+        }
+    }
+
+    return INTEGRATIONS_WEBHOOK_PROVIDER_MAX;
+}
+
+
+const char *
+integrations_webhook_provider_name(integrations_webhook_provider_e provider)
+{
+    if ((unsigned) provider >= INTEGRATIONS_WEBHOOK_PROVIDER_MAX) {
+        return "unknown";
+    }
+
+    return integrations_webhook_providers[provider];
+}
+
+
+const char *
+integrations_webhook_reason_str(integrations_webhook_rc_e rc)
+{
+    if ((unsigned) rc >= INTEGRATIONS_WEBHOOK_RC_MAX) {
+        return "internal_error";
+    }
+
+    return integrations_webhook_reasons[rc];
+}
+
+
+const char *
+integrations_webhook_header_name(int header)
+{
+    if (header < 0 || header >= INTEGRATIONS_WEBHOOK_H_MAX) {
+        return NULL;
+    }
+
+    return integrations_webhook_headers[header];
+}
+
+
+void
+integrations_webhook_headers_init(integrations_webhook_headers_t *h)
+{
+    memset(h, 0, sizeof(integrations_webhook_headers_t));
+}
+
+
+int
+integrations_webhook_headers_add(integrations_webhook_headers_t *h,
+    const unsigned char *name, size_t name_len,
+    const unsigned char *value, size_t value_len)
+{
+    int                             i;
+    integrations_webhook_header_t  *hh;
+
+    for (i = 0; i < INTEGRATIONS_WEBHOOK_H_MAX; i++) {
+        if (!integrations_webhook_caseeq(name, name_len,
+                                         integrations_webhook_headers[i]))
+        {
+            continue;
+        }
+
+        hh = &h->h[i];
+
+        /* The first copy is kept, but any second one condemns the lot. */
+
+        if (hh->count++ == 0) {
+            hh->data = value;
+            hh->len = value_len;
+        }
+
+        if (hh->count == 0) {
+            hh->count = 2;          /* wrapped: still "more than once" */
+        }
+
+        return i;
+    }
+
+    return -1;
+}
+
+
+static int
+integrations_webhook_eq(const unsigned char *p, size_t len, const char *s)
+{
+    size_t  n;
+
+    n = strlen(s);
+
+    return len == n && memcmp(p, s, n) == 0;
+}
+
+
+static int
+integrations_webhook_caseeq(const unsigned char *p, size_t len, const char *s)
+{
+    size_t         i;
+    unsigned char  a, b;
+
+    if (strlen(s) != len) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        a = p[i];
+        b = (unsigned char) s[i];
+
+        if (a >= 'A' && a <= 'Z') {
+            a |= 0x20;
+        }
+
+        if (b >= 'A' && b <= 'Z') {
+            b |= 0x20;
+        }
+
+        if (a != b) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* verifier */
+
+integrations_webhook_verifier_t *
+integrations_webhook_verifier_create(
+    const integrations_webhook_params_t *params, char *err, size_t err_len)
+{
+    int                                  in_secret;
+    size_t                               i, klen, n, ksize;
+    const char                          *digest, *msg;
+    unsigned char                       *key;
+    const unsigned char                 *s;
+    OSSL_PARAM                           mp[2];
+    EVP_MAC_CTX                         *mc;
+    integrations_webhook_provider_e      p;
+    integrations_webhook_verifier_t     *v;
+    integrations_webhook_secret_kind_e   kind;
+    unsigned char                        raw[INTEGRATIONS_WEBHOOK_ED25519_KEY];
+
+    v = NULL;
+    key = NULL;
+    ksize = 0;
+    msg = NULL;
+    i = 0;
+    in_secret = 0;
+
+    if (err_len > 0) {
+        err[0] = '\0';
+    }
+
+    p = params->provider;
+
+    if ((unsigned) p >= INTEGRATIONS_WEBHOOK_PROVIDER_MAX) {
+        msg = "unknown provider";
+        goto failed;
+    }
+
+    if (params->nsecrets == 0 || params->secrets == NULL) {
+        msg = "no secret";
+        goto failed;
+    }
+
+    if (params->nsecrets > INTEGRATIONS_WEBHOOK_MAX_SECRETS) {
+        msg = "too many secrets";
+        goto failed;
+    }
+
+    if (params->tolerance < 0) {
+        msg = "negative tolerance";
+        goto failed;
+    }
+
+    if (params->key_form == INTEGRATIONS_WEBHOOK_KEY_HEX
+        && p != INTEGRATIONS_WEBHOOK_TOSS)
+    {
+        msg = "key_form=hex applies to toss only";
+        goto failed;
+    }
+
+    if (params->key_form != INTEGRATIONS_WEBHOOK_KEY_HEX
+        && params->key_form != INTEGRATIONS_WEBHOOK_KEY_ASCII)
+    {
+        msg = "unknown key_form";
+        goto failed;
+    }
+
+    if (p == INTEGRATIONS_WEBHOOK_SQUARE || p == INTEGRATIONS_WEBHOOK_TWILIO) {
+        if (params->url == NULL || params->url_len == 0) {
+            msg = "this provider signs the URL: url= is required";
+            goto failed;
+        }
+
+        if (params->url_len > INTEGRATIONS_WEBHOOK_MAX_URL) {
+            msg = "url= is too long";
+            goto failed;
+        }
+
+        /*
+         * Twilio signs the URL with the request's own query string, which
+         * init() appends; a query written here would be signed twice.
+         */
+
+        if (p == INTEGRATIONS_WEBHOOK_TWILIO
+            && (memchr(params->url, '?', params->url_len) != NULL
+                || memchr(params->url, '#', params->url_len) != NULL))
+        {
+            msg = "twilio url= must have no query: the request's is used";
+            goto failed;
+        }
+
+    } else if (params->url != NULL && params->url_len != 0) {
+        msg = "url= applies to square and twilio only";
+        goto failed;
+    }
+
+    v = calloc(1, sizeof(integrations_webhook_verifier_t));
+    if (v == NULL) {
+        msg = "out of memory";
+        goto failed;
+    }
+
+    v->provider = p;
+    v->tolerance = params->tolerance ? params->tolerance
+                                     : INTEGRATIONS_WEBHOOK_DEFAULT_TOLERANCE;
+    v->max_buffer = params->max_buffer
+                    ? params->max_buffer
+                    : INTEGRATIONS_WEBHOOK_DEFAULT_MAX_BUFFER;
+
+    if (params->url_len) {
+        v->url = malloc(params->url_len);
+        if (v->url == NULL) {
+            msg = "out of memory";
+            goto failed;
+        }
+
+        memcpy(v->url, params->url, params->url_len);
+        v->url_len = params->url_len;
+    }
+
+    digest = (p == INTEGRATIONS_WEBHOOK_TWILIO) ? "SHA1" : "SHA256";
+    v->mac_len = (p == INTEGRATIONS_WEBHOOK_TWILIO) ? 20 : 32;
+
+    v->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (v->mac == NULL) {
+        msg = "HMAC is not available in OpenSSL";
+        goto failed;
+    }
+
+    mp[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                             (char *) digest, 0);
+    mp[1] = OSSL_PARAM_construct_end();
+
+    in_secret = 1;
+
+    for (i = 0; i < params->nsecrets; i++) {
+        s = params->secrets[i].data;
+        n = params->secrets[i].len;
+        kind = params->secrets[i].kind;
+
+        if (s == NULL || n == 0) {
+            msg = "empty secret";
+            goto failed;
+        }
+
+        if (kind == INTEGRATIONS_WEBHOOK_SECRET_AUTO) {
+            kind = (p == INTEGRATIONS_WEBHOOK_STANDARD && n > 5
+                    && memcmp(s, "whpk_", 5) == 0)
+                   ? INTEGRATIONS_WEBHOOK_SECRET_ED25519_PUBLIC
+                   : INTEGRATIONS_WEBHOOK_SECRET_HMAC;
+        }
+
+        if (kind == INTEGRATIONS_WEBHOOK_SECRET_ED25519_PUBLIC) {
+            if (p != INTEGRATIONS_WEBHOOK_STANDARD) {
+                msg = "Ed25519 keys apply to standard only";
+                goto failed;
+            }
+
+            if (n > 5 && memcmp(s, "whpk_", 5) == 0) {
+                s += 5;
+                n -= 5;
+            }
+
+            if (integrations_codec_base64_decode(raw, sizeof(raw), s, n,
+                                                 &klen)
+                != 0
+                || klen != INTEGRATIONS_WEBHOOK_ED25519_KEY)
+            {
+                msg = "Ed25519 public key is not base64 of 32 bytes";
+                goto failed;
+            }
+
+            v->ed[v->ned] = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519,
+                                                        NULL, raw, klen);
+            if (v->ed[v->ned] == NULL) {
+                msg = "Ed25519 public key rejected by OpenSSL";
+                goto failed;
+            }
+
+            v->ed_index[v->ned++] = (int) i;
+            continue;
+        }
+
+        if (kind != INTEGRATIONS_WEBHOOK_SECRET_HMAC) {
+            msg = "unknown secret kind";
+            goto failed;
+        }
+
+        ksize = n;
+        key = malloc(ksize);
+        if (key == NULL) {
+            msg = "out of memory";
+            goto failed;
+        }
+
+        switch (p) {
+
+        case INTEGRATIONS_WEBHOOK_STANDARD:
+            if (n > 6 && memcmp(s, "whsec_", 6) == 0) {
+                s += 6;
+                n -= 6;
+            }
+
+            if (integrations_codec_base64_decode(key, n, s, n, &klen) != 0) {
+                msg = "secret is not base64 (after an optional whsec_)";
+                goto failed;
+            }
+
+            break;
+
+        case INTEGRATIONS_WEBHOOK_TOSS:
+            if (params->key_form == INTEGRATIONS_WEBHOOK_KEY_HEX) {
+                if (integrations_codec_hex_decode(key, n, s, n, &klen) != 0) {
+                    msg = "secret is not hex (key_form=hex)";
+                    goto failed;
+                }
+
+                break;
+            }
+
+            /* fall through */
+
+        default:
+            /* Stripe included: the whole "whsec_..." text is the key. */
+            memcpy(key, s, n);
+            klen = n;
+        }
+
+        if (klen == 0) {
+            msg = "secret decodes to no bytes";
+            goto failed;
+        }
+
+        mc = EVP_MAC_CTX_new(v->mac);
+        if (mc == NULL) {
+            msg = "out of memory";
+            goto failed;
+        }
+
+        v->hmac[v->nhmac] = mc;
+        v->hmac_index[v->nhmac++] = (int) i;
+
+        if (EVP_MAC_init(mc, key, klen, mp) != 1) {
+            msg = "HMAC key setup failed in OpenSSL";
+            goto failed;
+        }
+
+        OPENSSL_cleanse(key, ksize);
+        free(key);
+        key = NULL;
+    }
+
+    OPENSSL_cleanse(raw, sizeof(raw));
+
+    return v;
+
+failed:
+
+    if (key != NULL) {
+        OPENSSL_cleanse(key, ksize);
+        free(key);
+    }
+
+    OPENSSL_cleanse(raw, sizeof(raw));
+
+    if (err_len > 0) {
+        if (in_secret) {
+            /* Secrets are named by position, never quoted. */
+            snprintf(err, err_len, "secret %zu: %s", i + 1, msg);
+
+        } else {
+            snprintf(err, err_len, "%s", msg);
+        }
+    }
+
+    integrations_webhook_verifier_free(v);
+
+    return NULL;
+}
+
+
+void
+integrations_webhook_verifier_free(void *verifier)
+{
+    unsigned                          i;
+    integrations_webhook_verifier_t  *v;
+
+    v = verifier;
+
+    if (v == NULL) {
+        return;
+    }
+
+    for (i = 0; i < v->nhmac; i++) {
+        EVP_MAC_CTX_free(v->hmac[i]);
+    }
+
+    for (i = 0; i < v->ned; i++) {
+        EVP_PKEY_free(v->ed[i]);
+    }
+
+    EVP_MAC_free(v->mac);
+    free(v->url);
+
+    OPENSSL_cleanse(v, sizeof(integrations_webhook_verifier_t));
+    free(v);
+}
+
+
+integrations_webhook_provider_e
+integrations_webhook_verifier_provider(const integrations_webhook_verifier_t *v)
+{
+    return v->provider;
+}
+
+
+/* per request */
+
+integrations_webhook_rc_e
+integrations_webhook_init(integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_verifier_t *v,
+    const integrations_webhook_headers_t *h,
+    const unsigned char *query, size_t query_len, int64_t now)
+{
+    integrations_webhook_rc_e      rc;
+    integrations_webhook_state_t  *st;
+
+    memset(ctx, 0, sizeof(integrations_webhook_ctx_t));
+
+    ctx->header = -1;
+    ctx->secret = -1;
+    ctx->rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+
+    if (v == NULL || h == NULL) {
+        return ctx->rc;
+    }
+
+    ctx->provider = v->provider;
+
+    st = calloc(1, sizeof(integrations_webhook_state_t));
+    if (st == NULL) {
+        return ctx->rc;
+    }
+
+    ctx->state = st;
+    st->v = v;
+    st->now = now;
+
+    switch (v->provider) {
+
+    case INTEGRATIONS_WEBHOOK_STRIPE:
+        rc = integrations_webhook_init_stripe(ctx, h);
+        break;
+
+    case INTEGRATIONS_WEBHOOK_STANDARD:
+        rc = integrations_webhook_init_standard(ctx, h);
+        break;
+
+    case INTEGRATIONS_WEBHOOK_TOSS:
+        rc = integrations_webhook_init_toss(ctx, h);
+        break;
+
+    case INTEGRATIONS_WEBHOOK_TWILIO:
+        rc = integrations_webhook_init_twilio(ctx, h, query, query_len);
+        break;
+
+    default:
+        rc = integrations_webhook_init_single(ctx, h);
+    }
+
+    if (rc == INTEGRATIONS_WEBHOOK_OK && !st->toss_unsigned
+        && v->provider != INTEGRATIONS_WEBHOOK_TWILIO)
+    {
+        rc = integrations_webhook_start_macs(ctx);
+    }
+
+    if (rc == INTEGRATIONS_WEBHOOK_OK
+        && (v->provider == INTEGRATIONS_WEBHOOK_STRIPE
+            || v->provider == INTEGRATIONS_WEBHOOK_COINBASE
+            || v->provider == INTEGRATIONS_WEBHOOK_SQUARE
+            || v->provider == INTEGRATIONS_WEBHOOK_SLACK))
+    {
+        st->keep_idp = 1;
+        st->idp = malloc(INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX);
+
+        if (st->idp == NULL) {
+            rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+        }
+    }
+
+    ctx->rc = rc;
+
+    if (rc != INTEGRATIONS_WEBHOOK_OK) {
+        /* A verdict before the body: nothing is worth keeping. */
+        integrations_webhook_state_release(st, 1);
+        ctx->state = NULL;
+    }
+
+    return rc;
+}
+
+
+static integrations_webhook_rc_e
+integrations_webhook_fail(integrations_webhook_ctx_t *ctx,
+    integrations_webhook_rc_e rc, int slot)
+{
+    ctx->header = slot;
+    return rc;
+}
+
+
+/*
+ * Fetches a header the provider reads: 1 with its value, 0 when absent
+ * and not required; otherwise the failure is filed in ctx and -1 returned.
+ */
+
+static int
+integrations_webhook_header(integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_headers_t *h, int slot,
+    const unsigned char **value, size_t *len, int required)
+{
+    const integrations_webhook_header_t  *hh;
+
+    hh = &h->h[slot];
+
+    if (hh->count == 0) {
+        if (!required) {
+            return 0;
+        }
+
+        ctx->header = slot;
+        ctx->rc = INTEGRATIONS_WEBHOOK_MISSING_HEADER;
+        return -1;
+    }
+
+    if (hh->count > 1 || hh->len == 0 || hh->data == NULL) {
+        ctx->header = slot;
+        ctx->rc = INTEGRATIONS_WEBHOOK_MALFORMED_HEADER;
+        return -1;
+    }
+
+    *value = hh->data;
+    *len = hh->len;
+
+    return 1;
+}
+
+
+/* Unix seconds: 1..12 ASCII digits, nothing else (no sign, no space). */
+
+static int
+integrations_webhook_parse_ts(const unsigned char *p, size_t len, int64_t *ts)
+{
+    size_t   i;
+    int64_t  n;
+
+    if (len == 0 || len > INTEGRATIONS_WEBHOOK_TS_DIGITS) {
+        return -1;
+    }
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return -1;
+        }
+
+        n = n * 10 + (p[i] - '0');
+    }
+
+    *ts = n;
+
+    return 0;
+}
+
+
+static void
+integrations_webhook_decode_cand(integrations_webhook_cand_t *c,
+    integrations_webhook_encoding_e enc, const unsigned char *p, size_t len,
+    size_t expect, unsigned ed25519)
+{
+    int     rc;
+    size_t  n;
+
+    c->ed25519 = ed25519;
+    c->len = 0;
+
+    if (enc == INTEGRATIONS_WEBHOOK_HEX) {
+        rc = integrations_codec_hex_decode(c->sig, sizeof(c->sig), p, len, &n);
+
+    } else {
+        rc = integrations_codec_base64_decode(c->sig, sizeof(c->sig), p, len,
+                                              &n);
+    }
+
+    /* Decoded to the scheme's length or not at all: never a partial. */
+
+    if (rc == 0 && n == expect) {
+        c->len = n;
+    }
+}
+
+
+static unsigned char *
+integrations_webhook_concat(size_t *out_len, const unsigned char *a,
+    size_t alen, const unsigned char *b, size_t blen, const unsigned char *c,
+    size_t clen, const unsigned char *d, size_t dlen)
+{
+    size_t          n;
+    unsigned char  *p;
+
+    n = alen + blen + clen + dlen;
+
+    p = malloc(n ? n : 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    if (alen) {
+        memcpy(p, a, alen);
+    }
+
+    if (blen) {
+        memcpy(p + alen, b, blen);
+    }
+
+    if (clen) {
+        memcpy(p + alen + blen, c, clen);
+    }
+
+    if (dlen) {
+        memcpy(p + alen + blen + clen, d, dlen);
+    }
+
+    *out_len = n;
+
+    return p;
+}
+
+
+/* Stripe-Signature: t=1700000000,v1=hex[,v1=hex][,v0=...] */
+
+static integrations_webhook_rc_e
+integrations_webhook_init_stripe(integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_headers_t *h)
+{
+    size_t                         len, klen;
+    const unsigned char           *p, *end, *item, *eq, *t, *comma;
+    integrations_webhook_set_t    *set;
+    integrations_webhook_state_t  *st;
+
+    st = ctx->state;
+    set = &st->set[0];
+    set->sig_slot = INTEGRATIONS_WEBHOOK_H_STRIPE_SIGNATURE;
+    st->nsets = 1;
+    t = NULL;
+    klen = 0;
+
+    if (integrations_webhook_header(ctx, h,
+                                    INTEGRATIONS_WEBHOOK_H_STRIPE_SIGNATURE,
+                                    &p, &len, 1)
+        != 1)
+    {
+        return ctx->rc;
+    }
+
+    end = p + len;
+
+    for (item = p; item < end; item = comma + 1) {
+        comma = memchr(item, ',', end - item);
+        if (comma == NULL) {
+            comma = end;
+        }
+
+        /* As Stripe's libraries do, an item that is not k=v is ignored. */
+
+        eq = memchr(item, '=', comma - item);
+        if (eq == NULL) {
+            continue;
+        }
+
+        if (integrations_webhook_eq(item, eq - item, "t")) {
+            if (t != NULL
+                || integrations_webhook_parse_ts(eq + 1, comma - eq - 1,
+                                                 &set->ts)
+                   != 0)
+            {
+                return integrations_webhook_fail(ctx,
+                           INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+                           INTEGRATIONS_WEBHOOK_H_STRIPE_SIGNATURE);
+            }
+
+            t = eq + 1;
+            klen = comma - t;
+            set->has_ts = 1;
+
+        } else if (integrations_webhook_eq(item, eq - item, "v1")) {
+            if (set->ncand == INTEGRATIONS_WEBHOOK_MAX_SIGNATURES) {
+                return integrations_webhook_fail(ctx,
+                           INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+                           INTEGRATIONS_WEBHOOK_H_STRIPE_SIGNATURE);
+            }
+
+            integrations_webhook_decode_cand(&set->cand[set->ncand++],
+                                             INTEGRATIONS_WEBHOOK_HEX,
+                                             eq + 1, comma - eq - 1, 32, 0);
+        }
+    }
+
+    if (t == NULL) {
+        return integrations_webhook_fail(ctx,
+                                      INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+                                      INTEGRATIONS_WEBHOOK_H_STRIPE_SIGNATURE);
+    }
+
+    ctx->skew = st->now - set->ts;
+
+    if (set->ncand == 0) {
+        return integrations_webhook_fail(ctx,
+                                      INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
+                                      INTEGRATIONS_WEBHOOK_H_STRIPE_SIGNATURE);
+    }
+
+    set->prefix = integrations_webhook_concat(&set->prefix_len, t, klen,
+                                              (const unsigned char *) ".", 1,
+                                              NULL, 0, NULL, 0);
+    if (set->prefix == NULL) {
+        return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+    }
+
+    return INTEGRATIONS_WEBHOOK_OK;
+}
+
+
+static integrations_webhook_rc_e
+integrations_webhook_init_standard(integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_headers_t *h)
+{
+    int                        wh, sv;
+    integrations_webhook_rc_e  rc;
+
+    rc = integrations_webhook_standard_set(ctx, h,
+                                     INTEGRATIONS_WEBHOOK_H_WEBHOOK_ID,
+                                     INTEGRATIONS_WEBHOOK_H_WEBHOOK_TIMESTAMP,
+                                     INTEGRATIONS_WEBHOOK_H_WEBHOOK_SIGNATURE,
+                                     &wh);
+    if (rc != INTEGRATIONS_WEBHOOK_OK) {
+        return rc;
+    }
+
+    rc = integrations_webhook_standard_set(ctx, h,
+                                     INTEGRATIONS_WEBHOOK_H_SVIX_ID,
+                                     INTEGRATIONS_WEBHOOK_H_SVIX_TIMESTAMP,
+                                     INTEGRATIONS_WEBHOOK_H_SVIX_SIGNATURE,
+                                     &sv);
+    if (rc != INTEGRATIONS_WEBHOOK_OK) {
+        return rc;
+    }
+
+    if (!wh && !sv) {
+        return integrations_webhook_fail(ctx,
+                                      INTEGRATIONS_WEBHOOK_MISSING_HEADER,
+                                      INTEGRATIONS_WEBHOOK_H_WEBHOOK_SIGNATURE);
+    }
+
+    return INTEGRATIONS_WEBHOOK_OK;
+}
+
+
+/*
+ * One of the two header sets: all three headers, or none (*present = 0).
+ * "webhook-signature: v1,B64 v1a,B64 v2,..." space-separated; entries of
+ * other versions, or with no comma, are skipped as the reference
+ * libraries skip them.
+ */
+
+static integrations_webhook_rc_e
+integrations_webhook_standard_set(integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_headers_t *h, int id_slot, int ts_slot,
+    int sig_slot, int *present)
+{
+    size_t                         id_len, ts_len, sig_len;
+    const unsigned char           *id, *ts, *sig, *end, *tok, *sp, *comma;
+    integrations_webhook_set_t    *set;
+    integrations_webhook_state_t  *st;
+
+    st = ctx->state;
+    *present = 0;
+
+    if (h->h[id_slot].count == 0 && h->h[ts_slot].count == 0
+        && h->h[sig_slot].count == 0)
+    {
+        return INTEGRATIONS_WEBHOOK_OK;
+    }
+
+    *present = 1;
+
+    if (integrations_webhook_header(ctx, h, sig_slot, &sig, &sig_len, 1) != 1
+        || integrations_webhook_header(ctx, h, id_slot, &id, &id_len, 1) != 1
+        || integrations_webhook_header(ctx, h, ts_slot, &ts, &ts_len, 1) != 1)
+    {
+        return ctx->rc;
+    }
+
+    set = &st->set[st->nsets++];
+    set->sig_slot = sig_slot;
+
+    if (integrations_webhook_parse_ts(ts, ts_len, &set->ts) != 0) {
+        return integrations_webhook_fail(ctx,
+                                         INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+                                         ts_slot);
+    }
+
+    set->has_ts = 1;
+
+    if (st->nsets == 1) {
+        ctx->skew = st->now - set->ts;
+    }
+
+    end = sig + sig_len;
+
+    for (tok = sig; tok < end; tok = sp + 1) {
+        sp = memchr(tok, ' ', end - tok);
+        if (sp == NULL) {
+            sp = end;
+        }
+
+        comma = memchr(tok, ',', sp - tok);
+        if (comma == NULL) {
+            continue;
+        }
+
+        if (!integrations_webhook_eq(tok, comma - tok, "v1")
+            && !integrations_webhook_eq(tok, comma - tok, "v1a"))
+        {
+            continue;
+        }
+
+        if (set->ncand == INTEGRATIONS_WEBHOOK_MAX_SIGNATURES) {
+            return integrations_webhook_fail(ctx,
+                                         INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+                                         sig_slot);
+        }
+
+        if (comma - tok == 2) {
+            integrations_webhook_decode_cand(&set->cand[set->ncand++],
+                                             INTEGRATIONS_WEBHOOK_BASE64,
+                                             comma + 1, sp - comma - 1,
+                                             32, 0);
+        } else {
+            integrations_webhook_decode_cand(&set->cand[set->ncand++],
+                                             INTEGRATIONS_WEBHOOK_BASE64,
+                                             comma + 1, sp - comma - 1,
+                                             INTEGRATIONS_WEBHOOK_ED25519_SIG,
+                                             1);
+        }
+    }
+
+    set->prefix = integrations_webhook_concat(&set->prefix_len, id, id_len,
+                                              (const unsigned char *) ".", 1,
+                                              ts, ts_len,
+                                              (const unsigned char *) ".", 1);
+    if (set->prefix == NULL) {
+        return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+    }
+
+    return INTEGRATIONS_WEBHOOK_OK;
+}
+
+
+/*
+ * tosspayments-webhook-signature: v1:B64,v1:B64
+ * tosspayments-webhook-transmission-time: 2024-09-05T12:19:21+09:00
+ */
+
+static integrations_webhook_rc_e
+integrations_webhook_init_toss(integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_headers_t *h)
+{
+    int                            rc;
+    size_t                         sig_len, tm_len;
+    const unsigned char           *sig, *tm, *end, *tok, *comma, *colon;
+    integrations_webhook_set_t    *set;
+    integrations_webhook_state_t  *st;
+
+    st = ctx->state;
+
+    rc = integrations_webhook_header(ctx, h,
+                                     INTEGRATIONS_WEBHOOK_H_TOSS_SIGNATURE,
+                                     &sig, &sig_len, 0);
+    if (rc < 0) {
+        return ctx->rc;
+    }
+
+    if (rc == 0) {
+        /* Unsigned: final() reads the eventType before saying so. */
+        st->toss_unsigned = 1;
+        st->buffering = 1;
+        return INTEGRATIONS_WEBHOOK_OK;
+    }
+
+    if (integrations_webhook_header(ctx, h,
+                                INTEGRATIONS_WEBHOOK_H_TOSS_TRANSMISSION_TIME,
+                                &tm, &tm_len, 1)
+        != 1)
+    {
+        return ctx->rc;
+    }
+
+    set = &st->set[0];
+    set->sig_slot = INTEGRATIONS_WEBHOOK_H_TOSS_SIGNATURE;
+    st->nsets = 1;
+    end = sig + sig_len;
+
+    for (tok = sig; tok < end; tok = comma + 1) {
+        comma = memchr(tok, ',', end - tok);
+        if (comma == NULL) {
+            comma = end;
+        }
+
+        colon = memchr(tok, ':', comma - tok);
+        if (colon == NULL || !integrations_webhook_eq(tok, colon - tok, "v1")) {
+            continue;
+        }
+
+        if (set->ncand == INTEGRATIONS_WEBHOOK_MAX_SIGNATURES) {
+            return integrations_webhook_fail(ctx,
+                                         INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+                                         INTEGRATIONS_WEBHOOK_H_TOSS_SIGNATURE);
+        }
+
+        integrations_webhook_decode_cand(&set->cand[set->ncand++],
+                                         INTEGRATIONS_WEBHOOK_BASE64,
+                                         colon + 1, comma - colon - 1, 32, 0);
+    }
+
+    set->suffix = integrations_webhook_concat(&set->suffix_len,
+                                              (const unsigned char *) ":", 1,
+                                              tm, tm_len, NULL, 0, NULL, 0);
+    if (set->suffix == NULL) {
+        return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+    }
+
+    return INTEGRATIONS_WEBHOOK_OK;
+}
+
+
+/* Coinbase, Square, Slack, GitHub, Shopify: one signature, one set. */
+
+static integrations_webhook_rc_e
+integrations_webhook_init_single(integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_headers_t *h)
+{
+    int                              slot;
+    size_t                           len, ts_len;
+    const char                      *scheme;
+    const unsigned char             *p, *eq, *ts;
+    integrations_webhook_set_t      *set;
+    integrations_webhook_state_t    *st;
+    const integrations_webhook_verifier_t  *v;
+    integrations_webhook_encoding_e  enc;
+
+    st = ctx->state;
+    v = st->v;
+    set = &st->set[0];
+    st->nsets = 1;
+    scheme = NULL;
+    enc = INTEGRATIONS_WEBHOOK_HEX;
+
+    switch (v->provider) {
+
+    case INTEGRATIONS_WEBHOOK_COINBASE:
+        slot = INTEGRATIONS_WEBHOOK_H_COINBASE_SIGNATURE;
+        break;
+
+    case INTEGRATIONS_WEBHOOK_SQUARE:
+        slot = INTEGRATIONS_WEBHOOK_H_SQUARE_SIGNATURE;
+        enc = INTEGRATIONS_WEBHOOK_BASE64;
+        break;
+
+    case INTEGRATIONS_WEBHOOK_SLACK:
+        slot = INTEGRATIONS_WEBHOOK_H_SLACK_SIGNATURE;
+        scheme = "v0";
+        break;
+
+    case INTEGRATIONS_WEBHOOK_GITHUB:
+        slot = INTEGRATIONS_WEBHOOK_H_GITHUB_SIGNATURE;
+        scheme = "sha256";
+        break;
+
+    case INTEGRATIONS_WEBHOOK_SHOPIFY:
+        slot = INTEGRATIONS_WEBHOOK_H_SHOPIFY_HMAC;
+        enc = INTEGRATIONS_WEBHOOK_BASE64;
+        break;
+
+    default:
+        return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+    }
+
+    if (integrations_webhook_header(ctx, h, slot, &p, &len, 1) != 1) {
+        return ctx->rc;
+    }
+
+    set->sig_slot = slot;
+
+    if (scheme != NULL) {
+        eq = memchr(p, '=', len);
+        if (eq == NULL) {
+            return integrations_webhook_fail(ctx,
+                                         INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+                                         slot);
+        }
+
+        if (!integrations_webhook_eq(p, eq - p, scheme)) {
+            return integrations_webhook_fail(ctx,
+                                         INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
+                                         slot);
+        }
+
+        len -= eq + 1 - p;
+        p = eq + 1;
+    }
+
+    set->ncand = 1;
+    integrations_webhook_decode_cand(&set->cand[0], enc, p, len, 32, 0);
+
+    if (v->provider == INTEGRATIONS_WEBHOOK_SLACK) {
+        if (integrations_webhook_header(ctx, h,
+                                        INTEGRATIONS_WEBHOOK_H_SLACK_TIMESTAMP,
+                                        &ts, &ts_len, 1)
+            != 1)
+        {
+            return ctx->rc;
+        }
+
+        if (integrations_webhook_parse_ts(ts, ts_len, &set->ts) != 0) {
+            return integrations_webhook_fail(ctx,
+                                       INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+                                       INTEGRATIONS_WEBHOOK_H_SLACK_TIMESTAMP);
+        }
+
+        set->has_ts = 1;
+        ctx->skew = st->now - set->ts;
+
+        set->prefix = integrations_webhook_concat(&set->prefix_len,
+                                              (const unsigned char *) "v0:", 3,
+                                              ts, ts_len,
+                                              (const unsigned char *) ":", 1,
+                                              NULL, 0);
+        if (set->prefix == NULL) {
+            return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+        }
+
+    } else if (v->provider == INTEGRATIONS_WEBHOOK_SQUARE) {
+        set->prefix = integrations_webhook_concat(&set->prefix_len,
+                                                  v->url, v->url_len,
+                                                  NULL, 0, NULL, 0, NULL, 0);
+        if (set->prefix == NULL) {
+            return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+        }
+    }
+
+    return INTEGRATIONS_WEBHOOK_OK;
+}
+
+
+/*
+ * X-Twilio-Signature: B64 (HMAC-SHA1).  The URL is params.url plus "?"
+ * and the request's query; bodySHA256 in that query means a JSON body.
+ */
+
+static integrations_webhook_rc_e
+integrations_webhook_init_twilio(integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_headers_t *h, const unsigned char *query,
+    size_t query_len)
+{
+    size_t                         len, n, url_len;
+    unsigned char                 *url;
+    const unsigned char           *p, *end, *item, *amp, *eq;
+    integrations_webhook_cand_t    cand;
+    integrations_webhook_state_t  *st;
+    const integrations_webhook_verifier_t  *v;
+
+    st = ctx->state;
+    v = st->v;
+
+    if (integrations_webhook_header(ctx, h,
+                                    INTEGRATIONS_WEBHOOK_H_TWILIO_SIGNATURE,
+                                    &p, &len, 1)
+        != 1)
+    {
+        return ctx->rc;
+    }
+
+    integrations_webhook_decode_cand(&cand, INTEGRATIONS_WEBHOOK_BASE64,
+                                     p, len, v->mac_len, 0);
+
+    if (query == NULL) {
+        query_len = 0;
+    }
+
+    url = integrations_webhook_concat(&url_len, v->url, v->url_len,
+                                      (const unsigned char *) "?",
+                                      query_len ? 1 : 0,
+                                      query, query_len, NULL, 0);
+    if (url == NULL) {
+        return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+    }
+
+    if (integrations_webhook_twilio_variants(st, url, url_len) != 0) {
+        free(url);
+        return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+    }
+
+    free(url);
+
+    st->set[0].ncand = 1;
+    st->set[0].cand[0] = cand;
+
+    if (st->nsets > 1) {
+        st->set[1].ncand = 1;
+        st->set[1].cand[0] = cand;
+    }
+
+    if (cand.len == 0) {
+        return INTEGRATIONS_WEBHOOK_BAD_SIGNATURE;
+    }
+
+    /* The first bodySHA256 counts, as in Twilio's validators. */
+
+    end = query_len ? query + query_len : NULL;
+
+    for (item = query; item != NULL && item < end; item = amp + 1) {
+        amp = memchr(item, '&', end - item);
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        eq = memchr(item, '=', amp - item);
+        if (eq == NULL || !integrations_webhook_eq(item, eq - item,
+                                                   "bodySHA256"))
+        {
+            continue;
+        }
+
+        st->twilio_json = 1;
+        st->body_sha256_ok =
+            integrations_codec_hex_decode(st->body_sha256,
+                                          sizeof(st->body_sha256),
+                                          eq + 1, amp - eq - 1, &n) == 0
+            && n == INTEGRATIONS_WEBHOOK_SHA256_LEN;
+        break;
+    }
+
+    if (!st->twilio_json) {
+        st->buffering = 1;
+        return INTEGRATIONS_WEBHOOK_OK;
+    }
+
+    if (!st->body_sha256_ok) {
+        return INTEGRATIONS_WEBHOOK_BAD_SIGNATURE;
+    }
+
+    st->md = EVP_MD_CTX_new();
+    if (st->md == NULL
+        || EVP_DigestInit_ex(st->md, EVP_sha256(), NULL) != 1)
+    {
+        return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+    }
+
+    return INTEGRATIONS_WEBHOOK_OK;
+}
+
+
+/*
+ * Twilio's validators try the URL without any port and with the scheme's
+ * default port added (their signing side has not always agreed with
+ * itself); a URL that does not parse as scheme://authority is used alone.
+ */
+
+static int
+integrations_webhook_twilio_variants(integrations_webhook_state_t *st,
+    const unsigned char *url, size_t len)
+{
+    size_t                 a, e, c, i, plen;
+    const char            *port;
+    const unsigned char   *sep;
+
+    st->nsets = 1;
+
+    sep = NULL;
+
+    for (i = 0; i + 3 <= len; i++) {
+        if (url[i] == ':' && url[i + 1] == '/' && url[i + 2] == '/') {
+            sep = url + i;
+            break;
+        }
+
+        if (url[i] == '/' || url[i] == '?' || url[i] == '#') {
+            break;
+        }
+    }
+
+    if (sep == NULL || sep == url) {
+        st->set[0].prefix = integrations_webhook_concat(&st->set[0].prefix_len,
+                                                        url, len, NULL, 0,
+                                                        NULL, 0, NULL, 0);
+        return st->set[0].prefix ? 0 : -1;
+    }
+
+    a = sep - url + 3;
+
+    for (e = a; e < len; e++) {
+        if (url[e] == '/' || url[e] == '?' || url[e] == '#') {
+            break;
+        }
+    }
+
+    /* A port is the digits after the last ':' of the host, not in "[]". */
+
+    c = e;
+
+    for (i = e; i > a; i--) {
+        if (url[i - 1] == ':') {
+            c = i - 1;
+            break;
+        }
+
+        if (url[i - 1] < '0' || url[i - 1] > '9') {
+            break;
+        }
+    }
+
+    if (c != e && c + 1 == e) {
+        c = e;                      /* "host:" has no port */
+    }
+
+    if (c != e) {
+        /* with the port, as given; then without it */
+
+        st->set[0].prefix = integrations_webhook_concat(&st->set[0].prefix_len,
+                                                        url, len, NULL, 0,
+                                                        NULL, 0, NULL, 0);
+        st->set[1].prefix = integrations_webhook_concat(&st->set[1].prefix_len,
+                                                        url, c,
+                                                        url + e, len - e,
+                                                        NULL, 0, NULL, 0);
+    } else {
+        /* as given; then with the default port */
+
+        port = (sep - url == 5 && integrations_webhook_caseeq(url, 5, "https"))
+               ? ":443" : ":80";
+        plen = strlen(port);
+
+        st->set[0].prefix = integrations_webhook_concat(&st->set[0].prefix_len,
+                                                        url, len, NULL, 0,
+                                                        NULL, 0, NULL, 0);
+        st->set[1].prefix = integrations_webhook_concat(&st->set[1].prefix_len,
+                                                  url, e,
+                                                  (const unsigned char *) port,
+                                                  plen,
+                                                  url + e, len - e,
+                                                  NULL, 0);
+    }
+
+    st->nsets = 2;
+
+    return (st->set[0].prefix && st->set[1].prefix) ? 0 : -1;
+}
+
+
+/*
+ * Decides what the body will be used for, and starts the HMACs.
+ * A candidate is "known" if the verifier has a key of its kind.
+ */
+
+static integrations_webhook_rc_e
+integrations_webhook_start_macs(integrations_webhook_ctx_t *ctx)
+{
+    unsigned                       k, s, c, known, usable, hmac, ed;
+    EVP_MAC_CTX                   *mc;
+    integrations_webhook_set_t    *set;
+    integrations_webhook_state_t  *st;
+    const integrations_webhook_verifier_t  *v;
+
+    st = ctx->state;
+    v = st->v;
+    known = 0;
+    usable = 0;
+
+    for (k = 0; k < st->nsets; k++) {
+        set = &st->set[k];
+        hmac = 0;
+        ed = 0;
+
+        for (c = 0; c < set->ncand; c++) {
+            if (set->cand[c].ed25519 ? v->ned == 0 : v->nhmac == 0) {
+                continue;
+            }
+
+            known++;
+
+            if (set->cand[c].len == 0) {
+                continue;
+            }
+
+            usable++;
+
+            if (set->cand[c].ed25519) {
+                ed = 1;
+            } else {
+                hmac = 1;
+            }
+        }
+
+        if (ed) {
+            st->ed_usable = 1;
+            st->buffering = 1;
+        }
+
+        if (!hmac) {
+            continue;
+        }
+
+        for (s = 0; s < v->nhmac; s++) {
+            mc = EVP_MAC_CTX_dup(v->hmac[s]);
+            if (mc == NULL) {
+                return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+            }
+
+            st->mac[s * INTEGRATIONS_WEBHOOK_MAX_SETS + k] = mc;
+
+            if (set->prefix_len
+                && EVP_MAC_update(mc, set->prefix, set->prefix_len) != 1)
+            {
+                return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+            }
+        }
+    }
+
+    if (known == 0) {
+        return integrations_webhook_fail(ctx,
+                                         INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
+                                         st->set[0].sig_slot);
+    }
+
+    if (usable == 0) {
+        /* Nothing decodes to a MAC's length: no need to read the body. */
+        return INTEGRATIONS_WEBHOOK_BAD_SIGNATURE;
+    }
+
+    return INTEGRATIONS_WEBHOOK_OK;
+}
+
+
+integrations_webhook_rc_e
+integrations_webhook_update(integrations_webhook_ctx_t *ctx, const void *data,
+    size_t len)
+{
+    size_t                         i, n;
+    integrations_webhook_rc_e      rc;
+    integrations_webhook_state_t  *st;
+
+    st = ctx->state;
+
+    if (ctx->rc != INTEGRATIONS_WEBHOOK_OK) {
+        return ctx->rc;
+    }
+
+    if (st == NULL || st->done) {
+        ctx->rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+        return ctx->rc;
+    }
+
+    if (len == 0) {
+        return INTEGRATIONS_WEBHOOK_OK;
+    }
+
+    if (st->idp != NULL && st->idp_len < INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX) {
+        n = INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX - st->idp_len;
+        n = len < n ? len : n;
+        memcpy(st->idp + st->idp_len, data, n);
+        st->idp_len += n;
+    }
+
+    for (i = 0; i < sizeof(st->mac) / sizeof(st->mac[0]); i++) {
+        if (st->mac[i] != NULL && EVP_MAC_update(st->mac[i], data, len) != 1) {
+            ctx->rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+            return ctx->rc;
+        }
+    }
+
+    if (st->md != NULL && EVP_DigestUpdate(st->md, data, len) != 1) {
+        ctx->rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+        return ctx->rc;
+    }
+
+    if (st->buffering) {
+        rc = integrations_webhook_buffer(st, data, len);
+
+        if (rc != INTEGRATIONS_WEBHOOK_OK) {
+            ctx->rc = rc;
+            integrations_webhook_state_release(st, 0);
+            return rc;
+        }
+    }
+
+    return INTEGRATIONS_WEBHOOK_OK;
+}
+
+
+static integrations_webhook_rc_e
+integrations_webhook_buffer(integrations_webhook_state_t *st,
+    const unsigned char *data, size_t len)
+{
+    size_t          size;
+    unsigned char  *p;
+
+    if (len > st->v->max_buffer - st->buf_len) {
+
+        /*
+         * Only an Ed25519 check that other HMAC signatures may stand in
+         * for can be dropped; what else is buffered needs the whole body.
+         */
+
+        if (st->ed_usable && !st->toss_unsigned && !st->twilio_json
+            && st->v->provider == INTEGRATIONS_WEBHOOK_STANDARD)
+        {
+            st->ed_usable = 0;
+            st->ed_overflow = 1;
+            st->buffering = 0;
+            free(st->buf);
+            st->buf = NULL;
+            st->buf_len = 0;
+            st->buf_size = 0;
+            return INTEGRATIONS_WEBHOOK_OK;
+        }
+
+        return INTEGRATIONS_WEBHOOK_BODY_TOO_LARGE;
+    }
+
+    if (st->buf_len + len > st->buf_size) {
+        size = st->buf_size ? st->buf_size : 4096;
+
+        while (size < st->buf_len + len) {
+            size *= 2;
+        }
+
+        if (size > st->v->max_buffer) {
+            size = st->v->max_buffer;
+        }
+
+        p = realloc(st->buf, size);
+        if (p == NULL) {
+            return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+        }
+
+        st->buf = p;
+        st->buf_size = size;
+    }
+
+    memcpy(st->buf + st->buf_len, data, len);
+    st->buf_len += len;
+
+    return INTEGRATIONS_WEBHOOK_OK;
+}
+
+
+integrations_webhook_rc_e
+integrations_webhook_final(integrations_webhook_ctx_t *ctx)
+{
+    integrations_webhook_rc_e      rc;
+    integrations_webhook_state_t  *st;
+
+    st = ctx->state;
+
+    if (ctx->rc != INTEGRATIONS_WEBHOOK_OK || (st != NULL && st->done)) {
+        return ctx->rc;
+    }
+
+    if (st == NULL) {
+        ctx->rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+        return ctx->rc;
+    }
+
+    if (st->toss_unsigned) {
+        if (integrations_webhook_toss_needs_signature(st->buf, st->buf_len)) {
+            ctx->header = INTEGRATIONS_WEBHOOK_H_TOSS_SIGNATURE;
+            rc = INTEGRATIONS_WEBHOOK_MISSING_HEADER;
+
+        } else {
+            rc = INTEGRATIONS_WEBHOOK_UNSIGNED;
+        }
+
+    } else if (st->v->provider == INTEGRATIONS_WEBHOOK_TWILIO) {
+        rc = integrations_webhook_final_twilio(ctx);
+
+    } else {
+        rc = integrations_webhook_final_macs(ctx);
+    }
+
+    ctx->rc = rc;
+    st->done = 1;
+    integrations_webhook_state_release(st, 0);
+
+    return rc;
+}
+
+
+static integrations_webhook_rc_e
+integrations_webhook_final_macs(integrations_webhook_ctx_t *ctx)
+{
+    int                            error;
+    int                            matched[INTEGRATIONS_WEBHOOK_MAX_SETS];
+    unsigned                       k, s;
+    EVP_MAC_CTX                   *mc;
+    integrations_webhook_set_t    *set;
+    integrations_webhook_state_t  *st;
+    const integrations_webhook_verifier_t  *v;
+
+    st = ctx->state;
+    v = st->v;
+    error = 0;
+
+    for (k = 0; k < st->nsets; k++) {
+        set = &st->set[k];
+        matched[k] = -1;
+
+        for (s = 0; s < v->nhmac; s++) {
+            mc = st->mac[s * INTEGRATIONS_WEBHOOK_MAX_SETS + k];
+            if (mc == NULL) {
+                continue;
+            }
+
+            if (set->suffix_len
+                && EVP_MAC_update(mc, set->suffix, set->suffix_len) != 1)
+            {
+                return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+            }
+
+            if (integrations_webhook_mac_match(ctx, mc, set, &error)
+                && matched[k] < 0)
+            {
+                matched[k] = v->hmac_index[s];
+            }
+
+            if (error) {
+                return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+            }
+        }
+
+        if (matched[k] < 0 && st->ed_usable) {
+            matched[k] = integrations_webhook_ed_match(ctx, set, &error);
+        }
+
+        if (error) {
+            return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+        }
+    }
+
+    return integrations_webhook_verdict(ctx, matched);
+}
+
+
+/* Ends one MAC and compares it with every HMAC candidate of the set. */
+
+static int
+integrations_webhook_mac_match(integrations_webhook_ctx_t *ctx,
+    EVP_MAC_CTX *mac, const integrations_webhook_set_t *set, int *error)
+{
+    int             match;
+    size_t          n;
+    unsigned        c;
+    unsigned char   out[EVP_MAX_MD_SIZE];
+
+    (void) ctx;
+
+    match = 0;
+
+    if (EVP_MAC_final(mac, out, &n, sizeof(out)) != 1) {
+        *error = 1;
+        return 0;
+    }
+
+    for (c = 0; c < set->ncand; c++) {
+        if (set->cand[c].ed25519 || set->cand[c].len != n) {
+            continue;
+        }
+
+        if (CRYPTO_memcmp(out, set->cand[c].sig, n) == 0) {
+            match = 1;
+        }
+    }
+
+    OPENSSL_cleanse(out, sizeof(out));
+
+    return match;
+}
+
+
+/*
+ * PureEdDSA over prefix + body (+ suffix), one shot per key and signature;
+ * returns the params index of the key that verified, or -1.
+ */
+
+static int
+integrations_webhook_ed_match(integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_set_t *set, int *error)
+{
+    int                            match;
+    size_t                         n;
+    unsigned                       c, s;
+    EVP_MD_CTX                    *md;
+    unsigned char                 *msg;
+    integrations_webhook_state_t  *st;
+    const integrations_webhook_verifier_t  *v;
+
+    st = ctx->state;
+    v = st->v;
+    match = -1;
+
+    msg = integrations_webhook_concat(&n, set->prefix, set->prefix_len,
+                                      st->buf, st->buf_len,
+                                      set->suffix, set->suffix_len, NULL, 0);
+    if (msg == NULL) {
+        *error = 1;
+        return -1;
+    }
+
+    for (c = 0; c < set->ncand && match < 0; c++) {
+        if (!set->cand[c].ed25519 || set->cand[c].len == 0) {
+            continue;
+        }
+
+        for (s = 0; s < v->ned && match < 0; s++) {
+            md = EVP_MD_CTX_new();
+            if (md == NULL) {
+                *error = 1;
+                break;
+            }
+
+            if (EVP_DigestVerifyInit(md, NULL, NULL, NULL, v->ed[s]) == 1
+                && EVP_DigestVerify(md, set->cand[c].sig, set->cand[c].len,
+                                    msg, n) == 1)
+            {
+                match = v->ed_index[s];
+            }
+
+            EVP_MD_CTX_free(md);
+        }
+    }
+
+    free(msg);
+
+    return match;
+}
+
+
+/*
+ * A valid signature on some set is needed; then, where the scheme has a
+ * timestamp, one of the matching sets must be within the tolerance.
+ */
+
+static integrations_webhook_rc_e
+integrations_webhook_verdict(integrations_webhook_ctx_t *ctx,
+    const int *matched)
+{
+    int64_t                        d;
+    unsigned                       k, any;
+    integrations_webhook_state_t  *st;
+
+    st = ctx->state;
+    any = 0;
+
+    for (k = 0; k < st->nsets; k++) {
+        if (matched[k] < 0) {
+            continue;
+        }
+
+        any = 1;
+
+        if (!st->set[k].has_ts) {
+            ctx->secret = matched[k];
+            return INTEGRATIONS_WEBHOOK_OK;
+        }
+
+        d = st->now - st->set[k].ts;
+        ctx->skew = d;
+
+        if (d <= st->v->tolerance && -d <= st->v->tolerance) {
+            ctx->secret = matched[k];
+            return INTEGRATIONS_WEBHOOK_OK;
+        }
+    }
+
+    if (any) {
+        /* Authentic but stale or early: a replay, or a skewed clock. */
+        return INTEGRATIONS_WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE;
+    }
+
+    return st->ed_overflow ? INTEGRATIONS_WEBHOOK_BODY_TOO_LARGE
+                           : INTEGRATIONS_WEBHOOK_BAD_SIGNATURE;
+}
+
+
+static integrations_webhook_rc_e
+integrations_webhook_final_twilio(integrations_webhook_ctx_t *ctx)
+{
+    int                            error;
+    int                            matched[INTEGRATIONS_WEBHOOK_MAX_SETS];
+    size_t                         i, npairs;
+    unsigned                       k, s;
+    EVP_MAC_CTX                   *mc;
+    unsigned char                  digest[INTEGRATIONS_WEBHOOK_SHA256_LEN];
+    integrations_webhook_pair_t   *pairs;
+    integrations_webhook_state_t  *st;
+    const integrations_webhook_verifier_t  *v;
+
+    st = ctx->state;
+    v = st->v;
+    pairs = NULL;
+    npairs = 0;
+    error = 0;
+
+    if (st->twilio_json) {
+        if (EVP_DigestFinal_ex(st->md, digest, NULL) != 1) {
+            return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+        }
+
+    } else {
+        switch (integrations_webhook_parse_form(st->buf, st->buf_len,
+                                                &pairs, &npairs))
+        {
+        case 0:
+            break;
+
+        case -1:
+            return INTEGRATIONS_WEBHOOK_MALFORMED_BODY;
+
+        default:
+            return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+        }
+    }
+
+    for (k = 0; k < st->nsets && !error; k++) {
+        matched[k] = -1;
+
+        for (s = 0; s < v->nhmac; s++) {
+            mc = EVP_MAC_CTX_dup(v->hmac[s]);
+            if (mc == NULL) {
+                error = 1;
+                break;
+            }
+
+            if (EVP_MAC_update(mc, st->set[k].prefix, st->set[k].prefix_len)
+                != 1)
+            {
+                error = 1;
+            }
+
+            for (i = 0; i < npairs && !error; i++) {
+                if ((pairs[i].key_len
+                     && EVP_MAC_update(mc, pairs[i].key, pairs[i].key_len)
+                        != 1)
+                    || (pairs[i].value_len
+                        && EVP_MAC_update(mc, pairs[i].value,
+                                          pairs[i].value_len)
+                           != 1))
+                {
+                    error = 1;
+                }
+            }
+
+            if (!error && integrations_webhook_mac_match(ctx, mc, &st->set[k],
+                                                         &error)
+                && matched[k] < 0)
+            {
+                matched[k] = v->hmac_index[s];
+            }
+
+            EVP_MAC_CTX_free(mc);
+
+            if (error) {
+                break;
+            }
+        }
+    }
+
+    free(pairs);
+
+    if (error) {
+        return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+    }
+
+    if (st->twilio_json
+        && CRYPTO_memcmp(digest, st->body_sha256, sizeof(digest)) != 0)
+    {
+        return INTEGRATIONS_WEBHOOK_BAD_SIGNATURE;
+    }
+
+    return integrations_webhook_verdict(ctx, matched);
+}
+
+
+/*
+ * application/x-www-form-urlencoded, decoded in place: "&" separates
+ * pairs, the first "=" a name from its value (no "=": an empty value),
+ * empty pairs are skipped, "+" is a space, "%XX" a byte.  Pairs are sorted
+ * by name then value, bytewise, which for UTF-8 is code point order as in
+ * Twilio's validators.  Returns 0, -1 on a bad encoding, -2 when out of
+ * memory.
+ */
+
+static int
+integrations_webhook_parse_form(unsigned char *buf, size_t len,
+    integrations_webhook_pair_t **pairs, size_t *npairs)
+{
+    size_t                        i, n, max, klen, vlen;
+    unsigned char                *item, *end, *amp, *eq;
+    integrations_webhook_pair_t  *pp;
+
+    *pairs = NULL;
+    *npairs = 0;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    max = 1;
+
+    for (i = 0; i < len; i++) {
+        if (buf[i] == '&') {
+            max++;
+        }
+    }
+
+    pp = malloc(max * sizeof(integrations_webhook_pair_t));
+    if (pp == NULL) {
+        return -2;
+    }
+
+    n = 0;
+    end = buf + len;
+
+    for (item = buf; item < end; item = amp + 1) {
+        amp = memchr(item, '&', end - item);
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        if (amp == item) {
+            continue;
+        }
+
+        eq = memchr(item, '=', amp - item);
+
+        if (eq == NULL) {
+            eq = amp;
+        }
+
+        if (integrations_codec_percent_decode(item, eq - item, item,
+                                              eq - item, 1, &klen)
+            != 0)
+        {
+            free(pp);
+            return -1;
+        }
+
+        vlen = 0;
+
+        if (eq < amp
+            && integrations_codec_percent_decode(eq + 1, amp - eq - 1, eq + 1,
+                                                 amp - eq - 1, 1, &vlen)
+               != 0)
+        {
+            free(pp);
+            return -1;
+        }
+
+        pp[n].key = item;
+        pp[n].key_len = klen;
+        pp[n].value = eq + 1;
+        pp[n].value_len = vlen;
+        n++;
+    }
+
+    qsort(pp, n, sizeof(integrations_webhook_pair_t),
+          integrations_webhook_pair_cmp);
+
+    *pairs = pp;
+    *npairs = n;
+
+    return 0;
+}
+
+
+static int
+integrations_webhook_pair_cmp(const void *a, const void *b)
+{
+    int                                 rc;
+    size_t                              n;
+    const integrations_webhook_pair_t  *x, *y;
+
+    x = a;
+    y = b;
+
+    n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    rc = n ? memcmp(x->key, y->key, n) : 0;
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (x->key_len != y->key_len) {
+        return x->key_len < y->key_len ? -1 : 1;
+    }
+
+    n = x->value_len < y->value_len ? x->value_len : y->value_len;
+    rc = n ? memcmp(x->value, y->value, n) : 0;
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (x->value_len != y->value_len) {
+        return x->value_len < y->value_len ? -1 : 1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * An unsigned Toss delivery is acceptable only for the event types Toss
+ * does not sign.  Fails closed (1: a signature was required) when the
+ * body is not one JSON object, when any top-level name is written with
+ * escapes (it might spell eventType), or when an eventType is a signed
+ * type or escaped; every top-level eventType is looked at, duplicates
+ * included, since parsers differ on which one wins.
+ */
+
+static int
+integrations_webhook_toss_needs_signature(const unsigned char *p, size_t len)
+{
+    int                           esc, rc;
+    size_t                        klen, vlen;
+    unsigned                      n;
+    const unsigned char          *key, *val;
+    integrations_webhook_json_t   j;
+
+    if (p == NULL) {
+        return 1;
+    }
+
+    j.p = p;
+    j.end = p + len;
+    n = 0;
+
+    integrations_webhook_json_ws(&j);
+
+    if (j.p >= j.end || *j.p != '{') {
+        return 1;
+    }
+
+    j.p++;
+
+    for ( ;; ) {
+        rc = integrations_webhook_json_next(&j, &n, &key, &klen, &esc);
+
+        if (rc < 0 || esc) {
+            return 1;
+        }
+
+        if (rc == 0) {
+            break;
+        }
+
+        if (!integrations_webhook_eq(key, klen, "eventType")
+            || *j.p != '"')
+        {
+            if (integrations_webhook_json_skip(&j) != 0) {
+                return 1;
+            }
+
+            continue;
+        }
+
+        if (integrations_webhook_json_string(&j, &val, &vlen, &esc) != 0
+            || esc
+            || integrations_webhook_caseeq(val, vlen, "payout.changed")
+            || integrations_webhook_caseeq(val, vlen, "seller.changed"))
+        {
+            return 1;
+        }
+    }
+
+    integrations_webhook_json_ws(&j);
+
+    return j.p != j.end;
+}
+
+
+static void
+integrations_webhook_state_release(integrations_webhook_state_t *st, int all)
+{
+    unsigned  i;
+
+    if (st == NULL) {
+        return;
+    }
+
+    for (i = 0; i < sizeof(st->mac) / sizeof(st->mac[0]); i++) {
+        EVP_MAC_CTX_free(st->mac[i]);
+        st->mac[i] = NULL;
+    }
+
+    EVP_MD_CTX_free(st->md);
+    st->md = NULL;
+
+    for (i = 0; i < INTEGRATIONS_WEBHOOK_MAX_SETS; i++) {
+        free(st->set[i].prefix);
+        free(st->set[i].suffix);
+        st->set[i].prefix = NULL;
+        st->set[i].suffix = NULL;
+    }
+
+    free(st->buf);
+    st->buf = NULL;
+    st->buf_len = 0;
+    st->buf_size = 0;
+    st->buffering = 0;
+
+    if (all) {
+        free(st->idp);
+        OPENSSL_cleanse(st, sizeof(integrations_webhook_state_t));
+        free(st);
+    }
+}
+
+
+void
+integrations_webhook_cleanup(void *data)
+{
+    integrations_webhook_ctx_t  *ctx;
+
+    ctx = data;
+
+    if (ctx == NULL || ctx->state == NULL) {
+        return;
+    }
+
+    integrations_webhook_state_release(ctx->state, 1);
+    ctx->state = NULL;
+}
+
+
+/* a bounded JSON scanner: enough to find one member, nothing more */
+
+static void
+integrations_webhook_json_ws(integrations_webhook_json_t *j)
+{
+    while (j->p < j->end
+           && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n'
+               || *j->p == '\r'))
+    {
+        j->p++;
+    }
+}
+
+
+/* At '"': the raw text between the quotes; -1 if cut short or invalid. */
+
+static int
+integrations_webhook_json_string(integrations_webhook_json_t *j,
+    const unsigned char **s, size_t *len, int *escaped)
+{
+    const unsigned char  *start;
+
+    if (j->p >= j->end || *j->p != '"') {
+        return -1;
+    }
+
+    start = ++j->p;
+    *escaped = 0;
+
+    while (j->p < j->end) {
+        if (*j->p == '"') {
+            *s = start;
+            *len = j->p - start;
+            j->p++;
+            return 0;
+        }
+
+        if (*j->p == '\\') {
+            *escaped = 1;
+
+            if (j->end - j->p < 2) {
+                return -1;
+            }
+
+            j->p += 2;
+            continue;
+        }
+
+        if (*j->p < 0x20) {
+            return -1;
+        }
+
+        j->p++;
+    }
+
+    return -1;
+}
+
+
+/*
+ * Skips one value.  Containers are skipped by counting brackets outside
+ * strings, which is exact for valid JSON and bounded for any input.
+ */
+
+static int
+integrations_webhook_json_skip(integrations_webhook_json_t *j)
+{
+    int                   esc;
+    size_t                depth, len;
+    const unsigned char  *s, *start;
+
+    integrations_webhook_json_ws(j);
+
+    if (j->p >= j->end) {
+        return -1;
+    }
+
+    if (*j->p == '"') {
+        return integrations_webhook_json_string(j, &s, &len, &esc);
+    }
+
+    if (*j->p == '{' || *j->p == '[') {
+        depth = 0;
+
+        while (j->p < j->end) {
+            switch (*j->p) {
+
+            case '"':
+                if (integrations_webhook_json_string(j, &s, &len, &esc) != 0) {
+                    return -1;
+                }
+
+                continue;
+
+            case '{':
+            case '[':
+                depth++;
+                break;
+
+            case '}':
+            case ']':
+                if (--depth == 0) {
+                    j->p++;
+                    return 0;
+                }
+
+                break;
+            }
+
+            j->p++;
+        }
+
+        return -1;
+    }
+
+    start = j->p;
+
+    while (j->p < j->end
+           && ((*j->p >= '0' && *j->p <= '9')
+               || (*j->p >= 'a' && *j->p <= 'z')
+               || (*j->p >= 'A' && *j->p <= 'Z')
+               || *j->p == '-' || *j->p == '+' || *j->p == '.'))
+    {
+        j->p++;
+    }
+
+    /* A scalar cut by the end of a prefix may be incomplete: say so. */
+
+    if (j->p == start || j->p == j->end) {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The next member of an object whose "{" is consumed: 1 with the cursor
+ * at its value, 0 at the closing "}", -1 on bad or truncated input.
+ */
+
+static int
+integrations_webhook_json_next(integrations_webhook_json_t *j, unsigned *n,
+    const unsigned char **key, size_t *key_len, int *escaped)
+{
+    integrations_webhook_json_ws(j);
+
+    if (j->p >= j->end) {
+        return -1;
+    }
+
+    if (*j->p == '}') {
+        j->p++;
+        return 0;
+    }
+
+    if (*n > 0) {
+        if (*j->p != ',') {
+            return -1;
+        }
+
+        j->p++;
+        integrations_webhook_json_ws(j);
+    }
+
+    if (integrations_webhook_json_string(j, key, key_len, escaped) != 0) {
+        return -1;
+    }
+
+    integrations_webhook_json_ws(j);
+
+    if (j->p >= j->end || *j->p != ':') {
+        return -1;
+    }
+
+    j->p++;
+    integrations_webhook_json_ws(j);
+
+    if (j->p >= j->end) {
+        return -1;
+    }
+
+    (*n)++;
+
+    return 1;
+}
+
+
+/* In an object at its "{": 1 with the cursor at key's value, else 0. */
+
+static int
+integrations_webhook_json_find(integrations_webhook_json_t *j,
+    const char *key)
+{
+    int                   esc, rc;
+    size_t                klen;
+    unsigned              n;
+    const unsigned char  *k;
+
+    integrations_webhook_json_ws(j);
+
+    if (j->p >= j->end || *j->p != '{') {
+        return 0;
+    }
+
+    j->p++;
+    n = 0;
+
+    for ( ;; ) {
+        rc = integrations_webhook_json_next(j, &n, &k, &klen, &esc);
+
+        if (rc <= 0) {
+            return 0;
+        }
+
+        if (!esc && integrations_webhook_eq(k, klen, key)) {
+            return 1;
+        }
+
+        if (integrations_webhook_json_skip(j) != 0) {
+            return 0;
+        }
+    }
+}
+
+
+/*
+ * key1 (or key1.key2) of a JSON object: a string without escapes, or an
+ * integer.  The first occurrence counts: the body is authenticated, so
+ * there is no adversary to play parsers against each other here.
+ */
+
+static int
+integrations_webhook_json_id(const unsigned char *p, size_t len,
+    const char *key1, const char *key2, integrations_webhook_event_id_t *out)
+{
+    int                           esc;
+    size_t                        n;
+    const unsigned char          *s;
+    integrations_webhook_json_t   j;
+
+    if (p == NULL || len == 0) {
+        return -1;
+    }
+
+    j.p = p;
+    j.end = p + len;
+
+    if (!integrations_webhook_json_find(&j, key1)) {
+        return -1;
+    }
+
+    if (key2 != NULL && !integrations_webhook_json_find(&j, key2)) {
+        return -1;
+    }
+
+    if (*j.p == '"') {
+        if (integrations_webhook_json_string(&j, &s, &n, &esc) != 0 || esc) {
+            return -1;
+        }
+
+        return integrations_webhook_id_set(out, s, n,
+                                           INTEGRATIONS_WEBHOOK_ID_BODY);
+    }
+
+    s = j.p;
+
+    while (j.p < j.end && ((*j.p >= '0' && *j.p <= '9') || *j.p == '-')) {
+        j.p++;
+    }
+
+    /* An integer cut by the end of a prefix is not an id. */
+
+    if (j.p == s || j.p == j.end || (j.p - s == 1 && *s == '-')
+        || *j.p == '.' || *j.p == 'e' || *j.p == 'E')
+    {
+        return -1;
+    }
+
+    return integrations_webhook_id_set(out, s, j.p - s,
+                                       INTEGRATIONS_WEBHOOK_ID_BODY);
+}
+
+
+static int
+integrations_webhook_id_set(integrations_webhook_event_id_t *out,
+    const unsigned char *p, size_t len, integrations_webhook_id_source_e src)
+{
+    size_t  i;
+
+    if (len == 0 || len > INTEGRATIONS_WEBHOOK_EVENT_ID_MAX) {
+        return -1;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < 0x21 || p[i] > 0x7e) {
+            return -1;
+        }
+    }
+
+    memcpy(out->data, p, len);
+    out->len = len;
+    out->source = src;
+
+    return 0;
+}
+
+
+static int
+integrations_webhook_id_header(integrations_webhook_event_id_t *out,
+    const integrations_webhook_headers_t *h, int slot)
+{
+    const integrations_webhook_header_t  *hh;
+
+    hh = &h->h[slot];
+
+    if (hh->count != 1 || hh->data == NULL) {
+        return -1;
+    }
+
+    return integrations_webhook_id_set(out, hh->data, hh->len,
+                                       INTEGRATIONS_WEBHOOK_ID_HEADER);
+}
+
+
+int
+integrations_webhook_event_id(integrations_webhook_provider_e provider,
+    const integrations_webhook_headers_t *h, const unsigned char *body,
+    size_t len, integrations_webhook_event_id_t *out)
+{
+    size_t                                n;
+    const integrations_webhook_header_t  *ts, *sig;
+
+    switch (provider) {
+
+    case INTEGRATIONS_WEBHOOK_STRIPE:
+        return integrations_webhook_json_id(body, len, "id", NULL, out);
+
+    case INTEGRATIONS_WEBHOOK_STANDARD:
+        if (integrations_webhook_id_header(out, h,
+                                           INTEGRATIONS_WEBHOOK_H_WEBHOOK_ID)
+            == 0)
+        {
+            return 0;
+        }
+
+        return integrations_webhook_id_header(out, h,
+                                              INTEGRATIONS_WEBHOOK_H_SVIX_ID);
+
+    case INTEGRATIONS_WEBHOOK_TOSS:
+        return integrations_webhook_id_header(out, h,
+                                   INTEGRATIONS_WEBHOOK_H_TOSS_TRANSMISSION_ID);
+
+    case INTEGRATIONS_WEBHOOK_COINBASE:
+        if (integrations_webhook_json_id(body, len, "event", "id", out) == 0) {
+            return 0;
+        }
+
+        return integrations_webhook_json_id(body, len, "id", NULL, out);
+
+    case INTEGRATIONS_WEBHOOK_SQUARE:
+        return integrations_webhook_json_id(body, len, "event_id", NULL, out);
+
+    case INTEGRATIONS_WEBHOOK_SLACK:
+        if (integrations_webhook_json_id(body, len, "event_id", NULL, out)
+            == 0)
+        {
+            return 0;
+        }
+
+        ts = &h->h[INTEGRATIONS_WEBHOOK_H_SLACK_TIMESTAMP];
+        sig = &h->h[INTEGRATIONS_WEBHOOK_H_SLACK_SIGNATURE];
+
+        if (ts->count != 1 || sig->count != 1 || ts->len == 0
+            || sig->len == 0
+            || ts->len + 1 + sig->len > INTEGRATIONS_WEBHOOK_EVENT_ID_MAX)
+        {
+            return -1;
+        }
+
+        n = ts->len;
+        memcpy(out->data, ts->data, n);
+        out->data[n++] = ':';
+        memcpy(out->data + n, sig->data, sig->len);
+        n += sig->len;
+
+        if (integrations_webhook_id_set(out, out->data, n,
+                                        INTEGRATIONS_WEBHOOK_ID_DERIVED)
+            != 0)
+        {
+            out->len = 0;
+            return -1;
+        }
+
+        return 0;
+
+    case INTEGRATIONS_WEBHOOK_GITHUB:
+        return integrations_webhook_id_header(out, h,
+                                      INTEGRATIONS_WEBHOOK_H_GITHUB_DELIVERY);
+
+    case INTEGRATIONS_WEBHOOK_SHOPIFY:
+        return integrations_webhook_id_header(out, h,
+                                    INTEGRATIONS_WEBHOOK_H_SHOPIFY_WEBHOOK_ID);
+
+    case INTEGRATIONS_WEBHOOK_TWILIO:
+        return integrations_webhook_id_header(out, h,
+                                    INTEGRATIONS_WEBHOOK_H_TWILIO_IDEMPOTENCY);
+
+    default:
+        return -1;
+    }
+}
+
+
+int
+integrations_webhook_ctx_event_id(const integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_headers_t *h,
+    integrations_webhook_event_id_t *out)
+{
+    const integrations_webhook_state_t  *st;
+
+    st = ctx->state;
+
+    return integrations_webhook_event_id(ctx->provider, h,
+                                         st ? st->idp : NULL,
+                                         st ? st->idp_len : 0, out);
+}
