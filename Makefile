@@ -4,6 +4,7 @@
 #   make test     build, then run the unit and integration tests
 #                 (make test VALGRIND=1: nginx under valgrind memcheck)
 #   make bench    wrk against bare proxy_pass and the module's locations
+#                 (make bench-instructions: callgrind's count per request)
 #   make fuzz     run every libFuzzer target for FUZZ_SECONDS each
 #
 # The module is built against the nginx source tree that Debian's
@@ -33,7 +34,8 @@ DEPS         := make gcc libc6-dev perl curl nginx nginx-dev libssl-dev \
                 libyajl-dev libcurl4-openssl-dev wrk valgrind
 FUZZ_DEPS    := clang libclang-rt-14-dev
 
-.PHONY: all deps deps-fuzz module unit integration test run bench fuzz clean
+.PHONY: all deps deps-fuzz module unit integration test run bench \
+        bench-instructions fuzz clean
 
 all: module
 
@@ -81,6 +83,9 @@ run: deps $(MODULE)
 
 bench: deps $(MODULE)
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/run
+
+bench-instructions: deps $(MODULE)
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/instructions
 
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)/fuzz

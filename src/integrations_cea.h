@@ -51,8 +51,8 @@ typedef struct {
 
 
 /*
- * The key is copied into an OpenSSL MAC context once; the caller should
- * cleanse its own copy afterwards.  Returns NULL on allocation failure.
+ * The key's HMAC pads are absorbed once; the caller should cleanse its own
+ * copy of the key afterwards.  Returns NULL on allocation failure.
  */
 integrations_cea_key_t *integrations_cea_key_new(const unsigned char *secret,
     size_t len);

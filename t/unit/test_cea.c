@@ -86,6 +86,36 @@ test_vectors(void)
 }
 
 
+/* RFC 4231 cases 2 and 6: a short key, and one longer than the block */
+
+static void
+test_rfc4231(void)
+{
+    char                     sig[65];
+    unsigned char            big[131];
+    integrations_cea_key_t  *key;
+
+    sig[64] = '\0';
+
+    key = key_of("Jefe");
+    integrations_cea_sign(key, "what do ya wan", (const unsigned char *) "t ",
+                          2, (const unsigned char *) "for ", 4,
+                          (const unsigned char *) "nothing?", 8, sig);
+    is_str(sig, "5bdcc146bf60754e6a042426089575c7"
+                "5a003f089d2739839dec58b964ec3843", "RFC 4231 case 2");
+    integrations_cea_key_free(key);
+
+    memset(big, 0xaa, sizeof(big));
+    key = integrations_cea_key_new(big, sizeof(big));
+    integrations_cea_sign(key, "Test Using Lar",
+        (const unsigned char *) "ger Than Block-Size Key - Hash Key First",
+        40, (const unsigned char *) "", 0, NULL, 0, sig);
+    is_str(sig, "60e431591ee0b67f0d8a26aacbf5b77f"
+                "8e0bc6213728c5140546040f0ee37f54", "RFC 4231 case 6");
+    integrations_cea_key_free(key);
+}
+
+
 static void
 test_date(void)
 {
@@ -202,7 +232,9 @@ test_parse(void)
     ok(parse("G(T /p HTTP/1.1\r\n\r\n", &rq) == -1, "bad method");
     ok(parse("GET * HTTP/1.1\r\n\r\n", &rq) == -1, "asterisk-form");
     ok(parse("GET h:80 HTTP/1.1\r\n\r\n", &rq) == -1, "authority-form");
-    ok(parse("GET /p\x01 HTTP/1.1\r\n\r\n", &rq) == -1, "control in target");
+    ok(parse("GET /p\r\nx HTTP/1.1\r\n\r\n", &rq) == -1, "line break in target");
+    ok(parse("GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n", &rq) == 0,
+       "raw 8-bit target signed as sent");
 }
 
 
@@ -313,6 +345,7 @@ int
 main(void)
 {
     test_vectors();
+    test_rfc4231();
     test_date();
     test_parse();
     test_sign_head();
