@@ -30,7 +30,7 @@ UNIT_CFLAGS  := -std=gnu99 -O1 -g -Wall -Wextra -Werror -Isrc -It/unit
 CORE_LIBS    := -lcrypto -lyajl
 
 # Debian packages: to build and test, and the extras fuzzing needs.
-DEPS         := make gcc libc6-dev perl curl nginx nginx-dev libssl-dev \
+DEPS         := make gcc libc6-dev perl curl openssl nginx nginx-dev libssl-dev \
                 libyajl-dev libcurl4-openssl-dev wrk valgrind
 FUZZ_DEPS    := clang libclang-rt-14-dev
 
