@@ -95,12 +95,13 @@ $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
 fuzz: deps deps-fuzz
 	$(MAKE) $(FUZZERS)
 	@for f in $(FUZZERS); do \
-	    mkdir -p $(BUILD)/corpus/$$(basename $$f); \
-	    echo "fuzz: $$f ($(FUZZ_SECONDS)s)"; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-	        $(BUILD)/corpus/$$(basename $$f) fuzz/corpus/$$(basename $$f) \
-	        2>$(BUILD)/fuzz/$$(basename $$f).log \
-	    || { tail -40 $(BUILD)/fuzz/$$(basename $$f).log; exit 1; }; \
+	    name=$$(basename $$f); \
+	    mkdir -p $(BUILD)/corpus/$$name; \
+	    seeds=; [ -d fuzz/corpus/$$name ] && seeds=fuzz/corpus/$$name; \
+	    echo "fuzz: $$name ($(FUZZ_SECONDS)s)"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$name $$seeds \
+	        2>$(BUILD)/fuzz/$$name.log \
+	    || { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
 	done
 
 clean:
