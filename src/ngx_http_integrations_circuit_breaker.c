@@ -154,11 +154,6 @@ static char *ngx_http_integrations_circuit_breaker_merge_loc_conf(
     ngx_conf_t *cf, void *parent, void *child);
 
 
-static ngx_conf_num_bounds_t  ngx_http_integrations_circuit_breaker_bounds = {
-    ngx_conf_check_num_bounds, 400, 599
-};
-
-
 static ngx_command_t  ngx_http_integrations_circuit_breaker_commands[] = {
 
     { ngx_string("circuit_breaker_zone"),
@@ -177,11 +172,11 @@ static ngx_command_t  ngx_http_integrations_circuit_breaker_commands[] = {
 
     { ngx_string("circuit_breaker_status"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_integrations_problem_status_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_integrations_circuit_breaker_loc_conf_t,
                status_code),
-      &ngx_http_integrations_circuit_breaker_bounds },
+      NULL },
 
     { ngx_string("circuit_breaker_failure_statuses"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -1326,7 +1321,8 @@ ngx_http_integrations_circuit_breaker(ngx_conf_t *cf, ngx_command_t *cmd,
 
     err = integrations_breaker_conf_check(&bcf->conf);
     if (err) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: %s", &cmd->name, err);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s in \"%V\" directive",
+                           err, &cmd->name);
         return NGX_CONF_ERROR;
     }
 

@@ -135,6 +135,8 @@ static char *ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_integrations_rate_limit(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_integrations_rate_limit_headers_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_integrations_rate_limit_add_variables(
     ngx_conf_t *cf);
 static ngx_int_t ngx_http_integrations_rate_limit_init(ngx_conf_t *cf);
@@ -143,11 +145,6 @@ static void *ngx_http_integrations_rate_limit_create_main_conf(
 static void *ngx_http_integrations_rate_limit_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_integrations_rate_limit_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
-
-
-static ngx_conf_num_bounds_t  ngx_http_integrations_rate_limit_status_bounds = {
-    ngx_conf_check_num_bounds, 400, 599
-};
 
 
 static ngx_conf_enum_t  ngx_http_integrations_rate_limit_headers_values[] = {
@@ -176,14 +173,14 @@ static ngx_command_t  ngx_http_integrations_rate_limit_commands[] = {
 
     { ngx_string("rate_limit_status"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_http_integrations_problem_status_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_integrations_rate_limit_loc_conf_t, status_code),
-      &ngx_http_integrations_rate_limit_status_bounds },
+      NULL },
 
     { ngx_string("rate_limit_headers"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_integrations_rate_limit_headers_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_integrations_rate_limit_loc_conf_t, headers),
       &ngx_http_integrations_rate_limit_headers_values },
@@ -1134,7 +1131,8 @@ ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 
     err = integrations_gcra_params_init(&zone->params, count, period, burst);
     if (err) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: %s", &cmd->name, err);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s in \"%V\" directive",
+                           err, &cmd->name);
         return NGX_CONF_ERROR;
     }
 
@@ -1272,6 +1270,44 @@ ngx_http_integrations_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     *use = shm_zone;
 
     return NGX_CONF_OK;
+}
+
+
+/* ngx_conf_set_enum_slot(), with the directive named in the message */
+
+static char *
+ngx_http_integrations_rate_limit_headers_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t        *value;
+    ngx_uint_t       *np, i;
+    ngx_conf_enum_t  *e;
+
+    np = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*np != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (e = cmd->post, i = 0; e[i].name.len != 0; i++) {
+        if (e[i].name.len == value[1].len
+            && ngx_strcasecmp(e[i].name.data, value[1].data) == 0)
+        {
+            *np = e[i].value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, "
+                       "it must be \"on\", \"off\" or \"legacy\"",
+                       &value[1], &cmd->name);
+
+    return NGX_CONF_ERROR;
 }
 
 
