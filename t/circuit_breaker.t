@@ -23,7 +23,7 @@ my $up = MockServer->new(port => $gw->port('up'), handler => sub {
     my ($req, $mode) = @_;
     return (500, {}, "failing\n") if $mode eq 'failing';
     return (429, {}, "slow down\n") if $mode eq 'throttled';
-    return { hang => 3 } if $mode eq 'hang';
+    return { hang => 5 } if $mode eq 'hang';
     if ($mode eq 'slow') { sleep 0.3; }
     return (200, { 'Content-Type' => 'text/plain' }, "ok\n");
 });
@@ -52,6 +52,7 @@ my $conf = <<"CONF";
         }
         location /abort/ {
             circuit_breaker zone=cb failures=1 open=1s;
+            proxy_read_timeout 10s;
             proxy_pass http://127.0.0.1:%%PORT:up%%;
         }
         location /down/ {
@@ -182,7 +183,7 @@ sub upstream_count { scalar(() = $up->requests) }
     $up->set_mode('failing');
     is($gw->get('/abort/x')->{status}, 500, 'abort: one failure opens it');
     is($gw->get('/abort/x')->{status}, 503, 'abort: open');
-    sleep 1.1;
+    sleep($VG ? 2 : 1.1);
 
     $up->set_mode('hang');
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $gw->port('gw'))
@@ -199,7 +200,8 @@ sub upstream_count { scalar(() = $up->requests) }
     is($gw->get('/abort/x')->{status}, 200, 'abort: closed');
     my $m = metrics();
     is($m->{'integrations_circuit_breaker_probes_released_total{key=/abort/,zone=cb}'},
-       1, 'abort: the probe slot was released');
+       1, 'abort: the probe slot was released')
+        or diag explain { map { $_ => $m->{$_} } grep { /abort/ } keys %$m };
 }
 
 # --- connect errors on every proxy_next_upstream attempt, timeouts --------
