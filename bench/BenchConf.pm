@@ -36,6 +36,12 @@ sub gateway {
         keepalive_requests 1000000;
     }
 
+    # never rejects: far above what one loopback client reaches
+    rate_limit_zone  \$binary_remote_addr zone=rl:10m rate=1000000r/s
+                     burst=100000;
+    limit_req_zone   \$binary_remote_addr zone=lr:10m rate=1000000r/s;
+    circuit_breaker_zone  zone=cb:1m;
+
     coupang_access_key       bench-access-key;
     coupang_secret_key_file  %%DIR%%/coupang.key;
     coupang_vendor_id        A00012345;
@@ -55,6 +61,21 @@ sub gateway {
             coupang_sign on;
             proxy_pass http://backend;
         }
+
+        location /rate_limit/ {
+            rate_limit zone=rl;
+            proxy_pass http://backend;
+        }
+
+        location /limit_req/ {
+            limit_req zone=lr burst=100000 nodelay;
+            proxy_pass http://backend;
+        }
+
+        location /circuit_breaker/ {
+            circuit_breaker zone=cb;
+            proxy_pass http://backend;
+        }
     }
 CONF
 }
@@ -66,8 +87,11 @@ my $orders = '/v2/providers/openapi/apis/api/v4/vendors/A00012345/'
 # The first case is the baseline the others are compared with.
 sub cases {
     return (
-        [ 'bare',         "/bare$orders" ],
-        [ 'coupang_sign', "/coupang$orders" ],
+        [ 'bare',            "/bare$orders" ],
+        [ 'coupang_sign',    "/coupang$orders" ],
+        [ 'rate_limit',      "/rate_limit$orders" ],
+        [ 'limit_req',       "/limit_req$orders" ],
+        [ 'circuit_breaker', "/circuit_breaker$orders" ],
     );
 }
 

@@ -21,6 +21,7 @@
 #include "integrations_cea.h"
 #include "ngx_integrations_module.h"
 #include "ngx_http_integrations_secret.h"
+#include "ngx_http_integrations_status.h"
 
 
 typedef struct {
@@ -32,7 +33,9 @@ typedef struct {
 
 
 typedef struct {
-    ngx_uint_t                sign_used;  /* unsigned  sign_used:1; */
+    ngx_uint_t                               sign_used;
+                                             /* unsigned  sign_used:1; */
+    ngx_http_integrations_status_counter_t  *signed_requests;
 } ngx_http_integrations_coupang_main_conf_t;
 
 
@@ -164,12 +167,13 @@ ngx_http_integrations_coupang_wants(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_integrations_coupang_sign(ngx_http_request_t *r)
 {
-    long                                       n;
-    ngx_buf_t                                 *b, *nb;
-    ngx_http_upstream_t                       *u;
-    integrations_cea_identity_t                id;
-    ngx_http_integrations_coupang_ctx_t       *ctx;
-    ngx_http_integrations_coupang_loc_conf_t  *clcf;
+    long                                        n;
+    ngx_buf_t                                  *b, *nb;
+    ngx_http_upstream_t                        *u;
+    integrations_cea_identity_t                 id;
+    ngx_http_integrations_coupang_ctx_t        *ctx;
+    ngx_http_integrations_coupang_loc_conf_t   *clcf;
+    ngx_http_integrations_coupang_main_conf_t  *cmcf;
 
     u = r->upstream;
 
@@ -224,6 +228,11 @@ ngx_http_integrations_coupang_sign(ngx_http_request_t *r)
                       "only proxy_pass can be signed");
         return NGX_ERROR;
     }
+
+    cmcf = ngx_http_get_module_main_conf(r,
+                                         ngx_http_integrations_coupang_module);
+
+    ngx_http_integrations_status_increment(cmcf->signed_requests);
 
     nb->last = nb->pos + n;
     nb->flush = b->flush;
@@ -409,6 +418,13 @@ ngx_http_integrations_coupang_init(ngx_conf_t *cf)
 
     if (!cmcf->sign_used) {
         return NGX_OK;
+    }
+
+    cmcf->signed_requests = ngx_http_integrations_status_add_counter(cf,
+                                "integrations_coupang_signed_requests_total",
+                                "Upstream attempts signed for Coupang.");
+    if (cmcf->signed_requests == NULL) {
+        return NGX_ERROR;
     }
 
     return ngx_integrations_add_peer_hook(cf,

@@ -30,4 +30,11 @@ ngx_int_t ngx_http_integrations_problem(ngx_http_request_t *r,
 ngx_int_t ngx_http_integrations_retry_after(ngx_http_request_t *r,
     time_t seconds);
 
+/*
+ * A directive slot for the status of an error the module answers itself:
+ * an ngx_uint_t (NGX_CONF_UNSET_UINT until set) from 400 to 599.
+ */
+char *ngx_http_integrations_problem_status_slot(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
 #endif /* NGX_HTTP_INTEGRATIONS_PROBLEM_H */

@@ -1,0 +1,1573 @@
+/*
+ * Circuit breaking of proxied routes: the state machine of
+ * integrations_breaker.c, one breaker per key, kept in shared memory.
+ *
+ *     circuit_breaker_zone  zone=breakers:1m;
+ *
+ *     location /coupang/ {
+ *         circuit_breaker  zone=breakers key=coupang failures=5 open=30s;
+ *         proxy_pass       https://coupang;
+ *     }
+ *
+ * The check runs in the ACCESS phase: an open breaker answers at once
+ * with circuit_breaker_status, Retry-After and a problem body.  The
+ * outcome is recorded in the LOG phase from r->upstream_states, one
+ * outcome per upstream attempt (proxy_next_upstream retries included):
+ *
+ *     status 0                         no outcome (client gone, ...)
+ *     no header, 504                   timeout (connect or read)
+ *     no header, 502                   connect error (refused, reset,
+ *                                      invalid or truncated header)
+ *     a status in the failure list     failing status
+ *     anything else                    success
+ *
+ * A probe admitted in HALF_OPEN that ends with no outcome frees its slot
+ * at once; a pool cleanup frees it too if the log phase never sees it.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "integrations_breaker.h"
+#include "ngx_http_integrations_problem.h"
+#include "ngx_http_integrations_status.h"
+
+
+#define NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_MAGIC    0x49434257  /* ICBW */
+#define NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_VERSION  1
+
+
+typedef struct {
+    u_char                          color;
+    u_char                          dummy;
+    u_short                         len;
+    ngx_queue_t                     queue;
+    integrations_breaker_state_t    state;
+    u_char                          data[1];
+} ngx_http_integrations_circuit_breaker_node_t;
+
+
+typedef struct {
+    uint32_t                        magic;
+    uint32_t                        version;
+    uint32_t                        size;       /* of this struct */
+    uint32_t                        node_size;  /* of a node without key */
+
+    ngx_rbtree_t                    rbtree;
+    ngx_rbtree_node_t               sentinel;
+    ngx_queue_t                     queue;
+
+    ngx_atomic_t                    evicted;
+    ngx_atomic_t                    keys;
+    ngx_atomic_t                    full_logged;
+} ngx_http_integrations_circuit_breaker_shctx_t;
+
+
+typedef struct {
+    ngx_http_integrations_circuit_breaker_shctx_t  *sh;
+    ngx_slab_pool_t                                *shpool;
+    ngx_shm_zone_t                                 *shm_zone;
+} ngx_http_integrations_circuit_breaker_zone_t;
+
+
+typedef struct {
+    ngx_shm_zone_t                 *shm_zone;
+    ngx_http_complex_value_t       *key;         /* NULL: the location */
+    ngx_str_t                       location;
+    integrations_breaker_conf_t     conf;
+    ngx_uint_t                      status_code;
+    ngx_array_t                    *failure_statuses;  /* of ngx_uint_t */
+} ngx_http_integrations_circuit_breaker_loc_conf_t;
+
+
+typedef struct {
+    ngx_array_t                     zones;      /* of zone pointers */
+    ngx_array_t                     uses;       /* of shm_zone pointers */
+} ngx_http_integrations_circuit_breaker_main_conf_t;
+
+
+typedef struct {
+    ngx_http_integrations_circuit_breaker_zone_t  *zone;
+    ngx_http_integrations_circuit_breaker_loc_conf_t  *conf;
+    ngx_str_t                       key;
+    uint32_t                        hash;
+    integrations_breaker_state_e    state;       /* for the variable */
+    uint64_t                        ticket;
+    unsigned                        armed:1;     /* ticket not used yet */
+} ngx_http_integrations_circuit_breaker_ctx_t;
+
+
+/* a copy of one breaker, taken under the lock for the metrics */
+
+typedef struct {
+    ngx_str_t                       zone;
+    ngx_str_t                       key;
+    integrations_breaker_state_e    state;
+    integrations_breaker_stats_t    stats;
+} ngx_http_integrations_circuit_breaker_snap_t;
+
+
+static ngx_int_t ngx_http_integrations_circuit_breaker_handler(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_http_integrations_circuit_breaker_log_handler(
+    ngx_http_request_t *r);
+static void ngx_http_integrations_circuit_breaker_cleanup(void *data);
+static integrations_breaker_outcome_e
+    ngx_http_integrations_circuit_breaker_outcome(
+    ngx_http_integrations_circuit_breaker_loc_conf_t *bcf,
+    ngx_http_upstream_state_t *state, ngx_uint_t *known);
+static ngx_http_integrations_circuit_breaker_node_t *
+    ngx_http_integrations_circuit_breaker_find(
+    ngx_http_integrations_circuit_breaker_zone_t *zone, uint32_t hash,
+    ngx_str_t *key);
+static ngx_http_integrations_circuit_breaker_node_t *
+    ngx_http_integrations_circuit_breaker_create(
+    ngx_http_integrations_circuit_breaker_zone_t *zone, uint32_t hash,
+    ngx_str_t *key, ngx_log_t *log);
+static void ngx_http_integrations_circuit_breaker_log_transition(
+    ngx_log_t *log, ngx_http_integrations_circuit_breaker_ctx_t *ctx,
+    integrations_breaker_transition_t *tr);
+static void ngx_http_integrations_circuit_breaker_rbtree_insert_value(
+    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel);
+static ngx_int_t ngx_http_integrations_circuit_breaker_collect(
+    ngx_http_integrations_status_writer_t *w, void *data);
+static ngx_int_t ngx_http_integrations_circuit_breaker_init_zone(
+    ngx_shm_zone_t *shm_zone, void *data);
+static ngx_int_t ngx_http_integrations_circuit_breaker_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static char *ngx_http_integrations_circuit_breaker_zone(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_integrations_circuit_breaker(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_integrations_circuit_breaker_statuses(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_integrations_circuit_breaker_add_variables(
+    ngx_conf_t *cf);
+static ngx_int_t ngx_http_integrations_circuit_breaker_init(ngx_conf_t *cf);
+static void *ngx_http_integrations_circuit_breaker_create_main_conf(
+    ngx_conf_t *cf);
+static void *ngx_http_integrations_circuit_breaker_create_loc_conf(
+    ngx_conf_t *cf);
+static char *ngx_http_integrations_circuit_breaker_merge_loc_conf(
+    ngx_conf_t *cf, void *parent, void *child);
+
+
+static ngx_command_t  ngx_http_integrations_circuit_breaker_commands[] = {
+
+    { ngx_string("circuit_breaker_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_integrations_circuit_breaker_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("circuit_breaker"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_integrations_circuit_breaker,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("circuit_breaker_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_integrations_problem_status_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_integrations_circuit_breaker_loc_conf_t,
+               status_code),
+      NULL },
+
+    { ngx_string("circuit_breaker_failure_statuses"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_integrations_circuit_breaker_statuses,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_integrations_circuit_breaker_module_ctx = {
+    ngx_http_integrations_circuit_breaker_add_variables, /* preconfiguration */
+    ngx_http_integrations_circuit_breaker_init,    /* postconfiguration */
+
+    ngx_http_integrations_circuit_breaker_create_main_conf, /* create main */
+    NULL,                                          /* init main conf */
+
+    NULL,                                          /* create server conf */
+    NULL,                                          /* merge server conf */
+
+    ngx_http_integrations_circuit_breaker_create_loc_conf, /* create loc */
+    ngx_http_integrations_circuit_breaker_merge_loc_conf /* merge loc */
+};
+
+
+ngx_module_t  ngx_http_integrations_circuit_breaker_module = {
+    NGX_MODULE_V1,
+    &ngx_http_integrations_circuit_breaker_module_ctx, /* module context */
+    ngx_http_integrations_circuit_breaker_commands, /* module directives */
+    NGX_HTTP_MODULE,                               /* module type */
+    NULL,                                          /* init master */
+    NULL,                                          /* init module */
+    NULL,                                          /* init process */
+    NULL,                                          /* init thread */
+    NULL,                                          /* exit thread */
+    NULL,                                          /* exit process */
+    NULL,                                          /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_str_t  ngx_http_integrations_circuit_breaker_state_name =
+    ngx_string("circuit_breaker_state");
+
+
+static ngx_int_t
+ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
+{
+    u_char                                            *p;
+    uint64_t                                           now;
+    ngx_int_t                                          rc;
+    ngx_str_t                                          key, detail;
+    ngx_pool_cleanup_t                                *cln;
+    integrations_breaker_decision_t                    d;
+    ngx_http_integrations_circuit_breaker_ctx_t       *ctx;
+    ngx_http_integrations_circuit_breaker_node_t      *node;
+    ngx_http_integrations_circuit_breaker_zone_t      *zone;
+    ngx_http_integrations_circuit_breaker_loc_conf_t  *bcf;
+
+    bcf = ngx_http_get_module_loc_conf(r,
+                                  ngx_http_integrations_circuit_breaker_module);
+
+    if (bcf->shm_zone == NULL || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r,
+                                  ngx_http_integrations_circuit_breaker_module);
+    if (ctx) {
+        return NGX_DECLINED;
+    }
+
+    if (bcf->key) {
+        if (ngx_http_complex_value(r, bcf->key, &key) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (key.len == 0) {
+            return NGX_DECLINED;
+        }
+
+        if (key.len > 65535) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "circuit breaker key is more than 65535 bytes, "
+                          "no breaker applies");
+            return NGX_DECLINED;
+        }
+
+    } else {
+        key = bcf->location;
+    }
+
+    ctx = ngx_pcalloc(r->pool,
+                      sizeof(ngx_http_integrations_circuit_breaker_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    zone = bcf->shm_zone->data;
+
+    ctx->zone = zone;
+    ctx->conf = bcf;
+    ctx->key = key;
+    ctx->hash = ngx_crc32_short(key.data, key.len);
+
+    now = ngx_current_msec;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    node = ngx_http_integrations_circuit_breaker_find(zone, ctx->hash, &key);
+
+    if (node == NULL) {
+        node = ngx_http_integrations_circuit_breaker_create(zone, ctx->hash,
+                                                   &key, r->connection->log);
+        if (node == NULL) {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+
+            /* fail open: the zone cannot hold even this one breaker */
+
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "circuit_breaker_zone \"%V\" is too small for "
+                          "a key of %uz bytes", &bcf->shm_zone->shm.name,
+                          key.len);
+            return NGX_DECLINED;
+        }
+
+    } else {
+        ngx_queue_remove(&node->queue);
+        ngx_queue_insert_head(&zone->sh->queue, &node->queue);
+    }
+
+    (void) integrations_breaker_acquire(&node->state, &bcf->conf, now, &d);
+
+    ctx->state = integrations_breaker_current(&node->state, now);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_set_ctx(r, ctx, ngx_http_integrations_circuit_breaker_module);
+
+    if (d.transition.reason != INTEGRATIONS_BREAKER_NONE) {
+        ngx_http_integrations_circuit_breaker_log_transition(
+            r->connection->log, ctx, &d.transition);
+    }
+
+    if (d.verdict != INTEGRATIONS_BREAKER_REJECT) {
+        ctx->ticket = d.ticket;
+        ctx->armed = 1;
+
+        if (d.verdict == INTEGRATIONS_BREAKER_ALLOW_PROBE) {
+            cln = ngx_pool_cleanup_add(r->pool, 0);
+            if (cln == NULL) {
+                ngx_http_integrations_circuit_breaker_cleanup(ctx);
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            cln->handler = ngx_http_integrations_circuit_breaker_cleanup;
+            cln->data = ctx;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "circuit breaker \"%V\" is %s, request short-circuited",
+                  &ctx->key, integrations_breaker_state_str(ctx->state));
+
+    if (ngx_http_integrations_retry_after(r,
+                                  (time_t) ((d.retry_after + 999) / 1000))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = (u_char *) ((ctx->state == INTEGRATIONS_BREAKER_OPEN)
+                    ? "the upstream is failing, calls to it are suspended"
+                    : "the upstream is being probed, retry shortly");
+
+    detail.data = p;
+    detail.len = ngx_strlen(p);
+
+    rc = ngx_http_integrations_problem(r, bcf->status_code, "circuit_open",
+                                       "Service unavailable", &detail);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_circuit_breaker_log_handler(ngx_http_request_t *r)
+{
+    uint64_t                                       now;
+    ngx_uint_t                                     i, known, recorded;
+    ngx_http_upstream_state_t                     *state;
+    integrations_breaker_outcome_e                 outcome;
+    integrations_breaker_transition_t              tr, first;
+    ngx_http_integrations_circuit_breaker_ctx_t   *ctx;
+    ngx_http_integrations_circuit_breaker_node_t  *node;
+    ngx_http_integrations_circuit_breaker_zone_t  *zone;
+
+    ctx = ngx_http_get_module_ctx(r,
+                                  ngx_http_integrations_circuit_breaker_module);
+
+    if (ctx == NULL || !ctx->armed) {
+        return NGX_OK;
+    }
+
+    ctx->armed = 0;
+
+    zone = ctx->zone;
+    now = ngx_current_msec;
+    recorded = 0;
+    first.reason = INTEGRATIONS_BREAKER_NONE;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    /* looked up again: the node may have been evicted meanwhile */
+
+    node = ngx_http_integrations_circuit_breaker_find(zone, ctx->hash,
+                                                      &ctx->key);
+
+    if (node && r->upstream_states) {
+        state = r->upstream_states->elts;
+
+        for (i = 0; i < r->upstream_states->nelts; i++) {
+
+            outcome = ngx_http_integrations_circuit_breaker_outcome(ctx->conf,
+                                                             &state[i],
+                                                             &known);
+            if (!known) {
+                continue;
+            }
+
+            /*
+             * Every attempt is recorded with the request's ticket.  The
+             * first outcome of a probe moves the breaker on, and with it
+             * the generation: later attempts of the same request are then
+             * counted as stale and change nothing.
+             */
+
+            if (integrations_breaker_record(&node->state, &ctx->conf->conf,
+                                            now, ctx->ticket, outcome,
+                                            state[i].response_time
+                                            == (ngx_msec_t) -1
+                                            ? 0 : state[i].response_time,
+                                            &tr)
+                && first.reason == INTEGRATIONS_BREAKER_NONE)
+            {
+                first = tr;
+            }
+
+            recorded++;
+        }
+    }
+
+    if (node && recorded == 0) {
+        (void) integrations_breaker_release_probe(&node->state, ctx->ticket);
+    }
+
+    if (node) {
+        ctx->state = integrations_breaker_current(&node->state, now);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (first.reason != INTEGRATIONS_BREAKER_NONE) {
+        ngx_http_integrations_circuit_breaker_log_transition(
+            r->connection->log, ctx, &first);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the request's pool goes: a probe the log phase did not see is freed */
+
+static void
+ngx_http_integrations_circuit_breaker_cleanup(void *data)
+{
+    ngx_http_integrations_circuit_breaker_ctx_t  *ctx = data;
+
+    ngx_http_integrations_circuit_breaker_node_t  *node;
+    ngx_http_integrations_circuit_breaker_zone_t  *zone;
+
+    if (!ctx->armed) {
+        return;
+    }
+
+    ctx->armed = 0;
+    zone = ctx->zone;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    node = ngx_http_integrations_circuit_breaker_find(zone, ctx->hash,
+                                                      &ctx->key);
+    if (node) {
+        (void) integrations_breaker_release_probe(&node->state, ctx->ticket);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+static integrations_breaker_outcome_e
+ngx_http_integrations_circuit_breaker_outcome(
+    ngx_http_integrations_circuit_breaker_loc_conf_t *bcf,
+    ngx_http_upstream_state_t *state, ngx_uint_t *known)
+{
+    ngx_uint_t   i, *statuses;
+
+    *known = 1;
+
+    if (state->header_time == (ngx_msec_t) -1) {
+
+        /* no response header: nginx set the status itself, if any */
+
+        switch (state->status) {
+
+        case NGX_HTTP_GATEWAY_TIME_OUT:
+            return INTEGRATIONS_BREAKER_TIMEOUT;
+
+        case NGX_HTTP_BAD_GATEWAY:
+            return INTEGRATIONS_BREAKER_CONNECT_ERROR;
+
+        default:
+            *known = 0;
+            return INTEGRATIONS_BREAKER_SUCCESS;
+        }
+    }
+
+    if (state->status == 0) {
+        *known = 0;
+        return INTEGRATIONS_BREAKER_SUCCESS;
+    }
+
+    statuses = bcf->failure_statuses->elts;
+
+    for (i = 0; i < bcf->failure_statuses->nelts; i++) {
+        if (statuses[i] == state->status) {
+            return INTEGRATIONS_BREAKER_STATUS;
+        }
+    }
+
+    return INTEGRATIONS_BREAKER_SUCCESS;
+}
+
+
+static void
+ngx_http_integrations_circuit_breaker_log_transition(ngx_log_t *log,
+    ngx_http_integrations_circuit_breaker_ctx_t *ctx,
+    integrations_breaker_transition_t *tr)
+{
+    u_char  buf[128], *p, *last;
+
+    p = buf;
+    last = buf + sizeof(buf);
+
+    switch (tr->reason) {
+
+    case INTEGRATIONS_BREAKER_CONSECUTIVE:
+        p = ngx_slprintf(p, last, ": %uD consecutive failures", tr->count);
+        break;
+
+    case INTEGRATIONS_BREAKER_FAILURE_RATE:
+        p = ngx_slprintf(p, last, ": failure rate, %uD of %uD calls failed",
+                         tr->count, tr->calls);
+        break;
+
+    case INTEGRATIONS_BREAKER_SLOW_RATE:
+        p = ngx_slprintf(p, last, ": slow call rate, %uD of %uD calls slow",
+                         tr->count, tr->calls);
+        break;
+
+    case INTEGRATIONS_BREAKER_PROBES_LOST:
+        p = ngx_slprintf(p, last, ": %uD probes lost, written off",
+                         tr->count);
+        break;
+
+    default:
+        p = ngx_slprintf(p, last, ": %s",
+                         integrations_breaker_reason_str(tr->reason));
+        break;
+    }
+
+    if (tr->to == INTEGRATIONS_BREAKER_OPEN) {
+        p = ngx_slprintf(p, last, ", next probe in %uLs",
+                         (tr->open_for + 999) / 1000);
+    }
+
+    ngx_log_error(NGX_LOG_WARN, log, 0,
+                  "circuit breaker \"%V\" in zone \"%V\": %s -> %s%*s",
+                  &ctx->key, &ctx->zone->shm_zone->shm.name,
+                  integrations_breaker_state_str(tr->from),
+                  integrations_breaker_state_str(tr->to),
+                  (size_t) (p - buf), buf);
+}
+
+
+static ngx_http_integrations_circuit_breaker_node_t *
+ngx_http_integrations_circuit_breaker_find(
+    ngx_http_integrations_circuit_breaker_zone_t *zone, uint32_t hash,
+    ngx_str_t *key)
+{
+    ngx_int_t                                      rc;
+    ngx_rbtree_node_t                             *node, *sentinel;
+    ngx_http_integrations_circuit_breaker_node_t  *cb;
+
+    node = zone->sh->rbtree.root;
+    sentinel = zone->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        /* hash == node->key */
+
+        cb = (ngx_http_integrations_circuit_breaker_node_t *) &node->color;
+
+        rc = ngx_memn2cmp(key->data, cb->data, key->len, (size_t) cb->len);
+
+        if (rc == 0) {
+            return cb;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/* a new closed breaker; when the zone is full the LRU breaker goes */
+
+static ngx_http_integrations_circuit_breaker_node_t *
+ngx_http_integrations_circuit_breaker_create(
+    ngx_http_integrations_circuit_breaker_zone_t *zone, uint32_t hash,
+    ngx_str_t *key, ngx_log_t *log)
+{
+    size_t                                          size;
+    ngx_queue_t                                    *q;
+    ngx_rbtree_node_t                              *node, *old;
+    ngx_http_integrations_circuit_breaker_node_t   *cb;
+    ngx_http_integrations_circuit_breaker_shctx_t  *sh;
+
+    sh = zone->sh;
+
+    size = offsetof(ngx_rbtree_node_t, color)
+           + offsetof(ngx_http_integrations_circuit_breaker_node_t, data)
+           + key->len;
+
+    for ( ;; ) {
+        node = ngx_slab_alloc_locked(zone->shpool, size);
+
+        if (node != NULL || ngx_queue_empty(&sh->queue)) {
+            break;
+        }
+
+        q = ngx_queue_last(&sh->queue);
+        cb = ngx_queue_data(q, ngx_http_integrations_circuit_breaker_node_t,
+                            queue);
+
+        ngx_queue_remove(q);
+
+        old = (ngx_rbtree_node_t *)
+                  ((u_char *) cb - offsetof(ngx_rbtree_node_t, color));
+
+        ngx_rbtree_delete(&sh->rbtree, old);
+        ngx_slab_free_locked(zone->shpool, old);
+
+        sh->keys--;
+        sh->evicted++;
+
+        if (!sh->full_logged) {
+            sh->full_logged = 1;
+
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "circuit_breaker_zone \"%V\" is full, evicting "
+                          "the least recently used breakers (logged once)",
+                          &zone->shm_zone->shm.name);
+        }
+    }
+
+    if (node == NULL) {
+        return NULL;
+    }
+
+    node->key = hash;
+
+    cb = (ngx_http_integrations_circuit_breaker_node_t *) &node->color;
+
+    cb->len = (u_short) key->len;
+    ngx_memzero(&cb->state, sizeof(integrations_breaker_state_t));
+    ngx_memcpy(cb->data, key->data, key->len);
+
+    ngx_rbtree_insert(&sh->rbtree, node);
+    ngx_queue_insert_head(&sh->queue, &cb->queue);
+
+    sh->keys++;
+
+    return cb;
+}
+
+
+static void
+ngx_http_integrations_circuit_breaker_rbtree_insert_value(
+    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t                             **p;
+    ngx_http_integrations_circuit_breaker_node_t   *cbn, *cbnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            cbn = (ngx_http_integrations_circuit_breaker_node_t *)
+                      &node->color;
+            cbnt = (ngx_http_integrations_circuit_breaker_node_t *)
+                       &temp->color;
+
+            p = (ngx_memn2cmp(cbn->data, cbnt->data, cbn->len, cbnt->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/*
+ * The metrics: each zone's breakers are copied under the zone lock, then
+ * written family by family with no lock held.
+ */
+
+typedef struct {
+    const char   *name;
+    const char   *help;
+    ngx_uint_t    type;
+    size_t        offset;     /* in the stats, or -1 */
+    const char   *label;      /* an extra label name, or NULL */
+    const char   *value;
+} ngx_http_integrations_circuit_breaker_metric_t;
+
+
+#define NGX_HTTP_CB_STAT(f)  offsetof(integrations_breaker_stats_t, f)
+
+static ngx_http_integrations_circuit_breaker_metric_t
+    ngx_http_integrations_circuit_breaker_metrics[] = {
+
+    { "integrations_circuit_breaker_transitions_total",
+      "State changes of each breaker.",
+      NGX_HTTP_INTEGRATIONS_STATUS_COUNTER, NGX_HTTP_CB_STAT(transitions),
+      NULL, NULL },
+
+    { "integrations_circuit_breaker_opened_total",
+      "Transitions of each breaker to open.",
+      NGX_HTTP_INTEGRATIONS_STATUS_COUNTER, NGX_HTTP_CB_STAT(opened),
+      NULL, NULL },
+
+    { "integrations_circuit_breaker_short_circuited_total",
+      "Requests answered at once because the breaker was open or busy "
+      "probing.",
+      NGX_HTTP_INTEGRATIONS_STATUS_COUNTER, NGX_HTTP_CB_STAT(rejected),
+      NULL, NULL },
+
+    { "integrations_circuit_breaker_probes_total",
+      "Probe requests admitted while half open.",
+      NGX_HTTP_INTEGRATIONS_STATUS_COUNTER, NGX_HTTP_CB_STAT(probes),
+      NULL, NULL },
+
+    { "integrations_circuit_breaker_probes_released_total",
+      "Probe slots freed because the probe ended with no upstream outcome.",
+      NGX_HTTP_INTEGRATIONS_STATUS_COUNTER, NGX_HTTP_CB_STAT(released),
+      NULL, NULL },
+
+    { "integrations_circuit_breaker_successes_total",
+      "Upstream attempts that succeeded.",
+      NGX_HTTP_INTEGRATIONS_STATUS_COUNTER, NGX_HTTP_CB_STAT(successes),
+      NULL, NULL },
+
+    { "integrations_circuit_breaker_failures_total",
+      "Upstream attempts that failed, by cause.",
+      NGX_HTTP_INTEGRATIONS_STATUS_COUNTER, NGX_HTTP_CB_STAT(connect_errors),
+      "cause", "connect_error" },
+
+    { NULL, NULL,
+      NGX_HTTP_INTEGRATIONS_STATUS_COUNTER, NGX_HTTP_CB_STAT(timeouts),
+      "cause", "timeout" },
+
+    { NULL, NULL,
+      NGX_HTTP_INTEGRATIONS_STATUS_COUNTER, NGX_HTTP_CB_STAT(status_errors),
+      "cause", "status" },
+
+    { "integrations_circuit_breaker_slow_calls_total",
+      "Upstream attempts slower than the breaker's slow threshold.",
+      NGX_HTTP_INTEGRATIONS_STATUS_COUNTER, NGX_HTTP_CB_STAT(slow_calls),
+      NULL, NULL },
+
+    { NULL, NULL, 0, 0, NULL, NULL }
+};
+
+
+static ngx_int_t
+ngx_http_integrations_circuit_breaker_collect(
+    ngx_http_integrations_status_writer_t *w, void *data)
+{
+    ngx_http_integrations_circuit_breaker_main_conf_t *cmcf = data;
+
+    u_char                                          *key;
+    uint64_t                                         now;
+    ngx_uint_t                                       i, j, n, s;
+    ngx_array_t                                      snaps;
+    ngx_queue_t                                     *q;
+    ngx_http_integrations_status_label_t             l[3];
+    ngx_http_integrations_circuit_breaker_node_t    *cb;
+    ngx_http_integrations_circuit_breaker_zone_t   **zones, *zone;
+    ngx_http_integrations_circuit_breaker_snap_t    *snap;
+    ngx_http_integrations_circuit_breaker_metric_t  *m;
+
+    static const char  *states[] = { "closed", "open", "half_open" };
+
+    if (cmcf->zones.nelts == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_array_init(&snaps, ngx_http_integrations_status_pool(w), 8,
+                       sizeof(ngx_http_integrations_circuit_breaker_snap_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    zones = cmcf->zones.elts;
+    now = ngx_current_msec;
+
+    for (i = 0; i < cmcf->zones.nelts; i++) {
+        zone = zones[i];
+
+        ngx_shmtx_lock(&zone->shpool->mutex);
+
+        for (q = ngx_queue_head(&zone->sh->queue);
+             q != ngx_queue_sentinel(&zone->sh->queue);
+             q = ngx_queue_next(q))
+        {
+            cb = ngx_queue_data(q,
+                                ngx_http_integrations_circuit_breaker_node_t,
+                                queue);
+
+            snap = ngx_array_push(&snaps);
+            key = ngx_pnalloc(ngx_http_integrations_status_pool(w), cb->len);
+
+            if (snap == NULL || key == NULL) {
+                ngx_shmtx_unlock(&zone->shpool->mutex);
+                return NGX_ERROR;
+            }
+
+            snap->zone = zone->shm_zone->shm.name;
+            snap->key.data = key;
+            snap->key.len = cb->len;
+            ngx_memcpy(key, cb->data, cb->len);
+            snap->state = integrations_breaker_current(&cb->state, now);
+            snap->stats = cb->state.stats;
+        }
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+    }
+
+    snap = snaps.elts;
+    n = snaps.nelts;
+
+    ngx_str_set(&l[0].name, "zone");
+    ngx_str_set(&l[1].name, "key");
+    ngx_str_set(&l[2].name, "state");
+
+    if (ngx_http_integrations_status_family(w,
+            "integrations_circuit_breaker_state",
+            NGX_HTTP_INTEGRATIONS_STATUS_GAUGE,
+            "1 for the state each breaker is in, else 0.")
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        l[0].value = snap[i].zone;
+        l[1].value = snap[i].key;
+
+        for (s = 0; s < 3; s++) {
+            l[2].value.data = (u_char *) states[s];
+            l[2].value.len = ngx_strlen(states[s]);
+
+            if (ngx_http_integrations_status_sample(w, l, 3,
+                                                    snap[i].state == s)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    for (m = ngx_http_integrations_circuit_breaker_metrics; m->help || m->label;
+         m++)
+    {
+        if (m->name
+            && ngx_http_integrations_status_family(w, m->name, m->type,
+                                                   m->help)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        /* the samples of one family may span several rows of the table */
+
+        for (i = 0; i < n; i++) {
+            l[0].value = snap[i].zone;
+            l[1].value = snap[i].key;
+
+            j = 2;
+
+            if (m->label) {
+                l[2].name.data = (u_char *) m->label;
+                l[2].name.len = ngx_strlen(m->label);
+                l[2].value.data = (u_char *) m->value;
+                l[2].value.len = ngx_strlen(m->value);
+                j = 3;
+            }
+
+            if (ngx_http_integrations_status_sample(w, l, j,
+                    *(uint64_t *) ((u_char *) &snap[i].stats + m->offset))
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    ngx_str_set(&l[1].name, "key");
+
+    if (ngx_http_integrations_status_family(w,
+            "integrations_circuit_breaker_evictions_total",
+            NGX_HTTP_INTEGRATIONS_STATUS_COUNTER,
+            "Breakers evicted from a full circuit breaker zone.")
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < cmcf->zones.nelts; i++) {
+        l[0].value = zones[i]->shm_zone->shm.name;
+
+        if (ngx_http_integrations_status_sample(w, l, 1, zones[i]->sh->evicted)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_circuit_breaker_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data)
+{
+    ngx_http_integrations_circuit_breaker_zone_t  *zone = shm_zone->data;
+
+    size_t                                          len;
+    ngx_slab_pool_t                                *shpool;
+    ngx_http_integrations_circuit_breaker_shctx_t  *sh;
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    zone->shpool = shpool;
+
+    if (data || shm_zone->shm.exists) {
+
+        /* a reload: the breakers stay if the layout is the same */
+
+        sh = shpool->data;
+
+        if (sh != NULL
+            && sh->magic == NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_MAGIC
+            && sh->version == NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_VERSION
+            && sh->size
+               == sizeof(ngx_http_integrations_circuit_breaker_shctx_t)
+            && sh->node_size
+               == offsetof(ngx_http_integrations_circuit_breaker_node_t,
+                           data))
+        {
+            zone->sh = sh;
+            return NGX_OK;
+        }
+
+        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                      "circuit_breaker_zone \"%V\" reset, the shared memory "
+                      "layout changed", &shm_zone->shm.name);
+
+        ngx_slab_init(shpool);
+    }
+
+    sh = ngx_slab_calloc(shpool,
+                       sizeof(ngx_http_integrations_circuit_breaker_shctx_t));
+    if (sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    sh->magic = NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_MAGIC;
+    sh->version = NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_VERSION;
+    sh->size = sizeof(ngx_http_integrations_circuit_breaker_shctx_t);
+    sh->node_size = offsetof(ngx_http_integrations_circuit_breaker_node_t,
+                             data);
+
+    ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
+                    ngx_http_integrations_circuit_breaker_rbtree_insert_value);
+
+    ngx_queue_init(&sh->queue);
+
+    zone->sh = sh;
+    shpool->data = sh;
+
+    len = sizeof(" in circuit_breaker_zone \"\"") + shm_zone->shm.name.len;
+
+    shpool->log_ctx = ngx_slab_alloc(shpool, len);
+    if (shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(shpool->log_ctx, " in circuit_breaker_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_circuit_breaker_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char                                   *s;
+    ngx_http_integrations_circuit_breaker_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main,
+                                  ngx_http_integrations_circuit_breaker_module);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = integrations_breaker_state_str(ctx->state);
+
+    v->data = (u_char *) s;
+    v->len = ngx_strlen(s);
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_integrations_circuit_breaker_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    u_char                                             *p;
+    ssize_t                                             size;
+    ngx_str_t                                          *value, name, s;
+    ngx_shm_zone_t                                     *shm_zone;
+    ngx_http_integrations_circuit_breaker_zone_t       *zone, **zp;
+    ngx_http_integrations_circuit_breaker_main_conf_t  *cmcf;
+
+    value = cf->args->elts;
+
+    if (ngx_strncmp(value[1].data, "zone=", 5) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data + 5;
+
+    p = (u_char *) ngx_strchr(name.data, ':');
+
+    if (p == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.len = p - name.data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR || name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                &ngx_http_integrations_circuit_breaker_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    zone = ngx_pcalloc(cf->pool,
+                       sizeof(ngx_http_integrations_circuit_breaker_zone_t));
+    if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    zone->shm_zone = shm_zone;
+
+    shm_zone->init = ngx_http_integrations_circuit_breaker_init_zone;
+    shm_zone->data = zone;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf,
+                                ngx_http_integrations_circuit_breaker_module);
+
+    zp = ngx_array_push(&cmcf->zones);
+    if (zp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *zp = zone;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "slow=2s": ms, via ngx_parse_time() */
+
+static ngx_int_t
+ngx_http_integrations_circuit_breaker_time(ngx_str_t *value, size_t skip,
+    uint64_t *ms)
+{
+    ngx_str_t  s;
+    ngx_int_t  n;
+
+    s.data = value->data + skip;
+    s.len = value->len - skip;
+
+    n = ngx_parse_time(&s, 0);
+
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    *ms = (uint64_t) n;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_circuit_breaker_number(ngx_str_t *value, size_t skip,
+    uint32_t *n)
+{
+    ngx_int_t  v;
+
+    v = ngx_atoi(value->data + skip, value->len - skip);
+
+    if (v == NGX_ERROR || v > 1000000) {
+        return NGX_ERROR;
+    }
+
+    *n = (uint32_t) v;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_integrations_circuit_breaker(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_integrations_circuit_breaker_loc_conf_t *bcf = conf;
+
+    ngx_int_t                                           rc;
+    ngx_str_t                                          *value, s;
+    ngx_uint_t                                          i;
+    const char                                         *err;
+    ngx_shm_zone_t                                    **use;
+    ngx_http_compile_complex_value_t                    ccv;
+    ngx_http_integrations_circuit_breaker_main_conf_t  *cmcf;
+
+    if (bcf->shm_zone != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    bcf->shm_zone = NULL;
+    integrations_breaker_conf_init(&bcf->conf);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        rc = NGX_OK;
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            s.len = value[i].len - 5;
+            s.data = value[i].data + 5;
+
+            if (s.len == 0) {
+                rc = NGX_ERROR;
+
+            } else {
+                bcf->shm_zone = ngx_shared_memory_add(cf, &s, 0,
+                                &ngx_http_integrations_circuit_breaker_module);
+                if (bcf->shm_zone == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+            }
+
+        } else if (ngx_strncmp(value[i].data, "key=", 4) == 0) {
+
+            s.len = value[i].len - 4;
+            s.data = value[i].data + 4;
+
+            if (s.len == 0) {
+                rc = NGX_ERROR;
+
+            } else {
+                bcf->key = ngx_palloc(cf->pool,
+                                      sizeof(ngx_http_complex_value_t));
+                if (bcf->key == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+
+                ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+                ccv.cf = cf;
+                ccv.value = &s;
+                ccv.complex_value = bcf->key;
+
+                if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+                    return NGX_CONF_ERROR;
+                }
+            }
+
+        } else if (ngx_strncmp(value[i].data, "failures=", 9) == 0) {
+            rc = ngx_http_integrations_circuit_breaker_number(&value[i], 9,
+                                                     &bcf->conf.failures);
+
+        } else if (ngx_strncmp(value[i].data, "failure_rate=", 13) == 0) {
+            rc = ngx_http_integrations_circuit_breaker_number(&value[i], 13,
+                                                     &bcf->conf.failure_rate);
+
+        } else if (ngx_strncmp(value[i].data, "min_calls=", 10) == 0) {
+            rc = ngx_http_integrations_circuit_breaker_number(&value[i], 10,
+                                                     &bcf->conf.min_calls);
+
+        } else if (ngx_strncmp(value[i].data, "half_open=", 10) == 0) {
+            rc = ngx_http_integrations_circuit_breaker_number(&value[i], 10,
+                                                     &bcf->conf.half_open);
+
+        } else if (ngx_strncmp(value[i].data, "window=", 7) == 0) {
+            rc = ngx_http_integrations_circuit_breaker_time(&value[i], 7,
+                                                     &bcf->conf.window);
+
+        } else if (ngx_strncmp(value[i].data, "slow=", 5) == 0) {
+            rc = ngx_http_integrations_circuit_breaker_time(&value[i], 5,
+                                                     &bcf->conf.slow);
+
+        } else if (ngx_strncmp(value[i].data, "open=", 5) == 0) {
+            rc = ngx_http_integrations_circuit_breaker_time(&value[i], 5,
+                                                     &bcf->conf.open_time);
+
+        } else if (ngx_strncmp(value[i].data, "max_open=", 9) == 0) {
+            rc = ngx_http_integrations_circuit_breaker_time(&value[i], 9,
+                                                     &bcf->conf.max_open);
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\" directive",
+                               &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (bcf->shm_zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    err = integrations_breaker_conf_check(&bcf->conf);
+    if (err) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s in \"%V\" directive",
+                           err, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf,
+                                ngx_http_integrations_circuit_breaker_module);
+
+    use = ngx_array_push(&cmcf->uses);
+    if (use == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *use = bcf->shm_zone;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_integrations_circuit_breaker_statuses(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf)
+{
+    ngx_http_integrations_circuit_breaker_loc_conf_t *bcf = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_uint_t   i, *status;
+
+    if (bcf->failure_statuses != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    bcf->failure_statuses = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                             sizeof(ngx_uint_t));
+    if (bcf->failure_statuses == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        n = ngx_atoi(value[i].data, value[i].len);
+
+        if (n < 100 || n > 599) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\" directive",
+                               &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        status = ngx_array_push(bcf->failure_statuses);
+        if (status == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *status = (ngx_uint_t) n;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_circuit_breaker_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var;
+
+    var = ngx_http_add_variable(cf,
+                            &ngx_http_integrations_circuit_breaker_state_name,
+                            NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_http_integrations_circuit_breaker_variable;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_circuit_breaker_init(ngx_conf_t *cf)
+{
+    ngx_uint_t                                          i;
+    ngx_shm_zone_t                                    **use;
+    ngx_http_handler_pt                                *h;
+    ngx_http_core_main_conf_t                          *cmcf;
+    ngx_http_integrations_circuit_breaker_main_conf_t  *bmcf;
+
+    bmcf = ngx_http_conf_get_module_main_conf(cf,
+                                ngx_http_integrations_circuit_breaker_module);
+
+    use = bmcf->uses.elts;
+
+    for (i = 0; i < bmcf->uses.nelts; i++) {
+        if (use[i]->data == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"circuit_breaker\" zone \"%V\" is unknown",
+                               &use[i]->shm.name);
+            return NGX_ERROR;
+        }
+    }
+
+    if (bmcf->zones.nelts == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_integrations_status_add_collector(cf,
+            ngx_http_integrations_circuit_breaker_collect, bmcf)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (bmcf->uses.nelts == 0) {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_integrations_circuit_breaker_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_integrations_circuit_breaker_log_handler;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_integrations_circuit_breaker_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_integrations_circuit_breaker_main_conf_t  *cmcf;
+
+    cmcf = ngx_pcalloc(cf->pool,
+                  sizeof(ngx_http_integrations_circuit_breaker_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&cmcf->zones, cf->pool, 2,
+                       sizeof(ngx_http_integrations_circuit_breaker_zone_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&cmcf->uses, cf->pool, 2, sizeof(ngx_shm_zone_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return cmcf;
+}
+
+
+static void *
+ngx_http_integrations_circuit_breaker_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_integrations_circuit_breaker_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool,
+                   sizeof(ngx_http_integrations_circuit_breaker_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->key = NULL;
+     *     conf->location = { 0, NULL };
+     *     conf->conf = { 0 };
+     */
+
+    conf->shm_zone = NGX_CONF_UNSET_PTR;
+    conf->status_code = NGX_CONF_UNSET_UINT;
+    conf->failure_statuses = NGX_CONF_UNSET_PTR;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_integrations_circuit_breaker_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child)
+{
+    ngx_http_integrations_circuit_breaker_loc_conf_t *prev = parent;
+    ngx_http_integrations_circuit_breaker_loc_conf_t *conf = child;
+
+    ngx_uint_t                *status;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    static ngx_uint_t  defaults[] = { 500, 502, 503, 504 };
+
+    if (conf->shm_zone == NGX_CONF_UNSET_PTR) {
+        conf->shm_zone = prev->shm_zone;
+        conf->key = prev->key;
+        conf->conf = prev->conf;
+    }
+
+    if (conf->shm_zone == NGX_CONF_UNSET_PTR) {
+        conf->shm_zone = NULL;
+    }
+
+    /* one breaker per location unless a key says otherwise */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    conf->location = clcf->name;
+
+    ngx_conf_merge_uint_value(conf->status_code, prev->status_code,
+                              NGX_HTTP_SERVICE_UNAVAILABLE);
+
+    if (conf->failure_statuses == NGX_CONF_UNSET_PTR) {
+
+        if (prev->failure_statuses != NGX_CONF_UNSET_PTR) {
+            conf->failure_statuses = prev->failure_statuses;
+
+        } else {
+            conf->failure_statuses = ngx_array_create(cf->pool, 4,
+                                                      sizeof(ngx_uint_t));
+            if (conf->failure_statuses == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            status = ngx_array_push_n(conf->failure_statuses, 4);
+            if (status == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memcpy(status, defaults, sizeof(defaults));
+
+            prev->failure_statuses = conf->failure_statuses;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
