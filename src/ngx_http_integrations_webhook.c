@@ -24,13 +24,15 @@
  * (r->upstream_states, as $upstream_status ends), not the status the
  * provider sees: nginx answers 499 to a provider that hung up while the
  * application was accepting the event, and error_page may turn an upstream
- * failure into a 200.  A 2xx is recorded by a header filter, as the
- * response head goes out, so that a copy sent once the provider has its
- * answer is replayed, never refused with 409 for a request still being
- * logged.  Anything else is settled in the LOG phase, which runs once per
- * request whatever ended it: the mark is removed and the provider's retry
- * goes through.  The request pool's cleanup removes a mark that neither
- * settled, so no delivery is wedged in flight.
+ * failure into a 200.  It is settled by a header filter, as the response
+ * head goes out: by then the upstream's answer is final (no further
+ * proxy_next_upstream attempt or error_page redirect can follow), and a
+ * copy sent once the provider has its answer finds the delivery recorded
+ * or its mark removed, never a 409 for a request still being logged.  A
+ * request that ends without a response head (the provider hung up: 499)
+ * is settled in the LOG phase, which runs once per request whatever ended
+ * it, and the request pool's cleanup removes a mark that neither settled:
+ * no delivery is wedged in flight.
  */
 
 #include <ngx_config.h>
@@ -128,6 +130,8 @@ static ngx_int_t ngx_http_integrations_webhook_header_filter(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_integrations_webhook_log_handler(
     ngx_http_request_t *r);
+static void ngx_http_integrations_webhook_settle(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx);
 static ngx_uint_t ngx_http_integrations_webhook_delivered(
     ngx_http_request_t *r);
 static void ngx_http_integrations_webhook_cleanup(void *data);
@@ -790,12 +794,8 @@ ngx_http_integrations_webhook_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_integrations_webhook_get_ctx(r);
 
-    if (ctx != NULL && ctx->marked
-        && ngx_http_integrations_webhook_delivered(r))
-    {
-        ngx_http_integrations_dedupe_end(ctx->dedupe, ctx->key, ctx->key_len,
-                                         ctx->token, 1);
-        ctx->marked = 0;
+    if (ctx != NULL && ctx->marked) {
+        ngx_http_integrations_webhook_settle(r, ctx);
     }
 
     return ngx_http_next_header_filter(r);
@@ -805,14 +805,23 @@ ngx_http_integrations_webhook_header_filter(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_integrations_webhook_log_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t                            delivered;
     ngx_http_integrations_webhook_ctx_t  *ctx;
 
     ctx = ngx_http_integrations_webhook_get_ctx(r);
 
-    if (ctx == NULL || !ctx->marked) {
-        return NGX_OK;
+    if (ctx != NULL && ctx->marked) {
+        ngx_http_integrations_webhook_settle(r, ctx);
     }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_integrations_webhook_settle(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx)
+{
+    ngx_uint_t  delivered;
 
     delivered = ngx_http_integrations_webhook_delivered(r);
 
@@ -827,8 +836,6 @@ ngx_http_integrations_webhook_log_handler(ngx_http_request_t *r)
                       integrations_webhook_provider_name(ctx->provider),
                       ctx->id.len, ctx->id.data);
     }
-
-    return NGX_OK;
 }
 
 
