@@ -8,6 +8,10 @@ package BenchConf;
 use strict;
 use warnings;
 
+use Digest::SHA qw(hmac_sha256_hex);
+
+my $stripe_secret = 'whsec_BENCH_STRIPE_SECRET';
+
 sub upstream {
     return <<'CONF';
     access_log off;
@@ -23,6 +27,7 @@ CONF
 sub prepare {
     my ($gw) = @_;
     $gw->write_file('coupang.key', "BENCH_SECRET_KEY\n");
+    $gw->write_file('stripe.key', "$stripe_secret\n");
 }
 
 sub gateway {
@@ -53,6 +58,9 @@ sub gateway {
         listen 127.0.0.1:%%PORT:gw%% backlog=4096;
         keepalive_requests 1000000;
 
+        # 64 KB bodies stay in memory, with and without verification
+        client_body_buffer_size 128k;
+
         location /bare/ {
             proxy_pass http://backend;
         }
@@ -76,6 +84,14 @@ sub gateway {
             circuit_breaker zone=cb;
             proxy_pass http://backend;
         }
+
+        # tolerance=1h: the deliveries are signed once, when the bench
+        # starts; no dedupe, or every copy after the first is a replay
+        location /webhook/ {
+            webhook_verify stripe secret_file=%%DIR%%/stripe.key
+                           tolerance=1h;
+            proxy_pass http://backend;
+        }
     }
 CONF
 }
@@ -83,15 +99,41 @@ CONF
 my $orders = '/v2/providers/openapi/apis/api/v4/vendors/A00012345/'
            . 'ordersheets?createdAtFrom=2024-01-01&status=ACCEPT';
 
-# [ name, path, wrk lua script or undef, body or undef, extra headers ]
-# The first case is the baseline the others are compared with.
+# A Stripe delivery of the given size, signed now.
+sub stripe_delivery {
+    my ($size) = @_;
+    my $head = '{"id":"evt_bench","object":"event","data":"';
+    my $body = $head . ('x' x ($size - length($head) - 2)) . '"}';
+    my $t = time;
+    my $sig = hmac_sha256_hex("$t.$body", $stripe_secret);
+    return ($body, { 'Content-Type' => 'application/json',
+                     'Stripe-Signature' => "t=$t,v1=$sig" });
+}
+
+# { name, path, body (POST) or undef, headers, baseline: the case the ratio
+# is taken to, bare proxy_pass of the same request }
 sub cases {
+    my @wh1k = stripe_delivery(1024);
+    my @wh64k = stripe_delivery(65536);
+
     return (
-        [ 'bare',            "/bare$orders" ],
-        [ 'coupang_sign',    "/coupang$orders" ],
-        [ 'rate_limit',      "/rate_limit$orders" ],
-        [ 'limit_req',       "/limit_req$orders" ],
-        [ 'circuit_breaker', "/circuit_breaker$orders" ],
+        { name => 'bare',            path => "/bare$orders" },
+        { name => 'coupang_sign',    path => "/coupang$orders" },
+        { name => 'rate_limit',      path => "/rate_limit$orders" },
+        { name => 'limit_req',       path => "/limit_req$orders" },
+        { name => 'circuit_breaker', path => "/circuit_breaker$orders" },
+        { name => 'bare_post_1k',    path => '/bare/hooks/stripe',
+          body => $wh1k[0], headers => $wh1k[1],
+          baseline => 'bare_post_1k' },
+        { name => 'webhook_1k',      path => '/webhook/hooks/stripe',
+          body => $wh1k[0], headers => $wh1k[1],
+          baseline => 'bare_post_1k' },
+        { name => 'bare_post_64k',   path => '/bare/hooks/stripe',
+          body => $wh64k[0], headers => $wh64k[1],
+          baseline => 'bare_post_64k' },
+        { name => 'webhook_64k',     path => '/webhook/hooks/stripe',
+          body => $wh64k[0], headers => $wh64k[1],
+          baseline => 'bare_post_64k' },
     );
 }
 

@@ -27,8 +27,9 @@ my $demo = do { local (@ARGV, $/) = "$root/conf/demo.conf"; <> };
 $demo =~ s{load_module\s+\S+;}{load_module $ENV{MODULE};};
 $demo =~ s{build/run/}{$dir/}g;
 $demo =~ s{demo-secret.key}{$root/conf/demo-secret.key};
+$demo =~ s{demo-webhook.key}{$root/conf/demo-webhook.key};
 $gw->write_file('demo.conf', $demo, 0644);
-chmod 0600, "$root/conf/demo-secret.key";
+chmod 0600, "$root/conf/demo-secret.key", "$root/conf/demo-webhook.key";
 my ($ok, $out) = nginx_t('-p', "$dir/", '-c', "$dir/demo.conf",
                          '-e', "$dir/error.log");
 ok($ok, 'conf/demo.conf passes nginx -t') or diag $out;

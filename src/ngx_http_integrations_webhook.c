@@ -1,0 +1,1590 @@
+/*
+ * Inbound webhook signature verification, with replay protection.
+ *
+ *     webhook_dedupe_zone  zone=webhooks:10m ttl=24h;
+ *
+ *     location = /hooks/stripe {
+ *         webhook_verify  stripe secret_file=stripe.key dedupe=webhooks;
+ *         proxy_pass      http://app;
+ *     }
+ *
+ * The access phase handler reads the request body (in memory or spooled
+ * to a temporary file), feeds it unchanged to the pure core
+ * (integrations_webhook.[ch]), and either lets the request go on, with
+ * r->request_body left as it was for proxy_pass to send the very same
+ * bytes, or answers it: 401/413/500 problem+json for a delivery that does
+ * not verify, 200 for a copy of a delivery already delivered, 409 for a
+ * copy of one still in flight.
+ *
+ * A verified delivery is let through, not granted: the handler returns
+ * NGX_DECLINED, so that under "satisfy any" the other access modules
+ * still decide, while a refusal is answered here whatever "satisfy" says.
+ *
+ * The outcome of a delivery is the status of the upstream's last attempt
+ * (r->upstream_states, as $upstream_status ends), not the status the
+ * provider sees: nginx answers 499 to a provider that hung up while the
+ * application was accepting the event, and error_page may turn an upstream
+ * failure into a 200.  It is settled by a header filter, as the response
+ * head goes out: by then the upstream's answer is final (no further
+ * proxy_next_upstream attempt or error_page redirect can follow), and a
+ * copy sent once the provider has its answer finds the delivery recorded
+ * or its mark removed, never a 409 for a request still being logged.  A
+ * request that ends without a response head (the provider hung up: 499)
+ * is settled in the LOG phase, which runs once per request whatever ended
+ * it, and the request pool's cleanup removes a mark that neither settled:
+ * no delivery is wedged in flight.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <openssl/crypto.h>
+
+#include "integrations_webhook.h"
+#include "ngx_http_integrations_dedupe.h"
+#include "ngx_http_integrations_problem.h"
+#include "ngx_http_integrations_secret.h"
+#include "ngx_http_integrations_webhook.h"
+
+
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC    0x7768636e   /* "whcn" */
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION  1
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_READ     65536
+
+
+typedef enum {
+    NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_NONE = 0,
+    NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_VERIFIED,
+    NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_INVALID,
+    NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_EXPIRED,
+    NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_REPLAYED,
+    NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_UNSIGNED
+} ngx_http_integrations_webhook_status_e;
+
+
+typedef struct {
+    integrations_webhook_verifier_t   *verifier;      /* NULL: off */
+    integrations_webhook_provider_e    provider;
+    ngx_http_integrations_dedupe_t    *dedupe;
+    ngx_flag_t                         allow_unsigned;
+} ngx_http_integrations_webhook_loc_conf_t;
+
+
+typedef struct {
+    ngx_atomic_t                       verified;
+    ngx_atomic_t                       unsigned_;
+    ngx_atomic_t                       replayed;
+    ngx_atomic_t                       in_flight;
+    ngx_atomic_t                       failed[INTEGRATIONS_WEBHOOK_RC_MAX];
+} ngx_http_integrations_webhook_shcounters_t;
+
+
+typedef struct {
+    uint32_t                           magic;
+    uint32_t                           version;
+    ngx_http_integrations_webhook_shcounters_t
+                                 provider[INTEGRATIONS_WEBHOOK_PROVIDER_MAX];
+} ngx_http_integrations_webhook_sh_t;
+
+
+typedef struct {
+    ngx_shm_zone_t                    *counters;      /* data: the sh_t */
+    ngx_array_t                        dedupes;       /* of dedupe_t * */
+    ngx_uint_t                         used;
+} ngx_http_integrations_webhook_main_conf_t;
+
+
+typedef struct {
+    integrations_webhook_ctx_t         core;          /* first */
+    integrations_webhook_headers_t     headers;
+    integrations_webhook_event_id_t    id;
+
+    integrations_webhook_provider_e    provider;
+    ngx_http_integrations_webhook_status_e  status;
+
+    ngx_http_integrations_dedupe_t    *dedupe;
+    ngx_uint_t                         token;
+    size_t                             key_len;
+    u_char                             key[32 + INTEGRATIONS_WEBHOOK_EVENT_ID_MAX];
+
+    unsigned                           passed:1;
+    unsigned                           has_id:1;
+    unsigned                           marked:1;
+} ngx_http_integrations_webhook_ctx_t;
+
+
+static ngx_int_t ngx_http_integrations_webhook_handler(ngx_http_request_t *r);
+static void ngx_http_integrations_webhook_body_handler(ngx_http_request_t *r);
+static integrations_webhook_rc_e ngx_http_integrations_webhook_feed(
+    ngx_http_request_t *r, ngx_http_integrations_webhook_ctx_t *ctx);
+static ngx_int_t ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx, integrations_webhook_rc_e rc);
+static ngx_int_t ngx_http_integrations_webhook_refuse(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx, integrations_webhook_rc_e rc);
+static ngx_int_t ngx_http_integrations_webhook_dedupe(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx,
+    ngx_http_integrations_webhook_loc_conf_t *wlcf);
+static ngx_int_t ngx_http_integrations_webhook_replayed(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_http_integrations_webhook_header_filter(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_http_integrations_webhook_log_handler(
+    ngx_http_request_t *r);
+static void ngx_http_integrations_webhook_settle(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx);
+static ngx_uint_t ngx_http_integrations_webhook_delivered(
+    ngx_http_request_t *r);
+static void ngx_http_integrations_webhook_cleanup(void *data);
+static ngx_http_integrations_webhook_ctx_t *
+    ngx_http_integrations_webhook_get_ctx(ngx_http_request_t *r);
+static ngx_http_integrations_webhook_shcounters_t *
+    ngx_http_integrations_webhook_counters_of(ngx_http_request_t *r,
+    integrations_webhook_provider_e provider);
+static ngx_int_t ngx_http_integrations_webhook_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static char *ngx_http_integrations_webhook_verify(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_integrations_webhook_dedupe_zone(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_integrations_webhook_counters_zone(ngx_conf_t *cf,
+    ngx_http_integrations_webhook_main_conf_t *wmcf);
+static ngx_int_t ngx_http_integrations_webhook_init_zone(
+    ngx_shm_zone_t *shm_zone, void *data);
+static ngx_int_t ngx_http_integrations_webhook_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_integrations_webhook_init(ngx_conf_t *cf);
+static void *ngx_http_integrations_webhook_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_integrations_webhook_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_integrations_webhook_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+
+
+static ngx_command_t  ngx_http_integrations_webhook_commands[] = {
+
+    { ngx_string("webhook_verify"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_integrations_webhook_verify,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("webhook_dedupe_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_integrations_webhook_dedupe_zone,
+      0,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_integrations_webhook_module_ctx = {
+    ngx_http_integrations_webhook_add_variables,   /* preconfiguration */
+    ngx_http_integrations_webhook_init,            /* postconfiguration */
+
+    ngx_http_integrations_webhook_create_main_conf, /* create main conf */
+    NULL,                                          /* init main conf */
+
+    NULL,                                          /* create server conf */
+    NULL,                                          /* merge server conf */
+
+    ngx_http_integrations_webhook_create_loc_conf, /* create location conf */
+    ngx_http_integrations_webhook_merge_loc_conf   /* merge location conf */
+};
+
+
+ngx_module_t  ngx_http_integrations_webhook_module = {
+    NGX_MODULE_V1,
+    &ngx_http_integrations_webhook_module_ctx,     /* module context */
+    ngx_http_integrations_webhook_commands,        /* module directives */
+    NGX_HTTP_MODULE,                               /* module type */
+    NULL,                                          /* init master */
+    NULL,                                          /* init module */
+    NULL,                                          /* init process */
+    NULL,                                          /* init thread */
+    NULL,                                          /* exit thread */
+    NULL,                                          /* exit process */
+    NULL,                                          /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
+/* the counters zone's tag: a dedupe zone's is the module */
+static ngx_uint_t  ngx_http_integrations_webhook_counters_tag;
+
+static ngx_str_t  ngx_http_integrations_webhook_counters_name =
+    ngx_string("integrations_webhook_counters");
+
+
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_PROVIDER  0
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_EVENT_ID  1
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_STATUS    2
+
+static ngx_http_variable_t  ngx_http_integrations_webhook_vars[] = {
+
+    { ngx_string("webhook_provider"), NULL,
+      ngx_http_integrations_webhook_variable,
+      NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_PROVIDER,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("webhook_event_id"), NULL,
+      ngx_http_integrations_webhook_variable,
+      NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_EVENT_ID,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("webhook_status"), NULL,
+      ngx_http_integrations_webhook_variable,
+      NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_STATUS,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_str_t  ngx_http_integrations_webhook_statuses[] = {
+    ngx_null_string,
+    ngx_string("verified"),
+    ngx_string("invalid"),
+    ngx_string("expired"),
+    ngx_string("replayed"),
+    ngx_string("unsigned")
+};
+
+
+/* problem type and title per verdict, indexed by integrations_webhook_rc_e */
+
+static const char  *ngx_http_integrations_webhook_problems[][2] = {
+    { "webhook_ok", "Verified" },
+    { "webhook_missing_header", "Webhook signature header missing" },
+    { "webhook_malformed_header", "Webhook signature header malformed" },
+    { "webhook_no_known_scheme", "No webhook signature with a known scheme" },
+    { "webhook_bad_signature", "Webhook signature does not verify" },
+    { "webhook_timestamp_out_of_tolerance",
+      "Webhook timestamp outside the tolerance" },
+    { "webhook_unsigned", "Unsigned webhook delivery refused" },
+    { "webhook_malformed_body", "Webhook body malformed" },
+    { "webhook_body_too_large", "Webhook body too large to verify" },
+    { "webhook_internal_error", "Webhook verification failed" }
+};
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                                  rc;
+    ngx_uint_t                                 i;
+    ngx_list_part_t                           *part;
+    ngx_table_elt_t                           *h;
+    ngx_pool_cleanup_t                        *cln;
+    integrations_webhook_rc_e                  wrc;
+    ngx_http_integrations_webhook_ctx_t       *ctx;
+    ngx_http_integrations_webhook_loc_conf_t  *wlcf;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    wlcf = ngx_http_get_module_loc_conf(r,
+                                        ngx_http_integrations_webhook_module);
+
+    if (wlcf->verifier == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_integrations_webhook_get_ctx(r);
+
+    if (ctx != NULL) {
+        /*
+         * Back after the body was read, or after an internal redirect of
+         * a delivery verified once already: the same body is not verified
+         * (nor marked in flight) twice.  Until the body is read, phases
+         * that run again wait.
+         */
+        return ctx->passed ? NGX_DECLINED : NGX_DONE;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_integrations_webhook_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the core's state is freed whatever ends the request, and the mark */
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_integrations_webhook_cleanup;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_integrations_webhook_module);
+
+    ctx->provider = wlcf->provider;
+
+    /* every header, so that a repeated one is seen as such */
+
+    integrations_webhook_headers_init(&ctx->headers);
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        (void) integrations_webhook_headers_add(&ctx->headers,
+                                                h[i].key.data, h[i].key.len,
+                                                h[i].value.data,
+                                                h[i].value.len);
+    }
+
+    wrc = integrations_webhook_init(&ctx->core, wlcf->verifier,
+                                    &ctx->headers,
+                                    r->args.len ? r->args.data : NULL,
+                                    r->args.len, (int64_t) ngx_time());
+
+    if (wrc != INTEGRATIONS_WEBHOOK_OK) {
+
+        /* the headers decide: the body is discarded, never MACed */
+
+        rc = ngx_http_integrations_webhook_decide(r, ctx, wrc);
+
+        if (rc == NGX_DECLINED) {
+            ctx->passed = 1;
+            return NGX_DECLINED;
+        }
+
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    /*
+     * Bodies above client_max_body_size were refused before this phase
+     * (Content-Length) or are refused while they are read (chunked), with
+     * nginx's own 413, before any MAC work.
+     */
+
+    rc = ngx_http_read_client_request_body(r,
+                                   ngx_http_integrations_webhook_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    /*
+     * The body handler may have run already; either way it continues or
+     * ends the request, which holds one more reference until then.
+     */
+
+    ngx_http_finalize_request(r, NGX_DONE);
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_integrations_webhook_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                             rc;
+    integrations_webhook_rc_e             wrc;
+    ngx_http_integrations_webhook_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_integrations_webhook_module);
+
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    wrc = ngx_http_integrations_webhook_feed(r, ctx);
+
+    if (wrc == INTEGRATIONS_WEBHOOK_OK) {
+        wrc = integrations_webhook_final(&ctx->core);
+    }
+
+    rc = ngx_http_integrations_webhook_decide(r, ctx, wrc);
+
+    if (rc == NGX_DECLINED) {
+        ctx->passed = 1;
+
+        r->preserve_body = 1;
+
+        r->write_event_handler = ngx_http_core_run_phases;
+        ngx_http_core_run_phases(r);
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * Each body buffer as it is, from memory or from the temporary file,
+ * without moving any of its pointers: proxy_pass sends the same chain.
+ */
+
+static integrations_webhook_rc_e
+ngx_http_integrations_webhook_feed(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx)
+{
+    off_t                       offset;
+    size_t                      size;
+    ssize_t                     n;
+    u_char                     *buf;
+    ngx_buf_t                  *b;
+    ngx_chain_t                *cl;
+    integrations_webhook_rc_e   rc;
+
+    if (r->request_body == NULL) {
+        return integrations_webhook_update(&ctx->core, NULL, 0);
+    }
+
+    buf = NULL;
+    rc = INTEGRATIONS_WEBHOOK_OK;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            if (b->last > b->pos) {
+                rc = integrations_webhook_update(&ctx->core, b->pos,
+                                                 b->last - b->pos);
+            }
+
+        } else if (b->in_file) {
+
+            if (buf == NULL) {
+                buf = ngx_palloc(r->pool, NGX_HTTP_INTEGRATIONS_WEBHOOK_READ);
+                if (buf == NULL) {
+                    rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+                    break;
+                }
+            }
+
+            for (offset = b->file_pos;
+                 offset < b->file_last && rc == INTEGRATIONS_WEBHOOK_OK;
+                 offset += n)
+            {
+                size = (size_t) ngx_min(b->file_last - offset,
+                                       NGX_HTTP_INTEGRATIONS_WEBHOOK_READ);
+
+                n = ngx_read_file(b->file, buf, size, offset);
+
+                if (n == NGX_ERROR) {
+                    rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+                    break;
+                }
+
+                if ((size_t) n != size) {
+                    ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                                  ngx_read_file_n " read only %z of %uz "
+                                  "from \"%V\"", n, size, &b->file->name);
+                    rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+                    break;
+                }
+
+                rc = integrations_webhook_update(&ctx->core, buf, n);
+            }
+        }
+
+        if (rc != INTEGRATIONS_WEBHOOK_OK) {
+            break;
+        }
+    }
+
+    if (buf != NULL) {
+        ngx_pfree(r->pool, buf);
+    }
+
+    return rc;
+}
+
+
+/*
+ * NGX_DECLINED lets the request go on; anything else was answered, and is
+ * what ngx_http_finalize_request() is given.
+ */
+
+static ngx_int_t
+ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx, integrations_webhook_rc_e rc)
+{
+    ngx_http_integrations_webhook_loc_conf_t    *wlcf;
+    ngx_http_integrations_webhook_shcounters_t  *cnt;
+
+    wlcf = ngx_http_get_module_loc_conf(r,
+                                        ngx_http_integrations_webhook_module);
+
+    cnt = ngx_http_integrations_webhook_counters_of(r, ctx->provider);
+
+    if (rc == INTEGRATIONS_WEBHOOK_OK) {
+        ctx->has_id = (integrations_webhook_ctx_event_id(&ctx->core,
+                                                         &ctx->headers,
+                                                         &ctx->id) == 0);
+    }
+
+    /* the MAC contexts and the buffered body go now, not with the request */
+
+    integrations_webhook_cleanup(&ctx->core);
+
+    if (rc == INTEGRATIONS_WEBHOOK_UNSIGNED && wlcf->allow_unsigned) {
+        ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_UNSIGNED;
+
+        if (cnt) {
+            (void) ngx_atomic_fetch_add(&cnt->unsigned_, 1);
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "webhook_verify: %s delivery without a signature "
+                      "let through (unsigned=allow)",
+                      integrations_webhook_provider_name(ctx->provider));
+
+        return NGX_DECLINED;
+    }
+
+    if (rc != INTEGRATIONS_WEBHOOK_OK) {
+        return ngx_http_integrations_webhook_refuse(r, ctx, rc);
+    }
+
+    ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_VERIFIED;
+
+    if (cnt) {
+        (void) ngx_atomic_fetch_add(&cnt->verified, 1);
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "webhook_verify: %s delivery verified, event id \"%*s\"",
+                   integrations_webhook_provider_name(ctx->provider),
+                   ctx->has_id ? ctx->id.len : 0, ctx->id.data);
+
+    if (wlcf->dedupe == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_integrations_webhook_dedupe(r, ctx, wlcf);
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_refuse(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx, integrations_webhook_rc_e rc)
+{
+    u_char                                      *p;
+    ngx_str_t                                    detail;
+    ngx_uint_t                                   status;
+    const char                                  *header, *reason;
+    ngx_http_integrations_webhook_shcounters_t  *cnt;
+    u_char                                       buf[256];
+
+    if ((unsigned) rc >= INTEGRATIONS_WEBHOOK_RC_MAX) {
+        rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+    }
+
+    cnt = ngx_http_integrations_webhook_counters_of(r, ctx->provider);
+
+    if (cnt) {
+        (void) ngx_atomic_fetch_add(&cnt->failed[rc], 1);
+    }
+
+    switch (rc) {
+
+    case INTEGRATIONS_WEBHOOK_BODY_TOO_LARGE:
+        status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_INVALID;
+        break;
+
+    case INTEGRATIONS_WEBHOOK_INTERNAL_ERROR:
+        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_NONE;
+        break;
+
+    case INTEGRATIONS_WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE:
+        status = NGX_HTTP_UNAUTHORIZED;
+        ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_EXPIRED;
+        break;
+
+    default:
+        status = NGX_HTTP_UNAUTHORIZED;
+        ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_INVALID;
+    }
+
+    reason = integrations_webhook_reason_str(rc);
+
+    header = (rc == INTEGRATIONS_WEBHOOK_MISSING_HEADER
+              || rc == INTEGRATIONS_WEBHOOK_MALFORMED_HEADER
+              || rc == INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME)
+             ? integrations_webhook_header_name(ctx->core.header) : NULL;
+
+    /* the reason, the header blamed, the skew: never a signature or MAC */
+
+    p = ngx_snprintf(buf, sizeof(buf), "%s", reason);
+
+    if (header != NULL) {
+        p = ngx_snprintf(p, buf + sizeof(buf) - p, " (%s)", header);
+    }
+
+    if (rc == INTEGRATIONS_WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE) {
+        p = ngx_snprintf(p, buf + sizeof(buf) - p, " (skew %L s)",
+                         ctx->core.skew);
+    }
+
+    detail.data = buf;
+    detail.len = p - buf;
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "webhook_verify: %s delivery refused: %V",
+                  integrations_webhook_provider_name(ctx->provider), &detail);
+
+    return ngx_http_integrations_problem(r, status,
+                                   ngx_http_integrations_webhook_problems[rc][0],
+                                   ngx_http_integrations_webhook_problems[rc][1],
+                                   &detail);
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_dedupe(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx,
+    ngx_http_integrations_webhook_loc_conf_t *wlcf)
+{
+    u_char                                      *p;
+    ngx_str_t                                    detail;
+    ngx_http_integrations_dedupe_rc_e            drc;
+    ngx_http_integrations_webhook_shcounters_t  *cnt;
+
+    if (!ctx->has_id) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "webhook_verify: %s delivery has no event id, "
+                      "not deduplicated",
+                      integrations_webhook_provider_name(ctx->provider));
+        return NGX_DECLINED;
+    }
+
+    /* "provider:id": ids of two providers never meet in a shared zone */
+
+    p = ngx_cpymem(ctx->key,
+                   integrations_webhook_provider_name(ctx->provider),
+                   ngx_strlen(integrations_webhook_provider_name(
+                                                            ctx->provider)));
+    *p++ = ':';
+    p = ngx_cpymem(p, ctx->id.data, ctx->id.len);
+    ctx->key_len = p - ctx->key;
+
+    drc = ngx_http_integrations_dedupe_begin(wlcf->dedupe, r->connection->log,
+                                             ctx->key, ctx->key_len,
+                                             &ctx->token);
+
+    cnt = ngx_http_integrations_webhook_counters_of(r, ctx->provider);
+
+    switch (drc) {
+
+    case NGX_HTTP_INTEGRATIONS_DEDUPE_NEW:
+        ctx->dedupe = wlcf->dedupe;
+        ctx->marked = 1;
+        return NGX_DECLINED;
+
+    case NGX_HTTP_INTEGRATIONS_DEDUPE_DELIVERED:
+        ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_REPLAYED;
+
+        if (cnt) {
+            (void) ngx_atomic_fetch_add(&cnt->replayed, 1);
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "webhook_verify: %s event \"%*s\" delivered already, "
+                      "answered 200",
+                      integrations_webhook_provider_name(ctx->provider),
+                      ctx->id.len, ctx->id.data);
+
+        return ngx_http_integrations_webhook_replayed(r);
+
+    case NGX_HTTP_INTEGRATIONS_DEDUPE_IN_FLIGHT:
+        ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_REPLAYED;
+
+        if (cnt) {
+            (void) ngx_atomic_fetch_add(&cnt->in_flight, 1);
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "webhook_verify: %s event \"%*s\" is in flight, "
+                      "answered 409",
+                      integrations_webhook_provider_name(ctx->provider),
+                      ctx->id.len, ctx->id.data);
+
+        ngx_str_set(&detail, "a copy of this delivery is being processed, "
+                             "retry later");
+
+        return ngx_http_integrations_problem(r, NGX_HTTP_CONFLICT,
+                                             "webhook_in_flight",
+                                             "Webhook delivery in flight",
+                                             &detail);
+
+    default: /* NGX_HTTP_INTEGRATIONS_DEDUPE_FAILED */
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "webhook_verify: webhook_dedupe_zone \"%V\" cannot "
+                      "hold %s event \"%*s\", passed without dedupe",
+                      ngx_http_integrations_dedupe_name(wlcf->dedupe),
+                      integrations_webhook_provider_name(ctx->provider),
+                      ctx->id.len, ctx->id.data);
+        return NGX_DECLINED;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_replayed(ngx_http_request_t *r)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    static ngx_str_t  ct = ngx_string("application/json");
+    static u_char     body[] = "{\"status\":\"replayed\"}\n";
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = body;
+    b->last = body + sizeof(body) - 1;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_type = ct;
+    r->headers_out.content_type_len = ct.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = sizeof(body) - 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_integrations_webhook_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_integrations_webhook_get_ctx(r);
+
+    if (ctx != NULL && ctx->marked) {
+        ngx_http_integrations_webhook_settle(r, ctx);
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_log_handler(ngx_http_request_t *r)
+{
+    ngx_http_integrations_webhook_ctx_t  *ctx;
+
+    ctx = ngx_http_integrations_webhook_get_ctx(r);
+
+    if (ctx != NULL && ctx->marked) {
+        ngx_http_integrations_webhook_settle(r, ctx);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_integrations_webhook_settle(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx)
+{
+    ngx_uint_t  delivered;
+
+    delivered = ngx_http_integrations_webhook_delivered(r);
+
+    ngx_http_integrations_dedupe_end(ctx->dedupe, ctx->key, ctx->key_len,
+                                     ctx->token, delivered);
+    ctx->marked = 0;
+
+    if (!delivered) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "webhook_verify: %s event \"%*s\" not delivered, "
+                      "its retry will go through",
+                      integrations_webhook_provider_name(ctx->provider),
+                      ctx->id.len, ctx->id.data);
+    }
+}
+
+
+/*
+ * The last upstream attempt's status, as $upstream_status ends; without
+ * an upstream (a location that answers itself), the response's status.
+ */
+
+static ngx_uint_t
+ngx_http_integrations_webhook_delivered(ngx_http_request_t *r)
+{
+    ngx_uint_t                  status;
+    ngx_http_upstream_state_t  *state;
+
+    if (r->upstream_states != NULL && r->upstream_states->nelts > 0) {
+        state = r->upstream_states->elts;
+        status = state[r->upstream_states->nelts - 1].status;
+
+    } else {
+        status = r->headers_out.status;
+    }
+
+    return (status >= 200 && status < 300);
+}
+
+
+static void
+ngx_http_integrations_webhook_cleanup(void *data)
+{
+    ngx_http_integrations_webhook_ctx_t  *ctx = data;
+
+    integrations_webhook_cleanup(&ctx->core);
+
+    if (ctx->marked) {
+        ngx_http_integrations_dedupe_end(ctx->dedupe, ctx->key, ctx->key_len,
+                                         ctx->token, 0);
+        ctx->marked = 0;
+    }
+}
+
+
+/*
+ * An internal redirect (error_page) or a filter finalization clears the
+ * modules' contexts; the pool cleanup still knows it, as the realip
+ * module finds its own.
+ */
+
+static ngx_http_integrations_webhook_ctx_t *
+ngx_http_integrations_webhook_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t                   *cln;
+    ngx_http_integrations_webhook_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_integrations_webhook_module);
+
+    if (ctx != NULL || !(r->internal || r->filter_finalize)) {
+        return ctx;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_integrations_webhook_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx, ngx_http_integrations_webhook_module);
+            return ctx;
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_http_integrations_webhook_shcounters_t *
+ngx_http_integrations_webhook_counters_of(ngx_http_request_t *r,
+    integrations_webhook_provider_e provider)
+{
+    ngx_http_integrations_webhook_sh_t         *sh;
+    ngx_http_integrations_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r,
+                                         ngx_http_integrations_webhook_module);
+
+    if (wmcf->counters == NULL || wmcf->counters->data == NULL
+        || (unsigned) provider >= INTEGRATIONS_WEBHOOK_PROVIDER_MAX)
+    {
+        return NULL;
+    }
+
+    sh = wmcf->counters->data;
+
+    return &sh->provider[provider];
+}
+
+
+ngx_int_t
+ngx_http_integrations_webhook_counters(ngx_cycle_t *cycle,
+    ngx_http_integrations_webhook_counters_t
+        out[INTEGRATIONS_WEBHOOK_PROVIDER_MAX])
+{
+    ngx_uint_t                                   p, i;
+    ngx_http_integrations_webhook_sh_t          *sh;
+    ngx_http_integrations_webhook_shcounters_t  *c;
+    ngx_http_integrations_webhook_main_conf_t   *wmcf;
+
+    ngx_memzero(out, INTEGRATIONS_WEBHOOK_PROVIDER_MAX
+                     * sizeof(ngx_http_integrations_webhook_counters_t));
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                        ngx_http_integrations_webhook_module);
+
+    if (wmcf == NULL || wmcf->counters == NULL
+        || wmcf->counters->data == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    sh = wmcf->counters->data;
+
+    for (p = 0; p < INTEGRATIONS_WEBHOOK_PROVIDER_MAX; p++) {
+        c = &sh->provider[p];
+
+        out[p].verified = c->verified;
+        out[p].unsigned_ = c->unsigned_;
+        out[p].replayed = c->replayed;
+        out[p].in_flight = c->in_flight;
+
+        for (i = 0; i < INTEGRATIONS_WEBHOOK_RC_MAX; i++) {
+            out[p].failed[i] = c->failed[i];
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char                           *name;
+    ngx_str_t                            *s;
+    ngx_http_integrations_webhook_ctx_t  *ctx;
+
+    ctx = ngx_http_integrations_webhook_get_ctx(r->main);
+
+    v->not_found = 1;
+
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    switch (data) {
+
+    case NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_PROVIDER:
+        name = integrations_webhook_provider_name(ctx->provider);
+        v->data = (u_char *) name;
+        v->len = ngx_strlen(name);
+        break;
+
+    case NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_EVENT_ID:
+        if (!ctx->has_id) {
+            return NGX_OK;
+        }
+
+        v->data = ctx->id.data;
+        v->len = ctx->id.len;
+        break;
+
+    default: /* NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_STATUS */
+        if (ctx->status == NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_NONE) {
+            return NGX_OK;
+        }
+
+        s = &ngx_http_integrations_webhook_statuses[ctx->status];
+        v->data = s->data;
+        v->len = s->len;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_integrations_webhook_loc_conf_t *wlcf = conf;
+
+    char                                        err[256];
+    u_char                                     *url;
+    ngx_int_t                                   tolerance;
+    ngx_str_t                                  *value, s, zone, secret;
+    ngx_uint_t                                  i, nsecrets, key_form_set,
+                                                allow_unsigned;
+    ngx_pool_cleanup_t                         *cln;
+    integrations_webhook_params_t               params;
+    integrations_webhook_provider_e             provider;
+    integrations_webhook_secret_kind_e          kind;
+    integrations_webhook_verifier_t            *v;
+    ngx_http_integrations_dedupe_t            **ddp;
+    ngx_http_integrations_webhook_main_conf_t  *wmcf;
+    integrations_webhook_secret_t     secrets[INTEGRATIONS_WEBHOOK_MAX_SECRETS];
+
+    if (wlcf->verifier != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    provider = integrations_webhook_provider_by_name(value[1].data,
+                                                     value[1].len);
+
+    if (provider == INTEGRATIONS_WEBHOOK_PROVIDER_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown webhook provider \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&params, sizeof(integrations_webhook_params_t));
+    ngx_memzero(&zone, sizeof(ngx_str_t));
+
+    params.provider = provider;
+    params.key_form = INTEGRATIONS_WEBHOOK_KEY_ASCII;
+
+    nsecrets = 0;
+    key_form_set = 0;
+    allow_unsigned = 0;
+    tolerance = -1;
+    url = NULL;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "secret_file=", 12) == 0
+            || ngx_strncmp(value[i].data, "public_key_file=", 16) == 0)
+        {
+            if (value[i].data[0] == 's') {
+                kind = INTEGRATIONS_WEBHOOK_SECRET_AUTO;
+                s.data = value[i].data + 12;
+                s.len = value[i].len - 12;
+
+            } else {
+                if (provider != INTEGRATIONS_WEBHOOK_STANDARD) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "\"public_key_file=\" is only for "
+                                       "standard, not %V", &value[1]);
+                    return NGX_CONF_ERROR;
+                }
+
+                kind = INTEGRATIONS_WEBHOOK_SECRET_ED25519_PUBLIC;
+                s.data = value[i].data + 16;
+                s.len = value[i].len - 16;
+            }
+
+            if (s.len == 0) {
+                goto invalid;
+            }
+
+            if (nsecrets == INTEGRATIONS_WEBHOOK_MAX_SECRETS) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "too many secrets in \"%V\", at most %d",
+                                   &cmd->name,
+                                   INTEGRATIONS_WEBHOOK_MAX_SECRETS);
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_http_integrations_secret_read(cf, &cmd->name, &s, &secret)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            secrets[nsecrets].data = secret.data;
+            secrets[nsecrets].len = secret.len;
+            secrets[nsecrets].kind = kind;
+            nsecrets++;
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "tolerance=", 10) == 0) {
+            s.data = value[i].data + 10;
+            s.len = value[i].len - 10;
+
+            tolerance = ngx_parse_time(&s, 1);
+            if (tolerance == NGX_ERROR || s.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "url=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            if (!(s.len > 7 && ngx_strncmp(s.data, "http://", 7) == 0)
+                && !(s.len > 8 && ngx_strncmp(s.data, "https://", 8) == 0))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\": the url must "
+                                   "start with http:// or https://",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_strlchr(s.data, s.data + s.len, '?') != NULL
+                || ngx_strlchr(s.data, s.data + s.len, '#') != NULL)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\": the url is "
+                                   "given without a query or fragment",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            url = s.data;
+            params.url = s.data;
+            params.url_len = s.len;
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "key_form=ascii") == 0) {
+            params.key_form = INTEGRATIONS_WEBHOOK_KEY_ASCII;
+            key_form_set = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "key_form=hex") == 0) {
+            params.key_form = INTEGRATIONS_WEBHOOK_KEY_HEX;
+            key_form_set = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "unsigned=allow") == 0) {
+            allow_unsigned = 1;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "dedupe=", 7) == 0) {
+            zone.data = value[i].data + 7;
+            zone.len = value[i].len - 7;
+
+            if (zone.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (nsecrets == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" requires at least one \"secret_file=\"",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (url == NULL && (provider == INTEGRATIONS_WEBHOOK_SQUARE
+                        || provider == INTEGRATIONS_WEBHOOK_TWILIO))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"url=\" is required for %V", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (url != NULL && provider != INTEGRATIONS_WEBHOOK_SQUARE
+        && provider != INTEGRATIONS_WEBHOOK_TWILIO)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"url=\" is only for square and twilio, not %V",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (tolerance != -1 && provider != INTEGRATIONS_WEBHOOK_STRIPE
+        && provider != INTEGRATIONS_WEBHOOK_STANDARD
+        && provider != INTEGRATIONS_WEBHOOK_SLACK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"tolerance=\" is only for stripe, standard and "
+                           "slack: %V signs no timestamp", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if ((key_form_set || allow_unsigned)
+        && provider != INTEGRATIONS_WEBHOOK_TOSS)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" is only for toss, not %V",
+                           key_form_set ? "key_form=" : "unsigned=allow",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    params.secrets = secrets;
+    params.nsecrets = nsecrets;
+    params.tolerance = (tolerance == -1) ? 0 : tolerance;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    err[0] = '\0';
+
+    v = integrations_webhook_verifier_create(&params, err, sizeof(err));
+
+    /* the verifier holds the keys now: the files' bytes are not needed */
+
+    for (i = 0; i < nsecrets; i++) {
+        OPENSSL_cleanse((void *) secrets[i].data, secrets[i].len);
+    }
+
+    if (v == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" %V: %s",
+                           &cmd->name, &value[1], err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = integrations_webhook_verifier_free;
+    cln->data = v;
+
+    wlcf->verifier = v;
+    wlcf->provider = provider;
+    wlcf->allow_unsigned = allow_unsigned;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf,
+                                        ngx_http_integrations_webhook_module);
+
+    if (zone.len) {
+        wlcf->dedupe = ngx_http_integrations_dedupe_ref(cf, &zone,
+                                       &ngx_http_integrations_webhook_module);
+        if (wlcf->dedupe == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ddp = ngx_array_push(&wmcf->dedupes);
+        if (ddp == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *ddp = wlcf->dedupe;
+    }
+
+    if (ngx_http_integrations_webhook_counters_zone(cf, wmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->used = 1;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_integrations_webhook_dedupe_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    u_char      *p;
+    ssize_t      size;
+    ngx_int_t    ttl;
+    ngx_str_t   *value, name, s;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    ngx_memzero(&name, sizeof(ngx_str_t));
+    size = 0;
+    ttl = NGX_HTTP_INTEGRATIONS_DEDUPE_TTL;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            name.data = value[i].data + 5;
+
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone size \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            name.len = p - name.data;
+
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+
+            if (size == NGX_ERROR || name.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone size \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            ttl = ngx_parse_time(&s, 1);
+            if (ttl == NGX_ERROR || ttl == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_integrations_dedupe_declare(cf, &name, size, (time_t) ttl,
+                                       &ngx_http_integrations_webhook_module)
+        == NULL)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_counters_zone(ngx_conf_t *cf,
+    ngx_http_integrations_webhook_main_conf_t *wmcf)
+{
+    if (wmcf->counters != NULL) {
+        return NGX_OK;
+    }
+
+    wmcf->counters = ngx_shared_memory_add(cf,
+                                  &ngx_http_integrations_webhook_counters_name,
+                                  8 * ngx_pagesize,
+                                  &ngx_http_integrations_webhook_counters_tag);
+    if (wmcf->counters == NULL) {
+        return NGX_ERROR;
+    }
+
+    wmcf->counters->init = ngx_http_integrations_webhook_init_zone;
+    wmcf->counters->data = NULL;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_integrations_webhook_sh_t  *osh = data;
+
+    ngx_slab_pool_t                     *shpool;
+    ngx_http_integrations_webhook_sh_t  *sh;
+
+    if (osh) {
+        /* a reload: the counts go on */
+
+        if (osh->magic != NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC
+            || osh->version != NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION)
+        {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "zone \"%V\" was created by another version of "
+                          "the module, restart nginx", &shm_zone->shm.name);
+            return NGX_ERROR;
+        }
+
+        shm_zone->data = osh;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        shm_zone->data = shpool->data;
+        return NGX_OK;
+    }
+
+    sh = ngx_slab_calloc(shpool, sizeof(ngx_http_integrations_webhook_sh_t));
+    if (sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    sh->magic = NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC;
+    sh->version = NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION;
+
+    shpool->data = sh;
+    shm_zone->data = sh;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_integrations_webhook_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_init(ngx_conf_t *cf)
+{
+    ngx_uint_t                                  i;
+    ngx_http_handler_pt                        *h;
+    ngx_http_core_main_conf_t                  *cmcf;
+    ngx_http_integrations_dedupe_t            **ddp;
+    ngx_http_integrations_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf,
+                                        ngx_http_integrations_webhook_module);
+
+    ddp = wmcf->dedupes.elts;
+
+    for (i = 0; i < wmcf->dedupes.nelts; i++) {
+        if (ngx_http_integrations_dedupe_check(cf, ddp[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    /* configurations without webhook_verify pay nothing per request */
+
+    if (!wmcf->used) {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_integrations_webhook_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_integrations_webhook_log_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_integrations_webhook_header_filter;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_integrations_webhook_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_integrations_webhook_main_conf_t  *wmcf;
+
+    wmcf = ngx_pcalloc(cf->pool,
+                       sizeof(ngx_http_integrations_webhook_main_conf_t));
+    if (wmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&wmcf->dedupes, cf->pool, 4,
+                       sizeof(ngx_http_integrations_dedupe_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return wmcf;
+}
+
+
+static void *
+ngx_http_integrations_webhook_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_integrations_webhook_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool,
+                       sizeof(ngx_http_integrations_webhook_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->provider = INTEGRATIONS_WEBHOOK_STRIPE;
+     *     conf->dedupe = NULL;
+     *     conf->allow_unsigned = 0;
+     */
+
+    conf->verifier = NGX_CONF_UNSET_PTR;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_integrations_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_integrations_webhook_loc_conf_t  *prev = parent;
+    ngx_http_integrations_webhook_loc_conf_t  *conf = child;
+
+    /* the directive's parameters go together, into nested locations too */
+
+    if (conf->verifier == NGX_CONF_UNSET_PTR) {
+        conf->verifier = (prev->verifier == NGX_CONF_UNSET_PTR)
+                         ? NULL : prev->verifier;
+        conf->provider = prev->provider;
+        conf->dedupe = prev->dedupe;
+        conf->allow_unsigned = prev->allow_unsigned;
+    }
+
+    return NGX_CONF_OK;
+}
