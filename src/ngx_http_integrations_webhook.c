@@ -44,7 +44,7 @@
 #include "ngx_http_integrations_dedupe.h"
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_secret.h"
-#include "ngx_http_integrations_webhook.h"
+#include "ngx_http_integrations_status.h"
 
 
 #define NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC    0x7768636e   /* "whcn" */
@@ -90,6 +90,7 @@ typedef struct {
 typedef struct {
     ngx_shm_zone_t                    *counters;      /* data: the sh_t */
     ngx_array_t                        dedupes;       /* of dedupe_t * */
+    ngx_uint_t                         providers;     /* bit per provider */
     ngx_uint_t                         used;
 } ngx_http_integrations_webhook_main_conf_t;
 
@@ -105,7 +106,7 @@ typedef struct {
     ngx_http_integrations_dedupe_t    *dedupe;
     ngx_uint_t                         token;
     size_t                             key_len;
-    u_char                             key[32 + INTEGRATIONS_WEBHOOK_EVENT_ID_MAX];
+    u_char                   key[32 + INTEGRATIONS_WEBHOOK_EVENT_ID_MAX];
 
     unsigned                           passed:1;
     unsigned                           has_id:1;
@@ -150,6 +151,8 @@ static ngx_int_t ngx_http_integrations_webhook_counters_zone(ngx_conf_t *cf,
     ngx_http_integrations_webhook_main_conf_t *wmcf);
 static ngx_int_t ngx_http_integrations_webhook_init_zone(
     ngx_shm_zone_t *shm_zone, void *data);
+static ngx_int_t ngx_http_integrations_webhook_collect(
+    ngx_http_integrations_status_writer_t *w, void *data);
 static ngx_int_t ngx_http_integrations_webhook_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_integrations_webhook_init(ngx_conf_t *cf);
 static void *ngx_http_integrations_webhook_create_main_conf(ngx_conf_t *cf);
@@ -647,9 +650,9 @@ ngx_http_integrations_webhook_refuse(ngx_http_request_t *r,
                   integrations_webhook_provider_name(ctx->provider), &detail);
 
     return ngx_http_integrations_problem(r, status,
-                                   ngx_http_integrations_webhook_problems[rc][0],
-                                   ngx_http_integrations_webhook_problems[rc][1],
-                                   &detail);
+                              ngx_http_integrations_webhook_problems[rc][0],
+                              ngx_http_integrations_webhook_problems[rc][1],
+                              &detail);
 }
 
 
@@ -929,40 +932,115 @@ ngx_http_integrations_webhook_counters_of(ngx_http_request_t *r,
 }
 
 
-ngx_int_t
-ngx_http_integrations_webhook_counters(ngx_cycle_t *cycle,
-    ngx_http_integrations_webhook_counters_t
-        out[INTEGRATIONS_WEBHOOK_PROVIDER_MAX])
+/*
+ * The metrics, for the providers this configuration verifies: one family
+ * at a time, each with every provider's samples, as the registry wants.
+ */
+
+static ngx_int_t
+ngx_http_integrations_webhook_collect(
+    ngx_http_integrations_status_writer_t *w, void *data)
 {
-    ngx_uint_t                                   p, i;
+    ngx_http_integrations_webhook_main_conf_t *wmcf = data;
+
+    const char                                  *reason;
+    ngx_uint_t                                   f, p, rc;
+    ngx_atomic_uint_t                            value;
     ngx_http_integrations_webhook_sh_t          *sh;
     ngx_http_integrations_webhook_shcounters_t  *c;
-    ngx_http_integrations_webhook_main_conf_t   *wmcf;
+    ngx_http_integrations_status_label_t         l[2];
 
-    ngx_memzero(out, INTEGRATIONS_WEBHOOK_PROVIDER_MAX
-                     * sizeof(ngx_http_integrations_webhook_counters_t));
+    static const struct {
+        const char  *name;
+        const char  *help;
+        size_t       offset;
+    } families[] = {
+        { "integrations_webhook_verified_total",
+          "Deliveries whose signature verified, replayed copies too.",
+          offsetof(ngx_http_integrations_webhook_shcounters_t, verified) },
+        { "integrations_webhook_replayed_total",
+          "Copies of a delivered event answered 200 without reaching "
+          "the upstream.",
+          offsetof(ngx_http_integrations_webhook_shcounters_t, replayed) },
+        { "integrations_webhook_in_flight_total",
+          "Copies answered 409 while the first was in flight.",
+          offsetof(ngx_http_integrations_webhook_shcounters_t, in_flight) },
+        { "integrations_webhook_unsigned_total",
+          "Unsigned Toss deliveries let through by unsigned=allow.",
+          offsetof(ngx_http_integrations_webhook_shcounters_t, unsigned_) }
+    };
 
-    wmcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                        ngx_http_integrations_webhook_module);
-
-    if (wmcf == NULL || wmcf->counters == NULL
-        || wmcf->counters->data == NULL)
-    {
-        return NGX_DECLINED;
+    if (wmcf->counters == NULL || wmcf->counters->data == NULL) {
+        return NGX_OK;
     }
 
     sh = wmcf->counters->data;
 
+    ngx_str_set(&l[0].name, "provider");
+    ngx_str_set(&l[1].name, "reason");
+
+    for (f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+
+        if (ngx_http_integrations_status_family(w, families[f].name,
+                                           NGX_HTTP_INTEGRATIONS_STATUS_COUNTER,
+                                           families[f].help)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        for (p = 0; p < INTEGRATIONS_WEBHOOK_PROVIDER_MAX; p++) {
+
+            if (!(wmcf->providers & ((ngx_uint_t) 1 << p))) {
+                continue;
+            }
+
+            c = &sh->provider[p];
+            value = *(ngx_atomic_t *) ((u_char *) c + families[f].offset);
+
+            l[0].value.data = (u_char *) integrations_webhook_provider_name(p);
+            l[0].value.len = ngx_strlen(l[0].value.data);
+
+            if (ngx_http_integrations_status_sample(w, l, 1, value)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    if (ngx_http_integrations_status_family(w,
+            "integrations_webhook_failed_total",
+            NGX_HTTP_INTEGRATIONS_STATUS_COUNTER,
+            "Deliveries refused, by reason.")
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     for (p = 0; p < INTEGRATIONS_WEBHOOK_PROVIDER_MAX; p++) {
-        c = &sh->provider[p];
 
-        out[p].verified = c->verified;
-        out[p].unsigned_ = c->unsigned_;
-        out[p].replayed = c->replayed;
-        out[p].in_flight = c->in_flight;
+        if (!(wmcf->providers & ((ngx_uint_t) 1 << p))) {
+            continue;
+        }
 
-        for (i = 0; i < INTEGRATIONS_WEBHOOK_RC_MAX; i++) {
-            out[p].failed[i] = c->failed[i];
+        l[0].value.data = (u_char *) integrations_webhook_provider_name(p);
+        l[0].value.len = ngx_strlen(l[0].value.data);
+
+        for (rc = INTEGRATIONS_WEBHOOK_OK + 1; rc < INTEGRATIONS_WEBHOOK_RC_MAX;
+             rc++)
+        {
+            reason = integrations_webhook_reason_str(rc);
+
+            l[1].value.data = (u_char *) reason;
+            l[1].value.len = ngx_strlen(reason);
+
+            if (ngx_http_integrations_status_sample(w, l, 2,
+                                               sh->provider[p].failed[rc])
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
         }
     }
 
@@ -1291,6 +1369,7 @@ ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     wmcf->used = 1;
+    wmcf->providers |= (ngx_uint_t) 1 << provider;
 
     return NGX_CONF_OK;
 
@@ -1514,6 +1593,13 @@ ngx_http_integrations_webhook_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_integrations_webhook_log_handler;
+
+    if (ngx_http_integrations_status_add_collector(cf,
+            ngx_http_integrations_webhook_collect, wmcf)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_integrations_webhook_header_filter;

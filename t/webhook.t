@@ -6,6 +6,7 @@ use strict;
 use warnings;
 
 use Test::More;
+use FindBin;
 use JSON::PP;
 use Digest::SHA qw(hmac_sha256 hmac_sha256_hex hmac_sha1);
 use MIME::Base64 qw(encode_base64 decode_base64);
@@ -35,8 +36,9 @@ my $gw = Gateway->new(error_log_level => 'info', workers => 2);
 $gw->write_file("$_.key", "$KEY{$_}\n") for keys %KEY;
 
 # the Standard Webhooks v1a vector: an Ed25519 public key, a fixed time
+my $vectors_dir = $ENV{VECTORS_DIR} // "$FindBin::Bin/../../shared/vectors";
 my $vectors = decode_json(do {
-    local (@ARGV, $/) = "$ENV{VECTORS_DIR}/webhooks.json"; <> });
+    local (@ARGV, $/) = "$vectors_dir/webhooks.json"; <> });
 my ($ed) = grep { $_->{public_key} } @{ $vectors->{vectors} };
 $gw->write_file('ed25519.pub', "$ed->{public_key}\n");
 
