@@ -136,7 +136,7 @@ ngx_int_t
 ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
     time_t *retry_after)
 {
-    u_char                                      *p;
+    u_char                                      *p, *method;
     CURL                                        *easy;
     CURLM                                       *multi;
     ngx_int_t                                    rc;
@@ -199,9 +199,9 @@ ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
     p[req->url.len] = '\0';
     req->url.data = p;
 
-    p += req->url.len + 1;
-    ngx_memcpy(p, req->method.data, req->method.len);
-    p[req->method.len] = '\0';
+    method = p + req->url.len + 1;
+    ngx_memcpy(method, req->method.data, req->method.len);
+    method[req->method.len] = '\0';
 
     easy = curl_easy_init();
     if (easy == NULL) {
@@ -295,7 +295,7 @@ ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
                          omcf->trusted_certificate.data);
     }
 
-    if (req->method.len == 3 && ngx_strncmp(p, "GET", 3) == 0) {
+    if (req->method.len == 3 && ngx_strncmp(method, "GET", 3) == 0) {
         curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
 
     } else {
@@ -303,8 +303,8 @@ ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
         curl_easy_setopt(easy, CURLOPT_POSTFIELDS,
                          req->body.len ? (char *) req->body.data : "");
 
-        if (!(req->method.len == 4 && ngx_strncmp(p, "POST", 4) == 0)) {
-            curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *) p);
+        if (!(req->method.len == 4 && ngx_strncmp(method, "POST", 4) == 0)) {
+            curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, (char *) method);
         }
     }
 
