@@ -81,6 +81,7 @@ run: deps $(MODULE)
 
 bench: deps $(MODULE)
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/run
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/payments
 
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(BUILD)/fuzz

@@ -882,19 +882,23 @@ static void
 ngx_http_integrations_pay_token_wait(ngx_event_t *ev)
 {
     ngx_int_t                         rc;
+    ngx_connection_t                 *c;
     ngx_http_request_t               *r;
     ngx_http_integrations_pay_ctx_t  *ctx;
 
     ctx = ev->data;
     r = ctx->request;
+    c = r->connection;
 
     rc = ngx_http_integrations_pay_next(ctx);
+
+    /* finalizing may free the request: c is what stays */
 
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
     }
 
-    ngx_http_run_posted_requests(r->connection);
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -1226,11 +1230,13 @@ static void
 ngx_http_integrations_pay_done(ngx_http_integrations_outbound_req_t *req)
 {
     ngx_int_t                         rc;
+    ngx_connection_t                 *c;
     ngx_http_request_t               *r;
     ngx_http_integrations_pay_ctx_t  *ctx;
 
     ctx = req->data;
     r = ctx->request;
+    c = r->connection;
 
     if (ctx->step == NGX_HTTP_PAY_STEP_TOKEN) {
         if (ngx_http_integrations_pay_token_store(ctx->provider, req,
@@ -1251,7 +1257,7 @@ ngx_http_integrations_pay_done(ngx_http_integrations_outbound_req_t *req)
         ngx_http_finalize_request(r, rc);
     }
 
-    ngx_http_run_posted_requests(r->connection);
+    ngx_http_run_posted_requests(c);
 }
 
 
