@@ -542,7 +542,8 @@ integrations_pay_build(const integrations_pay_call_t *call,
     memset(&path, 0, sizeof(path));
     memset(&body, 0, sizeof(body));
 
-    if (call->op != INTEGRATIONS_PAY_TOKEN && call->op != INTEGRATIONS_PAY_CREATE
+    if (call->op != INTEGRATIONS_PAY_TOKEN
+        && call->op != INTEGRATIONS_PAY_CREATE
         && !integrations_pay_id_valid(call->id.data, call->id.len))
     {
         return -1;

@@ -117,6 +117,8 @@ static ngx_int_t ngx_http_integrations_pay_route(ngx_http_request_t *r,
 static void ngx_http_integrations_pay_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_integrations_pay_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
+static ngx_str_t *ngx_http_integrations_pay_client_key(
+    ngx_http_request_t *r);
 static ngx_int_t ngx_http_integrations_pay_select(ngx_http_request_t *r,
     ngx_http_integrations_pay_ctx_t *ctx);
 static ngx_int_t ngx_http_integrations_pay_sent(
@@ -471,37 +473,7 @@ ngx_http_integrations_pay_body(ngx_http_request_t *r)
 
     /* the client's key, or one made from what makes the call the same */
 
-    key = NULL;
-
-    {
-        ngx_list_part_t  *part;
-        ngx_table_elt_t  *h;
-        ngx_uint_t        i;
-
-        part = &r->headers_in.headers.part;
-        h = part->elts;
-
-        for (i = 0; /* void */ ; i++) {
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (h[i].key.len == sizeof("Idempotency-Key") - 1
-                && ngx_strncasecmp(h[i].key.data,
-                                   (u_char *) "Idempotency-Key",
-                                   sizeof("Idempotency-Key") - 1) == 0)
-            {
-                key = &h[i].value;
-                break;
-            }
-        }
-    }
+    key = ngx_http_integrations_pay_client_key(r);
 
     if (key) {
         if (key->len == 0 || key->len > 45
@@ -550,6 +522,38 @@ ngx_http_integrations_pay_body(ngx_http_request_t *r)
 
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_str_t *
+ngx_http_integrations_pay_client_key(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Idempotency-Key") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Idempotency-Key",
+                               sizeof("Idempotency-Key") - 1) == 0)
+        {
+            return &h[i].value;
+        }
     }
 }
 

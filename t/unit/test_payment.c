@@ -163,8 +163,8 @@ test_build(void)
     /* Toss */
 
     auth = integrations_pay_auth_header(INTEGRATIONS_PAY_TOSS,
-                                        INTEGRATIONS_PAY_CREATE,
-                                        S("test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"));
+                 INTEGRATIONS_PAY_CREATE,
+                 S("test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"));
     is_str(auth, "Authorization: Basic "
            "dGVzdF9za196WExrS0V5cE5BcldtbzUwblgzbG1lYXhZRzVSOg==",
            "toss: Basic base64(key + \":\")");
