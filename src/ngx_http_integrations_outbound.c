@@ -27,7 +27,9 @@
 typedef struct {
     ngx_str_t                  bind;
     ngx_str_t                  trusted_certificate;
+    ngx_str_t                  trusted;     /* the file's PEM */
     ngx_int_t                  request_id_index;
+    long                       ipresolve;
 } ngx_http_integrations_outbound_main_conf_t;
 
 
@@ -66,6 +68,8 @@ static size_t ngx_http_integrations_outbound_header_line(char *ptr,
     size_t size, size_t nmemb, void *userdata);
 static ngx_int_t ngx_http_integrations_outbound_append(u_char **buf,
     size_t *len, size_t *size, char *data, size_t n, size_t max);
+static ngx_int_t ngx_http_integrations_outbound_read_pem(ngx_conf_t *cf,
+    ngx_http_integrations_outbound_main_conf_t *omcf);
 static ngx_int_t ngx_http_integrations_outbound_postconf(ngx_conf_t *cf);
 static void *ngx_http_integrations_outbound_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_integrations_outbound_init_main_conf(ngx_conf_t *cf,
@@ -143,6 +147,7 @@ ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
     ngx_str_t                                   *line, id;
     ngx_uint_t                                   i;
     ngx_pool_cleanup_t                          *cln;
+    struct curl_blob                             blob;
     struct curl_slist                           *sl, *next;
     ngx_http_variable_value_t                   *vv;
     ngx_http_integrations_outbound_main_conf_t  *omcf;
@@ -288,11 +293,15 @@ ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
 
     if (omcf->bind.len) {
         curl_easy_setopt(easy, CURLOPT_INTERFACE, omcf->bind.data);
+        curl_easy_setopt(easy, CURLOPT_IPRESOLVE, omcf->ipresolve);
     }
 
-    if (omcf->trusted_certificate.len) {
-        curl_easy_setopt(easy, CURLOPT_CAINFO,
-                         omcf->trusted_certificate.data);
+    if (omcf->trusted.len) {
+        blob.data = omcf->trusted.data;
+        blob.len = omcf->trusted.len;
+        blob.flags = CURL_BLOB_NOCOPY;
+
+        curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
     }
 
     if (req->method.len == 3 && ngx_strncmp(method, "GET", 3) == 0) {
@@ -949,6 +958,82 @@ ngx_http_integrations_outbound_append(u_char **buf, size_t *len,
 }
 
 
+/*
+ * The trusted certificates are read once, by the master: workers (which
+ * may not read the file) hand curl the bytes, and no handshake opens a
+ * file.
+ */
+
+static ngx_int_t
+ngx_http_integrations_outbound_read_pem(ngx_conf_t *cf,
+    ngx_http_integrations_outbound_main_conf_t *omcf)
+{
+    off_t             size;
+    ssize_t           n;
+    ngx_str_t        *name;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    name = &omcf->trusted_certificate;
+
+    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = *name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", name);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%V\" failed", name);
+        goto failed;
+    }
+
+    size = ngx_file_size(&fi);
+
+    if (size == 0 || size > 4 * 1024 * 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"integrations_outbound_trusted_certificate\" "
+                           "\"%V\" is empty or too large", name);
+        goto failed;
+    }
+
+    omcf->trusted.data = ngx_pnalloc(cf->pool, (size_t) size);
+    if (omcf->trusted.data == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_file(&file, omcf->trusted.data, (size_t) size, 0);
+
+    if (n != (ssize_t) size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cannot read \"%V\"", name);
+        goto failed;
+    }
+
+    omcf->trusted.len = (size_t) size;
+
+    ngx_close_file(file.fd);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_close_file(file.fd);
+
+    return NGX_ERROR;
+}
+
+
 static ngx_int_t
 ngx_http_integrations_outbound_postconf(ngx_conf_t *cf)
 {
@@ -1002,10 +1087,27 @@ ngx_http_integrations_outbound_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_str_null(&omcf->bind);
     }
 
-    if (omcf->trusted_certificate.len) {
-        if (ngx_conf_full_name(cf->cycle, &omcf->trusted_certificate, 1)
-            != NGX_OK)
+    /*
+     * A socket bound to an IPv4 address cannot reach an IPv6 peer, and
+     * curl gives up rather than try the next address: "localhost" would
+     * fail on ::1.  Resolve names to the bind address's family only.
+     */
+
+    omcf->ipresolve = CURL_IPRESOLVE_WHATEVER;
+
+    if (omcf->bind.len) {
+        if (ngx_inet_addr(omcf->bind.data, omcf->bind.len) != INADDR_NONE) {
+            omcf->ipresolve = CURL_IPRESOLVE_V4;
+
+        } else if (ngx_strlchr(omcf->bind.data,
+                               omcf->bind.data + omcf->bind.len, ':'))
         {
+            omcf->ipresolve = CURL_IPRESOLVE_V6;
+        }
+    }
+
+    if (omcf->trusted_certificate.len) {
+        if (ngx_http_integrations_outbound_read_pem(cf, omcf) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
     }

@@ -19,8 +19,30 @@ my $gw = Gateway->new(workers => 2);
 my $mock = MockProviders->new(gw => $gw);
 $mock->write_keys($gw);
 
+# TLS in front of the Coinbase mock, as api.commerce.coinbase.com:443 is
+my $tls = Gateway->new;
+$tls->{ports}{cbmock} = $gw->port('coinbase');
+system("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
+       . " -addext subjectAltName=DNS:localhost"
+       . " -keyout " . $tls->dir . "/tls.key -out " . $tls->dir . "/tls.crt"
+       . " 2>/dev/null") == 0 or die "openssl req failed";
+$gw->write_file('ca.crt', $tls->read_file('tls.crt'));
+$tls->start(http => <<'CONF');
+    server {
+        listen 127.0.0.1:%%PORT:gw%% ssl;
+        ssl_certificate     %%DIR%%/tls.crt;
+        ssl_certificate_key %%DIR%%/tls.key;
+        location / {
+            proxy_pass http://127.0.0.1:%%PORT:cbmock%%;
+            proxy_set_header Host $host;
+        }
+    }
+CONF
+my $tls_port = $tls->port('gw');
+
 my $providers = <<"CONF";
     integrations_outbound_bind  127.0.0.1;
+    integrations_outbound_trusted_certificate  %%DIR%%/ca.crt;
 
     payment_provider stripe   key_file=%%DIR%%/stripe.key
                               base_url=http://127.0.0.1:%%PORT:stripe%%
@@ -33,7 +55,7 @@ my $providers = <<"CONF";
                               base_url=http://127.0.0.1:%%PORT:square%%
                               currencies=USD,JPY methods=card;
     payment_provider coinbase key_file=%%DIR%%/coinbase.key
-                              base_url=http://127.0.0.1:%%PORT:coinbase%%;
+                              base_url=https://localhost:$tls_port;
 CONF
 
 my $conf = <<"CONF";
@@ -258,10 +280,11 @@ $r = post('/payments', { %order, provider => 'square', order_id => 'sq-2',
                          currency => 'EUR', source => 'x' });
 is($r->{status}, 400, 'square: a currency not configured: 400');
 
-# Coinbase: charge, read, cancel
+# Coinbase: charge, read, cancel (over TLS, verified against ca.crt)
 
 $r = post('/payments', { %order, provider => 'coinbase', order_id => 'cb-1' });
-is($r->{status}, 201, 'coinbase: charge') or diag $r->{body};
+is($r->{status}, 201, 'coinbase: charge')
+    or diag(join "\n", grep { /coinbase/ } split /\n/, $gw->error_log);
 shape_ok($r, 'coinbase create');
 is($r->{json}{status}, 'pending', 'coinbase: NEW is pending');
 is($r->{json}{amount}, 1050, 'coinbase: "10.50" is 1050');
@@ -454,9 +477,11 @@ $gw2->{ports}{paypal} = $gw->port('paypal');
 $mock->write_keys($gw2);
 $mock->set_token_ttl(61);
 $mock->{paypal}->clear;
-$gw2->start(http => <<'CONF');
+$gw2->start(http => <<"CONF");
     payment_provider paypal   key_file=%%DIR%%/paypal.key
                               base_url=http://127.0.0.1:%%PORT:paypal%%;
+    payment_provider coinbase key_file=%%DIR%%/coinbase.key
+                              base_url=https://localhost:$tls_port;
     server {
         listen 127.0.0.1:%%PORT:gw%%;
         location /payments { payment_api; }
@@ -475,7 +500,16 @@ sleep($VG ? 4 : 0.5);
 is(scalar @tokens, 2, 'paypal: refreshed once, in the background');
 $r = post('/payments', { %order, provider => 'paypal', order_id => 'pp-r3' });
 is($r->{status}, 201, 'paypal: the new token works');
+
+# TLS is verified: without the test CA, the Coinbase front is refused
+
+$r = post('/payments', { %order, provider => 'coinbase', order_id => 'cb-tls' });
+is($r->{status}, 502, 'an untrusted provider certificate: 502');
+like($gw2->error_log, qr/"provider":"coinbase".*"status":0.*"error":"[^"]*(certificate|SSL)/i,
+     'the TLS failure logged');
+
 $gw2->stop;
+$tls->stop;
 like($gw2->error_log, qr/paypal token fetched.*\n.*paypal token fetched/s,
      'both fetches logged');
 
