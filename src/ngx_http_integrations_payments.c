@@ -35,6 +35,7 @@
 #include "integrations_money.h"
 #include "integrations_payment.h"
 #include "ngx_http_integrations_outbound.h"
+#include "ngx_http_integrations_payments.h"
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_secret.h"
 
@@ -108,10 +109,13 @@ typedef struct {
     ngx_event_t                            wait;
     ngx_msec_t                             wait_until;
     ngx_int_t                              rc;     /* of a sent answer */
+    ngx_msec_t                             start;
 } ngx_http_integrations_pay_ctx_t;
 
 
 static ngx_int_t ngx_http_integrations_pay_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_integrations_pay_log(ngx_http_request_t *r);
+static ngx_int_t ngx_http_integrations_pay_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_integrations_pay_route(ngx_http_request_t *r,
     ngx_http_integrations_pay_ctx_t *ctx);
 static void ngx_http_integrations_pay_body(ngx_http_request_t *r);
@@ -202,7 +206,7 @@ static ngx_command_t  ngx_http_integrations_pay_commands[] = {
 
 static ngx_http_module_t  ngx_http_integrations_payments_module_ctx = {
     NULL,                                          /* preconfiguration */
-    NULL,                                          /* postconfiguration */
+    ngx_http_integrations_pay_init,                /* postconfiguration */
 
     ngx_http_integrations_pay_create_main_conf,    /* create main conf */
     NULL,                                          /* init main conf */
@@ -244,6 +248,8 @@ ngx_http_integrations_pay_handler(ngx_http_request_t *r)
     }
 
     ctx->request = r;
+    ctx->start = ngx_current_msec;
+    ctx->op = -2;                               /* no endpoint yet */
 
     /* the parsed client body and a token wait go with the request */
 
@@ -310,6 +316,109 @@ ngx_http_integrations_pay_handler(ngx_http_request_t *r)
     }
 
     return NGX_DONE;
+}
+
+
+ngx_http_integrations_payments_observe_pt
+    ngx_http_integrations_payments_observe;
+
+
+/* one observation per request, whatever path answered it */
+
+static ngx_int_t
+ngx_http_integrations_pay_log(ngx_http_request_t *r)
+{
+    ngx_str_t                         provider;
+    ngx_uint_t                        status;
+    const char                       *op, *error, *currency;
+    ngx_http_integrations_pay_ctx_t  *ctx;
+
+    static const char  *ops[] = { "create", "get", "refund", "capture" };
+
+    if (ngx_http_integrations_payments_observe == NULL) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_integrations_payments_module);
+
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    if (ctx->provider) {
+        provider = ctx->provider->name;
+    } else {
+        ngx_str_null(&provider);
+    }
+
+    op = (ctx->op >= 0 && ctx->op <= INTEGRATIONS_PAY_CAPTURE)
+         ? ops[ctx->op] : (ctx->op == -1) ? "providers" : "unknown";
+
+    currency = ctx->in.currency[0] ? ctx->in.currency : ctx->read.currency;
+
+    status = r->headers_out.status;
+
+    if (status >= 200 && status < 300) {
+        error = NULL;
+
+    } else {
+        switch (status) {
+        case NGX_HTTP_BAD_REQUEST:
+        case NGX_HTTP_NOT_ALLOWED:
+        case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+            error = "invalid";
+            break;
+        case NGX_HTTP_PAY_PAYMENT_REQUIRED:
+            error = "declined";
+            break;
+        case NGX_HTTP_NOT_FOUND:
+            error = "not_found";
+            break;
+        case NGX_HTTP_CONFLICT:
+            error = "conflict";
+            break;
+        case NGX_HTTP_TOO_MANY_REQUESTS:
+            error = "rate_limited";
+            break;
+        case NGX_HTTP_SERVICE_UNAVAILABLE:
+            error = "breaker_open";
+            break;
+        case NGX_HTTP_BAD_GATEWAY:
+            error = "unavailable";
+            break;
+        case NGX_HTTP_GATEWAY_TIME_OUT:
+            error = "timeout";
+            break;
+        default:
+            error = (r->connection->error || status == 0
+                     || status == NGX_HTTP_CLIENT_CLOSED_REQUEST)
+                    ? "client_closed" : "internal";
+        }
+    }
+
+    ngx_http_integrations_payments_observe(&provider, op, currency, error,
+                                           ngx_current_msec - ctx->start);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_pay_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_integrations_pay_log;
+
+    return NGX_OK;
 }
 
 
