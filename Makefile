@@ -83,6 +83,7 @@ run: deps $(MODULE)
 
 bench: deps $(MODULE)
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/run
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/payments
 
 bench-instructions: deps $(MODULE)
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/instructions

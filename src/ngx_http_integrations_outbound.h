@@ -1,0 +1,146 @@
+/*
+ * The outbound HTTP client: libcurl's multi interface driven by nginx's
+ * event loop.  One CURLM per worker; curl's sockets are watched through
+ * nginx connections and its timeouts through one nginx timer, so a call
+ * never blocks the worker and thousands may be in flight at once.
+ *
+ * A call is described by an ngx_http_integrations_outbound_req_t the
+ * caller allocates (ngx_pcalloc) from a pool that outlives the call and
+ * fills; done() runs once, from the event loop, unless the call was
+ * cancelled.
+ *
+ * From a content handler: set req->request; the handler keeps the
+ * request alive (r->main->count++ or a read request body) and finalizes
+ * it in done().  A client that goes away destroys the request pool, and
+ * a cleanup on that pool cancels the call: done() is not called then.
+ *
+ * From a timer, with no request: leave req->request NULL and give a pool
+ * and a log; the caller destroys the pool after done().
+ */
+
+#ifndef NGX_HTTP_INTEGRATIONS_OUTBOUND_H
+#define NGX_HTTP_INTEGRATIONS_OUTBOUND_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+#define NGX_HTTP_INTEGRATIONS_OUTBOUND_MAX_RESPONSE  (1024 * 1024)
+
+
+typedef struct ngx_http_integrations_outbound_req_s
+    ngx_http_integrations_outbound_req_t;
+
+typedef void (*ngx_http_integrations_outbound_done_pt)(
+    ngx_http_integrations_outbound_req_t *req);
+
+
+typedef enum {
+    NGX_HTTP_INTEGRATIONS_OUTBOUND_OK = 0,     /* a response, any status */
+    NGX_HTTP_INTEGRATIONS_OUTBOUND_CONNECT,    /* resolve/connect/TLS failed */
+    NGX_HTTP_INTEGRATIONS_OUTBOUND_TIMEOUT,    /* connect or total timeout */
+    NGX_HTTP_INTEGRATIONS_OUTBOUND_TOO_LARGE,  /* response over max_response */
+    NGX_HTTP_INTEGRATIONS_OUTBOUND_ERROR       /* anything else */
+} ngx_http_integrations_outbound_error_e;
+
+
+struct ngx_http_integrations_outbound_req_s {
+    /* what to send */
+    ngx_str_t                                 provider;  /* for logs, hooks */
+    ngx_str_t                                 method;
+    ngx_str_t                                 url;
+    ngx_array_t                              *headers;   /* ngx_str_t lines,
+                                                            "Name: value" */
+    ngx_str_t                                 body;
+
+    ngx_msec_t                                connect_timeout;  /* 0: 5s */
+    ngx_msec_t                                timeout;          /* 0: 30s */
+    size_t                                    max_response;     /* 0: 1M */
+
+    /* the caller's context */
+    ngx_http_request_t                       *request;   /* NULL: no client */
+    ngx_pool_t                               *pool;      /* r->pool if NULL */
+    ngx_log_t                                *log;       /* r's if NULL */
+    ngx_str_t                                 request_id;  /* $request_id
+                                                              if empty */
+    ngx_http_integrations_outbound_done_pt    done;
+    void                                     *data;
+
+    /* the outcome, valid in done() */
+    ngx_uint_t                                status;    /* 0: no response */
+    ngx_str_t                                 response_headers;  /* raw */
+    ngx_str_t                                 response_body;
+    ngx_http_integrations_outbound_error_e    error;
+    ngx_str_t                                 error_text;  /* curl's */
+    ngx_msec_t                                duration;
+
+    /* private */
+    void                                     *easy;
+    void                                     *slist;
+    ngx_queue_t                               queue;
+    ngx_msec_t                                start;
+    u_char                                   *rbuf;
+    size_t                                    rlen;
+    size_t                                    rsize;
+    u_char                                   *hbuf;
+    size_t                                    hlen;
+    size_t                                    hsize;
+    char                                     *errbuf;
+    unsigned                                  active:1;
+};
+
+
+/*
+ * Where the rate limiter and the circuit breaker (the "limits" branch)
+ * plug in.  Every hook may be NULL.
+ *
+ * admit() runs before a call is started: NGX_OK lets it go; NGX_BUSY
+ * (limited) or NGX_DECLINED (breaker open) refuses it, and
+ * ngx_http_integrations_outbound_call() returns that code at once, with
+ * *retry_after set, without calling done().
+ * available() asks, without side effects, whether the provider's breaker
+ * would admit a call now: provider selection skips those that would not.
+ * record() sees every finished call (req->status, req->error) and feeds
+ * the breaker and the metrics.
+ */
+typedef struct {
+    ngx_int_t  (*admit)(ngx_http_integrations_outbound_req_t *req,
+                        time_t *retry_after);
+    ngx_int_t  (*available)(ngx_str_t *provider, ngx_log_t *log);
+    void       (*record)(ngx_http_integrations_outbound_req_t *req);
+} ngx_http_integrations_outbound_hooks_t;
+
+extern ngx_http_integrations_outbound_hooks_t
+    ngx_http_integrations_outbound_hooks;
+
+
+/*
+ * Starts a call.  NGX_OK: done() will be called (or the call cancelled
+ * with its request); NGX_BUSY/NGX_DECLINED: refused by admit();
+ * NGX_ERROR: could not start (logged), done() will not be called.
+ */
+ngx_int_t ngx_http_integrations_outbound_call(
+    ngx_http_integrations_outbound_req_t *req, time_t *retry_after);
+
+/* Cancels a call in flight; done() is not called.  Idempotent. */
+void ngx_http_integrations_outbound_cancel(
+    ngx_http_integrations_outbound_req_t *req);
+
+/* Appends "name: value" to req->headers, creating the array. */
+ngx_int_t ngx_http_integrations_outbound_add_header(
+    ngx_http_integrations_outbound_req_t *req, ngx_pool_t *pool,
+    const char *name, ngx_str_t *value);
+
+/* The first response header with this name (case-insensitive). */
+ngx_int_t ngx_http_integrations_outbound_header(
+    ngx_http_integrations_outbound_req_t *req, const char *name,
+    ngx_str_t *value);
+
+/* Calls in flight in this worker. */
+ngx_uint_t ngx_http_integrations_outbound_running(void);
+
+
+extern ngx_module_t  ngx_http_integrations_outbound_module;
+
+#endif /* NGX_HTTP_INTEGRATIONS_OUTBOUND_H */
