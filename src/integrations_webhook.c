@@ -5,11 +5,12 @@
  * most two "sets" (signed-bytes variants: Standard's webhook-* and svix-*
  * headers, Twilio's URL with and without its port), each with a prefix
  * and suffix around the body, an optional timestamp and the candidate
- * signatures, already decoded.  One HMAC context per (secret x set) is
- * duplicated from the keyed templates the verifier made at configuration
- * time, so a request never decodes a key nor fetches an algorithm, and
- * fed the prefix.  update() feeds every context; final() adds the suffix,
- * finishes each MAC and compares it with each candidate of its set.
+ * signatures, already decoded.  One running HMAC per (secret x set),
+ * kept inside the request's state, starts from the key the verifier
+ * prepared at configuration time, so a request never decodes a key nor
+ * allocates a MAC, and is fed the prefix.  update() feeds every MAC;
+ * final() adds the suffix, finishes each MAC and compares it with each
+ * candidate of its set.
  */
 
 #include <string.h>
@@ -17,11 +18,10 @@
 #include <stdio.h>
 
 #include <openssl/crypto.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "integrations_codec.h"
+#include "integrations_hmac.h"
 #include "integrations_webhook.h"
 
 
@@ -66,9 +66,8 @@ struct integrations_webhook_verifier_s {
     unsigned char                    *url;
     size_t                            url_len;
     size_t                            mac_len;
-    EVP_MAC                          *mac;
     unsigned                          nhmac;
-    EVP_MAC_CTX                      *hmac[INTEGRATIONS_WEBHOOK_NKEYS];
+    integrations_hmac_key_t           hmac[INTEGRATIONS_WEBHOOK_NKEYS];
     int                               hmac_index[INTEGRATIONS_WEBHOOK_NKEYS];
     unsigned                          ned;
     EVP_PKEY                         *ed[INTEGRATIONS_WEBHOOK_NKEYS];
@@ -81,9 +80,10 @@ struct integrations_webhook_state_s {
     unsigned                        nsets;
     integrations_webhook_set_t      set[INTEGRATIONS_WEBHOOK_MAX_SETS];
 
-    /* mac[s * MAX_SETS + k]: secret s over set k; NULL when unused */
-    EVP_MAC_CTX                    *mac[INTEGRATIONS_WEBHOOK_NKEYS
+    /* mac[s * MAX_SETS + k]: secret s over set k */
+    integrations_hmac_t             mac[INTEGRATIONS_WEBHOOK_NKEYS
                                         * INTEGRATIONS_WEBHOOK_MAX_SETS];
+    uint32_t                        live;        /* bit i: mac[i] runs */
 
     EVP_MD_CTX                     *md;          /* Twilio bodySHA256 */
     unsigned char                   body_sha256[32];
@@ -162,8 +162,8 @@ static integrations_webhook_rc_e integrations_webhook_final_twilio(
     integrations_webhook_ctx_t *ctx);
 static integrations_webhook_rc_e integrations_webhook_verdict(
     integrations_webhook_ctx_t *ctx, const int *matched);
-static int integrations_webhook_mac_match(integrations_webhook_ctx_t *ctx,
-    EVP_MAC_CTX *mac, const integrations_webhook_set_t *set, int *error);
+static int integrations_webhook_mac_match(integrations_hmac_t *mac,
+    const integrations_webhook_set_t *set);
 static int integrations_webhook_ed_match(integrations_webhook_ctx_t *ctx,
     const integrations_webhook_set_t *set, int *error);
 
@@ -387,11 +387,10 @@ integrations_webhook_verifier_create(
 {
     int                                  in_secret;
     size_t                               i, klen, n, ksize;
-    const char                          *digest, *msg;
+    const char                          *msg;
     unsigned char                       *key;
     const unsigned char                 *s;
-    OSSL_PARAM                           mp[2];
-    EVP_MAC_CTX                         *mc;
+    integrations_hmac_alg_e              alg;
     integrations_webhook_provider_e      p;
     integrations_webhook_verifier_t     *v;
     integrations_webhook_secret_kind_e   kind;
@@ -497,18 +496,14 @@ integrations_webhook_verifier_create(
         v->url_len = params->url_len;
     }
 
-    digest = (p == INTEGRATIONS_WEBHOOK_TWILIO) ? "SHA1" : "SHA256";
-    v->mac_len = (p == INTEGRATIONS_WEBHOOK_TWILIO) ? 20 : 32;
+    if (p == INTEGRATIONS_WEBHOOK_TWILIO) {
+        alg = INTEGRATIONS_HMAC_SHA1;
+        v->mac_len = 20;
 
-    v->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (v->mac == NULL) {
-        msg = "HMAC is not available in OpenSSL";
-        goto failed;
+    } else {
+        alg = INTEGRATIONS_HMAC_SHA256;
+        v->mac_len = 32;
     }
-
-    mp[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                             (char *) digest, 0);
-    mp[1] = OSSL_PARAM_construct_end();
 
     in_secret = 1;
 
@@ -610,19 +605,14 @@ integrations_webhook_verifier_create(
             goto failed;
         }
 
-        mc = EVP_MAC_CTX_new(v->mac);
-        if (mc == NULL) {
-            msg = "out of memory";
+        if (integrations_hmac_key_init(&v->hmac[v->nhmac], alg, key, klen)
+            != 0)
+        {
+            msg = "HMAC key setup failed";
             goto failed;
         }
 
-        v->hmac[v->nhmac] = mc;
         v->hmac_index[v->nhmac++] = (int) i;
-
-        if (EVP_MAC_init(mc, key, klen, mp) != 1) {
-            msg = "HMAC key setup failed in OpenSSL";
-            goto failed;
-        }
 
         OPENSSL_cleanse(key, ksize);
         free(key);
@@ -670,18 +660,15 @@ integrations_webhook_verifier_free(void *verifier)
         return;
     }
 
-    for (i = 0; i < v->nhmac; i++) {
-        EVP_MAC_CTX_free(v->hmac[i]);
+    for (i = 0; i < INTEGRATIONS_WEBHOOK_NKEYS; i++) {
+        integrations_hmac_key_clear(&v->hmac[i]);
     }
 
     for (i = 0; i < v->ned; i++) {
         EVP_PKEY_free(v->ed[i]);
     }
 
-    EVP_MAC_free(v->mac);
     free(v->url);
-
-    OPENSSL_cleanse(v, sizeof(integrations_webhook_verifier_t));
     free(v);
 }
 
@@ -1556,8 +1543,7 @@ integrations_webhook_twilio_variants(integrations_webhook_state_t *st,
 static integrations_webhook_rc_e
 integrations_webhook_start_macs(integrations_webhook_ctx_t *ctx)
 {
-    unsigned                       k, s, c, known, usable, hmac, ed;
-    EVP_MAC_CTX                   *mc;
+    unsigned                       i, k, s, c, known, usable, hmac, ed;
     integrations_webhook_set_t    *set;
     integrations_webhook_state_t  *st;
     const integrations_webhook_verifier_t  *v;
@@ -1602,18 +1588,12 @@ integrations_webhook_start_macs(integrations_webhook_ctx_t *ctx)
         }
 
         for (s = 0; s < v->nhmac; s++) {
-            mc = EVP_MAC_CTX_dup(v->hmac[s]);
-            if (mc == NULL) {
-                return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
-            }
+            i = s * INTEGRATIONS_WEBHOOK_MAX_SETS + k;
 
-            st->mac[s * INTEGRATIONS_WEBHOOK_MAX_SETS + k] = mc;
-
-            if (set->prefix_len
-                && EVP_MAC_update(mc, set->prefix, set->prefix_len) != 1)
-            {
-                return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
-            }
+            integrations_hmac_start(&st->mac[i], &v->hmac[s]);
+            integrations_hmac_update(&st->mac[i], set->prefix,
+                                     set->prefix_len);
+            st->live |= (uint32_t) 1 << i;
         }
     }
 
@@ -1637,6 +1617,7 @@ integrations_webhook_update(integrations_webhook_ctx_t *ctx, const void *data,
     size_t len)
 {
     size_t                         i, n;
+    uint32_t                       live;
     integrations_webhook_rc_e      rc;
     integrations_webhook_state_t  *st;
 
@@ -1662,10 +1643,9 @@ integrations_webhook_update(integrations_webhook_ctx_t *ctx, const void *data,
         st->idp_len += n;
     }
 
-    for (i = 0; i < sizeof(st->mac) / sizeof(st->mac[0]); i++) {
-        if (st->mac[i] != NULL && EVP_MAC_update(st->mac[i], data, len) != 1) {
-            ctx->rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
-            return ctx->rc;
+    for (i = 0, live = st->live; live != 0; i++, live >>= 1) {
+        if (live & 1) {
+            integrations_hmac_update(&st->mac[i], data, len);
         }
     }
 
@@ -1791,8 +1771,7 @@ integrations_webhook_final_macs(integrations_webhook_ctx_t *ctx)
 {
     int                            error;
     int                            matched[INTEGRATIONS_WEBHOOK_MAX_SETS];
-    unsigned                       k, s;
-    EVP_MAC_CTX                   *mc;
+    unsigned                       i, k, s;
     integrations_webhook_set_t    *set;
     integrations_webhook_state_t  *st;
     const integrations_webhook_verifier_t  *v;
@@ -1806,25 +1785,21 @@ integrations_webhook_final_macs(integrations_webhook_ctx_t *ctx)
         matched[k] = -1;
 
         for (s = 0; s < v->nhmac; s++) {
-            mc = st->mac[s * INTEGRATIONS_WEBHOOK_MAX_SETS + k];
-            if (mc == NULL) {
+            i = s * INTEGRATIONS_WEBHOOK_MAX_SETS + k;
+
+            if (!(st->live & ((uint32_t) 1 << i))) {
                 continue;
             }
 
-            if (set->suffix_len
-                && EVP_MAC_update(mc, set->suffix, set->suffix_len) != 1)
-            {
-                return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
-            }
+            st->live &= ~((uint32_t) 1 << i);
 
-            if (integrations_webhook_mac_match(ctx, mc, set, &error)
+            integrations_hmac_update(&st->mac[i], set->suffix,
+                                     set->suffix_len);
+
+            if (integrations_webhook_mac_match(&st->mac[i], set)
                 && matched[k] < 0)
             {
                 matched[k] = v->hmac_index[s];
-            }
-
-            if (error) {
-                return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
             }
         }
 
@@ -1841,25 +1816,23 @@ integrations_webhook_final_macs(integrations_webhook_ctx_t *ctx)
 }
 
 
-/* Ends one MAC and compares it with every HMAC candidate of the set. */
+/*
+ * Ends one MAC, which cleanses its state, and compares it with every HMAC
+ * candidate of the set.
+ */
 
 static int
-integrations_webhook_mac_match(integrations_webhook_ctx_t *ctx,
-    EVP_MAC_CTX *mac, const integrations_webhook_set_t *set, int *error)
+integrations_webhook_mac_match(integrations_hmac_t *mac,
+    const integrations_webhook_set_t *set)
 {
     int             match;
     size_t          n;
     unsigned        c;
-    unsigned char   out[EVP_MAX_MD_SIZE];
-
-    (void) ctx;
+    unsigned char   out[INTEGRATIONS_HMAC_MAX_LEN];
 
     match = 0;
 
-    if (EVP_MAC_final(mac, out, &n, sizeof(out)) != 1) {
-        *error = 1;
-        return 0;
-    }
+    n = integrations_hmac_final(mac, out);
 
     for (c = 0; c < set->ncand; c++) {
         if (set->cand[c].ed25519 || set->cand[c].len != n) {
@@ -1985,12 +1958,11 @@ integrations_webhook_verdict(integrations_webhook_ctx_t *ctx,
 static integrations_webhook_rc_e
 integrations_webhook_final_twilio(integrations_webhook_ctx_t *ctx)
 {
-    int                            error;
     int                            matched[INTEGRATIONS_WEBHOOK_MAX_SETS];
     size_t                         i, npairs;
     unsigned                       k, s;
-    EVP_MAC_CTX                   *mc;
     unsigned char                  digest[INTEGRATIONS_WEBHOOK_SHA256_LEN];
+    integrations_hmac_t            mac;
     integrations_webhook_pair_t   *pairs;
     integrations_webhook_state_t  *st;
     const integrations_webhook_verifier_t  *v;
@@ -1999,7 +1971,6 @@ integrations_webhook_final_twilio(integrations_webhook_ctx_t *ctx)
     v = st->v;
     pairs = NULL;
     npairs = 0;
-    error = 0;
 
     if (st->twilio_json) {
         if (EVP_DigestFinal_ex(st->md, digest, NULL) != 1) {
@@ -2021,55 +1992,30 @@ integrations_webhook_final_twilio(integrations_webhook_ctx_t *ctx)
         }
     }
 
-    for (k = 0; k < st->nsets && !error; k++) {
+    for (k = 0; k < st->nsets; k++) {
         matched[k] = -1;
 
         for (s = 0; s < v->nhmac; s++) {
-            mc = EVP_MAC_CTX_dup(v->hmac[s]);
-            if (mc == NULL) {
-                error = 1;
-                break;
+            integrations_hmac_start(&mac, &v->hmac[s]);
+            integrations_hmac_update(&mac, st->set[k].prefix,
+                                     st->set[k].prefix_len);
+
+            for (i = 0; i < npairs; i++) {
+                integrations_hmac_update(&mac, pairs[i].key,
+                                         pairs[i].key_len);
+                integrations_hmac_update(&mac, pairs[i].value,
+                                         pairs[i].value_len);
             }
 
-            if (EVP_MAC_update(mc, st->set[k].prefix, st->set[k].prefix_len)
-                != 1)
-            {
-                error = 1;
-            }
-
-            for (i = 0; i < npairs && !error; i++) {
-                if ((pairs[i].key_len
-                     && EVP_MAC_update(mc, pairs[i].key, pairs[i].key_len)
-                        != 1)
-                    || (pairs[i].value_len
-                        && EVP_MAC_update(mc, pairs[i].value,
-                                          pairs[i].value_len)
-                           != 1))
-                {
-                    error = 1;
-                }
-            }
-
-            if (!error && integrations_webhook_mac_match(ctx, mc, &st->set[k],
-                                                         &error)
+            if (integrations_webhook_mac_match(&mac, &st->set[k])
                 && matched[k] < 0)
             {
                 matched[k] = v->hmac_index[s];
-            }
-
-            EVP_MAC_CTX_free(mc);
-
-            if (error) {
-                break;
             }
         }
     }
 
     free(pairs);
-
-    if (error) {
-        return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
-    }
 
     if (st->twilio_json
         && CRYPTO_memcmp(digest, st->body_sha256, sizeof(digest)) != 0)
@@ -2283,15 +2229,21 @@ static void
 integrations_webhook_state_release(integrations_webhook_state_t *st, int all)
 {
     unsigned  i;
+    uint32_t  live;
 
     if (st == NULL) {
         return;
     }
 
-    for (i = 0; i < sizeof(st->mac) / sizeof(st->mac[0]); i++) {
-        EVP_MAC_CTX_free(st->mac[i]);
-        st->mac[i] = NULL;
+    /* MACs that final() did not finish, and so did not cleanse */
+
+    for (i = 0, live = st->live; live != 0; i++, live >>= 1) {
+        if (live & 1) {
+            integrations_hmac_clear(&st->mac[i]);
+        }
     }
+
+    st->live = 0;
 
     EVP_MD_CTX_free(st->md);
     st->md = NULL;
@@ -2309,9 +2261,13 @@ integrations_webhook_state_release(integrations_webhook_state_t *st, int all)
     st->buf_size = 0;
     st->buffering = 0;
 
+    /*
+     * The rest of the state holds no key material: the signatures and
+     * bytes it keeps came with the request.
+     */
+
     if (all) {
         free(st->idp);
-        OPENSSL_cleanse(st, sizeof(integrations_webhook_state_t));
         free(st);
     }
 }

@@ -280,8 +280,8 @@ int integrations_webhook_headers_add(integrations_webhook_headers_t *h,
 
 /*
  * Checks and prepares the secrets once: decodes keys (Standard's base64,
- * Toss's hex), loads Ed25519 public keys, keys one HMAC context per
- * secret, copies the URL.  Nothing in params is referenced afterwards, so
+ * Toss's hex), loads Ed25519 public keys, absorbs each HMAC key's pads,
+ * copies the URL.  Nothing in params is referenced afterwards, so
  * the caller can cleanse its copy of the secrets.  Returns NULL with a
  * message in err (which never quotes a secret) on a bad configuration:
  * no secret, too many, one that does not decode, a kind or key_form the
@@ -320,7 +320,8 @@ integrations_webhook_rc_e integrations_webhook_final(
     integrations_webhook_ctx_t *ctx);
 
 /*
- * Frees every OpenSSL object and buffer of the ctx and cleanses them.
+ * Frees every OpenSSL object and buffer of the ctx, and cleanses the MAC
+ * states that final() did not finish (final() cleanses the others).
  * Takes void * to be an ngx_pool_cleanup_pt as is; safe on a zeroed ctx
  * and more than once.
  */
