@@ -232,7 +232,8 @@ test_parse(void)
     ok(parse("G(T /p HTTP/1.1\r\n\r\n", &rq) == -1, "bad method");
     ok(parse("GET * HTTP/1.1\r\n\r\n", &rq) == -1, "asterisk-form");
     ok(parse("GET h:80 HTTP/1.1\r\n\r\n", &rq) == -1, "authority-form");
-    ok(parse("GET /p\r\nx HTTP/1.1\r\n\r\n", &rq) == -1, "line break in target");
+    ok(parse("GET /p\r\nx HTTP/1.1\r\n\r\n", &rq) == -1,
+       "line break in target");
     ok(parse("GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n", &rq) == 0,
        "raw 8-bit target signed as sent");
 }
