@@ -747,14 +747,14 @@ static ngx_int_t
 ngx_http_integrations_webhook_paypal_decide(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx)
 {
-    int                                          rc;
-    const char                                  *err;
-    ngx_uint_t                                   reason;
-    integrations_webhook_headers_t              *h;
-    ngx_http_integrations_paypal_waiter_t       *w;
-    ngx_http_integrations_webhook_loc_conf_t    *wlcf;
-    ngx_http_integrations_webhook_shcounters_t  *cnt;
-    ngx_http_integrations_webhook_paypal_conf_t *pcf;
+    int                                           rc;
+    const char                                   *err;
+    ngx_uint_t                                    reason;
+    integrations_webhook_headers_t               *h;
+    ngx_http_integrations_paypal_waiter_t        *w;
+    ngx_http_integrations_webhook_loc_conf_t     *wlcf;
+    ngx_http_integrations_webhook_shcounters_t   *cnt;
+    ngx_http_integrations_webhook_paypal_conf_t  *pcf;
 
     wlcf = ngx_http_get_module_loc_conf(r,
                                         ngx_http_integrations_webhook_module);
