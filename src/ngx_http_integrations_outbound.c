@@ -1198,3 +1198,23 @@ ngx_http_integrations_outbound_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_integrations_worker.conf = NULL;
 }
+
+
+ngx_str_t *
+ngx_http_integrations_outbound_trusted(void)
+{
+    ngx_http_integrations_outbound_main_conf_t  *omcf;
+
+    static ngx_str_t  none = ngx_null_string;
+
+    if (ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_http_module)
+        == NULL)
+    {
+        return &none;
+    }
+
+    omcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                        ngx_http_integrations_outbound_module);
+
+    return &omcf->trusted;
+}

@@ -140,6 +140,13 @@ ngx_int_t ngx_http_integrations_outbound_header(
 /* Calls in flight in this worker. */
 ngx_uint_t ngx_http_integrations_outbound_running(void);
 
+/*
+ * The PEM of integrations_outbound_trusted_certificate (read by the
+ * master), empty when the system's roots are used: the PayPal webhook
+ * certificate chain is checked against the same roots as provider TLS.
+ */
+ngx_str_t *ngx_http_integrations_outbound_trusted(void);
+
 
 extern ngx_module_t  ngx_http_integrations_outbound_module;
 

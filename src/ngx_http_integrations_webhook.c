@@ -41,15 +41,38 @@
 #include <openssl/crypto.h>
 
 #include "integrations_webhook.h"
+#include "integrations_paypal_webhook.h"
 #include "ngx_http_integrations_dedupe.h"
+#include "ngx_http_integrations_paypal_cert.h"
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_secret.h"
 #include "ngx_http_integrations_status.h"
 
 
 #define NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC    0x7768636e   /* "whcn" */
-#define NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION  1
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION  2
 #define NGX_HTTP_INTEGRATIONS_WEBHOOK_READ     65536
+
+/*
+ * PayPal is verified here, not by the pure core of the nine others: its
+ * certificate is fetched (integrations_paypal_webhook.h).  It takes the
+ * provider number after theirs, and two reasons of its own after theirs.
+ */
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_PAYPAL                                \
+    INTEGRATIONS_WEBHOOK_PROVIDER_MAX
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_PROVIDERS                             \
+    (INTEGRATIONS_WEBHOOK_PROVIDER_MAX + 1)
+
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_BAD_CERTIFICATE                       \
+    INTEGRATIONS_WEBHOOK_RC_MAX
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_CERTIFICATE_UNAVAILABLE               \
+    (INTEGRATIONS_WEBHOOK_RC_MAX + 1)
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_REASONS                               \
+    (INTEGRATIONS_WEBHOOK_RC_MAX + 2)
+
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_PAYPAL_TOLERANCE  300
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_PAYPAL_MAX_BODY                       \
+    INTEGRATIONS_WEBHOOK_DEFAULT_MAX_BUFFER
 
 
 typedef enum {
@@ -63,7 +86,17 @@ typedef enum {
 
 
 typedef struct {
+    ngx_str_t                          webhook_id;
+    ngx_str_t                          cert_url_host; /* tests: where the
+                                                         certificate is
+                                                         fetched from */
+    time_t                             tolerance;     /* 0: off */
+} ngx_http_integrations_webhook_paypal_conf_t;
+
+
+typedef struct {
     integrations_webhook_verifier_t   *verifier;      /* NULL: off */
+    ngx_http_integrations_webhook_paypal_conf_t  *paypal;  /* or this */
     integrations_webhook_provider_e    provider;
     ngx_http_integrations_dedupe_t    *dedupe;
     ngx_flag_t                         allow_unsigned;
@@ -75,7 +108,7 @@ typedef struct {
     ngx_atomic_t                       unsigned_;
     ngx_atomic_t                       replayed;
     ngx_atomic_t                       in_flight;
-    ngx_atomic_t                       failed[INTEGRATIONS_WEBHOOK_RC_MAX];
+    ngx_atomic_t                failed[NGX_HTTP_INTEGRATIONS_WEBHOOK_REASONS];
 } ngx_http_integrations_webhook_shcounters_t;
 
 
@@ -83,7 +116,7 @@ typedef struct {
     uint32_t                           magic;
     uint32_t                           version;
     ngx_http_integrations_webhook_shcounters_t
-                                 provider[INTEGRATIONS_WEBHOOK_PROVIDER_MAX];
+                             provider[NGX_HTTP_INTEGRATIONS_WEBHOOK_PROVIDERS];
 } ngx_http_integrations_webhook_sh_t;
 
 
@@ -108,6 +141,12 @@ typedef struct {
     size_t                             key_len;
     u_char                   key[32 + INTEGRATIONS_WEBHOOK_EVENT_ID_MAX];
 
+    /* PayPal */
+    integrations_paypal_headers_t      paypal;
+    ngx_str_t                          cert_url;      /* where to fetch */
+    ngx_str_t                          body;          /* a copy */
+    ngx_http_integrations_paypal_waiter_t  waiter;
+
     unsigned                           passed:1;
     unsigned                           has_id:1;
     unsigned                           marked:1;
@@ -116,6 +155,24 @@ typedef struct {
 
 static ngx_int_t ngx_http_integrations_webhook_handler(ngx_http_request_t *r);
 static void ngx_http_integrations_webhook_body_handler(ngx_http_request_t *r);
+static void ngx_http_integrations_webhook_resume(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx, ngx_int_t rc);
+static ngx_int_t ngx_http_integrations_webhook_paypal_headers(
+    ngx_http_request_t *r, ngx_http_integrations_webhook_ctx_t *ctx,
+    ngx_http_integrations_webhook_loc_conf_t *wlcf);
+static ngx_int_t ngx_http_integrations_webhook_paypal_body(
+    ngx_http_request_t *r, ngx_http_integrations_webhook_ctx_t *ctx);
+static void ngx_http_integrations_webhook_paypal_ready(
+    ngx_http_integrations_paypal_waiter_t *w);
+static ngx_int_t ngx_http_integrations_webhook_paypal_decide(
+    ngx_http_request_t *r, ngx_http_integrations_webhook_ctx_t *ctx);
+static ngx_int_t ngx_http_integrations_webhook_paypal_refuse(
+    ngx_http_request_t *r, ngx_http_integrations_webhook_ctx_t *ctx,
+    ngx_uint_t reason, const char *detail, const char *header);
+static ngx_int_t ngx_http_integrations_webhook_read_body(
+    ngx_http_request_t *r, ngx_str_t *body);
+static const char *ngx_http_integrations_webhook_name(ngx_uint_t provider);
+static const char *ngx_http_integrations_webhook_reason(ngx_uint_t reason);
 static integrations_webhook_rc_e ngx_http_integrations_webhook_feed(
     ngx_http_request_t *r, ngx_http_integrations_webhook_ctx_t *ctx);
 static ngx_int_t ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
@@ -145,6 +202,11 @@ static ngx_int_t ngx_http_integrations_webhook_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_http_integrations_webhook_verify(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_integrations_webhook_verify_paypal(ngx_conf_t *cf,
+    ngx_command_t *cmd, ngx_http_integrations_webhook_loc_conf_t *wlcf);
+static char *ngx_http_integrations_webhook_enable(ngx_conf_t *cf,
+    ngx_http_integrations_webhook_loc_conf_t *wlcf, ngx_uint_t provider,
+    ngx_str_t *zone);
 static char *ngx_http_integrations_webhook_dedupe_zone(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_integrations_webhook_counters_zone(ngx_conf_t *cf,
@@ -159,6 +221,7 @@ static void *ngx_http_integrations_webhook_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_integrations_webhook_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_integrations_webhook_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
+static void ngx_http_integrations_webhook_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_command_t  ngx_http_integrations_webhook_commands[] = {
@@ -206,7 +269,7 @@ ngx_module_t  ngx_http_integrations_webhook_module = {
     NULL,                                          /* init process */
     NULL,                                          /* init thread */
     NULL,                                          /* exit thread */
-    NULL,                                          /* exit process */
+    ngx_http_integrations_webhook_exit_process,    /* exit process */
     NULL,                                          /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -270,7 +333,10 @@ static const char  *ngx_http_integrations_webhook_problems[][2] = {
     { "webhook_unsigned", "Unsigned webhook delivery refused" },
     { "webhook_malformed_body", "Webhook body malformed" },
     { "webhook_body_too_large", "Webhook body too large to verify" },
-    { "webhook_internal_error", "Webhook verification failed" }
+    { "webhook_internal_error", "Webhook verification failed" },
+    { "webhook_bad_certificate", "Webhook signing certificate refused" },
+    { "webhook_certificate_unavailable",
+      "Webhook signing certificate unavailable" }
 };
 
 
@@ -293,7 +359,7 @@ ngx_http_integrations_webhook_handler(ngx_http_request_t *r)
     wlcf = ngx_http_get_module_loc_conf(r,
                                         ngx_http_integrations_webhook_module);
 
-    if (wlcf->verifier == NULL) {
+    if (wlcf->verifier == NULL && wlcf->paypal == NULL) {
         return NGX_DECLINED;
     }
 
@@ -327,6 +393,17 @@ ngx_http_integrations_webhook_handler(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_integrations_webhook_module);
 
     ctx->provider = wlcf->provider;
+
+    if (wlcf->paypal) {
+        rc = ngx_http_integrations_webhook_paypal_headers(r, ctx, wlcf);
+
+        if (rc != NGX_DECLINED) {
+            ngx_http_finalize_request(r, rc);
+            return NGX_DONE;
+        }
+
+        goto body;
+    }
 
     /* every header, so that a repeated one is seen as such */
 
@@ -373,6 +450,8 @@ ngx_http_integrations_webhook_handler(ngx_http_request_t *r)
         return NGX_DONE;
     }
 
+body:
+
     /*
      * Bodies above client_max_body_size were refused before this phase
      * (Content-Length) or are refused while they are read (chunked), with
@@ -410,6 +489,18 @@ ngx_http_integrations_webhook_body_handler(ngx_http_request_t *r)
         return;
     }
 
+    if (ctx->provider == NGX_HTTP_INTEGRATIONS_WEBHOOK_PAYPAL) {
+        rc = ngx_http_integrations_webhook_paypal_body(r, ctx);
+
+        if (rc == NGX_AGAIN) {
+            /* the read body keeps the request until the certificate */
+            return;
+        }
+
+        ngx_http_integrations_webhook_resume(r, ctx, rc);
+        return;
+    }
+
     wrc = ngx_http_integrations_webhook_feed(r, ctx);
 
     if (wrc == INTEGRATIONS_WEBHOOK_OK) {
@@ -418,6 +509,16 @@ ngx_http_integrations_webhook_body_handler(ngx_http_request_t *r)
 
     rc = ngx_http_integrations_webhook_decide(r, ctx, wrc);
 
+    ngx_http_integrations_webhook_resume(r, ctx, rc);
+}
+
+
+/* NGX_DECLINED: the request goes on; anything else finalizes it */
+
+static void
+ngx_http_integrations_webhook_resume(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx, ngx_int_t rc)
+{
     if (rc == NGX_DECLINED) {
         ctx->passed = 1;
 
@@ -429,6 +530,484 @@ ngx_http_integrations_webhook_body_handler(ngx_http_request_t *r)
     }
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * PayPal: the headers decide before the body is read.  NGX_DECLINED: read
+ * the body; anything else was answered.
+ */
+
+static ngx_int_t
+ngx_http_integrations_webhook_paypal_headers(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx,
+    ngx_http_integrations_webhook_loc_conf_t *wlcf)
+{
+    u_char                                       *p, *path;
+    ngx_str_t                                    *host;
+    ngx_uint_t                                    i, k;
+    ngx_list_part_t                              *part;
+    ngx_table_elt_t                              *h;
+    integrations_paypal_str_t                    *v;
+    ngx_http_integrations_webhook_paypal_conf_t  *pcf;
+
+    static const char  *names[] = {
+        "PAYPAL-TRANSMISSION-ID",
+        "PAYPAL-TRANSMISSION-TIME",
+        "PAYPAL-TRANSMISSION-SIG",
+        "PAYPAL-CERT-URL",
+        "PAYPAL-AUTH-ALGO"
+    };
+
+    integrations_paypal_str_t  *slots[] = {
+        &ctx->paypal.transmission_id,
+        &ctx->paypal.transmission_time,
+        &ctx->paypal.transmission_sig,
+        &ctx->paypal.cert_url,
+        &ctx->paypal.auth_algo
+    };
+
+    pcf = wlcf->paypal;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        for (k = 0; k < 5; k++) {
+            if (h[i].key.len != ngx_strlen(names[k])
+                || ngx_strncasecmp(h[i].key.data, (u_char *) names[k],
+                                   h[i].key.len)
+                   != 0)
+            {
+                continue;
+            }
+
+            v = slots[k];
+
+            /* two values of one header: which did PayPal sign? neither */
+
+            if (v->data != NULL) {
+                return ngx_http_integrations_webhook_paypal_refuse(r, ctx,
+                                       INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+                                       "the header is repeated", names[k]);
+            }
+
+            v->data = (const char *) h[i].value.data;
+            v->len = h[i].value.len;
+        }
+    }
+
+    for (k = 0; k < 5; k++) {
+        if (slots[k]->data == NULL || slots[k]->len == 0) {
+            return ngx_http_integrations_webhook_paypal_refuse(r, ctx,
+                                       INTEGRATIONS_WEBHOOK_MISSING_HEADER,
+                                       "missing_header", names[k]);
+        }
+    }
+
+    if (ctx->paypal.auth_algo.len != sizeof("SHA256withRSA") - 1
+        || ngx_strncmp(ctx->paypal.auth_algo.data, "SHA256withRSA",
+                       sizeof("SHA256withRSA") - 1)
+           != 0)
+    {
+        return ngx_http_integrations_webhook_paypal_refuse(r, ctx,
+                                       INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
+                                       "not SHA256withRSA",
+                                       "PAYPAL-AUTH-ALGO");
+    }
+
+    /* the pin: whoever sends the delivery names the certificate */
+
+    if (!integrations_paypal_cert_url_ok(ctx->paypal.cert_url.data,
+                                         ctx->paypal.cert_url.len))
+    {
+        return ngx_http_integrations_webhook_paypal_refuse(r, ctx,
+                                       INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+                                       "not an https URL under paypal.com",
+                                       "PAYPAL-CERT-URL");
+    }
+
+    ctx->cert_url.data = (u_char *) ctx->paypal.cert_url.data;
+    ctx->cert_url.len = ctx->paypal.cert_url.len;
+
+    if (pcf->cert_url_host.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    /*
+     * cert_url_host=: the same path, from another host.  The URL above
+     * passed the pin all the same, and is the cache's key.
+     */
+
+    host = &pcf->cert_url_host;
+
+    path = ngx_strlchr(ctx->cert_url.data + sizeof("https://") - 1,
+                       ctx->cert_url.data + ctx->cert_url.len, '/');
+    if (path == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    k = ctx->cert_url.data + ctx->cert_url.len - path;
+
+    p = ngx_pnalloc(r->pool, sizeof("https://") - 1 + host->len + k);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->cert_url.data = p;
+    p = ngx_cpymem(p, "https://", sizeof("https://") - 1);
+    p = ngx_cpymem(p, host->data, host->len);
+    p = ngx_cpymem(p, path, k);
+    ctx->cert_url.len = p - ctx->cert_url.data;
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The body is read: a copy for the CRC and the event id, then the
+ * certificate.  NGX_AGAIN: waiting for it; else as decide().
+ */
+
+static ngx_int_t
+ngx_http_integrations_webhook_paypal_body(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx)
+{
+    ngx_int_t                               rc;
+    ngx_str_t                               url;
+    ngx_http_integrations_paypal_waiter_t  *w;
+
+    rc = ngx_http_integrations_webhook_read_body(r, &ctx->body);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_integrations_webhook_paypal_refuse(r, ctx,
+                                       INTEGRATIONS_WEBHOOK_BODY_TOO_LARGE,
+                                       "over 1 MiB", NULL);
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_integrations_webhook_paypal_refuse(r, ctx,
+                                       INTEGRATIONS_WEBHOOK_INTERNAL_ERROR,
+                                       "the body could not be read", NULL);
+    }
+
+    w = &ctx->waiter;
+    w->request = r;
+    w->ready = ngx_http_integrations_webhook_paypal_ready;
+    w->data = ctx;
+
+    url.data = (u_char *) ctx->paypal.cert_url.data;
+    url.len = ctx->paypal.cert_url.len;
+
+    w->rc = ngx_http_integrations_paypal_cert_get(&url, &ctx->cert_url, w);
+
+    if (w->rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    return ngx_http_integrations_webhook_paypal_decide(r, ctx);
+}
+
+
+/* from the event loop, the certificate fetched (or not) */
+
+static void
+ngx_http_integrations_webhook_paypal_ready(
+    ngx_http_integrations_paypal_waiter_t *w)
+{
+    ngx_int_t                             rc;
+    ngx_connection_t                     *c;
+    ngx_http_request_t                   *r;
+    ngx_http_integrations_webhook_ctx_t  *ctx;
+
+    r = w->request;
+    ctx = w->data;
+    c = r->connection;
+
+    rc = ngx_http_integrations_webhook_paypal_decide(r, ctx);
+
+    ngx_http_integrations_webhook_resume(r, ctx, rc);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_paypal_decide(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx)
+{
+    int                                           rc;
+    const char                                   *err;
+    ngx_uint_t                                    reason;
+    integrations_webhook_headers_t               *h;
+    ngx_http_integrations_paypal_waiter_t        *w;
+    ngx_http_integrations_webhook_loc_conf_t     *wlcf;
+    ngx_http_integrations_webhook_shcounters_t   *cnt;
+    ngx_http_integrations_webhook_paypal_conf_t  *pcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r,
+                                        ngx_http_integrations_webhook_module);
+
+    w = &ctx->waiter;
+
+    if (w->rc == NGX_ERROR) {
+        /* not the sender's fault: PayPal retries a 5xx later */
+
+        if (ngx_http_integrations_retry_after(r, w->retry_after) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_integrations_webhook_paypal_refuse(r, ctx,
+                         NGX_HTTP_INTEGRATIONS_WEBHOOK_CERTIFICATE_UNAVAILABLE,
+                         w->err, "PAYPAL-CERT-URL");
+    }
+
+    if (w->rc != NGX_OK) {
+        return ngx_http_integrations_webhook_paypal_refuse(r, ctx,
+                                 NGX_HTTP_INTEGRATIONS_WEBHOOK_BAD_CERTIFICATE,
+                                 w->err, "PAYPAL-CERT-URL");
+    }
+
+    err = "internal error";
+
+    pcf = wlcf->paypal;
+
+    rc = integrations_paypal_verify(w->cert, &ctx->paypal,
+                                    (const char *) pcf->webhook_id.data,
+                                    pcf->webhook_id.len,
+                                    ctx->body.data, ctx->body.len,
+                                    ngx_time(), pcf->tolerance, &err);
+
+    if (rc != 0) {
+
+        /* the core says why in words; its words are stable, see its tests */
+
+        if (ngx_strstr(err, "does not match")) {
+            reason = INTEGRATIONS_WEBHOOK_BAD_SIGNATURE;
+
+        } else if (ngx_strstr(err, "too far")) {
+            reason = INTEGRATIONS_WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE;
+
+        } else if (ngx_strstr(err, "certificate")) {
+            reason = NGX_HTTP_INTEGRATIONS_WEBHOOK_BAD_CERTIFICATE;
+
+        } else if (ngx_strstr(err, "out of memory")) {
+            reason = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+
+        } else {
+            reason = INTEGRATIONS_WEBHOOK_MALFORMED_HEADER;
+        }
+
+        return ngx_http_integrations_webhook_paypal_refuse(r, ctx, reason,
+                                                           err, NULL);
+    }
+
+    ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_VERIFIED;
+
+    cnt = ngx_http_integrations_webhook_counters_of(r, ctx->provider);
+
+    if (cnt) {
+        (void) ngx_atomic_fetch_add(&cnt->verified, 1);
+    }
+
+    /*
+     * The event id: the body's top-level "id" ("WH-..."), the same in
+     * every retry of one event, found by the core's scanner under the
+     * Coinbase rule ("event"."id" else "id": a PayPal event has no
+     * "event" member); else PAYPAL-TRANSMISSION-ID, which catches
+     * replays of one transmission only.
+     */
+
+    h = &ctx->headers;
+    integrations_webhook_headers_init(h);
+
+    ctx->has_id = (integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_COINBASE,
+                                                 h, ctx->body.data,
+                                                 ctx->body.len, &ctx->id)
+                   == 0);
+
+    if (!ctx->has_id
+        && ctx->paypal.transmission_id.len <= INTEGRATIONS_WEBHOOK_EVENT_ID_MAX)
+    {
+        ngx_memcpy(ctx->id.data, ctx->paypal.transmission_id.data,
+                   ctx->paypal.transmission_id.len);
+        ctx->id.len = ctx->paypal.transmission_id.len;
+        ctx->id.source = INTEGRATIONS_WEBHOOK_ID_HEADER;
+        ctx->has_id = 1;
+
+        /* printable ASCII only, as the core's ids: safe in logs and keys */
+
+        for (reason = 0; reason < ctx->id.len; reason++) {
+            if (ctx->id.data[reason] < 0x21 || ctx->id.data[reason] > 0x7e) {
+                ctx->has_id = 0;
+                break;
+            }
+        }
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "webhook_verify: paypal delivery verified, event id "
+                   "\"%*s\"", ctx->has_id ? ctx->id.len : 0, ctx->id.data);
+
+    if (wlcf->dedupe == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_integrations_webhook_dedupe(r, ctx, wlcf);
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_paypal_refuse(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx, ngx_uint_t reason,
+    const char *detail, const char *header)
+{
+    u_char                                      *p;
+    ngx_str_t                                    d;
+    ngx_uint_t                                   status;
+    ngx_http_integrations_webhook_shcounters_t  *cnt;
+    u_char                                       buf[256];
+
+    cnt = ngx_http_integrations_webhook_counters_of(r, ctx->provider);
+
+    if (cnt) {
+        (void) ngx_atomic_fetch_add(&cnt->failed[reason], 1);
+    }
+
+    ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_INVALID;
+
+    switch (reason) {
+
+    case INTEGRATIONS_WEBHOOK_BODY_TOO_LARGE:
+        status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        break;
+
+    case INTEGRATIONS_WEBHOOK_INTERNAL_ERROR:
+        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_NONE;
+        break;
+
+    case NGX_HTTP_INTEGRATIONS_WEBHOOK_CERTIFICATE_UNAVAILABLE:
+        status = NGX_HTTP_BAD_GATEWAY;
+        ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_NONE;
+        break;
+
+    case INTEGRATIONS_WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE:
+        status = NGX_HTTP_UNAUTHORIZED;
+        ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_EXPIRED;
+        break;
+
+    default:
+        status = NGX_HTTP_UNAUTHORIZED;
+    }
+
+    /* the reason, the header blamed, the core's words: never a signature */
+
+    p = ngx_snprintf(buf, sizeof(buf), "%s",
+                     ngx_http_integrations_webhook_reason(reason));
+
+    if (header != NULL) {
+        p = ngx_snprintf(p, buf + sizeof(buf) - p, " (%s)", header);
+    }
+
+    if (detail != NULL && reason != INTEGRATIONS_WEBHOOK_MISSING_HEADER) {
+        p = ngx_snprintf(p, buf + sizeof(buf) - p, ": %s", detail);
+    }
+
+    d.data = buf;
+    d.len = p - buf;
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "webhook_verify: paypal delivery refused: %V", &d);
+
+    return ngx_http_integrations_problem(r, status,
+                              ngx_http_integrations_webhook_problems[reason][0],
+                              ngx_http_integrations_webhook_problems[reason][1],
+                              &d);
+}
+
+
+/*
+ * The whole body in one buffer, from memory or the temporary file, none
+ * of its buffers moved: proxy_pass sends the same chain.  NGX_DECLINED:
+ * over NGX_HTTP_INTEGRATIONS_WEBHOOK_PAYPAL_MAX_BODY.
+ */
+
+static ngx_int_t
+ngx_http_integrations_webhook_read_body(ngx_http_request_t *r,
+    ngx_str_t *body)
+{
+    off_t         size;
+    ssize_t       n;
+    u_char       *p;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(body);
+
+    if (r->request_body == NULL) {
+        return NGX_OK;
+    }
+
+    size = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        size += ngx_buf_size(cl->buf);
+    }
+
+    if (size > NGX_HTTP_INTEGRATIONS_WEBHOOK_PAYPAL_MAX_BODY) {
+        return NGX_DECLINED;
+    }
+
+    if (size == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        if (b->in_file && b->file_last > b->file_pos) {
+            n = ngx_read_file(b->file, p, (size_t) (b->file_last - b->file_pos),
+                              b->file_pos);
+
+            if (n != b->file_last - b->file_pos) {
+                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                              ngx_read_file_n " read only %z of %O "
+                              "from \"%V\"", n, b->file_last - b->file_pos,
+                              &b->file->name);
+                return NGX_ERROR;
+            }
+
+            p += n;
+        }
+    }
+
+    body->len = p - body->data;
+
+    return NGX_OK;
 }
 
 
@@ -551,7 +1130,7 @@ ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "webhook_verify: %s delivery without a signature "
                       "let through (unsigned=allow)",
-                      integrations_webhook_provider_name(ctx->provider));
+                      ngx_http_integrations_webhook_name(ctx->provider));
 
         return NGX_DECLINED;
     }
@@ -568,7 +1147,7 @@ ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "webhook_verify: %s delivery verified, event id \"%*s\"",
-                   integrations_webhook_provider_name(ctx->provider),
+                   ngx_http_integrations_webhook_name(ctx->provider),
                    ctx->has_id ? ctx->id.len : 0, ctx->id.data);
 
     if (wlcf->dedupe == NULL) {
@@ -647,7 +1226,7 @@ ngx_http_integrations_webhook_refuse(ngx_http_request_t *r,
 
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "webhook_verify: %s delivery refused: %V",
-                  integrations_webhook_provider_name(ctx->provider), &detail);
+                  ngx_http_integrations_webhook_name(ctx->provider), &detail);
 
     return ngx_http_integrations_problem(r, status,
                               ngx_http_integrations_webhook_problems[rc][0],
@@ -670,15 +1249,15 @@ ngx_http_integrations_webhook_dedupe(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "webhook_verify: %s delivery has no event id, "
                       "not deduplicated",
-                      integrations_webhook_provider_name(ctx->provider));
+                      ngx_http_integrations_webhook_name(ctx->provider));
         return NGX_DECLINED;
     }
 
     /* "provider:id": ids of two providers never meet in a shared zone */
 
     p = ngx_cpymem(ctx->key,
-                   integrations_webhook_provider_name(ctx->provider),
-                   ngx_strlen(integrations_webhook_provider_name(
+                   ngx_http_integrations_webhook_name(ctx->provider),
+                   ngx_strlen(ngx_http_integrations_webhook_name(
                                                             ctx->provider)));
     *p++ = ':';
     p = ngx_cpymem(p, ctx->id.data, ctx->id.len);
@@ -707,7 +1286,7 @@ ngx_http_integrations_webhook_dedupe(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "webhook_verify: %s event \"%*s\" delivered already, "
                       "answered 200",
-                      integrations_webhook_provider_name(ctx->provider),
+                      ngx_http_integrations_webhook_name(ctx->provider),
                       ctx->id.len, ctx->id.data);
 
         return ngx_http_integrations_webhook_replayed(r);
@@ -722,7 +1301,7 @@ ngx_http_integrations_webhook_dedupe(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "webhook_verify: %s event \"%*s\" is in flight, "
                       "answered 409",
-                      integrations_webhook_provider_name(ctx->provider),
+                      ngx_http_integrations_webhook_name(ctx->provider),
                       ctx->id.len, ctx->id.data);
 
         ngx_str_set(&detail, "a copy of this delivery is being processed, "
@@ -739,7 +1318,7 @@ ngx_http_integrations_webhook_dedupe(ngx_http_request_t *r,
                       "webhook_verify: webhook_dedupe_zone \"%V\" cannot "
                       "hold %s event \"%*s\", passed without dedupe",
                       ngx_http_integrations_dedupe_name(wlcf->dedupe),
-                      integrations_webhook_provider_name(ctx->provider),
+                      ngx_http_integrations_webhook_name(ctx->provider),
                       ctx->id.len, ctx->id.data);
         return NGX_DECLINED;
     }
@@ -836,7 +1415,7 @@ ngx_http_integrations_webhook_settle(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "webhook_verify: %s event \"%*s\" not delivered, "
                       "its retry will go through",
-                      integrations_webhook_provider_name(ctx->provider),
+                      ngx_http_integrations_webhook_name(ctx->provider),
                       ctx->id.len, ctx->id.data);
     }
 }
@@ -871,6 +1450,10 @@ ngx_http_integrations_webhook_cleanup(void *data)
     ngx_http_integrations_webhook_ctx_t  *ctx = data;
 
     integrations_webhook_cleanup(&ctx->core);
+
+    /* a delivery whose client went while its certificate was fetched */
+
+    ngx_http_integrations_paypal_cert_cancel(&ctx->waiter);
 
     if (ctx->marked) {
         ngx_http_integrations_dedupe_end(ctx->dedupe, ctx->key, ctx->key_len,
@@ -921,7 +1504,7 @@ ngx_http_integrations_webhook_counters_of(ngx_http_request_t *r,
                                          ngx_http_integrations_webhook_module);
 
     if (wmcf->counters == NULL || wmcf->counters->data == NULL
-        || (unsigned) provider >= INTEGRATIONS_WEBHOOK_PROVIDER_MAX)
+        || (unsigned) provider >= NGX_HTTP_INTEGRATIONS_WEBHOOK_PROVIDERS)
     {
         return NULL;
     }
@@ -929,6 +1512,34 @@ ngx_http_integrations_webhook_counters_of(ngx_http_request_t *r,
     sh = wmcf->counters->data;
 
     return &sh->provider[provider];
+}
+
+
+static const char *
+ngx_http_integrations_webhook_name(ngx_uint_t provider)
+{
+    if (provider == NGX_HTTP_INTEGRATIONS_WEBHOOK_PAYPAL) {
+        return "paypal";
+    }
+
+    return integrations_webhook_provider_name(provider);
+}
+
+
+static const char *
+ngx_http_integrations_webhook_reason(ngx_uint_t reason)
+{
+    switch (reason) {
+
+    case NGX_HTTP_INTEGRATIONS_WEBHOOK_BAD_CERTIFICATE:
+        return "bad_certificate";
+
+    case NGX_HTTP_INTEGRATIONS_WEBHOOK_CERTIFICATE_UNAVAILABLE:
+        return "certificate_unavailable";
+
+    default:
+        return integrations_webhook_reason_str(reason);
+    }
 }
 
 
@@ -944,7 +1555,7 @@ ngx_http_integrations_webhook_collect(
     ngx_http_integrations_webhook_main_conf_t *wmcf = data;
 
     const char                                  *reason;
-    ngx_uint_t                                   f, p, rc;
+    ngx_uint_t                                   f, p, rc, n;
     ngx_atomic_uint_t                            value;
     ngx_http_integrations_webhook_sh_t          *sh;
     ngx_http_integrations_webhook_shcounters_t  *c;
@@ -989,7 +1600,7 @@ ngx_http_integrations_webhook_collect(
             return NGX_ERROR;
         }
 
-        for (p = 0; p < INTEGRATIONS_WEBHOOK_PROVIDER_MAX; p++) {
+        for (p = 0; p < NGX_HTTP_INTEGRATIONS_WEBHOOK_PROVIDERS; p++) {
 
             if (!(wmcf->providers & ((ngx_uint_t) 1 << p))) {
                 continue;
@@ -998,7 +1609,7 @@ ngx_http_integrations_webhook_collect(
             c = &sh->provider[p];
             value = *(ngx_atomic_t *) ((u_char *) c + families[f].offset);
 
-            l[0].value.data = (u_char *) integrations_webhook_provider_name(p);
+            l[0].value.data = (u_char *) ngx_http_integrations_webhook_name(p);
             l[0].value.len = ngx_strlen(l[0].value.data);
 
             if (ngx_http_integrations_status_sample(w, l, 1, value)
@@ -1018,19 +1629,21 @@ ngx_http_integrations_webhook_collect(
         return NGX_ERROR;
     }
 
-    for (p = 0; p < INTEGRATIONS_WEBHOOK_PROVIDER_MAX; p++) {
+    for (p = 0; p < NGX_HTTP_INTEGRATIONS_WEBHOOK_PROVIDERS; p++) {
 
         if (!(wmcf->providers & ((ngx_uint_t) 1 << p))) {
             continue;
         }
 
-        l[0].value.data = (u_char *) integrations_webhook_provider_name(p);
+        l[0].value.data = (u_char *) ngx_http_integrations_webhook_name(p);
         l[0].value.len = ngx_strlen(l[0].value.data);
 
-        for (rc = INTEGRATIONS_WEBHOOK_OK + 1; rc < INTEGRATIONS_WEBHOOK_RC_MAX;
-             rc++)
-        {
-            reason = integrations_webhook_reason_str(rc);
+        n = (p == NGX_HTTP_INTEGRATIONS_WEBHOOK_PAYPAL)
+            ? NGX_HTTP_INTEGRATIONS_WEBHOOK_REASONS
+            : INTEGRATIONS_WEBHOOK_RC_MAX;
+
+        for (rc = INTEGRATIONS_WEBHOOK_OK + 1; rc < n; rc++) {
+            reason = ngx_http_integrations_webhook_reason(rc);
 
             l[1].value.data = (u_char *) reason;
             l[1].value.len = ngx_strlen(reason);
@@ -1067,7 +1680,7 @@ ngx_http_integrations_webhook_variable(ngx_http_request_t *r,
     switch (data) {
 
     case NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_PROVIDER:
-        name = integrations_webhook_provider_name(ctx->provider);
+        name = ngx_http_integrations_webhook_name(ctx->provider);
         v->data = (u_char *) name;
         v->len = ngx_strlen(name);
         break;
@@ -1116,8 +1729,6 @@ ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
     integrations_webhook_provider_e             provider;
     integrations_webhook_secret_kind_e          kind;
     integrations_webhook_verifier_t            *v;
-    ngx_http_integrations_dedupe_t            **ddp;
-    ngx_http_integrations_webhook_main_conf_t  *wmcf;
     integrations_webhook_secret_t     secrets[INTEGRATIONS_WEBHOOK_MAX_SECRETS];
 
     if (wlcf->verifier != NGX_CONF_UNSET_PTR) {
@@ -1125,6 +1736,10 @@ ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     value = cf->args->elts;
+
+    if (value[1].len == 6 && ngx_strncmp(value[1].data, "paypal", 6) == 0) {
+        return ngx_http_integrations_webhook_verify_paypal(cf, cmd, wlcf);
+    }
 
     provider = integrations_webhook_provider_by_name(value[1].data,
                                                      value[1].len);
@@ -1346,11 +1961,154 @@ ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
     wlcf->provider = provider;
     wlcf->allow_unsigned = allow_unsigned;
 
+    return ngx_http_integrations_webhook_enable(cf, wlcf, provider, &zone);
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/*
+ * webhook_verify paypal webhook_id=ID [tolerance=time] [dedupe=zone]
+ *                       [cert_url_host=host[:port]];
+ */
+
+static char *
+ngx_http_integrations_webhook_verify_paypal(ngx_conf_t *cf,
+    ngx_command_t *cmd, ngx_http_integrations_webhook_loc_conf_t *wlcf)
+{
+    u_char                                       *p;
+    ngx_int_t                                     tolerance;
+    ngx_str_t                                    *value, s, zone;
+    ngx_uint_t                                    i;
+    ngx_http_integrations_webhook_paypal_conf_t  *pcf;
+
+    value = cf->args->elts;
+
+    pcf = ngx_pcalloc(cf->pool,
+                      sizeof(ngx_http_integrations_webhook_paypal_conf_t));
+    if (pcf == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_null(&zone);
+    tolerance = NGX_HTTP_INTEGRATIONS_WEBHOOK_PAYPAL_TOLERANCE;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "webhook_id=", 11) == 0) {
+            s.data = value[i].data + 11;
+            s.len = value[i].len - 11;
+
+            /* signed as "id|time|webhook_id|crc": no '|', printable */
+
+            if (s.len == 0 || s.len > 255) {
+                goto invalid;
+            }
+
+            for (p = s.data; p < s.data + s.len; p++) {
+                if (*p < 0x21 || *p > 0x7e || *p == '|') {
+                    goto invalid;
+                }
+            }
+
+            pcf->webhook_id = s;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "tolerance=", 10) == 0) {
+            s.data = value[i].data + 10;
+            s.len = value[i].len - 10;
+
+            tolerance = ngx_parse_time(&s, 1);
+            if (tolerance == NGX_ERROR || s.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "dedupe=", 7) == 0) {
+            zone.data = value[i].data + 7;
+            zone.len = value[i].len - 7;
+
+            if (zone.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "cert_url_host=", 14) == 0) {
+            s.data = value[i].data + 14;
+            s.len = value[i].len - 14;
+
+            /* a host and a port: nothing that would change the path */
+
+            if (s.len == 0) {
+                goto invalid;
+            }
+
+            for (p = s.data; p < s.data + s.len; p++) {
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                      || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'
+                      || *p == ':' || *p == '[' || *p == ']'))
+                {
+                    goto invalid;
+                }
+            }
+
+            pcf->cert_url_host = s;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (pcf->webhook_id.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" paypal requires \"webhook_id=\"",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    pcf->tolerance = (time_t) tolerance;
+
+    wlcf->verifier = NULL;
+    wlcf->paypal = pcf;
+    wlcf->provider = NGX_HTTP_INTEGRATIONS_WEBHOOK_PAYPAL;
+    wlcf->allow_unsigned = 0;
+
+    return ngx_http_integrations_webhook_enable(cf, wlcf,
+                                      NGX_HTTP_INTEGRATIONS_WEBHOOK_PAYPAL,
+                                      &zone);
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* the dedupe zone, the counters, the phase handlers: for every provider */
+
+static char *
+ngx_http_integrations_webhook_enable(ngx_conf_t *cf,
+    ngx_http_integrations_webhook_loc_conf_t *wlcf, ngx_uint_t provider,
+    ngx_str_t *zone)
+{
+    ngx_http_integrations_dedupe_t            **ddp;
+    ngx_http_integrations_webhook_main_conf_t  *wmcf;
+
     wmcf = ngx_http_conf_get_module_main_conf(cf,
                                         ngx_http_integrations_webhook_module);
 
-    if (zone.len) {
-        wlcf->dedupe = ngx_http_integrations_dedupe_ref(cf, &zone,
+    if (zone->len) {
+        wlcf->dedupe = ngx_http_integrations_dedupe_ref(cf, zone,
                                        &ngx_http_integrations_webhook_module);
         if (wlcf->dedupe == NULL) {
             return NGX_CONF_ERROR;
@@ -1372,12 +2130,6 @@ ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
     wmcf->providers |= (ngx_uint_t) 1 << provider;
 
     return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
-    return NGX_CONF_ERROR;
 }
 
 
@@ -1667,10 +2419,18 @@ ngx_http_integrations_webhook_merge_loc_conf(ngx_conf_t *cf, void *parent,
     if (conf->verifier == NGX_CONF_UNSET_PTR) {
         conf->verifier = (prev->verifier == NGX_CONF_UNSET_PTR)
                          ? NULL : prev->verifier;
+        conf->paypal = prev->paypal;
         conf->provider = prev->provider;
         conf->dedupe = prev->dedupe;
         conf->allow_unsigned = prev->allow_unsigned;
     }
 
     return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_integrations_webhook_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_integrations_paypal_cert_exit();
 }

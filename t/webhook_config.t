@@ -36,8 +36,8 @@ CONF
 my $S = "secret_file=$dir/stripe.key";
 
 my @bad = (
-    [ "webhook_verify paypal $S;",
-      qr{unknown webhook provider "paypal"}, 'unknown provider' ],
+    [ "webhook_verify adyen $S;",
+      qr{unknown webhook provider "adyen"}, 'unknown provider' ],
     [ 'webhook_verify stripe;',
       qr{"webhook_verify" requires at least one "secret_file="},
       'no secret' ],
