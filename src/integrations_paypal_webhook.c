@@ -298,48 +298,49 @@ integrations_paypal_cert_expires(const integrations_paypal_cert_t *cert)
 }
 
 
-int
+integrations_paypal_rc_e
 integrations_paypal_verify(const integrations_paypal_cert_t *cert,
     const integrations_paypal_headers_t *h, const char *webhook_id,
     size_t webhook_id_len, const unsigned char *body, size_t body_len,
     time_t now, time_t max_age, const char **err)
 {
-    int             n, pad, rc;
-    char           *msg, crc[16];
-    size_t          i, mlen, clen;
-    time_t          t;
-    EVP_MD_CTX     *md;
-    unsigned char   sig[INTEGRATIONS_PAYPAL_MAX_SIG + 3];
+    int                        n, pad;
+    char                      *msg, crc[16];
+    size_t                     i, mlen, clen;
+    time_t                     t;
+    EVP_MD_CTX                *md;
+    unsigned char              sig[INTEGRATIONS_PAYPAL_MAX_SIG + 3];
+    integrations_paypal_rc_e   rc;
 
     if (h->auth_algo.len != sizeof("SHA256withRSA") - 1
         || memcmp(h->auth_algo.data, "SHA256withRSA", h->auth_algo.len) != 0)
     {
         *err = "PAYPAL-AUTH-ALGO is not SHA256withRSA";
-        return -1;
+        return INTEGRATIONS_PAYPAL_MALFORMED;
     }
 
     if (now >= cert->expires) {
         *err = "the certificate has expired";
-        return -1;
+        return INTEGRATIONS_PAYPAL_CERT_EXPIRED;
     }
 
     if (h->transmission_id.len == 0 || h->transmission_id.len > 128
         || memchr(h->transmission_id.data, '|', h->transmission_id.len))
     {
         *err = "bad PAYPAL-TRANSMISSION-ID";
-        return -1;
+        return INTEGRATIONS_PAYPAL_MALFORMED;
     }
 
     if (parse_time(h->transmission_time.data, h->transmission_time.len, &t)
         != 0)
     {
         *err = "bad PAYPAL-TRANSMISSION-TIME";
-        return -1;
+        return INTEGRATIONS_PAYPAL_MALFORMED;
     }
 
     if (max_age > 0 && (t > now + max_age || t < now - max_age)) {
         *err = "PAYPAL-TRANSMISSION-TIME is too far from now";
-        return -1;
+        return INTEGRATIONS_PAYPAL_TOO_OLD;
     }
 
     /* base64: a multiple of 4, padding only at the end */
@@ -348,7 +349,7 @@ integrations_paypal_verify(const integrations_paypal_cert_t *cert,
         || h->transmission_sig.len / 4 * 3 > INTEGRATIONS_PAYPAL_MAX_SIG)
     {
         *err = "bad PAYPAL-TRANSMISSION-SIG";
-        return -1;
+        return INTEGRATIONS_PAYPAL_MALFORMED;
     }
 
     pad = 0;
@@ -363,7 +364,7 @@ integrations_paypal_verify(const integrations_paypal_cert_t *cert,
                         (int) h->transmission_sig.len);
     if (n < 0 || n - pad <= 0) {
         *err = "bad PAYPAL-TRANSMISSION-SIG";
-        return -1;
+        return INTEGRATIONS_PAYPAL_MALFORMED;
     }
 
     n -= pad;
@@ -378,7 +379,7 @@ integrations_paypal_verify(const integrations_paypal_cert_t *cert,
     msg = malloc(mlen);
     if (msg == NULL) {
         *err = "out of memory";
-        return -1;
+        return INTEGRATIONS_PAYPAL_NO_MEMORY;
     }
 
     i = 0;
@@ -393,7 +394,7 @@ integrations_paypal_verify(const integrations_paypal_cert_t *cert,
     msg[i++] = '|';
     memcpy(msg + i, crc, clen);
 
-    rc = -1;
+    rc = INTEGRATIONS_PAYPAL_BAD_SIGNATURE;
     md = EVP_MD_CTX_new();
 
     if (md
@@ -401,7 +402,7 @@ integrations_paypal_verify(const integrations_paypal_cert_t *cert,
         && EVP_DigestVerify(md, sig, (size_t) n, (unsigned char *) msg, mlen)
            == 1)
     {
-        rc = 0;
+        rc = INTEGRATIONS_PAYPAL_OK;
 
     } else {
         *err = "the signature does not match";

@@ -74,12 +74,22 @@ void integrations_paypal_cert_free(integrations_paypal_cert_t *cert);
 /* when the signing certificate expires: keep it cached until then */
 time_t integrations_paypal_cert_expires(const integrations_paypal_cert_t *c);
 
+typedef enum {
+    INTEGRATIONS_PAYPAL_OK = 0,
+    INTEGRATIONS_PAYPAL_MALFORMED,      /* a header is not of its form */
+    INTEGRATIONS_PAYPAL_CERT_EXPIRED,   /* the cached certificate expired */
+    INTEGRATIONS_PAYPAL_TOO_OLD,        /* transmission time past max_age */
+    INTEGRATIONS_PAYPAL_BAD_SIGNATURE,
+    INTEGRATIONS_PAYPAL_NO_MEMORY
+} integrations_paypal_rc_e;
+
+
 /*
  * Verifies one webhook.  max_age > 0 also refuses a transmission time
- * more than max_age seconds away from now (replays).  0: valid; -1: not,
- * *err saying why (for the log, never containing the body).
+ * more than max_age seconds away from now (replays).  Returns OK or why
+ * not, and *err says it in words for the log (never containing the body).
  */
-int integrations_paypal_verify(const integrations_paypal_cert_t *cert,
+integrations_paypal_rc_e integrations_paypal_verify(const integrations_paypal_cert_t *cert,
     const integrations_paypal_headers_t *h, const char *webhook_id,
     size_t webhook_id_len, const unsigned char *body, size_t body_len,
     time_t now, time_t max_age, const char **err);

@@ -789,23 +789,27 @@ ngx_http_integrations_webhook_paypal_decide(ngx_http_request_t *r,
                                     ctx->body.data, ctx->body.len,
                                     ngx_time(), pcf->tolerance, &err);
 
-    if (rc != 0) {
+    if (rc != INTEGRATIONS_PAYPAL_OK) {
 
-        /* the core says why in words; its words are stable, see its tests */
+        switch (rc) {
 
-        if (ngx_strstr(err, "does not match")) {
+        case INTEGRATIONS_PAYPAL_BAD_SIGNATURE:
             reason = INTEGRATIONS_WEBHOOK_BAD_SIGNATURE;
+            break;
 
-        } else if (ngx_strstr(err, "too far")) {
+        case INTEGRATIONS_PAYPAL_TOO_OLD:
             reason = INTEGRATIONS_WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE;
+            break;
 
-        } else if (ngx_strstr(err, "certificate")) {
+        case INTEGRATIONS_PAYPAL_CERT_EXPIRED:
             reason = NGX_HTTP_INTEGRATIONS_WEBHOOK_BAD_CERTIFICATE;
+            break;
 
-        } else if (ngx_strstr(err, "out of memory")) {
+        case INTEGRATIONS_PAYPAL_NO_MEMORY:
             reason = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+            break;
 
-        } else {
+        default: /* INTEGRATIONS_PAYPAL_MALFORMED */
             reason = INTEGRATIONS_WEBHOOK_MALFORMED_HEADER;
         }
 

@@ -229,41 +229,44 @@ main(void)
 
     is_int(VERIFY(body, sizeof(body) - 1, webhook_id, NOW), 0,
            "a genuine webhook verifies");
-    is_int(VERIFY(body, sizeof(body) - 2, webhook_id, NOW), -1,
-           "a changed body does not");
-    is_int(VERIFY(body, sizeof(body) - 1, "OTHERWEBHOOK", NOW), -1,
-           "another webhook id does not");
+    is_int(VERIFY(body, sizeof(body) - 2, webhook_id, NOW),
+           INTEGRATIONS_PAYPAL_BAD_SIGNATURE, "a changed body does not");
+    is_int(VERIFY(body, sizeof(body) - 1, "OTHERWEBHOOK", NOW),
+           INTEGRATIONS_PAYPAL_BAD_SIGNATURE, "another webhook id does not");
     rc = VERIFY(body, sizeof(body) - 1, webhook_id, NOW + 3600);
-    ok(rc == -1 && strstr(err, "TIME") != NULL,
+    ok(rc == INTEGRATIONS_PAYPAL_TOO_OLD && strstr(err, "TIME") != NULL,
        "a replay an hour later does not (%s)", err);
 
     h.transmission_time.data = "2023-11-15T07:13:20+09:00";
     h.transmission_time.len = 25;
-    is_int(VERIFY(body, sizeof(body) - 1, webhook_id, NOW), -1,
+    is_int(VERIFY(body, sizeof(body) - 1, webhook_id, NOW),
+           INTEGRATIONS_PAYPAL_BAD_SIGNATURE,
            "the time is signed as sent: another spelling fails");
     h.transmission_time.data = "2023-11-14T22:13:20Z";
     h.transmission_time.len = 20;
 
     h.auth_algo.data = "SHA1withRSA";
     h.auth_algo.len = 11;
-    is_int(VERIFY(body, sizeof(body) - 1, webhook_id, NOW), -1,
-           "another algorithm is refused");
+    is_int(VERIFY(body, sizeof(body) - 1, webhook_id, NOW),
+           INTEGRATIONS_PAYPAL_MALFORMED, "another algorithm is refused");
     h.auth_algo.data = "SHA256withRSA";
     h.auth_algo.len = 13;
 
     h.transmission_sig.data = "AAAA";
     h.transmission_sig.len = 4;
-    is_int(VERIFY(body, sizeof(body) - 1, webhook_id, NOW), -1,
+    is_int(VERIFY(body, sizeof(body) - 1, webhook_id, NOW),
+           INTEGRATIONS_PAYPAL_BAD_SIGNATURE,
            "a short signature does not verify");
     h.transmission_sig.data = "not base64!";
     h.transmission_sig.len = 11;
-    is_int(VERIFY(body, sizeof(body) - 1, webhook_id, NOW), -1,
-           "junk signature refused");
+    is_int(VERIFY(body, sizeof(body) - 1, webhook_id, NOW),
+           INTEGRATIONS_PAYPAL_MALFORMED, "junk signature refused");
     h.transmission_sig.data = sig;
     h.transmission_sig.len = strlen(sig);
 
     rc = VERIFY(body, sizeof(body) - 1, webhook_id, NOW + 86400 * 2);
-    ok(rc == -1 && strstr(err, "expired") != NULL,
+    ok(rc == INTEGRATIONS_PAYPAL_CERT_EXPIRED
+       && strstr(err, "expired") != NULL,
        "a cached certificate past its expiry refuses (%s)", err);
 
     is_int(VERIFY(body, sizeof(body) - 1, webhook_id, NOW), 0,
