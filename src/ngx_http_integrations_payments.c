@@ -39,6 +39,7 @@
 #include "ngx_http_integrations_circuit_breaker.h"
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_payments.h"
+#include "ngx_http_integrations_payments_metrics.h"
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_rate_limit.h"
 #include "ngx_http_integrations_secret.h"
@@ -86,6 +87,7 @@ typedef struct {
 typedef struct {
     ngx_array_t                providers;   /* of provider_t */
     ngx_shm_zone_t            *token_zone;
+    ngx_http_integrations_pay_metrics_t  *metrics;
 } ngx_http_integrations_pay_main_conf_t;
 
 
@@ -345,14 +347,20 @@ ngx_http_integrations_payments_observe_pt
 static ngx_int_t
 ngx_http_integrations_pay_log(ngx_http_request_t *r)
 {
-    ngx_str_t                         provider;
-    ngx_uint_t                        status;
-    const char                       *op, *error, *currency;
-    ngx_http_integrations_pay_ctx_t  *ctx;
+    ngx_str_t                               provider;
+    ngx_uint_t                              status;
+    const char                             *op, *error, *currency;
+    ngx_http_integrations_pay_ctx_t        *ctx;
+    ngx_http_integrations_pay_main_conf_t  *pmcf;
 
     static const char  *ops[] = { "create", "get", "refund", "capture" };
 
-    if (ngx_http_integrations_payments_observe == NULL) {
+    pmcf = ngx_http_get_module_main_conf(r,
+                                        ngx_http_integrations_payments_module);
+
+    if (ngx_http_integrations_payments_observe == NULL
+        && pmcf->metrics == NULL)
+    {
         return NGX_OK;
     }
 
@@ -413,8 +421,18 @@ ngx_http_integrations_pay_log(ngx_http_request_t *r)
         }
     }
 
-    ngx_http_integrations_payments_observe(&provider, op, currency, error,
-                                           ngx_current_msec - ctx->start);
+    if (pmcf->metrics) {
+        ngx_http_integrations_pay_metrics_observe(pmcf->metrics, &provider,
+                                                  op, currency, error,
+                                                  ngx_current_msec
+                                                  - ctx->start);
+    }
+
+    if (ngx_http_integrations_payments_observe) {
+        ngx_http_integrations_payments_observe(&provider, op, currency,
+                                               error,
+                                               ngx_current_msec - ctx->start);
+    }
 
     return NGX_OK;
 }
@@ -423,6 +441,7 @@ ngx_http_integrations_pay_log(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_integrations_pay_init(ngx_conf_t *cf)
 {
+    ngx_str_t                              *names, *currencies;
     ngx_uint_t                              i;
     ngx_http_handler_pt                    *h;
     ngx_http_core_main_conf_t              *cmcf;
@@ -459,6 +478,28 @@ ngx_http_integrations_pay_init(ngx_conf_t *cf)
                                "payment provider \"%V\": "
                                "circuit_breaker_zone \"%V\" is unknown",
                                &p[i].name, &p[i].breaker->shm.name);
+            return NGX_ERROR;
+        }
+    }
+
+    if (pmcf->providers.nelts) {
+        names = ngx_palloc(cf->pool,
+                           2 * pmcf->providers.nelts * sizeof(ngx_str_t));
+        if (names == NULL) {
+            return NGX_ERROR;
+        }
+
+        currencies = names + pmcf->providers.nelts;
+
+        for (i = 0; i < pmcf->providers.nelts; i++) {
+            names[i] = p[i].name;
+            currencies[i] = p[i].currencies;
+        }
+
+        pmcf->metrics = ngx_http_integrations_pay_metrics_create(cf, names,
+                                                                 currencies,
+                                                  pmcf->providers.nelts);
+        if (pmcf->metrics == NULL) {
             return NGX_ERROR;
         }
     }

@@ -169,5 +169,65 @@ like($m, qr/^integrations_rate_limit_requests_total\{zone="calls",result="reject
 like($m, qr/^integrations_rate_limit_requests_total\{zone="calls",result="passed"\} 3$/m,
      'metrics: three passed');
 
+# The payment metrics, exact after the sequence above plus one invalid
+# request, the same totals from every worker
+
+is(post('/payments', { amount => 5 })->{status}, 400, 'an invalid create');
+
+my %seen;
+$seen{ get('/metrics')->{body} }++ for 1 .. 12;
+is(scalar keys %seen, 1, 'every worker answers the same totals');
+($m) = keys %seen;
+diag join "\n", grep { /payment/ } split /\n/, $m if $ENV{SHOW};
+
+my %want = (
+    'attempts_total{provider="stripe",operation="create",currency="USD"}' => 6,
+    'attempts_total{provider="square",operation="create",currency="USD"}' => 1,
+    'attempts_total{provider="toss",operation="get",currency="none"}' => 4,
+    'attempts_total{provider="none",operation="create",currency="none"}' => 1,
+    'successes_total{provider="stripe",operation="create",currency="USD"}' => 2,
+    'successes_total{provider="square",operation="create",currency="USD"}' => 1,
+    'successes_total{provider="toss",operation="get",currency="none"}' => 0,
+    'successes_total{provider="none",operation="create",currency="none"}' => 0,
+    'failures_total{provider="stripe",operation="create",currency="USD",error="unavailable"}' => 2,
+    'failures_total{provider="stripe",operation="create",currency="USD",error="breaker_open"}' => 1,
+    'failures_total{provider="stripe",operation="create",currency="USD",error="client_closed"}' => 1,
+    'failures_total{provider="toss",operation="get",currency="none",error="not_found"}' => 3,
+    'failures_total{provider="toss",operation="get",currency="none",error="rate_limited"}' => 1,
+    'failures_total{provider="none",operation="create",currency="none",error="invalid"}' => 1,
+    'duration_seconds_count{provider="stripe",operation="create"}' => 6,
+    'duration_seconds_bucket{provider="stripe",operation="create",le="+Inf"}' => 6,
+    'duration_seconds_count{provider="square",operation="create"}' => 1,
+    'duration_seconds_bucket{provider="square",operation="create",le="+Inf"}' => 1,
+    'duration_seconds_count{provider="toss",operation="get"}' => 4,
+    'duration_seconds_bucket{provider="toss",operation="get",le="+Inf"}' => 4,
+    'duration_seconds_count{provider="none",operation="create"}' => 1,
+    'duration_seconds_bucket{provider="none",operation="create",le="+Inf"}' => 1,
+);
+my %got = $m =~ /^integrations_payment_(\S+) (\S+)$/mg;
+my %sub = map { $_ => $got{$_} } grep { /_total|_count|Inf/ } keys %got;
+is_deeply(\%sub, \%want, 'payment counters exact, nothing else counted')
+    or diag explain \%sub;
+
+my %types = $m =~ /^# TYPE (integrations_payment\S+) (\S+)$/mg;
+is($types{integrations_payment_duration_seconds}, 'histogram',
+   'TYPE histogram');
+my @le = $m =~ /^integrations_payment_duration_seconds_bucket\{provider="stripe",operation="create",le="([^"]+)"\} \d+$/mg;
+is("@le", '0.05 0.1 0.25 0.5 1 2.5 5 10 +Inf', 'the fixed buckets, +Inf last');
+my @cum = $m =~ /^integrations_payment_duration_seconds_bucket\{provider="stripe",operation="create",le="[^"]+"\} (\d+)$/mg;
+ok(!grep({ $cum[$_] < $cum[$_ - 1] } 1 .. $#cum), 'buckets are cumulative');
+like($m, qr/^integrations_payment_duration_seconds_sum\{provider="stripe",operation="create"\} \d+\.\d{3}$/m,
+     'the sum in seconds');
+
+my $json = decode_json(get('/metrics?format=json')->{body});
+my ($h) = grep { $_->{name} eq 'integrations_payment_duration_seconds' }
+          @{ $json->{metrics} };
+is($h->{type}, 'histogram', 'JSON: a histogram family');
+my ($toss) = grep { $_->{labels}{provider} eq 'toss' } @{ $h->{samples} };
+is($toss->{count}, 4, 'JSON: count');
+is($toss->{buckets}[-1]{le}, '+Inf', 'JSON: +Inf bucket last');
+is($toss->{buckets}[-1]{count}, 4, 'JSON: +Inf bucket is the count');
+is(scalar @{ $toss->{buckets} }, 9, 'JSON: nine buckets');
+
 $gw->stop;
 done_testing();
