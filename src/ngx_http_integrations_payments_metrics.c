@@ -223,8 +223,8 @@ ngx_http_integrations_pay_metrics_observe(
 
     } else {
         for (k = 0; k < m->currencies.nelts; k++) {
-            if (ngx_strncmp(c[k].data, currency, 3) == 0
-                && currency[3] == '\0')
+            if (ngx_strlen(currency) == 3
+                && ngx_strncmp(c[k].data, currency, 3) == 0)
             {
                 break;
             }
