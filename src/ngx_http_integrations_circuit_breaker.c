@@ -30,6 +30,7 @@
 #include <ngx_http.h>
 
 #include "integrations_breaker.h"
+#include "ngx_http_integrations_circuit_breaker.h"
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_status.h"
 
@@ -88,13 +89,9 @@ typedef struct {
 
 
 typedef struct {
-    ngx_http_integrations_circuit_breaker_zone_t  *zone;
     ngx_http_integrations_circuit_breaker_loc_conf_t  *conf;
-    ngx_str_t                       key;
-    uint32_t                        hash;
-    integrations_breaker_state_e    state;       /* for the variable */
-    uint64_t                        ticket;
-    unsigned                        armed:1;     /* ticket not used yet */
+    ngx_http_integrations_circuit_breaker_ticket_t     t;  /* t.state: for
+                                                              the variable */
 } ngx_http_integrations_circuit_breaker_ctx_t;
 
 
@@ -126,7 +123,7 @@ static ngx_http_integrations_circuit_breaker_node_t *
     ngx_http_integrations_circuit_breaker_zone_t *zone, uint32_t hash,
     ngx_str_t *key, ngx_log_t *log);
 static void ngx_http_integrations_circuit_breaker_log_transition(
-    ngx_log_t *log, ngx_http_integrations_circuit_breaker_ctx_t *ctx,
+    ngx_log_t *log, ngx_http_integrations_circuit_breaker_ticket_t *t,
     integrations_breaker_transition_t *tr);
 static void ngx_http_integrations_circuit_breaker_rbtree_insert_value(
     ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
@@ -228,14 +225,12 @@ static ngx_int_t
 ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
 {
     u_char                                            *p;
-    uint64_t                                           now;
+    uint64_t                                           retry_after;
     ngx_int_t                                          rc;
     ngx_str_t                                          key, detail;
     ngx_pool_cleanup_t                                *cln;
-    integrations_breaker_decision_t                    d;
+    integrations_breaker_verdict_e                     v;
     ngx_http_integrations_circuit_breaker_ctx_t       *ctx;
-    ngx_http_integrations_circuit_breaker_node_t      *node;
-    ngx_http_integrations_circuit_breaker_zone_t      *zone;
     ngx_http_integrations_circuit_breaker_loc_conf_t  *bcf;
 
     bcf = ngx_http_get_module_loc_conf(r,
@@ -277,57 +272,19 @@ ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    zone = bcf->shm_zone->data;
-
-    ctx->zone = zone;
     ctx->conf = bcf;
-    ctx->key = key;
-    ctx->hash = ngx_crc32_short(key.data, key.len);
 
-    now = ngx_current_msec;
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    node = ngx_http_integrations_circuit_breaker_find(zone, ctx->hash, &key);
-
-    if (node == NULL) {
-        node = ngx_http_integrations_circuit_breaker_create(zone, ctx->hash,
-                                                   &key, r->connection->log);
-        if (node == NULL) {
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-
-            /* fail open: the zone cannot hold even this one breaker */
-
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "circuit_breaker_zone \"%V\" is too small for "
-                          "a key of %uz bytes", &bcf->shm_zone->shm.name,
-                          key.len);
-            return NGX_DECLINED;
-        }
-
-    } else {
-        ngx_queue_remove(&node->queue);
-        ngx_queue_insert_head(&zone->sh->queue, &node->queue);
-    }
-
-    (void) integrations_breaker_acquire(&node->state, &bcf->conf, now, &d);
-
-    ctx->state = integrations_breaker_current(&node->state, now);
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    v = ngx_http_integrations_circuit_breaker_acquire_key(bcf->shm_zone,
+                                                    &bcf->conf, &key,
+                                                    ngx_current_msec,
+                                                    r->connection->log,
+                                                    &ctx->t, &retry_after);
 
     ngx_http_set_ctx(r, ctx, ngx_http_integrations_circuit_breaker_module);
 
-    if (d.transition.reason != INTEGRATIONS_BREAKER_NONE) {
-        ngx_http_integrations_circuit_breaker_log_transition(
-            r->connection->log, ctx, &d.transition);
-    }
+    if (v != INTEGRATIONS_BREAKER_REJECT) {
 
-    if (d.verdict != INTEGRATIONS_BREAKER_REJECT) {
-        ctx->ticket = d.ticket;
-        ctx->armed = 1;
-
-        if (d.verdict == INTEGRATIONS_BREAKER_ALLOW_PROBE) {
+        if (ctx->t.probe) {
             cln = ngx_pool_cleanup_add(r->pool, 0);
             if (cln == NULL) {
                 ngx_http_integrations_circuit_breaker_cleanup(ctx);
@@ -343,16 +300,16 @@ ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "circuit breaker \"%V\" is %s, request short-circuited",
-                  &ctx->key, integrations_breaker_state_str(ctx->state));
+                  &ctx->t.key, integrations_breaker_state_str(ctx->t.state));
 
     if (ngx_http_integrations_retry_after(r,
-                                  (time_t) ((d.retry_after + 999) / 1000))
+                                  (time_t) ((retry_after + 999) / 1000))
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = (u_char *) ((ctx->state == INTEGRATIONS_BREAKER_OPEN)
+    p = (u_char *) ((ctx->t.state == INTEGRATIONS_BREAKER_OPEN)
                     ? "the upstream is failing, calls to it are suspended"
                     : "the upstream is being probed, retry shortly");
 
@@ -371,84 +328,62 @@ ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_integrations_circuit_breaker_log_handler(ngx_http_request_t *r)
 {
-    uint64_t                                       now;
-    ngx_uint_t                                     i, known, recorded;
-    ngx_http_upstream_state_t                     *state;
-    integrations_breaker_outcome_e                 outcome;
-    integrations_breaker_transition_t              tr, first;
-    ngx_http_integrations_circuit_breaker_ctx_t   *ctx;
-    ngx_http_integrations_circuit_breaker_node_t  *node;
-    ngx_http_integrations_circuit_breaker_zone_t  *zone;
+    ngx_uint_t                                    i, n, known;
+    uint64_t                                     *durations;
+    ngx_http_upstream_state_t                    *state;
+    integrations_breaker_outcome_e               *outcomes;
+    ngx_http_integrations_circuit_breaker_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r,
                                   ngx_http_integrations_circuit_breaker_module);
 
-    if (ctx == NULL || !ctx->armed) {
+    if (ctx == NULL || !ctx->t.armed) {
         return NGX_OK;
     }
 
-    ctx->armed = 0;
+    n = 0;
+    outcomes = NULL;
+    durations = NULL;
 
-    zone = ctx->zone;
-    now = ngx_current_msec;
-    recorded = 0;
-    first.reason = INTEGRATIONS_BREAKER_NONE;
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    /* looked up again: the node may have been evicted meanwhile */
-
-    node = ngx_http_integrations_circuit_breaker_find(zone, ctx->hash,
-                                                      &ctx->key);
-
-    if (node && r->upstream_states) {
+    if (r->upstream_states && r->upstream_states->nelts) {
         state = r->upstream_states->elts;
+
+        outcomes = ngx_palloc(r->pool, r->upstream_states->nelts
+                                       * (sizeof(uint64_t)
+                                          + sizeof(*outcomes)));
+        if (outcomes == NULL) {
+            /* the slot of a probe must not stay taken */
+            ngx_http_integrations_circuit_breaker_record_key(&ctx->t, NULL,
+                                                    NULL, 0,
+                                                    ngx_current_msec,
+                                                    r->connection->log);
+            return NGX_OK;
+        }
+
+        durations = (uint64_t *) ((u_char *) outcomes
+                                  + r->upstream_states->nelts
+                                    * sizeof(*outcomes));
+
+        /* one outcome per upstream attempt, retries included */
 
         for (i = 0; i < r->upstream_states->nelts; i++) {
 
-            outcome = ngx_http_integrations_circuit_breaker_outcome(ctx->conf,
-                                                             &state[i],
-                                                             &known);
+            outcomes[n] = ngx_http_integrations_circuit_breaker_outcome(
+                              ctx->conf, &state[i], &known);
             if (!known) {
                 continue;
             }
 
-            /*
-             * Every attempt is recorded with the request's ticket.  The
-             * first outcome of a probe moves the breaker on, and with it
-             * the generation: later attempts of the same request are then
-             * counted as stale and change nothing.
-             */
-
-            if (integrations_breaker_record(&node->state, &ctx->conf->conf,
-                                            now, ctx->ticket, outcome,
-                                            state[i].response_time
-                                            == (ngx_msec_t) -1
-                                            ? 0 : state[i].response_time,
-                                            &tr)
-                && first.reason == INTEGRATIONS_BREAKER_NONE)
-            {
-                first = tr;
-            }
-
-            recorded++;
+            durations[n] = (state[i].response_time == (ngx_msec_t) -1)
+                           ? 0 : state[i].response_time;
+            n++;
         }
     }
 
-    if (node && recorded == 0) {
-        (void) integrations_breaker_release_probe(&node->state, ctx->ticket);
-    }
-
-    if (node) {
-        ctx->state = integrations_breaker_current(&node->state, now);
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    if (first.reason != INTEGRATIONS_BREAKER_NONE) {
-        ngx_http_integrations_circuit_breaker_log_transition(
-            r->connection->log, ctx, &first);
-    }
+    ngx_http_integrations_circuit_breaker_record_key(&ctx->t, outcomes,
+                                                     durations, n,
+                                                     ngx_current_msec,
+                                                     r->connection->log);
 
     return NGX_OK;
 }
@@ -461,25 +396,184 @@ ngx_http_integrations_circuit_breaker_cleanup(void *data)
 {
     ngx_http_integrations_circuit_breaker_ctx_t  *ctx = data;
 
+    ngx_http_integrations_circuit_breaker_record_key(&ctx->t, NULL, NULL, 0,
+                                                     ngx_current_msec,
+                                                     ngx_cycle->log);
+}
+
+
+ngx_shm_zone_t *
+ngx_http_integrations_circuit_breaker_zone_ref(ngx_conf_t *cf,
+    ngx_str_t *name)
+{
+    return ngx_shared_memory_add(cf, name, 0,
+                                 &ngx_http_integrations_circuit_breaker_module);
+}
+
+
+integrations_breaker_verdict_e
+ngx_http_integrations_circuit_breaker_acquire_key(ngx_shm_zone_t *shm_zone,
+    const integrations_breaker_conf_t *conf, ngx_str_t *key, uint64_t now,
+    ngx_log_t *log, ngx_http_integrations_circuit_breaker_ticket_t *t,
+    uint64_t *retry_after)
+{
+    integrations_breaker_decision_t                d;
     ngx_http_integrations_circuit_breaker_node_t  *node;
     ngx_http_integrations_circuit_breaker_zone_t  *zone;
 
-    if (!ctx->armed) {
-        return;
-    }
+    zone = shm_zone->data;
 
-    ctx->armed = 0;
-    zone = ctx->zone;
+    ngx_memzero(t, sizeof(ngx_http_integrations_circuit_breaker_ticket_t));
+
+    t->shm_zone = shm_zone;
+    t->conf = conf;
+    t->key = *key;
+    t->hash = ngx_crc32_short(key->data, key->len);
+    t->state = INTEGRATIONS_BREAKER_CLOSED;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    node = ngx_http_integrations_circuit_breaker_find(zone, ctx->hash,
-                                                      &ctx->key);
+    node = ngx_http_integrations_circuit_breaker_find(zone, t->hash, key);
+
+    if (node == NULL) {
+        node = ngx_http_integrations_circuit_breaker_create(zone, t->hash,
+                                                            key, log);
+        if (node == NULL) {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+
+            /* fail open: the zone cannot hold even this one breaker */
+
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "circuit_breaker_zone \"%V\" is too small for "
+                          "a key of %uz bytes", &shm_zone->shm.name,
+                          key->len);
+            return INTEGRATIONS_BREAKER_ALLOW;
+        }
+
+    } else {
+        ngx_queue_remove(&node->queue);
+        ngx_queue_insert_head(&zone->sh->queue, &node->queue);
+    }
+
+    (void) integrations_breaker_acquire(&node->state, conf, now, &d);
+
+    t->state = integrations_breaker_current(&node->state, now);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (d.transition.reason != INTEGRATIONS_BREAKER_NONE) {
+        ngx_http_integrations_circuit_breaker_log_transition(log, t,
+                                                             &d.transition);
+    }
+
+    if (d.verdict == INTEGRATIONS_BREAKER_REJECT) {
+        *retry_after = d.retry_after;
+
+    } else {
+        t->ticket = d.ticket;
+        t->armed = 1;
+        t->probe = (d.verdict == INTEGRATIONS_BREAKER_ALLOW_PROBE);
+    }
+
+    return d.verdict;
+}
+
+
+void
+ngx_http_integrations_circuit_breaker_record_key(
+    ngx_http_integrations_circuit_breaker_ticket_t *t,
+    integrations_breaker_outcome_e *outcomes, uint64_t *durations,
+    ngx_uint_t n, uint64_t now, ngx_log_t *log)
+{
+    ngx_uint_t                                     i;
+    integrations_breaker_transition_t              tr, first;
+    ngx_http_integrations_circuit_breaker_node_t  *node;
+    ngx_http_integrations_circuit_breaker_zone_t  *zone;
+
+    if (!t->armed) {
+        return;
+    }
+
+    t->armed = 0;
+
+    zone = t->shm_zone->data;
+    first.reason = INTEGRATIONS_BREAKER_NONE;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    /* looked up again: the node may have been evicted meanwhile */
+
+    node = ngx_http_integrations_circuit_breaker_find(zone, t->hash, &t->key);
+
     if (node) {
-        (void) integrations_breaker_release_probe(&node->state, ctx->ticket);
+
+        /*
+         * Every outcome is recorded with the call's ticket.  The first
+         * outcome of a probe moves the breaker on, and with it the
+         * generation: later ones of the same call are then counted as
+         * stale and change nothing.
+         */
+
+        for (i = 0; i < n; i++) {
+            if (integrations_breaker_record(&node->state, t->conf, now,
+                                            t->ticket, outcomes[i],
+                                            durations[i], &tr)
+                && first.reason == INTEGRATIONS_BREAKER_NONE)
+            {
+                first = tr;
+            }
+        }
+
+        if (n == 0) {
+            (void) integrations_breaker_release_probe(&node->state,
+                                                      t->ticket);
+        }
+
+        t->state = integrations_breaker_current(&node->state, now);
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (first.reason != INTEGRATIONS_BREAKER_NONE) {
+        ngx_http_integrations_circuit_breaker_log_transition(log, t, &first);
+    }
+}
+
+
+ngx_int_t
+ngx_http_integrations_circuit_breaker_peek_key(ngx_shm_zone_t *shm_zone,
+    const integrations_breaker_conf_t *conf, ngx_str_t *key, uint64_t now)
+{
+    uint32_t                                       hash;
+    integrations_breaker_state_t                   copy;
+    integrations_breaker_decision_t                d;
+    ngx_http_integrations_circuit_breaker_node_t  *node;
+    ngx_http_integrations_circuit_breaker_zone_t  *zone;
+
+    zone = shm_zone->data;
+    hash = ngx_crc32_short(key->data, key->len);
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    node = ngx_http_integrations_circuit_breaker_find(zone, hash, key);
+
+    if (node == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        /* no breaker yet is a closed one */
+        return NGX_OK;
+    }
+
+    /* the decision of the next acquire, on a copy */
+
+    copy = node->state;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    (void) integrations_breaker_acquire(&copy, conf, now, &d);
+
+    return (d.verdict == INTEGRATIONS_BREAKER_REJECT) ? NGX_DECLINED
+                                                      : NGX_OK;
 }
 
 
@@ -529,7 +623,7 @@ ngx_http_integrations_circuit_breaker_outcome(
 
 static void
 ngx_http_integrations_circuit_breaker_log_transition(ngx_log_t *log,
-    ngx_http_integrations_circuit_breaker_ctx_t *ctx,
+    ngx_http_integrations_circuit_breaker_ticket_t *t,
     integrations_breaker_transition_t *tr)
 {
     u_char  buf[128], *p, *last;
@@ -571,7 +665,7 @@ ngx_http_integrations_circuit_breaker_log_transition(ngx_log_t *log,
 
     ngx_log_error(NGX_LOG_WARN, log, 0,
                   "circuit breaker \"%V\" in zone \"%V\": %s -> %s%*s",
-                  &ctx->key, &ctx->zone->shm_zone->shm.name,
+                  &t->key, &t->shm_zone->shm.name,
                   integrations_breaker_state_str(tr->from),
                   integrations_breaker_state_str(tr->to),
                   (size_t) (p - buf), buf);
@@ -1058,7 +1152,7 @@ ngx_http_integrations_circuit_breaker_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    s = integrations_breaker_state_str(ctx->state);
+    s = integrations_breaker_state_str(ctx->t.state);
 
     v->data = (u_char *) s;
     v->len = ngx_strlen(s);
@@ -1197,6 +1291,54 @@ ngx_http_integrations_circuit_breaker_number(ngx_str_t *value, size_t skip,
 }
 
 
+ngx_int_t
+ngx_http_integrations_circuit_breaker_param(ngx_str_t *value,
+    integrations_breaker_conf_t *conf)
+{
+    if (ngx_strncmp(value->data, "failures=", 9) == 0) {
+        return ngx_http_integrations_circuit_breaker_number(value, 9,
+                                                       &conf->failures);
+    }
+
+    if (ngx_strncmp(value->data, "failure_rate=", 13) == 0) {
+        return ngx_http_integrations_circuit_breaker_number(value, 13,
+                                                       &conf->failure_rate);
+    }
+
+    if (ngx_strncmp(value->data, "min_calls=", 10) == 0) {
+        return ngx_http_integrations_circuit_breaker_number(value, 10,
+                                                       &conf->min_calls);
+    }
+
+    if (ngx_strncmp(value->data, "half_open=", 10) == 0) {
+        return ngx_http_integrations_circuit_breaker_number(value, 10,
+                                                       &conf->half_open);
+    }
+
+    if (ngx_strncmp(value->data, "window=", 7) == 0) {
+        return ngx_http_integrations_circuit_breaker_time(value, 7,
+                                                       &conf->window);
+    }
+
+    if (ngx_strncmp(value->data, "slow=", 5) == 0) {
+        return ngx_http_integrations_circuit_breaker_time(value, 5,
+                                                       &conf->slow);
+    }
+
+    if (ngx_strncmp(value->data, "open=", 5) == 0) {
+        return ngx_http_integrations_circuit_breaker_time(value, 5,
+                                                       &conf->open_time);
+    }
+
+    if (ngx_strncmp(value->data, "max_open=", 9) == 0) {
+        return ngx_http_integrations_circuit_breaker_time(value, 9,
+                                                       &conf->max_open);
+    }
+
+    return NGX_DECLINED;
+}
+
+
 static char *
 ngx_http_integrations_circuit_breaker(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
@@ -1266,42 +1408,15 @@ ngx_http_integrations_circuit_breaker(ngx_conf_t *cf, ngx_command_t *cmd,
                 }
             }
 
-        } else if (ngx_strncmp(value[i].data, "failures=", 9) == 0) {
-            rc = ngx_http_integrations_circuit_breaker_number(&value[i], 9,
-                                                     &bcf->conf.failures);
-
-        } else if (ngx_strncmp(value[i].data, "failure_rate=", 13) == 0) {
-            rc = ngx_http_integrations_circuit_breaker_number(&value[i], 13,
-                                                     &bcf->conf.failure_rate);
-
-        } else if (ngx_strncmp(value[i].data, "min_calls=", 10) == 0) {
-            rc = ngx_http_integrations_circuit_breaker_number(&value[i], 10,
-                                                     &bcf->conf.min_calls);
-
-        } else if (ngx_strncmp(value[i].data, "half_open=", 10) == 0) {
-            rc = ngx_http_integrations_circuit_breaker_number(&value[i], 10,
-                                                     &bcf->conf.half_open);
-
-        } else if (ngx_strncmp(value[i].data, "window=", 7) == 0) {
-            rc = ngx_http_integrations_circuit_breaker_time(&value[i], 7,
-                                                     &bcf->conf.window);
-
-        } else if (ngx_strncmp(value[i].data, "slow=", 5) == 0) {
-            rc = ngx_http_integrations_circuit_breaker_time(&value[i], 5,
-                                                     &bcf->conf.slow);
-
-        } else if (ngx_strncmp(value[i].data, "open=", 5) == 0) {
-            rc = ngx_http_integrations_circuit_breaker_time(&value[i], 5,
-                                                     &bcf->conf.open_time);
-
-        } else if (ngx_strncmp(value[i].data, "max_open=", 9) == 0) {
-            rc = ngx_http_integrations_circuit_breaker_time(&value[i], 9,
-                                                     &bcf->conf.max_open);
-
         } else {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\"", &value[i]);
-            return NGX_CONF_ERROR;
+            rc = ngx_http_integrations_circuit_breaker_param(&value[i],
+                                                             &bcf->conf);
+
+            if (rc == NGX_DECLINED) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
         }
 
         if (rc != NGX_OK) {

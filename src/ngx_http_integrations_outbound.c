@@ -45,6 +45,10 @@ typedef struct {
 } ngx_http_integrations_outbound_worker_t;
 
 
+static ngx_int_t ngx_http_integrations_outbound_start(
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_integrations_outbound_unadmit(
+    ngx_http_integrations_outbound_req_t *req);
 static CURLM *ngx_http_integrations_outbound_multi(void);
 static int ngx_http_integrations_outbound_socket(CURL *easy, curl_socket_t s,
     int what, void *userp, void *socketp);
@@ -140,17 +144,7 @@ ngx_int_t
 ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
     time_t *retry_after)
 {
-    u_char                                      *p, *method;
-    CURL                                        *easy;
-    CURLM                                       *multi;
-    ngx_int_t                                    rc;
-    ngx_str_t                                   *line, id;
-    ngx_uint_t                                   i;
-    ngx_pool_cleanup_t                          *cln;
-    struct curl_blob                             blob;
-    struct curl_slist                           *sl, *next;
-    ngx_http_variable_value_t                   *vv;
-    ngx_http_integrations_outbound_main_conf_t  *omcf;
+    ngx_int_t  rc;
 
     if (req->pool == NULL) {
         req->pool = req->request->pool;
@@ -169,6 +163,31 @@ ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
             return rc;
         }
     }
+
+    rc = ngx_http_integrations_outbound_start(req);
+
+    if (rc != NGX_OK) {
+        ngx_http_integrations_outbound_unadmit(req);
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_outbound_start(
+    ngx_http_integrations_outbound_req_t *req)
+{
+    u_char                                      *p, *method;
+    CURL                                        *easy;
+    CURLM                                       *multi;
+    ngx_str_t                                   *line, id;
+    ngx_uint_t                                   i;
+    ngx_pool_cleanup_t                          *cln;
+    struct curl_blob                             blob;
+    struct curl_slist                           *sl, *next;
+    ngx_http_variable_value_t                   *vv;
+    ngx_http_integrations_outbound_main_conf_t  *omcf;
 
     multi = ngx_http_integrations_outbound_multi();
     if (multi == NULL) {
@@ -368,6 +387,19 @@ ngx_http_integrations_outbound_cancel(ngx_http_integrations_outbound_req_t *req)
                    "outbound: cancel %V", &req->url);
 
     ngx_http_integrations_outbound_release(req);
+    ngx_http_integrations_outbound_unadmit(req);
+}
+
+
+/* an admitted call ends with no outcome: the limits hooks let it go */
+
+static void
+ngx_http_integrations_outbound_unadmit(
+    ngx_http_integrations_outbound_req_t *req)
+{
+    if (ngx_http_integrations_outbound_hooks.release) {
+        ngx_http_integrations_outbound_hooks.release(req);
+    }
 }
 
 
@@ -863,6 +895,7 @@ ngx_http_integrations_outbound_cleanup(void *data)
                       &req->provider);
 
         ngx_http_integrations_outbound_release(req);
+        ngx_http_integrations_outbound_unadmit(req);
     }
 }
 
@@ -1182,6 +1215,7 @@ ngx_http_integrations_outbound_exit_process(ngx_cycle_t *cycle)
                       &req->provider);
 
         ngx_http_integrations_outbound_release(req);
+        ngx_http_integrations_outbound_unadmit(req);
     }
 
     if (ngx_http_integrations_worker.timer.timer_set) {

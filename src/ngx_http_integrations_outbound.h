@@ -75,6 +75,9 @@ struct ngx_http_integrations_outbound_req_s {
     ngx_str_t                                 error_text;  /* curl's */
     ngx_msec_t                                duration;
 
+    /* the admit hook's state, for record() or release() */
+    void                                     *admission;
+
     /* private */
     void                                     *easy;
     void                                     *slist;
@@ -103,12 +106,18 @@ struct ngx_http_integrations_outbound_req_s {
  * would admit a call now: provider selection skips those that would not.
  * record() sees every finished call (req->status, req->error) and feeds
  * the breaker and the metrics.
+ * release() sees every admitted call that ends with no outcome: it could
+ * not start, was cancelled, its client went away, or the worker exits;
+ * a breaker's probe slot must not stay taken by it.  Exactly one of
+ * record() and release() follows an admit() that returned NGX_OK.
+ * retry_after may be NULL: the caller does not want it.
  */
 typedef struct {
     ngx_int_t  (*admit)(ngx_http_integrations_outbound_req_t *req,
                         time_t *retry_after);
     ngx_int_t  (*available)(ngx_str_t *provider, ngx_log_t *log);
     void       (*record)(ngx_http_integrations_outbound_req_t *req);
+    void       (*release)(ngx_http_integrations_outbound_req_t *req);
 } ngx_http_integrations_outbound_hooks_t;
 
 extern ngx_http_integrations_outbound_hooks_t

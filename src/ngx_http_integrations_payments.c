@@ -32,11 +32,16 @@
 #include <ngx_http.h>
 #include <openssl/crypto.h>
 
+#include "integrations_breaker.h"
+#include "integrations_gcra.h"
 #include "integrations_money.h"
 #include "integrations_payment.h"
+#include "ngx_http_integrations_circuit_breaker.h"
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_payments.h"
+#include "ngx_http_integrations_payments_metrics.h"
 #include "ngx_http_integrations_problem.h"
+#include "ngx_http_integrations_rate_limit.h"
 #include "ngx_http_integrations_secret.h"
 
 
@@ -60,6 +65,9 @@ typedef struct {
     ngx_msec_t                 timeout;
     uint32_t                   fingerprint; /* of base_url + credential */
     ngx_shm_zone_t            *zone;        /* PayPal's token */
+    ngx_shm_zone_t            *rate_limit;  /* NULL: not limited */
+    ngx_shm_zone_t            *breaker;     /* NULL: no breaker */
+    integrations_breaker_conf_t  breaker_conf;
 } ngx_http_integrations_pay_provider_t;
 
 
@@ -79,6 +87,7 @@ typedef struct {
 typedef struct {
     ngx_array_t                providers;   /* of provider_t */
     ngx_shm_zone_t            *token_zone;
+    ngx_http_integrations_pay_metrics_t  *metrics;
 } ngx_http_integrations_pay_main_conf_t;
 
 
@@ -168,6 +177,16 @@ static void ngx_http_integrations_pay_cleanup(void *data);
 static ngx_http_integrations_pay_provider_t *
     ngx_http_integrations_pay_find(ngx_http_request_t *r, u_char *name,
     size_t len);
+static ngx_http_integrations_pay_provider_t *
+    ngx_http_integrations_pay_limited(ngx_str_t *name);
+static ngx_int_t ngx_http_integrations_pay_admit(
+    ngx_http_integrations_outbound_req_t *req, time_t *retry_after);
+static ngx_int_t ngx_http_integrations_pay_available(ngx_str_t *provider,
+    ngx_log_t *log);
+static void ngx_http_integrations_pay_record(
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_integrations_pay_release(
+    ngx_http_integrations_outbound_req_t *req);
 static ngx_http_integrations_pay_token_t *
     ngx_http_integrations_pay_token_shared(
     ngx_http_integrations_pay_provider_t *p);
@@ -328,14 +347,20 @@ ngx_http_integrations_payments_observe_pt
 static ngx_int_t
 ngx_http_integrations_pay_log(ngx_http_request_t *r)
 {
-    ngx_str_t                         provider;
-    ngx_uint_t                        status;
-    const char                       *op, *error, *currency;
-    ngx_http_integrations_pay_ctx_t  *ctx;
+    ngx_str_t                               provider;
+    ngx_uint_t                              status;
+    const char                             *op, *error, *currency;
+    ngx_http_integrations_pay_ctx_t        *ctx;
+    ngx_http_integrations_pay_main_conf_t  *pmcf;
 
     static const char  *ops[] = { "create", "get", "refund", "capture" };
 
-    if (ngx_http_integrations_payments_observe == NULL) {
+    pmcf = ngx_http_get_module_main_conf(r,
+                                        ngx_http_integrations_payments_module);
+
+    if (ngx_http_integrations_payments_observe == NULL
+        && pmcf->metrics == NULL)
+    {
         return NGX_OK;
     }
 
@@ -396,8 +421,18 @@ ngx_http_integrations_pay_log(ngx_http_request_t *r)
         }
     }
 
-    ngx_http_integrations_payments_observe(&provider, op, currency, error,
-                                           ngx_current_msec - ctx->start);
+    if (pmcf->metrics) {
+        ngx_http_integrations_pay_metrics_observe(pmcf->metrics, &provider,
+                                                  op, currency, error,
+                                                  ngx_current_msec
+                                                  - ctx->start);
+    }
+
+    if (ngx_http_integrations_payments_observe) {
+        ngx_http_integrations_payments_observe(&provider, op, currency,
+                                               error,
+                                               ngx_current_msec - ctx->start);
+    }
 
     return NGX_OK;
 }
@@ -406,8 +441,12 @@ ngx_http_integrations_pay_log(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_integrations_pay_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_str_t                              *names, *currencies;
+    ngx_uint_t                              i;
+    ngx_http_handler_pt                    *h;
+    ngx_http_core_main_conf_t              *cmcf;
+    ngx_http_integrations_pay_provider_t   *p;
+    ngx_http_integrations_pay_main_conf_t  *pmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -418,7 +457,275 @@ ngx_http_integrations_pay_init(ngx_conf_t *cf)
 
     *h = ngx_http_integrations_pay_log;
 
+    /* the zones a provider names may be defined after it */
+
+    pmcf = ngx_http_conf_get_module_main_conf(cf,
+                                        ngx_http_integrations_payments_module);
+    p = pmcf->providers.elts;
+
+    for (i = 0; i < pmcf->providers.nelts; i++) {
+
+        if (p[i].rate_limit && p[i].rate_limit->data == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "payment provider \"%V\": rate_limit_zone "
+                               "\"%V\" is unknown", &p[i].name,
+                               &p[i].rate_limit->shm.name);
+            return NGX_ERROR;
+        }
+
+        if (p[i].breaker && p[i].breaker->data == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "payment provider \"%V\": "
+                               "circuit_breaker_zone \"%V\" is unknown",
+                               &p[i].name, &p[i].breaker->shm.name);
+            return NGX_ERROR;
+        }
+    }
+
+    if (pmcf->providers.nelts) {
+        names = ngx_palloc(cf->pool,
+                           2 * pmcf->providers.nelts * sizeof(ngx_str_t));
+        if (names == NULL) {
+            return NGX_ERROR;
+        }
+
+        currencies = names + pmcf->providers.nelts;
+
+        for (i = 0; i < pmcf->providers.nelts; i++) {
+            names[i] = p[i].name;
+            currencies[i] = p[i].currencies;
+        }
+
+        pmcf->metrics = ngx_http_integrations_pay_metrics_create(cf, names,
+                                                                 currencies,
+                                                  pmcf->providers.nelts);
+        if (pmcf->metrics == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    /*
+     * The hooks are the process's, not the cycle's, so they are always
+     * set: they find the provider in ngx_cycle's configuration, and a
+     * provider with no zones is let through.  A reload that fails half
+     * way thus cannot leave the running configuration without limits.
+     */
+
+    ngx_http_integrations_outbound_hooks.admit =
+                                           ngx_http_integrations_pay_admit;
+    ngx_http_integrations_outbound_hooks.available =
+                                           ngx_http_integrations_pay_available;
+    ngx_http_integrations_outbound_hooks.record =
+                                           ngx_http_integrations_pay_record;
+    ngx_http_integrations_outbound_hooks.release =
+                                           ngx_http_integrations_pay_release;
+
     return NGX_OK;
+}
+
+
+/*
+ * The limits of the outbound client's calls, by provider name: the
+ * limiter first, then the breaker, as on proxied routes.
+ */
+
+static ngx_http_integrations_pay_provider_t *
+ngx_http_integrations_pay_limited(ngx_str_t *name)
+{
+    ngx_uint_t                              i;
+    ngx_http_integrations_pay_provider_t   *p;
+    ngx_http_integrations_pay_main_conf_t  *pmcf;
+
+    pmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                        ngx_http_integrations_payments_module);
+    if (pmcf == NULL) {
+        return NULL;
+    }
+
+    p = pmcf->providers.elts;
+
+    for (i = 0; i < pmcf->providers.nelts; i++) {
+        if (p[i].name.len == name->len
+            && ngx_strncmp(p[i].name.data, name->data, name->len) == 0)
+        {
+            return (p[i].rate_limit || p[i].breaker) ? &p[i] : NULL;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * The limiter is asked without committing, then the breaker, then the
+ * limiter commits: a call the breaker refuses uses up none of the rate.
+ * Over the rate a call is refused, never delayed: a client waits for the
+ * payment anyway, and 429 with Retry-After tells it when to come back.
+ */
+
+static ngx_int_t
+ngx_http_integrations_pay_admit(ngx_http_integrations_outbound_req_t *req,
+    time_t *retry_after)
+{
+    uint64_t                                         now, wait;
+    ngx_int_t                                        rc;
+    integrations_gcra_result_t                       res;
+    integrations_breaker_verdict_e                   v;
+    ngx_http_integrations_pay_provider_t            *p;
+    ngx_http_integrations_circuit_breaker_ticket_t  *t;
+
+    p = ngx_http_integrations_pay_limited(&req->provider);
+    if (p == NULL) {
+        return NGX_OK;
+    }
+
+    now = ngx_current_msec;
+
+    if (p->rate_limit) {
+        rc = ngx_http_integrations_rate_limit_account_key(p->rate_limit,
+                                                 &p->name,
+                                                 INTEGRATIONS_GCRA_NODELAY,
+                                                 0, now, req->log, &res);
+
+        if (rc == NGX_OK && res.verdict == INTEGRATIONS_GCRA_REJECTED) {
+            wait = res.retry_after;
+            goto limited;
+        }
+    }
+
+    if (p->breaker) {
+        t = ngx_pcalloc(req->pool,
+                       sizeof(ngx_http_integrations_circuit_breaker_ticket_t));
+        if (t == NULL) {
+            return NGX_ERROR;
+        }
+
+        v = ngx_http_integrations_circuit_breaker_acquire_key(p->breaker,
+                                                     &p->breaker_conf,
+                                                     &p->name, now, req->log,
+                                                     t, &wait);
+
+        if (v == INTEGRATIONS_BREAKER_REJECT) {
+            ngx_log_error(NGX_LOG_INFO, req->log, 0,
+                          "payments: %V call refused, its circuit breaker "
+                          "is %s", &p->name,
+                          integrations_breaker_state_str(t->state));
+
+            if (retry_after) {
+                *retry_after = (time_t) ((wait + 999) / 1000);
+            }
+
+            return NGX_DECLINED;
+        }
+
+        req->admission = t;
+    }
+
+    if (p->rate_limit) {
+        rc = ngx_http_integrations_rate_limit_account_key(p->rate_limit,
+                                                 &p->name,
+                                                 INTEGRATIONS_GCRA_NODELAY,
+                                                 1, now, req->log, &res);
+
+        if (rc == NGX_OK && res.verdict == INTEGRATIONS_GCRA_REJECTED) {
+
+            /* another worker took the last of the burst meanwhile */
+
+            ngx_http_integrations_pay_release(req);
+
+            wait = res.retry_after;
+            goto limited;
+        }
+    }
+
+    return NGX_OK;
+
+limited:
+
+    ngx_log_error(NGX_LOG_INFO, req->log, 0,
+                  "payments: %V call refused by rate_limit_zone \"%V\", "
+                  "retry in %uL ms", &p->name, &p->rate_limit->shm.name,
+                  wait);
+
+    if (retry_after) {
+        *retry_after = (time_t) ((wait + 999) / 1000);
+    }
+
+    return NGX_BUSY;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_pay_available(ngx_str_t *provider, ngx_log_t *log)
+{
+    ngx_http_integrations_pay_provider_t  *p;
+
+    p = ngx_http_integrations_pay_limited(provider);
+
+    if (p == NULL || p->breaker == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_integrations_circuit_breaker_peek_key(p->breaker,
+                                                          &p->breaker_conf,
+                                                          &p->name,
+                                                          ngx_current_msec);
+}
+
+
+/* no answer, or a 5xx, is a failure; any other answer a success */
+
+static void
+ngx_http_integrations_pay_record(ngx_http_integrations_outbound_req_t *req)
+{
+    uint64_t                                         duration;
+    integrations_breaker_outcome_e                   outcome;
+    ngx_http_integrations_circuit_breaker_ticket_t  *t;
+
+    t = req->admission;
+
+    if (t == NULL) {
+        return;
+    }
+
+    switch (req->error) {
+
+    case NGX_HTTP_INTEGRATIONS_OUTBOUND_OK:
+        outcome = (req->status >= 500) ? INTEGRATIONS_BREAKER_STATUS
+                                       : INTEGRATIONS_BREAKER_SUCCESS;
+        break;
+
+    case NGX_HTTP_INTEGRATIONS_OUTBOUND_TIMEOUT:
+        outcome = INTEGRATIONS_BREAKER_TIMEOUT;
+        break;
+
+    case NGX_HTTP_INTEGRATIONS_OUTBOUND_TOO_LARGE:
+        outcome = INTEGRATIONS_BREAKER_STATUS;
+        break;
+
+    default:
+        outcome = INTEGRATIONS_BREAKER_CONNECT_ERROR;
+    }
+
+    duration = req->duration;
+
+    ngx_http_integrations_circuit_breaker_record_key(t, &outcome, &duration,
+                                                     1, ngx_current_msec,
+                                                     req->log);
+}
+
+
+static void
+ngx_http_integrations_pay_release(ngx_http_integrations_outbound_req_t *req)
+{
+    if (req->admission == NULL) {
+        return;
+    }
+
+    ngx_http_integrations_circuit_breaker_record_key(req->admission, NULL,
+                                                     NULL, 0,
+                                                     ngx_current_msec,
+                                                     req->log);
 }
 
 
@@ -874,7 +1181,7 @@ ngx_http_integrations_pay_next(ngx_http_integrations_pay_ctx_t *ctx)
 static ngx_int_t
 ngx_http_integrations_pay_token(ngx_http_integrations_pay_ctx_t *ctx)
 {
-    time_t                                 now;
+    time_t                                 now, retry_after;
     ngx_int_t                              rc;
     ngx_uint_t                             fetch, refresh;
     ngx_slab_pool_t                       *shpool;
@@ -971,7 +1278,9 @@ ngx_http_integrations_pay_token(ngx_http_integrations_pay_ctx_t *ctx)
     req->request = r;
     req->data = ctx;
 
-    rc = ngx_http_integrations_outbound_call(req, NULL);
+    retry_after = NGX_HTTP_PAY_RETRY_AFTER;
+
+    rc = ngx_http_integrations_outbound_call(req, &retry_after);
 
     if (rc != NGX_OK) {
         ngx_shmtx_lock(&shpool->mutex);
@@ -983,8 +1292,7 @@ ngx_http_integrations_pay_token(ngx_http_integrations_pay_ctx_t *ctx)
         }
 
         return ngx_http_integrations_pay_sent(ctx,
-                   ngx_http_integrations_pay_refused(r, rc,
-                                                NGX_HTTP_PAY_RETRY_AFTER));
+                   ngx_http_integrations_pay_refused(r, rc, retry_after));
     }
 
     return NGX_DONE;
@@ -1861,7 +2169,9 @@ ngx_http_integrations_pay_token_shared(ngx_http_integrations_pay_provider_t *p)
 
 /*
  * payment_provider NAME [key_file=PATH] [base_url=URL] [currencies=A,B]
- *                  [methods=a,b] [connect_timeout=TIME] [timeout=TIME];
+ *                  [methods=a,b] [connect_timeout=TIME] [timeout=TIME]
+ *                  [rate_limit=ZONE] [circuit_breaker=ZONE
+ *                  [failures=N] [open=TIME] ...];
  */
 
 static char *
@@ -1873,9 +2183,10 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
     char                                  *auth;
     u_char                                *s;
     size_t                                 i;
-    ngx_int_t                              type;
+    ngx_int_t                              type, rc;
     ngx_str_t                             *value, v, key_file, name;
-    ngx_uint_t                             n;
+    ngx_uint_t                             n, breaker_params;
+    const char                            *err;
     ngx_msec_t                             ms;
     ngx_pool_cleanup_t                    *cln;
     ngx_http_integrations_pay_provider_t  *p;
@@ -1923,6 +2234,8 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
     p->connect_timeout = 5000;
     p->timeout = 30000;
     ngx_str_null(&key_file);
+    integrations_breaker_conf_init(&p->breaker_conf);
+    breaker_params = 0;
 
     for (n = 2; n < cf->args->nelts; n++) {
 
@@ -1997,6 +2310,50 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (ngx_strncmp(value[n].data, "rate_limit=", 11) == 0) {
+            v.data = value[n].data + 11;
+            v.len = value[n].len - 11;
+
+            if (v.len == 0) {
+                goto invalid;
+            }
+
+            p->rate_limit = ngx_http_integrations_rate_limit_zone_ref(cf, &v);
+            if (p->rate_limit == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[n].data, "circuit_breaker=", 16) == 0) {
+            v.data = value[n].data + 16;
+            v.len = value[n].len - 16;
+
+            if (v.len == 0) {
+                goto invalid;
+            }
+
+            p->breaker = ngx_http_integrations_circuit_breaker_zone_ref(cf,
+                                                                        &v);
+            if (p->breaker == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        rc = ngx_http_integrations_circuit_breaker_param(&value[n],
+                                                         &p->breaker_conf);
+        if (rc == NGX_ERROR) {
+            goto invalid;
+        }
+
+        if (rc == NGX_OK) {
+            breaker_params = n;
+            continue;
+        }
+
         if (ngx_strncmp(value[n].data, "connect_timeout=", 16) == 0
             || ngx_strncmp(value[n].data, "timeout=", 8) == 0)
         {
@@ -2026,6 +2383,24 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
                            "payment provider \"%V\" needs \"key_file=\"",
                            &value[1]);
         return NGX_CONF_ERROR;
+    }
+
+    if (breaker_params && p->breaker == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "parameter \"%V\" of payment provider \"%V\" "
+                           "needs \"circuit_breaker=\"",
+                           &value[breaker_params], &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (p->breaker) {
+        err = integrations_breaker_conf_check(&p->breaker_conf);
+        if (err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s for payment provider \"%V\"", err,
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (ngx_http_integrations_secret_read(cf, &cmd->name, &key_file,

@@ -11,10 +11,11 @@
 
 
 /*
- * Called once per payments API request, in the log phase, for the
- * metrics registry: payment_attempts_total, payment_successes_total,
- * payment_failures_total{provider,currency,error} and the
- * payment_duration_seconds histogram.
+ * Called once per payments API request, in the log phase.  The module
+ * counts these itself (ngx_http_integrations_payments_metrics.c:
+ * integrations_payment_attempts_total, _successes_total, _failures_total
+ * and the integrations_payment_duration_seconds histogram); this hook is
+ * for any other observer.
  *
  *   provider  "stripe"... or "" when none was chosen (invalid input)
  *   op        "create", "get", "refund", "capture", "providers", or
@@ -25,7 +26,7 @@
  *             "timeout", "client_closed", "internal"
  *   duration  ms from the request's start to its answer
  *
- * NULL until the metrics module sets it.
+ * NULL unless another module sets it.
  */
 typedef void (*ngx_http_integrations_payments_observe_pt)(
     ngx_str_t *provider, const char *op, const char *currency,

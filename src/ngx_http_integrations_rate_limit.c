@@ -26,6 +26,7 @@
 
 #include "integrations_gcra.h"
 #include "ngx_http_integrations_problem.h"
+#include "ngx_http_integrations_rate_limit.h"
 #include "ngx_http_integrations_status.h"
 
 
@@ -358,9 +359,8 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
 
 
 /*
- * Decides one limit.  Returns NGX_OK with *result filled, NGX_DECLINED if
- * the key is empty (not limited), NGX_ERROR.  Without commit the state is
- * left as it was.
+ * Decides one limit for a request: the key is the zone's expression.
+ * Returns what ngx_http_integrations_rate_limit_account_key() returns.
  */
 
 static ngx_int_t
@@ -368,15 +368,8 @@ ngx_http_integrations_rate_limit_account(ngx_http_request_t *r,
     ngx_http_integrations_rate_limit_t *limit, ngx_uint_t commit,
     integrations_gcra_result_t *result)
 {
-    size_t                                     size;
-    uint32_t                                   hash;
-    uint64_t                                   now;
-    ngx_str_t                                  key;
-    integrations_gcra_state_t                  fresh, *state;
-    ngx_rbtree_node_t                         *node;
-    ngx_http_integrations_rate_limit_node_t   *lr;
-    ngx_http_integrations_rate_limit_zone_t   *zone;
-    ngx_http_integrations_rate_limit_shctx_t  *sh;
+    ngx_str_t                                 key;
+    ngx_http_integrations_rate_limit_zone_t  *zone;
 
     zone = limit->shm_zone->data;
 
@@ -384,28 +377,58 @@ ngx_http_integrations_rate_limit_account(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (key.len == 0) {
+    return ngx_http_integrations_rate_limit_account_key(limit->shm_zone,
+                                                        &key, limit->mode,
+                                                        commit,
+                                                        ngx_current_msec,
+                                                        r->connection->log,
+                                                        result);
+}
+
+
+ngx_shm_zone_t *
+ngx_http_integrations_rate_limit_zone_ref(ngx_conf_t *cf, ngx_str_t *name)
+{
+    return ngx_shared_memory_add(cf, name, 0,
+                                 &ngx_http_integrations_rate_limit_module);
+}
+
+
+ngx_int_t
+ngx_http_integrations_rate_limit_account_key(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, integrations_gcra_mode_e mode, ngx_uint_t commit,
+    uint64_t now, ngx_log_t *log, integrations_gcra_result_t *result)
+{
+    size_t                                     size;
+    uint32_t                                   hash;
+    integrations_gcra_state_t                  fresh, *state;
+    ngx_rbtree_node_t                         *node;
+    ngx_http_integrations_rate_limit_node_t   *lr;
+    ngx_http_integrations_rate_limit_zone_t   *zone;
+    ngx_http_integrations_rate_limit_shctx_t  *sh;
+
+    zone = shm_zone->data;
+
+    if (key->len == 0) {
         return NGX_DECLINED;
     }
 
-    if (key.len > 65535) {
+    if (key->len > 65535) {
         /* the key may be a credential: never logged */
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, log, 0,
                       "the key of rate_limit_zone \"%V\" is more than "
-                      "65535 bytes, not limited",
-                      &limit->shm_zone->shm.name);
+                      "65535 bytes, not limited", &shm_zone->shm.name);
         return NGX_DECLINED;
     }
 
-    hash = ngx_crc32_short(key.data, key.len);
-    now = ngx_current_msec;
+    hash = ngx_crc32_short(key->data, key->len);
     sh = zone->sh;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    ngx_http_integrations_rate_limit_expire(zone, now, 0, r->connection->log);
+    ngx_http_integrations_rate_limit_expire(zone, now, 0, log);
 
-    lr = ngx_http_integrations_rate_limit_find(zone, hash, &key);
+    lr = ngx_http_integrations_rate_limit_find(zone, hash, key);
 
     if (lr) {
         ngx_queue_remove(&lr->queue);
@@ -420,23 +443,22 @@ ngx_http_integrations_rate_limit_account(ngx_http_request_t *r,
     } else {
         size = offsetof(ngx_rbtree_node_t, color)
                + offsetof(ngx_http_integrations_rate_limit_node_t, data)
-               + key.len;
+               + key->len;
 
         node = ngx_slab_alloc_locked(zone->shpool, size);
 
         if (node == NULL) {
-            ngx_http_integrations_rate_limit_expire(zone, now, 1,
-                                                    r->connection->log);
+            ngx_http_integrations_rate_limit_expire(zone, now, 1, log);
 
             node = ngx_slab_alloc_locked(zone->shpool, size);
 
             if (node == NULL) {
                 ngx_shmtx_unlock(&zone->shpool->mutex);
 
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                ngx_log_error(NGX_LOG_ERR, log, 0,
                               "rate_limit_zone \"%V\" is too small for "
                               "a key of %uz bytes",
-                              &limit->shm_zone->shm.name, key.len);
+                              &shm_zone->shm.name, key->len);
                 return NGX_ERROR;
             }
         }
@@ -445,9 +467,9 @@ ngx_http_integrations_rate_limit_account(ngx_http_request_t *r,
 
         lr = (ngx_http_integrations_rate_limit_node_t *) &node->color;
 
-        lr->len = (u_short) key.len;
+        lr->len = (u_short) key->len;
         ngx_memzero(&lr->state, sizeof(integrations_gcra_state_t));
-        ngx_memcpy(lr->data, key.data, key.len);
+        ngx_memcpy(lr->data, key->data, key->len);
 
         ngx_rbtree_insert(&sh->rbtree, node);
         ngx_queue_insert_head(&sh->queue, &lr->queue);
@@ -461,8 +483,7 @@ ngx_http_integrations_rate_limit_account(ngx_http_request_t *r,
         state = &fresh;
     }
 
-    (void) integrations_gcra_decide(state, &zone->params, now, limit->mode,
-                                    result);
+    (void) integrations_gcra_decide(state, &zone->params, now, mode, result);
 
     switch (result->verdict) {
 

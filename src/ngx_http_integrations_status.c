@@ -90,6 +90,9 @@ static ngx_int_t ngx_http_integrations_status_write(
     ngx_http_integrations_status_writer_t *w, const char *s);
 static ngx_int_t ngx_http_integrations_status_end_family(
     ngx_http_integrations_status_writer_t *w);
+static u_char *ngx_http_integrations_status_labels(u_char *p,
+    ngx_http_integrations_status_label_t *labels, ngx_uint_t nlabels,
+    ngx_uint_t json);
 static u_char *ngx_http_integrations_status_escape(u_char *dst,
     ngx_str_t *src);
 static ngx_int_t ngx_http_integrations_status_init_zone(
@@ -341,7 +344,9 @@ ngx_http_integrations_status_family(ngx_http_integrations_status_writer_t *w,
         return NGX_ERROR;
     }
 
-    t = (type == NGX_HTTP_INTEGRATIONS_STATUS_COUNTER) ? "counter" : "gauge";
+    t = (type == NGX_HTTP_INTEGRATIONS_STATUS_COUNTER) ? "counter"
+        : (type == NGX_HTTP_INTEGRATIONS_STATUS_GAUGE) ? "gauge"
+        : "histogram";
     nlen = ngx_strlen(name);
     hlen = ngx_strlen(help);
 
@@ -419,6 +424,117 @@ ngx_http_integrations_status_sample(ngx_http_integrations_status_writer_t *w,
     w->samples++;
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_integrations_status_histogram(
+    ngx_http_integrations_status_writer_t *w,
+    ngx_http_integrations_status_label_t *labels, ngx_uint_t nlabels,
+    const char **le, uint64_t *counts, ngx_uint_t nbuckets, uint64_t count,
+    uint64_t sum_milli)
+{
+    u_char      *p;
+    size_t       size, lsize;
+    uint64_t     acc;
+    ngx_uint_t   i;
+
+    if (w->family == NULL) {
+        return NGX_ERROR;
+    }
+
+    lsize = 0;
+
+    for (i = 0; i < nlabels; i++) {
+        lsize += labels[i].name.len + 2 * labels[i].value.len + 8;
+    }
+
+    /* a line per bucket, +Inf, sum and count, each with the labels */
+
+    size = (nbuckets + 3)
+           * (ngx_strlen(w->family) + lsize + 2 * NGX_INT64_LEN + 48);
+
+    for (i = 0; i < nbuckets; i++) {
+        size += ngx_strlen(le[i]);
+    }
+
+    p = ngx_http_integrations_status_reserve(w, size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    acc = 0;
+
+    if (w->json) {
+        p = ngx_sprintf(p, "%s{\"labels\":{", w->samples ? "," : "");
+        p = ngx_http_integrations_status_labels(p, labels, nlabels, 1);
+        p = ngx_sprintf(p, "},\"buckets\":[");
+
+        for (i = 0; i < nbuckets; i++) {
+            acc += counts[i];
+            p = ngx_sprintf(p, "{\"le\":\"%s\",\"count\":%uL},", le[i],
+                            acc);
+        }
+
+        p = ngx_sprintf(p, "{\"le\":\"+Inf\",\"count\":%uL}],"
+                        "\"sum\":%uL.%03uL,\"count\":%uL}",
+                        count, sum_milli / 1000, sum_milli % 1000, count);
+
+    } else {
+        for (i = 0; i <= nbuckets; i++) {
+            acc += (i < nbuckets) ? counts[i] : 0;
+
+            p = ngx_sprintf(p, "%s_bucket{", w->family);
+            p = ngx_http_integrations_status_labels(p, labels, nlabels, 0);
+            p = ngx_sprintf(p, "%sle=\"%s\"} %uL\n", nlabels ? "," : "",
+                            (i < nbuckets) ? le[i] : "+Inf",
+                            (i < nbuckets) ? acc : count);
+        }
+
+        p = ngx_sprintf(p, "%s_sum", w->family);
+
+        if (nlabels) {
+            *p++ = '{';
+            p = ngx_http_integrations_status_labels(p, labels, nlabels, 0);
+            *p++ = '}';
+        }
+
+        p = ngx_sprintf(p, " %uL.%03uL\n%s_count", sum_milli / 1000,
+                        sum_milli % 1000, w->family);
+
+        if (nlabels) {
+            *p++ = '{';
+            p = ngx_http_integrations_status_labels(p, labels, nlabels, 0);
+            *p++ = '}';
+        }
+
+        p = ngx_sprintf(p, " %uL\n", count);
+    }
+
+    w->buf->last = p;
+    w->samples++;
+
+    return NGX_OK;
+}
+
+
+/* name="value",... (text) or "name":"value",... (JSON), no braces */
+
+static u_char *
+ngx_http_integrations_status_labels(u_char *p,
+    ngx_http_integrations_status_label_t *labels, ngx_uint_t nlabels,
+    ngx_uint_t json)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < nlabels; i++) {
+        p = ngx_sprintf(p, json ? "%s\"%V\":\"" : "%s%V=\"", i ? "," : "",
+                        &labels[i].name);
+        p = ngx_http_integrations_status_escape(p, &labels[i].value);
+        *p++ = '"';
+    }
+
+    return p;
 }
 
 

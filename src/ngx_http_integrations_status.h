@@ -50,7 +50,8 @@
 
 typedef enum {
     NGX_HTTP_INTEGRATIONS_STATUS_COUNTER = 0,
-    NGX_HTTP_INTEGRATIONS_STATUS_GAUGE
+    NGX_HTTP_INTEGRATIONS_STATUS_GAUGE,
+    NGX_HTTP_INTEGRATIONS_STATUS_HISTOGRAM
 } ngx_http_integrations_status_type_e;
 
 
@@ -99,6 +100,23 @@ ngx_int_t ngx_http_integrations_status_sample(
     ngx_http_integrations_status_writer_t *w,
     ngx_http_integrations_status_label_t *labels, ngx_uint_t nlabels,
     uint64_t value);
+
+/*
+ * One histogram of a HISTOGRAM family: counts[i] observations fell in
+ * bucket i, that is at most le[i] and above le[i - 1] (not cumulative:
+ * the writer accumulates them), and count - sum(counts) above the last
+ * bound; le[] are static strings ("0.05", "1"), in increasing order.
+ * sum_milli is the sum of the observations in thousandths of the unit
+ * (ms for seconds), written with three decimals.  The text format gets
+ * name_bucket{...,le="..."} lines up to le="+Inf", name_sum and
+ * name_count; JSON one sample {"labels":{...},"buckets":[{"le":"0.05",
+ * "count":3},...],"sum":0.123,"count":5}.
+ */
+ngx_int_t ngx_http_integrations_status_histogram(
+    ngx_http_integrations_status_writer_t *w,
+    ngx_http_integrations_status_label_t *labels, ngx_uint_t nlabels,
+    const char **le, uint64_t *counts, ngx_uint_t nbuckets,
+    uint64_t count, uint64_t sum_milli);
 
 
 extern ngx_module_t  ngx_http_integrations_status_module;

@@ -28,8 +28,10 @@ $demo =~ s{load_module\s+\S+;}{load_module $ENV{MODULE};};
 $demo =~ s{build/run/}{$dir/}g;
 $demo =~ s{demo-secret.key}{$root/conf/demo-secret.key};
 $demo =~ s{demo-webhook.key}{$root/conf/demo-webhook.key};
+$demo =~ s{(?<=key_file=)demo-stripe.key}{$root/conf/demo-stripe.key};
 $gw->write_file('demo.conf', $demo, 0644);
-chmod 0600, "$root/conf/demo-secret.key", "$root/conf/demo-webhook.key";
+chmod 0600, "$root/conf/demo-secret.key", "$root/conf/demo-webhook.key",
+           "$root/conf/demo-stripe.key";
 my ($ok, $out) = nginx_t('-p', "$dir/", '-c', "$dir/demo.conf",
                          '-e', "$dir/error.log");
 ok($ok, 'conf/demo.conf passes nginx -t') or diag $out;

@@ -14,6 +14,9 @@ use MockProviders;
 
 my $VG = $ENV{VALGRIND} ? 1 : 0;
 my $TIMEOUT = $VG ? '4s' : '1s';          # the provider's total timeout
+# two TLS ends under valgrind on a loaded machine: the refusal must not
+# turn into a connect timeout (504)
+my $TLS_CONNECT = $VG ? '30s' : '5s';
 
 my $gw = Gateway->new(workers => 2);
 my $mock = MockProviders->new(gw => $gw);
@@ -481,7 +484,8 @@ $gw2->start(http => <<"CONF");
     payment_provider paypal   key_file=%%DIR%%/paypal.key
                               base_url=http://127.0.0.1:%%PORT:paypal%%;
     payment_provider coinbase key_file=%%DIR%%/coinbase.key
-                              base_url=https://localhost:$tls_port;
+                              base_url=https://localhost:$tls_port
+                              connect_timeout=$TLS_CONNECT;
     server {
         listen 127.0.0.1:%%PORT:gw%%;
         location /payments { payment_api; }

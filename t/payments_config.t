@@ -51,6 +51,25 @@ my @bad = (
       'paypal key without a colon' ],
     [ "", qr{"payment_api" requires at least one "payment_provider"},
       'payment_api without providers' ],
+    [ "payment_provider stripe key_file=$dir/sk.key rate_limit=nope;",
+      qr{payment provider "stripe": rate_limit_zone "nope" is unknown},
+      'unknown rate_limit zone' ],
+    [ "payment_provider stripe key_file=$dir/sk.key circuit_breaker=nope;",
+      qr{payment provider "stripe": circuit_breaker_zone "nope" is unknown},
+      'unknown circuit_breaker zone' ],
+    [ "payment_provider stripe key_file=$dir/sk.key rate_limit=;",
+      qr{invalid parameter "rate_limit="}, 'empty rate_limit zone' ],
+    [ "payment_provider stripe key_file=$dir/sk.key failures=3;",
+      qr{parameter "failures=3" of payment provider "stripe" needs "circuit_breaker="},
+      'breaker thresholds without a breaker' ],
+    [ "circuit_breaker_zone zone=cb:64k;"
+      . " payment_provider stripe key_file=$dir/sk.key circuit_breaker=cb"
+      . " open=later;",
+      qr{invalid parameter "open=later"}, 'bad breaker open time' ],
+    [ "circuit_breaker_zone zone=cb:64k;"
+      . " payment_provider stripe key_file=$dir/sk.key circuit_breaker=cb"
+      . " half_open=0;",
+      qr{for payment provider "stripe"}, 'breaker conf check' ],
     [ "payment_provider stripe key_file=$dir/sk.key;"
       . " integrations_outbound_trusted_certificate $dir/ca.pem;",
       qr{"\Q$dir\E/ca.pem" is empty or too large}, 'empty CA file' ],
@@ -66,9 +85,12 @@ my ($ok, $out) = $gw->test_config(http => conf(
     "payment_provider stripe key_file=$dir/sk.key currencies=usd,krw"
     . " methods=card timeout=10s connect_timeout=2s;"
     . " payment_provider paypal key_file=$dir/pp.key"
-    . " base_url=https://api-m.sandbox.paypal.com/;"
+    . " base_url=https://api-m.sandbox.paypal.com/"
+    . " rate_limit=calls circuit_breaker=cb failures=3 open=10s;"
+    . " rate_limit_zone \$binary_remote_addr zone=calls:64k rate=5r/s;"
+    . " circuit_breaker_zone zone=cb:64k;"
     . " integrations_outbound_bind 127.0.0.1;"));
-ok($ok, 'a good configuration passes') or diag $out;
+ok($ok, 'a good configuration passes, zones defined after use') or diag $out;
 unlike($out, qr/sk_test_1|secret/, 'no key in the output');
 
 done_testing();
