@@ -338,10 +338,6 @@ ngx_http_integrations_pay_handler(ngx_http_request_t *r)
 }
 
 
-ngx_http_integrations_payments_observe_pt
-    ngx_http_integrations_payments_observe;
-
-
 /* one observation per request, whatever path answered it */
 
 static ngx_int_t
@@ -358,9 +354,7 @@ ngx_http_integrations_pay_log(ngx_http_request_t *r)
     pmcf = ngx_http_get_module_main_conf(r,
                                         ngx_http_integrations_payments_module);
 
-    if (ngx_http_integrations_payments_observe == NULL
-        && pmcf->metrics == NULL)
-    {
+    if (pmcf->metrics == NULL) {
         return NGX_OK;
     }
 
@@ -421,18 +415,9 @@ ngx_http_integrations_pay_log(ngx_http_request_t *r)
         }
     }
 
-    if (pmcf->metrics) {
-        ngx_http_integrations_pay_metrics_observe(pmcf->metrics, &provider,
-                                                  op, currency, error,
-                                                  ngx_current_msec
-                                                  - ctx->start);
-    }
-
-    if (ngx_http_integrations_payments_observe) {
-        ngx_http_integrations_payments_observe(&provider, op, currency,
-                                               error,
-                                               ngx_current_msec - ctx->start);
-    }
+    ngx_http_integrations_pay_metrics_observe(pmcf->metrics, &provider, op,
+                                              currency, error,
+                                              ngx_current_msec - ctx->start);
 
     return NGX_OK;
 }

@@ -67,7 +67,7 @@ static const char  *ngx_http_pay_metrics_ops[] = {
     "create", "get", "refund", "capture"
 };
 
-/* as ngx_http_integrations_payments_observe_pt names them */
+/* as ngx_http_integrations_pay_metrics_observe() gets them */
 
 static const char  *ngx_http_pay_metrics_errors[] = {
     "invalid", "declined", "not_found", "conflict", "rate_limited",

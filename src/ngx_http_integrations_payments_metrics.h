@@ -11,7 +11,9 @@
  * configured (or "none" when the request named none that could be
  * used), create/get/refund/capture, the currencies the providers take
  * ("none" when the request gave none, "other" for any other code), and
- * the error types of ngx_http_integrations_payments_observe_pt.
+ * the error types: "invalid", "declined", "not_found", "conflict",
+ * "rate_limited", "breaker_open", "unavailable", "timeout",
+ * "client_closed", "internal".
  */
 
 #ifndef NGX_HTTP_INTEGRATIONS_PAYMENTS_METRICS_H
@@ -35,7 +37,12 @@ ngx_http_integrations_pay_metrics_t *
     ngx_http_integrations_pay_metrics_create(ngx_conf_t *cf,
     ngx_str_t *names, ngx_str_t *currencies, ngx_uint_t n);
 
-/* Run time: one API request, as ngx_http_integrations_payments_observe. */
+/*
+ * Run time, from the log phase: one API request.  provider is empty when
+ * none was chosen; op is "create", "get", "refund", "capture",
+ * "providers" or "unknown"; currency "" when not known; error NULL on
+ * success; duration from the request's start to its answer.
+ */
 void ngx_http_integrations_pay_metrics_observe(
     ngx_http_integrations_pay_metrics_t *m, ngx_str_t *provider,
     const char *op, const char *currency, const char *error,
