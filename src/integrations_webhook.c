@@ -219,27 +219,37 @@ static const char  *integrations_webhook_reasons[] = {
     "internal_error"
 };
 
-static const char  *integrations_webhook_headers[] = {
-    "Stripe-Signature",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "svix-id",
-    "svix-timestamp",
-    "svix-signature",
-    "tosspayments-webhook-signature",
-    "tosspayments-webhook-transmission-time",
-    "tosspayments-webhook-transmission-id",
-    "X-CC-Webhook-Signature",
-    "x-square-hmacsha256-signature",
-    "X-Slack-Signature",
-    "X-Slack-Request-Timestamp",
-    "X-Hub-Signature-256",
-    "X-GitHub-Delivery",
-    "X-Shopify-Hmac-Sha256",
-    "X-Shopify-Webhook-Id",
-    "X-Twilio-Signature",
-    "I-Twilio-Idempotency-Token"
+/*
+ * The lengths are counted once here: every request header is matched
+ * against the whole table, and most match nothing.
+ */
+
+#define INTEGRATIONS_WEBHOOK_HNAME(s)  { s, sizeof(s) - 1 }
+
+static const struct {
+    const char  *name;
+    size_t       len;
+} integrations_webhook_headers[] = {
+    INTEGRATIONS_WEBHOOK_HNAME("Stripe-Signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("webhook-id"),
+    INTEGRATIONS_WEBHOOK_HNAME("webhook-timestamp"),
+    INTEGRATIONS_WEBHOOK_HNAME("webhook-signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("svix-id"),
+    INTEGRATIONS_WEBHOOK_HNAME("svix-timestamp"),
+    INTEGRATIONS_WEBHOOK_HNAME("svix-signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("tosspayments-webhook-signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("tosspayments-webhook-transmission-time"),
+    INTEGRATIONS_WEBHOOK_HNAME("tosspayments-webhook-transmission-id"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-CC-Webhook-Signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("x-square-hmacsha256-signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Slack-Signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Slack-Request-Timestamp"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Hub-Signature-256"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-GitHub-Delivery"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Shopify-Hmac-Sha256"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Shopify-Webhook-Id"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Twilio-Signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("I-Twilio-Idempotency-Token")
 };
 
 
@@ -291,7 +301,7 @@ integrations_webhook_header_name(int header)
         return NULL;
     }
 
-    return integrations_webhook_headers[header];
+    return integrations_webhook_headers[header].name;
 }
 
 
@@ -308,11 +318,14 @@ integrations_webhook_headers_add(integrations_webhook_headers_t *h,
     const unsigned char *value, size_t value_len)
 {
     int                             i;
+    const char                     *known;
     integrations_webhook_header_t  *hh;
 
     for (i = 0; i < INTEGRATIONS_WEBHOOK_H_MAX; i++) {
-        if (!integrations_webhook_caseeq(name, name_len,
-                                         integrations_webhook_headers[i]))
+        known = integrations_webhook_headers[i].name;
+
+        if (name_len != integrations_webhook_headers[i].len
+            || !integrations_webhook_caseeq(name, name_len, known))
         {
             continue;
         }
