@@ -34,6 +34,13 @@
 #define INTEGRATIONS_WEBHOOK_SHA256_LEN   32
 #define INTEGRATIONS_WEBHOOK_NKEYS        INTEGRATIONS_WEBHOOK_MAX_SECRETS
 
+/*
+ * Room for the signed bytes around the body without an allocation:
+ * Stripe's "TS." is at most 14 bytes, Slack's "v0:TS:" 16, Toss's ":TIME"
+ * and Standard's "ID.TS." (a "msg_" id of some 30 bytes) about 40.
+ */
+#define INTEGRATIONS_WEBHOOK_SMALL        64
+
 
 typedef enum {
     INTEGRATIONS_WEBHOOK_HEX = 0,
@@ -48,11 +55,20 @@ typedef struct {
     unsigned        ed25519;
 } integrations_webhook_cand_t;
 
+/*
+ * Bytes signed before or after the body: in small when they fit, else on
+ * the heap (a long id, Twilio's URLs), or the verifier's own (Square).
+ */
 typedef struct {
-    unsigned char                *prefix;
-    size_t                        prefix_len;
-    unsigned char                *suffix;
-    size_t                        suffix_len;
+    const unsigned char          *data;
+    size_t                        len;
+    unsigned char                *heap;
+    unsigned char                 small[INTEGRATIONS_WEBHOOK_SMALL];
+} integrations_webhook_bytes_t;
+
+typedef struct {
+    integrations_webhook_bytes_t  prefix;
+    integrations_webhook_bytes_t  suffix;
     int64_t                       ts;
     unsigned                      has_ts;
     int                           sig_slot;     /* header_e, for the log */
@@ -140,6 +156,10 @@ static int integrations_webhook_parse_ts(const unsigned char *p, size_t len,
 static void integrations_webhook_decode_cand(integrations_webhook_cand_t *c,
     integrations_webhook_encoding_e enc, const unsigned char *p, size_t len,
     size_t expect, unsigned ed25519);
+static int integrations_webhook_bytes(integrations_webhook_bytes_t *b,
+    const unsigned char *p1, size_t len1, const unsigned char *p2,
+    size_t len2, const unsigned char *p3, size_t len3,
+    const unsigned char *p4, size_t len4);
 static unsigned char *integrations_webhook_concat(size_t *out_len,
     const unsigned char *a, size_t alen, const unsigned char *b, size_t blen,
     const unsigned char *c, size_t clen, const unsigned char *d, size_t dlen);
@@ -927,6 +947,52 @@ integrations_webhook_concat(size_t *out_len, const unsigned char *a,
 }
 
 
+static int
+integrations_webhook_bytes(integrations_webhook_bytes_t *b,
+    const unsigned char *p1, size_t len1, const unsigned char *p2,
+    size_t len2, const unsigned char *p3, size_t len3,
+    const unsigned char *p4, size_t len4)
+{
+    size_t          n;
+    unsigned char  *p;
+
+    n = len1 + len2 + len3 + len4;
+
+    if (n <= sizeof(b->small)) {
+        p = b->small;
+
+    } else {
+        p = malloc(n);
+        if (p == NULL) {
+            return -1;
+        }
+
+        b->heap = p;
+    }
+
+    b->data = p;
+    b->len = n;
+
+    if (len1) {
+        memcpy(p, p1, len1);
+    }
+
+    if (len2) {
+        memcpy(p + len1, p2, len2);
+    }
+
+    if (len3) {
+        memcpy(p + len1 + len2, p3, len3);
+    }
+
+    if (len4) {
+        memcpy(p + len1 + len2 + len3, p4, len4);
+    }
+
+    return 0;
+}
+
+
 /* Stripe-Signature: t=1700000000,v1=hex[,v1=hex][,v0=...] */
 
 static integrations_webhook_rc_e
@@ -1010,10 +1076,11 @@ integrations_webhook_init_stripe(integrations_webhook_ctx_t *ctx,
                                       INTEGRATIONS_WEBHOOK_H_STRIPE_SIGNATURE);
     }
 
-    set->prefix = integrations_webhook_concat(&set->prefix_len, t, klen,
-                                              (const unsigned char *) ".", 1,
-                                              NULL, 0, NULL, 0);
-    if (set->prefix == NULL) {
+    if (integrations_webhook_bytes(&set->prefix, t, klen,
+                                   (const unsigned char *) ".", 1,
+                                   NULL, 0, NULL, 0)
+        != 0)
+    {
         return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
     }
 
@@ -1145,11 +1212,12 @@ integrations_webhook_standard_set(integrations_webhook_ctx_t *ctx,
         }
     }
 
-    set->prefix = integrations_webhook_concat(&set->prefix_len, id, id_len,
-                                              (const unsigned char *) ".", 1,
-                                              ts, ts_len,
-                                              (const unsigned char *) ".", 1);
-    if (set->prefix == NULL) {
+    if (integrations_webhook_bytes(&set->prefix, id, id_len,
+                                   (const unsigned char *) ".", 1,
+                                   ts, ts_len,
+                                   (const unsigned char *) ".", 1)
+        != 0)
+    {
         return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
     }
 
@@ -1223,10 +1291,11 @@ integrations_webhook_init_toss(integrations_webhook_ctx_t *ctx,
                                          colon + 1, comma - colon - 1, 32, 0);
     }
 
-    set->suffix = integrations_webhook_concat(&set->suffix_len,
-                                              (const unsigned char *) ":", 1,
-                                              tm, tm_len, NULL, 0, NULL, 0);
-    if (set->suffix == NULL) {
+    if (integrations_webhook_bytes(&set->suffix,
+                                   (const unsigned char *) ":", 1,
+                                   tm, tm_len, NULL, 0, NULL, 0)
+        != 0)
+    {
         return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
     }
 
@@ -1331,22 +1400,20 @@ integrations_webhook_init_single(integrations_webhook_ctx_t *ctx,
         set->has_ts = 1;
         ctx->skew = st->now - set->ts;
 
-        set->prefix = integrations_webhook_concat(&set->prefix_len,
-                                              (const unsigned char *) "v0:", 3,
-                                              ts, ts_len,
-                                              (const unsigned char *) ":", 1,
-                                              NULL, 0);
-        if (set->prefix == NULL) {
+        if (integrations_webhook_bytes(&set->prefix,
+                                       (const unsigned char *) "v0:", 3,
+                                       ts, ts_len,
+                                       (const unsigned char *) ":", 1,
+                                       NULL, 0)
+            != 0)
+        {
             return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
         }
 
     } else if (v->provider == INTEGRATIONS_WEBHOOK_SQUARE) {
-        set->prefix = integrations_webhook_concat(&set->prefix_len,
-                                                  v->url, v->url_len,
-                                                  NULL, 0, NULL, 0, NULL, 0);
-        if (set->prefix == NULL) {
-            return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
-        }
+        /* the verifier, and so its URL, outlives the request */
+        set->prefix.data = v->url;
+        set->prefix.len = v->url_len;
     }
 
     return INTEGRATIONS_WEBHOOK_OK;
@@ -1471,6 +1538,7 @@ static int
 integrations_webhook_twilio_variants(integrations_webhook_state_t *st,
     const unsigned char *url, size_t len)
 {
+    int                    rc;
     size_t                 a, e, c, i, plen;
     const char            *port;
     const unsigned char   *sep;
@@ -1491,10 +1559,8 @@ integrations_webhook_twilio_variants(integrations_webhook_state_t *st,
     }
 
     if (sep == NULL || sep == url) {
-        st->set[0].prefix = integrations_webhook_concat(&st->set[0].prefix_len,
-                                                        url, len, NULL, 0,
-                                                        NULL, 0, NULL, 0);
-        return st->set[0].prefix ? 0 : -1;
+        return integrations_webhook_bytes(&st->set[0].prefix, url, len,
+                                          NULL, 0, NULL, 0, NULL, 0);
     }
 
     a = sep - url + 3;
@@ -1527,13 +1593,10 @@ integrations_webhook_twilio_variants(integrations_webhook_state_t *st,
     if (c != e) {
         /* with the port, as given; then without it */
 
-        st->set[0].prefix = integrations_webhook_concat(&st->set[0].prefix_len,
-                                                        url, len, NULL, 0,
-                                                        NULL, 0, NULL, 0);
-        st->set[1].prefix = integrations_webhook_concat(&st->set[1].prefix_len,
-                                                        url, c,
-                                                        url + e, len - e,
-                                                        NULL, 0, NULL, 0);
+        rc = integrations_webhook_bytes(&st->set[0].prefix, url, len,
+                                        NULL, 0, NULL, 0, NULL, 0);
+        rc |= integrations_webhook_bytes(&st->set[1].prefix, url, c,
+                                         url + e, len - e, NULL, 0, NULL, 0);
     } else {
         /* as given; then with the default port */
 
@@ -1541,20 +1604,16 @@ integrations_webhook_twilio_variants(integrations_webhook_state_t *st,
                ? ":443" : ":80";
         plen = strlen(port);
 
-        st->set[0].prefix = integrations_webhook_concat(&st->set[0].prefix_len,
-                                                        url, len, NULL, 0,
-                                                        NULL, 0, NULL, 0);
-        st->set[1].prefix = integrations_webhook_concat(&st->set[1].prefix_len,
-                                                  url, e,
-                                                  (const unsigned char *) port,
-                                                  plen,
-                                                  url + e, len - e,
-                                                  NULL, 0);
+        rc = integrations_webhook_bytes(&st->set[0].prefix, url, len,
+                                        NULL, 0, NULL, 0, NULL, 0);
+        rc |= integrations_webhook_bytes(&st->set[1].prefix, url, e,
+                                         (const unsigned char *) port, plen,
+                                         url + e, len - e, NULL, 0);
     }
 
     st->nsets = 2;
 
-    return (st->set[0].prefix && st->set[1].prefix) ? 0 : -1;
+    return rc ? -1 : 0;
 }
 
 
@@ -1614,8 +1673,8 @@ integrations_webhook_start_macs(integrations_webhook_ctx_t *ctx)
             i = s * INTEGRATIONS_WEBHOOK_MAX_SETS + k;
 
             integrations_hmac_start(&st->mac[i], &v->hmac[s]);
-            integrations_hmac_update(&st->mac[i], set->prefix,
-                                     set->prefix_len);
+            integrations_hmac_update(&st->mac[i], set->prefix.data,
+                                     set->prefix.len);
             st->live |= (uint32_t) 1 << i;
         }
     }
@@ -1816,8 +1875,8 @@ integrations_webhook_final_macs(integrations_webhook_ctx_t *ctx)
 
             st->live &= ~((uint32_t) 1 << i);
 
-            integrations_hmac_update(&st->mac[i], set->suffix,
-                                     set->suffix_len);
+            integrations_hmac_update(&st->mac[i], set->suffix.data,
+                                     set->suffix.len);
 
             if (integrations_webhook_mac_match(&st->mac[i], set)
                 && matched[k] < 0)
@@ -1894,9 +1953,10 @@ integrations_webhook_ed_match(integrations_webhook_ctx_t *ctx,
     v = st->v;
     match = -1;
 
-    msg = integrations_webhook_concat(&n, set->prefix, set->prefix_len,
+    msg = integrations_webhook_concat(&n, set->prefix.data, set->prefix.len,
                                       st->buf, st->buf_len,
-                                      set->suffix, set->suffix_len, NULL, 0);
+                                      set->suffix.data, set->suffix.len,
+                                      NULL, 0);
     if (msg == NULL) {
         *error = 1;
         return -1;
@@ -2020,8 +2080,8 @@ integrations_webhook_final_twilio(integrations_webhook_ctx_t *ctx)
 
         for (s = 0; s < v->nhmac; s++) {
             integrations_hmac_start(&mac, &v->hmac[s]);
-            integrations_hmac_update(&mac, st->set[k].prefix,
-                                     st->set[k].prefix_len);
+            integrations_hmac_update(&mac, st->set[k].prefix.data,
+                                     st->set[k].prefix.len);
 
             for (i = 0; i < npairs; i++) {
                 integrations_hmac_update(&mac, pairs[i].key,
@@ -2300,10 +2360,12 @@ integrations_webhook_state_release(integrations_webhook_state_t *st, int all)
     st->md = NULL;
 
     for (i = 0; i < INTEGRATIONS_WEBHOOK_MAX_SETS; i++) {
-        free(st->set[i].prefix);
-        free(st->set[i].suffix);
-        st->set[i].prefix = NULL;
-        st->set[i].suffix = NULL;
+        free(st->set[i].prefix.heap);
+        free(st->set[i].suffix.heap);
+        st->set[i].prefix.heap = NULL;
+        st->set[i].suffix.heap = NULL;
+        st->set[i].prefix.data = NULL;
+        st->set[i].suffix.data = NULL;
     }
 
     free(st->buf);
