@@ -116,7 +116,7 @@ struct integrations_webhook_state_s {
 
     unsigned char                  *idp;         /* body prefix for ids */
     size_t                          idp_len;
-    unsigned                        keep_idp;
+    unsigned                        keep_idp;    /* idp wanted */
 
     /*
      * Last, as integrations_webhook_state_new() zeroes only what comes
@@ -789,12 +789,8 @@ integrations_webhook_init(integrations_webhook_ctx_t *ctx,
             || v->provider == INTEGRATIONS_WEBHOOK_SQUARE
             || v->provider == INTEGRATIONS_WEBHOOK_SLACK))
     {
+        /* allocated by the first update(), unless the glue says not to */
         st->keep_idp = 1;
-        st->idp = malloc(INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX);
-
-        if (st->idp == NULL) {
-            rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
-        }
     }
 
     ctx->rc = rc;
@@ -1718,7 +1714,18 @@ integrations_webhook_update(integrations_webhook_ctx_t *ctx, const void *data,
         return INTEGRATIONS_WEBHOOK_OK;
     }
 
-    if (st->idp != NULL && st->idp_len < INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX) {
+    if (st->keep_idp && st->idp_len < INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX) {
+
+        if (st->idp == NULL) {
+            st->idp = malloc(INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX);
+
+            if (st->idp == NULL) {
+                ctx->rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+                integrations_webhook_state_release(st, 0);
+                return ctx->rc;
+            }
+        }
+
         n = INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX - st->idp_len;
         n = len < n ? len : n;
         memcpy(st->idp + st->idp_len, data, n);
@@ -2828,4 +2835,13 @@ integrations_webhook_ctx_event_id(const integrations_webhook_ctx_t *ctx,
     return integrations_webhook_event_id(ctx->provider, h,
                                          st ? st->idp : NULL,
                                          st ? st->idp_len : 0, out);
+}
+
+
+void
+integrations_webhook_ctx_skip_id_prefix(integrations_webhook_ctx_t *ctx)
+{
+    if (ctx->state != NULL) {
+        ctx->state->keep_idp = 0;
+    }
 }

@@ -367,4 +367,15 @@ int integrations_webhook_ctx_event_id(const integrations_webhook_ctx_t *ctx,
     const integrations_webhook_headers_t *h,
     integrations_webhook_event_id_t *out);
 
+/*
+ * Called after init() and before the first update(), tells the ctx not to
+ * keep the body's first bytes: the caller has the whole body as one piece
+ * of memory and will look for the id there itself, with
+ * integrations_webhook_event_id() over its first
+ * INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX bytes, which finds what
+ * integrations_webhook_ctx_event_id() would, without a 16 KiB copy.
+ * integrations_webhook_ctx_event_id() then finds no id in the body.
+ */
+void integrations_webhook_ctx_skip_id_prefix(integrations_webhook_ctx_t *ctx);
+
 #endif /* INTEGRATIONS_WEBHOOK_H */

@@ -132,6 +132,7 @@ typedef struct {
     integrations_webhook_ctx_t         core;          /* first */
     integrations_webhook_headers_t     headers;
     integrations_webhook_event_id_t    id;
+    ngx_str_t                          whole;         /* see feed() */
 
     integrations_webhook_provider_e    provider;
     ngx_http_integrations_webhook_status_e  status;
@@ -150,6 +151,7 @@ typedef struct {
     unsigned                           passed:1;
     unsigned                           has_id:1;
     unsigned                           marked:1;
+    unsigned                           one_piece:1;   /* whole is the body */
 } ngx_http_integrations_webhook_ctx_t;
 
 
@@ -1036,6 +1038,23 @@ ngx_http_integrations_webhook_feed(ngx_http_request_t *r,
         return integrations_webhook_update(&ctx->core, NULL, 0);
     }
 
+    cl = r->request_body->bufs;
+
+    if (cl != NULL && cl->next == NULL && ngx_buf_in_memory(cl->buf)) {
+
+        /*
+         * The usual small body, one buffer that stays until decide():
+         * the event id is looked for there, and the core need not copy
+         * the body's first bytes for it.
+         */
+
+        ctx->whole.data = cl->buf->pos;
+        ctx->whole.len = cl->buf->last - cl->buf->pos;
+        ctx->one_piece = 1;
+
+        integrations_webhook_ctx_skip_id_prefix(&ctx->core);
+    }
+
     buf = NULL;
     rc = INTEGRATIONS_WEBHOOK_OK;
 
@@ -1106,6 +1125,8 @@ static ngx_int_t
 ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx, integrations_webhook_rc_e rc)
 {
+    int                                          id_rc;
+    size_t                                       len;
     ngx_http_integrations_webhook_loc_conf_t    *wlcf;
     ngx_http_integrations_webhook_shcounters_t  *cnt;
 
@@ -1115,9 +1136,22 @@ ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
     cnt = ngx_http_integrations_webhook_counters_of(r, ctx->provider);
 
     if (rc == INTEGRATIONS_WEBHOOK_OK) {
-        ctx->has_id = (integrations_webhook_ctx_event_id(&ctx->core,
-                                                         &ctx->headers,
-                                                         &ctx->id) == 0);
+
+        if (ctx->one_piece) {
+            /* the same bytes the core would have kept */
+            len = ngx_min(ctx->whole.len, INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX);
+
+            id_rc = integrations_webhook_event_id(ctx->core.provider,
+                                                  &ctx->headers,
+                                                  ctx->whole.data, len,
+                                                  &ctx->id);
+        } else {
+            id_rc = integrations_webhook_ctx_event_id(&ctx->core,
+                                                      &ctx->headers,
+                                                      &ctx->id);
+        }
+
+        ctx->has_id = (id_rc == 0);
     }
 
     /* the MAC contexts and the buffered body go now, not with the request */
