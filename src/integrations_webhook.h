@@ -14,7 +14,9 @@
  *           integrations_webhook_headers_add(&h, name, nlen, value, vlen);
  *       (register integrations_webhook_cleanup(&ctx) as an r->pool cleanup)
  *       rc = integrations_webhook_init(&ctx, v, &h, args, args_len, now);
- *       if rc == OK: for each body chunk (memory buffer or file read),
+ *       if rc == OK: (integrations_webhook_ctx_skip_id_prefix(&ctx) when
+ *                    the body is one buffer in memory, see below)
+ *                    for each body chunk (memory buffer or file read),
  *                        rc = integrations_webhook_update(&ctx, p, n);
  *                    rc = integrations_webhook_final(&ctx);
  *       rc != OK: respond with the reason, see integrations_webhook_rc_e.
