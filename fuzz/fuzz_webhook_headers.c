@@ -350,16 +350,27 @@ f_sign(int p, const f_str_t *f, size_t nf, f_str_t body,
 }
 
 
+/*
+ * whole: as the glue does with a body in one buffer, the ctx keeps no
+ * copy and the id is looked for in the body itself; the other run's id,
+ * from the copy, must be the same.
+ */
+
 static integrations_webhook_rc_e
 f_run(integrations_webhook_verifier_t *v, integrations_webhook_headers_t *h,
-    f_str_t query, f_str_t body, size_t chunk, integrations_webhook_ctx_t *ctx)
+    f_str_t query, f_str_t body, size_t chunk, int whole,
+    integrations_webhook_ctx_t *ctx, integrations_webhook_event_id_t *id,
+    int *id_rc)
 {
     size_t                            off, n;
     integrations_webhook_rc_e         rc;
-    integrations_webhook_event_id_t   id;
 
     rc = integrations_webhook_init(ctx, v, h, query.p, query.len,
                                    1700000000);
+
+    if (whole) {
+        integrations_webhook_ctx_skip_id_prefix(ctx);
+    }
 
     for (off = 0; rc == INTEGRATIONS_WEBHOOK_OK && off < body.len;
          off += n)
@@ -370,8 +381,19 @@ f_run(integrations_webhook_verifier_t *v, integrations_webhook_headers_t *h,
 
     rc = integrations_webhook_final(ctx);
 
-    if (integrations_webhook_ctx_event_id(ctx, h, &id) == 0
-        && (id.len == 0 || id.len > INTEGRATIONS_WEBHOOK_EVENT_ID_MAX))
+    memset(id, 0, sizeof(integrations_webhook_event_id_t));
+
+    if (whole) {
+        n = body.len < INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX
+            ? body.len : INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX;
+        *id_rc = integrations_webhook_event_id(ctx->provider, h, body.p, n,
+                                               id);
+    } else {
+        *id_rc = integrations_webhook_ctx_event_id(ctx, h, id);
+    }
+
+    if (*id_rc == 0
+        && (id->len == 0 || id->len > INTEGRATIONS_WEBHOOK_EVENT_ID_MAX))
     {
         abort();
     }
@@ -391,9 +413,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f_str_t                          f[F_FIELDS], query, body;
     const uint8_t                   *end, *nl;
     const char                      *name;
+    int                              id_rc1, id_rc2;
     integrations_webhook_rc_e        rc1, rc2;
     integrations_webhook_ctx_t       c1, c2;
     integrations_webhook_headers_t   h;
+    integrations_webhook_event_id_t  id1, id2;
 
     if (f_v[0] == NULL) {
         f_init();
@@ -462,14 +486,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    rc1 = f_run(f_v[p], &h, query, body, body.len + 1, &c1);
-    rc2 = f_run(f_v[p], &h, query, body, chunk, &c2);
+    rc1 = f_run(f_v[p], &h, query, body, body.len + 1, 1, &c1, &id1,
+                &id_rc1);
+    rc2 = f_run(f_v[p], &h, query, body, chunk, 0, &c2, &id2, &id_rc2);
 
     sign = sign && store != NULL;
     free(store);
 
     if (rc1 != rc2 || (unsigned) rc1 >= INTEGRATIONS_WEBHOOK_RC_MAX
         || rc1 == INTEGRATIONS_WEBHOOK_INTERNAL_ERROR)
+    {
+        abort();
+    }
+
+    /* the glue asks for an id only after OK */
+
+    if (rc1 == INTEGRATIONS_WEBHOOK_OK
+        && (id_rc1 != id_rc2
+            || (id_rc1 == 0
+                && (id1.len != id2.len || id1.source != id2.source
+                    || memcmp(id1.data, id2.data, id1.len) != 0))))
     {
         abort();
     }

@@ -13,6 +13,7 @@
  * candidate of its set.
  */
 
+#include <stddef.h>
 #include <string.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -33,6 +34,13 @@
 #define INTEGRATIONS_WEBHOOK_SHA256_LEN   32
 #define INTEGRATIONS_WEBHOOK_NKEYS        INTEGRATIONS_WEBHOOK_MAX_SECRETS
 
+/*
+ * Room for the signed bytes around the body without an allocation:
+ * Stripe's "TS." is at most 14 bytes, Slack's "v0:TS:" 16, Toss's ":TIME"
+ * and Standard's "ID.TS." (a "msg_" id of some 30 bytes) about 40.
+ */
+#define INTEGRATIONS_WEBHOOK_SMALL        64
+
 
 typedef enum {
     INTEGRATIONS_WEBHOOK_HEX = 0,
@@ -47,15 +55,26 @@ typedef struct {
     unsigned        ed25519;
 } integrations_webhook_cand_t;
 
+/*
+ * Bytes signed before or after the body: in small when they fit, else on
+ * the heap (a long id, Twilio's URLs), or the verifier's own (Square).
+ */
 typedef struct {
-    unsigned char                *prefix;
-    size_t                        prefix_len;
-    unsigned char                *suffix;
-    size_t                        suffix_len;
+    const unsigned char          *data;
+    size_t                        len;
+    unsigned char                *heap;
+    unsigned char                 small[INTEGRATIONS_WEBHOOK_SMALL];
+} integrations_webhook_bytes_t;
+
+typedef struct {
+    integrations_webhook_bytes_t  prefix;
+    integrations_webhook_bytes_t  suffix;
     int64_t                       ts;
     unsigned                      has_ts;
     int                           sig_slot;     /* header_e, for the log */
     unsigned                      ncand;
+
+    /* last: see integrations_webhook_state_new() */
     integrations_webhook_cand_t   cand[INTEGRATIONS_WEBHOOK_MAX_SIGNATURES];
 } integrations_webhook_set_t;
 
@@ -78,11 +97,6 @@ struct integrations_webhook_state_s {
     const integrations_webhook_verifier_t  *v;
     int64_t                         now;
     unsigned                        nsets;
-    integrations_webhook_set_t      set[INTEGRATIONS_WEBHOOK_MAX_SETS];
-
-    /* mac[s * MAX_SETS + k]: secret s over set k */
-    integrations_hmac_t             mac[INTEGRATIONS_WEBHOOK_NKEYS
-                                        * INTEGRATIONS_WEBHOOK_MAX_SETS];
     uint32_t                        live;        /* bit i: mac[i] runs */
 
     EVP_MD_CTX                     *md;          /* Twilio bodySHA256 */
@@ -102,7 +116,18 @@ struct integrations_webhook_state_s {
 
     unsigned char                  *idp;         /* body prefix for ids */
     size_t                          idp_len;
-    unsigned                        keep_idp;
+    unsigned                        keep_idp;    /* idp wanted */
+
+    /*
+     * Last, as integrations_webhook_state_new() zeroes only what comes
+     * before them and the head of each set.
+     */
+
+    integrations_webhook_set_t      set[INTEGRATIONS_WEBHOOK_MAX_SETS];
+
+    /* mac[s * MAX_SETS + k]: secret s over set k */
+    integrations_hmac_t             mac[INTEGRATIONS_WEBHOOK_NKEYS
+                                        * INTEGRATIONS_WEBHOOK_MAX_SETS];
 };
 
 
@@ -131,6 +156,10 @@ static int integrations_webhook_parse_ts(const unsigned char *p, size_t len,
 static void integrations_webhook_decode_cand(integrations_webhook_cand_t *c,
     integrations_webhook_encoding_e enc, const unsigned char *p, size_t len,
     size_t expect, unsigned ed25519);
+static int integrations_webhook_bytes(integrations_webhook_bytes_t *b,
+    const unsigned char *p1, size_t len1, const unsigned char *p2,
+    size_t len2, const unsigned char *p3, size_t len3,
+    const unsigned char *p4, size_t len4);
 static unsigned char *integrations_webhook_concat(size_t *out_len,
     const unsigned char *a, size_t alen, const unsigned char *b, size_t blen,
     const unsigned char *c, size_t clen, const unsigned char *d, size_t dlen);
@@ -175,6 +204,7 @@ static int integrations_webhook_twilio_variants(
     integrations_webhook_state_t *st, const unsigned char *url, size_t len);
 static int integrations_webhook_toss_needs_signature(const unsigned char *p,
     size_t len);
+static integrations_webhook_state_t *integrations_webhook_state_new(void);
 static void integrations_webhook_state_release(integrations_webhook_state_t *st,
     int all);
 
@@ -219,27 +249,37 @@ static const char  *integrations_webhook_reasons[] = {
     "internal_error"
 };
 
-static const char  *integrations_webhook_headers[] = {
-    "Stripe-Signature",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "svix-id",
-    "svix-timestamp",
-    "svix-signature",
-    "tosspayments-webhook-signature",
-    "tosspayments-webhook-transmission-time",
-    "tosspayments-webhook-transmission-id",
-    "X-CC-Webhook-Signature",
-    "x-square-hmacsha256-signature",
-    "X-Slack-Signature",
-    "X-Slack-Request-Timestamp",
-    "X-Hub-Signature-256",
-    "X-GitHub-Delivery",
-    "X-Shopify-Hmac-Sha256",
-    "X-Shopify-Webhook-Id",
-    "X-Twilio-Signature",
-    "I-Twilio-Idempotency-Token"
+/*
+ * The lengths are counted once here: every request header is matched
+ * against the whole table, and most match nothing.
+ */
+
+#define INTEGRATIONS_WEBHOOK_HNAME(s)  { s, sizeof(s) - 1 }
+
+static const struct {
+    const char  *name;
+    size_t       len;
+} integrations_webhook_headers[] = {
+    INTEGRATIONS_WEBHOOK_HNAME("Stripe-Signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("webhook-id"),
+    INTEGRATIONS_WEBHOOK_HNAME("webhook-timestamp"),
+    INTEGRATIONS_WEBHOOK_HNAME("webhook-signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("svix-id"),
+    INTEGRATIONS_WEBHOOK_HNAME("svix-timestamp"),
+    INTEGRATIONS_WEBHOOK_HNAME("svix-signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("tosspayments-webhook-signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("tosspayments-webhook-transmission-time"),
+    INTEGRATIONS_WEBHOOK_HNAME("tosspayments-webhook-transmission-id"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-CC-Webhook-Signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("x-square-hmacsha256-signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Slack-Signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Slack-Request-Timestamp"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Hub-Signature-256"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-GitHub-Delivery"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Shopify-Hmac-Sha256"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Shopify-Webhook-Id"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Twilio-Signature"),
+    INTEGRATIONS_WEBHOOK_HNAME("I-Twilio-Idempotency-Token")
 };
 
 
@@ -291,7 +331,7 @@ integrations_webhook_header_name(int header)
         return NULL;
     }
 
-    return integrations_webhook_headers[header];
+    return integrations_webhook_headers[header].name;
 }
 
 
@@ -308,11 +348,14 @@ integrations_webhook_headers_add(integrations_webhook_headers_t *h,
     const unsigned char *value, size_t value_len)
 {
     int                             i;
+    const char                     *known;
     integrations_webhook_header_t  *hh;
 
     for (i = 0; i < INTEGRATIONS_WEBHOOK_H_MAX; i++) {
-        if (!integrations_webhook_caseeq(name, name_len,
-                                         integrations_webhook_headers[i]))
+        known = integrations_webhook_headers[i].name;
+
+        if (name_len != integrations_webhook_headers[i].len
+            || !integrations_webhook_caseeq(name, name_len, known))
         {
             continue;
         }
@@ -703,7 +746,7 @@ integrations_webhook_init(integrations_webhook_ctx_t *ctx,
 
     ctx->provider = v->provider;
 
-    st = calloc(1, sizeof(integrations_webhook_state_t));
+    st = integrations_webhook_state_new();
     if (st == NULL) {
         return ctx->rc;
     }
@@ -746,12 +789,8 @@ integrations_webhook_init(integrations_webhook_ctx_t *ctx,
             || v->provider == INTEGRATIONS_WEBHOOK_SQUARE
             || v->provider == INTEGRATIONS_WEBHOOK_SLACK))
     {
+        /* allocated by the first update(), unless the glue says not to */
         st->keep_idp = 1;
-        st->idp = malloc(INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX);
-
-        if (st->idp == NULL) {
-            rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
-        }
     }
 
     ctx->rc = rc;
@@ -904,6 +943,52 @@ integrations_webhook_concat(size_t *out_len, const unsigned char *a,
 }
 
 
+static int
+integrations_webhook_bytes(integrations_webhook_bytes_t *b,
+    const unsigned char *p1, size_t len1, const unsigned char *p2,
+    size_t len2, const unsigned char *p3, size_t len3,
+    const unsigned char *p4, size_t len4)
+{
+    size_t          n;
+    unsigned char  *p;
+
+    n = len1 + len2 + len3 + len4;
+
+    if (n <= sizeof(b->small)) {
+        p = b->small;
+
+    } else {
+        p = malloc(n);
+        if (p == NULL) {
+            return -1;
+        }
+
+        b->heap = p;
+    }
+
+    b->data = p;
+    b->len = n;
+
+    if (len1) {
+        memcpy(p, p1, len1);
+    }
+
+    if (len2) {
+        memcpy(p + len1, p2, len2);
+    }
+
+    if (len3) {
+        memcpy(p + len1 + len2, p3, len3);
+    }
+
+    if (len4) {
+        memcpy(p + len1 + len2 + len3, p4, len4);
+    }
+
+    return 0;
+}
+
+
 /* Stripe-Signature: t=1700000000,v1=hex[,v1=hex][,v0=...] */
 
 static integrations_webhook_rc_e
@@ -987,10 +1072,11 @@ integrations_webhook_init_stripe(integrations_webhook_ctx_t *ctx,
                                       INTEGRATIONS_WEBHOOK_H_STRIPE_SIGNATURE);
     }
 
-    set->prefix = integrations_webhook_concat(&set->prefix_len, t, klen,
-                                              (const unsigned char *) ".", 1,
-                                              NULL, 0, NULL, 0);
-    if (set->prefix == NULL) {
+    if (integrations_webhook_bytes(&set->prefix, t, klen,
+                                   (const unsigned char *) ".", 1,
+                                   NULL, 0, NULL, 0)
+        != 0)
+    {
         return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
     }
 
@@ -1122,11 +1208,12 @@ integrations_webhook_standard_set(integrations_webhook_ctx_t *ctx,
         }
     }
 
-    set->prefix = integrations_webhook_concat(&set->prefix_len, id, id_len,
-                                              (const unsigned char *) ".", 1,
-                                              ts, ts_len,
-                                              (const unsigned char *) ".", 1);
-    if (set->prefix == NULL) {
+    if (integrations_webhook_bytes(&set->prefix, id, id_len,
+                                   (const unsigned char *) ".", 1,
+                                   ts, ts_len,
+                                   (const unsigned char *) ".", 1)
+        != 0)
+    {
         return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
     }
 
@@ -1200,10 +1287,11 @@ integrations_webhook_init_toss(integrations_webhook_ctx_t *ctx,
                                          colon + 1, comma - colon - 1, 32, 0);
     }
 
-    set->suffix = integrations_webhook_concat(&set->suffix_len,
-                                              (const unsigned char *) ":", 1,
-                                              tm, tm_len, NULL, 0, NULL, 0);
-    if (set->suffix == NULL) {
+    if (integrations_webhook_bytes(&set->suffix,
+                                   (const unsigned char *) ":", 1,
+                                   tm, tm_len, NULL, 0, NULL, 0)
+        != 0)
+    {
         return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
     }
 
@@ -1308,22 +1396,20 @@ integrations_webhook_init_single(integrations_webhook_ctx_t *ctx,
         set->has_ts = 1;
         ctx->skew = st->now - set->ts;
 
-        set->prefix = integrations_webhook_concat(&set->prefix_len,
-                                              (const unsigned char *) "v0:", 3,
-                                              ts, ts_len,
-                                              (const unsigned char *) ":", 1,
-                                              NULL, 0);
-        if (set->prefix == NULL) {
+        if (integrations_webhook_bytes(&set->prefix,
+                                       (const unsigned char *) "v0:", 3,
+                                       ts, ts_len,
+                                       (const unsigned char *) ":", 1,
+                                       NULL, 0)
+            != 0)
+        {
             return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
         }
 
     } else if (v->provider == INTEGRATIONS_WEBHOOK_SQUARE) {
-        set->prefix = integrations_webhook_concat(&set->prefix_len,
-                                                  v->url, v->url_len,
-                                                  NULL, 0, NULL, 0, NULL, 0);
-        if (set->prefix == NULL) {
-            return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
-        }
+        /* the verifier, and so its URL, outlives the request */
+        set->prefix.data = v->url;
+        set->prefix.len = v->url_len;
     }
 
     return INTEGRATIONS_WEBHOOK_OK;
@@ -1448,6 +1534,7 @@ static int
 integrations_webhook_twilio_variants(integrations_webhook_state_t *st,
     const unsigned char *url, size_t len)
 {
+    int                    rc;
     size_t                 a, e, c, i, plen;
     const char            *port;
     const unsigned char   *sep;
@@ -1468,10 +1555,8 @@ integrations_webhook_twilio_variants(integrations_webhook_state_t *st,
     }
 
     if (sep == NULL || sep == url) {
-        st->set[0].prefix = integrations_webhook_concat(&st->set[0].prefix_len,
-                                                        url, len, NULL, 0,
-                                                        NULL, 0, NULL, 0);
-        return st->set[0].prefix ? 0 : -1;
+        return integrations_webhook_bytes(&st->set[0].prefix, url, len,
+                                          NULL, 0, NULL, 0, NULL, 0);
     }
 
     a = sep - url + 3;
@@ -1504,13 +1589,10 @@ integrations_webhook_twilio_variants(integrations_webhook_state_t *st,
     if (c != e) {
         /* with the port, as given; then without it */
 
-        st->set[0].prefix = integrations_webhook_concat(&st->set[0].prefix_len,
-                                                        url, len, NULL, 0,
-                                                        NULL, 0, NULL, 0);
-        st->set[1].prefix = integrations_webhook_concat(&st->set[1].prefix_len,
-                                                        url, c,
-                                                        url + e, len - e,
-                                                        NULL, 0, NULL, 0);
+        rc = integrations_webhook_bytes(&st->set[0].prefix, url, len,
+                                        NULL, 0, NULL, 0, NULL, 0);
+        rc |= integrations_webhook_bytes(&st->set[1].prefix, url, c,
+                                         url + e, len - e, NULL, 0, NULL, 0);
     } else {
         /* as given; then with the default port */
 
@@ -1518,20 +1600,16 @@ integrations_webhook_twilio_variants(integrations_webhook_state_t *st,
                ? ":443" : ":80";
         plen = strlen(port);
 
-        st->set[0].prefix = integrations_webhook_concat(&st->set[0].prefix_len,
-                                                        url, len, NULL, 0,
-                                                        NULL, 0, NULL, 0);
-        st->set[1].prefix = integrations_webhook_concat(&st->set[1].prefix_len,
-                                                  url, e,
-                                                  (const unsigned char *) port,
-                                                  plen,
-                                                  url + e, len - e,
-                                                  NULL, 0);
+        rc = integrations_webhook_bytes(&st->set[0].prefix, url, len,
+                                        NULL, 0, NULL, 0, NULL, 0);
+        rc |= integrations_webhook_bytes(&st->set[1].prefix, url, e,
+                                         (const unsigned char *) port, plen,
+                                         url + e, len - e, NULL, 0);
     }
 
     st->nsets = 2;
 
-    return (st->set[0].prefix && st->set[1].prefix) ? 0 : -1;
+    return rc ? -1 : 0;
 }
 
 
@@ -1591,8 +1669,8 @@ integrations_webhook_start_macs(integrations_webhook_ctx_t *ctx)
             i = s * INTEGRATIONS_WEBHOOK_MAX_SETS + k;
 
             integrations_hmac_start(&st->mac[i], &v->hmac[s]);
-            integrations_hmac_update(&st->mac[i], set->prefix,
-                                     set->prefix_len);
+            integrations_hmac_update(&st->mac[i], set->prefix.data,
+                                     set->prefix.len);
             st->live |= (uint32_t) 1 << i;
         }
     }
@@ -1636,7 +1714,18 @@ integrations_webhook_update(integrations_webhook_ctx_t *ctx, const void *data,
         return INTEGRATIONS_WEBHOOK_OK;
     }
 
-    if (st->idp != NULL && st->idp_len < INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX) {
+    if (st->keep_idp && st->idp_len < INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX) {
+
+        if (st->idp == NULL) {
+            st->idp = malloc(INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX);
+
+            if (st->idp == NULL) {
+                ctx->rc = INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+                integrations_webhook_state_release(st, 0);
+                return ctx->rc;
+            }
+        }
+
         n = INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX - st->idp_len;
         n = len < n ? len : n;
         memcpy(st->idp + st->idp_len, data, n);
@@ -1793,8 +1882,8 @@ integrations_webhook_final_macs(integrations_webhook_ctx_t *ctx)
 
             st->live &= ~((uint32_t) 1 << i);
 
-            integrations_hmac_update(&st->mac[i], set->suffix,
-                                     set->suffix_len);
+            integrations_hmac_update(&st->mac[i], set->suffix.data,
+                                     set->suffix.len);
 
             if (integrations_webhook_mac_match(&st->mac[i], set)
                 && matched[k] < 0)
@@ -1871,9 +1960,10 @@ integrations_webhook_ed_match(integrations_webhook_ctx_t *ctx,
     v = st->v;
     match = -1;
 
-    msg = integrations_webhook_concat(&n, set->prefix, set->prefix_len,
+    msg = integrations_webhook_concat(&n, set->prefix.data, set->prefix.len,
                                       st->buf, st->buf_len,
-                                      set->suffix, set->suffix_len, NULL, 0);
+                                      set->suffix.data, set->suffix.len,
+                                      NULL, 0);
     if (msg == NULL) {
         *error = 1;
         return -1;
@@ -1997,8 +2087,8 @@ integrations_webhook_final_twilio(integrations_webhook_ctx_t *ctx)
 
         for (s = 0; s < v->nhmac; s++) {
             integrations_hmac_start(&mac, &v->hmac[s]);
-            integrations_hmac_update(&mac, st->set[k].prefix,
-                                     st->set[k].prefix_len);
+            integrations_hmac_update(&mac, st->set[k].prefix.data,
+                                     st->set[k].prefix.len);
 
             for (i = 0; i < npairs; i++) {
                 integrations_hmac_update(&mac, pairs[i].key,
@@ -2225,6 +2315,34 @@ integrations_webhook_toss_needs_signature(const unsigned char *p, size_t len)
 }
 
 
+/*
+ * The state is some 4 KB, nearly all of it the MAC states and the decoded
+ * candidates, which are read only once written (a bit of live, an index
+ * below ncand): zeroing them all cost each request more than its MAC
+ * bookkeeping.  The rest is zeroed as calloc() did.
+ */
+
+static integrations_webhook_state_t *
+integrations_webhook_state_new(void)
+{
+    unsigned                       k;
+    integrations_webhook_state_t  *st;
+
+    st = malloc(sizeof(integrations_webhook_state_t));
+    if (st == NULL) {
+        return NULL;
+    }
+
+    memset(st, 0, offsetof(integrations_webhook_state_t, set));
+
+    for (k = 0; k < INTEGRATIONS_WEBHOOK_MAX_SETS; k++) {
+        memset(&st->set[k], 0, offsetof(integrations_webhook_set_t, cand));
+    }
+
+    return st;
+}
+
+
 static void
 integrations_webhook_state_release(integrations_webhook_state_t *st, int all)
 {
@@ -2249,10 +2367,12 @@ integrations_webhook_state_release(integrations_webhook_state_t *st, int all)
     st->md = NULL;
 
     for (i = 0; i < INTEGRATIONS_WEBHOOK_MAX_SETS; i++) {
-        free(st->set[i].prefix);
-        free(st->set[i].suffix);
-        st->set[i].prefix = NULL;
-        st->set[i].suffix = NULL;
+        free(st->set[i].prefix.heap);
+        free(st->set[i].suffix.heap);
+        st->set[i].prefix.heap = NULL;
+        st->set[i].suffix.heap = NULL;
+        st->set[i].prefix.data = NULL;
+        st->set[i].suffix.data = NULL;
     }
 
     free(st->buf);
@@ -2715,4 +2835,13 @@ integrations_webhook_ctx_event_id(const integrations_webhook_ctx_t *ctx,
     return integrations_webhook_event_id(ctx->provider, h,
                                          st ? st->idp : NULL,
                                          st ? st->idp_len : 0, out);
+}
+
+
+void
+integrations_webhook_ctx_skip_id_prefix(integrations_webhook_ctx_t *ctx)
+{
+    if (ctx->state != NULL) {
+        ctx->state->keep_idp = 0;
+    }
 }

@@ -14,7 +14,9 @@
  *           integrations_webhook_headers_add(&h, name, nlen, value, vlen);
  *       (register integrations_webhook_cleanup(&ctx) as an r->pool cleanup)
  *       rc = integrations_webhook_init(&ctx, v, &h, args, args_len, now);
- *       if rc == OK: for each body chunk (memory buffer or file read),
+ *       if rc == OK: (integrations_webhook_ctx_skip_id_prefix(&ctx) when
+ *                    the body is one buffer in memory, see below)
+ *                    for each body chunk (memory buffer or file read),
  *                        rc = integrations_webhook_update(&ctx, p, n);
  *                    rc = integrations_webhook_final(&ctx);
  *       rc != OK: respond with the reason, see integrations_webhook_rc_e.
@@ -366,5 +368,16 @@ int integrations_webhook_event_id(integrations_webhook_provider_e provider,
 int integrations_webhook_ctx_event_id(const integrations_webhook_ctx_t *ctx,
     const integrations_webhook_headers_t *h,
     integrations_webhook_event_id_t *out);
+
+/*
+ * Called after init() and before the first update(), tells the ctx not to
+ * keep the body's first bytes: the caller has the whole body as one piece
+ * of memory and will look for the id there itself, with
+ * integrations_webhook_event_id() over its first
+ * INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX bytes, which finds what
+ * integrations_webhook_ctx_event_id() would, without a 16 KiB copy.
+ * integrations_webhook_ctx_event_id() then finds no id in the body.
+ */
+void integrations_webhook_ctx_skip_id_prefix(integrations_webhook_ctx_t *ctx);
 
 #endif /* INTEGRATIONS_WEBHOOK_H */

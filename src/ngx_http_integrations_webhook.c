@@ -132,6 +132,7 @@ typedef struct {
     integrations_webhook_ctx_t         core;          /* first */
     integrations_webhook_headers_t     headers;
     integrations_webhook_event_id_t    id;
+    ngx_str_t                          whole;         /* see id_bytes() */
 
     integrations_webhook_provider_e    provider;
     ngx_http_integrations_webhook_status_e  status;
@@ -150,6 +151,7 @@ typedef struct {
     unsigned                           passed:1;
     unsigned                           has_id:1;
     unsigned                           marked:1;
+    unsigned                           id_whole:1;   /* whole is set */
 } ngx_http_integrations_webhook_ctx_t;
 
 
@@ -175,6 +177,8 @@ static const char *ngx_http_integrations_webhook_name(ngx_uint_t provider);
 static const char *ngx_http_integrations_webhook_reason(ngx_uint_t reason);
 static integrations_webhook_rc_e ngx_http_integrations_webhook_feed(
     ngx_http_request_t *r, ngx_http_integrations_webhook_ctx_t *ctx);
+static ngx_int_t ngx_http_integrations_webhook_id_bytes(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx);
 static ngx_int_t ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx, integrations_webhook_rc_e rc);
 static ngx_int_t ngx_http_integrations_webhook_refuse(ngx_http_request_t *r,
@@ -1016,6 +1020,84 @@ ngx_http_integrations_webhook_read_body(ngx_http_request_t *r,
 
 
 /*
+ * A small body is all in memory: in one buffer, or in two when the
+ * headers took part of it (the read buffers are followed by the empty
+ * last_buf of nginx's body filter).  Its first bytes, in place or copied
+ * once into the pool, are where decide() looks for the event id, so that
+ * the core need not keep its own 16 KiB copy.  A body with a part in a
+ * file is left to the core's copy, which it reads as it is fed.
+ */
+
+static ngx_int_t
+ngx_http_integrations_webhook_id_bytes(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx)
+{
+    size_t        len, n;
+    u_char       *p;
+    ngx_buf_t    *b, *first;
+    ngx_uint_t    pieces;
+    ngx_chain_t  *cl;
+
+    first = NULL;
+    pieces = 0;
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!ngx_buf_in_memory(b)) {
+            if (b->in_file && b->file_last > b->file_pos) {
+                return NGX_OK;
+            }
+
+            continue;
+        }
+
+        if (b->last > b->pos) {
+            first = first ? first : b;
+            pieces++;
+            len += b->last - b->pos;
+        }
+    }
+
+    len = ngx_min(len, INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX);
+
+    if (pieces > 1) {
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->whole.data = p;
+
+        for (cl = r->request_body->bufs; cl && len; cl = cl->next) {
+            b = cl->buf;
+
+            if (!ngx_buf_in_memory(b)) {
+                continue;
+            }
+
+            n = ngx_min((size_t) (b->last - b->pos), len);
+            p = ngx_cpymem(p, b->pos, n);
+            len -= n;
+        }
+
+        len = p - ctx->whole.data;
+
+    } else {
+        ctx->whole.data = first ? first->pos : NULL;
+    }
+
+    ctx->whole.len = len;
+    ctx->id_whole = 1;
+
+    integrations_webhook_ctx_skip_id_prefix(&ctx->core);
+
+    return NGX_OK;
+}
+
+
+/*
  * Each body buffer as it is, from memory or from the temporary file,
  * without moving any of its pointers: proxy_pass sends the same chain.
  */
@@ -1034,6 +1116,10 @@ ngx_http_integrations_webhook_feed(ngx_http_request_t *r,
 
     if (r->request_body == NULL) {
         return integrations_webhook_update(&ctx->core, NULL, 0);
+    }
+
+    if (ngx_http_integrations_webhook_id_bytes(r, ctx) != NGX_OK) {
+        return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
     }
 
     buf = NULL;
@@ -1106,6 +1192,8 @@ static ngx_int_t
 ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx, integrations_webhook_rc_e rc)
 {
+    int                                          id_rc;
+    size_t                                       len;
     ngx_http_integrations_webhook_loc_conf_t    *wlcf;
     ngx_http_integrations_webhook_shcounters_t  *cnt;
 
@@ -1115,9 +1203,22 @@ ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
     cnt = ngx_http_integrations_webhook_counters_of(r, ctx->provider);
 
     if (rc == INTEGRATIONS_WEBHOOK_OK) {
-        ctx->has_id = (integrations_webhook_ctx_event_id(&ctx->core,
-                                                         &ctx->headers,
-                                                         &ctx->id) == 0);
+
+        if (ctx->id_whole) {
+            /* the same bytes the core would have kept */
+            len = ngx_min(ctx->whole.len, INTEGRATIONS_WEBHOOK_ID_PREFIX_MAX);
+
+            id_rc = integrations_webhook_event_id(ctx->core.provider,
+                                                  &ctx->headers,
+                                                  ctx->whole.data, len,
+                                                  &ctx->id);
+        } else {
+            id_rc = integrations_webhook_ctx_event_id(&ctx->core,
+                                                      &ctx->headers,
+                                                      &ctx->id);
+        }
+
+        ctx->has_id = (id_rc == 0);
     }
 
     /* the MAC contexts and the buffered body go now, not with the request */
