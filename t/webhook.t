@@ -464,6 +464,40 @@ for my $p (qw(stripe standard github twilio)) {
 }
 
 {
+    # a body's event id is the same whatever shape the body arrived in:
+    # in memory, spooled to a temporary file, or in small chunks
+    my $id = uid('evt');
+    my $pad = 'p' x 40000;
+    my $body = qq({"id":"$id","object":"event","pad":"$pad"});
+    my ($p, $h) = stripe(path => '/stripe', id => $id, body => $body);
+
+    $up->clear;
+    my $r = post($p, $h, $body);
+    is($r->{status}, 200, 'id from a spooled body: delivered');
+
+    $r = $gw->raw("POST /stripe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        . "Stripe-Signature: $h->{'Stripe-Signature'}\r\n"
+        . "Transfer-Encoding: chunked\r\n\r\n"
+        . join('', map { sprintf("%x\r\n%s\r\n", length $_, $_) }
+                   unpack('(a7)*', $body)) . "0\r\n\r\n");
+    is($r->{body}, qq({"status":"replayed"}\n),
+       'the same id from 7-byte chunks: replayed');
+    is(nup(), 1, 'one delivery upstream');
+
+    $id = uid('evt');
+    ($p, $h, $body) = stripe(path => '/stripe', id => $id);
+    $r = post($p, $h, $body);
+    is($r->{status}, 200, 'id from a small in-memory body: delivered');
+    $r = $gw->raw("POST /stripe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        . "Stripe-Signature: $h->{'Stripe-Signature'}\r\n"
+        . "Transfer-Encoding: chunked\r\n\r\n"
+        . join('', map { sprintf("%x\r\n%s\r\n", length $_, $_) }
+                   unpack('(a3)*', $body)) . "0\r\n\r\n");
+    is($r->{body}, qq({"status":"replayed"}\n),
+       'the same id from 3-byte chunks: replayed');
+}
+
+{
     # the same id from two providers are two deliveries
     my $id = uid('shared');
     my $r1 = post(github(id => $id));
