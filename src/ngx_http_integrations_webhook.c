@@ -208,6 +208,8 @@ static char *ngx_http_integrations_webhook_verify(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_integrations_webhook_verify_paypal(ngx_conf_t *cf,
     ngx_command_t *cmd, ngx_http_integrations_webhook_loc_conf_t *wlcf);
+static ngx_int_t ngx_http_integrations_webhook_common_param(
+    ngx_str_t *value, ngx_int_t *tolerance, ngx_str_t *zone);
 static char *ngx_http_integrations_webhook_enable(ngx_conf_t *cf,
     ngx_http_integrations_webhook_loc_conf_t *wlcf, ngx_uint_t provider,
     ngx_str_t *zone);
@@ -1825,7 +1827,7 @@ ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
 
     char                                        err[256];
     u_char                                     *url;
-    ngx_int_t                                   tolerance;
+    ngx_int_t                                   rc, tolerance;
     ngx_str_t                                  *value, s, zone, secret;
     ngx_uint_t                                  i, nsecrets, key_form_set,
                                                 allow_unsigned;
@@ -1916,16 +1918,14 @@ ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "tolerance=", 10) == 0) {
-            s.data = value[i].data + 10;
-            s.len = value[i].len - 10;
-
-            tolerance = ngx_parse_time(&s, 1);
-            if (tolerance == NGX_ERROR || s.len == 0) {
-                goto invalid;
-            }
-
+        rc = ngx_http_integrations_webhook_common_param(&value[i],
+                                                        &tolerance, &zone);
+        if (rc == NGX_OK) {
             continue;
+        }
+
+        if (rc == NGX_ERROR) {
+            goto invalid;
         }
 
         if (ngx_strncmp(value[i].data, "url=", 4) == 0) {
@@ -1973,17 +1973,6 @@ ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
 
         if (ngx_strcmp(value[i].data, "unsigned=allow") == 0) {
             allow_unsigned = 1;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "dedupe=", 7) == 0) {
-            zone.data = value[i].data + 7;
-            zone.len = value[i].len - 7;
-
-            if (zone.len == 0) {
-                goto invalid;
-            }
-
             continue;
         }
 
@@ -2086,7 +2075,7 @@ ngx_http_integrations_webhook_verify_paypal(ngx_conf_t *cf,
     ngx_command_t *cmd, ngx_http_integrations_webhook_loc_conf_t *wlcf)
 {
     u_char                                       *p;
-    ngx_int_t                                     tolerance;
+    ngx_int_t                                     rc, tolerance;
     ngx_str_t                                    *value, s, zone;
     ngx_uint_t                                    i;
     ngx_http_integrations_webhook_paypal_conf_t  *pcf;
@@ -2124,27 +2113,14 @@ ngx_http_integrations_webhook_verify_paypal(ngx_conf_t *cf,
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "tolerance=", 10) == 0) {
-            s.data = value[i].data + 10;
-            s.len = value[i].len - 10;
-
-            tolerance = ngx_parse_time(&s, 1);
-            if (tolerance == NGX_ERROR || s.len == 0) {
-                goto invalid;
-            }
-
+        rc = ngx_http_integrations_webhook_common_param(&value[i],
+                                                        &tolerance, &zone);
+        if (rc == NGX_OK) {
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "dedupe=", 7) == 0) {
-            zone.data = value[i].data + 7;
-            zone.len = value[i].len - 7;
-
-            if (zone.len == 0) {
-                goto invalid;
-            }
-
-            continue;
+        if (rc == NGX_ERROR) {
+            goto invalid;
         }
 
         if (ngx_strncmp(value[i].data, "cert_url_host=", 14) == 0) {
@@ -2196,6 +2172,37 @@ invalid:
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid parameter \"%V\"", &value[i]);
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * The parameters every provider takes: "tolerance=" and "dedupe=".
+ * NGX_OK: taken; NGX_DECLINED: another parameter; NGX_ERROR: invalid.
+ */
+
+static ngx_int_t
+ngx_http_integrations_webhook_common_param(ngx_str_t *value,
+    ngx_int_t *tolerance, ngx_str_t *zone)
+{
+    ngx_str_t  s;
+
+    if (ngx_strncmp(value->data, "tolerance=", 10) == 0) {
+        s.data = value->data + 10;
+        s.len = value->len - 10;
+
+        *tolerance = ngx_parse_time(&s, 1);
+
+        return (*tolerance == NGX_ERROR || s.len == 0) ? NGX_ERROR : NGX_OK;
+    }
+
+    if (ngx_strncmp(value->data, "dedupe=", 7) == 0) {
+        zone->data = value->data + 7;
+        zone->len = value->len - 7;
+
+        return zone->len ? NGX_OK : NGX_ERROR;
+    }
+
+    return NGX_DECLINED;
 }
 
 
