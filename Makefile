@@ -19,14 +19,17 @@ BUILD        := build
 MODULE       := $(BUILD)/ngx_integrations_module.so
 FUZZ_SECONDS ?= 20
 
-CORE_SRCS    := $(wildcard src/integrations_*.c)
-CORE_HDRS    := $(wildcard src/integrations_*.h)
-GLUE_SRCS    := $(wildcard src/ngx_*.c) $(wildcard src/ngx_*.h)
+# src/<capability>/: integrations_* is the nginx-free core, ngx_* the glue
+SRC_DIRS     := $(sort $(dir $(wildcard src/*/*.c)))
+CORE_SRCS    := $(wildcard src/*/integrations_*.c)
+CORE_HDRS    := $(wildcard src/*/integrations_*.h)
+GLUE_SRCS    := $(wildcard src/ngx_*.[ch] src/*/ngx_*.[ch])
+CORE_INCS    := $(patsubst %/,-I%,$(SRC_DIRS))
 UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 FUZZERS      := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
 CC           ?= cc
-UNIT_CFLAGS  := -std=gnu99 -O1 -g -Wall -Wextra -Werror -Isrc -It/unit
+UNIT_CFLAGS  := -std=gnu99 -O1 -g -Wall -Wextra -Werror $(CORE_INCS) -It/unit
 CORE_LIBS    := -lcrypto -lyajl
 
 # Debian packages: to build and test, and the extras fuzzing needs.
@@ -35,7 +38,7 @@ DEPS         := make gcc libc6-dev perl curl openssl nginx nginx-dev libssl-dev 
 FUZZ_DEPS    := clang libclang-rt-14-dev
 
 .PHONY: all deps deps-fuzz module unit integration test run bench \
-        bench-instructions fuzz clean
+        bench-instructions fuzz clean check-core
 
 all: module
 
@@ -46,6 +49,16 @@ deps-fuzz:
 	@./t/deps $(FUZZ_DEPS)
 
 module: $(MODULE)
+
+# The core must build and be tested without nginx: a core file that
+# includes an nginx header (or a glue header) fails the build.
+check-core:
+	@bad=$$(grep -lE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]ngx_' \
+	    $(CORE_SRCS) $(CORE_HDRS)); \
+	if [ -n "$$bad" ]; then \
+	    echo "nginx header included by the nginx-free core:" $$bad >&2; \
+	    exit 1; \
+	fi
 
 $(BUILD)/nginx/configure:
 	rm -rf $(BUILD)/nginx
@@ -60,11 +73,12 @@ $(BUILD)/nginx/objs/Makefile: config $(BUILD)/nginx/configure
 	        --add-dynamic-module=$(CURDIR) > configure.log \
 	    || { tail -20 configure.log; exit 1; }
 
-$(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
+$(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS) \
+        | check-core
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(BUILD)/nginx/objs/ngx_integrations_module.so $@
 
-$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS)
+$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS) | check-core
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(UNIT_CFLAGS) $(CORE_SRCS) $< $(CORE_LIBS) -o $@
 
@@ -88,9 +102,9 @@ bench: deps $(MODULE)
 bench-instructions: deps $(MODULE)
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/instructions
 
-$(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
+$(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS) | check-core
 	@mkdir -p $(BUILD)/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CORE_INCS) \
 	    $(CORE_SRCS) $< $(CORE_LIBS) -o $@
 
 fuzz: deps deps-fuzz
