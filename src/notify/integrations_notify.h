@@ -1,0 +1,179 @@
+/*
+ * Notifications, the pure core: what every provider's code shares.
+ *
+ * The notification core is a set of nginx-free pieces the glue (directives,
+ * the POST /notifications handler, the outbox sender) puts together:
+ *
+ *   integrations_notify_json.h      strict JSON in (duplicates, NUL, depth)
+ *   integrations_template.h         the Mustache subset and template files
+ *   integrations_sms_kr.h           EUC-KR length, SMS vs LMS, 422 text
+ *   integrations_recipient.h        E.164, Korean mobiles, email, FCM
+ *                                   tokens, Slack channels; masking
+ *   integrations_notify_request.h   POST /notifications(/bulk) bodies
+ *   integrations_notify_retry.h     backoff with jitter, max age, Retry-After
+ *   integrations_notify_wire.h      provider requests and response
+ *                                   classifiers (Solapi, Twilio, SendGrid,
+ *                                   Slack, FCM) and the SMTP message
+ *
+ * This header holds the one result shape every response classifier
+ * returns, and a growable buffer the builders write into.
+ *
+ * The core never draws random bytes, reads a clock or does I/O: salts,
+ * boundaries, Message-IDs and jitter take random input; times are
+ * parameters (Unix seconds, or milliseconds where named *_ms).
+ */
+
+#ifndef INTEGRATIONS_NOTIFY_H
+#define INTEGRATIONS_NOTIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+/* what a provider's answer means for the notification */
+typedef enum {
+    INTEGRATIONS_NOTIFY_SENT = 0,     /* accepted by the provider */
+    INTEGRATIONS_NOTIFY_RETRYABLE,    /* not sent, try again later */
+    INTEGRATIONS_NOTIFY_PERMANENT,    /* will never be sent as it is */
+    INTEGRATIONS_NOTIFY_UNKNOWN       /* may or may not have been sent:
+                                         do not resend blindly, alert */
+} integrations_notify_outcome_e;
+
+
+/* flags: what else the glue should do with the outcome */
+#define INTEGRATIONS_NOTIFY_F_PRUNE      0x01  /* the recipient is dead
+                                                  (FCM UNREGISTERED): drop it */
+#define INTEGRATIONS_NOTIFY_F_REAUTH     0x02  /* drop the cached OAuth token
+                                                  and fetch a new one first */
+#define INTEGRATIONS_NOTIFY_F_CONFIG     0x04  /* our credentials or sender
+                                                  are wrong: alert the
+                                                  operator, the message is
+                                                  not at fault */
+#define INTEGRATIONS_NOTIFY_F_FALLBACK   0x08  /* an AlimTalk failure that an
+                                                  SMS/LMS of the same text
+                                                  may replace */
+#define INTEGRATIONS_NOTIFY_F_AMBIGUOUS  0x10  /* the request may have been
+                                                  received (a timeout after
+                                                  sending): a retry may
+                                                  deliver twice */
+
+
+#define INTEGRATIONS_NOTIFY_ID_MAX    255
+#define INTEGRATIONS_NOTIFY_CODE_MAX  63
+#define INTEGRATIONS_NOTIFY_TEXT_MAX  255
+
+
+/*
+ * The one shape of every classifier's answer.  Every string is
+ * NUL-terminated and holds no control character: a provider's id with one
+ * makes the answer unusable (UNKNOWN on a 2xx), an error text with one is
+ * not kept.  retry_after is in seconds, -1 when the provider named none.
+ */
+typedef struct {
+    int       outcome;                /* integrations_notify_outcome_e */
+    unsigned  flags;                  /* INTEGRATIONS_NOTIFY_F_* */
+    unsigned  http_status;            /* as given, 0: no answer */
+    int64_t   retry_after;
+    char      message_id[INTEGRATIONS_NOTIFY_ID_MAX + 1];
+    char      code[INTEGRATIONS_NOTIFY_CODE_MAX + 1];
+    char      text[INTEGRATIONS_NOTIFY_TEXT_MAX + 1];
+} integrations_notify_result_t;
+
+
+/* what the glue hands a classifier: one HTTP answer, or none */
+typedef struct {
+    unsigned     status;              /* 0: transport failure, see below */
+    const char  *body;
+    size_t       body_len;
+    const char  *message_id;          /* SendGrid's X-Message-Id header */
+    size_t       message_id_len;
+    int64_t      retry_after;         /* Retry-After in seconds (libcurl's
+                                         CURLINFO_RETRY_AFTER), -1: none */
+    int          transport;           /* integrations_notify_transport_e,
+                                         when status is 0 */
+} integrations_notify_response_t;
+
+
+typedef enum {
+    INTEGRATIONS_NOTIFY_T_NONE = 0,
+    INTEGRATIONS_NOTIFY_T_CONNECT,    /* no connection: nothing was sent */
+    INTEGRATIONS_NOTIFY_T_TIMEOUT,    /* sent, no answer: ambiguous */
+    INTEGRATIONS_NOTIFY_T_OTHER       /* TLS, reset...: treated as timeout */
+} integrations_notify_transport_e;
+
+
+const char *integrations_notify_outcome_name(int outcome);
+
+/* an empty result: UNKNOWN, no id, retry_after -1 */
+void integrations_notify_result_init(integrations_notify_result_t *res,
+    unsigned http_status);
+
+/*
+ * What every classifier does first: no HTTP answer (status 0) is
+ * RETRYABLE, with F_AMBIGUOUS unless the connection was never made.
+ * Returns 1 when res is complete, 0 when the classifier must look at the
+ * answer.
+ */
+int integrations_notify_classify_transport(
+    const integrations_notify_response_t *r,
+    integrations_notify_result_t *res);
+
+/*
+ * The default by HTTP status, for answers a provider-specific rule does
+ * not cover: 2xx SENT, 408/429/5xx RETRYABLE (with Retry-After), 401/403
+ * RETRYABLE with F_CONFIG, other 4xx PERMANENT, anything else UNKNOWN.
+ */
+void integrations_notify_classify_status(
+    const integrations_notify_response_t *r,
+    integrations_notify_result_t *res);
+
+/*
+ * Copies s into dst (size bytes with the NUL) if it fits and holds no
+ * control byte (< 0x20, 0x7f) and no NUL: returns 0, else -1 and dst "".
+ * integrations_notify_copy_text() cuts a too-long text at a UTF-8
+ * character boundary instead of refusing it.
+ */
+int integrations_notify_copy_id(char *dst, size_t size, const char *s,
+    size_t len);
+int integrations_notify_copy_text(char *dst, size_t size, const char *s,
+    size_t len);
+
+
+/*
+ * A growable byte buffer.  An allocation failure, or growing past max
+ * (0: 16 MiB), sets failed and later adds do nothing, so a builder checks
+ * once at the end.  data is NUL-terminated whenever it is not NULL (the
+ * NUL is not counted in len).
+ */
+typedef struct {
+    char    *data;
+    size_t   len;
+    size_t   size;
+    size_t   max;
+    int      failed;
+} integrations_notify_buf_t;
+
+void integrations_notify_buf_add(integrations_notify_buf_t *b,
+    const void *s, size_t n);
+void integrations_notify_buf_adds(integrations_notify_buf_t *b,
+    const char *s);
+void integrations_notify_buf_addc(integrations_notify_buf_t *b, char c);
+
+/* NULL if failed (the buffer is then freed); else the data, owned by the
+ * caller */
+char *integrations_notify_buf_done(integrations_notify_buf_t *b,
+    size_t *len);
+void integrations_notify_buf_free(integrations_notify_buf_t *b);
+
+/*
+ * UTF-8 (RFC 3629: no overlongs, surrogates or code points past 10FFFF).
+ * Decodes one character at s[0..len): returns its length (1..4) and the
+ * code point, or 0 for an invalid sequence.
+ */
+size_t integrations_notify_utf8_next(const unsigned char *s, size_t len,
+    uint32_t *cp);
+
+/* the offset of the first invalid byte, or len when all is valid */
+size_t integrations_notify_utf8_check(const unsigned char *s, size_t len);
+
+#endif /* INTEGRATIONS_NOTIFY_H */
