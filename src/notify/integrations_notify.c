@@ -235,6 +235,61 @@ integrations_notify_buf_addc(integrations_notify_buf_t *b, char c)
 }
 
 
+void
+integrations_notify_buf_form(integrations_notify_buf_t *b, const char *s,
+    size_t n)
+{
+    char           hex[3];
+    size_t         i, run;
+    unsigned char  c;
+
+    static const char  digits[] = "0123456789ABCDEF";
+
+    run = 0;
+
+    for (i = 0; i < n; i++) {
+        c = (unsigned char) s[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+            || c == '~')
+        {
+            continue;
+        }
+
+        integrations_notify_buf_add(b, s + run, i - run);
+
+        if (c == ' ') {
+            integrations_notify_buf_addc(b, '+');
+
+        } else {
+            hex[0] = '%';
+            hex[1] = digits[c >> 4];
+            hex[2] = digits[c & 0x0f];
+            integrations_notify_buf_add(b, hex, 3);
+        }
+
+        run = i + 1;
+    }
+
+    integrations_notify_buf_add(b, s + run, n - run);
+}
+
+
+void
+integrations_notify_buf_field(integrations_notify_buf_t *b, const char *key,
+    const char *value, size_t n)
+{
+    if (b->len) {
+        integrations_notify_buf_addc(b, '&');
+    }
+
+    integrations_notify_buf_form(b, key, strlen(key));
+    integrations_notify_buf_addc(b, '=');
+    integrations_notify_buf_form(b, value, n);
+}
+
+
 char *
 integrations_notify_buf_done(integrations_notify_buf_t *b, size_t *len)
 {
@@ -357,4 +412,131 @@ integrations_notify_utf8_check(const unsigned char *s, size_t len)
     }
 
     return len;
+}
+
+
+/* JSON out */
+
+void
+integrations_notify_gen_init(integrations_notify_gen_t *j)
+{
+    j->failed = 0;
+    j->g = yajl_gen_alloc(NULL);
+
+    if (j->g == NULL) {
+        j->failed = 1;
+        return;
+    }
+
+    yajl_gen_config(j->g, yajl_gen_validate_utf8, 1);
+}
+
+
+static void
+integrations_notify_gen_check(integrations_notify_gen_t *j,
+    yajl_gen_status rc)
+{
+    if (rc != yajl_gen_status_ok) {
+        j->failed = 1;
+    }
+}
+
+
+void
+integrations_notify_gen_str(integrations_notify_gen_t *j, const char *s,
+    size_t n)
+{
+    if (!j->failed) {
+        integrations_notify_gen_check(j, yajl_gen_string(j->g,
+                                             (const unsigned char *) s, n));
+    }
+}
+
+
+void
+integrations_notify_gen_cstr(integrations_notify_gen_t *j, const char *s)
+{
+    integrations_notify_gen_str(j, s, strlen(s));
+}
+
+
+void
+integrations_notify_gen_key(integrations_notify_gen_t *j, const char *key,
+    const char *s, size_t n)
+{
+    integrations_notify_gen_cstr(j, key);
+    integrations_notify_gen_str(j, s, n);
+}
+
+
+void
+integrations_notify_gen_int(integrations_notify_gen_t *j, long long n)
+{
+    if (!j->failed) {
+        integrations_notify_gen_check(j, yajl_gen_integer(j->g, n));
+    }
+}
+
+
+void
+integrations_notify_gen_bool(integrations_notify_gen_t *j, int b)
+{
+    if (!j->failed) {
+        integrations_notify_gen_check(j, yajl_gen_bool(j->g, b));
+    }
+}
+
+
+void
+integrations_notify_gen_map(integrations_notify_gen_t *j, int open)
+{
+    if (!j->failed) {
+        integrations_notify_gen_check(j, open ? yajl_gen_map_open(j->g)
+                                              : yajl_gen_map_close(j->g));
+    }
+}
+
+
+void
+integrations_notify_gen_array(integrations_notify_gen_t *j, int open)
+{
+    if (!j->failed) {
+        integrations_notify_gen_check(j, open ? yajl_gen_array_open(j->g)
+                                              : yajl_gen_array_close(j->g));
+    }
+}
+
+
+char *
+integrations_notify_gen_done(integrations_notify_gen_t *j, size_t *len)
+{
+    char                 *p;
+    size_t                n;
+    const unsigned char  *buf;
+
+    p = NULL;
+
+    if (!j->failed
+        && yajl_gen_get_buf(j->g, &buf, &n) == yajl_gen_status_ok)
+    {
+        p = malloc(n + 1);
+
+        if (p != NULL) {
+            memcpy(p, buf, n);
+            p[n] = '\0';
+
+            if (len) {
+                *len = n;
+            }
+        }
+    }
+
+    if (j->g) {
+        yajl_gen_free(j->g);
+        j->g = NULL;
+    }
+
+    j->failed = 1;
+
+    return p;
 }

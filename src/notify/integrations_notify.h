@@ -11,9 +11,14 @@
  *                                   tokens, Slack channels; masking
  *   integrations_notify_request.h   POST /notifications(/bulk) bodies
  *   integrations_notify_retry.h     backoff with jitter, max age, Retry-After
- *   integrations_notify_wire.h      provider requests and response
- *                                   classifiers (Solapi, Twilio, SendGrid,
- *                                   Slack, FCM) and the SMTP message
+ *   integrations_solapi.h           Solapi messages/v4: auth header, SMS,
+ *                                   LMS and AlimTalk bodies, classifier
+ *   integrations_twilio.h           Twilio Messages.json form, classifier
+ *   integrations_sendgrid.h         SendGrid v3 mail/send JSON, classifier
+ *   integrations_slack.h            chat.postMessage, incoming webhooks
+ *   integrations_fcm.h              FCM HTTP v1: service-account key, RS256
+ *                                   JWT, token answer, message, classifier
+ *   integrations_mime.h             the SMTP message (RFC 5322 + MIME)
  *
  * This header holds the one result shape every response classifier
  * returns, and a growable buffer the builders write into.
@@ -28,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <yajl/yajl_gen.h>
 
 
 /* what a provider's answer means for the notification */
@@ -159,11 +165,58 @@ void integrations_notify_buf_adds(integrations_notify_buf_t *b,
     const char *s);
 void integrations_notify_buf_addc(integrations_notify_buf_t *b, char c);
 
+/*
+ * application/x-www-form-urlencoded: A-Z a-z 0-9 - . _ ~ as they are,
+ * space as "+", every other byte as %XX.
+ */
+void integrations_notify_buf_form(integrations_notify_buf_t *b,
+    const char *s, size_t n);
+
+/* "&key=value" (no "&" when the buffer is empty), both form-encoded */
+void integrations_notify_buf_field(integrations_notify_buf_t *b,
+    const char *key, const char *value, size_t n);
+
 /* NULL if failed (the buffer is then freed); else the data, owned by the
  * caller */
 char *integrations_notify_buf_done(integrations_notify_buf_t *b,
     size_t *len);
 void integrations_notify_buf_free(integrations_notify_buf_t *b);
+
+/* a key and a value, for provider fields built from lists */
+typedef struct {
+    const char  *key;
+    size_t       key_len;
+    const char  *value;
+    size_t       value_len;
+} integrations_notify_kv_t;
+
+
+/*
+ * JSON out: yajl_gen with invalid UTF-8 refused, and one failure flag.
+ * A yajl_gen call that fails (invalid UTF-8, no memory) leaves the
+ * generator as it was, so later calls would build a wrong document: here
+ * the first failure sticks, and integrations_notify_gen_done() returns
+ * NULL (it always frees the generator).
+ */
+typedef struct {
+    yajl_gen  g;
+    int       failed;
+} integrations_notify_gen_t;
+
+void integrations_notify_gen_init(integrations_notify_gen_t *j);
+void integrations_notify_gen_str(integrations_notify_gen_t *j,
+    const char *s, size_t n);
+void integrations_notify_gen_cstr(integrations_notify_gen_t *j,
+    const char *s);
+void integrations_notify_gen_key(integrations_notify_gen_t *j,
+    const char *key, const char *s, size_t n);
+void integrations_notify_gen_int(integrations_notify_gen_t *j, long long n);
+void integrations_notify_gen_bool(integrations_notify_gen_t *j, int b);
+void integrations_notify_gen_map(integrations_notify_gen_t *j, int open);
+void integrations_notify_gen_array(integrations_notify_gen_t *j, int open);
+char *integrations_notify_gen_done(integrations_notify_gen_t *j,
+    size_t *len);
+
 
 /*
  * UTF-8 (RFC 3629: no overlongs, surrogates or code points past 10FFFF).
