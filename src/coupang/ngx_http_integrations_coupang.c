@@ -35,16 +35,20 @@
 
 
 /*
- * The head of ngx_http_proxy_loc_conf_t, which nginx keeps private to
- * ngx_http_proxy_module.c.  It is the same from 1.18 to 1.29: check it
- * before allowing another version below.  proxy_lengths is not NULL when
- * the location's proxy_pass has variables (proxy_values then evaluates
- * its URL); upstream.upstream is the upstream of a literal proxy_pass.
+ * Whether the location's proxy_pass has variables: proxy_lengths is not
+ * NULL then (and proxy_values evaluates its URL).  nginx 1.29.4 and later
+ * publish ngx_http_proxy_loc_conf_t; before, it is private to
+ * ngx_http_proxy_module.c, and its head up to proxy_values is the same
+ * from 1.18.0 to 1.29.3: that head is mirrored here.
  */
 
-#if (nginx_version < 1018000 || nginx_version >= 1030000)
-#error "check ngx_http_integrations_coupang_proxy_conf_t against this nginx"
-#endif
+#if (nginx_version >= 1029004)
+
+#include <ngx_http_proxy_module.h>
+
+typedef ngx_http_proxy_loc_conf_t  ngx_http_integrations_coupang_proxy_conf_t;
+
+#elif (nginx_version >= 1018000)
 
 typedef struct {
     ngx_array_t              *flushes;
@@ -71,6 +75,10 @@ typedef struct {
     ngx_array_t                                    *proxy_lengths;
     ngx_array_t                                    *proxy_values;
 } ngx_http_integrations_coupang_proxy_conf_t;
+
+#else
+#error "coupang_sign needs nginx 1.18.0 or later"
+#endif
 
 
 /* a coupang_sign_hosts entry: HOST (no_port) or HOST:PORT */
