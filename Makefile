@@ -35,7 +35,7 @@ CORE_LIBS    := -lcrypto -lyajl
 
 # Debian packages: to build and test, and the extras fuzzing needs.
 DEPS         := make gcc libc6-dev perl curl openssl nginx nginx-dev libssl-dev \
-                libyajl-dev libcurl4-openssl-dev wrk valgrind
+                libyajl-dev libcurl4-openssl-dev wrk valgrind bsdutils procps
 FUZZ_DEPS    := clang libclang-rt-14-dev
 
 .PHONY: all deps deps-fuzz module unit integration test run bench \
