@@ -352,6 +352,17 @@ is($r->{status}, 400, 'a malformed chunked body: 400');
 like($r->{headers}{'content-type'} // '', qr{^application/problem\+json},
      'a malformed chunked body: problem+json');
 
+# on a keep-alive connection the unread rest is not taken for a request
+
+for my $case ([ "zz\r\n{}\r\n0\r\n\r\n", 400, 'malformed' ],
+              [ "20000\r\n" . ('x' x 70000), 413, 'too large' ])
+{
+    $r = answer($gw->raw("POST /payments HTTP/1.1\r\nHost: x\r\n"
+        . "Transfer-Encoding: chunked\r\n\r\n$case->[0]", timeout => $T));
+    is($r->{status}, $case->[1], "keep-alive, $case->[2] chunked body");
+    is(lc($r->{headers}{connection} // ''), 'close', '  the connection closed');
+}
+
 is(stripe_calls(), 8, 'only the bodies under the limit reached Stripe');
 
 # several MB, sent slowly: the answer comes as soon as the limit is

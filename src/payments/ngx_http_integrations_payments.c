@@ -1114,6 +1114,13 @@ ngx_http_integrations_pay_body_refused(ngx_http_request_t *r, ngx_int_t rc)
         return rc;
     }
 
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE || rc == NGX_HTTP_BAD_REQUEST)
+    {
+        /* the rest of the body is unread: drained, then closed */
+        r->keepalive = 0;
+        r->lingering_close = 1;
+    }
+
     if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
         ngx_str_set(&d, "the body is over 64 KB or client_max_body_size");
         return ngx_http_integrations_problem(r,
