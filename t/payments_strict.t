@@ -408,7 +408,8 @@ is(stripe_calls(), 8, 'only the bodies under the limit reached Stripe');
         or diag "sent all $sent bytes in " . (time - $t0) . " s";
     ok(($answered // $total) < 1024 * 1024,
        'before 1 MB of it was sent (' . ($answered // 'all') . ' bytes)');
-    too_large(answer(Gateway::parse_response($resp)), 'a slow 4 MB chunked body');
+    too_large(answer(Gateway::parse_response($resp)),
+              'a slow 4 MB chunked body');
 }
 
 # the gateway still serves after all that
