@@ -12,7 +12,7 @@
 #include "integrations_codec.h"
 #include "integrations_fcm.h"
 #include "integrations_notify.h"
-#include "integrations_notify_json.h"
+#include "integrations_json.h"
 
 
 #define INTEGRATIONS_FCM_KEY_FILE_MAX  (64 * 1024)
@@ -33,7 +33,7 @@ integrations_fcm_dup(yajl_val v, int policy, size_t max)
     size_t       n;
     const char  *s;
 
-    if (integrations_njson_str(v, policy, &s, &n) != 0 || n == 0 || n > max)
+    if (integrations_notify_json_str(v, policy, &s, &n) != 0 || n == 0 || n > max)
     {
         return NULL;
     }
@@ -84,24 +84,24 @@ integrations_fcm_key_parse(const char *json, size_t len,
     size_t                        n;
     yajl_val                      root, v, pk;
     const char                   *s;
-    integrations_njson_status_t   st;
+    integrations_json_err_t   st;
 
     memset(key, 0, sizeof(integrations_fcm_key_t));
 
-    root = integrations_njson_parse(json, len, INTEGRATIONS_FCM_KEY_FILE_MAX,
-                                    8, &st);
+    root = integrations_json_parse(json, len, 8,
+                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
     if (root == NULL || !YAJL_IS_OBJECT(root)) {
         *why = "is not a JSON object";
         yajl_tree_free(root);
         return -1;
     }
 
-    pk = integrations_njson_get(root, "private_key");
+    pk = integrations_json_get(root, "private_key");
 
-    v = integrations_njson_get(root, "type");
+    v = integrations_json_get(root, "type");
 
     if (v != NULL
-        && (integrations_njson_str(v, INTEGRATIONS_NJSON_LINE, &s, &n) != 0
+        && (integrations_notify_json_str(v, 0, &s, &n) != 0
             || n != 15 || memcmp(s, "service_account", 15) != 0))
     {
         *why = "is not a service account key (\"type\")";
@@ -109,16 +109,16 @@ integrations_fcm_key_parse(const char *json, size_t len,
     }
 
     key->client_email = integrations_fcm_dup(
-                              integrations_njson_get(root, "client_email"),
-                              INTEGRATIONS_NJSON_LINE, 320);
+                              integrations_json_get(root, "client_email"),
+                              0, 320);
     if (key->client_email == NULL || strchr(key->client_email, '@') == NULL) {
         *why = "has no valid \"client_email\"";
         goto failed;
     }
 
     key->project_id = integrations_fcm_dup(
-                              integrations_njson_get(root, "project_id"),
-                              INTEGRATIONS_NJSON_LINE, 100);
+                              integrations_json_get(root, "project_id"),
+                              0, 100);
     if (key->project_id == NULL
         || !integrations_fcm_project_valid(key->project_id))
     {
@@ -126,13 +126,13 @@ integrations_fcm_key_parse(const char *json, size_t len,
         goto failed;
     }
 
-    v = integrations_njson_get(root, "token_uri");
+    v = integrations_json_get(root, "token_uri");
 
     if (v == NULL) {
         key->token_uri = strdup(INTEGRATIONS_FCM_TOKEN_URI);
 
     } else {
-        key->token_uri = integrations_fcm_dup(v, INTEGRATIONS_NJSON_LINE,
+        key->token_uri = integrations_fcm_dup(v, 0,
                                               512);
         if (key->token_uri == NULL
             || strncmp(key->token_uri, "https://", 8) != 0
@@ -148,10 +148,10 @@ integrations_fcm_key_parse(const char *json, size_t len,
         goto failed;
     }
 
-    v = integrations_njson_get(root, "private_key_id");
+    v = integrations_json_get(root, "private_key_id");
 
     if (v != NULL) {
-        key->private_key_id = integrations_fcm_dup(v, INTEGRATIONS_NJSON_LINE,
+        key->private_key_id = integrations_fcm_dup(v, 0,
                                                    128);
         if (key->private_key_id == NULL) {
             *why = "has an invalid \"private_key_id\"";
@@ -159,7 +159,7 @@ integrations_fcm_key_parse(const char *json, size_t len,
         }
     }
 
-    if (integrations_njson_str(pk, INTEGRATIONS_NJSON_TEXT, &s, &n) != 0
+    if (integrations_notify_json_str(pk, 1, &s, &n) != 0
         || n == 0)
     {
         *why = "has no \"private_key\"";
@@ -387,7 +387,7 @@ integrations_fcm_token_parse(const integrations_notify_response_t *r,
     long long                     expires;
     yajl_val                      root;
     const char                   *s;
-    integrations_njson_status_t   st;
+    integrations_json_err_t   st;
 
     if (size > 0) {
         token[0] = '\0';
@@ -397,13 +397,14 @@ integrations_fcm_token_parse(const integrations_notify_response_t *r,
         return -1;
     }
 
-    root = integrations_njson_parse(r->body, r->body_len, 64 * 1024, 8, &st);
+    root = integrations_json_parse(r->body, r->body_len, 8,
+                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
 
     if (r->status != 200) {
         integrations_notify_classify_status(r, res);
 
-        if (integrations_njson_str(integrations_njson_get(root, "error"),
-                                   INTEGRATIONS_NJSON_LINE, &s, &n) == 0)
+        if (integrations_notify_json_str(integrations_json_get(root, "error"),
+                                   0, &s, &n) == 0)
         {
             integrations_notify_copy_id(res->code, sizeof(res->code), s, n);
 
@@ -416,9 +417,9 @@ integrations_fcm_token_parse(const integrations_notify_response_t *r,
             }
         }
 
-        if (integrations_njson_str(integrations_njson_get(root,
+        if (integrations_notify_json_str(integrations_json_get(root,
                                                       "error_description"),
-                                   INTEGRATIONS_NJSON_LINE, &s, &n) == 0)
+                                   0, &s, &n) == 0)
         {
             integrations_notify_copy_text(res->text, sizeof(res->text), s, n);
         }
@@ -436,8 +437,8 @@ integrations_fcm_token_parse(const integrations_notify_response_t *r,
     res->outcome = INTEGRATIONS_NOTIFY_UNKNOWN;
     strcpy(res->code, "bad_response");
 
-    if (integrations_njson_str(integrations_njson_get(root, "access_token"),
-                               INTEGRATIONS_NJSON_LINE, &s, &n) != 0
+    if (integrations_notify_json_str(integrations_json_get(root, "access_token"),
+                               0, &s, &n) != 0
         || n == 0 || n > INTEGRATIONS_FCM_TOKEN_MAX || n >= size)
     {
         yajl_tree_free(root);
@@ -453,23 +454,23 @@ integrations_fcm_token_parse(const integrations_notify_response_t *r,
         }
     }
 
-    if (integrations_njson_int(integrations_njson_get(root, "expires_in"), 1,
+    if (integrations_notify_json_int(integrations_json_get(root, "expires_in"), 1,
                                86400, &expires) != 0)
     {
         yajl_tree_free(root);
         return -1;
     }
 
-    if (integrations_njson_str(integrations_njson_get(root, "token_type"),
-                               INTEGRATIONS_NJSON_LINE, &s, &i) == 0
+    if (integrations_notify_json_str(integrations_json_get(root, "token_type"),
+                               0, &s, &i) == 0
         && !(i == 6 && strncasecmp(s, "Bearer", 6) == 0))
     {
         yajl_tree_free(root);
         return -1;
     }
 
-    integrations_njson_str(integrations_njson_get(root, "access_token"),
-                           INTEGRATIONS_NJSON_LINE, &s, &n);
+    integrations_notify_json_str(integrations_json_get(root, "access_token"),
+                           0, &s, &n);
     memcpy(token, s, n);
     token[n] = '\0';
     OPENSSL_cleanse((void *) s, n);
@@ -554,18 +555,18 @@ integrations_fcm_classify(const integrations_notify_response_t *r,
     size_t                        n, i;
     yajl_val                      root, err, details, d;
     const char                   *s, *code;
-    integrations_njson_status_t   st;
+    integrations_json_err_t   st;
 
     if (integrations_notify_classify_transport(r, res)) {
         return res->outcome;
     }
 
-    root = integrations_njson_parse(r->body, r->body_len, 1024 * 1024, 32,
-                                    &st);
+    root = integrations_json_parse(r->body, r->body_len, 32,
+                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
 
     if (r->status == 200) {
-        if (integrations_njson_str(integrations_njson_get(root, "name"),
-                                   INTEGRATIONS_NJSON_LINE, &s, &n) == 0
+        if (integrations_notify_json_str(integrations_json_get(root, "name"),
+                                   0, &s, &n) == 0
             && n > 0
             && integrations_notify_copy_id(res->message_id,
                                            sizeof(res->message_id), s, n)
@@ -584,10 +585,10 @@ integrations_fcm_classify(const integrations_notify_response_t *r,
 
     integrations_notify_classify_status(r, res);
 
-    err = integrations_njson_get(root, "error");
+    err = integrations_json_get(root, "error");
 
-    if (integrations_njson_str(integrations_njson_get(err, "message"),
-                               INTEGRATIONS_NJSON_LINE, &s, &n) == 0)
+    if (integrations_notify_json_str(integrations_json_get(err, "message"),
+                               0, &s, &n) == 0)
     {
         integrations_notify_copy_text(res->text, sizeof(res->text), s, n);
     }
@@ -595,15 +596,15 @@ integrations_fcm_classify(const integrations_notify_response_t *r,
     /* details[].errorCode, of the FcmError entry or any that has one */
 
     code = NULL;
-    details = integrations_njson_get(err, "details");
+    details = integrations_json_get(err, "details");
 
     for (i = 0; details && YAJL_IS_ARRAY(details)
                 && i < details->u.array.len; i++)
     {
         d = details->u.array.values[i];
 
-        if (integrations_njson_str(integrations_njson_get(d, "errorCode"),
-                                   INTEGRATIONS_NJSON_LINE, &s, &n) == 0
+        if (integrations_notify_json_str(integrations_json_get(d, "errorCode"),
+                                   0, &s, &n) == 0
             && integrations_notify_copy_id(res->code, sizeof(res->code), s, n)
                == 0)
         {
@@ -613,8 +614,8 @@ integrations_fcm_classify(const integrations_notify_response_t *r,
     }
 
     if (code == NULL) {
-        if (integrations_njson_str(integrations_njson_get(err, "status"),
-                                   INTEGRATIONS_NJSON_LINE, &s, &n) == 0)
+        if (integrations_notify_json_str(integrations_json_get(err, "status"),
+                                   0, &s, &n) == 0)
         {
             integrations_notify_copy_id(res->code, sizeof(res->code), s, n);
         }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "integrations_json.h"
 #include "integrations_notify.h"
 
 
@@ -539,4 +540,84 @@ integrations_notify_gen_done(integrations_notify_gen_t *j, size_t *len)
     j->failed = 1;
 
     return p;
+}
+
+
+/* strict JSON trees in */
+
+int
+integrations_notify_json_str(yajl_val v, int text, const char **s,
+    size_t *len)
+{
+    size_t  n;
+
+    if (v == NULL || !YAJL_IS_STRING(v)) {
+        return -1;
+    }
+
+    /* the tree holds no NUL (integrations_json_parse()): strlen is exact */
+
+    n = strlen(v->u.string);
+
+    if (!integrations_json_plain(v->u.string, n, text)) {
+        return -1;
+    }
+
+    *s = v->u.string;
+    *len = n;
+
+    return 0;
+}
+
+
+const char *
+integrations_notify_json_number(yajl_val v)
+{
+    if (v == NULL || !YAJL_IS_NUMBER(v)) {
+        return NULL;
+    }
+
+    return v->u.number.r;
+}
+
+
+int
+integrations_notify_json_int(yajl_val v, long long min, long long max,
+    long long *n)
+{
+    int          neg;
+    const char  *p;
+    long long    x;
+
+    p = integrations_notify_json_number(v);
+    if (p == NULL) {
+        return -1;
+    }
+
+    neg = (*p == '-');
+    p += neg;
+
+    if (*p == '\0') {
+        return -1;
+    }
+
+    x = 0;
+
+    for ( /* void */ ; *p; p++) {
+        if (*p < '0' || *p > '9' || x > (9223372036854775807LL - 9) / 10) {
+            return -1;
+        }
+
+        x = x * 10 + (*p - '0');
+    }
+
+    x = neg ? -x : x;
+
+    if (x < min || x > max) {
+        return -1;
+    }
+
+    *n = x;
+
+    return 0;
 }

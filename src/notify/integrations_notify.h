@@ -4,7 +4,6 @@
  * The notification core is a set of nginx-free pieces the glue (directives,
  * the POST /notifications handler, the outbox sender) puts together:
  *
- *   integrations_notify_json.h      strict JSON in (duplicates, NUL, depth)
  *   integrations_template.h         the Mustache subset and template files
  *   integrations_sms_kr.h           EUC-KR length, SMS vs LMS, 422 text
  *   integrations_recipient.h        E.164, Korean mobiles, email, FCM
@@ -21,7 +20,12 @@
  *   integrations_mime.h             the SMTP message (RFC 5322 + MIME)
  *
  * This header holds the one result shape every response classifier
- * returns, and a growable buffer the builders write into.
+ * returns, a growable buffer the builders write into, JSON out (yajl_gen)
+ * and readers for the strict JSON trees of integrations_json.h.  Every
+ * JSON input (client bodies, provider answers, key files) is parsed with
+ * integrations_json_parse() and INTEGRATIONS_JSON_UNIQUE_KEYS: no NUL in
+ * any string, no key twice; strings are then read through
+ * integrations_notify_json_str(), which refuses control characters.
  *
  * The core never draws random bytes, reads a clock or does I/O: salts,
  * boundaries, Message-IDs and jitter take random input; times are
@@ -34,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 
 /* what a provider's answer means for the notification */
@@ -216,6 +221,25 @@ void integrations_notify_gen_map(integrations_notify_gen_t *j, int open);
 void integrations_notify_gen_array(integrations_notify_gen_t *j, int open);
 char *integrations_notify_gen_done(integrations_notify_gen_t *j,
     size_t *len);
+
+
+/*
+ * A string value of a strict tree and its length: 0, or -1 when v is not
+ * a string or holds a control character (with text, tab, LF and CR are
+ * allowed; DEL never is).
+ */
+int integrations_notify_json_str(yajl_val v, int text, const char **s,
+    size_t *len);
+
+/* a number's text as written ("1.21", "85"), or NULL */
+const char *integrations_notify_json_number(yajl_val v);
+
+/*
+ * An integer number value into *n: 0, or -1 for a non-number, a fraction
+ * or exponent ("1.0", "1e3"), or one outside [min, max].
+ */
+int integrations_notify_json_int(yajl_val v, long long min, long long max,
+    long long *n);
 
 
 /*

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "integrations_notify.h"
-#include "integrations_notify_json.h"
+#include "integrations_json.h"
 #include "integrations_sendgrid.h"
 
 
@@ -129,7 +129,7 @@ integrations_sendgrid_classify(const integrations_notify_response_t *r,
     size_t                       n;
     yajl_val                     root, e;
     const char                  *s;
-    integrations_njson_status_t  st;
+    integrations_json_err_t  st;
 
     if (integrations_notify_classify_transport(r, res)) {
         return res->outcome;
@@ -149,25 +149,25 @@ integrations_sendgrid_classify(const integrations_notify_response_t *r,
         return res->outcome;
     }
 
-    root = integrations_njson_parse(r->body, r->body_len, 1024 * 1024, 32,
-                                    &st);
+    root = integrations_json_parse(r->body, r->body_len, 32,
+                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
     if (root == NULL) {
         return res->outcome;
     }
 
-    e = integrations_njson_get(root, "errors");
+    e = integrations_json_get(root, "errors");
 
     if (e != NULL && YAJL_IS_ARRAY(e) && e->u.array.len > 0) {
         e = e->u.array.values[0];
 
-        if (integrations_njson_str(integrations_njson_get(e, "message"),
-                                   INTEGRATIONS_NJSON_LINE, &s, &n) == 0)
+        if (integrations_notify_json_str(integrations_json_get(e, "message"),
+                                   0, &s, &n) == 0)
         {
             integrations_notify_copy_text(res->text, sizeof(res->text), s, n);
         }
 
-        if (integrations_njson_str(integrations_njson_get(e, "field"),
-                                   INTEGRATIONS_NJSON_LINE, &s, &n) == 0)
+        if (integrations_notify_json_str(integrations_json_get(e, "field"),
+                                   0, &s, &n) == 0)
         {
             integrations_notify_copy_text(res->code, sizeof(res->code), s, n);
         }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "integrations_notify.h"
-#include "integrations_notify_json.h"
+#include "integrations_json.h"
 #include "integrations_slack.h"
 
 
@@ -131,7 +131,7 @@ integrations_slack_classify(const integrations_notify_response_t *r,
     size_t                       cl, tl;
     yajl_val                     root, ok;
     const char                  *c, *t;
-    integrations_njson_status_t  st;
+    integrations_json_err_t  st;
 
     if (integrations_notify_classify_transport(r, res)) {
         return res->outcome;
@@ -142,9 +142,9 @@ integrations_slack_classify(const integrations_notify_response_t *r,
         return res->outcome;
     }
 
-    root = integrations_njson_parse(r->body, r->body_len, 1024 * 1024, 32,
-                                    &st);
-    ok = integrations_njson_get(root, "ok");
+    root = integrations_json_parse(r->body, r->body_len, 32,
+                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
+    ok = integrations_json_get(root, "ok");
 
     if (ok == NULL || !(YAJL_IS_TRUE(ok) || YAJL_IS_FALSE(ok))) {
         res->outcome = INTEGRATIONS_NOTIFY_UNKNOWN;
@@ -156,10 +156,10 @@ integrations_slack_classify(const integrations_notify_response_t *r,
     if (YAJL_IS_TRUE(ok)) {
         res->outcome = INTEGRATIONS_NOTIFY_SENT;
 
-        if (integrations_njson_str(integrations_njson_get(root, "channel"),
-                                   INTEGRATIONS_NJSON_LINE, &c, &cl) == 0
-            && integrations_njson_str(integrations_njson_get(root, "ts"),
-                                      INTEGRATIONS_NJSON_LINE, &t, &tl) == 0
+        if (integrations_notify_json_str(integrations_json_get(root, "channel"),
+                                   0, &c, &cl) == 0
+            && integrations_notify_json_str(integrations_json_get(root, "ts"),
+                                      0, &t, &tl) == 0
             && cl + tl + 1 < sizeof(res->message_id))
         {
             /* both are free of control bytes (LINE): safe to keep */
@@ -171,8 +171,8 @@ integrations_slack_classify(const integrations_notify_response_t *r,
         return res->outcome;
     }
 
-    if (integrations_njson_str(integrations_njson_get(root, "error"),
-                               INTEGRATIONS_NJSON_LINE, &c, &cl) != 0
+    if (integrations_notify_json_str(integrations_json_get(root, "error"),
+                               0, &c, &cl) != 0
         || integrations_notify_copy_id(res->code, sizeof(res->code), c, cl)
            != 0)
     {

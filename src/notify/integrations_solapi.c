@@ -8,7 +8,7 @@
 #include "integrations_codec.h"
 #include "integrations_hmac.h"
 #include "integrations_notify.h"
-#include "integrations_notify_json.h"
+#include "integrations_json.h"
 #include "integrations_solapi.h"
 
 
@@ -217,14 +217,14 @@ integrations_solapi_classify(const integrations_notify_response_t *r,
     integrations_notify_result_t *res)
 {
     yajl_val                     root;
-    integrations_njson_status_t  st;
+    integrations_json_err_t  st;
 
     if (integrations_notify_classify_transport(r, res)) {
         return res->outcome;
     }
 
-    root = integrations_njson_parse(r->body, r->body_len, 1024 * 1024, 32,
-                                    &st);
+    root = integrations_json_parse(r->body, r->body_len, 32,
+                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
 
     if (r->status == 200) {
         if (root == NULL) {
@@ -259,16 +259,16 @@ integrations_solapi_status(yajl_val root, integrations_notify_result_t *res)
     size_t       n, i;
     const char  *s;
 
-    if (integrations_njson_str(integrations_njson_get(root, "statusMessage"),
-                               INTEGRATIONS_NJSON_LINE, &s, &n) == 0)
+    if (integrations_notify_json_str(integrations_json_get(root, "statusMessage"),
+                               0, &s, &n) == 0)
     {
         integrations_notify_copy_text(res->text, sizeof(res->text), s, n);
     }
 
     code = 0;
 
-    if (integrations_njson_str(integrations_njson_get(root, "statusCode"),
-                               INTEGRATIONS_NJSON_LINE, &s, &n) == 0
+    if (integrations_notify_json_str(integrations_json_get(root, "statusCode"),
+                               0, &s, &n) == 0
         && n == 4)
     {
         for (i = 0; i < 4 && s[i] >= '0' && s[i] <= '9'; i++) {
@@ -289,8 +289,8 @@ integrations_solapi_status(yajl_val root, integrations_notify_result_t *res)
     memcpy(res->code, s, 5);
 
     if (code == 2000 || code == 3000 || code == 4000) {
-        if (integrations_njson_str(integrations_njson_get(root, "messageId"),
-                                   INTEGRATIONS_NJSON_LINE, &s, &n) != 0
+        if (integrations_notify_json_str(integrations_json_get(root, "messageId"),
+                                   0, &s, &n) != 0
             || n == 0
             || integrations_notify_copy_id(res->message_id,
                                            sizeof(res->message_id), s, n)
@@ -345,14 +345,14 @@ integrations_solapi_error(yajl_val root, integrations_notify_result_t *res)
         "InsufficientBalance", NULL
     };
 
-    if (integrations_njson_str(integrations_njson_get(root, "errorMessage"),
-                               INTEGRATIONS_NJSON_LINE, &s, &n) == 0)
+    if (integrations_notify_json_str(integrations_json_get(root, "errorMessage"),
+                               0, &s, &n) == 0)
     {
         integrations_notify_copy_text(res->text, sizeof(res->text), s, n);
     }
 
-    if (integrations_njson_str(integrations_njson_get(root, "errorCode"),
-                               INTEGRATIONS_NJSON_LINE, &s, &n) != 0
+    if (integrations_notify_json_str(integrations_json_get(root, "errorCode"),
+                               0, &s, &n) != 0
         || integrations_notify_copy_id(res->code, sizeof(res->code), s, n)
            != 0)
     {

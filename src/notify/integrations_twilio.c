@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "integrations_notify.h"
-#include "integrations_notify_json.h"
+#include "integrations_json.h"
 #include "integrations_twilio.h"
 
 
@@ -111,18 +111,18 @@ integrations_twilio_classify(const integrations_notify_response_t *r,
     size_t                       n;
     yajl_val                     root, v;
     const char                  *s;
-    integrations_njson_status_t  st;
+    integrations_json_err_t  st;
 
     if (integrations_notify_classify_transport(r, res)) {
         return res->outcome;
     }
 
-    root = integrations_njson_parse(r->body, r->body_len, 1024 * 1024, 32,
-                                    &st);
+    root = integrations_json_parse(r->body, r->body_len, 32,
+                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
 
     if (r->status == 200 || r->status == 201) {
-        if (integrations_njson_str(integrations_njson_get(root, "sid"),
-                                   INTEGRATIONS_NJSON_LINE, &s, &n) != 0
+        if (integrations_notify_json_str(integrations_json_get(root, "sid"),
+                                   0, &s, &n) != 0
             || n < 3
             || integrations_notify_copy_id(res->message_id,
                                            sizeof(res->message_id), s, n)
@@ -136,25 +136,25 @@ integrations_twilio_classify(const integrations_notify_response_t *r,
 
         res->outcome = INTEGRATIONS_NOTIFY_SENT;
 
-        if (integrations_njson_str(integrations_njson_get(root, "status"),
-                                   INTEGRATIONS_NJSON_LINE, &s, &n) == 0
+        if (integrations_notify_json_str(integrations_json_get(root, "status"),
+                                   0, &s, &n) == 0
             && ((n == 6 && memcmp(s, "failed", 6) == 0)
                 || (n == 11 && memcmp(s, "undelivered", 11) == 0)
                 || (n == 8 && memcmp(s, "canceled", 8) == 0)))
         {
             res->outcome = INTEGRATIONS_NOTIFY_PERMANENT;
 
-            v = integrations_njson_get(root, "error_code");
-            s = integrations_njson_number(v);
+            v = integrations_json_get(root, "error_code");
+            s = integrations_notify_json_number(v);
 
             if (s != NULL) {
                 integrations_notify_copy_id(res->code, sizeof(res->code), s,
                                             strlen(s));
             }
 
-            if (integrations_njson_str(integrations_njson_get(root,
+            if (integrations_notify_json_str(integrations_json_get(root,
                                                              "error_message"),
-                                       INTEGRATIONS_NJSON_LINE, &s, &n)
+                                       0, &s, &n)
                 == 0)
             {
                 integrations_notify_copy_text(res->text, sizeof(res->text),
@@ -184,13 +184,13 @@ integrations_twilio_error(yajl_val root, integrations_notify_result_t *res)
     size_t       n;
     const char  *s;
 
-    if (integrations_njson_str(integrations_njson_get(root, "message"),
-                               INTEGRATIONS_NJSON_LINE, &s, &n) == 0)
+    if (integrations_notify_json_str(integrations_json_get(root, "message"),
+                               0, &s, &n) == 0)
     {
         integrations_notify_copy_text(res->text, sizeof(res->text), s, n);
     }
 
-    if (integrations_njson_int(integrations_njson_get(root, "code"), 0,
+    if (integrations_notify_json_int(integrations_json_get(root, "code"), 0,
                                999999, &code) != 0)
     {
         return;

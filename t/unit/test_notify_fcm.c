@@ -11,7 +11,7 @@
 #include "tap.h"
 #include "integrations_codec.h"
 #include "integrations_fcm.h"
-#include "integrations_notify_json.h"
+#include "integrations_json.h"
 
 
 #define S(s)  s, sizeof(s) - 1
@@ -114,7 +114,7 @@ test_key_and_jwt(void)
     EVP_MD_CTX              *md;
     yajl_val                 claims;
     integrations_fcm_key_t   key;
-    integrations_njson_status_t  st;
+    integrations_json_err_t  st;
 
     json = key_file("service_account", 2048, "");
     ok(integrations_fcm_key_parse(json, strlen(json), &key, &why) == 0,
@@ -142,19 +142,20 @@ test_key_and_jwt(void)
     ok(h && hl == strlen(HEADER) && memcmp(h, HEADER, hl) == 0,
        "the header");
 
-    claims = integrations_njson_parse((char *) c, cl, 4096, 4, &st);
+    claims = integrations_json_parse((char *) c, cl, 4,
+                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
     ok(claims != NULL
-       && strcmp(integrations_njson_get(claims, "iss")->u.string,
+       && strcmp(integrations_json_get(claims, "iss")->u.string,
                  "fcm@books-1234.iam.gserviceaccount.com") == 0
-       && strcmp(integrations_njson_get(claims, "scope")->u.string,
+       && strcmp(integrations_json_get(claims, "scope")->u.string,
                  "https://www.googleapis.com/auth/firebase.messaging") == 0
-       && strcmp(integrations_njson_get(claims, "aud")->u.string,
+       && strcmp(integrations_json_get(claims, "aud")->u.string,
                  "https://oauth2.googleapis.com/token") == 0
-       && strcmp(integrations_njson_number(
-                     integrations_njson_get(claims, "iat")), "1700000000")
+       && strcmp(integrations_notify_json_number(
+                     integrations_json_get(claims, "iat")), "1700000000")
           == 0
-       && strcmp(integrations_njson_number(
-                     integrations_njson_get(claims, "exp")), "1700003600")
+       && strcmp(integrations_notify_json_number(
+                     integrations_json_get(claims, "exp")), "1700003600")
           == 0,
        "claims iss, scope, aud, iat, exp = iat + 3600");
     yajl_tree_free(claims);

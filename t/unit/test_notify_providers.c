@@ -7,7 +7,7 @@
 
 #include "tap.h"
 #include "integrations_notify.h"
-#include "integrations_notify_json.h"
+#include "integrations_json.h"
 #include "integrations_sendgrid.h"
 #include "integrations_slack.h"
 #include "integrations_solapi.h"
@@ -37,96 +37,43 @@ classify(classify_pt f, unsigned status, const char *body, int64_t ra,
 }
 
 
+/* the strict parser is common/integrations_json (t/unit/test_json.c) */
+
 static void
 test_json(void)
 {
-    size_t                        i;
-    yajl_val                      v;
-    integrations_njson_status_t   st;
+    size_t                    n;
+    long long                 x;
+    yajl_val                  v;
+    const char               *s;
+    integrations_json_err_t   st;
 
-    static const struct {
-        const char  *json;
-        int          error;
-        const char  *path;
-    } bad[] = {
-        { "{\"a\":1,\"a\":2}", INTEGRATIONS_NJSON_DUPLICATE, "a" },
-        { "{\"items\":[{},{\"to\":1,\"x\":{},\"to\":2}]}",
-          INTEGRATIONS_NJSON_DUPLICATE, "items[1].to" },
-        { "{\"a\":\"x\\u0000y\"}", INTEGRATIONS_NJSON_NUL, "" },
-        { "{\"a\\u0000b\":1}", INTEGRATIONS_NJSON_NUL, "" },
-        { "{\"a\":\"\\ud800\"}", INTEGRATIONS_NJSON_SURROGATE, "" },
-        { "{\"a\":\"\\udc00\\ud800\"}", INTEGRATIONS_NJSON_SURROGATE, "" },
-        { "{\"a\":1} // c", INTEGRATIONS_NJSON_SYNTAX, "" },
-        { "{\"a\":1}x", INTEGRATIONS_NJSON_SYNTAX, "" },
-        { "[[[[[[[[[1]]]]]]]]]", INTEGRATIONS_NJSON_DEPTH, "" },
-        { "{\"a\\nb\":1}", INTEGRATIONS_NJSON_KEY, "" },
-        { "{\"a\":{\"b\\u0007\":1}}", INTEGRATIONS_NJSON_KEY, "a" },
-    };
-
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        v = integrations_njson_parse(bad[i].json, strlen(bad[i].json), 4096,
-                                     8, &st);
-        ok(v == NULL && st.error == bad[i].error
-           && strcmp(st.path, bad[i].path) == 0,
-           "strict JSON refuses %s (%s at \"%s\")",
-           integrations_njson_error_text(bad[i].error), bad[i].json, st.path);
-    }
-
-    v = integrations_njson_parse(S("{\"a\":\"\\ud83d\\ude00\",\"b\":\"\\\\u0000\"}"),
-                                 4096, 8, &st);
-    ok(v != NULL && strcmp(integrations_njson_get(v, "a")->u.string,
-                           "\xf0\x9f\x98\x80") == 0
-       && strcmp(integrations_njson_get(v, "b")->u.string, "\\u0000") == 0,
-       "a surrogate pair, and an escaped backslash before u0000, are fine");
+    v = integrations_json_parse(S("{\"t\":\"a\\tb\\nc\",\"l\":\"a\\tb\","
+                                  "\"d\":\"\\u007f\",\"i\":42,"
+                                  "\"f\":4.5,\"e\":1e3,\"n\":-7}"), 8,
+                                INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
+    ok(integrations_notify_json_str(integrations_json_get(v, "t"), 1, &s, &n)
+       == 0 && n == 5, "text may hold tab and LF");
+    ok(integrations_notify_json_str(integrations_json_get(v, "l"), 0, &s, &n)
+       == -1, "a line may not");
+    ok(integrations_notify_json_str(integrations_json_get(v, "d"), 1, &s, &n)
+       == -1, "DEL is a control character");
+    ok(integrations_notify_json_str(integrations_json_get(v, "i"), 1, &s, &n)
+       == -1, "a number is not a string");
+    ok(integrations_notify_json_int(integrations_json_get(v, "i"), 0, 100, &x)
+       == 0 && x == 42, "an integer");
+    ok(integrations_notify_json_int(integrations_json_get(v, "n"), -10, 0, &x)
+       == 0 && x == -7, "a negative one");
+    ok(integrations_notify_json_int(integrations_json_get(v, "i"), 0, 10, &x)
+       == -1, "out of range");
+    ok(integrations_notify_json_int(integrations_json_get(v, "f"), 0, 10, &x)
+       == -1
+       && integrations_notify_json_int(integrations_json_get(v, "e"), 0,
+                                       10000, &x) == -1,
+       "no fractions or exponents");
+    is_str(integrations_notify_json_number(integrations_json_get(v, "f")),
+           "4.5", "a number's text");
     yajl_tree_free(v);
-
-    v = integrations_njson_parse(S("{\"a\":1}"), 6, 8, &st);
-    ok(v == NULL && st.error == INTEGRATIONS_NJSON_TOO_LARGE, "max_len");
-
-    {
-        /* 20 distinct keys then a repeat: the sorted path */
-        char  big[512];
-
-        strcpy(big, "{");
-        for (i = 0; i < 20; i++) {
-            sprintf(big + strlen(big), "\"k%zu\":%zu,", i, i);
-        }
-        strcat(big, "\"k7\":0}");
-
-        v = integrations_njson_parse(big, strlen(big), 4096, 8, &st);
-        ok(v == NULL && st.error == INTEGRATIONS_NJSON_DUPLICATE
-           && strcmp(st.path, "k7") == 0, "a duplicate among many keys");
-    }
-
-    {
-        const char  *s;
-        size_t       n;
-        long long    x;
-
-        v = integrations_njson_parse(S("{\"t\":\"a\\tb\\nc\",\"l\":\"a\\tb\","
-                                       "\"d\":\"\\u007f\",\"i\":42,"
-                                       "\"f\":4.5,\"e\":1e3}"),
-                                     4096, 8, &st);
-        ok(integrations_njson_str(integrations_njson_get(v, "t"),
-                                  INTEGRATIONS_NJSON_TEXT, &s, &n) == 0,
-           "text may hold tab and LF");
-        ok(integrations_njson_str(integrations_njson_get(v, "l"),
-                                  INTEGRATIONS_NJSON_LINE, &s, &n) == -1,
-           "a line may not");
-        ok(integrations_njson_str(integrations_njson_get(v, "d"),
-                                  INTEGRATIONS_NJSON_TEXT, &s, &n) == -1,
-           "DEL is a control character");
-        ok(integrations_njson_int(integrations_njson_get(v, "i"), 0, 100, &x)
-           == 0 && x == 42, "an integer");
-        ok(integrations_njson_int(integrations_njson_get(v, "i"), 0, 10, &x)
-           == -1, "out of range");
-        ok(integrations_njson_int(integrations_njson_get(v, "f"), 0, 10, &x)
-           == -1
-           && integrations_njson_int(integrations_njson_get(v, "e"), 0,
-                                     10000, &x) == -1,
-           "no fractions or exponents");
-        yajl_tree_free(v);
-    }
 }
 
 

@@ -7,7 +7,8 @@
 #include <stdint.h>
 
 #include "tap.h"
-#include "integrations_notify_json.h"
+#include "integrations_json.h"
+#include "integrations_notify.h"
 #include "integrations_template.h"
 
 
@@ -45,9 +46,10 @@ render(const char *tpl, size_t tlen, const char *json, int escape,
     integrations_tpl_t           *t;
     integrations_tpl_opts_t       opts;
     integrations_tpl_error_t      err;
-    integrations_njson_status_t   st;
+    integrations_json_err_t   st;
 
-    data = integrations_njson_parse(json, strlen(json), 1 << 20, 32, &st);
+    data = integrations_json_parse(json, strlen(json), 32,
+                                   INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
     if (data == NULL) {
         *rc = -2;
         return NULL;
@@ -102,7 +104,7 @@ run_spec(const char *file, size_t *nrefused)
     integrations_tpl_t               *t;
     integrations_tpl_opts_t           opts;
     integrations_tpl_error_t          err;
-    integrations_njson_status_t       st;
+    integrations_json_err_t       st;
     integrations_tpl_render_error_t   rerr;
 
     dir = getenv("MUSTACHE_DIR");
@@ -113,10 +115,11 @@ run_spec(const char *file, size_t *nrefused)
         return;
     }
 
-    root = integrations_njson_parse(json, len, 1 << 20, 64, &st);
+    root = integrations_json_parse(json, len, 64,
+                                   INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
     free(json);
 
-    tests = integrations_njson_get(root, "tests");
+    tests = integrations_json_get(root, "tests");
 
     if (!ok(tests != NULL && YAJL_IS_ARRAY(tests), "%s: tests", file)) {
         yajl_tree_free(root);
@@ -126,13 +129,13 @@ run_spec(const char *file, size_t *nrefused)
     for (i = 0; i < tests->u.array.len; i++) {
         tc = tests->u.array.values[i];
 
-        integrations_njson_str(integrations_njson_get(tc, "name"),
-                               INTEGRATIONS_NJSON_TEXT, &name, &tlen);
-        integrations_njson_str(integrations_njson_get(tc, "expected"),
-                               INTEGRATIONS_NJSON_TEXT, &expected, &elen);
-        integrations_njson_str(integrations_njson_get(tc, "template"),
-                               INTEGRATIONS_NJSON_TEXT, &tpl, &tlen);
-        data = integrations_njson_get(tc, "data");
+        integrations_notify_json_str(integrations_json_get(tc, "name"),
+                               1, &name, &tlen);
+        integrations_notify_json_str(integrations_json_get(tc, "expected"),
+                               1, &expected, &elen);
+        integrations_notify_json_str(integrations_json_get(tc, "template"),
+                               1, &tpl, &tlen);
+        data = integrations_json_get(tc, "data");
 
         t = integrations_tpl_compile(tpl, tlen, 1, &err);
 
@@ -290,7 +293,7 @@ test_limits(void)
     integrations_tpl_opts_t          opts;
     integrations_tpl_error_t         err;
     integrations_tpl_render_error_t  rerr;
-    integrations_njson_status_t      st;
+    integrations_json_err_t      st;
     yajl_val                         data;
 
     /* 20 nested sections over a 1000-item list would never end */
@@ -311,7 +314,8 @@ test_limits(void)
         strcat(tpl, "{{/l}}");
     }
 
-    data = integrations_njson_parse(json, strlen(json), 1 << 20, 8, &st);
+    data = integrations_json_parse(json, strlen(json), 8,
+                                   INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
     t = integrations_tpl_compile(tpl, strlen(tpl), 1, &err);
     opts.escape = 0;
     opts.flags = INTEGRATIONS_TPL_STRICT;
@@ -403,7 +407,7 @@ test_file(void)
     integrations_tpl_opts_t           opts;
     integrations_tpl_file_t           f;
     integrations_tpl_error_t          err;
-    integrations_njson_status_t       st;
+    integrations_json_err_t       st;
     integrations_tpl_render_error_t   rerr;
 
     static const char  email[] =
@@ -443,7 +447,8 @@ test_file(void)
     ok(f.subject && f.text && f.html && f.subject_line == 1,
        "subject, text and html");
 
-    data = integrations_njson_parse(S(json), 4096, 8, &st);
+    data = integrations_json_parse(S(json), 8,
+                                   INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
 
     opts.escape = INTEGRATIONS_TPL_ESC_NONE;
     opts.flags = INTEGRATIONS_TPL_STRICT | INTEGRATIONS_TPL_SINGLE_LINE;
@@ -469,7 +474,8 @@ test_file(void)
 
     /* errors name the line in the file */
 
-    data = integrations_njson_parse(S("{}"), 16, 8, &st);
+    data = integrations_json_parse(S("{}"), 8,
+                                   INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
     ok(integrations_tpl_file_parse(S("Subject: a\n--- text\n\n{{x}}\n"), &f,
                                    &err) == 0, "a part's lines count");
     rc = integrations_tpl_render(f.text, data, &opts, &out, &n, &rerr);
@@ -492,8 +498,8 @@ test_file(void)
                                    &f, &err) == 0
        && f.subject == NULL && f.text && f.html == NULL,
        "a file that is all text");
-    data = integrations_njson_parse(S("{\"name\":\"김\",\"code\":123456}"),
-                                    4096, 8, &st);
+    data = integrations_json_parse(S("{\"name\":\"김\",\"code\":123456}"), 8,
+                                   INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
     opts.escape = INTEGRATIONS_TPL_ESC_NONE;
     rc = integrations_tpl_render(f.text, data, &opts, &out, &n, &rerr);
     is_str(out, "[쿠팡] 김님 인증번호 123456", "loses its final line break");
@@ -518,7 +524,7 @@ test_kakao(void)
     yajl_val                  data;
     integrations_tpl_t       *t;
     integrations_tpl_error_t  err;
-    integrations_njson_status_t  st;
+    integrations_json_err_t  st;
 
     t = integrations_tpl_compile(S("#{x} {{이름}}님, {{code}} / {{{이름}}}"), 1,
                                  &err);
@@ -530,8 +536,8 @@ test_kakao(void)
     is_str(k, "#{x} #{이름}님, #{code} / #{이름}", "Kakao's form");
     free(k);
 
-    data = integrations_njson_parse(S("{\"이름\":\"홍길동\",\"a\":{\"b\":7}}"),
-                                    4096, 8, &st);
+    data = integrations_json_parse(S("{\"이름\":\"홍길동\",\"a\":{\"b\":7}}"), 8,
+                                   INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
     rc = integrations_tpl_lookup(data, v, 6, &s, &n);
     ok(rc == 0 && n == 9 && memcmp(s, "홍길동", 9) == 0, "lookup");
     rc = integrations_tpl_lookup(data, S("a.b"), &s, &n);
