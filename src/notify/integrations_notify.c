@@ -416,6 +416,28 @@ integrations_notify_utf8_check(const unsigned char *s, size_t len)
 }
 
 
+size_t
+integrations_notify_utf16_len(const char *s, size_t len)
+{
+    size_t    i, n, units;
+    uint32_t  cp;
+
+    units = 0;
+
+    for (i = 0; i < len; i += n) {
+        n = integrations_notify_utf8_next((const unsigned char *) s + i,
+                                          len - i, &cp);
+        if (n == 0) {
+            return (size_t) -1;
+        }
+
+        units += (cp >= 0x10000) ? 2 : 1;
+    }
+
+    return units;
+}
+
+
 /* JSON out */
 
 void

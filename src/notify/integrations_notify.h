@@ -253,4 +253,10 @@ size_t integrations_notify_utf8_next(const unsigned char *s, size_t len,
 /* the offset of the first invalid byte, or len when all is valid */
 size_t integrations_notify_utf8_check(const unsigned char *s, size_t len);
 
+/*
+ * The length of valid UTF-8 in UTF-16 code units (Twilio's characters:
+ * outside the BMP a character counts two), or (size_t) -1 if invalid.
+ */
+size_t integrations_notify_utf16_len(const char *s, size_t len);
+
 #endif /* INTEGRATIONS_NOTIFY_H */

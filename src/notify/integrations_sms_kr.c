@@ -2,49 +2,52 @@
  * Korean SMS rules: see integrations_sms_kr.h.
  */
 
-#include <errno.h>
-#include <iconv.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "integrations_notify.h"
 #include "integrations_sms_kr.h"
-
-
-static iconv_t integrations_sms_cd(int charset);
+#include "integrations_sms_kr_table.h"
 
 
 static const char  *integrations_sms_charsets[] = { "EUC-KR", "CP949" };
 
-static iconv_t  integrations_sms_cds[2] = { (iconv_t) -1, (iconv_t) -1 };
 
+/* 2: the character is two bytes in the charset; 0: the charset lacks it */
 
-static iconv_t
-integrations_sms_cd(int charset)
+static int
+integrations_sms_width(int charset, uint32_t cp)
 {
-    if (charset != INTEGRATIONS_SMS_CP949) {
-        charset = INTEGRATIONS_SMS_EUC_KR;
+    unsigned  row;
+
+    if (cp < 0x80) {
+        return 1;
     }
 
-    if (integrations_sms_cds[charset] == (iconv_t) -1) {
-        integrations_sms_cds[charset] =
-                      iconv_open(integrations_sms_charsets[charset], "UTF-8");
+    if (charset == INTEGRATIONS_SMS_CP949) {
+        /* CP949 is EUC-KR with every modern syllable, less two symbols */
+
+        if (cp >= 0xac00 && cp <= 0xd7a3) {
+            return 2;
+        }
+
+        if (cp == 0x20a9 || cp == 0x327e) {
+            return 0;
+        }
     }
 
-    return integrations_sms_cds[charset];
-}
-
-
-int
-integrations_sms_init(void)
-{
-    if (integrations_sms_cd(INTEGRATIONS_SMS_EUC_KR) == (iconv_t) -1
-        || integrations_sms_cd(INTEGRATIONS_SMS_CP949) == (iconv_t) -1)
-    {
-        return -1;
+    if (cp > 0xffff) {
+        return 0;
     }
 
-    return 0;
+    row = integrations_sms_euckr_index[cp >> 8];
+
+    if (row == 0) {
+        return 0;
+    }
+
+    return (integrations_sms_euckr_bits[row - 1][(cp & 0xff) >> 3]
+            >> (cp & 7)) & 1 ? 2 : 0;
 }
 
 
@@ -52,18 +55,18 @@ int
 integrations_sms_measure(int charset, const char *s, size_t len,
     integrations_sms_measure_t *m)
 {
-    char      out[512], *op, *ip;
-    size_t    i, n, il, ol, r;
-    iconv_t   cd;
+    int       w;
+    size_t    i, n;
     uint32_t  cp;
 
     memset(m, 0, sizeof(integrations_sms_measure_t));
 
-    /* UTF-8 first: iconv's decoder is not the judge of what is valid */
+    if (len == 0) {
+        m->error = INTEGRATIONS_SMS_EMPTY;
+        return m->error;
+    }
 
-    i = 0;
-
-    while (i < len) {
+    for (i = 0; i < len; i += n) {
         n = integrations_notify_utf8_next((const unsigned char *) s + i,
                                           len - i, &cp);
         if (n == 0) {
@@ -72,61 +75,20 @@ integrations_sms_measure(int charset, const char *s, size_t len,
             return m->error;
         }
 
-        i += n;
+        w = integrations_sms_width(charset, cp);
+
+        if (w == 0) {
+            m->error = INTEGRATIONS_SMS_UNREPRESENTABLE;
+            m->code_point = cp;
+            m->offset = i;
+            return m->error;
+        }
+
+        m->bytes += w;
         m->chars++;
     }
 
-    cd = integrations_sms_cd(charset);
-    if (cd == (iconv_t) -1) {
-        m->error = INTEGRATIONS_SMS_NO_ICONV;
-        return m->error;
-    }
-
-    iconv(cd, NULL, NULL, NULL, NULL);
-
-    ip = (char *) s;
-    il = len;
-
-    while (il > 0) {
-        op = out;
-        ol = sizeof(out);
-
-        r = iconv(cd, &ip, &il, &op, &ol);
-
-        m->bytes += sizeof(out) - ol;
-
-        if (r != (size_t) -1) {
-            continue;
-        }
-
-        if (errno == E2BIG) {
-            continue;
-        }
-
-        /*
-         * EILSEQ: the input stops at the character the charset lacks (the
-         * UTF-8 is valid, so EINVAL, a cut sequence, cannot happen).
-         */
-
-        m->error = INTEGRATIONS_SMS_UNREPRESENTABLE;
-        m->offset = ip - s;
-
-        if (integrations_notify_utf8_next((const unsigned char *) ip, il, &cp)
-            == 0)
-        {
-            cp = 0xfffd;
-        }
-
-        m->code_point = cp;
-
-        return m->error;
-    }
-
-    if (len == 0) {
-        m->error = INTEGRATIONS_SMS_EMPTY;
-    }
-
-    return m->error;
+    return INTEGRATIONS_SMS_OK;
 }
 
 
@@ -273,6 +235,6 @@ integrations_sms_describe(const integrations_sms_measure_t *m, int charset,
         break;
 
     default:
-        snprintf(buf, size, "the %s converter is not available", cs);
+        snprintf(buf, size, "cannot be measured");
     }
 }

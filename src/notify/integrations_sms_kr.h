@@ -14,10 +14,12 @@
  * provider that says it does.  The default, and what Solapi documents,
  * is EUC-KR.
  *
- * The conversion is glibc's iconv; the descriptors are opened once and
- * kept (not thread-safe: call from nginx's event loop, or give each
- * thread its own process).  integrations_sms_init() opens them early, so
- * a system without the gconv modules fails at configuration time.
+ * What EUC-KR holds is a table (integrations_sms_kr_table.h, made from
+ * glibc's iconv and checked against it by the unit test), not iconv at
+ * run time: no converter state to share between threads, no gconv
+ * modules to load in a worker, and none of iconv's silent drops (glibc
+ * converts the Unicode tag characters U+E0000..E007F to nothing).  The
+ * C1 controls U+0080..U+009F are refused, as control characters.
  */
 
 #ifndef INTEGRATIONS_SMS_KR_H
@@ -44,7 +46,6 @@ typedef enum {
     INTEGRATIONS_SMS_OK = 0,
     INTEGRATIONS_SMS_BAD_UTF8,        /* the input is not UTF-8 */
     INTEGRATIONS_SMS_UNREPRESENTABLE, /* a character the charset lacks */
-    INTEGRATIONS_SMS_NO_ICONV,        /* iconv_open() failed */
     INTEGRATIONS_SMS_EMPTY,
     INTEGRATIONS_SMS_TOO_LONG,        /* over 2000 bytes (text), 40
                                          (subject), 1000 chars (AlimTalk) */
@@ -75,9 +76,6 @@ typedef struct {
     integrations_sms_measure_t  subject;
 } integrations_sms_class_t;
 
-
-/* 0, or -1 when the charsets cannot be opened */
-int integrations_sms_init(void);
 
 /* Returns m->error. */
 int integrations_sms_measure(int charset, const char *s, size_t len,

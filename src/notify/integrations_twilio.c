@@ -10,9 +10,6 @@
 #include "integrations_twilio.h"
 
 
-#define INTEGRATIONS_TWILIO_BODY_MAX  1600
-
-
 static void integrations_twilio_error(yajl_val root,
     integrations_notify_result_t *res);
 
@@ -44,8 +41,7 @@ char *
 integrations_twilio_body(const integrations_twilio_message_t *m,
     size_t *len, const char **why)
 {
-    size_t                     i, n, chars;
-    uint32_t                   cp;
+    size_t                     chars;
     integrations_notify_buf_t  b;
 
     if (m->to_len == 0 || m->body_len == 0
@@ -55,21 +51,13 @@ integrations_twilio_body(const integrations_twilio_message_t *m,
         return NULL;
     }
 
-    /* Twilio counts characters; valid UTF-8 first */
+    /* Twilio counts UTF-16 units */
 
-    chars = 0;
+    chars = integrations_notify_utf16_len(m->body, m->body_len);
 
-    for (i = 0; i < m->body_len; i += n) {
-        n = integrations_notify_utf8_next((const unsigned char *) m->body + i,
-                                          m->body_len - i, &cp);
-        if (n == 0) {
-            *why = "the body is not UTF-8";
-            return NULL;
-        }
-
-        /* outside the BMP a character is two UTF-16 units, as Twilio
-         * counts them */
-        chars += (cp >= 0x10000) ? 2 : 1;
+    if (chars == (size_t) -1) {
+        *why = "the body is not UTF-8";
+        return NULL;
     }
 
     if (chars > INTEGRATIONS_TWILIO_BODY_MAX) {

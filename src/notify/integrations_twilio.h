@@ -18,6 +18,9 @@
 #include "integrations_notify.h"
 
 
+#define INTEGRATIONS_TWILIO_BODY_MAX  1600   /* UTF-16 units */
+
+
 typedef struct {
     const char  *to;                  /* E.164 */
     size_t       to_len;

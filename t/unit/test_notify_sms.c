@@ -3,6 +3,7 @@
  * character a 422 names.
  */
 
+#include <iconv.h>
 #include <stdint.h>
 
 #include "tap.h"
@@ -17,8 +18,6 @@ test_measure(void)
 {
     char                        buf[160];
     integrations_sms_measure_t  m;
-
-    ok(integrations_sms_init() == 0, "EUC-KR and CP949 converters open");
 
     is_int(integrations_sms_measure(0, S("Hello 123"), &m), 0, "ASCII");
     is_int(m.bytes, 9, "one byte a character");
@@ -138,9 +137,115 @@ test_classify(void)
 }
 
 
+/* iconv's answer for one code point: its length in bytes, or 0 */
+
+static size_t
+iconv_width(iconv_t cd, uint32_t cp)
+{
+    char    in[4], out[16], *ip, *op;
+    size_t  il, ol;
+
+    if (cp < 0x800) {
+        in[0] = (char) (0xc0 | (cp >> 6));
+        in[1] = (char) (0x80 | (cp & 0x3f));
+        il = 2;
+
+    } else {
+        in[0] = (char) (0xe0 | (cp >> 12));
+        in[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+        in[2] = (char) (0x80 | (cp & 0x3f));
+        il = 3;
+    }
+
+    ip = in;
+    op = out;
+    ol = sizeof(out);
+
+    iconv(cd, NULL, NULL, NULL, NULL);
+
+    if (iconv(cd, &ip, &il, &op, &ol) != 0) {
+        return 0;
+    }
+
+    return sizeof(out) - ol;
+}
+
+
+static void
+test_table(void)
+{
+    int                          cs, i;
+    char                         u[4];
+    size_t                       bad, n, w;
+    iconv_t                      cd;
+    uint32_t                     cp;
+    integrations_sms_measure_t   m;
+
+    static const char  *names[] = { "EUC-KR", "CP949" };
+
+    for (cs = 0; cs < 2; cs++) {
+        cd = iconv_open(names[cs], "UTF-8");
+        if (!ok(cd != (iconv_t) -1, "iconv %s for the cross-check",
+                names[cs]))
+        {
+            continue;
+        }
+
+        bad = 0;
+
+        for (cp = 0x80; cp < 0x10000; cp++) {
+            if (cp >= 0xd800 && cp < 0xe000) {
+                continue;
+            }
+
+            if (cp < 0x800) {
+                u[0] = (char) (0xc0 | (cp >> 6));
+                u[1] = (char) (0x80 | (cp & 0x3f));
+                n = 2;
+
+            } else {
+                u[0] = (char) (0xe0 | (cp >> 12));
+                u[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                u[2] = (char) (0x80 | (cp & 0x3f));
+                n = 3;
+            }
+
+            w = iconv_width(cd, cp);
+
+            /* the C1 controls: glibc's EUC-KR passes them, the table not */
+
+            if (cp < 0xa0) {
+                w = 0;
+            }
+
+            i = integrations_sms_measure(cs, u, n, &m);
+
+            if ((i == 0) != (w == 2) || (i == 0 && m.bytes != 2)) {
+                if (bad++ < 5) {
+                    diag("%s U+%04X: iconv %zu, table %d", names[cs],
+                         (unsigned) cp, w, i);
+                }
+            }
+        }
+
+        is_int(bad, 0, "the %s table agrees with iconv on every BMP "
+               "character", names[cs]);
+        iconv_close(cd);
+    }
+
+    is_int(integrations_sms_measure(0, "\xc2\x85", 2, &m),
+           INTEGRATIONS_SMS_UNREPRESENTABLE, "U+0085 (a C1 control) refused");
+    is_int(integrations_sms_measure(0, "a\xf3\xa0\x80\x81", 5, &m),
+           INTEGRATIONS_SMS_UNREPRESENTABLE,
+           "U+E0001 refused (iconv would drop it silently)");
+    is_int(m.code_point, 0xE0001, "named");
+}
+
+
 int
 main(void)
 {
+    test_table();
     test_measure();
     test_classify();
 
