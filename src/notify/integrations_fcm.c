@@ -33,7 +33,8 @@ integrations_fcm_dup(yajl_val v, int policy, size_t max)
     size_t       n;
     const char  *s;
 
-    if (integrations_notify_json_str(v, policy, &s, &n) != 0 || n == 0 || n > max)
+    if (integrations_notify_json_str(v, policy, &s, &n) != 0 || n == 0
+        || n > max)
     {
         return NULL;
     }
@@ -304,8 +305,8 @@ integrations_fcm_jwt(const integrations_fcm_key_t *key, time_t now,
     integrations_notify_gen_cstr(&j, "iat");
     integrations_notify_gen_int(&j, (long long) now);
     integrations_notify_gen_cstr(&j, "exp");
-    integrations_notify_gen_int(&j,
-                                (long long) now + INTEGRATIONS_FCM_JWT_LIFETIME);
+    integrations_notify_gen_int(&j, (long long) now
+                                    + INTEGRATIONS_FCM_JWT_LIFETIME);
     integrations_notify_gen_map(&j, 0);
 
     part = integrations_notify_gen_done(&j, &plen);
@@ -403,8 +404,7 @@ integrations_fcm_token_parse(const integrations_notify_response_t *r,
     if (r->status != 200) {
         integrations_notify_classify_status(r, res);
 
-        if (integrations_notify_json_str(integrations_json_get(root, "error"),
-                                   0, &s, &n) == 0)
+        if (integrations_notify_json_field(root, "error", 0, &s, &n) == 0)
         {
             integrations_notify_copy_id(res->code, sizeof(res->code), s, n);
 
@@ -417,9 +417,8 @@ integrations_fcm_token_parse(const integrations_notify_response_t *r,
             }
         }
 
-        if (integrations_notify_json_str(integrations_json_get(root,
-                                                      "error_description"),
-                                   0, &s, &n) == 0)
+        if (integrations_notify_json_field(root, "error_description", 0, &s,
+                                           &n) == 0)
         {
             integrations_notify_copy_text(res->text, sizeof(res->text), s, n);
         }
@@ -437,8 +436,7 @@ integrations_fcm_token_parse(const integrations_notify_response_t *r,
     res->outcome = INTEGRATIONS_NOTIFY_UNKNOWN;
     strcpy(res->code, "bad_response");
 
-    if (integrations_notify_json_str(integrations_json_get(root, "access_token"),
-                               0, &s, &n) != 0
+    if (integrations_notify_json_field(root, "access_token", 0, &s, &n) != 0
         || n == 0 || n > INTEGRATIONS_FCM_TOKEN_MAX || n >= size)
     {
         yajl_tree_free(root);
@@ -454,23 +452,21 @@ integrations_fcm_token_parse(const integrations_notify_response_t *r,
         }
     }
 
-    if (integrations_notify_json_int(integrations_json_get(root, "expires_in"), 1,
-                               86400, &expires) != 0)
+    if (integrations_notify_json_int(integrations_json_get(root, "expires_in"),
+                                     1, 86400, &expires) != 0)
     {
         yajl_tree_free(root);
         return -1;
     }
 
-    if (integrations_notify_json_str(integrations_json_get(root, "token_type"),
-                               0, &s, &i) == 0
+    if (integrations_notify_json_field(root, "token_type", 0, &s, &i) == 0
         && !(i == 6 && strncasecmp(s, "Bearer", 6) == 0))
     {
         yajl_tree_free(root);
         return -1;
     }
 
-    integrations_notify_json_str(integrations_json_get(root, "access_token"),
-                           0, &s, &n);
+    integrations_notify_json_field(root, "access_token", 0, &s, &n);
     memcpy(token, s, n);
     token[n] = '\0';
     OPENSSL_cleanse((void *) s, n);
@@ -565,8 +561,7 @@ integrations_fcm_classify(const integrations_notify_response_t *r,
                                     INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
 
     if (r->status == 200) {
-        if (integrations_notify_json_str(integrations_json_get(root, "name"),
-                                   0, &s, &n) == 0
+        if (integrations_notify_json_field(root, "name", 0, &s, &n) == 0
             && n > 0
             && integrations_notify_copy_id(res->message_id,
                                            sizeof(res->message_id), s, n)
@@ -587,8 +582,7 @@ integrations_fcm_classify(const integrations_notify_response_t *r,
 
     err = integrations_json_get(root, "error");
 
-    if (integrations_notify_json_str(integrations_json_get(err, "message"),
-                               0, &s, &n) == 0)
+    if (integrations_notify_json_field(err, "message", 0, &s, &n) == 0)
     {
         integrations_notify_copy_text(res->text, sizeof(res->text), s, n);
     }
@@ -603,8 +597,7 @@ integrations_fcm_classify(const integrations_notify_response_t *r,
     {
         d = details->u.array.values[i];
 
-        if (integrations_notify_json_str(integrations_json_get(d, "errorCode"),
-                                   0, &s, &n) == 0
+        if (integrations_notify_json_field(d, "errorCode", 0, &s, &n) == 0
             && integrations_notify_copy_id(res->code, sizeof(res->code), s, n)
                == 0)
         {
@@ -614,8 +607,7 @@ integrations_fcm_classify(const integrations_notify_response_t *r,
     }
 
     if (code == NULL) {
-        if (integrations_notify_json_str(integrations_json_get(err, "status"),
-                                   0, &s, &n) == 0)
+        if (integrations_notify_json_field(err, "status", 0, &s, &n) == 0)
         {
             integrations_notify_copy_id(res->code, sizeof(res->code), s, n);
         }

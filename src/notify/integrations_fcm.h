@@ -8,7 +8,7 @@
  *
  *   POST <key.token_uri>                  (https://oauth2.googleapis.com/token)
  *   Content-Type: application/x-www-form-urlencoded
- *   <integrations_fcm_token_body()>       grant_type=...jwt-bearer&assertion=JWT
+ *   <integrations_fcm_token_body()>       grant_type=...&assertion=<JWT>
  *
  * and integrations_fcm_token_parse() gives the access token and when to
  * refresh it (a few minutes before it expires).  Each message:

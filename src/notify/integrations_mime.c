@@ -299,7 +299,8 @@ integrations_mime_build(const integrations_mime_message_t *m, size_t *len,
 
     /* <random@the sender's domain>: unique, and says who made it */
 
-    domain = memchr(m->from_email, '@', m->from_email_len) + 1;
+    domain = memchr(m->from_email, '@', m->from_email_len);
+    domain++;
 
     integrations_codec_hex_encode((unsigned char *) hex, m->random, 12);
     hex[24] = '\0';

@@ -592,6 +592,15 @@ integrations_notify_json_str(yajl_val v, int text, const char **s,
 }
 
 
+int
+integrations_notify_json_field(yajl_val obj, const char *key, int text,
+    const char **s, size_t *len)
+{
+    return integrations_notify_json_str(integrations_json_get(obj, key), text,
+                                        s, len);
+}
+
+
 const char *
 integrations_notify_json_number(yajl_val v)
 {

@@ -231,6 +231,10 @@ char *integrations_notify_gen_done(integrations_notify_gen_t *j,
 int integrations_notify_json_str(yajl_val v, int text, const char **s,
     size_t *len);
 
+/* the same for the value of key in obj */
+int integrations_notify_json_field(yajl_val obj, const char *key, int text,
+    const char **s, size_t *len);
+
 /* a number's text as written ("1.21", "85"), or NULL */
 const char *integrations_notify_json_number(yajl_val v);
 

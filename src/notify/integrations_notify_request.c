@@ -544,12 +544,13 @@ integrations_notify_content(integrations_notify_ctx_t *c, yajl_val v)
     size_t                                 n, sl, tl, hl;
     unsigned                               allowed;
     yajl_val                               data;
-    const char                            *name, *s, *t, *h;
+    const char                            *name, *s, *t, *h, *tname;
     integrations_notify_item_t            *it;
     const integrations_notify_template_t  *tpl;
 
     it = c->item;
     type = it->route->type;
+    tname = integrations_notify_types[type];
 
     if (integrations_notify_string(c, v, "template", 0, 0, &name, &n) != 0
         || integrations_notify_string(c, v, "subject", 0, 0, &s, &sl) != 0
@@ -585,9 +586,7 @@ integrations_notify_content(integrations_notify_ctx_t *c, yajl_val v)
         if ((s && !(allowed & F_SUBJECT)) || (h && !(allowed & F_HTML))) {
             return integrations_notify_fail(c, 422, s && !(allowed & F_SUBJECT)
                                                     ? "subject" : "html",
-                                            "not used by %s",
-                                            integrations_notify_channel_type_name(
-                                                type));
+                                            "not used by %s", tname);
         }
 
         if (data != NULL) {
@@ -764,8 +763,8 @@ integrations_notify_check(integrations_notify_ctx_t *c)
             return integrations_notify_fail(c, 422, it->template ? "template"
                                                                  : "text",
                                             "%s needs a text",
-                                            integrations_notify_channel_type_name(
-                                                it->route->type));
+                                            integrations_notify_types[
+                                                it->route->type]);
         }
 
         break;
@@ -921,9 +920,9 @@ integrations_notify_alimtalk(integrations_notify_ctx_t *c)
     }
 
     for (i = 0; i < n; i++) {
-        name = integrations_tpl_var(tpl->file.text, i, &it->variables[i].key_len);
-        rc = integrations_tpl_lookup(c->data, name, it->variables[i].key_len,
-                                     &value, &vl);
+        name = integrations_tpl_var(tpl->file.text, i, &vl);
+        it->variables[i].key_len = vl;
+        rc = integrations_tpl_lookup(c->data, name, vl, &value, &vl);
 
         if (rc != INTEGRATIONS_TPL_OK) {
             /* the render succeeded, so this cannot happen */

@@ -160,14 +160,12 @@ integrations_sendgrid_classify(const integrations_notify_response_t *r,
     if (e != NULL && YAJL_IS_ARRAY(e) && e->u.array.len > 0) {
         e = e->u.array.values[0];
 
-        if (integrations_notify_json_str(integrations_json_get(e, "message"),
-                                   0, &s, &n) == 0)
+        if (integrations_notify_json_field(e, "message", 0, &s, &n) == 0)
         {
             integrations_notify_copy_text(res->text, sizeof(res->text), s, n);
         }
 
-        if (integrations_notify_json_str(integrations_json_get(e, "field"),
-                                   0, &s, &n) == 0)
+        if (integrations_notify_json_field(e, "field", 0, &s, &n) == 0)
         {
             integrations_notify_copy_text(res->code, sizeof(res->code), s, n);
         }

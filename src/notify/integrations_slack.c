@@ -156,10 +156,8 @@ integrations_slack_classify(const integrations_notify_response_t *r,
     if (YAJL_IS_TRUE(ok)) {
         res->outcome = INTEGRATIONS_NOTIFY_SENT;
 
-        if (integrations_notify_json_str(integrations_json_get(root, "channel"),
-                                   0, &c, &cl) == 0
-            && integrations_notify_json_str(integrations_json_get(root, "ts"),
-                                      0, &t, &tl) == 0
+        if (integrations_notify_json_field(root, "channel", 0, &c, &cl) == 0
+            && integrations_notify_json_field(root, "ts", 0, &t, &tl) == 0
             && cl + tl + 1 < sizeof(res->message_id))
         {
             /* both are free of control bytes (LINE): safe to keep */
@@ -171,8 +169,7 @@ integrations_slack_classify(const integrations_notify_response_t *r,
         return res->outcome;
     }
 
-    if (integrations_notify_json_str(integrations_json_get(root, "error"),
-                               0, &c, &cl) != 0
+    if (integrations_notify_json_field(root, "error", 0, &c, &cl) != 0
         || integrations_notify_copy_id(res->code, sizeof(res->code), c, cl)
            != 0)
     {

@@ -259,16 +259,14 @@ integrations_solapi_status(yajl_val root, integrations_notify_result_t *res)
     size_t       n, i;
     const char  *s;
 
-    if (integrations_notify_json_str(integrations_json_get(root, "statusMessage"),
-                               0, &s, &n) == 0)
+    if (integrations_notify_json_field(root, "statusMessage", 0, &s, &n) == 0)
     {
         integrations_notify_copy_text(res->text, sizeof(res->text), s, n);
     }
 
     code = 0;
 
-    if (integrations_notify_json_str(integrations_json_get(root, "statusCode"),
-                               0, &s, &n) == 0
+    if (integrations_notify_json_field(root, "statusCode", 0, &s, &n) == 0
         && n == 4)
     {
         for (i = 0; i < 4 && s[i] >= '0' && s[i] <= '9'; i++) {
@@ -289,8 +287,7 @@ integrations_solapi_status(yajl_val root, integrations_notify_result_t *res)
     memcpy(res->code, s, 5);
 
     if (code == 2000 || code == 3000 || code == 4000) {
-        if (integrations_notify_json_str(integrations_json_get(root, "messageId"),
-                                   0, &s, &n) != 0
+        if (integrations_notify_json_field(root, "messageId", 0, &s, &n) != 0
             || n == 0
             || integrations_notify_copy_id(res->message_id,
                                            sizeof(res->message_id), s, n)
@@ -345,14 +342,12 @@ integrations_solapi_error(yajl_val root, integrations_notify_result_t *res)
         "InsufficientBalance", NULL
     };
 
-    if (integrations_notify_json_str(integrations_json_get(root, "errorMessage"),
-                               0, &s, &n) == 0)
+    if (integrations_notify_json_field(root, "errorMessage", 0, &s, &n) == 0)
     {
         integrations_notify_copy_text(res->text, sizeof(res->text), s, n);
     }
 
-    if (integrations_notify_json_str(integrations_json_get(root, "errorCode"),
-                               0, &s, &n) != 0
+    if (integrations_notify_json_field(root, "errorCode", 0, &s, &n) != 0
         || integrations_notify_copy_id(res->code, sizeof(res->code), s, n)
            != 0)
     {

@@ -109,8 +109,7 @@ integrations_twilio_classify(const integrations_notify_response_t *r,
                                     INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
 
     if (r->status == 200 || r->status == 201) {
-        if (integrations_notify_json_str(integrations_json_get(root, "sid"),
-                                   0, &s, &n) != 0
+        if (integrations_notify_json_field(root, "sid", 0, &s, &n) != 0
             || n < 3
             || integrations_notify_copy_id(res->message_id,
                                            sizeof(res->message_id), s, n)
@@ -124,8 +123,7 @@ integrations_twilio_classify(const integrations_notify_response_t *r,
 
         res->outcome = INTEGRATIONS_NOTIFY_SENT;
 
-        if (integrations_notify_json_str(integrations_json_get(root, "status"),
-                                   0, &s, &n) == 0
+        if (integrations_notify_json_field(root, "status", 0, &s, &n) == 0
             && ((n == 6 && memcmp(s, "failed", 6) == 0)
                 || (n == 11 && memcmp(s, "undelivered", 11) == 0)
                 || (n == 8 && memcmp(s, "canceled", 8) == 0)))
@@ -140,10 +138,8 @@ integrations_twilio_classify(const integrations_notify_response_t *r,
                                             strlen(s));
             }
 
-            if (integrations_notify_json_str(integrations_json_get(root,
-                                                             "error_message"),
-                                       0, &s, &n)
-                == 0)
+            if (integrations_notify_json_field(root, "error_message", 0, &s,
+                                               &n) == 0)
             {
                 integrations_notify_copy_text(res->text, sizeof(res->text),
                                               s, n);
@@ -172,14 +168,13 @@ integrations_twilio_error(yajl_val root, integrations_notify_result_t *res)
     size_t       n;
     const char  *s;
 
-    if (integrations_notify_json_str(integrations_json_get(root, "message"),
-                               0, &s, &n) == 0)
+    if (integrations_notify_json_field(root, "message", 0, &s, &n) == 0)
     {
         integrations_notify_copy_text(res->text, sizeof(res->text), s, n);
     }
 
     if (integrations_notify_json_int(integrations_json_get(root, "code"), 0,
-                               999999, &code) != 0)
+                                     999999, &code) != 0)
     {
         return;
     }

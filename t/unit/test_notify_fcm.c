@@ -311,8 +311,9 @@ test_message(void)
     m.ndata = 1;
 
     body = integrations_fcm_message_body(&m, &n, &why);
-    is_str(body, "{\"message\":{\"token\":\"bk3RNwTe3H0:CI2k_HHwgIpoDKCIZvvDMExU"
-           "dFQ3P1\",\"notification\":{\"title\":\"주문 완료\",\"body\":"
+    is_str(body, "{\"message\":{\"token\":"
+           "\"bk3RNwTe3H0:CI2k_HHwgIpoDKCIZvvDMExUdFQ3P1\","
+           "\"notification\":{\"title\":\"주문 완료\",\"body\":"
            "\"전자책이 준비되었습니다\"},\"data\":{\"link\":\"https://x/y\"}}}",
            "the FCM message");
     free(body);

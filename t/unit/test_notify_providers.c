@@ -52,13 +52,13 @@ test_json(void)
                                   "\"d\":\"\\u007f\",\"i\":42,"
                                   "\"f\":4.5,\"e\":1e3,\"n\":-7}"), 8,
                                 INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
-    ok(integrations_notify_json_str(integrations_json_get(v, "t"), 1, &s, &n)
+    ok(integrations_notify_json_field(v, "t", 1, &s, &n)
        == 0 && n == 5, "text may hold tab and LF");
-    ok(integrations_notify_json_str(integrations_json_get(v, "l"), 0, &s, &n)
+    ok(integrations_notify_json_field(v, "l", 0, &s, &n)
        == -1, "a line may not");
-    ok(integrations_notify_json_str(integrations_json_get(v, "d"), 1, &s, &n)
+    ok(integrations_notify_json_field(v, "d", 1, &s, &n)
        == -1, "DEL is a control character");
-    ok(integrations_notify_json_str(integrations_json_get(v, "i"), 1, &s, &n)
+    ok(integrations_notify_json_field(v, "i", 1, &s, &n)
        == -1, "a number is not a string");
     ok(integrations_notify_json_int(integrations_json_get(v, "i"), 0, 100, &x)
        == 0 && x == 42, "an integer");
@@ -332,8 +332,8 @@ test_twilio(void)
 
     ok(integrations_twilio_sid_valid(S("MG9752274e9e519418a7406176694466fa"),
                                      "MG")
-       && !integrations_twilio_sid_valid(S("MG9752274e9e519418a7406176694466f/"),
-                                         "MG"), "sid check");
+       && !integrations_twilio_sid_valid(
+               S("MG9752274e9e519418a7406176694466f/"), "MG"), "sid check");
 
     memset(big, 'a', 1601);
     m.body = big;
@@ -483,7 +483,8 @@ test_slack(void)
 
     body = integrations_slack_post_body(S("C0123ABCD"), S("주문 <1> & \"2\""),
                                         &n, &why);
-    is_str(body, "{\"channel\":\"C0123ABCD\",\"text\":\"주문 <1> & \\\"2\\\"\"}",
+    is_str(body, "{\"channel\":\"C0123ABCD\","
+           "\"text\":\"주문 <1> & \\\"2\\\"\"}",
            "chat.postMessage body");
     free(body);
 

@@ -50,7 +50,8 @@ static tpl_entry_t  templates[] = {
       "{{#items}}- {{title}}\n{{/items}}"
       "{{{link}}}\n"
       "--- html\n"
-      "<p>{{name}}</p><a href=\"{{link}}\">{{#items}}{{title}} {{/items}}</a>\n",
+      "<p>{{name}}</p><a href=\"{{link}}\">"
+      "{{#items}}{{title}} {{/items}}</a>\n",
       NULL, { { NULL, NULL, NULL, 0 }, NULL } },
     { "code",
       "[쿠팡] 인증번호 {{code}}\n", NULL, { { NULL, NULL, NULL, 0 }, NULL } },
@@ -150,7 +151,8 @@ test_email(void)
     ok(req.nitems == 1 && it->route == &routes[0], "routed to email");
     is_str(it->to, "Kim@example.com", "the address normalized");
     is_str(it->subject, "<홍>님, 주문 A-1", "the subject, not escaped");
-    is_str(it->text, "안녕하세요 <홍>님,\n- 책 & 펜\n- 노트\nhttps://x/?a=1&b=2",
+    is_str(it->text, "안녕하세요 <홍>님,\n- 책 & 펜\n- 노트\n"
+           "https://x/?a=1&b=2",
            "the text part, not escaped, a section over a list");
     is_str(it->html, "<p>&lt;홍&gt;</p><a href=\"https://x/?a=1&amp;b=2\">"
            "책 &amp; 펜 노트 </a>", "the html part, escaped");
@@ -311,9 +313,10 @@ test_other_channels(void)
     ok(parse("{\"channel\":\"ops\",\"to\":\"#x\",\"text\":\"d\"}", 0, &req,
              &pb) == -1 && strcmp(pb.field, "to") == 0, "and refuses one");
 
-    ok(parse("{\"channel\":\"push\",\"to\":\"bk3RNwTe3H0:CI2k_HHwgIpoDKCIZvvDMEx"
-             "UdFQ3P1\",\"subject\":\"주문\",\"text\":\"준비됨\"}", 0, &req,
-             &pb) == 0 && strcmp(req.items[0].subject, "주문") == 0,
+    ok(parse("{\"channel\":\"push\",\"to\":"
+             "\"bk3RNwTe3H0:CI2k_HHwgIpoDKCIZvvDMExUdFQ3P1\","
+             "\"subject\":\"주문\",\"text\":\"준비됨\"}", 0, &req, &pb) == 0
+       && strcmp(req.items[0].subject, "주문") == 0,
        "push with a title");
     integrations_notify_request_free(&req);
 }

@@ -110,13 +110,15 @@ test_classify(void)
     ok(c.in_subject && c.subject.offset == 7, "naming the subject");
 
     is_int(integrations_sms_classify(0, text, 100,
-                                     S("스물한글자제목입니다스물한글자제목입니다가"),
+                                     S("스물한글자제목입니다"
+                                       "스물한글자제목입니다가"),
                                      &c),
            INTEGRATIONS_SMS_TOO_LONG, "a 42-byte subject is too long");
 
     /* a default subject: the first line, cut to 40 bytes at a character */
 
-    n = integrations_sms_default_subject(0, S("주문하신 전자책이 준비되었습니다 링크를 확인하세요\n본문"));
+    n = integrations_sms_default_subject(0, S("주문하신 전자책이 준비되었습니다"
+                                              " 링크를 확인하세요\n본문"));
     is_int(n, 3 * 18 + 3, "18 syllables and 3 spaces, the last blank dropped");
     n = integrations_sms_default_subject(0, S("Short title \nbody"));
     is_int(n, 11, "a short first line, without trailing blanks");

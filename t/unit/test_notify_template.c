@@ -129,12 +129,9 @@ run_spec(const char *file, size_t *nrefused)
     for (i = 0; i < tests->u.array.len; i++) {
         tc = tests->u.array.values[i];
 
-        integrations_notify_json_str(integrations_json_get(tc, "name"),
-                               1, &name, &tlen);
-        integrations_notify_json_str(integrations_json_get(tc, "expected"),
-                               1, &expected, &elen);
-        integrations_notify_json_str(integrations_json_get(tc, "template"),
-                               1, &tpl, &tlen);
+        integrations_notify_json_field(tc, "name", 1, &name, &tlen);
+        integrations_notify_json_field(tc, "expected", 1, &expected, &elen);
+        integrations_notify_json_field(tc, "template", 1, &tpl, &tlen);
         data = integrations_json_get(tc, "data");
 
         t = integrations_tpl_compile(tpl, tlen, 1, &err);
@@ -536,7 +533,8 @@ test_kakao(void)
     is_str(k, "#{x} #{이름}님, #{code} / #{이름}", "Kakao's form");
     free(k);
 
-    data = integrations_json_parse(S("{\"이름\":\"홍길동\",\"a\":{\"b\":7}}"), 8,
+    data = integrations_json_parse(S("{\"이름\":\"홍길동\",\"a\":{\"b\":7}}"),
+                                   8,
                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
     rc = integrations_tpl_lookup(data, v, 6, &s, &n);
     ok(rc == 0 && n == 9 && memcmp(s, "홍길동", 9) == 0, "lookup");
