@@ -182,7 +182,7 @@ static void
 integrations_mime_mailbox(integrations_notify_buf_t *b, const char *header,
     const char *email, size_t elen, const char *name, size_t nlen)
 {
-    size_t  col, i;
+    size_t  col, i, quoted;
 
     integrations_notify_buf_adds(b, header);
     integrations_notify_buf_add(b, ": ", 2);
@@ -194,22 +194,29 @@ integrations_mime_mailbox(integrations_notify_buf_t *b, const char *header,
         return;
     }
 
+    /* a quoted string, with its escapes, if it fits the line */
+
+    quoted = nlen + 2;
+
+    for (i = 0; i < nlen; i++) {
+        quoted += (name[i] == '"' || name[i] == '\\');
+    }
+
     if (integrations_mime_plain(name, nlen)
-        && col + nlen + 2 <= INTEGRATIONS_MIME_LINE)
+        && col + quoted <= INTEGRATIONS_MIME_LINE)
     {
         integrations_notify_buf_addc(b, '"');
 
         for (i = 0; i < nlen; i++) {
             if (name[i] == '"' || name[i] == '\\') {
                 integrations_notify_buf_addc(b, '\\');
-                col++;
             }
 
             integrations_notify_buf_addc(b, name[i]);
         }
 
         integrations_notify_buf_addc(b, '"');
-        col += nlen + 2;
+        col += quoted;
 
     } else {
         integrations_mime_words(b, &col, name, nlen);

@@ -178,6 +178,13 @@ integrations_rcpt_e164(unsigned cc, const char *in, size_t len, char *out,
         if (nd > 3 && d[0] == '8' && d[1] == '2' && d[2] == '0') {
             memmove(d + 2, d + 3, nd - 2);
             nd--;
+
+            /* one trunk 0 only: a Korean number never starts with 0 */
+
+            if (d[2] == '0') {
+                *why = "is not an E.164 number";
+                return -1;
+            }
         }
 
         n = snprintf(e, sizeof(e), "+%s", d);

@@ -296,6 +296,33 @@ test_long_body(void)
 
 
 static void
+test_escapes(void)
+{
+    char                          *msg, name[46];
+    size_t                         n;
+    const char                    *why;
+    integrations_mime_message_t    m;
+
+    /* 46 backslashes are 92 quoted: the line would be too long */
+
+    init(&m);
+    memset(name, '\\', 46);
+    m.subject = "s";
+    m.subject_len = 1;
+    m.to_name = name;
+    m.to_name_len = 46;
+    m.text = "x";
+    m.text_len = 1;
+
+    msg = integrations_mime_build(&m, &n, &why);
+    ok(msg != NULL && lines_ok(msg, n, 76)
+       && strstr(msg, "\r\nTo: =?UTF-8?B?XFxc") != NULL,
+       "a name whose escapes would overflow the line is encoded instead");
+    free(msg);
+}
+
+
+static void
 test_refused(void)
 {
     size_t                        n, i;
@@ -358,6 +385,7 @@ main(void)
     test_plain();
     test_korean();
     test_long_body();
+    test_escapes();
     test_refused();
     test_date();
 
