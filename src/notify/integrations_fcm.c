@@ -85,7 +85,7 @@ integrations_fcm_key_parse(const char *json, size_t len,
     size_t                        n;
     yajl_val                      root, v, pk;
     const char                   *s;
-    integrations_json_err_t   st;
+    integrations_json_err_t       st;
 
     memset(key, 0, sizeof(integrations_fcm_key_t));
 
@@ -388,7 +388,6 @@ integrations_fcm_token_parse(const integrations_notify_response_t *r,
     long long                     expires;
     yajl_val                      root;
     const char                   *s;
-    integrations_json_err_t   st;
 
     if (size > 0) {
         token[0] = '\0';
@@ -398,8 +397,7 @@ integrations_fcm_token_parse(const integrations_notify_response_t *r,
         return -1;
     }
 
-    root = integrations_json_parse(r->body, r->body_len, 8,
-                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
+    root = integrations_notify_answer_json(r);
 
     if (r->status != 200) {
         integrations_notify_classify_status(r, res);
@@ -551,14 +549,12 @@ integrations_fcm_classify(const integrations_notify_response_t *r,
     size_t                        n, i;
     yajl_val                      root, err, details, d;
     const char                   *s, *code;
-    integrations_json_err_t   st;
 
     if (integrations_notify_classify_transport(r, res)) {
         return res->outcome;
     }
 
-    root = integrations_json_parse(r->body, r->body_len, 32,
-                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
+    root = integrations_notify_answer_json(r);
 
     if (r->status == 200) {
         if (integrations_notify_json_field(root, "name", 0, &s, &n) == 0

@@ -69,6 +69,18 @@ integrations_notify_classify_transport(
 }
 
 
+yajl_val
+integrations_notify_answer_json(const integrations_notify_response_t *r)
+{
+    if (r->body == NULL || r->body_len == 0) {
+        return NULL;
+    }
+
+    return integrations_json_parse(r->body, r->body_len, 32,
+                                   INTEGRATIONS_JSON_UNIQUE_KEYS, NULL);
+}
+
+
 void
 integrations_notify_classify_status(const integrations_notify_response_t *r,
     integrations_notify_result_t *res)
@@ -417,7 +429,7 @@ integrations_notify_utf8_check(const unsigned char *s, size_t len)
 
 
 size_t
-integrations_notify_utf16_len(const char *s, size_t len)
+integrations_notify_utf8_count(const char *s, size_t len, int utf16)
 {
     size_t    i, n, units;
     uint32_t  cp;
@@ -431,7 +443,7 @@ integrations_notify_utf16_len(const char *s, size_t len)
             return (size_t) -1;
         }
 
-        units += (cp >= 0x10000) ? 2 : 1;
+        units += (utf16 && cp >= 0x10000) ? 2 : 1;
     }
 
     return units;

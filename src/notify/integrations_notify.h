@@ -130,6 +130,13 @@ int integrations_notify_classify_transport(
     integrations_notify_result_t *res);
 
 /*
+ * The answer's body as a strict JSON tree (no NUL, no key twice, at most
+ * 32 deep), or NULL: not JSON, or no body.  Freed with yajl_tree_free().
+ */
+yajl_val integrations_notify_answer_json(
+    const integrations_notify_response_t *r);
+
+/*
  * The default by HTTP status, for answers a provider-specific rule does
  * not cover: 2xx SENT, 408/429/5xx RETRYABLE (with Retry-After), 401/403
  * RETRYABLE with F_CONFIG, other 4xx PERMANENT, anything else UNKNOWN.
@@ -258,9 +265,10 @@ size_t integrations_notify_utf8_next(const unsigned char *s, size_t len,
 size_t integrations_notify_utf8_check(const unsigned char *s, size_t len);
 
 /*
- * The length of valid UTF-8 in UTF-16 code units (Twilio's characters:
- * outside the BMP a character counts two), or (size_t) -1 if invalid.
+ * The length of valid UTF-8 in characters, or with utf16 in UTF-16 code
+ * units (Twilio's and Slack's characters: outside the BMP a character
+ * counts two); (size_t) -1 if it is not valid UTF-8.
  */
-size_t integrations_notify_utf16_len(const char *s, size_t len);
+size_t integrations_notify_utf8_count(const char *s, size_t len, int utf16);
 
 #endif /* INTEGRATIONS_NOTIFY_H */

@@ -52,6 +52,7 @@ static int integrations_notify_content(integrations_notify_ctx_t *c,
 static int integrations_notify_render(integrations_notify_ctx_t *c,
     const integrations_tpl_t *t, int escape, unsigned flags,
     const char *part, char **out, size_t *n);
+static int integrations_notify_subject(integrations_notify_ctx_t *c);
 static int integrations_notify_check(integrations_notify_ctx_t *c);
 static int integrations_notify_korean(integrations_notify_ctx_t *c,
     const char *field, const char *what);
@@ -646,14 +647,8 @@ integrations_notify_content(integrations_notify_ctx_t *c, yajl_val v)
         return integrations_notify_alimtalk(c);
     }
 
-    if (tpl->file.subject
-        && type != INTEGRATIONS_NOTIFY_SLACK
-        && integrations_notify_render(c, tpl->file.subject,
-                                      INTEGRATIONS_TPL_ESC_NONE,
-                                      INTEGRATIONS_TPL_SINGLE_LINE,
-                                      "Subject", &it->subject,
-                                      &it->subject_len)
-           != 0)
+    if (type != INTEGRATIONS_NOTIFY_SLACK
+        && integrations_notify_subject(c) != 0)
     {
         return -1;
     }
@@ -728,6 +723,27 @@ integrations_notify_render(integrations_notify_ctx_t *c,
 }
 
 
+/* the template's Subject: header, if it has one: one line, not escaped */
+
+static int
+integrations_notify_subject(integrations_notify_ctx_t *c)
+{
+    integrations_notify_item_t  *it;
+
+    it = c->item;
+
+    if (it->template->file.subject == NULL) {
+        return 0;
+    }
+
+    return integrations_notify_render(c, it->template->file.subject,
+                                      INTEGRATIONS_TPL_ESC_NONE,
+                                      INTEGRATIONS_TPL_SINGLE_LINE,
+                                      "Subject", &it->subject,
+                                      &it->subject_len);
+}
+
+
 /* what each channel needs, on the rendered or inline content */
 
 static int
@@ -777,7 +793,7 @@ integrations_notify_check(integrations_notify_ctx_t *c)
             return integrations_notify_korean(c, "text", "an SMS");
         }
 
-        n = integrations_notify_utf16_len(it->text, it->text_len);
+        n = integrations_notify_utf8_count(it->text, it->text_len, 1);
 
         if (n > INTEGRATIONS_TWILIO_BODY_MAX) {
             return integrations_notify_fail(c, 422, "text", "the text is %zu "
@@ -797,7 +813,7 @@ integrations_notify_check(integrations_notify_ctx_t *c)
         return 0;
 
     case INTEGRATIONS_NOTIFY_SLACK:
-        n = integrations_notify_utf16_len(it->text, it->text_len);
+        n = integrations_notify_utf8_count(it->text, it->text_len, 1);
 
         if (n > INTEGRATIONS_SLACK_TEXT_MAX) {
             return integrations_notify_fail(c, 422, "text", "the text is over "
@@ -883,14 +899,7 @@ integrations_notify_alimtalk(integrations_notify_ctx_t *c)
                                         err.message);
     }
 
-    if (tpl->file.subject
-        && integrations_notify_render(c, tpl->file.subject,
-                                      INTEGRATIONS_TPL_ESC_NONE,
-                                      INTEGRATIONS_TPL_SINGLE_LINE,
-                                      "Subject", &it->subject,
-                                      &it->subject_len)
-           != 0)
-    {
+    if (integrations_notify_subject(c) != 0) {
         return -1;
     }
 

@@ -129,7 +129,6 @@ integrations_sendgrid_classify(const integrations_notify_response_t *r,
     size_t                       n;
     yajl_val                     root, e;
     const char                  *s;
-    integrations_json_err_t  st;
 
     if (integrations_notify_classify_transport(r, res)) {
         return res->outcome;
@@ -149,8 +148,7 @@ integrations_sendgrid_classify(const integrations_notify_response_t *r,
         return res->outcome;
     }
 
-    root = integrations_json_parse(r->body, r->body_len, 32,
-                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
+    root = integrations_notify_answer_json(r);
     if (root == NULL) {
         return res->outcome;
     }

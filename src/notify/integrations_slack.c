@@ -31,28 +31,21 @@ static const char  *integrations_slack_config[] = {
 static int
 integrations_slack_text_ok(const char *text, size_t tlen, const char **why)
 {
-    size_t    i, n, chars;
-    uint32_t  cp;
+    size_t  n;
 
     if (tlen == 0) {
         *why = "the text is empty";
         return 0;
     }
 
-    chars = 0;
+    n = integrations_notify_utf8_count(text, tlen, 1);
 
-    for (i = 0; i < tlen; i += n) {
-        n = integrations_notify_utf8_next((const unsigned char *) text + i,
-                                          tlen - i, &cp);
-        if (n == 0) {
-            *why = "the text is not UTF-8";
-            return 0;
-        }
-
-        chars++;
+    if (n == (size_t) -1) {
+        *why = "the text is not UTF-8";
+        return 0;
     }
 
-    if (chars > INTEGRATIONS_SLACK_TEXT_MAX) {
+    if (n > INTEGRATIONS_SLACK_TEXT_MAX) {
         *why = "the text is over 40000 characters";
         return 0;
     }
@@ -131,7 +124,6 @@ integrations_slack_classify(const integrations_notify_response_t *r,
     size_t                       cl, tl;
     yajl_val                     root, ok;
     const char                  *c, *t;
-    integrations_json_err_t  st;
 
     if (integrations_notify_classify_transport(r, res)) {
         return res->outcome;
@@ -142,8 +134,7 @@ integrations_slack_classify(const integrations_notify_response_t *r,
         return res->outcome;
     }
 
-    root = integrations_json_parse(r->body, r->body_len, 32,
-                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
+    root = integrations_notify_answer_json(r);
     ok = integrations_json_get(root, "ok");
 
     if (ok == NULL || !(YAJL_IS_TRUE(ok) || YAJL_IS_FALSE(ok))) {

@@ -178,20 +178,11 @@ integrations_sms_default_subject(int charset, const char *text, size_t tlen)
 int
 integrations_sms_alimtalk_fits(const char *text, size_t tlen)
 {
-    size_t    i, n, chars;
-    uint32_t  cp;
+    size_t  n;
 
-    chars = 0;
+    n = integrations_notify_utf8_count(text, tlen, 0);
 
-    for (i = 0; i < tlen; i += n) {
-        n = integrations_notify_utf8_next((const unsigned char *) text + i,
-                                          tlen - i, &cp);
-        if (n == 0 || ++chars > INTEGRATIONS_ATA_MAX_CHARS) {
-            return -1;
-        }
-    }
-
-    return 0;
+    return (n == (size_t) -1 || n > INTEGRATIONS_ATA_MAX_CHARS) ? -1 : 0;
 }
 
 

@@ -217,14 +217,12 @@ integrations_solapi_classify(const integrations_notify_response_t *r,
     integrations_notify_result_t *res)
 {
     yajl_val                     root;
-    integrations_json_err_t  st;
 
     if (integrations_notify_classify_transport(r, res)) {
         return res->outcome;
     }
 
-    root = integrations_json_parse(r->body, r->body_len, 32,
-                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
+    root = integrations_notify_answer_json(r);
 
     if (r->status == 200) {
         if (root == NULL) {

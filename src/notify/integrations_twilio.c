@@ -53,7 +53,7 @@ integrations_twilio_body(const integrations_twilio_message_t *m,
 
     /* Twilio counts UTF-16 units */
 
-    chars = integrations_notify_utf16_len(m->body, m->body_len);
+    chars = integrations_notify_utf8_count(m->body, m->body_len, 1);
 
     if (chars == (size_t) -1) {
         *why = "the body is not UTF-8";
@@ -99,14 +99,12 @@ integrations_twilio_classify(const integrations_notify_response_t *r,
     size_t                       n;
     yajl_val                     root, v;
     const char                  *s;
-    integrations_json_err_t  st;
 
     if (integrations_notify_classify_transport(r, res)) {
         return res->outcome;
     }
 
-    root = integrations_json_parse(r->body, r->body_len, 32,
-                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
+    root = integrations_notify_answer_json(r);
 
     if (r->status == 200 || r->status == 201) {
         if (integrations_notify_json_field(root, "sid", 0, &s, &n) != 0

@@ -46,7 +46,7 @@ render(const char *tpl, size_t tlen, const char *json, int escape,
     integrations_tpl_t           *t;
     integrations_tpl_opts_t       opts;
     integrations_tpl_error_t      err;
-    integrations_json_err_t   st;
+    integrations_json_err_t       st;
 
     data = integrations_json_parse(json, strlen(json), 32,
                                    INTEGRATIONS_JSON_UNIQUE_KEYS, &st);
@@ -104,7 +104,7 @@ run_spec(const char *file, size_t *nrefused)
     integrations_tpl_t               *t;
     integrations_tpl_opts_t           opts;
     integrations_tpl_error_t          err;
-    integrations_json_err_t       st;
+    integrations_json_err_t           st;
     integrations_tpl_render_error_t   rerr;
 
     dir = getenv("MUSTACHE_DIR");
@@ -290,7 +290,7 @@ test_limits(void)
     integrations_tpl_opts_t          opts;
     integrations_tpl_error_t         err;
     integrations_tpl_render_error_t  rerr;
-    integrations_json_err_t      st;
+    integrations_json_err_t          st;
     yajl_val                         data;
 
     /* 20 nested sections over a 1000-item list would never end */
@@ -404,7 +404,7 @@ test_file(void)
     integrations_tpl_opts_t           opts;
     integrations_tpl_file_t           f;
     integrations_tpl_error_t          err;
-    integrations_json_err_t       st;
+    integrations_json_err_t           st;
     integrations_tpl_render_error_t   rerr;
 
     static const char  email[] =
@@ -521,7 +521,7 @@ test_kakao(void)
     yajl_val                  data;
     integrations_tpl_t       *t;
     integrations_tpl_error_t  err;
-    integrations_json_err_t  st;
+    integrations_json_err_t   st;
 
     t = integrations_tpl_compile(S("#{x} {{이름}}님, {{code}} / {{{이름}}}"), 1,
                                  &err);
