@@ -1,0 +1,288 @@
+# The outbound client's sockets: a call that ends while curl is still
+# connecting (its client gives up, curl's connect timeout, a refused
+# connect) or while it waits for the answer must release curl's socket
+# exactly once and in the order nginx needs: no epoll_ctl() on a closed
+# descriptor ("[alert] epoll_ctl(2, N) failed (9: Bad file descriptor)"),
+# and no descriptor left behind.
+#
+# The payments API drives the calls: it is the content handler that calls
+# out.  A provider's base_url points at
+#   - a listener whose accept queue is full: the kernel drops the SYN and
+#     the connect stays pending (stripe: connect_timeout=5s, toss: 200ms);
+#   - a port nobody listens on (coinbase): the connect is refused;
+#   - the Square mock, healthy (a finished call, its connection cached for
+#     reuse by curl) or slow (a call cancelled after its connect).
+
+use strict;
+use warnings;
+
+use Test::More;
+use JSON::PP;
+use IO::Socket::INET;
+use Socket qw(PF_INET SOCK_STREAM SOL_SOCKET SO_REUSEADDR inet_aton
+              pack_sockaddr_in unpack_sockaddr_in);
+use Time::HiRes qw(sleep time);
+
+use Gateway;
+use MockProviders;
+
+my $VG = $ENV{VALGRIND} ? 1 : 0;
+my $J = JSON::PP->new->canonical;
+
+my $gw = Gateway->new(workers => 2);
+my $mock = MockProviders->new(gw => $gw);
+$mock->write_keys($gw);
+
+# A listener with backlog 0 that never accepts: once one connection sits
+# in its accept queue, every further SYN is dropped and a connect to it
+# stays pending until its timeout.
+
+socket(my $full, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+setsockopt($full, SOL_SOCKET, SO_REUSEADDR, 1) or die "setsockopt: $!";
+bind($full, pack_sockaddr_in(0, inet_aton('127.0.0.1'))) or die "bind: $!";
+listen($full, 0) or die "listen: $!";
+my ($full_port) = unpack_sockaddr_in(getsockname($full));
+
+my @fillers;
+for (1 .. 3) {
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$full_port",
+                                  Blocking => 0);
+    push @fillers, $s if $s;
+}
+
+ok(connect_pending($full_port), 'a connect to the full listener stays pending');
+
+my $refused_port = Gateway::free_port();
+
+my $CANCEL_WAIT = $VG ? 60 : ($ENV{CANCEL_WAIT} // 15);
+
+$gw->start(http => <<"CONF");
+    payment_provider stripe   key_file=%%DIR%%/stripe.key
+                              base_url=http://127.0.0.1:$full_port
+                              connect_timeout=5s timeout=30s;
+    payment_provider toss     key_file=%%DIR%%/toss.key
+                              base_url=http://127.0.0.1:$full_port
+                              connect_timeout=200ms;
+    payment_provider square   key_file=%%DIR%%/square.key
+                              base_url=http://127.0.0.1:%%PORT:square%%
+                              currencies=USD methods=card;
+    payment_provider coinbase key_file=%%DIR%%/coinbase.key
+                              base_url=http://127.0.0.1:$refused_port
+                              connect_timeout=2s;
+
+    server {
+        listen 127.0.0.1:%%PORT:gw%% backlog=1024;
+
+        location /payments {
+            payment_api;
+        }
+    }
+CONF
+
+my $n = 0;
+
+my %ORDER = (
+    stripe => sub { { amount => 1050, currency => 'USD', provider => 'stripe',
+                      order_id => "st-$_[0]", source => 'pm_card_visa' } },
+    toss => sub { { amount => 15000, currency => 'KRW', provider => 'toss',
+                    order_id => "toss-order-$_[0]",
+                    payment_key => "tgen_$_[0]" } },
+    square => sub { { amount => 1050, currency => 'USD', provider => 'square',
+                      order_id => "sq-$_[0]",
+                      source => 'cnon:card-nonce-ok' } },
+    coinbase => sub { { amount => 1050, currency => 'USD',
+                        provider => 'coinbase', order_id => "cb-$_[0]" } },
+);
+
+# sends a payment request for the provider, returns the open socket
+sub send_call {
+    my ($provider) = @_;
+    my $body = $J->encode({ customer_id => "cus-$n", description => "outbound.t",
+                            %{ $ORDER{$provider}->(++$n) } });
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $gw->port('gw'),
+                                  Timeout => 10) or die "connect: $!";
+    binmode $s;
+    print $s "POST /payments HTTP/1.1\r\nHost: localhost\r\n"
+        . "Connection: close\r\nContent-Type: application/json\r\n"
+        . "Content-Length: " . length($body) . "\r\n\r\n$body";
+    return $s;
+}
+
+# reads the whole response from a socket send_call() opened
+sub response {
+    my ($s) = @_;
+    local $/;
+    my $deadline = time + ($VG ? 60 : 20);
+    my $text = '';
+    $s->blocking(0);
+    while (time < $deadline) {
+        my $rin = '';
+        vec($rin, fileno($s), 1) = 1;
+        select($rin, undef, undef, 0.1) or next;
+        my $got = sysread($s, my $buf, 65536);
+        last if !$got;
+        $text .= $buf;
+    }
+    close $s;
+    return Gateway::parse_response($text);
+}
+
+sub count_log {
+    my ($re) = @_;
+    return scalar(() = $gw->error_log =~ /$re/g);
+}
+
+sub alerts { count_log(qr/\[alert\]/) }
+
+# the [alert] lines since the log had $since of them
+sub new_alerts {
+    my ($since) = @_;
+    my @a = grep { /\[alert\]/ } split /\n/, $gw->error_log;
+    return @a[$since .. $#a];
+}
+
+sub no_alert_since {
+    my ($since, $name) = @_;
+    my @a = new_alerts($since);
+    is(scalar @a, 0, "$name: no [alert]")
+        or diag(join "\n", @a[0 .. ($#a < 4 ? $#a : 4)]);
+}
+
+sub cancelled {
+    my ($provider) = @_;
+    return count_log(qr/outbound: \Q$provider\E call cancelled, the client is gone/);
+}
+
+# waits until the log shows $want cancellations of $provider's calls
+sub wait_cancelled {
+    my ($provider, $want) = @_;
+    my $deadline = time + $CANCEL_WAIT;
+    while (cancelled($provider) < $want && time < $deadline) {
+        sleep 0.05;
+    }
+    return cancelled($provider);
+}
+
+sub worker_pids {
+    my $master = $gw->{pid};
+    my @pids;
+    opendir my $dh, '/proc' or die "/proc: $!";
+    for my $pid (grep { /^\d+$/ } readdir $dh) {
+        open my $fh, '<', "/proc/$pid/stat" or next;
+        my $stat = <$fh> // '';
+        my ($ppid) = $stat =~ /^\d+ \(.*\) \S (\d+)/s or next;
+        push @pids, $pid if $ppid == $master;
+    }
+    return sort @pids;
+}
+
+# descriptors open in all workers
+sub worker_fds {
+    my $count = 0;
+    for my $pid (worker_pids()) {
+        opendir my $dh, "/proc/$pid/fd" or next;
+        $count += grep { /^\d+$/ } readdir $dh;
+    }
+    return $count;
+}
+
+# clients that send a call each and go away after $wait seconds
+sub give_up {
+    my ($provider, $clients, $wait) = @_;
+    my @s = map { send_call($provider) } 1 .. $clients;
+    sleep $wait;
+    close $_ for @s;
+}
+
+is(scalar(my @w = worker_pids()), 2, 'two workers');
+
+# 1. a connect that stays pending, its client gone after 1 s
+
+{
+    my $a0 = alerts();
+    my $before = cancelled('stripe');
+    give_up('stripe', 10, $VG ? 3 : 1);
+    is(wait_cancelled('stripe', $before + 10), $before + 10,
+       'pending connect: 10 calls cancelled by their clients');
+    no_alert_since($a0, 'pending connect, client gone');
+}
+
+# the same, timed out by curl's connect timeout, and refused
+
+{
+    my $a0 = alerts();
+    my @s = map { send_call('toss') } 1 .. 10;
+    my @st = map { response($_)->{status} } @s;
+    is(scalar(grep { $_ == 504 || $_ == 502 } @st), 10,
+       'connect timeout: 502 or 504') or diag "@st";
+    no_alert_since($a0, 'connect timed out by curl');
+
+    $a0 = alerts();
+    @s = map { send_call('coinbase') } 1 .. 10;
+    @st = map { response($_)->{status} } @s;
+    is(scalar(grep { $_ == 502 } @st), 10, 'connect refused: 502')
+        or diag "@st";
+
+    no_alert_since($a0, 'connect refused');
+}
+
+# 2. a slow provider, 40 clients gone after 0.5 s
+
+{
+    my $a0 = alerts();
+    $mock->{square}->set_mode('slow');
+    my $before = cancelled('square');
+    give_up('square', 40, $VG ? 3 : 0.5);
+    is(wait_cancelled('square', $before + 40), $before + 40,
+       'slow provider: 40 calls cancelled by their clients');
+    no_alert_since($a0, 'slow provider, 40 clients gone');
+    $mock->{square}->set_mode('healthy');
+}
+
+# 3. no descriptor left behind over 500 calls of every kind: cancelled
+# while connecting, timed out and refused by curl, finished (their
+# connections cached and reused by curl)
+
+sub round {
+    my $before = cancelled('stripe');
+    my @pending = map { send_call('stripe') } 1 .. 20;
+    my @timeout = map { send_call('toss') } 1 .. 10;
+    my @refused = map { send_call('coinbase') } 1 .. 10;
+    sleep($VG ? 2 : 0.3);
+    close $_ for @pending;
+    response($_) for @timeout, @refused;
+    my $ok = 0;
+    for (1 .. 10) {                   # one at a time: one cached connection
+        $ok++ if response(send_call('square'))->{status} == 201;
+    }
+    wait_cancelled('stripe', $before + 20);
+    return $ok;
+}
+
+{
+    my $a0 = alerts();
+    round();                          # warm: curl's cache, nginx's pools
+    my $fds = worker_fds();
+    my $ok = 0;
+    $ok += round() for 1 .. 10;
+    is($ok, 100, '100 finished calls answered 201');
+    my $grown = worker_fds() - $fds;
+    cmp_ok($grown, '<=', 4, "500 calls: workers' descriptors grew by $grown");
+    no_alert_since($a0, '500 calls');
+}
+
+$gw->stop;
+
+done_testing;
+
+# true if a non-blocking connect to the port is not done within 0.3 s
+sub connect_pending {
+    my ($port) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Blocking => 0) or return 0;
+    my $win = '';
+    vec($win, fileno($s), 1) = 1;
+    my $ready = select(undef, $win, undef, 0.3);
+    close $s;
+    return $ready == 0;
+}
