@@ -271,7 +271,35 @@ sub round {
     no_alert_since($a0, '500 calls');
 }
 
-$gw->stop;
+# 4. worker exit with calls in flight.  A reload: the old workers keep
+# their calls, and exit when the clients give up.  A fast shutdown: the
+# workers end their calls themselves.
+
+{
+    my $a0 = alerts();
+    my $before = cancelled('stripe');
+    my @s = map { send_call('stripe') } 1 .. 10;
+    sleep($VG ? 3 : 0.5);
+    my @old = worker_pids();
+    $gw->reload;
+    ok(kill(0, @old) >= 1, 'reload: an old worker waits for its calls');
+    close $_ for @s;
+    is(wait_cancelled('stripe', $before + 10), $before + 10,
+       'reload: 10 calls in the old workers cancelled by their clients');
+    my $deadline = time + ($VG ? 60 : 10);
+    sleep 0.05 while kill(0, @old) && time < $deadline;
+    is(kill(0, @old), 0, 'reload: the old workers exited');
+    no_alert_since($a0, 'reload with calls in flight');
+
+    @s = map { send_call('stripe') } 1 .. 10;
+    sleep($VG ? 3 : 0.5);
+    kill 'TERM', $gw->{pid};
+    $gw->stop;
+    close $_ for @s;
+    is(count_log(qr/stripe call cancelled, the worker is exiting/), 10,
+       'fast shutdown: the workers ended their 10 calls');
+    no_alert_since($a0, 'fast shutdown with calls in flight');
+}
 
 done_testing;
 
