@@ -12,6 +12,9 @@
 #   - a port nobody listens on (coinbase): the connect is refused;
 #   - the Square mock, healthy (a finished call, its connection cached for
 #     reuse by curl) or slow (a call cancelled after its connect).
+# Then 500 calls of those kinds must leave the workers with no more open
+# descriptors than before, and a reload and a fast shutdown with calls in
+# flight must end them cleanly too.
 
 use strict;
 use warnings;
@@ -33,35 +36,42 @@ my $gw = Gateway->new(workers => 2);
 my $mock = MockProviders->new(gw => $gw);
 $mock->write_keys($gw);
 
-# A listener with backlog 0 that never accepts: once one connection sits
-# in its accept queue, every further SYN is dropped and a connect to it
-# stays pending until its timeout.
+# Listeners with backlog 0 that never accept: once one connection sits
+# in the accept queue, every further SYN is dropped and a connect stays
+# pending until its timeout.  One for Stripe's calls, one for Toss's.
 
-socket(my $full, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
-setsockopt($full, SOL_SOCKET, SO_REUSEADDR, 1) or die "setsockopt: $!";
-bind($full, pack_sockaddr_in(0, inet_aton('127.0.0.1'))) or die "bind: $!";
-listen($full, 0) or die "listen: $!";
-my ($full_port) = unpack_sockaddr_in(getsockname($full));
+my (@full, %filler);
 
-my @fillers;
-for (1 .. 3) {
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$full_port",
-                                  Blocking => 0);
-    push @fillers, $s if $s;
+sub full_listener {
+    socket(my $l, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+    setsockopt($l, SOL_SOCKET, SO_REUSEADDR, 1) or die "setsockopt: $!";
+    bind($l, pack_sockaddr_in(0, inet_aton('127.0.0.1'))) or die "bind: $!";
+    listen($l, 0) or die "listen: $!";
+    my ($port) = unpack_sockaddr_in(getsockname($l));
+    push @full, $l;
+    for (1 .. 3) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                      Blocking => 0) or next;
+        $filler{$s->sockport} = $s;
+    }
+    return $port;
 }
 
-ok(connect_pending($full_port), 'a connect to the full listener stays pending');
+my $full_port = full_listener();
+my $full_port2 = full_listener();
+
+ok(connect_pending($full_port), 'a connect to a full listener stays pending');
 
 my $refused_port = Gateway::free_port();
 
-my $CANCEL_WAIT = $VG ? 60 : ($ENV{CANCEL_WAIT} // 15);
+my $CANCEL_WAIT = $VG ? 60 : 15;
 
 $gw->start(http => <<"CONF");
     payment_provider stripe   key_file=%%DIR%%/stripe.key
                               base_url=http://127.0.0.1:$full_port
                               connect_timeout=5s timeout=30s;
     payment_provider toss     key_file=%%DIR%%/toss.key
-                              base_url=http://127.0.0.1:$full_port
+                              base_url=http://127.0.0.1:$full_port2
                               connect_timeout=200ms;
     payment_provider square   key_file=%%DIR%%/square.key
                               base_url=http://127.0.0.1:%%PORT:square%%
@@ -97,8 +107,9 @@ my %ORDER = (
 # sends a payment request for the provider, returns the open socket
 sub send_call {
     my ($provider) = @_;
-    my $body = $J->encode({ customer_id => "cus-$n", description => "outbound.t",
-                            %{ $ORDER{$provider}->(++$n) } });
+    my $order = $ORDER{$provider}->(++$n);
+    my $body = $J->encode({ customer_id => "cus-$n",
+                            description => 'outbound.t', %$order });
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $gw->port('gw'),
                                   Timeout => 10) or die "connect: $!";
     binmode $s;
@@ -150,7 +161,8 @@ sub no_alert_since {
 
 sub cancelled {
     my ($provider) = @_;
-    return count_log(qr/outbound: \Q$provider\E call cancelled, the client is gone/);
+    return count_log(
+        qr/outbound: \Q$provider\E call cancelled, the client is gone/);
 }
 
 # waits until the log shows $want cancellations of $provider's calls
@@ -186,22 +198,61 @@ sub worker_fds {
     return $count;
 }
 
-# clients that send a call each and go away after $wait seconds
+# connects from nginx to the port still pending (SYN_SENT)
+sub connecting {
+    my ($port) = @_;
+    my $hex = sprintf('0100007F:%04X', $port);
+    my $count = 0;
+    open my $fh, '<', '/proc/net/tcp' or die "/proc/net/tcp: $!";
+    while (<$fh>) {
+        my (undef, $local, $remote, $st) = split ' ';
+        next unless $remote eq $hex && $st eq '02';
+        my ($lport) = $local =~ /:([0-9A-F]{4})$/;
+        $count++ unless $filler{hex $lport};
+    }
+    return $count;
+}
+
+# waits until $cond->() is true, for a while
+sub wait_for {
+    my ($cond) = @_;
+    my $deadline = time + ($VG ? 60 : 15);
+    sleep 0.05 until $cond->() || time > $deadline;
+    return $cond->();
+}
+
+# the calls of these clients are in flight: their connects pending, or
+# their requests at the (slow) mock
+sub in_flight {
+    my ($provider, $clients, $seen) = @_;
+    return wait_for(sub { connecting($full_port) >= $clients })
+        if $provider eq 'stripe';
+    return wait_for(sub {
+        my $got = () = $mock->{$provider}->requests;
+        return $got >= $seen + $clients;
+    });
+}
+
+# clients that send a call each and go away $wait seconds after all the
+# calls are in flight
 sub give_up {
     my ($provider, $clients, $wait) = @_;
+    my $seen = () = $mock->{square}->requests;
     my @s = map { send_call($provider) } 1 .. $clients;
+    ok(in_flight($provider, $clients, $seen),
+       "$clients $provider calls in flight");
     sleep $wait;
     close $_ for @s;
 }
 
-is(scalar(my @w = worker_pids()), 2, 'two workers');
+ok(wait_for(sub { my @p = worker_pids(); @p == 2 }), 'two workers');
 
 # 1. a connect that stays pending, its client gone after 1 s
 
 {
     my $a0 = alerts();
     my $before = cancelled('stripe');
-    give_up('stripe', 10, $VG ? 3 : 1);
+    give_up('stripe', 10, 1);
     is(wait_cancelled('stripe', $before + 10), $before + 10,
        'pending connect: 10 calls cancelled by their clients');
     no_alert_since($a0, 'pending connect, client gone');
@@ -232,7 +283,7 @@ is(scalar(my @w = worker_pids()), 2, 'two workers');
     my $a0 = alerts();
     $mock->{square}->set_mode('slow');
     my $before = cancelled('square');
-    give_up('square', 40, $VG ? 3 : 0.5);
+    give_up('square', 40, 0.5);
     is(wait_cancelled('square', $before + 40), $before + 40,
        'slow provider: 40 calls cancelled by their clients');
     no_alert_since($a0, 'slow provider, 40 clients gone');
@@ -248,7 +299,7 @@ sub round {
     my @pending = map { send_call('stripe') } 1 .. 20;
     my @timeout = map { send_call('toss') } 1 .. 10;
     my @refused = map { send_call('coinbase') } 1 .. 10;
-    sleep($VG ? 2 : 0.3);
+    wait_for(sub { connecting($full_port) >= 20 });
     close $_ for @pending;
     response($_) for @timeout, @refused;
     my $ok = 0;
@@ -279,7 +330,7 @@ sub round {
     my $a0 = alerts();
     my $before = cancelled('stripe');
     my @s = map { send_call('stripe') } 1 .. 10;
-    sleep($VG ? 3 : 0.5);
+    ok(in_flight('stripe', 10), 'reload: 10 calls in flight');
     my @old = worker_pids();
     $gw->reload;
     ok(kill(0, @old) >= 1, 'reload: an old worker waits for its calls');
@@ -292,7 +343,7 @@ sub round {
     no_alert_since($a0, 'reload with calls in flight');
 
     @s = map { send_call('stripe') } 1 .. 10;
-    sleep($VG ? 3 : 0.5);
+    ok(in_flight('stripe', 10), 'fast shutdown: 10 calls in flight');
     kill 'TERM', $gw->{pid};
     $gw->stop;
     close $_ for @s;
