@@ -14,7 +14,9 @@
 #     reuse by curl) or slow (a call cancelled after its connect).
 # Then 500 calls of those kinds must leave the workers with no more open
 # descriptors than before, and a reload and a fast shutdown with calls in
-# flight must end them cleanly too.
+# flight must end them cleanly too.  Last, happy eyeballs: curl connects
+# to an IPv6 and an IPv4 address at once and closes the loser while it is
+# still connecting, on every call that succeeds.
 
 use strict;
 use warnings;
@@ -31,6 +33,12 @@ use MockProviders;
 
 my $VG = $ENV{VALGRIND} ? 1 : 0;
 my $J = JSON::PP->new->canonical;
+
+# the happy eyeballs part, in a process of its own (see the end)
+if (@ARGV == 2 && $ARGV[0] eq '--happy-eyeballs') {
+    happy_eyeballs($ARGV[1]);
+    exit;
+}
 
 my $gw = Gateway->new(workers => 2);
 my $mock = MockProviders->new(gw => $gw);
@@ -352,7 +360,112 @@ sub round {
     no_alert_since($a0, 'fast shutdown with calls in flight');
 }
 
+# 5. happy eyeballs: a name with an IPv6 and an IPv4 address; curl
+# connects to both, the IPv6 connect stays pending, the IPv4 one wins and
+# the loser is closed while connecting, on every call.  Such a name is
+# localhost where /etc/hosts says so; elsewhere, as root, a private mount
+# namespace gets an /etc/hosts of its own for a copy of this test.
+
+SKIP: {
+    my ($name, @wrap) = dual_stack_name();
+    skip 'no name with both ::1 and 127.0.0.1, and no unshare -m', 1
+        unless $name;
+
+    my @lib = map { "-I$_" } grep { !ref } @INC;
+    my $pid = open(my $fh, '-|') // die "fork: $!";
+    if ($pid == 0) {
+        open STDERR, '>&', \*STDOUT;
+        exec @wrap, $^X, @lib, $0, '--happy-eyeballs', $name or exit 127;
+    }
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    skip $1, 1 if $? == 0 && $out =~ /^SKIP (.*)$/m;
+    ok($? == 0, "happy eyeballs to $name: every call answered, no [alert]")
+        or diag $out;
+}
+
 done_testing;
+
+# a name for ::1 and 127.0.0.1, and the command that makes it resolve so
+sub dual_stack_name {
+    my ($err, @ai) = Socket::getaddrinfo('localhost', '80',
+                                         { socktype => SOCK_STREAM });
+    my %family = map { $_->{family} => 1 } @ai;
+    return ('localhost') if !$err && $family{Socket::AF_INET6()}
+                            && $family{Socket::AF_INET()};
+
+    return () if $> != 0 || system('unshare -m true 2>/dev/null') != 0;
+
+    my $hosts = $gw->write_file('hosts',
+        "::1 outbound-he.test\n127.0.0.1 outbound-he.test\n", 0644);
+    return ('outbound-he.test', 'unshare', '-m', 'sh', '-c',
+            'mount --bind "$0" /etc/hosts && exec "$@"', $hosts);
+}
+
+# A copy of this test, where $name resolves to ::1 and 127.0.0.1: the
+# Stripe mock on 127.0.0.1, a full listener on the same port of ::1.
+sub happy_eyeballs {
+    my ($name) = @_;
+
+    my $he = Gateway->new(workers => 1);
+    my $m = MockProviders->new(gw => $he);
+    $m->write_keys($he);
+    my $port = $he->port('stripe');
+
+    socket(my $l6, Socket::AF_INET6(), SOCK_STREAM, 0)
+        or do { print "SKIP no IPv6 socket: $!\n"; return };
+    bind($l6, Socket::pack_sockaddr_in6($port,
+                                        Socket::inet_pton(Socket::AF_INET6(),
+                                                          '::1')))
+        or do { print "SKIP cannot bind [::1]:$port: $!\n"; return };
+    listen($l6, 0) or die "listen: $!";
+    my @fill;
+    for (1 .. 3) {
+        socket(my $f, Socket::AF_INET6(), SOCK_STREAM, 0) or die;
+        $f->blocking(0);
+        connect($f, getsockname($l6));
+        push @fill, $f;
+    }
+
+    $he->start(http => <<"CONF");
+    payment_provider stripe   key_file=%%DIR%%/stripe.key
+                              base_url=http://$name:$port
+                              connect_timeout=5s;
+    server {
+        listen 127.0.0.1:%%PORT:gw%%;
+        location /payments {
+            payment_api;
+        }
+    }
+CONF
+
+    # at once, so that each call connects: none finds a cached connection
+
+    my @s;
+    for my $i (1 .. 5) {
+        my $body = $J->encode({ amount => 1050, currency => 'USD',
+                                provider => 'stripe', order_id => "he-$i",
+                                customer_id => 'c', description => 'he' });
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:'
+                                      . $he->port('gw')) or die "$!";
+        print $s "POST /payments HTTP/1.1\r\nHost: localhost\r\n"
+            . "Connection: close\r\nContent-Type: application/json\r\n"
+            . "Content-Length: " . length($body) . "\r\n\r\n$body";
+        push @s, $s;
+    }
+
+    for my $i (1 .. 5) {
+        my $r = response($s[$i - 1]);
+        is($r->{status}, 201, "call $i over the IPv4 winner")
+            or diag $r->{body};
+    }
+
+    my @alerts = grep { /\[alert\]/ } split /\n/, $he->error_log;
+    is(scalar @alerts, 0, 'no [alert]')
+        or diag(join "\n", @alerts[0 .. ($#alerts < 2 ? $#alerts : 2)]);
+    $he->stop;
+    done_testing;
+}
 
 # true if a non-blocking connect to the port is not done within 0.3 s
 sub connect_pending {
