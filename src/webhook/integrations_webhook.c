@@ -39,7 +39,7 @@
  * delivery.  A longer list (up to MAX_SIGNATURES) moves to the heap, so
  * that the common request neither allocates nor carries 32 slots.
  */
-#define INTEGRATIONS_WEBHOOK_INLINE_CANDS 8
+#define INTEGRATIONS_WEBHOOK_CAND_INLINE  8
 
 /*
  * Room for the signed bytes around the body without an allocation:
@@ -83,7 +83,7 @@ typedef struct {
     integrations_webhook_cand_t  *cand;         /* inline, or the heap */
 
     /* last: see integrations_webhook_state_new() */
-    integrations_webhook_cand_t   inline_cand[INTEGRATIONS_WEBHOOK_INLINE_CANDS];
+    integrations_webhook_cand_t   inline_cand[INTEGRATIONS_WEBHOOK_CAND_INLINE];
 } integrations_webhook_set_t;
 
 struct integrations_webhook_verifier_s {
@@ -897,7 +897,7 @@ integrations_webhook_cand_add(integrations_webhook_ctx_t *ctx,
                                      set->sig_slot);
     }
 
-    if (set->ncand == INTEGRATIONS_WEBHOOK_INLINE_CANDS
+    if (set->ncand == INTEGRATIONS_WEBHOOK_CAND_INLINE
         && set->cand == set->inline_cand)
     {
         c = malloc(INTEGRATIONS_WEBHOOK_MAX_SIGNATURES

@@ -1625,7 +1625,8 @@ t_twilio_sha256(void)
     t_req_t         rq, sha1, bad;
     t_out_t         out;
 
-    static const char  *sk = "key=webhooks_sharedkey_01J9Z8,algorithm=HMAC_SHA256";
+    static const char  *sk =
+        "key=webhooks_sharedkey_01J9Z8,algorithm=HMAC_SHA256";
 
     static const struct {
         const char  *settings;
