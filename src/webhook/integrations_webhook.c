@@ -92,7 +92,6 @@ struct integrations_webhook_verifier_s {
     size_t                            max_buffer;
     unsigned char                    *url;
     size_t                            url_len;
-    size_t                            mac_len;
     integrations_webhook_alg_e        algorithm;   /* twilio */
     unsigned                          nhmac;
     integrations_hmac_key_t           hmac[INTEGRATIONS_WEBHOOK_NKEYS];
@@ -600,11 +599,9 @@ integrations_webhook_verifier_create(
         && v->algorithm != INTEGRATIONS_WEBHOOK_ALG_SHA256)
     {
         alg = INTEGRATIONS_HMAC_SHA1;
-        v->mac_len = 20;
 
     } else {
         alg = INTEGRATIONS_HMAC_SHA256;
-        v->mac_len = 32;
     }
 
     in_secret = 1;
