@@ -185,6 +185,9 @@ static ngx_int_t ngx_http_integrations_webhook_refuse(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx, integrations_webhook_rc_e rc);
 static ngx_int_t ngx_http_integrations_webhook_refuse_id(
     ngx_http_request_t *r, ngx_http_integrations_webhook_ctx_t *ctx);
+static ngx_int_t ngx_http_integrations_webhook_answer(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx, ngx_uint_t status,
+    integrations_webhook_rc_e rc, ngx_str_t *detail);
 static ngx_int_t ngx_http_integrations_webhook_dedupe(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx,
     ngx_http_integrations_webhook_loc_conf_t *wlcf);
@@ -1355,14 +1358,25 @@ ngx_http_integrations_webhook_refuse(ngx_http_request_t *r,
     detail.data = buf;
     detail.len = p - buf;
 
+    return ngx_http_integrations_webhook_answer(r, ctx, status, rc, &detail);
+}
+
+
+/* The refusal, logged once at warn and answered as problem+json. */
+
+static ngx_int_t
+ngx_http_integrations_webhook_answer(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx, ngx_uint_t status,
+    integrations_webhook_rc_e rc, ngx_str_t *detail)
+{
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "webhook_verify: %s delivery refused: %V",
-                  ngx_http_integrations_webhook_name(ctx->provider), &detail);
+                  ngx_http_integrations_webhook_name(ctx->provider), detail);
 
     return ngx_http_integrations_problem(r, status,
                               ngx_http_integrations_webhook_problems[rc][0],
                               ngx_http_integrations_webhook_problems[rc][1],
-                              &detail);
+                              detail);
 }
 
 
@@ -1409,14 +1423,8 @@ ngx_http_integrations_webhook_refuse_id(ngx_http_request_t *r,
     detail.data = buf;
     detail.len = p - buf;
 
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "webhook_verify: %s delivery refused: %V",
-                  ngx_http_integrations_webhook_name(ctx->provider), &detail);
-
-    return ngx_http_integrations_problem(r, NGX_HTTP_BAD_REQUEST,
-                              ngx_http_integrations_webhook_problems[rc][0],
-                              ngx_http_integrations_webhook_problems[rc][1],
-                              &detail);
+    return ngx_http_integrations_webhook_answer(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                                rc, &detail);
 }
 
 

@@ -1466,13 +1466,34 @@ t_single(void)
 }
 
 
+/*
+ * A Twilio request with a JSON body: the query is bodySHA256=HEX, the
+ * URL signed (with SHA-1) is the configured one with that query.
+ */
+
+static void
+t_twilio_json(t_req_t *rq, const char *json, char *q, size_t qsize,
+    char *url, size_t usize)
+{
+    unsigned char  digest[32], hex[65];
+
+    EVP_Digest(json, strlen(json), digest, NULL, EVP_sha256(), NULL);
+    integrations_codec_hex_encode(hex, digest, 32);
+    hex[64] = '\0';
+    snprintf(q, qsize, "bodySHA256=%s", hex);
+    snprintf(url, usize, "%s?%s", t_twilio_url, q);
+
+    t_sign(rq, INTEGRATIONS_WEBHOOK_TWILIO, t_plain_secret,
+           (const unsigned char *) t_plain_secret, strlen(t_plain_secret),
+           (const unsigned char *) json, strlen(json), 0, T_SIG_OK, url);
+}
+
+
 static void
 t_twilio(void)
 {
     size_t          n;
     char            q[256], url[512];
-    unsigned char   digest[32], hex[65];
-    const char     *json;
     t_req_t         rq, bad;
     t_out_t         out;
 
@@ -1547,16 +1568,8 @@ t_twilio(void)
 
     /* JSON: bodySHA256 in the query */
 
-    json = "{\"sid\":\"MM123\"}";
-    EVP_Digest(json, strlen(json), digest, NULL, EVP_sha256(), NULL);
-    integrations_codec_hex_encode(hex, digest, 32);
-    hex[64] = '\0';
-    snprintf(q, sizeof(q), "bodySHA256=%s", hex);
-    snprintf(url, sizeof(url), "https://example.com/twilio/sms?%s", q);
-
-    t_sign(&rq, INTEGRATIONS_WEBHOOK_TWILIO, t_plain_secret,
-           (const unsigned char *) t_plain_secret, strlen(t_plain_secret),
-           (const unsigned char *) json, strlen(json), 0, T_SIG_OK, url);
+    t_twilio_json(&rq, "{\"sid\":\"MM123\"}", q, sizeof(q), url,
+                  sizeof(url));
     rq.query = q;
     is_rc(t_run(&rq, 0, &out), INTEGRATIONS_WEBHOOK_OK,
           "twilio: JSON body with bodySHA256 verifies");
@@ -1620,8 +1633,6 @@ t_twilio_sha256(void)
 {
     size_t          i;
     char            q[256], url[512];
-    unsigned char   digest[32], hex[65];
-    const char     *json;
     t_req_t         rq, sha1, bad;
     t_out_t         out;
 
@@ -1730,16 +1741,8 @@ t_twilio_sha256(void)
 
     /* a JSON body: bodySHA256, and the URL signed with SHA-256 */
 
-    json = "{\"sid\":\"MM123\"}";
-    EVP_Digest(json, strlen(json), digest, NULL, EVP_sha256(), NULL);
-    integrations_codec_hex_encode(hex, digest, 32);
-    hex[64] = '\0';
-    snprintf(q, sizeof(q), "bodySHA256=%s", hex);
-    snprintf(url, sizeof(url), "https://example.com/twilio/sms?%s", q);
-
-    t_sign(&bad, INTEGRATIONS_WEBHOOK_TWILIO, t_plain_secret,
-           (const unsigned char *) t_plain_secret, strlen(t_plain_secret),
-           (const unsigned char *) json, strlen(json), 0, T_SIG_OK, url);
+    t_twilio_json(&bad, "{\"sid\":\"MM123\"}", q, sizeof(q), url,
+                  sizeof(url));
     t_twilio_resign(&bad, 0, url, sk);
     bad.query = q;
     bad.algorithm = INTEGRATIONS_WEBHOOK_ALG_AUTO;
