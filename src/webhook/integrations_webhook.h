@@ -69,17 +69,17 @@
  *             unprefixed name of Shopify's newer event webhooks, which
  *             @shopify/shopify-api 13 prefers); both may come only with
  *             the same value.  body; HMAC-SHA256.
- *   twilio    X-Twilio-Signature: B64.  HMAC-SHA1 (the Auth Token), or
- *             HMAC-SHA256 (a SharedKey announced by
- *             X-Twilio-Webhooks-Signature-Settings: key=ID,algorithm=NAME,
- *             read as twilio-node 6.3's getSignatureAlgorithm() reads it:
- *             no header or no algorithm= is HMAC_SHA1), as
- *             params.algorithm says (see integrations_webhook_alg_e), over
- *             the URL, which is
+ *   twilio    X-Twilio-Signature: B64, HMAC-SHA1 (the Auth Token) or
+ *             HMAC-SHA256 (a SharedKey) as params.algorithm says (see
+ *             integrations_webhook_alg_e); a SharedKey signature is
+ *             announced by X-Twilio-Webhooks-Signature-Settings:
+ *             key=ID,algorithm=NAME, read as twilio-node 6.3's
+ *             getSignatureAlgorithm() reads it (no header, or no
+ *             algorithm=, is HMAC_SHA1).  The MAC covers the URL, which is
  *             params.url (the public URL Twilio calls, without a query)
  *             plus "?" and the request's own query string as given to
- *             init() when it has one; followed, for a form body, by every POST
- *             parameter percent-decoded ("+" is a space) and sorted by
+ *             init() when it has one; followed, for a form body, by every
+ *             POST parameter percent-decoded ("+" is a space) and sorted by
  *             name then value (bytewise), as name + value with no
  *             separator.  When the URL's query has bodySHA256=HEX (JSON
  *             bodies), the signature covers the URL alone and the
@@ -115,9 +115,9 @@
  * Signatures of a known scheme in one header (Stripe's v1, Standard's v1
  * and v1a, Toss's v1); more is TOO_MANY_SIGNATURES.  A provider sends one
  * per live secret: two while a rolled secret expires (Stripe keeps the
- * old one up to 24 hours), more only if secrets are rolled again and
- * again inside that window.  32 covers a roll every hour for a day, and
- * still bounds the work a forged header can ask for.
+ * old one up to 24 hours, see README), more only if secrets are rolled
+ * again and again inside that window.  32 covers a roll every hour for a
+ * day, and still bounds the work a forged header can ask for.
  */
 #define INTEGRATIONS_WEBHOOK_MAX_SIGNATURES      32
 #define INTEGRATIONS_WEBHOOK_MAX_URL             8192
