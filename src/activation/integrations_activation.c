@@ -58,8 +58,8 @@ static int phone_of(const integrations_coupang_str_t *s, int mobile_only,
     integrations_act_contact_t *out);
 static yajl_gen gen_new(void);
 static char *gen_done(yajl_gen g, size_t *len);
-static void gen_str(yajl_gen g, const char *s);
-static void gen_strn(yajl_gen g, const char *s, size_t n);
+static void gen_str(yajl_gen g, int *bad, const char *s);
+static void gen_strn(yajl_gen g, int *bad, const char *s, size_t n);
 
 
 /* ------------------------------------------------------------------ */
@@ -1426,6 +1426,7 @@ char *
 integrations_act_call_body(integrations_act_call_e call,
     const integrations_act_call_t *c, size_t *len)
 {
+    int       bad;
     char      ts[32];
     yajl_gen  g;
 
@@ -1443,59 +1444,65 @@ integrations_act_call_body(integrations_act_call_e call,
         return NULL;
     }
 
+    bad = 0;
     utc_iso(c->at, ts);
 
     yajl_gen_map_open(g);
-    gen_str(g, "type");
-    gen_str(g, call == INTEGRATIONS_ACT_CALL_GRANT ? "activation.grant"
+    gen_str(g, &bad, "type");
+    gen_str(g, &bad, call == INTEGRATIONS_ACT_CALL_GRANT ? "activation.grant"
                                                    : "activation.revoke");
-    gen_str(g, "timestamp");
-    gen_str(g, ts);
-    gen_str(g, "data");
+    gen_str(g, &bad, "timestamp");
+    gen_str(g, &bad, ts);
+    gen_str(g, &bad, "data");
     yajl_gen_map_open(g);
-    gen_str(g, "marketplace");
-    gen_str(g, "coupang");
-    gen_str(g, "order_id");
-    gen_strn(g, c->order_id, c->order_id_len);
+    gen_str(g, &bad, "marketplace");
+    gen_str(g, &bad, "coupang");
+    gen_str(g, &bad, "order_id");
+    gen_strn(g, &bad, c->order_id, c->order_id_len);
 
     if (c->shipment_box_id) {
-        gen_str(g, "shipment_box_id");
-        gen_strn(g, c->shipment_box_id, c->shipment_box_id_len);
+        gen_str(g, &bad, "shipment_box_id");
+        gen_strn(g, &bad, c->shipment_box_id, c->shipment_box_id_len);
     }
 
-    gen_str(g, "vendor_item_id");
-    gen_strn(g, c->vendor_item_id, c->vendor_item_id_len);
-    gen_str(g, "product_code");
-    gen_strn(g, c->product_code, c->product_code_len);
-    gen_str(g, "unit");
+    gen_str(g, &bad, "vendor_item_id");
+    gen_strn(g, &bad, c->vendor_item_id, c->vendor_item_id_len);
+    gen_str(g, &bad, "product_code");
+    gen_strn(g, &bad, c->product_code, c->product_code_len);
+    gen_str(g, &bad, "unit");
     yajl_gen_integer(g, c->unit);
-    gen_str(g, "units");
+    gen_str(g, &bad, "units");
     yajl_gen_integer(g, c->units);
 
     if (call == INTEGRATIONS_ACT_CALL_GRANT) {
         if (c->contact && c->contact->kind != INTEGRATIONS_ACT_CONTACT_NONE) {
-            gen_str(g, "contact");
+            gen_str(g, &bad, "contact");
             yajl_gen_map_open(g);
-            gen_str(g, "kind");
-            gen_str(g, c->contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL
+            gen_str(g, &bad, "kind");
+            gen_str(g, &bad, c->contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL
                        ? "email" : "phone");
-            gen_str(g, "value");
-            gen_strn(g, c->contact->value, c->contact->len);
+            gen_str(g, &bad, "value");
+            gen_strn(g, &bad, c->contact->value, c->contact->len);
             yajl_gen_map_close(g);
         }
 
     } else {
-        gen_str(g, "reason");
-        gen_str(g, reasons[c->reason]);
+        gen_str(g, &bad, "reason");
+        gen_str(g, &bad, reasons[c->reason]);
 
         if (c->receipt_id) {
-            gen_str(g, "receipt_id");
-            gen_strn(g, c->receipt_id, c->receipt_id_len);
+            gen_str(g, &bad, "receipt_id");
+            gen_strn(g, &bad, c->receipt_id, c->receipt_id_len);
         }
     }
 
     yajl_gen_map_close(g);
     yajl_gen_map_close(g);
+
+    if (bad) {
+        yajl_gen_free(g);
+        return NULL;
+    }
 
     return gen_done(g, len);
 }
@@ -1562,6 +1569,7 @@ integrations_act_claim(const integrations_act_claim_key_t *k,
     const integrations_act_call_t *c, const char *jti, size_t jti_len,
     int64_t now, int64_t ttl, size_t *len)
 {
+    int                   bad;
     char                 *claims, *out;
     size_t                n, h, p;
     yajl_gen              g;
@@ -1579,32 +1587,39 @@ integrations_act_claim(const integrations_act_claim_key_t *k,
         return NULL;
     }
 
+    bad = 0;
+
     yajl_gen_map_open(g);
-    gen_str(g, "iss");
-    gen_str(g, "ngx_integrations");
-    gen_str(g, "aud");
-    gen_str(g, "activation");
-    gen_str(g, "jti");
-    gen_strn(g, jti, jti_len);
-    gen_str(g, "iat");
+    gen_str(g, &bad, "iss");
+    gen_str(g, &bad, "ngx_integrations");
+    gen_str(g, &bad, "aud");
+    gen_str(g, &bad, "activation");
+    gen_str(g, &bad, "jti");
+    gen_strn(g, &bad, jti, jti_len);
+    gen_str(g, &bad, "iat");
     yajl_gen_integer(g, now);
-    gen_str(g, "exp");
+    gen_str(g, &bad, "exp");
     yajl_gen_integer(g, now + ttl);
-    gen_str(g, "order_id");
-    gen_strn(g, c->order_id, c->order_id_len);
+    gen_str(g, &bad, "order_id");
+    gen_strn(g, &bad, c->order_id, c->order_id_len);
 
     if (c->shipment_box_id) {
-        gen_str(g, "shipment_box_id");
-        gen_strn(g, c->shipment_box_id, c->shipment_box_id_len);
+        gen_str(g, &bad, "shipment_box_id");
+        gen_strn(g, &bad, c->shipment_box_id, c->shipment_box_id_len);
     }
 
-    gen_str(g, "vendor_item_id");
-    gen_strn(g, c->vendor_item_id, c->vendor_item_id_len);
-    gen_str(g, "product_code");
-    gen_strn(g, c->product_code, c->product_code_len);
-    gen_str(g, "unit");
+    gen_str(g, &bad, "vendor_item_id");
+    gen_strn(g, &bad, c->vendor_item_id, c->vendor_item_id_len);
+    gen_str(g, &bad, "product_code");
+    gen_strn(g, &bad, c->product_code, c->product_code_len);
+    gen_str(g, &bad, "unit");
     yajl_gen_integer(g, c->unit);
     yajl_gen_map_close(g);
+
+    if (bad) {
+        yajl_gen_free(g);
+        return NULL;
+    }
 
     claims = gen_done(g, &n);
     if (claims == NULL) {
@@ -2422,15 +2437,21 @@ gen_done(yajl_gen g, size_t *len)
 }
 
 
+/* a string yajl refuses (invalid UTF-8) fails the whole body */
+
 static void
-gen_str(yajl_gen g, const char *s)
+gen_str(yajl_gen g, int *bad, const char *s)
 {
-    yajl_gen_string(g, (const unsigned char *) s, strlen(s));
+    gen_strn(g, bad, s, strlen(s));
 }
 
 
 static void
-gen_strn(yajl_gen g, const char *s, size_t n)
+gen_strn(yajl_gen g, int *bad, const char *s, size_t n)
 {
-    yajl_gen_string(g, (const unsigned char *) s, n);
+    if (yajl_gen_string(g, (const unsigned char *) s, n)
+        != yajl_gen_status_ok)
+    {
+        *bad = 1;
+    }
 }

@@ -653,7 +653,8 @@ test_returns(void)
         "\"orderId\":28000008707838,\"paymentId\":28000009486604,"
         "\"receiptType\":\"RETURN\",\"receiptStatus\":\"RETURNS_UNCHECKED\","
         "\"createdAt\":\"2017-09-02T22:52:42\",\"modifiedAt\":"
-        "\"2017-09-02T22:52:42\",\"requesterName\":\"\xea\xb5\xac*\xec\x88\x99\","
+        "\"2017-09-02T22:52:42\",\"requesterName\":"
+        "\"\xea\xb5\xac*\xec\x88\x99\","
         "\"requesterPhoneNumber\":\"0503-****-3560\",\"cancelReason\":"
         "\"a\\nb\",\"cancelCountSum\":1,\"preRefund\":false,"
         "\"returnItems\":[{\"vendorItemId\":3187044096,\"purchaseCount\":1,"
@@ -786,7 +787,8 @@ test_inquiries(void)
 
     ok(integrations_coupang_parse_inquiries(
            INTEGRATIONS_COUPANG_INQUIRY_ONLINE,
-           S("{\"code\":200,\"data\":{}}"), &r) == INTEGRATIONS_COUPANG_MALFORMED, "no content: MALFORMED");
+           S("{\"code\":200,\"data\":{}}"), &r)
+       == INTEGRATIONS_COUPANG_MALFORMED, "no content: MALFORMED");
     integrations_coupang_inquiries_free(&r);
 }
 
