@@ -10,7 +10,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
-#include <yajl/yajl_gen.h>
 
 #include "integrations_codec.h"
 #include "integrations_hmac.h"
@@ -21,7 +20,7 @@
 #define ACT_KST           (9 * 3600)
 #define ACT_URL_MAX       512
 
-#define act_lit(s)        (s), (sizeof(s) - 1)
+#define ACT_NELTS(a)      (sizeof(a) / sizeof((a)[0]))
 
 
 typedef struct {
@@ -40,6 +39,9 @@ struct integrations_act_claim_key_s {
 };
 
 
+static int name_index(const char **names, size_t n, const char *name,
+    size_t len);
+static const char *name_at(const char **names, size_t n, int i);
 static void buf_add(act_buf_t *b, const char *s, size_t n);
 static void buf_adds(act_buf_t *b, const char *s);
 static void buf_printf(act_buf_t *b, const char *fmt, ...)
@@ -56,10 +58,6 @@ static void kst_date(int64_t t, char *out);
 static void utc_iso(int64_t t, char *out);
 static int phone_of(const integrations_coupang_str_t *s, int mobile_only,
     integrations_act_contact_t *out);
-static yajl_gen gen_new(void);
-static char *gen_done(yajl_gen g, size_t *len);
-static void gen_str(yajl_gen g, int *bad, const char *s);
-static void gen_strn(yajl_gen g, int *bad, const char *s, size_t n);
 
 
 /* ------------------------------------------------------------------ */
@@ -249,28 +247,14 @@ static const char  *act_sources[] = {
 int
 integrations_act_source_by_name(const char *name, size_t len)
 {
-    size_t  i;
-
-    for (i = 0; i < sizeof(act_sources) / sizeof(act_sources[0]); i++) {
-        if (strlen(act_sources[i]) == len
-            && memcmp(act_sources[i], name, len) == 0)
-        {
-            return (int) i;
-        }
-    }
-
-    return -1;
+    return name_index(act_sources, ACT_NELTS(act_sources), name, len);
 }
 
 
 const char *
 integrations_act_source_name(integrations_act_source_e src)
 {
-    if ((unsigned) src >= sizeof(act_sources) / sizeof(act_sources[0])) {
-        return NULL;
-    }
-
-    return act_sources[src];
+    return name_at(act_sources, ACT_NELTS(act_sources), (int) src);
 }
 
 
@@ -556,39 +540,21 @@ static const char  *act_events[] = {
 const char *
 integrations_act_state_name(integrations_act_state_e state)
 {
-    if (state < 0 || state >= INTEGRATIONS_ACT_NSTATES) {
-        return NULL;
-    }
-
-    return act_states[state];
+    return name_at(act_states, ACT_NELTS(act_states), (int) state);
 }
 
 
 int
 integrations_act_state_by_name(const char *name, size_t len)
 {
-    int  i;
-
-    for (i = 0; i < INTEGRATIONS_ACT_NSTATES; i++) {
-        if (strlen(act_states[i]) == len
-            && memcmp(act_states[i], name, len) == 0)
-        {
-            return i;
-        }
-    }
-
-    return -1;
+    return name_index(act_states, ACT_NELTS(act_states), name, len);
 }
 
 
 const char *
 integrations_act_event_name(integrations_act_event_e event)
 {
-    if (event < 0 || event >= INTEGRATIONS_ACT_NEVENTS) {
-        return NULL;
-    }
-
-    return act_events[event];
+    return name_at(act_events, ACT_NELTS(act_events), (int) event);
 }
 
 
@@ -1426,9 +1392,8 @@ char *
 integrations_act_call_body(integrations_act_call_e call,
     const integrations_act_call_t *c, size_t *len)
 {
-    int       bad;
-    char      ts[32];
-    yajl_gen  g;
+    char                     ts[32];
+    integrations_json_gen_t  w;
 
     static const char  *reasons[] = { "return", "cancel", "admin" };
 
@@ -1439,72 +1404,65 @@ integrations_act_call_body(integrations_act_call_e call,
         return NULL;
     }
 
-    g = gen_new();
-    if (g == NULL) {
+    if (integrations_json_gen_init(&w) != 0) {
         return NULL;
     }
 
-    bad = 0;
     utc_iso(c->at, ts);
 
-    yajl_gen_map_open(g);
-    gen_str(g, &bad, "type");
-    gen_str(g, &bad, call == INTEGRATIONS_ACT_CALL_GRANT ? "activation.grant"
+    yajl_gen_map_open(w.g);
+    integrations_json_gen_cstr(&w, "type");
+    integrations_json_gen_cstr(&w, call == INTEGRATIONS_ACT_CALL_GRANT ? "activation.grant"
                                                    : "activation.revoke");
-    gen_str(g, &bad, "timestamp");
-    gen_str(g, &bad, ts);
-    gen_str(g, &bad, "data");
-    yajl_gen_map_open(g);
-    gen_str(g, &bad, "marketplace");
-    gen_str(g, &bad, "coupang");
-    gen_str(g, &bad, "order_id");
-    gen_strn(g, &bad, c->order_id, c->order_id_len);
+    integrations_json_gen_cstr(&w, "timestamp");
+    integrations_json_gen_cstr(&w, ts);
+    integrations_json_gen_cstr(&w, "data");
+    yajl_gen_map_open(w.g);
+    integrations_json_gen_cstr(&w, "marketplace");
+    integrations_json_gen_cstr(&w, "coupang");
+    integrations_json_gen_cstr(&w, "order_id");
+    integrations_json_gen_str(&w, c->order_id, c->order_id_len);
 
     if (c->shipment_box_id) {
-        gen_str(g, &bad, "shipment_box_id");
-        gen_strn(g, &bad, c->shipment_box_id, c->shipment_box_id_len);
+        integrations_json_gen_cstr(&w, "shipment_box_id");
+        integrations_json_gen_str(&w, c->shipment_box_id, c->shipment_box_id_len);
     }
 
-    gen_str(g, &bad, "vendor_item_id");
-    gen_strn(g, &bad, c->vendor_item_id, c->vendor_item_id_len);
-    gen_str(g, &bad, "product_code");
-    gen_strn(g, &bad, c->product_code, c->product_code_len);
-    gen_str(g, &bad, "unit");
-    yajl_gen_integer(g, c->unit);
-    gen_str(g, &bad, "units");
-    yajl_gen_integer(g, c->units);
+    integrations_json_gen_cstr(&w, "vendor_item_id");
+    integrations_json_gen_str(&w, c->vendor_item_id, c->vendor_item_id_len);
+    integrations_json_gen_cstr(&w, "product_code");
+    integrations_json_gen_str(&w, c->product_code, c->product_code_len);
+    integrations_json_gen_cstr(&w, "unit");
+    integrations_json_gen_int(&w, c->unit);
+    integrations_json_gen_cstr(&w, "units");
+    integrations_json_gen_int(&w, c->units);
 
     if (call == INTEGRATIONS_ACT_CALL_GRANT) {
         if (c->contact && c->contact->kind != INTEGRATIONS_ACT_CONTACT_NONE) {
-            gen_str(g, &bad, "contact");
-            yajl_gen_map_open(g);
-            gen_str(g, &bad, "kind");
-            gen_str(g, &bad, c->contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL
+            integrations_json_gen_cstr(&w, "contact");
+            yajl_gen_map_open(w.g);
+            integrations_json_gen_cstr(&w, "kind");
+            integrations_json_gen_cstr(&w, c->contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL
                        ? "email" : "phone");
-            gen_str(g, &bad, "value");
-            gen_strn(g, &bad, c->contact->value, c->contact->len);
-            yajl_gen_map_close(g);
+            integrations_json_gen_cstr(&w, "value");
+            integrations_json_gen_str(&w, c->contact->value, c->contact->len);
+            yajl_gen_map_close(w.g);
         }
 
     } else {
-        gen_str(g, &bad, "reason");
-        gen_str(g, &bad, reasons[c->reason]);
+        integrations_json_gen_cstr(&w, "reason");
+        integrations_json_gen_cstr(&w, reasons[c->reason]);
 
         if (c->receipt_id) {
-            gen_str(g, &bad, "receipt_id");
-            gen_strn(g, &bad, c->receipt_id, c->receipt_id_len);
+            integrations_json_gen_cstr(&w, "receipt_id");
+            integrations_json_gen_str(&w, c->receipt_id, c->receipt_id_len);
         }
     }
 
-    yajl_gen_map_close(g);
-    yajl_gen_map_close(g);
+    yajl_gen_map_close(w.g);
+    yajl_gen_map_close(w.g);
 
-    if (bad) {
-        yajl_gen_free(g);
-        return NULL;
-    }
-
-    return gen_done(g, len);
+    return integrations_json_gen_done(&w, len);
 }
 
 
@@ -1569,12 +1527,11 @@ integrations_act_claim(const integrations_act_claim_key_t *k,
     const integrations_act_call_t *c, const char *jti, size_t jti_len,
     int64_t now, int64_t ttl, size_t *len)
 {
-    int                   bad;
-    char                 *claims, *out;
-    size_t                n, h, p;
-    yajl_gen              g;
-    unsigned char         md[INTEGRATIONS_HMAC_MAX_LEN];
-    integrations_hmac_t   mac;
+    char                    *claims, *out;
+    size_t                   n, h, p;
+    unsigned char            md[INTEGRATIONS_HMAC_MAX_LEN];
+    integrations_hmac_t      mac;
+    integrations_json_gen_t  w;
 
     if (c->order_id == NULL || c->vendor_item_id == NULL
         || c->product_code == NULL || ttl <= 0)
@@ -1582,46 +1539,38 @@ integrations_act_claim(const integrations_act_claim_key_t *k,
         return NULL;
     }
 
-    g = gen_new();
-    if (g == NULL) {
+    if (integrations_json_gen_init(&w) != 0) {
         return NULL;
     }
 
-    bad = 0;
-
-    yajl_gen_map_open(g);
-    gen_str(g, &bad, "iss");
-    gen_str(g, &bad, "ngx_integrations");
-    gen_str(g, &bad, "aud");
-    gen_str(g, &bad, "activation");
-    gen_str(g, &bad, "jti");
-    gen_strn(g, &bad, jti, jti_len);
-    gen_str(g, &bad, "iat");
-    yajl_gen_integer(g, now);
-    gen_str(g, &bad, "exp");
-    yajl_gen_integer(g, now + ttl);
-    gen_str(g, &bad, "order_id");
-    gen_strn(g, &bad, c->order_id, c->order_id_len);
+    yajl_gen_map_open(w.g);
+    integrations_json_gen_cstr(&w, "iss");
+    integrations_json_gen_cstr(&w, "ngx_integrations");
+    integrations_json_gen_cstr(&w, "aud");
+    integrations_json_gen_cstr(&w, "activation");
+    integrations_json_gen_cstr(&w, "jti");
+    integrations_json_gen_str(&w, jti, jti_len);
+    integrations_json_gen_cstr(&w, "iat");
+    integrations_json_gen_int(&w, now);
+    integrations_json_gen_cstr(&w, "exp");
+    integrations_json_gen_int(&w, now + ttl);
+    integrations_json_gen_cstr(&w, "order_id");
+    integrations_json_gen_str(&w, c->order_id, c->order_id_len);
 
     if (c->shipment_box_id) {
-        gen_str(g, &bad, "shipment_box_id");
-        gen_strn(g, &bad, c->shipment_box_id, c->shipment_box_id_len);
+        integrations_json_gen_cstr(&w, "shipment_box_id");
+        integrations_json_gen_str(&w, c->shipment_box_id, c->shipment_box_id_len);
     }
 
-    gen_str(g, &bad, "vendor_item_id");
-    gen_strn(g, &bad, c->vendor_item_id, c->vendor_item_id_len);
-    gen_str(g, &bad, "product_code");
-    gen_strn(g, &bad, c->product_code, c->product_code_len);
-    gen_str(g, &bad, "unit");
-    yajl_gen_integer(g, c->unit);
-    yajl_gen_map_close(g);
+    integrations_json_gen_cstr(&w, "vendor_item_id");
+    integrations_json_gen_str(&w, c->vendor_item_id, c->vendor_item_id_len);
+    integrations_json_gen_cstr(&w, "product_code");
+    integrations_json_gen_str(&w, c->product_code, c->product_code_len);
+    integrations_json_gen_cstr(&w, "unit");
+    integrations_json_gen_int(&w, c->unit);
+    yajl_gen_map_close(w.g);
 
-    if (bad) {
-        yajl_gen_free(g);
-        return NULL;
-    }
-
-    claims = gen_done(g, &n);
+    claims = integrations_json_gen_done(&w, &n);
     if (claims == NULL) {
         return NULL;
     }
@@ -2144,6 +2093,28 @@ integrations_act_mask_contact(const integrations_act_contact_t *c, char *out,
 /* ------------------------------------------------------------------ */
 /* Helpers                                                            */
 
+static int
+name_index(const char **names, size_t n, const char *name, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0) {
+            return (int) i;
+        }
+    }
+
+    return -1;
+}
+
+
+static const char *
+name_at(const char **names, size_t n, int i)
+{
+    return (i >= 0 && (size_t) i < n) ? names[i] : NULL;
+}
+
+
 static void
 buf_add(act_buf_t *b, const char *s, size_t n)
 {
@@ -2393,65 +2364,4 @@ utc_iso(int64_t t, char *out)
     integrations_coupang_format_minute(t - ACT_KST, INTEGRATIONS_COUPANG_V4,
                                        m);
     snprintf(out, 32, "%.16s:%02dZ", m, (int) (((t % 60) + 60) % 60));
-}
-
-
-static yajl_gen
-gen_new(void)
-{
-    yajl_gen  g;
-
-    g = yajl_gen_alloc(NULL);
-    if (g == NULL) {
-        return NULL;
-    }
-
-    yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-
-    return g;
-}
-
-
-static char *
-gen_done(yajl_gen g, size_t *len)
-{
-    char                 *out;
-    size_t                n;
-    const unsigned char  *buf;
-
-    if (yajl_gen_get_buf(g, &buf, &n) != yajl_gen_status_ok) {
-        yajl_gen_free(g);
-        return NULL;
-    }
-
-    out = malloc(n + 1);
-    if (out != NULL) {
-        memcpy(out, buf, n);
-        out[n] = '\0';
-        *len = n;
-    }
-
-    yajl_gen_free(g);
-
-    return out;
-}
-
-
-/* a string yajl refuses (invalid UTF-8) fails the whole body */
-
-static void
-gen_str(yajl_gen g, int *bad, const char *s)
-{
-    gen_strn(g, bad, s, strlen(s));
-}
-
-
-static void
-gen_strn(yajl_gen g, int *bad, const char *s, size_t n)
-{
-    if (yajl_gen_string(g, (const unsigned char *) s, n)
-        != yajl_gen_status_ok)
-    {
-        *bad = 1;
-    }
 }

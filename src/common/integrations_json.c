@@ -58,6 +58,8 @@ typedef struct {
 static int json_add(integrations_json_ctx_t *c, integrations_json_t *v);
 static const char *json_copy(integrations_json_doc_t *doc, const void *s,
     size_t n);
+static int json_scalar(integrations_json_ctx_t *c,
+    integrations_json_type_e type, const void *s, size_t n);
 static int json_null(void *ctx);
 static int json_boolean(void *ctx, int b);
 static int json_number(void *ctx, const char *s, size_t n);
@@ -525,13 +527,13 @@ json_boolean(void *ctx, int b)
 
 
 static int
-json_number(void *ctx, const char *s, size_t n)
+json_scalar(integrations_json_ctx_t *c, integrations_json_type_e type,
+    const void *s, size_t n)
 {
-    integrations_json_t       v;
-    integrations_json_ctx_t  *c = ctx;
+    integrations_json_t  v;
 
     memset(&v, 0, sizeof(v));
-    v.type = INTEGRATIONS_JSON_NUMBER;
+    v.type = type;
     v.text = json_copy(c->doc, s, n);
     v.len = n;
 
@@ -545,22 +547,16 @@ json_number(void *ctx, const char *s, size_t n)
 
 
 static int
+json_number(void *ctx, const char *s, size_t n)
+{
+    return json_scalar(ctx, INTEGRATIONS_JSON_NUMBER, s, n);
+}
+
+
+static int
 json_string(void *ctx, const unsigned char *s, size_t n)
 {
-    integrations_json_t       v;
-    integrations_json_ctx_t  *c = ctx;
-
-    memset(&v, 0, sizeof(v));
-    v.type = INTEGRATIONS_JSON_STRING;
-    v.text = json_copy(c->doc, s, n);
-    v.len = n;
-
-    if (v.text == NULL) {
-        c->error = "out of memory";
-        return 0;
-    }
-
-    return json_add(c, &v);
+    return json_scalar(ctx, INTEGRATIONS_JSON_STRING, s, n);
 }
 
 
@@ -653,4 +649,95 @@ json_end(void *ctx)
     c->depth--;
 
     return json_add(c, &v);
+}
+
+
+int
+integrations_json_gen_init(integrations_json_gen_t *w)
+{
+    w->failed = 0;
+    w->g = yajl_gen_alloc(NULL);
+
+    if (w->g == NULL) {
+        return -1;
+    }
+
+    yajl_gen_config(w->g, yajl_gen_validate_utf8, 1);
+
+    return 0;
+}
+
+
+void
+integrations_json_gen_str(integrations_json_gen_t *w, const char *s,
+    size_t n)
+{
+    if (yajl_gen_string(w->g, (const unsigned char *) s, n)
+        != yajl_gen_status_ok)
+    {
+        w->failed = 1;
+    }
+}
+
+
+void
+integrations_json_gen_cstr(integrations_json_gen_t *w, const char *s)
+{
+    integrations_json_gen_str(w, s, strlen(s));
+}
+
+
+void
+integrations_json_gen_number(integrations_json_gen_t *w, const char *s,
+    size_t n)
+{
+    if (yajl_gen_number(w->g, s, n) != yajl_gen_status_ok) {
+        w->failed = 1;
+    }
+}
+
+
+void
+integrations_json_gen_int(integrations_json_gen_t *w, long long v)
+{
+    if (yajl_gen_integer(w->g, v) != yajl_gen_status_ok) {
+        w->failed = 1;
+    }
+}
+
+
+void
+integrations_json_gen_bool(integrations_json_gen_t *w, int b)
+{
+    if (yajl_gen_bool(w->g, b) != yajl_gen_status_ok) {
+        w->failed = 1;
+    }
+}
+
+
+char *
+integrations_json_gen_done(integrations_json_gen_t *w, size_t *len)
+{
+    char                 *out;
+    size_t                n;
+    const unsigned char  *buf;
+
+    out = NULL;
+
+    if (!w->failed
+        && yajl_gen_get_buf(w->g, &buf, &n) == yajl_gen_status_ok)
+    {
+        out = malloc(n + 1);
+
+        if (out != NULL) {
+            memcpy(out, buf, n);
+            out[n] = '\0';
+            *len = n;
+        }
+    }
+
+    yajl_gen_free(w->g);
+    w->g = NULL;
+
+    return out;
 }

@@ -31,6 +31,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <yajl/yajl_gen.h>
 
 
 /* Defaults of integrations_json_limits_t's zero fields. */
@@ -138,5 +139,37 @@ int integrations_json_id(const integrations_json_t *v, const char **s,
 
 /* A BOOL; returns 0, or -1. */
 int integrations_json_bool(const integrations_json_t *v, int *out);
+
+
+/*
+ * Writing: yajl_gen with UTF-8 validation and a sticky failure, so that a
+ * body in which yajl refused one string (invalid UTF-8) is never sent
+ * half-written.  Containers are opened and closed with yajl itself
+ * (yajl_gen_map_open(w.g), ...); values go through these:
+ *
+ *   if (integrations_json_gen_init(&w) != 0) { ... }
+ *   yajl_gen_map_open(w.g);
+ *   integrations_json_gen_cstr(&w, "id");
+ *   integrations_json_gen_number(&w, digits, n);
+ *   yajl_gen_map_close(w.g);
+ *   body = integrations_json_gen_done(&w, &len);      (NULL: failed)
+ */
+typedef struct {
+    yajl_gen  g;
+    int       failed;
+} integrations_json_gen_t;
+
+int integrations_json_gen_init(integrations_json_gen_t *w);
+void integrations_json_gen_str(integrations_json_gen_t *w, const char *s,
+    size_t n);
+void integrations_json_gen_cstr(integrations_json_gen_t *w, const char *s);
+/* a number written as the given text (digits checked by the caller) */
+void integrations_json_gen_number(integrations_json_gen_t *w, const char *s,
+    size_t n);
+void integrations_json_gen_int(integrations_json_gen_t *w, long long v);
+void integrations_json_gen_bool(integrations_json_gen_t *w, int b);
+
+/* The text, malloc()ed and NUL-terminated, or NULL; frees the generator. */
+char *integrations_json_gen_done(integrations_json_gen_t *w, size_t *len);
 
 #endif /* INTEGRATIONS_JSON_H */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yajl/yajl_gen.h>
 
+#include "integrations_time.h"
 #include "integrations_coupang_orders.h"
 
 
@@ -18,6 +18,10 @@
 #define COUPANG_TIME_MAX     253402300799LL
 
 #define coupang_lit(s)       { (s), sizeof(s) - 1 }
+
+/* answer_open() flags */
+#define COUPANG_ONE          1          /* a lone object is one record */
+#define COUPANG_BARE         2          /* "data" may be the array itself */
 
 /* keep_id() flags */
 #define COUPANG_REQUIRED     1
@@ -31,10 +35,14 @@ typedef struct {
     int      failed;
 } coupang_buf_t;
 
-/* The parse context of one answer: the doc, and where errors go. */
+/* The parse context of one answer. */
 typedef struct {
-    integrations_json_doc_t  *doc;
-    const char               *error;     /* first field that failed */
+    integrations_json_doc_t    *doc;      /* NULL once memory ran out */
+    const char                 *error;    /* a record's first bad field */
+    const integrations_json_t  *root;
+    const integrations_json_t  *list;     /* the records: an array, or
+                                             one object */
+    size_t                      n;
 } coupang_rec_t;
 
 
@@ -58,14 +66,20 @@ static void buf_vendor_path(coupang_buf_t *b, const char *version,
     const integrations_coupang_query_t *q);
 static int digits(const char *s, size_t n);
 static int one_of(const char *s, const char **set);
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m,
-    unsigned *d);
 static int64_t kst_day(int64_t t);
 static int num2(const char *p, unsigned *v);
 
 static const integrations_json_t *parse_top(const char *body, size_t len,
     integrations_coupang_status_t *st, integrations_json_doc_t **doc);
+static int answer_open(coupang_rec_t *r, const char *body, size_t len,
+    integrations_coupang_status_t *st, integrations_json_doc_t **doc,
+    const char *sub, int flags);
+static const integrations_json_t *answer_record(const coupang_rec_t *r,
+    size_t i);
+static int answer_token(coupang_rec_t *r, integrations_coupang_status_t *st,
+    const char *name, int digits_only, integrations_coupang_str_t *out);
+static void *answer_alloc(coupang_rec_t *r,
+    integrations_coupang_status_t *st, size_t size);
 static void *rec_array(coupang_rec_t *r, size_t n, size_t size);
 static void keep_text(coupang_rec_t *r, const integrations_json_t *obj,
     const char *name, const char *field, integrations_coupang_str_t *out);
@@ -86,9 +100,6 @@ static void parse_item(coupang_rec_t *r, const integrations_json_t *v,
     integrations_coupang_order_item_t *it);
 static int mentions_return(const integrations_json_t *v);
 
-static yajl_gen gen_new(void);
-static char *gen_done(yajl_gen g, size_t *len);
-static void gen_str(yajl_gen g, const char *s);
 
 
 /* ------------------------------------------------------------------ */
@@ -148,7 +159,7 @@ integrations_coupang_format_minute(int64_t t, integrations_coupang_api_e api,
     }
 
     s = t + INTEGRATIONS_COUPANG_KST;
-    civil_from_days(kst_day(t), &y, &m, &d);
+    integrations_time_civil_from_days(kst_day(t), &y, &m, &d);
     s = ((s % INTEGRATIONS_COUPANG_DAY) + INTEGRATIONS_COUPANG_DAY)
         % INTEGRATIONS_COUPANG_DAY;
 
@@ -171,7 +182,7 @@ integrations_coupang_format_day(int64_t t, integrations_coupang_api_e api,
         t = 0;
     }
 
-    civil_from_days(kst_day(t), &y, &m, &d);
+    integrations_time_civil_from_days(kst_day(t), &y, &m, &d);
 
     return (size_t) sprintf(out, "%04d-%02u-%02u%s", (int) y, m, d,
                             api == INTEGRATIONS_COUPANG_V5 ? "%2B09:00" : "");
@@ -183,11 +194,7 @@ integrations_coupang_parse_time(const char *p, size_t len, int64_t *t)
 {
     size_t    i;
     int64_t   y, off;
-    unsigned  mo, d, h, mi, s, oh, om, dim;
-
-    static const unsigned  mdays[] = {
-        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-    };
+    unsigned  mo, d, h, mi, s, oh, om;
 
     /* yyyy-MM-dd */
 
@@ -210,12 +217,7 @@ integrations_coupang_parse_time(const char *p, size_t len, int64_t *t)
         return -1;
     }
 
-    dim = mdays[mo - 1];
-    if (mo == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) {
-        dim = 29;
-    }
-
-    if (d > dim) {
+    if (d > integrations_time_month_days(y, mo)) {
         return -1;
     }
 
@@ -296,7 +298,7 @@ integrations_coupang_parse_time(const char *p, size_t len, int64_t *t)
         }
     }
 
-    *t = days_from_civil(y, mo, d) * INTEGRATIONS_COUPANG_DAY
+    *t = integrations_time_days_from_civil(y, mo, d) * INTEGRATIONS_COUPANG_DAY
          + h * 3600 + mi * 60 + s - off;
 
     return 0;
@@ -664,62 +666,29 @@ integrations_coupang_rc_e
 integrations_coupang_parse_ordersheets(const char *body, size_t len,
     integrations_coupang_ordersheets_t *out)
 {
-    size_t                      i, n;
-    coupang_rec_t               r;
-    const integrations_json_t  *root, *data, *v;
+    size_t         i;
+    coupang_rec_t  r;
 
     memset(out, 0, sizeof(*out));
     out->next_token = coupang_empty;
 
-    root = parse_top(body, len, &out->status, &out->doc);
-    if (root == NULL) {
+    if (answer_open(&r, body, len, &out->status, &out->doc, NULL,
+                    COUPANG_ONE) != 0
+        || answer_token(&r, &out->status, "nextToken", 0, &out->next_token)
+           != 0)
+    {
         return out->status.rc;
     }
 
-    r.doc = out->doc;
-    r.error = NULL;
-
-    data = integrations_json_get(root, "data");
-
-    if (data && data->type == INTEGRATIONS_JSON_OBJECT) {
-        n = 1;                                  /* one box */
-
-    } else if (data && data->type == INTEGRATIONS_JSON_ARRAY) {
-        n = data->n;
-
-    } else {
-        snprintf(out->status.error, sizeof(out->status.error),
-                 "no \"data\" array or object");
-        out->status.rc = INTEGRATIONS_COUPANG_MALFORMED;
+    out->orders = answer_alloc(&r, &out->status,
+                               sizeof(integrations_coupang_order_t));
+    if (out->orders == NULL && r.n) {
         return out->status.rc;
     }
 
-    v = integrations_json_get(root, "nextToken");
-
-    if (!integrations_json_absent(v)) {
-        if (integrations_json_text(v, &out->next_token.data,
-                                   &out->next_token.len) != 0
-            && integrations_json_id(v, &out->next_token.data,
-                                    &out->next_token.len) != 0)
-        {
-            snprintf(out->status.error, sizeof(out->status.error),
-                     "\"nextToken\" is not a clean string");
-            out->status.rc = INTEGRATIONS_COUPANG_MALFORMED;
-            return out->status.rc;
-        }
-    }
-
-    out->orders = rec_array(&r, n, sizeof(integrations_coupang_order_t));
-    if (out->orders == NULL && n) {
-        out->status.rc = INTEGRATIONS_COUPANG_NOMEM;
-        return out->status.rc;
-    }
-
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < r.n; i++) {
         r.error = NULL;
-        parse_order(&r, data->type == INTEGRATIONS_JSON_ARRAY
-                        ? integrations_json_at(data, i) : data,
-                    &out->orders[i]);
+        parse_order(&r, answer_record(&r, i), &out->orders[i]);
 
         if (r.doc == NULL) {
             out->status.rc = INTEGRATIONS_COUPANG_NOMEM;
@@ -729,7 +698,7 @@ integrations_coupang_parse_ordersheets(const char *body, size_t len,
         out->orders[i].error = r.error;
     }
 
-    out->n_orders = n;
+    out->n_orders = r.n;
 
     return INTEGRATIONS_COUPANG_OK;
 }
@@ -939,8 +908,8 @@ char *
 integrations_coupang_ack_body(const char *vendor_id, size_t vendor_len,
     const integrations_coupang_str_t *ids, size_t n, size_t *len)
 {
-    size_t    i;
-    yajl_gen  g;
+    size_t                   i;
+    integrations_json_gen_t  w;
 
     if (!integrations_coupang_vendor_id_valid(vendor_id, vendor_len)
         || n == 0 || n > INTEGRATIONS_COUPANG_ACK_MAX)
@@ -954,25 +923,24 @@ integrations_coupang_ack_body(const char *vendor_id, size_t vendor_len,
         }
     }
 
-    g = gen_new();
-    if (g == NULL) {
+    if (integrations_json_gen_init(&w) != 0) {
         return NULL;
     }
 
-    yajl_gen_map_open(g);
-    gen_str(g, "vendorId");
-    yajl_gen_string(g, (const unsigned char *) vendor_id, vendor_len);
-    gen_str(g, "shipmentBoxIds");
-    yajl_gen_array_open(g);
+    yajl_gen_map_open(w.g);
+    integrations_json_gen_cstr(&w, "vendorId");
+    integrations_json_gen_str(&w, vendor_id, vendor_len);
+    integrations_json_gen_cstr(&w, "shipmentBoxIds");
+    yajl_gen_array_open(w.g);
 
     for (i = 0; i < n; i++) {
-        yajl_gen_number(g, ids[i].data, ids[i].len);
+        integrations_json_gen_number(&w, ids[i].data, ids[i].len);
     }
 
-    yajl_gen_array_close(g);
-    yajl_gen_map_close(g);
+    yajl_gen_array_close(w.g);
+    yajl_gen_map_close(w.g);
 
-    return gen_done(g, len);
+    return integrations_json_gen_done(&w, len);
 }
 
 
@@ -1008,8 +976,8 @@ char *
 integrations_coupang_invoice_body(const char *vendor_id, size_t vendor_len,
     const integrations_coupang_invoice_t *e, size_t n, size_t *len)
 {
-    size_t    i;
-    yajl_gen  g;
+    size_t                   i;
+    integrations_json_gen_t  w;
 
     if (!integrations_coupang_vendor_id_valid(vendor_id, vendor_len)
         || n == 0 || n > 1000)
@@ -1028,44 +996,43 @@ integrations_coupang_invoice_body(const char *vendor_id, size_t vendor_len,
         }
     }
 
-    g = gen_new();
-    if (g == NULL) {
+    if (integrations_json_gen_init(&w) != 0) {
         return NULL;
     }
 
-    yajl_gen_map_open(g);
-    gen_str(g, "vendorId");
-    yajl_gen_string(g, (const unsigned char *) vendor_id, vendor_len);
-    gen_str(g, "orderSheetInvoiceApplyDtos");
-    yajl_gen_array_open(g);
+    yajl_gen_map_open(w.g);
+    integrations_json_gen_cstr(&w, "vendorId");
+    integrations_json_gen_str(&w, vendor_id, vendor_len);
+    integrations_json_gen_cstr(&w, "orderSheetInvoiceApplyDtos");
+    yajl_gen_array_open(w.g);
 
     for (i = 0; i < n; i++) {
-        yajl_gen_map_open(g);
-        gen_str(g, "shipmentBoxId");
-        yajl_gen_number(g, e[i].shipment_box_id.data,
+        yajl_gen_map_open(w.g);
+        integrations_json_gen_cstr(&w, "shipmentBoxId");
+        integrations_json_gen_number(&w, e[i].shipment_box_id.data,
                         e[i].shipment_box_id.len);
-        gen_str(g, "orderId");
-        yajl_gen_number(g, e[i].order_id.data, e[i].order_id.len);
-        gen_str(g, "vendorItemId");
-        yajl_gen_number(g, e[i].vendor_item_id.data, e[i].vendor_item_id.len);
-        gen_str(g, "deliveryCompanyCode");
-        gen_str(g, "DIRECT");
-        gen_str(g, "invoiceNumber");
-        yajl_gen_string(g, (const unsigned char *) e[i].invoice_number.data,
+        integrations_json_gen_cstr(&w, "orderId");
+        integrations_json_gen_number(&w, e[i].order_id.data, e[i].order_id.len);
+        integrations_json_gen_cstr(&w, "vendorItemId");
+        integrations_json_gen_number(&w, e[i].vendor_item_id.data, e[i].vendor_item_id.len);
+        integrations_json_gen_cstr(&w, "deliveryCompanyCode");
+        integrations_json_gen_cstr(&w, "DIRECT");
+        integrations_json_gen_cstr(&w, "invoiceNumber");
+        integrations_json_gen_str(&w, e[i].invoice_number.data,
                         e[i].invoice_number.len);
-        gen_str(g, "splitShipping");
-        yajl_gen_bool(g, 0);
-        gen_str(g, "preSplitShipped");
-        yajl_gen_bool(g, 0);
-        gen_str(g, "estimatedShippingDate");
-        gen_str(g, "");
-        yajl_gen_map_close(g);
+        integrations_json_gen_cstr(&w, "splitShipping");
+        integrations_json_gen_bool(&w, 0);
+        integrations_json_gen_cstr(&w, "preSplitShipped");
+        integrations_json_gen_bool(&w, 0);
+        integrations_json_gen_cstr(&w, "estimatedShippingDate");
+        integrations_json_gen_cstr(&w, "");
+        yajl_gen_map_close(w.g);
     }
 
-    yajl_gen_array_close(g);
-    yajl_gen_map_close(g);
+    yajl_gen_array_close(w.g);
+    yajl_gen_map_close(w.g);
 
-    return gen_done(g, len);
+    return integrations_json_gen_done(&w, len);
 }
 
 
@@ -1153,34 +1120,22 @@ integrations_coupang_rc_e
 integrations_coupang_parse_results(integrations_coupang_call_e call,
     const char *body, size_t len, integrations_coupang_results_t *out)
 {
-    size_t                          i, n;
+    size_t                          i;
     coupang_rec_t                   r;
-    const integrations_json_t      *root, *data, *list, *v;
+    const integrations_json_t      *data, *v;
     integrations_coupang_result_t  *res;
 
     memset(out, 0, sizeof(*out));
     out->response_key = coupang_empty;
     out->response_code = -1;
 
-    root = parse_top(body, len, &out->status, &out->doc);
-    if (root == NULL) {
-        return out->status.rc;
-    }
-
-    r.doc = out->doc;
-    r.error = NULL;
-
-    data = integrations_json_get(root, "data");
-    list = integrations_json_get(data, "responseList");
-
-    if (data == NULL || data->type != INTEGRATIONS_JSON_OBJECT
-        || list == NULL || list->type != INTEGRATIONS_JSON_ARRAY)
+    if (answer_open(&r, body, len, &out->status, &out->doc, "responseList",
+                    0) != 0)
     {
-        snprintf(out->status.error, sizeof(out->status.error),
-                 "no \"data\".\"responseList\" array");
-        out->status.rc = INTEGRATIONS_COUPANG_MALFORMED;
         return out->status.rc;
     }
+
+    data = integrations_json_get(r.root, "data");
 
     keep_id(&r, data, "responseKey", "responseKey", COUPANG_SIGNED,
             &out->response_key);
@@ -1201,17 +1156,15 @@ integrations_coupang_parse_results(integrations_coupang_call_e call,
         return out->status.rc;
     }
 
-    n = list->n;
-    out->results = rec_array(&r, n, sizeof(integrations_coupang_result_t));
-
-    if (out->results == NULL && n) {
-        out->status.rc = INTEGRATIONS_COUPANG_NOMEM;
+    out->results = answer_alloc(&r, &out->status,
+                                sizeof(integrations_coupang_result_t));
+    if (out->results == NULL && r.n) {
         return out->status.rc;
     }
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < r.n; i++) {
         res = &out->results[i];
-        v = &list->items[i];
+        v = answer_record(&r, i);
         r.error = NULL;
 
         res->shipment_box_id = coupang_empty;
@@ -1252,7 +1205,7 @@ integrations_coupang_parse_results(integrations_coupang_call_e call,
                                      res->result_code.len);
     }
 
-    out->n_results = n;
+    out->n_results = r.n;
 
     return INTEGRATIONS_COUPANG_OK;
 }
@@ -1272,9 +1225,9 @@ integrations_coupang_rc_e
 integrations_coupang_parse_returns(const char *body, size_t len,
     integrations_coupang_returns_t *out)
 {
-    size_t                               i, j, n, k;
+    size_t                               i, j, k;
     coupang_rec_t                        r;
-    const integrations_json_t           *root, *data, *v, *items;
+    const integrations_json_t           *v, *items;
     integrations_coupang_return_t       *ret;
     integrations_coupang_return_item_t  *it;
 
@@ -1297,52 +1250,23 @@ integrations_coupang_parse_returns(const char *body, size_t len,
     memset(out, 0, sizeof(*out));
     out->next_token = coupang_empty;
 
-    root = parse_top(body, len, &out->status, &out->doc);
-    if (root == NULL) {
-        return out->status.rc;
-    }
-
-    r.doc = out->doc;
-    r.error = NULL;
-
-    data = integrations_json_get(root, "data");
-
-    if (data && data->type == INTEGRATIONS_JSON_OBJECT) {
-        n = 1;
-
-    } else if (data && data->type == INTEGRATIONS_JSON_ARRAY) {
-        n = data->n;
-
-    } else {
-        snprintf(out->status.error, sizeof(out->status.error),
-                 "no \"data\" array");
-        out->status.rc = INTEGRATIONS_COUPANG_MALFORMED;
-        return out->status.rc;
-    }
-
-    v = integrations_json_get(root, "nextToken");
-
-    if (!integrations_json_absent(v)
-        && integrations_json_text(v, &out->next_token.data,
-                                  &out->next_token.len) != 0
-        && integrations_json_id(v, &out->next_token.data,
-                                &out->next_token.len) != 0)
+    if (answer_open(&r, body, len, &out->status, &out->doc, NULL,
+                    COUPANG_ONE) != 0
+        || answer_token(&r, &out->status, "nextToken", 0, &out->next_token)
+           != 0)
     {
-        snprintf(out->status.error, sizeof(out->status.error),
-                 "\"nextToken\" is not a clean string");
-        out->status.rc = INTEGRATIONS_COUPANG_MALFORMED;
         return out->status.rc;
     }
 
-    out->returns = rec_array(&r, n, sizeof(integrations_coupang_return_t));
-    if (out->returns == NULL && n) {
-        out->status.rc = INTEGRATIONS_COUPANG_NOMEM;
+    out->returns = answer_alloc(&r, &out->status,
+                                sizeof(integrations_coupang_return_t));
+    if (out->returns == NULL && r.n) {
         return out->status.rc;
     }
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < r.n; i++) {
         ret = &out->returns[i];
-        v = data->type == INTEGRATIONS_JSON_ARRAY ? &data->items[i] : data;
+        v = answer_record(&r, i);
         r.error = NULL;
 
         ret->receipt_id = coupang_empty;
@@ -1432,7 +1356,7 @@ integrations_coupang_parse_returns(const char *body, size_t len,
         ret->error = r.error;
     }
 
-    out->n_returns = n;
+    out->n_returns = r.n;
 
     return INTEGRATIONS_COUPANG_OK;
 }
@@ -1450,59 +1374,32 @@ integrations_coupang_rc_e
 integrations_coupang_parse_withdrawals(const char *body, size_t len,
     integrations_coupang_withdrawals_t *out)
 {
-    size_t                               i, j, n;
+    size_t                               i, j;
     coupang_rec_t                        r;
-    const integrations_json_t           *root, *data, *v, *ids;
+    const integrations_json_t           *v, *ids;
     integrations_coupang_withdrawal_t   *w;
 
     memset(out, 0, sizeof(*out));
     out->next_page = coupang_empty;
 
-    root = parse_top(body, len, &out->status, &out->doc);
-    if (root == NULL) {
-        return out->status.rc;
-    }
-
-    r.doc = out->doc;
-    r.error = NULL;
-
-    data = integrations_json_get(root, "data");
-
-    if (data == NULL || data->type != INTEGRATIONS_JSON_ARRAY) {
-        snprintf(out->status.error, sizeof(out->status.error),
-                 "no \"data\" array");
-        out->status.rc = INTEGRATIONS_COUPANG_MALFORMED;
-        return out->status.rc;
-    }
-
     /* nextPageIndex: "2", 2, or "" on the last page */
 
-    v = integrations_json_get(root, "nextPageIndex");
-
-    if (!integrations_json_absent(v)
-        && integrations_json_id(v, &out->next_page.data, &out->next_page.len)
-           != 0
-        && (integrations_json_text(v, &out->next_page.data,
-                                   &out->next_page.len) != 0
-            || out->next_page.len != 0))
+    if (answer_open(&r, body, len, &out->status, &out->doc, NULL, 0) != 0
+        || answer_token(&r, &out->status, "nextPageIndex", 1,
+                        &out->next_page) != 0)
     {
-        snprintf(out->status.error, sizeof(out->status.error),
-                 "\"nextPageIndex\" is not a page number");
-        out->status.rc = INTEGRATIONS_COUPANG_MALFORMED;
         return out->status.rc;
     }
 
-    n = data->n;
-    out->withdrawals = rec_array(&r, n,
-                                 sizeof(integrations_coupang_withdrawal_t));
-    if (out->withdrawals == NULL && n) {
-        out->status.rc = INTEGRATIONS_COUPANG_NOMEM;
+    out->withdrawals = answer_alloc(&r, &out->status,
+                                    sizeof(integrations_coupang_withdrawal_t));
+    if (out->withdrawals == NULL && r.n) {
         return out->status.rc;
     }
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < r.n; i++) {
         w = &out->withdrawals[i];
-        v = &data->items[i];
+        v = answer_record(&r, i);
         r.error = NULL;
 
         w->cancel_id = coupang_empty;
@@ -1555,7 +1452,7 @@ integrations_coupang_parse_withdrawals(const char *body, size_t len,
         w->error = r.error;
     }
 
-    out->n_withdrawals = n;
+    out->n_withdrawals = r.n;
 
     return INTEGRATIONS_COUPANG_OK;
 }
@@ -1575,34 +1472,24 @@ integrations_coupang_rc_e
 integrations_coupang_parse_inquiries(integrations_coupang_inquiry_kind_e kind,
     const char *body, size_t len, integrations_coupang_inquiries_t *out)
 {
-    size_t                            i, n, slen;
+    size_t                            i, slen;
     const char                       *s;
     coupang_rec_t                     r;
-    const integrations_json_t        *root, *data, *content, *v, *a, *page;
+    const integrations_json_t        *data, *v, *a, *page;
     integrations_coupang_inquiry_t   *q;
     integrations_coupang_str_t        st;
 
     memset(out, 0, sizeof(*out));
 
-    root = parse_top(body, len, &out->status, &out->doc);
-    if (root == NULL) {
+    /* data.content; data itself in some older samples */
+
+    if (answer_open(&r, body, len, &out->status, &out->doc, "content",
+                    COUPANG_BARE) != 0)
+    {
         return out->status.rc;
     }
 
-    r.doc = out->doc;
-    r.error = NULL;
-
-    data = integrations_json_get(root, "data");
-    content = (data && data->type == INTEGRATIONS_JSON_ARRAY)
-              ? data : integrations_json_get(data, "content");
-
-    if (content == NULL || content->type != INTEGRATIONS_JSON_ARRAY) {
-        snprintf(out->status.error, sizeof(out->status.error),
-                 "no \"data\".\"content\" array");
-        out->status.rc = INTEGRATIONS_COUPANG_MALFORMED;
-        return out->status.rc;
-    }
-
+    data = integrations_json_get(r.root, "data");
     page = integrations_json_get(data, "pagination");
     out->current_page = 1;
 
@@ -1618,16 +1505,15 @@ integrations_coupang_parse_inquiries(integrations_coupang_inquiry_kind_e kind,
         out->total_pages = 0;
     }
 
-    n = content->n;
-    out->inquiries = rec_array(&r, n, sizeof(integrations_coupang_inquiry_t));
-    if (out->inquiries == NULL && n) {
-        out->status.rc = INTEGRATIONS_COUPANG_NOMEM;
+    out->inquiries = answer_alloc(&r, &out->status,
+                                  sizeof(integrations_coupang_inquiry_t));
+    if (out->inquiries == NULL && r.n) {
         return out->status.rc;
     }
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < r.n; i++) {
         q = &out->inquiries[i];
-        v = &content->items[i];
+        v = answer_record(&r, i);
         r.error = NULL;
 
         q->kind = kind;
@@ -1711,7 +1597,7 @@ integrations_coupang_parse_inquiries(integrations_coupang_inquiry_kind_e kind,
         q->error = r.error;
     }
 
-    out->n_inquiries = n;
+    out->n_inquiries = r.n;
 
     return INTEGRATIONS_COUPANG_OK;
 }
@@ -1899,42 +1785,6 @@ num2(const char *p, unsigned *v)
 }
 
 
-/* H. Hinnant's civil calendar algorithms, proleptic Gregorian, int64 */
-
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t   era;
-    unsigned  yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned) (y - era * 400);
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return era * 146097 + (int64_t) doe - 719468;
-}
-
-
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    int64_t   era;
-    unsigned  doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = (unsigned) (z - era * 146097);
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t) yoe + era * 400 + (*m <= 2);
-}
-
-
 /* the number of the KST day holding t, counted from 1970-01-01 */
 
 static int64_t
@@ -2021,6 +1871,113 @@ parse_top(const char *body, size_t len, integrations_coupang_status_t *st,
     st->rc = INTEGRATIONS_COUPANG_OK;
 
     return root;
+}
+
+
+static int
+answer_open(coupang_rec_t *r, const char *body, size_t len,
+    integrations_coupang_status_t *st, integrations_json_doc_t **doc,
+    const char *sub, int flags)
+{
+    const integrations_json_t  *data, *list;
+
+    memset(r, 0, sizeof(*r));
+
+    r->root = parse_top(body, len, st, doc);
+    if (r->root == NULL) {
+        return -1;
+    }
+
+    r->doc = *doc;
+
+    data = integrations_json_get(r->root, "data");
+    list = data;
+
+    if (sub && !((flags & COUPANG_BARE) && data
+                 && data->type == INTEGRATIONS_JSON_ARRAY))
+    {
+        list = integrations_json_get(data, sub);
+    }
+
+    if (list && list->type == INTEGRATIONS_JSON_ARRAY) {
+        r->n = list->n;
+
+    } else if (list && list->type == INTEGRATIONS_JSON_OBJECT
+               && (flags & COUPANG_ONE))
+    {
+        r->n = 1;
+
+    } else {
+        snprintf(st->error, sizeof(st->error), "no \"data%s%s\" array",
+                 sub ? "\".\"" : "", sub ? sub : "");
+        st->rc = INTEGRATIONS_COUPANG_MALFORMED;
+        return -1;
+    }
+
+    r->list = list;
+
+    return 0;
+}
+
+
+static const integrations_json_t *
+answer_record(const coupang_rec_t *r, size_t i)
+{
+    return r->list->type == INTEGRATIONS_JSON_ARRAY ? &r->list->items[i]
+                                                     : r->list;
+}
+
+
+/*
+ * A paging token: a clean string or a number ("" when absent or null);
+ * digits_only: digits or "".  A token it cannot read fails the answer,
+ * since the pages after it would be lost.
+ */
+
+static int
+answer_token(coupang_rec_t *r, integrations_coupang_status_t *st,
+    const char *name, int digits_only, integrations_coupang_str_t *out)
+{
+    const integrations_json_t  *v;
+
+    *out = coupang_empty;
+
+    v = integrations_json_get(r->root, name);
+
+    if (integrations_json_absent(v)
+        || integrations_json_id(v, &out->data, &out->len) == 0)
+    {
+        return 0;
+    }
+
+    if (integrations_json_text(v, &out->data, &out->len) == 0
+        && (!digits_only || out->len == 0))
+    {
+        return 0;
+    }
+
+    *out = coupang_empty;
+
+    snprintf(st->error, sizeof(st->error), "\"%s\" unreadable", name);
+    st->rc = INTEGRATIONS_COUPANG_MALFORMED;
+
+    return -1;
+}
+
+
+static void *
+answer_alloc(coupang_rec_t *r, integrations_coupang_status_t *st,
+    size_t size)
+{
+    void  *p;
+
+    p = rec_array(r, r->n, size);
+
+    if (p == NULL && r->n) {
+        st->rc = INTEGRATIONS_COUPANG_NOMEM;
+    }
+
+    return p;
 }
 
 
@@ -2209,52 +2166,4 @@ failed:
     if (r->error == NULL) {
         r->error = field;
     }
-}
-
-
-static yajl_gen
-gen_new(void)
-{
-    yajl_gen  g;
-
-    g = yajl_gen_alloc(NULL);
-    if (g == NULL) {
-        return NULL;
-    }
-
-    yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-
-    return g;
-}
-
-
-static char *
-gen_done(yajl_gen g, size_t *len)
-{
-    char                 *out;
-    size_t                n;
-    const unsigned char  *buf;
-
-    if (yajl_gen_get_buf(g, &buf, &n) != yajl_gen_status_ok) {
-        yajl_gen_free(g);
-        return NULL;
-    }
-
-    out = malloc(n + 1);
-    if (out != NULL) {
-        memcpy(out, buf, n);
-        out[n] = '\0';
-        *len = n;
-    }
-
-    yajl_gen_free(g);
-
-    return out;
-}
-
-
-static void
-gen_str(yajl_gen g, const char *s)
-{
-    yajl_gen_string(g, (const unsigned char *) s, strlen(s));
 }
