@@ -1,14 +1,13 @@
 /*
- * A JSON tree that keeps every string's length: see integrations_json.h.
+ * Strict JSON into a yajl tree: see integrations_json.h.
  *
- * yajl's callbacks fill one growing vector of values per open container
- * (a stack of frames, one per depth, each vector reused by the next
- * container at that depth).  When a container closes, its values are
- * copied once, contiguously, into the arena, so that the finished tree
- * costs one node per value and no per-node allocation.
+ * The tree is built from yajl's parser callbacks the way yajl_tree does,
+ * so that yajl_tree_free() frees it: every node, string, key and array
+ * is malloc()ed.  Open containers are kept in a stack of frames that is
+ * also what the path of an error is rendered from.
  */
 
-#include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
@@ -16,256 +15,162 @@
 #include "integrations_json.h"
 
 
-#define INTEGRATIONS_JSON_BLOCK  16384
-#define INTEGRATIONS_JSON_ALIGN  16        /* any type's alignment on the
-                                             targets nginx runs on */
+/* the deepest any caller may ask for: the frames live on the C stack */
+#define INTEGRATIONS_JSON_MAX_DEPTH   128
 
+/* an object this small is checked for a key twice without sorting */
+#define INTEGRATIONS_JSON_SMALL       16
 
-typedef struct integrations_json_block_s  integrations_json_block_t;
+#define INTEGRATIONS_JSON_KEY_SHOWN   40
 
-struct integrations_json_block_s {
-    integrations_json_block_t  *next;
-    size_t                      used;
-    size_t                      size;
-    /* the block's bytes follow, INTEGRATIONS_JSON_ALIGN aligned */
-};
-
-struct integrations_json_doc_s {
-    integrations_json_block_t  *blocks;
-    integrations_json_t         root;
-};
 
 typedef struct {
-    integrations_json_t  *v;
-    size_t                n;
-    size_t                size;
-    int                   object;
-    const char           *key;        /* the pending member name */
-    size_t                key_len;
+    yajl_val                  value;    /* the open object or array */
+    char                     *key;      /* the key whose value is next */
+    size_t                    size;     /* room in the value's arrays */
 } integrations_json_frame_t;
 
+
 typedef struct {
-    integrations_json_doc_t    *doc;
-    integrations_json_frame_t  *frames;
-    size_t                      depth;     /* open containers */
-    size_t                      max_depth;
-    size_t                      nodes;
-    size_t                      max_nodes;
-    const char                 *error;
+    integrations_json_frame_t  frames[INTEGRATIONS_JSON_MAX_DEPTH];
+    unsigned                   depth;
+    unsigned                   max_depth;
+    unsigned                   flags;
+    yajl_val                   root;
+    integrations_json_err_t   *err;
 } integrations_json_ctx_t;
 
 
-static int json_add(integrations_json_ctx_t *c, integrations_json_t *v);
-static const char *json_copy(integrations_json_doc_t *doc, const void *s,
-    size_t n);
-static int json_scalar(integrations_json_ctx_t *c,
-    integrations_json_type_e type, const void *s, size_t n);
-static int json_null(void *ctx);
-static int json_boolean(void *ctx, int b);
-static int json_number(void *ctx, const char *s, size_t n);
-static int json_string(void *ctx, const unsigned char *s, size_t n);
-static int json_start(integrations_json_ctx_t *c, int object);
-static int json_start_map(void *ctx);
-static int json_map_key(void *ctx, const unsigned char *s, size_t n);
-static int json_end(void *ctx);
-static int json_start_array(void *ctx);
+static int json_null(void *data);
+static int json_boolean(void *data, int b);
+static int json_number(void *data, const char *s, size_t len);
+static int json_string(void *data, const unsigned char *s, size_t len);
+static int json_start_map(void *data);
+static int json_map_key(void *data, const unsigned char *s, size_t len);
+static int json_end_map(void *data);
+static int json_start_array(void *data);
+static int json_end_array(void *data);
+static int json_add(integrations_json_ctx_t *ctx, yajl_val v);
+static int json_open(integrations_json_ctx_t *ctx, yajl_type type);
+static const char *json_duplicate(yajl_val obj);
+static int json_strcmp(const void *a, const void *b);
+static int json_fail(integrations_json_ctx_t *ctx, int error,
+    unsigned frames, const char *key);
+static void json_path_key(char *path, size_t *n, const char *key);
+static void json_path_add(char *path, size_t *n, const char *s, size_t len);
 static int json_integer_text(const char *s, size_t n);
+static int json_number_text(yajl_val v, const char **s, size_t *len);
 
 
 static const yajl_callbacks  integrations_json_callbacks = {
     json_null,
     json_boolean,
-    NULL,                   /* yajl_integer: yajl_number has the text */
-    NULL,                   /* yajl_double */
+    NULL,
+    NULL,
     json_number,
     json_string,
     json_start_map,
     json_map_key,
-    json_end,
+    json_end_map,
     json_start_array,
-    json_end
+    json_end_array
 };
 
 
-integrations_json_doc_t *
-integrations_json_parse(const char *p, size_t len,
-    const integrations_json_limits_t *lim, char *err, size_t err_len)
+yajl_val
+integrations_json_parse(const char *json, size_t len, unsigned max_depth,
+    unsigned flags, integrations_json_err_t *err)
 {
-    size_t                    max_len, i;
-    yajl_handle               h;
+    unsigned                  i;
     yajl_status               st;
-    integrations_json_ctx_t   c;
-    integrations_json_doc_t  *doc;
+    yajl_handle               h;
+    integrations_json_err_t   dummy;
+    integrations_json_ctx_t   ctx;
 
-    memset(&c, 0, sizeof(c));
-
-    max_len = (lim && lim->max_len) ? lim->max_len : INTEGRATIONS_JSON_MAX_LEN;
-    c.max_depth = (lim && lim->max_depth) ? lim->max_depth
-                                          : INTEGRATIONS_JSON_MAX_DEPTH;
-    c.max_nodes = (lim && lim->max_nodes) ? lim->max_nodes
-                                          : INTEGRATIONS_JSON_MAX_NODES;
-
-    if (err_len) {
-        err[0] = '\0';
+    if (err == NULL) {
+        err = &dummy;
     }
 
-    if (len == 0) {
-        snprintf(err, err_len, "empty body");
-        return NULL;
-    }
+    err->error = INTEGRATIONS_JSON_OK;
+    err->path[0] = '\0';
 
-    if (len > max_len) {
-        snprintf(err, err_len, "body larger than %zu bytes", max_len);
-        return NULL;
-    }
+    ctx.depth = 0;
+    ctx.max_depth = (max_depth < INTEGRATIONS_JSON_MAX_DEPTH)
+                    ? max_depth : INTEGRATIONS_JSON_MAX_DEPTH;
+    ctx.flags = flags;
+    ctx.root = NULL;
+    ctx.err = err;
 
-    doc = calloc(1, sizeof(integrations_json_doc_t));
-    c.frames = calloc(c.max_depth + 1, sizeof(integrations_json_frame_t));
-
-    if (doc == NULL || c.frames == NULL) {
-        free(doc);
-        free(c.frames);
-        snprintf(err, err_len, "out of memory");
-        return NULL;
-    }
-
-    c.doc = doc;
-
-    h = yajl_alloc(&integrations_json_callbacks, NULL, &c);
+    h = yajl_alloc(&integrations_json_callbacks, NULL, &ctx);
     if (h == NULL) {
-        c.error = "out of memory";
-        goto failed;
+        err->error = INTEGRATIONS_JSON_NOMEM;
+        return NULL;
     }
 
-    st = yajl_parse(h, (const unsigned char *) p, len);
+    /* yajl's defaults are strict JSON: no comments, one value, UTF-8 */
+
+    st = yajl_parse(h, (const unsigned char *) json, len);
+
     if (st == yajl_status_ok) {
         st = yajl_complete_parse(h);
     }
 
     yajl_free(h);
 
-    if (st != yajl_status_ok || c.frames[0].n != 1 || c.depth != 0) {
-        if (c.error == NULL) {
-            c.error = "not one well-formed JSON value";
-        }
-
-        goto failed;
+    if (st == yajl_status_ok && ctx.root != NULL) {
+        return ctx.root;
     }
 
-    doc->root = c.frames[0].v[0];
-    doc->root.key = NULL;
-    doc->root.key_len = 0;
-
-    for (i = 0; i <= c.max_depth; i++) {
-        free(c.frames[i].v);
+    if (err->error == INTEGRATIONS_JSON_OK) {
+        err->error = INTEGRATIONS_JSON_INVALID;
+        err->path[0] = '\0';
     }
 
-    free(c.frames);
+    /* what was built so far: open containers are not in their parent */
 
-    return doc;
-
-failed:
-
-    for (i = 0; i <= c.max_depth; i++) {
-        free(c.frames[i].v);
+    for (i = ctx.depth; i > 0; i--) {
+        free(ctx.frames[i - 1].key);
+        yajl_tree_free(ctx.frames[i - 1].value);
     }
 
-    free(c.frames);
-    integrations_json_free(doc);
-
-    snprintf(err, err_len, "%s", c.error);
+    yajl_tree_free(ctx.root);
 
     return NULL;
 }
 
 
-const integrations_json_t *
-integrations_json_root(const integrations_json_doc_t *doc)
+const char *
+integrations_json_strerror(int error)
 {
-    return doc ? &doc->root : NULL;
+    switch (error) {
+    case INTEGRATIONS_JSON_OK:
+        return "is valid";
+    case INTEGRATIONS_JSON_TOO_DEEP:
+        return "is nested too deep";
+    case INTEGRATIONS_JSON_NUL:
+        return "holds a NUL character";
+    case INTEGRATIONS_JSON_DUPLICATE:
+        return "is given more than once";
+    case INTEGRATIONS_JSON_NOMEM:
+        return "could not be read: out of memory";
+    }
+
+    return "is not valid JSON";
 }
 
 
-void *
-integrations_json_alloc(integrations_json_doc_t *doc, size_t size)
+yajl_val
+integrations_json_get(yajl_val obj, const char *key)
 {
-    size_t                      align, need;
-    unsigned char              *p;
-    integrations_json_block_t  *b;
+    size_t  i;
 
-    align = INTEGRATIONS_JSON_ALIGN;
-    size = (size + align - 1) / align * align;
-
-    if (size == 0) {
-        size = align;
-    }
-
-    b = doc->blocks;
-
-    if (b == NULL || b->size - b->used < size) {
-        need = size > INTEGRATIONS_JSON_BLOCK ? size : INTEGRATIONS_JSON_BLOCK;
-
-        /* the header is rounded up so that the bytes stay aligned */
-
-        b = malloc((sizeof(integrations_json_block_t) + align - 1)
-                   / align * align + need);
-        if (b == NULL) {
-            return NULL;
-        }
-
-        b->used = 0;
-        b->size = need;
-        b->next = doc->blocks;
-        doc->blocks = b;
-    }
-
-    p = (unsigned char *) b
-        + (sizeof(integrations_json_block_t) + align - 1) / align * align
-        + b->used;
-    b->used += size;
-
-    memset(p, 0, size);
-
-    return p;
-}
-
-
-void
-integrations_json_free(integrations_json_doc_t *doc)
-{
-    integrations_json_block_t  *b, *next;
-
-    if (doc == NULL) {
-        return;
-    }
-
-    for (b = doc->blocks; b; b = next) {
-        next = b->next;
-        free(b);
-    }
-
-    free(doc);
-}
-
-
-const integrations_json_t *
-integrations_json_get(const integrations_json_t *v, const char *key)
-{
-    size_t  i, n;
-
-    if (v == NULL || v->type != INTEGRATIONS_JSON_OBJECT) {
+    if (obj == NULL || !YAJL_IS_OBJECT(obj)) {
         return NULL;
     }
 
-    n = strlen(key);
-
-    /* the last of duplicate names, as most JSON parsers answer */
-
-    for (i = v->n; i > 0; i--) {
-        if (v->items[i - 1].key_len == n
-            && memcmp(v->items[i - 1].key, key, n) == 0)
-        {
-            return &v->items[i - 1];
+    for (i = obj->u.object.len; i > 0; i--) {
+        if (strcmp(obj->u.object.keys[i - 1], key) == 0) {
+            return obj->u.object.values[i - 1];
         }
     }
 
@@ -273,104 +178,76 @@ integrations_json_get(const integrations_json_t *v, const char *key)
 }
 
 
-size_t
-integrations_json_count(const integrations_json_t *v)
+int
+integrations_json_plain(const char *s, size_t len, int text)
 {
-    if (v == NULL
-        || (v->type != INTEGRATIONS_JSON_ARRAY
-            && v->type != INTEGRATIONS_JSON_OBJECT))
-    {
+    size_t         i;
+    unsigned char  c;
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) s[i];
+
+        if (c >= 0x20 && c != 0x7f) {
+            continue;
+        }
+
+        if (text && (c == '\t' || c == '\n' || c == '\r')) {
+            continue;
+        }
+
         return 0;
     }
 
-    return v->n;
-}
-
-
-const integrations_json_t *
-integrations_json_at(const integrations_json_t *v, size_t i)
-{
-    if (i >= integrations_json_count(v)) {
-        return NULL;
-    }
-
-    return &v->items[i];
+    return 1;
 }
 
 
 int
-integrations_json_absent(const integrations_json_t *v)
+integrations_json_text(yajl_val v, const char **s, size_t *len)
 {
-    return v == NULL || v->type == INTEGRATIONS_JSON_NULL;
-}
+    size_t  n;
 
-
-int
-integrations_json_text(const integrations_json_t *v, const char **s,
-    size_t *len)
-{
-    size_t               i;
-    const unsigned char *p;
-
-    if (v == NULL || v->type != INTEGRATIONS_JSON_STRING) {
+    if (v == NULL || !YAJL_IS_STRING(v)) {
         return -1;
     }
 
-    p = (const unsigned char *) v->text;
+    /* the reader refused NULs: strlen() is the whole string */
 
-    for (i = 0; i < v->len; i++) {
-        if (p[i] < 0x20 || p[i] == 0x7f) {
-            return -1;
-        }
+    n = strlen(v->u.string);
+
+    if (!integrations_json_plain(v->u.string, n, 0)) {
+        return -1;
     }
 
-    *s = v->text;
-    *len = v->len;
+    *s = v->u.string;
+    *len = n;
 
     return 0;
 }
 
 
 int
-integrations_json_string(const integrations_json_t *v, const char **s,
-    size_t *len)
+integrations_json_int64(yajl_val v, int64_t *out)
 {
-    if (v == NULL || v->type != INTEGRATIONS_JSON_STRING) {
+    int          neg;
+    size_t       i, n;
+    uint64_t     u, limit;
+    const char  *s;
+
+    if (json_number_text(v, &s, &n) != 0 || !json_integer_text(s, n)) {
         return -1;
     }
 
-    *s = v->text;
-    *len = v->len;
-
-    return 0;
-}
-
-
-int
-integrations_json_int64(const integrations_json_t *v, int64_t *out)
-{
-    int       neg;
-    size_t    i;
-    uint64_t  u, limit;
-
-    if (v == NULL
-        || (v->type != INTEGRATIONS_JSON_NUMBER
-            && v->type != INTEGRATIONS_JSON_STRING)
-        || !json_integer_text(v->text, v->len))
-    {
-        return -1;
-    }
-
-    neg = (v->text[0] == '-');
+    neg = (s[0] == '-');
     limit = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
     u = 0;
 
-    for (i = neg; i < v->len; i++) {
-        if (u > (limit - (v->text[i] - '0')) / 10) {
+    for (i = neg; i < n; i++) {
+        if (u > (limit - (uint64_t) (s[i] - '0')) / 10) {
             return -1;
         }
 
-        u = u * 10 + (v->text[i] - '0');
+        u = u * 10 + (uint64_t) (s[i] - '0');
     }
 
     if (neg) {
@@ -385,270 +262,23 @@ integrations_json_int64(const integrations_json_t *v, int64_t *out)
 
 
 int
-integrations_json_id(const integrations_json_t *v, const char **s,
-    size_t *len)
+integrations_json_id(yajl_val v, const char **s, size_t *len)
 {
-    if (v == NULL
-        || (v->type != INTEGRATIONS_JSON_NUMBER
-            && v->type != INTEGRATIONS_JSON_STRING)
-        || v->len > INTEGRATIONS_JSON_ID_MAX
-        || (v->len == INTEGRATIONS_JSON_ID_MAX && v->text[0] != '-')
-        || !json_integer_text(v->text, v->len))
+    size_t       n;
+    const char  *t;
+
+    if (json_number_text(v, &t, &n) != 0
+        || n > INTEGRATIONS_JSON_ID_MAX
+        || (n == INTEGRATIONS_JSON_ID_MAX && t[0] != '-')
+        || !json_integer_text(t, n))
     {
         return -1;
     }
 
-    *s = v->text;
-    *len = v->len;
+    *s = t;
+    *len = n;
 
     return 0;
-}
-
-
-int
-integrations_json_bool(const integrations_json_t *v, int *out)
-{
-    if (v == NULL || v->type != INTEGRATIONS_JSON_BOOL) {
-        return -1;
-    }
-
-    *out = v->boolean;
-
-    return 0;
-}
-
-
-/* "-"? ("0" | [1-9][0-9]*) */
-
-static int
-json_integer_text(const char *s, size_t n)
-{
-    size_t  i;
-
-    i = (n > 0 && s[0] == '-');
-
-    if (i == n) {
-        return 0;
-    }
-
-    if (s[i] == '0' && n - i > 1) {
-        return 0;
-    }
-
-    for ( /* void */ ; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-static const char *
-json_copy(integrations_json_doc_t *doc, const void *s, size_t n)
-{
-    char  *p;
-
-    p = integrations_json_alloc(doc, n + 1);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    memcpy(p, s, n);
-    p[n] = '\0';
-
-    return p;
-}
-
-
-static int
-json_add(integrations_json_ctx_t *c, integrations_json_t *v)
-{
-    size_t                      size;
-    integrations_json_t        *nv;
-    integrations_json_frame_t  *f;
-
-    if (++c->nodes > c->max_nodes) {
-        c->error = "too many values";
-        return 0;
-    }
-
-    f = &c->frames[c->depth];
-
-    if (f->object) {
-        v->key = f->key;
-        v->key_len = f->key_len;
-        f->key = NULL;
-    }
-
-    if (f->n == f->size) {
-        size = f->size ? f->size * 2 : 16;
-        nv = realloc(f->v, size * sizeof(integrations_json_t));
-
-        if (nv == NULL) {
-            c->error = "out of memory";
-            return 0;
-        }
-
-        f->v = nv;
-        f->size = size;
-    }
-
-    f->v[f->n++] = *v;
-
-    return 1;
-}
-
-
-static int
-json_null(void *ctx)
-{
-    integrations_json_t  v;
-
-    memset(&v, 0, sizeof(v));
-    v.type = INTEGRATIONS_JSON_NULL;
-
-    return json_add(ctx, &v);
-}
-
-
-static int
-json_boolean(void *ctx, int b)
-{
-    integrations_json_t  v;
-
-    memset(&v, 0, sizeof(v));
-    v.type = INTEGRATIONS_JSON_BOOL;
-    v.boolean = b ? 1 : 0;
-
-    return json_add(ctx, &v);
-}
-
-
-static int
-json_scalar(integrations_json_ctx_t *c, integrations_json_type_e type,
-    const void *s, size_t n)
-{
-    integrations_json_t  v;
-
-    memset(&v, 0, sizeof(v));
-    v.type = type;
-    v.text = json_copy(c->doc, s, n);
-    v.len = n;
-
-    if (v.text == NULL) {
-        c->error = "out of memory";
-        return 0;
-    }
-
-    return json_add(c, &v);
-}
-
-
-static int
-json_number(void *ctx, const char *s, size_t n)
-{
-    return json_scalar(ctx, INTEGRATIONS_JSON_NUMBER, s, n);
-}
-
-
-static int
-json_string(void *ctx, const unsigned char *s, size_t n)
-{
-    return json_scalar(ctx, INTEGRATIONS_JSON_STRING, s, n);
-}
-
-
-static int
-json_start(integrations_json_ctx_t *c, int object)
-{
-    integrations_json_frame_t  *f;
-
-    if (c->depth + 1 > c->max_depth) {
-        c->error = "nested too deeply";
-        return 0;
-    }
-
-    /*
-     * The container's own node is added to its parent when it closes;
-     * its member name waits in the parent's frame until then.
-     */
-
-    c->depth++;
-    f = &c->frames[c->depth];
-    f->n = 0;
-    f->object = object;
-    f->key = NULL;
-
-    return 1;
-}
-
-
-static int
-json_start_map(void *ctx)
-{
-    return json_start(ctx, 1);
-}
-
-
-static int
-json_start_array(void *ctx)
-{
-    return json_start(ctx, 0);
-}
-
-
-static int
-json_map_key(void *ctx, const unsigned char *s, size_t n)
-{
-    integrations_json_ctx_t    *c = ctx;
-    integrations_json_frame_t  *f;
-
-    f = &c->frames[c->depth];
-    f->key = json_copy(c->doc, s, n);
-    f->key_len = n;
-
-    if (f->key == NULL) {
-        c->error = "out of memory";
-        return 0;
-    }
-
-    return 1;
-}
-
-
-static int
-json_end(void *ctx)
-{
-    integrations_json_t         v, *items;
-    integrations_json_ctx_t    *c = ctx;
-    integrations_json_frame_t  *f;
-
-    f = &c->frames[c->depth];
-
-    items = NULL;
-
-    if (f->n) {
-        items = integrations_json_alloc(c->doc,
-                                        f->n * sizeof(integrations_json_t));
-        if (items == NULL) {
-            c->error = "out of memory";
-            return 0;
-        }
-
-        memcpy(items, f->v, f->n * sizeof(integrations_json_t));
-    }
-
-    memset(&v, 0, sizeof(v));
-    v.type = f->object ? INTEGRATIONS_JSON_OBJECT : INTEGRATIONS_JSON_ARRAY;
-    v.items = items;
-    v.n = f->n;
-
-    f->n = 0;
-    c->depth--;
-
-    return json_add(c, &v);
 }
 
 
@@ -740,4 +370,490 @@ integrations_json_gen_done(integrations_json_gen_t *w, size_t *len)
     w->g = NULL;
 
     return out;
+}
+
+
+/* the text of a number, or a string that may hold one */
+
+static int
+json_number_text(yajl_val v, const char **s, size_t *len)
+{
+    if (v != NULL && YAJL_IS_NUMBER(v)) {
+        *s = v->u.number.r;
+
+    } else if (v != NULL && YAJL_IS_STRING(v)) {
+        *s = v->u.string;
+
+    } else {
+        return -1;
+    }
+
+    *len = strlen(*s);
+
+    return 0;
+}
+
+
+/* "-"? ("0" | [1-9][0-9]*) */
+
+static int
+json_integer_text(const char *s, size_t n)
+{
+    size_t  i;
+
+    i = (n > 0 && s[0] == '-');
+
+    if (i == n || (s[i] == '0' && n - i > 1)) {
+        return 0;
+    }
+
+    for ( /* void */ ; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+json_null(void *data)
+{
+    yajl_val  v;
+
+    v = calloc(1, sizeof(struct yajl_val_s));
+    if (v == NULL) {
+        return json_fail(data, INTEGRATIONS_JSON_NOMEM, 0, NULL);
+    }
+
+    v->type = yajl_t_null;
+
+    return json_add(data, v);
+}
+
+
+static int
+json_boolean(void *data, int b)
+{
+    yajl_val  v;
+
+    v = calloc(1, sizeof(struct yajl_val_s));
+    if (v == NULL) {
+        return json_fail(data, INTEGRATIONS_JSON_NOMEM, 0, NULL);
+    }
+
+    v->type = b ? yajl_t_true : yajl_t_false;
+
+    return json_add(data, v);
+}
+
+
+static int
+json_number(void *data, const char *s, size_t len)
+{
+    char      *end;
+    yajl_val   v;
+
+    v = calloc(1, sizeof(struct yajl_val_s));
+    if (v == NULL) {
+        return json_fail(data, INTEGRATIONS_JSON_NOMEM, 0, NULL);
+    }
+
+    v->type = yajl_t_number;
+    v->u.number.r = malloc(len + 1);
+
+    if (v->u.number.r == NULL) {
+        free(v);
+        return json_fail(data, INTEGRATIONS_JSON_NOMEM, 0, NULL);
+    }
+
+    memcpy(v->u.number.r, s, len);
+    v->u.number.r[len] = '\0';
+
+    /* the text is what callers should read; these are for the macros */
+
+    errno = 0;
+    v->u.number.i = strtoll(v->u.number.r, &end, 10);
+    if (errno == 0 && *end == '\0') {
+        v->u.number.flags |= YAJL_NUMBER_INT_VALID;
+    }
+
+    errno = 0;
+    v->u.number.d = strtod(v->u.number.r, &end);
+    if (errno == 0 && *end == '\0') {
+        v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
+    }
+
+    return json_add(data, v);
+}
+
+
+static int
+json_string(void *data, const unsigned char *s, size_t len)
+{
+    yajl_val                  v;
+    integrations_json_ctx_t  *ctx = data;
+
+    if (memchr(s, '\0', len) != NULL) {
+        return json_fail(ctx, INTEGRATIONS_JSON_NUL, ctx->depth, NULL);
+    }
+
+    v = calloc(1, sizeof(struct yajl_val_s));
+    if (v == NULL) {
+        return json_fail(ctx, INTEGRATIONS_JSON_NOMEM, 0, NULL);
+    }
+
+    v->type = yajl_t_string;
+    v->u.string = malloc(len + 1);
+
+    if (v->u.string == NULL) {
+        free(v);
+        return json_fail(ctx, INTEGRATIONS_JSON_NOMEM, 0, NULL);
+    }
+
+    memcpy(v->u.string, s, len);
+    v->u.string[len] = '\0';
+
+    return json_add(ctx, v);
+}
+
+
+static int
+json_map_key(void *data, const unsigned char *s, size_t len)
+{
+    integrations_json_frame_t  *f;
+    integrations_json_ctx_t    *ctx = data;
+
+    /* the key cannot be shown: the path is its object's */
+
+    if (memchr(s, '\0', len) != NULL) {
+        return json_fail(ctx, INTEGRATIONS_JSON_NUL, ctx->depth - 1, NULL);
+    }
+
+    f = &ctx->frames[ctx->depth - 1];
+
+    f->key = malloc(len + 1);
+    if (f->key == NULL) {
+        return json_fail(ctx, INTEGRATIONS_JSON_NOMEM, 0, NULL);
+    }
+
+    memcpy(f->key, s, len);
+    f->key[len] = '\0';
+
+    return 1;
+}
+
+
+static int
+json_start_map(void *data)
+{
+    return json_open(data, yajl_t_object);
+}
+
+
+static int
+json_start_array(void *data)
+{
+    return json_open(data, yajl_t_array);
+}
+
+
+static int
+json_end_map(void *data)
+{
+    yajl_val                  v;
+    const char               *dup;
+    integrations_json_ctx_t  *ctx = data;
+
+    v = ctx->frames[ctx->depth - 1].value;
+
+    if (ctx->flags & INTEGRATIONS_JSON_UNIQUE_KEYS) {
+        dup = json_duplicate(v);
+
+        if (dup == (const char *) -1) {
+            return json_fail(ctx, INTEGRATIONS_JSON_NOMEM, 0, NULL);
+        }
+
+        if (dup) {
+            return json_fail(ctx, INTEGRATIONS_JSON_DUPLICATE,
+                             ctx->depth - 1, dup);
+        }
+    }
+
+    ctx->depth--;
+
+    return json_add(ctx, v);
+}
+
+
+static int
+json_end_array(void *data)
+{
+    integrations_json_ctx_t  *ctx = data;
+
+    ctx->depth--;
+
+    return json_add(ctx, ctx->frames[ctx->depth].value);
+}
+
+
+static int
+json_open(integrations_json_ctx_t *ctx, yajl_type type)
+{
+    yajl_val                    v;
+    integrations_json_frame_t  *f;
+
+    if (ctx->depth >= ctx->max_depth) {
+        return json_fail(ctx, INTEGRATIONS_JSON_TOO_DEEP, ctx->depth, NULL);
+    }
+
+    v = calloc(1, sizeof(struct yajl_val_s));
+    if (v == NULL) {
+        return json_fail(ctx, INTEGRATIONS_JSON_NOMEM, 0, NULL);
+    }
+
+    v->type = type;
+
+    f = &ctx->frames[ctx->depth++];
+    f->value = v;
+    f->key = NULL;
+    f->size = 0;
+
+    return 1;
+}
+
+
+/* a finished value into its container, or as the root */
+
+static int
+json_add(integrations_json_ctx_t *ctx, yajl_val v)
+{
+    void                       *p;
+    size_t                      n;
+    yajl_val                    c;
+    integrations_json_frame_t  *f;
+
+    if (ctx->depth == 0) {
+        ctx->root = v;
+        return 1;
+    }
+
+    f = &ctx->frames[ctx->depth - 1];
+    c = f->value;
+    n = YAJL_IS_OBJECT(c) ? c->u.object.len : c->u.array.len;
+
+    if (n == f->size) {
+        f->size = f->size ? 2 * f->size : 4;
+
+        if (YAJL_IS_OBJECT(c)) {
+            p = realloc((void *) c->u.object.keys,
+                        f->size * sizeof(const char *));
+            if (p == NULL) {
+                goto nomem;
+            }
+
+            c->u.object.keys = p;
+            p = realloc(c->u.object.values, f->size * sizeof(yajl_val));
+
+        } else {
+            p = realloc(c->u.array.values, f->size * sizeof(yajl_val));
+        }
+
+        if (p == NULL) {
+            goto nomem;
+        }
+
+        if (YAJL_IS_OBJECT(c)) {
+            c->u.object.values = p;
+
+        } else {
+            c->u.array.values = p;
+        }
+    }
+
+    if (YAJL_IS_OBJECT(c)) {
+        c->u.object.keys[n] = f->key;
+        c->u.object.values[n] = v;
+        c->u.object.len++;
+        f->key = NULL;
+
+    } else {
+        c->u.array.values[n] = v;
+        c->u.array.len++;
+    }
+
+    return 1;
+
+nomem:
+
+    /* the arrays keep their old size: shrink what "size" promised */
+
+    f->size = n;
+    yajl_tree_free(v);
+
+    return json_fail(ctx, INTEGRATIONS_JSON_NOMEM, 0, NULL);
+}
+
+
+/* a key the object has twice, NULL, or (const char *) -1: no memory */
+
+static const char *
+json_duplicate(yajl_val obj)
+{
+    size_t        i, j, n;
+    const char   *dup, **keys;
+
+    n = obj->u.object.len;
+    keys = obj->u.object.keys;
+
+    if (n <= INTEGRATIONS_JSON_SMALL) {
+        for (i = 1; i < n; i++) {
+            for (j = 0; j < i; j++) {
+                if (strcmp(keys[i], keys[j]) == 0) {
+                    return keys[i];
+                }
+            }
+        }
+
+        return NULL;
+    }
+
+    /* sorted, a key twice is two neighbours: n log n, not n squared */
+
+    keys = malloc(n * sizeof(const char *));
+    if (keys == NULL) {
+        return (const char *) -1;
+    }
+
+    memcpy(keys, obj->u.object.keys, n * sizeof(const char *));
+    qsort(keys, n, sizeof(const char *), json_strcmp);
+
+    dup = NULL;
+
+    for (i = 1; i < n; i++) {
+        if (strcmp(keys[i], keys[i - 1]) == 0) {
+            dup = keys[i];
+            break;
+        }
+    }
+
+    free(keys);
+
+    return dup;
+}
+
+
+static int
+json_strcmp(const void *a, const void *b)
+{
+    return strcmp(*(const char * const *) a, *(const char * const *) b);
+}
+
+
+/*
+ * Records the error with the path through the first "frames" open
+ * containers (each one's pending key or next index), then key; returns
+ * 0 to stop the parser.
+ */
+
+static int
+json_fail(integrations_json_ctx_t *ctx, int error, unsigned frames,
+    const char *key)
+{
+    char                        idx[24];
+    size_t                      n, v, i;
+    unsigned                    k;
+    yajl_val                    c;
+    integrations_json_frame_t  *f;
+
+    ctx->err->error = error;
+    ctx->err->path[0] = '\0';
+
+    n = 0;
+
+    for (k = 0; k < frames && error != INTEGRATIONS_JSON_NOMEM; k++) {
+        f = &ctx->frames[k];
+        c = f->value;
+
+        if (YAJL_IS_OBJECT(c)) {
+            json_path_key(ctx->err->path, &n, f->key);
+            continue;
+        }
+
+        /* an array's next index, written backwards then turned */
+
+        i = sizeof(idx);
+        idx[--i] = ']';
+        v = c->u.array.len;
+
+        do {
+            idx[--i] = (char) ('0' + v % 10);
+            v /= 10;
+        } while (v);
+
+        idx[--i] = '[';
+        json_path_add(ctx->err->path, &n, idx + i, sizeof(idx) - i);
+    }
+
+    if (key && error != INTEGRATIONS_JSON_NOMEM) {
+        json_path_key(ctx->err->path, &n, key);
+    }
+
+    return 0;
+}
+
+
+/* ".key", or ".*" for a key that cannot be shown as it is */
+
+static void
+json_path_key(char *path, size_t *n, const char *key)
+{
+    size_t  i, len;
+
+    if (key == NULL) {
+        return;
+    }
+
+    len = strlen(key);
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) key[i] <= 0x20 || (unsigned char) key[i] >= 0x7f
+            || key[i] == '"' || key[i] == '\\')
+        {
+            break;
+        }
+    }
+
+    if (len == 0 || i < len || len > INTEGRATIONS_JSON_KEY_SHOWN) {
+        key = "*";
+        len = 1;
+    }
+
+    if (*n) {
+        json_path_add(path, n, ".", 1);
+    }
+
+    json_path_add(path, n, key, len);
+}
+
+
+/* appends, or ends the path with "..." once it does not fit */
+
+static void
+json_path_add(char *path, size_t *n, const char *s, size_t len)
+{
+    if (*n >= INTEGRATIONS_JSON_PATH_LEN) {
+        return;                                  /* ended already */
+    }
+
+    if (*n + len + sizeof("...") > INTEGRATIONS_JSON_PATH_LEN) {
+        memcpy(path + *n, "...", sizeof("..."));
+        *n = INTEGRATIONS_JSON_PATH_LEN;
+        return;
+    }
+
+    memcpy(path + *n, s, len);
+    *n += len;
+    path[*n] = '\0';
 }

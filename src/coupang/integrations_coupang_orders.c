@@ -7,12 +7,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "integrations_json.h"
 #include "integrations_time.h"
 #include "integrations_coupang_orders.h"
 
 
 #define COUPANG_PREFIX       "/v2/providers/openapi/apis/api/"
-#define COUPANG_MAX_BODY     (8 * 1024 * 1024)
+#define COUPANG_MAX_BODY     (2 * 1024 * 1024)
+#define COUPANG_MAX_DEPTH    16
+#define COUPANG_ALIGN        16
 /* 0000-01-01 .. 9999-12-31 in unix seconds: what the formatters print */
 #define COUPANG_TIME_MIN     (-62167219200LL)
 #define COUPANG_TIME_MAX     253402300799LL
@@ -35,14 +38,27 @@ typedef struct {
     int      failed;
 } coupang_buf_t;
 
+typedef struct coupang_block_s  coupang_block_t;
+
+struct coupang_block_s {
+    coupang_block_t  *next;
+    /* the block's bytes follow, COUPANG_ALIGN aligned */
+};
+
+struct integrations_coupang_mem_s {
+    yajl_val          tree;
+    coupang_block_t  *blocks;
+};
+
 /* The parse context of one answer. */
 typedef struct {
-    integrations_json_doc_t    *doc;      /* NULL once memory ran out */
-    const char                 *error;    /* a record's first bad field */
-    const integrations_json_t  *root;
-    const integrations_json_t  *list;     /* the records: an array, or
+    integrations_coupang_mem_t  *mem;
+    int                          nomem;
+    const char                  *error;   /* a record's first bad field */
+    yajl_val                     root;
+    yajl_val                     list;    /* the records: an array, or
                                              one object */
-    size_t                      n;
+    size_t                       n;
 } coupang_rec_t;
 
 
@@ -69,36 +85,42 @@ static int one_of(const char *s, const char **set);
 static int64_t kst_day(int64_t t);
 static int num2(const char *p, unsigned *v);
 
-static const integrations_json_t *parse_top(const char *body, size_t len,
-    integrations_coupang_status_t *st, integrations_json_doc_t **doc);
+static yajl_val parse_top(const char *body, size_t len,
+    integrations_coupang_status_t *st, integrations_coupang_mem_t **mem);
 static int answer_open(coupang_rec_t *r, const char *body, size_t len,
-    integrations_coupang_status_t *st, integrations_json_doc_t **doc,
+    integrations_coupang_status_t *st, integrations_coupang_mem_t **mem,
     const char *sub, int flags);
-static const integrations_json_t *answer_record(const coupang_rec_t *r,
+static yajl_val answer_record(const coupang_rec_t *r,
     size_t i);
 static int answer_token(coupang_rec_t *r, integrations_coupang_status_t *st,
     const char *name, int digits_only, integrations_coupang_str_t *out);
 static void *answer_alloc(coupang_rec_t *r,
     integrations_coupang_status_t *st, size_t size);
 static void *rec_array(coupang_rec_t *r, size_t n, size_t size);
-static void keep_text(coupang_rec_t *r, const integrations_json_t *obj,
+static void mem_free(integrations_coupang_mem_t *mem);
+static int absent(yajl_val v);
+static size_t count(yajl_val v);
+static yajl_val at(yajl_val v, size_t i);
+static int string_of(yajl_val v, const char **s, size_t *len);
+static int bool_of(yajl_val v, int *out);
+static void keep_text(coupang_rec_t *r, yajl_val obj,
     const char *name, const char *field, integrations_coupang_str_t *out);
-static void keep_id(coupang_rec_t *r, const integrations_json_t *obj,
+static void keep_id(coupang_rec_t *r, yajl_val obj,
     const char *name, const char *field, int flags,
     integrations_coupang_str_t *out);
-static void keep_count(coupang_rec_t *r, const integrations_json_t *obj,
+static void keep_count(coupang_rec_t *r, yajl_val obj,
     const char *name, const char *field, int required, int64_t *out);
-static void keep_time(const integrations_json_t *obj, const char *name,
+static void keep_time(yajl_val obj, const char *name,
     int64_t *out);
-static void keep_bool(const integrations_json_t *obj, const char *name,
+static void keep_bool(yajl_val obj, const char *name,
     int *out);
-static void keep_money(coupang_rec_t *r, const integrations_json_t *obj,
+static void keep_money(coupang_rec_t *r, yajl_val obj,
     const char *name, const char *field, integrations_coupang_money_t *out);
-static void parse_order(coupang_rec_t *r, const integrations_json_t *v,
+static void parse_order(coupang_rec_t *r, yajl_val v,
     integrations_coupang_order_t *o);
-static void parse_item(coupang_rec_t *r, const integrations_json_t *v,
+static void parse_item(coupang_rec_t *r, yajl_val v,
     integrations_coupang_order_item_t *it);
-static int mentions_return(const integrations_json_t *v);
+static int mentions_return(yajl_val v);
 
 
 
@@ -672,7 +694,7 @@ integrations_coupang_parse_ordersheets(const char *body, size_t len,
     memset(out, 0, sizeof(*out));
     out->next_token = coupang_empty;
 
-    if (answer_open(&r, body, len, &out->status, &out->doc, NULL,
+    if (answer_open(&r, body, len, &out->status, &out->mem, NULL,
                     COUPANG_ONE) != 0
         || answer_token(&r, &out->status, "nextToken", 0, &out->next_token)
            != 0)
@@ -690,7 +712,7 @@ integrations_coupang_parse_ordersheets(const char *body, size_t len,
         r.error = NULL;
         parse_order(&r, answer_record(&r, i), &out->orders[i]);
 
-        if (r.doc == NULL) {
+        if (r.nomem) {
             out->status.rc = INTEGRATIONS_COUPANG_NOMEM;
             return out->status.rc;
         }
@@ -707,22 +729,22 @@ integrations_coupang_parse_ordersheets(const char *body, size_t len,
 void
 integrations_coupang_ordersheets_free(integrations_coupang_ordersheets_t *out)
 {
-    integrations_json_free(out->doc);
+    mem_free(out->mem);
     memset(out, 0, sizeof(*out));
 }
 
 
 static void
-parse_order(coupang_rec_t *r, const integrations_json_t *v,
+parse_order(coupang_rec_t *r, yajl_val v,
     integrations_coupang_order_t *o)
 {
     size_t                      i, n;
-    const integrations_json_t  *who, *items;
+    yajl_val  who, items;
 
     o->shipment_box_id = coupang_empty;
     o->order_id = coupang_empty;
 
-    if (v == NULL || v->type != INTEGRATIONS_JSON_OBJECT) {
+    if (v == NULL || !YAJL_IS_OBJECT(v)) {
         r->error = "data[]";
         return;
     }
@@ -750,9 +772,9 @@ parse_order(coupang_rec_t *r, const integrations_json_t *v,
               &o->receiver_number);
 
     items = integrations_json_get(v, "orderItems");
-    n = integrations_json_count(items);
+    n = count(items);
 
-    if (items == NULL || items->type != INTEGRATIONS_JSON_ARRAY || n == 0) {
+    if (items == NULL || !YAJL_IS_ARRAY(items) || n == 0) {
         if (r->error == NULL) {
             r->error = "orderItems";
         }
@@ -766,7 +788,7 @@ parse_order(coupang_rec_t *r, const integrations_json_t *v,
     }
 
     for (i = 0; i < n; i++) {
-        parse_item(r, integrations_json_at(items, i), &o->items[i]);
+        parse_item(r, at(items, i), &o->items[i]);
     }
 
     o->n_items = n;
@@ -774,16 +796,16 @@ parse_order(coupang_rec_t *r, const integrations_json_t *v,
 
 
 static void
-parse_item(coupang_rec_t *r, const integrations_json_t *v,
+parse_item(coupang_rec_t *r, yajl_val v,
     integrations_coupang_order_item_t *it)
 {
     size_t                      i, n, k, len;
     const char                 *s;
-    const integrations_json_t  *a;
+    yajl_val  a;
 
     it->vendor_item_id = coupang_empty;
 
-    if (v == NULL || v->type != INTEGRATIONS_JSON_OBJECT) {
+    if (v == NULL || !YAJL_IS_OBJECT(v)) {
         if (r->error == NULL) {
             r->error = "orderItems[]";
         }
@@ -822,11 +844,11 @@ parse_item(coupang_rec_t *r, const integrations_json_t *v,
 
     a = integrations_json_get(v, "etcInfoValues");
 
-    if (integrations_json_absent(a)) {
+    if (absent(a)) {
         return;
     }
 
-    if (a->type != INTEGRATIONS_JSON_ARRAY) {
+    if (!YAJL_IS_ARRAY(a)) {
         if (r->error == NULL) {
             r->error = "orderItems[].etcInfoValues";
         }
@@ -834,7 +856,7 @@ parse_item(coupang_rec_t *r, const integrations_json_t *v,
         return;
     }
 
-    n = a->n;
+    n = count(a);
     if (n == 0) {
         return;
     }
@@ -845,11 +867,11 @@ parse_item(coupang_rec_t *r, const integrations_json_t *v,
     }
 
     for (i = 0, k = 0; i < n; i++) {
-        if (integrations_json_absent(&a->items[i])) {
+        if (absent(a->u.array.values[i])) {
             continue;
         }
 
-        if (integrations_json_string(&a->items[i], &s, &len) != 0) {
+        if (string_of(a->u.array.values[i], &s, &len) != 0) {
             it->etc_refused++;
             continue;
         }
@@ -1122,14 +1144,14 @@ integrations_coupang_parse_results(integrations_coupang_call_e call,
 {
     size_t                          i;
     coupang_rec_t                   r;
-    const integrations_json_t      *data, *v;
+    yajl_val      data, v;
     integrations_coupang_result_t  *res;
 
     memset(out, 0, sizeof(*out));
     out->response_key = coupang_empty;
     out->response_code = -1;
 
-    if (answer_open(&r, body, len, &out->status, &out->doc, "responseList",
+    if (answer_open(&r, body, len, &out->status, &out->mem, "responseList",
                     0) != 0)
     {
         return out->status.rc;
@@ -1143,7 +1165,7 @@ integrations_coupang_parse_results(integrations_coupang_call_e call,
               &out->response_message);
 
     v = integrations_json_get(data, "responseCode");
-    if (!integrations_json_absent(v)
+    if (!absent(v)
         && integrations_json_int64(v, &out->response_code) != 0)
     {
         r.error = "responseCode";
@@ -1170,7 +1192,7 @@ integrations_coupang_parse_results(integrations_coupang_call_e call,
         res->shipment_box_id = coupang_empty;
         res->result_code = coupang_empty;
 
-        if (v->type != INTEGRATIONS_JSON_OBJECT) {
+        if (!YAJL_IS_OBJECT(v)) {
             res->error = "responseList[]";
             res->outcome = INTEGRATIONS_COUPANG_CHECK;
             continue;
@@ -1184,7 +1206,7 @@ integrations_coupang_parse_results(integrations_coupang_call_e call,
         keep_text(&r, v, "resultMessage", "responseList[].resultMessage",
                   &res->result_message);
 
-        if (integrations_json_bool(integrations_json_get(v, "succeed"),
+        if (bool_of(integrations_json_get(v, "succeed"),
                                    &res->succeed) != 0)
         {
             if (r.error == NULL) {
@@ -1214,7 +1236,7 @@ integrations_coupang_parse_results(integrations_coupang_call_e call,
 void
 integrations_coupang_results_free(integrations_coupang_results_t *out)
 {
-    integrations_json_free(out->doc);
+    mem_free(out->mem);
     memset(out, 0, sizeof(*out));
 }
 
@@ -1227,7 +1249,7 @@ integrations_coupang_parse_returns(const char *body, size_t len,
 {
     size_t                               i, j, k;
     coupang_rec_t                        r;
-    const integrations_json_t           *v, *items;
+    yajl_val           v, items;
     integrations_coupang_return_t       *ret;
     integrations_coupang_return_item_t  *it;
 
@@ -1250,7 +1272,7 @@ integrations_coupang_parse_returns(const char *body, size_t len,
     memset(out, 0, sizeof(*out));
     out->next_token = coupang_empty;
 
-    if (answer_open(&r, body, len, &out->status, &out->doc, NULL,
+    if (answer_open(&r, body, len, &out->status, &out->mem, NULL,
                     COUPANG_ONE) != 0
         || answer_token(&r, &out->status, "nextToken", 0, &out->next_token)
            != 0)
@@ -1273,7 +1295,7 @@ integrations_coupang_parse_returns(const char *body, size_t len,
         ret->order_id = coupang_empty;
         ret->receipt_status = coupang_empty;
 
-        if (v->type != INTEGRATIONS_JSON_OBJECT) {
+        if (!YAJL_IS_OBJECT(v)) {
             ret->error = "data[]";
             continue;
         }
@@ -1310,8 +1332,8 @@ integrations_coupang_parse_returns(const char *body, size_t len,
 
         items = integrations_json_get(v, "returnItems");
 
-        if (items == NULL || items->type != INTEGRATIONS_JSON_ARRAY
-            || items->n == 0)
+        if (items == NULL || !YAJL_IS_ARRAY(items)
+            || count(items) == 0)
         {
             if (r.error == NULL) {
                 r.error = "returnItems";
@@ -1321,19 +1343,19 @@ integrations_coupang_parse_returns(const char *body, size_t len,
             continue;
         }
 
-        ret->items = rec_array(&r, items->n,
+        ret->items = rec_array(&r, count(items),
                                sizeof(integrations_coupang_return_item_t));
         if (ret->items == NULL) {
             out->status.rc = INTEGRATIONS_COUPANG_NOMEM;
             return out->status.rc;
         }
 
-        for (j = 0; j < items->n; j++) {
+        for (j = 0; j < count(items); j++) {
             it = &ret->items[j];
             it->vendor_item_id = coupang_empty;
             it->shipment_box_id = coupang_empty;
 
-            if (items->items[j].type != INTEGRATIONS_JSON_OBJECT) {
+            if (!YAJL_IS_OBJECT(items->u.array.values[j])) {
                 if (r.error == NULL) {
                     r.error = "returnItems[]";
                 }
@@ -1341,18 +1363,18 @@ integrations_coupang_parse_returns(const char *body, size_t len,
                 continue;
             }
 
-            keep_id(&r, &items->items[j], "vendorItemId",
+            keep_id(&r, items->u.array.values[j], "vendorItemId",
                     "returnItems[].vendorItemId", COUPANG_REQUIRED,
                     &it->vendor_item_id);
-            keep_id(&r, &items->items[j], "shipmentBoxId",
+            keep_id(&r, items->u.array.values[j], "shipmentBoxId",
                     "returnItems[].shipmentBoxId", 0, &it->shipment_box_id);
-            keep_count(&r, &items->items[j], "cancelCount",
+            keep_count(&r, items->u.array.values[j], "cancelCount",
                        "returnItems[].cancelCount", 0, &it->cancel_count);
-            keep_count(&r, &items->items[j], "purchaseCount",
+            keep_count(&r, items->u.array.values[j], "purchaseCount",
                        "returnItems[].purchaseCount", 0, &it->purchase_count);
         }
 
-        ret->n_items = items->n;
+        ret->n_items = count(items);
         ret->error = r.error;
     }
 
@@ -1365,7 +1387,7 @@ integrations_coupang_parse_returns(const char *body, size_t len,
 void
 integrations_coupang_returns_free(integrations_coupang_returns_t *out)
 {
-    integrations_json_free(out->doc);
+    mem_free(out->mem);
     memset(out, 0, sizeof(*out));
 }
 
@@ -1376,7 +1398,7 @@ integrations_coupang_parse_withdrawals(const char *body, size_t len,
 {
     size_t                               i, j;
     coupang_rec_t                        r;
-    const integrations_json_t           *v, *ids;
+    yajl_val           v, ids;
     integrations_coupang_withdrawal_t   *w;
 
     memset(out, 0, sizeof(*out));
@@ -1384,7 +1406,7 @@ integrations_coupang_parse_withdrawals(const char *body, size_t len,
 
     /* nextPageIndex: "2", 2, or "" on the last page */
 
-    if (answer_open(&r, body, len, &out->status, &out->doc, NULL, 0) != 0
+    if (answer_open(&r, body, len, &out->status, &out->mem, NULL, 0) != 0
         || answer_token(&r, &out->status, "nextPageIndex", 1,
                         &out->next_page) != 0)
     {
@@ -1405,7 +1427,7 @@ integrations_coupang_parse_withdrawals(const char *body, size_t len,
         w->cancel_id = coupang_empty;
         w->order_id = coupang_empty;
 
-        if (v->type != INTEGRATIONS_JSON_OBJECT) {
+        if (!YAJL_IS_OBJECT(v)) {
             w->error = "data[]";
             continue;
         }
@@ -1417,22 +1439,22 @@ integrations_coupang_parse_withdrawals(const char *body, size_t len,
 
         ids = integrations_json_get(v, "vendorItemIds");
 
-        if (!integrations_json_absent(ids)) {
-            if (ids->type != INTEGRATIONS_JSON_ARRAY) {
+        if (!absent(ids)) {
+            if (!YAJL_IS_ARRAY(ids)) {
                 if (r.error == NULL) {
                     r.error = "vendorItemIds";
                 }
 
-            } else if (ids->n) {
-                w->vendor_item_ids = rec_array(&r, ids->n,
+            } else if (count(ids)) {
+                w->vendor_item_ids = rec_array(&r, count(ids),
                                            sizeof(integrations_coupang_str_t));
                 if (w->vendor_item_ids == NULL) {
                     out->status.rc = INTEGRATIONS_COUPANG_NOMEM;
                     return out->status.rc;
                 }
 
-                for (j = 0; j < ids->n; j++) {
-                    if (integrations_json_id(&ids->items[j],
+                for (j = 0; j < count(ids); j++) {
+                    if (integrations_json_id(ids->u.array.values[j],
                                              &w->vendor_item_ids[j].data,
                                              &w->vendor_item_ids[j].len)
                         != 0)
@@ -1445,7 +1467,7 @@ integrations_coupang_parse_withdrawals(const char *body, size_t len,
                     }
                 }
 
-                w->n_vendor_item_ids = ids->n;
+                w->n_vendor_item_ids = count(ids);
             }
         }
 
@@ -1461,7 +1483,7 @@ integrations_coupang_parse_withdrawals(const char *body, size_t len,
 void
 integrations_coupang_withdrawals_free(integrations_coupang_withdrawals_t *out)
 {
-    integrations_json_free(out->doc);
+    mem_free(out->mem);
     memset(out, 0, sizeof(*out));
 }
 
@@ -1475,7 +1497,7 @@ integrations_coupang_parse_inquiries(integrations_coupang_inquiry_kind_e kind,
     size_t                            i, slen;
     const char                       *s;
     coupang_rec_t                     r;
-    const integrations_json_t        *data, *v, *a, *page;
+    yajl_val        data, v, a, page;
     integrations_coupang_inquiry_t   *q;
     integrations_coupang_str_t        st;
 
@@ -1483,7 +1505,7 @@ integrations_coupang_parse_inquiries(integrations_coupang_inquiry_kind_e kind,
 
     /* data.content; data itself in some older samples */
 
-    if (answer_open(&r, body, len, &out->status, &out->doc, "content",
+    if (answer_open(&r, body, len, &out->status, &out->mem, "content",
                     COUPANG_BARE) != 0)
     {
         return out->status.rc;
@@ -1521,7 +1543,7 @@ integrations_coupang_parse_inquiries(integrations_coupang_inquiry_kind_e kind,
         q->vendor_item_id = coupang_empty;
         q->order_id = coupang_empty;
 
-        if (v->type != INTEGRATIONS_JSON_OBJECT) {
+        if (!YAJL_IS_OBJECT(v)) {
             q->error = "content[]";
             continue;
         }
@@ -1533,11 +1555,11 @@ integrations_coupang_parse_inquiries(integrations_coupang_inquiry_kind_e kind,
         /* vendorItemId: documented a Number, an array in the sample */
 
         a = integrations_json_get(v, "vendorItemId");
-        if (a && a->type == INTEGRATIONS_JSON_ARRAY) {
-            a = integrations_json_at(a, 0);
+        if (a && YAJL_IS_ARRAY(a)) {
+            a = at(a, 0);
         }
 
-        if (!integrations_json_absent(a)
+        if (!absent(a)
             && integrations_json_id(a, &q->vendor_item_id.data,
                                     &q->vendor_item_id.len) != 0)
         {
@@ -1548,11 +1570,11 @@ integrations_coupang_parse_inquiries(integrations_coupang_inquiry_kind_e kind,
         /* orderId (call center), orderIds[] (online, or null) */
 
         a = integrations_json_get(v, "orderId");
-        if (integrations_json_absent(a)) {
-            a = integrations_json_at(integrations_json_get(v, "orderIds"), 0);
+        if (absent(a)) {
+            a = at(integrations_json_get(v, "orderIds"), 0);
         }
 
-        if (!integrations_json_absent(a)
+        if (!absent(a)
             && integrations_json_id(a, &q->order_id.data, &q->order_id.len)
                != 0)
         {
@@ -1561,18 +1583,18 @@ integrations_coupang_parse_inquiries(integrations_coupang_inquiry_kind_e kind,
         }
 
         if (kind == INTEGRATIONS_COUPANG_INQUIRY_ONLINE) {
-            q->answered = integrations_json_count(
+            q->answered = count(
                               integrations_json_get(v, "commentDtoList")) > 0;
 
         } else {
             st = coupang_empty;
 
             a = integrations_json_get(v, "csPartnerCounselingStatus");
-            if (integrations_json_absent(a)) {
+            if (absent(a)) {
                 a = integrations_json_get(v, "partnerCounselingStatus");
             }
 
-            if (integrations_json_string(a, &s, &slen) == 0) {
+            if (string_of(a, &s, &slen) == 0) {
                 st.data = s;
                 st.len = slen;
             }
@@ -1581,7 +1603,7 @@ integrations_coupang_parse_inquiries(integrations_coupang_inquiry_kind_e kind,
                 (st.len == 8 && strncasecmp(st.data, "answered", 8) == 0)
                 || (st.len == 6 && strncasecmp(st.data, "answer", 6) == 0);
 
-            if (integrations_json_string(integrations_json_get(v,
+            if (string_of(integrations_json_get(v,
                                                              "answeredAt"),
                                          &s, &slen) == 0
                 && slen > 0)
@@ -1606,7 +1628,7 @@ integrations_coupang_parse_inquiries(integrations_coupang_inquiry_kind_e kind,
 void
 integrations_coupang_inquiries_free(integrations_coupang_inquiries_t *out)
 {
-    integrations_json_free(out->doc);
+    mem_free(out->mem);
     memset(out, 0, sizeof(*out));
 }
 
@@ -1638,7 +1660,7 @@ integrations_coupang_inquiry_key(const integrations_coupang_inquiry_t *q,
  */
 
 static int
-mentions_return(const integrations_json_t *v)
+mentions_return(yajl_val v)
 {
     size_t       i, n, k;
     const char  *s;
@@ -1651,7 +1673,7 @@ mentions_return(const integrations_json_t *v)
         coupang_lit("Refund")
     };
 
-    if (integrations_json_string(v, &s, &n) != 0) {
+    if (string_of(v, &s, &n) != 0) {
         return 0;
     }
 
@@ -1806,32 +1828,49 @@ kst_day(int64_t t)
  * (st->rc says why).
  */
 
-static const integrations_json_t *
+static yajl_val
 parse_top(const char *body, size_t len, integrations_coupang_status_t *st,
-    integrations_json_doc_t **doc)
+    integrations_coupang_mem_t **mem)
 {
-    char                         err[64];
-    const integrations_json_t   *root, *v;
-    integrations_json_limits_t   lim;
+    yajl_val                  root, v;
+    integrations_json_err_t   jerr;
 
     st->rc = INTEGRATIONS_COUPANG_MALFORMED;
     st->code = -1;
     st->code_text = coupang_empty;
     st->message = coupang_empty;
 
-    lim.max_len = COUPANG_MAX_BODY;
-    lim.max_depth = 16;
-    lim.max_nodes = 400000;
-
-    *doc = integrations_json_parse(body, len, &lim, err, sizeof(err));
-    if (*doc == NULL) {
-        snprintf(st->error, sizeof(st->error), "%s", err);
+    *mem = calloc(1, sizeof(integrations_coupang_mem_t));
+    if (*mem == NULL) {
+        st->rc = INTEGRATIONS_COUPANG_NOMEM;
         return NULL;
     }
 
-    root = integrations_json_root(*doc);
+    if (len > COUPANG_MAX_BODY) {
+        snprintf(st->error, sizeof(st->error), "body over %d bytes",
+                 COUPANG_MAX_BODY);
+        return NULL;
+    }
 
-    if (root->type != INTEGRATIONS_JSON_OBJECT) {
+    /*
+     * The strict reader refuses a NUL in any string (so that no kept
+     * string is ever cut short) and says where: "data[0].orderer.name".
+     */
+
+    root = integrations_json_parse(body, len, COUPANG_MAX_DEPTH, 0, &jerr);
+    if (root == NULL) {
+        if (jerr.error == INTEGRATIONS_JSON_NOMEM) {
+            st->rc = INTEGRATIONS_COUPANG_NOMEM;
+        }
+
+        snprintf(st->error, sizeof(st->error), "\"%.60s\" %s", jerr.path,
+                 integrations_json_strerror(jerr.error));
+        return NULL;
+    }
+
+    (*mem)->tree = root;
+
+    if (!YAJL_IS_OBJECT(root)) {
         snprintf(st->error, sizeof(st->error), "not a JSON object");
         return NULL;
     }
@@ -1844,7 +1883,7 @@ parse_top(const char *body, size_t len, integrations_coupang_status_t *st,
 
     v = integrations_json_get(root, "code");
 
-    if (integrations_json_absent(v)) {
+    if (absent(v)) {
         /* some answers (history, single lookups) carry no code */
         st->code = 200;
 
@@ -1876,33 +1915,33 @@ parse_top(const char *body, size_t len, integrations_coupang_status_t *st,
 
 static int
 answer_open(coupang_rec_t *r, const char *body, size_t len,
-    integrations_coupang_status_t *st, integrations_json_doc_t **doc,
+    integrations_coupang_status_t *st, integrations_coupang_mem_t **mem,
     const char *sub, int flags)
 {
-    const integrations_json_t  *data, *list;
+    yajl_val  data, list;
 
     memset(r, 0, sizeof(*r));
 
-    r->root = parse_top(body, len, st, doc);
+    r->root = parse_top(body, len, st, mem);
     if (r->root == NULL) {
         return -1;
     }
 
-    r->doc = *doc;
+    r->mem = *mem;
 
     data = integrations_json_get(r->root, "data");
     list = data;
 
     if (sub && !((flags & COUPANG_BARE) && data
-                 && data->type == INTEGRATIONS_JSON_ARRAY))
+                 && YAJL_IS_ARRAY(data)))
     {
         list = integrations_json_get(data, sub);
     }
 
-    if (list && list->type == INTEGRATIONS_JSON_ARRAY) {
-        r->n = list->n;
+    if (list && YAJL_IS_ARRAY(list)) {
+        r->n = count(list);
 
-    } else if (list && list->type == INTEGRATIONS_JSON_OBJECT
+    } else if (list && YAJL_IS_OBJECT(list)
                && (flags & COUPANG_ONE))
     {
         r->n = 1;
@@ -1920,10 +1959,10 @@ answer_open(coupang_rec_t *r, const char *body, size_t len,
 }
 
 
-static const integrations_json_t *
+static yajl_val
 answer_record(const coupang_rec_t *r, size_t i)
 {
-    return r->list->type == INTEGRATIONS_JSON_ARRAY ? &r->list->items[i]
+    return YAJL_IS_ARRAY(r->list) ? r->list->u.array.values[i]
                                                      : r->list;
 }
 
@@ -1938,13 +1977,13 @@ static int
 answer_token(coupang_rec_t *r, integrations_coupang_status_t *st,
     const char *name, int digits_only, integrations_coupang_str_t *out)
 {
-    const integrations_json_t  *v;
+    yajl_val  v;
 
     *out = coupang_empty;
 
     v = integrations_json_get(r->root, name);
 
-    if (integrations_json_absent(v)
+    if (absent(v)
         || integrations_json_id(v, &out->data, &out->len) == 0)
     {
         return 0;
@@ -1984,37 +2023,123 @@ answer_alloc(coupang_rec_t *r, integrations_coupang_status_t *st,
 static void *
 rec_array(coupang_rec_t *r, size_t n, size_t size)
 {
-    void  *p;
+    size_t            head;
+    coupang_block_t  *b;
 
-    if (n == 0 || r->doc == NULL) {
+    if (n == 0 || r->mem == NULL || r->nomem) {
         return NULL;
     }
 
-    if (n > SIZE_MAX / size) {
-        r->doc = NULL;
+    head = (sizeof(coupang_block_t) + COUPANG_ALIGN - 1) / COUPANG_ALIGN
+           * COUPANG_ALIGN;
+
+    if (n > (SIZE_MAX - head) / size) {
+        r->nomem = 1;
         return NULL;
     }
 
-    p = integrations_json_alloc(r->doc, n * size);
-    if (p == NULL) {
-        r->doc = NULL;
+    b = calloc(1, head + n * size);
+    if (b == NULL) {
+        r->nomem = 1;
+        return NULL;
     }
 
-    return p;
+    b->next = r->mem->blocks;
+    r->mem->blocks = b;
+
+    return (unsigned char *) b + head;
 }
 
 
 static void
-keep_text(coupang_rec_t *r, const integrations_json_t *obj, const char *name,
+mem_free(integrations_coupang_mem_t *mem)
+{
+    coupang_block_t  *b, *next;
+
+    if (mem == NULL) {
+        return;
+    }
+
+    for (b = mem->blocks; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+
+    yajl_tree_free(mem->tree);
+    free(mem);
+}
+
+
+static int
+absent(yajl_val v)
+{
+    return v == NULL || YAJL_IS_NULL(v);
+}
+
+
+static size_t
+count(yajl_val v)
+{
+    if (v && YAJL_IS_ARRAY(v)) {
+        return v->u.array.len;
+    }
+
+    if (v && YAJL_IS_OBJECT(v)) {
+        return v->u.object.len;
+    }
+
+    return 0;
+}
+
+
+static yajl_val
+at(yajl_val v, size_t i)
+{
+    return (v && YAJL_IS_ARRAY(v) && i < v->u.array.len)
+           ? v->u.array.values[i] : NULL;
+}
+
+
+/* any string (the strict reader has refused NULs): for looking only */
+
+static int
+string_of(yajl_val v, const char **s, size_t *len)
+{
+    if (v == NULL || !YAJL_IS_STRING(v)) {
+        return -1;
+    }
+
+    *s = v->u.string;
+    *len = strlen(v->u.string);
+
+    return 0;
+}
+
+
+static int
+bool_of(yajl_val v, int *out)
+{
+    if (v == NULL || !(YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))) {
+        return -1;
+    }
+
+    *out = YAJL_IS_TRUE(v);
+
+    return 0;
+}
+
+
+static void
+keep_text(coupang_rec_t *r, yajl_val obj, const char *name,
     const char *field, integrations_coupang_str_t *out)
 {
-    const integrations_json_t  *v;
+    yajl_val  v;
 
     *out = coupang_empty;
 
     v = integrations_json_get(obj, name);
 
-    if (integrations_json_absent(v)) {
+    if (absent(v)) {
         return;
     }
 
@@ -2029,16 +2154,16 @@ keep_text(coupang_rec_t *r, const integrations_json_t *obj, const char *name,
 
 
 static void
-keep_id(coupang_rec_t *r, const integrations_json_t *obj, const char *name,
+keep_id(coupang_rec_t *r, yajl_val obj, const char *name,
     const char *field, int flags, integrations_coupang_str_t *out)
 {
-    const integrations_json_t  *v;
+    yajl_val  v;
 
     *out = coupang_empty;
 
     v = integrations_json_get(obj, name);
 
-    if (integrations_json_absent(v) && !(flags & COUPANG_REQUIRED)) {
+    if (absent(v) && !(flags & COUPANG_REQUIRED)) {
         return;
     }
 
@@ -2055,16 +2180,16 @@ keep_id(coupang_rec_t *r, const integrations_json_t *obj, const char *name,
 
 
 static void
-keep_count(coupang_rec_t *r, const integrations_json_t *obj,
+keep_count(coupang_rec_t *r, yajl_val obj,
     const char *name, const char *field, int required, int64_t *out)
 {
-    const integrations_json_t  *v;
+    yajl_val  v;
 
     *out = 0;
 
     v = integrations_json_get(obj, name);
 
-    if (integrations_json_absent(v) && !required) {
+    if (absent(v) && !required) {
         return;
     }
 
@@ -2081,14 +2206,14 @@ keep_count(coupang_rec_t *r, const integrations_json_t *obj,
 /* informational times: an unreadable one is unknown (0), not an error */
 
 static void
-keep_time(const integrations_json_t *obj, const char *name, int64_t *out)
+keep_time(yajl_val obj, const char *name, int64_t *out)
 {
     size_t       n;
     const char  *s;
 
     *out = 0;
 
-    if (integrations_json_string(integrations_json_get(obj, name), &s, &n)
+    if (string_of(integrations_json_get(obj, name), &s, &n)
         == 0)
     {
         if (integrations_coupang_parse_time(s, n, out) != 0) {
@@ -2099,9 +2224,9 @@ keep_time(const integrations_json_t *obj, const char *name, int64_t *out)
 
 
 static void
-keep_bool(const integrations_json_t *obj, const char *name, int *out)
+keep_bool(yajl_val obj, const char *name, int *out)
 {
-    if (integrations_json_bool(integrations_json_get(obj, name), out) != 0) {
+    if (bool_of(integrations_json_get(obj, name), out) != 0) {
         *out = 0;
     }
 }
@@ -2110,33 +2235,33 @@ keep_bool(const integrations_json_t *obj, const char *name, int *out)
 /* v4: a number of won; v5: {currencyCode, units, nanos}; null: absent */
 
 static void
-keep_money(coupang_rec_t *r, const integrations_json_t *obj,
+keep_money(coupang_rec_t *r, yajl_val obj,
     const char *name, const char *field, integrations_coupang_money_t *out)
 {
     size_t                      n;
     int64_t                     nanos;
     const char                 *s;
-    const integrations_json_t  *v, *c;
+    yajl_val  v, c;
 
     memset(out, 0, sizeof(*out));
 
     v = integrations_json_get(obj, name);
 
-    if (integrations_json_absent(v)) {
+    if (absent(v)) {
         return;
     }
 
-    if (v->type == INTEGRATIONS_JSON_OBJECT) {
+    if (YAJL_IS_OBJECT(v)) {
         c = integrations_json_get(v, "currencyCode");
         nanos = 0;
 
         if (integrations_json_int64(integrations_json_get(v, "units"),
                                     &out->units) != 0
-            || (!integrations_json_absent(integrations_json_get(v, "nanos"))
+            || (!absent(integrations_json_get(v, "nanos"))
                 && integrations_json_int64(integrations_json_get(v, "nanos"),
                                            &nanos) != 0)
             || nanos <= -1000000000 || nanos >= 1000000000
-            || (!integrations_json_absent(c)
+            || (!absent(c)
                 && (integrations_json_text(c, &s, &n) != 0 || n != 3
                     || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z'
                     || s[2] < 'A' || s[2] > 'Z')))
@@ -2145,7 +2270,7 @@ keep_money(coupang_rec_t *r, const integrations_json_t *obj,
         }
 
         out->nanos = (int32_t) nanos;
-        memcpy(out->currency, integrations_json_absent(c) ? "KRW" : s, 3);
+        memcpy(out->currency, absent(c) ? "KRW" : s, 3);
         out->currency[3] = '\0';
         out->present = 1;
         return;

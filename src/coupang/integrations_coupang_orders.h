@@ -20,11 +20,16 @@
  *   - v4 and v5 answers are both read by the same parsers: money may be a
  *     number (v4) or {currencyCode, units, nanos} (v5), times may carry an
  *     offset and a fraction (v5) or not (v4, KST).
- *   - Every string a parser keeps is refused when it holds a control
- *     character, and is kept whole (no fixed buffers, no truncation).  A
- *     record with such a field, or with a malformed id or count, is kept
- *     with error set to the field's name rather than dropped: the glue
- *     alerts on it and nothing is silently lost.
+ *   - Answers are read by the strict reader of integrations_json.h: a
+ *     "\u0000" anywhere refuses the whole answer (MALFORMED, with the
+ *     path, "data[0].orderer.name", in status.error), so no string is
+ *     ever cut short.  Every string a parser keeps is also refused when
+ *     it holds any other control character, and is kept whole (no fixed
+ *     buffers).  A record with such a field, or with a malformed id or
+ *     count, is kept with error set to the field's name rather than
+ *     dropped: the glue alerts on it and nothing is silently lost.  (A
+ *     MALFORMED answer stops the window it came in until Coupang answers
+ *     otherwise: the glue must alert on it, not only retry.)
  *   - Strings (integrations_coupang_str_t) point into the parse result and
  *     are NUL-terminated; they live until its free().
  *
@@ -39,7 +44,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "integrations_json.h"
 
 
 #define INTEGRATIONS_COUPANG_KST          (9 * 3600)
@@ -66,6 +70,9 @@ typedef struct {
     const char  *data;
     size_t       len;
 } integrations_coupang_str_t;
+
+/* What a parse result owns (the JSON tree and the records): opaque. */
+typedef struct integrations_coupang_mem_s  integrations_coupang_mem_t;
 
 
 /* ------------------------------------------------------------------ */
@@ -312,7 +319,7 @@ typedef struct {
     integrations_coupang_str_t      next_token;    /* "" on the last page */
     integrations_coupang_order_t   *orders;
     size_t                          n_orders;
-    integrations_json_doc_t        *doc;           /* owns everything */
+    integrations_coupang_mem_t     *mem;            /* owns everything */
 } integrations_coupang_ordersheets_t;
 
 /*
@@ -399,7 +406,7 @@ typedef struct {
     integrations_coupang_str_t       response_message;
     integrations_coupang_result_t   *results;
     size_t                           n_results;
-    integrations_json_doc_t         *doc;
+    integrations_coupang_mem_t      *mem;
 } integrations_coupang_results_t;
 
 /* The answer to an acknowledgement or an invoice upload. */
@@ -452,7 +459,7 @@ typedef struct {
     integrations_coupang_str_t       next_token;
     integrations_coupang_return_t   *returns;
     size_t                           n_returns;
-    integrations_json_doc_t         *doc;
+    integrations_coupang_mem_t      *mem;
 } integrations_coupang_returns_t;
 
 integrations_coupang_rc_e integrations_coupang_parse_returns(
@@ -478,7 +485,7 @@ typedef struct {
     integrations_coupang_str_t           next_page;  /* "" on the last */
     integrations_coupang_withdrawal_t   *withdrawals;
     size_t                               n_withdrawals;
-    integrations_json_doc_t             *doc;
+    integrations_coupang_mem_t          *mem;
 } integrations_coupang_withdrawals_t;
 
 integrations_coupang_rc_e integrations_coupang_parse_withdrawals(
@@ -519,7 +526,7 @@ typedef struct {
     size_t                            n_inquiries;
     int64_t                           current_page;
     int64_t                           total_pages;    /* 0: unknown */
-    integrations_json_doc_t          *doc;
+    integrations_coupang_mem_t       *mem;
 } integrations_coupang_inquiries_t;
 
 integrations_coupang_rc_e integrations_coupang_parse_inquiries(

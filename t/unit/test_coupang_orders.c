@@ -452,6 +452,10 @@ test_ordersheets(void)
         static const char  nul[] =
             "{\"code\":200,\"data\":[{\"shipmentBoxId\":1,\"orderId\":2,"
             "\"orderer\":{\"name\":\"a\\u0000b\"},\"orderItems\":[{"
+            "\"vendorItemId\":3,\"shippingCount\":1}]}]}";
+        static const char  bad[] =
+            "{\"code\":200,\"data\":[{\"shipmentBoxId\":1,\"orderId\":2,"
+            "\"orderer\":{\"name\":\"a\\tb\"},\"orderItems\":[{"
             "\"vendorItemId\":3,\"shippingCount\":1}]},"
             "{\"shipmentBoxId\":1.5e3,\"orderId\":2,\"orderItems\":[]},"
             "{\"shipmentBoxId\":4,\"orderId\":5,\"orderItems\":[{"
@@ -476,11 +480,20 @@ test_ordersheets(void)
            == INTEGRATIONS_COUPANG_MALFORMED, "no data: MALFORMED");
         integrations_coupang_ordersheets_free(&r);
 
+        /* the strict reader refuses a NUL anywhere, and says where */
+
         ok(integrations_coupang_parse_ordersheets(nul, sizeof(nul) - 1, &r)
+           == INTEGRATIONS_COUPANG_MALFORMED
+           && strstr(r.status.error, "data[0].orderer.name") != NULL
+           && strstr(r.status.error, "NUL") != NULL,
+           "a NUL in a name: the answer refused, never a name cut short");
+        integrations_coupang_ordersheets_free(&r);
+
+        ok(integrations_coupang_parse_ordersheets(bad, sizeof(bad) - 1, &r)
            == INTEGRATIONS_COUPANG_OK && r.n_orders == 4, "bad orders kept");
         ok(r.orders[0].error && strcmp(r.orders[0].error, "orderer.name") == 0
            && str_is(r.orders[0].orderer_name, ""),
-           "a NUL in a name: the order is flagged, the name not cut");
+           "a TAB in a name: the order is flagged, the name not kept");
         ok(r.orders[1].error
            && strcmp(r.orders[1].error, "shipmentBoxId") == 0,
            "a float id: flagged");
