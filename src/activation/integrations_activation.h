@@ -161,10 +161,12 @@ const char *integrations_act_source_name(integrations_act_source_e src);
 
 /*
  * Goes through sources in order and takes the first usable contact:
- *   orderer, receiver   the safe number (0503-...; v5 writes +82...):
- *                       a Korean number, unmasked ("0503-****-5464" as
- *                       the docs print it is unusable), normalized to
- *                       digits; safe (050x) and mobile (01x) numbers only
+ *   orderer, receiver   the safe number (0503-...; v5 writes +82...),
+ *                       else ordererNumber / receiverNumber should
+ *                       Coupang fill them: a Korean number, unmasked
+ *                       ("0503-****-5464" as the docs print it is
+ *                       unusable), normalized to digits; safe (050x) and
+ *                       mobile (01x) numbers only
  *   answer*             each etcInfoValues answer of the item, whole:
  *                       an email address, or a mobile number (010-...,
  *                       +82 10-..., with "-", " " or "." between digits)

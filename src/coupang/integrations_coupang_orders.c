@@ -571,7 +571,7 @@ integrations_coupang_sync_conf_check(
 {
     int64_t  chunk, lookback;
 
-    chunk = conf->chunk ? conf->chunk : conf->window;
+    chunk = conf->chunk ? conf->chunk : conf->window + 120;
     lookback = conf->max_lookback ? conf->max_lookback
                                   : 7 * INTEGRATIONS_COUPANG_DAY;
 
@@ -611,7 +611,12 @@ integrations_coupang_sync_plan(const integrations_coupang_sync_conf_t *conf,
     size_t   n, max_windows;
     int64_t  start, end, chunk, lookback, t, day0;
 
-    chunk = conf->chunk ? conf->chunk : conf->window;
+    /*
+     * By default a run on time is one call: the window, plus the two
+     * minutes that aligning its ends to minutes can add.
+     */
+
+    chunk = conf->chunk ? conf->chunk : conf->window + 120;
     lookback = conf->max_lookback ? conf->max_lookback
                                   : 7 * INTEGRATIONS_COUPANG_DAY;
     max_windows = conf->max_windows ? conf->max_windows : 8;

@@ -190,7 +190,8 @@ typedef struct {
     int64_t  window;       /* s each run reaches back behind the previous
                               run's end: covers the ~10 min an order
                               takes to reach the list, and a late timer */
-    int64_t  chunk;        /* s, widest minute-mode call; 0: window */
+    int64_t  chunk;        /* s, widest minute-mode call; 0: window +
+                              2 min, so that a run on time is one call */
     int64_t  max_lookback; /* s, the furthest back a run reaches after an
                               outage; 0: 7 days; at most 30 days */
     size_t   max_windows;  /* minute-mode calls a run makes before it
