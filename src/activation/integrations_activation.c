@@ -1412,8 +1412,9 @@ integrations_act_call_body(integrations_act_call_e call,
 
     yajl_gen_map_open(w.g);
     integrations_json_gen_cstr(&w, "type");
-    integrations_json_gen_cstr(&w, call == INTEGRATIONS_ACT_CALL_GRANT ? "activation.grant"
-                                                   : "activation.revoke");
+    integrations_json_gen_cstr(&w, call == INTEGRATIONS_ACT_CALL_GRANT
+                                   ? "activation.grant"
+                                   : "activation.revoke");
     integrations_json_gen_cstr(&w, "timestamp");
     integrations_json_gen_cstr(&w, ts);
     integrations_json_gen_cstr(&w, "data");
@@ -1425,7 +1426,8 @@ integrations_act_call_body(integrations_act_call_e call,
 
     if (c->shipment_box_id) {
         integrations_json_gen_cstr(&w, "shipment_box_id");
-        integrations_json_gen_str(&w, c->shipment_box_id, c->shipment_box_id_len);
+        integrations_json_gen_str(&w, c->shipment_box_id,
+                                  c->shipment_box_id_len);
     }
 
     integrations_json_gen_cstr(&w, "vendor_item_id");
@@ -1442,8 +1444,9 @@ integrations_act_call_body(integrations_act_call_e call,
             integrations_json_gen_cstr(&w, "contact");
             yajl_gen_map_open(w.g);
             integrations_json_gen_cstr(&w, "kind");
-            integrations_json_gen_cstr(&w, c->contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL
-                       ? "email" : "phone");
+            integrations_json_gen_cstr(&w, c->contact->kind
+                                           == INTEGRATIONS_ACT_CONTACT_EMAIL
+                                           ? "email" : "phone");
             integrations_json_gen_cstr(&w, "value");
             integrations_json_gen_str(&w, c->contact->value, c->contact->len);
             yajl_gen_map_close(w.g);
@@ -1559,7 +1562,8 @@ integrations_act_claim(const integrations_act_claim_key_t *k,
 
     if (c->shipment_box_id) {
         integrations_json_gen_cstr(&w, "shipment_box_id");
-        integrations_json_gen_str(&w, c->shipment_box_id, c->shipment_box_id_len);
+        integrations_json_gen_str(&w, c->shipment_box_id,
+                                  c->shipment_box_id_len);
     }
 
     integrations_json_gen_cstr(&w, "vendor_item_id");

@@ -1037,16 +1037,17 @@ integrations_coupang_invoice_body(const char *vendor_id, size_t vendor_len,
         yajl_gen_map_open(w.g);
         integrations_json_gen_cstr(&w, "shipmentBoxId");
         integrations_json_gen_number(&w, e[i].shipment_box_id.data,
-                        e[i].shipment_box_id.len);
+                                     e[i].shipment_box_id.len);
         integrations_json_gen_cstr(&w, "orderId");
         integrations_json_gen_number(&w, e[i].order_id.data, e[i].order_id.len);
         integrations_json_gen_cstr(&w, "vendorItemId");
-        integrations_json_gen_number(&w, e[i].vendor_item_id.data, e[i].vendor_item_id.len);
+        integrations_json_gen_number(&w, e[i].vendor_item_id.data,
+                                     e[i].vendor_item_id.len);
         integrations_json_gen_cstr(&w, "deliveryCompanyCode");
         integrations_json_gen_cstr(&w, "DIRECT");
         integrations_json_gen_cstr(&w, "invoiceNumber");
         integrations_json_gen_str(&w, e[i].invoice_number.data,
-                        e[i].invoice_number.len);
+                                  e[i].invoice_number.len);
         integrations_json_gen_cstr(&w, "splitShipping");
         integrations_json_gen_bool(&w, 0);
         integrations_json_gen_cstr(&w, "preSplitShipped");

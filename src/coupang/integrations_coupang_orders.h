@@ -226,9 +226,10 @@ int integrations_coupang_sync_conf_check(
  * day-mode window, paged by nextToken, since a day-mode call covers up
  * to 31 days (KST dates, both inclusive).  last_ok is the resume value
  * the glue stored after the previous run that fetched all of its
- * windows; *resume is what it stores after this one does (now).  A run with a failed window stores
- * nothing, so the next run covers the same span again: ingest is
- * idempotent.  Returns the number of windows written (at most max).
+ * windows; *resume is what it stores after this one does (now).  A
+ * run with a failed window stores nothing, so the next run covers the
+ * same span again: ingest is idempotent.  Returns the number of
+ * windows written (at most max).
  */
 size_t integrations_coupang_sync_plan(
     const integrations_coupang_sync_conf_t *conf, int64_t last_ok,
