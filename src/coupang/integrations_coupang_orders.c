@@ -744,7 +744,7 @@ parse_order(coupang_rec_t *r, yajl_val v,
     integrations_coupang_order_t *o)
 {
     size_t                      i, n;
-    yajl_val  who, items;
+    yajl_val                    who, items;
 
     o->shipment_box_id = coupang_empty;
     o->order_id = coupang_empty;
@@ -806,7 +806,7 @@ parse_item(coupang_rec_t *r, yajl_val v,
 {
     size_t                      i, n, k, len;
     const char                 *s;
-    yajl_val  a;
+    yajl_val                    a;
 
     it->vendor_item_id = coupang_empty;
 
@@ -1150,7 +1150,7 @@ integrations_coupang_parse_results(integrations_coupang_call_e call,
 {
     size_t                          i;
     coupang_rec_t                   r;
-    yajl_val      data, v;
+    yajl_val                        data, v;
     integrations_coupang_result_t  *res;
 
     memset(out, 0, sizeof(*out));
@@ -1255,7 +1255,7 @@ integrations_coupang_parse_returns(const char *body, size_t len,
 {
     size_t                               i, j, k;
     coupang_rec_t                        r;
-    yajl_val           v, items;
+    yajl_val                             v, items;
     integrations_coupang_return_t       *ret;
     integrations_coupang_return_item_t  *it;
 
@@ -1404,7 +1404,7 @@ integrations_coupang_parse_withdrawals(const char *body, size_t len,
 {
     size_t                               i, j;
     coupang_rec_t                        r;
-    yajl_val           v, ids;
+    yajl_val                             v, ids;
     integrations_coupang_withdrawal_t   *w;
 
     memset(out, 0, sizeof(*out));
@@ -1503,7 +1503,7 @@ integrations_coupang_parse_inquiries(integrations_coupang_inquiry_kind_e kind,
     size_t                            i, slen;
     const char                       *s;
     coupang_rec_t                     r;
-    yajl_val        data, v, a, page;
+    yajl_val                          data, v, a, page;
     integrations_coupang_inquiry_t   *q;
     integrations_coupang_str_t        st;
 
@@ -2247,7 +2247,7 @@ keep_money(coupang_rec_t *r, yajl_val obj,
     size_t                      n;
     int64_t                     nanos;
     const char                 *s;
-    yajl_val  v, c;
+    yajl_val                    v, c;
 
     memset(out, 0, sizeof(*out));
 
