@@ -4,7 +4,9 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_http.h>
 
+#include "ngx_http_integrations_status.h"
 #include "ngx_http_integrations_zone.h"
 
 
@@ -40,19 +42,20 @@ typedef struct {
     ((u_char *) (zn) + ngx_http_integrations_zone_value_offset((zn)->len))
 
 
+static ngx_int_t ngx_http_integrations_zone_push(ngx_array_t *a, void *elt);
 static ngx_int_t ngx_http_integrations_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_rbtree_node_t *ngx_http_integrations_zone_lookup(
     ngx_http_integrations_zone_t *zone, ngx_http_integrations_zone_op_t *op);
-static ngx_rbtree_node_t *ngx_http_integrations_zone_create(
-    ngx_http_integrations_zone_t *zone, ngx_http_integrations_zone_op_t *op);
-static void ngx_http_integrations_zone_expire(
-    ngx_http_integrations_zone_t *zone, ngx_http_integrations_zone_op_t *op);
-static void ngx_http_integrations_zone_delete(
-    ngx_http_integrations_zone_t *zone, ngx_http_integrations_zone_node_t *zn);
 static void ngx_http_integrations_zone_rbtree_insert_value(
     ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
     ngx_rbtree_node_t *sentinel);
+static ngx_rbtree_node_t *ngx_http_integrations_zone_create(
+    ngx_http_integrations_zone_t *zone, ngx_http_integrations_zone_op_t *op);
+static void ngx_http_integrations_zone_delete(
+    ngx_http_integrations_zone_t *zone, ngx_http_integrations_zone_node_t *zn);
+static void ngx_http_integrations_zone_expire(
+    ngx_http_integrations_zone_t *zone, ngx_http_integrations_zone_op_t *op);
 
 
 ngx_int_t
@@ -131,6 +134,126 @@ ngx_http_integrations_zone_add(ngx_conf_t *cf, ngx_str_t *name, size_t size,
     shm_zone->data = zone;
 
     return zone;
+}
+
+
+ngx_int_t
+ngx_http_integrations_zone_declare(ngx_http_integrations_zone_list_t *list,
+    ngx_http_integrations_zone_t *zone)
+{
+    if (zone->declared) {
+        return NGX_DECLINED;
+    }
+
+    zone->declared = 1;
+
+    return (list == NULL) ? NGX_OK
+                          : ngx_http_integrations_zone_push(&list->zones, zone);
+}
+
+
+ngx_int_t
+ngx_http_integrations_zone_list_init(ngx_conf_t *cf,
+    ngx_http_integrations_zone_list_t *list)
+{
+    if (ngx_array_init(&list->zones, cf->pool, 2,
+                       sizeof(ngx_http_integrations_zone_t *))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_array_init(&list->refs, cf->pool, 2, sizeof(ngx_shm_zone_t *));
+}
+
+
+ngx_shm_zone_t *
+ngx_http_integrations_zone_ref(ngx_conf_t *cf,
+    ngx_http_integrations_zone_list_t *list, ngx_str_t *name, void *tag)
+{
+    ngx_shm_zone_t  *shm_zone;
+
+    shm_zone = ngx_shared_memory_add(cf, name, 0, tag);
+
+    if (shm_zone == NULL || list == NULL) {
+        return shm_zone;
+    }
+
+    if (ngx_http_integrations_zone_push(&list->refs, shm_zone) != NGX_OK) {
+        return NULL;
+    }
+
+    return shm_zone;
+}
+
+
+ngx_int_t
+ngx_http_integrations_zone_list_check(ngx_conf_t *cf,
+    ngx_http_integrations_zone_list_t *list, const char *directive,
+    ngx_http_integrations_status_collect_pt collect, void *data)
+{
+    ngx_uint_t                      i;
+    ngx_shm_zone_t                **ref;
+    ngx_http_integrations_zone_t   *zone;
+
+    ref = list->refs.elts;
+
+    for (i = 0; i < list->refs.nelts; i++) {
+        zone = ref[i]->data;
+
+        if (zone == NULL || !zone->declared) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%s\" zone \"%V\" is unknown",
+                               directive, &ref[i]->shm.name);
+            return NGX_ERROR;
+        }
+    }
+
+    if (list->zones.nelts == 0) {
+        return NGX_OK;
+    }
+
+    return ngx_http_integrations_status_add_collector(cf, collect, data);
+}
+
+
+ngx_int_t
+ngx_http_integrations_zone_collect(ngx_http_integrations_status_writer_t *w,
+    ngx_http_integrations_zone_list_t *list, ngx_uint_t total,
+    const char *name, const char *help)
+{
+    ngx_uint_t                             i;
+    ngx_http_integrations_zone_t         **zones;
+    ngx_http_integrations_status_label_t   l;
+
+    if (ngx_http_integrations_status_family(w, name,
+                                 (total == NGX_HTTP_INTEGRATIONS_ZONE_KEYS)
+                                 ? NGX_HTTP_INTEGRATIONS_STATUS_GAUGE
+                                 : NGX_HTTP_INTEGRATIONS_STATUS_COUNTER,
+                                 help)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&l.name, "zone");
+
+    zones = list->zones.elts;
+
+    for (i = 0; i < list->zones.nelts; i++) {
+        l.value = zones[i]->shm_zone->shm.name;
+
+        if (ngx_http_integrations_status_sample(w, &l, 1,
+                                   (total == NGX_HTTP_INTEGRATIONS_ZONE_KEYS)
+                                   ? zones[i]->sh->keys
+                                   : zones[i]->sh->evicted)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -512,4 +635,20 @@ ngx_http_integrations_zone_rbtree_insert_value(ngx_rbtree_node_t *temp,
     node->left = sentinel;
     node->right = sentinel;
     ngx_rbt_red(node);
+}
+
+
+static ngx_int_t
+ngx_http_integrations_zone_push(ngx_array_t *a, void *elt)
+{
+    void  **p;
+
+    p = ngx_array_push(a);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *p = elt;
+
+    return NGX_OK;
 }

@@ -22,8 +22,17 @@
  * Configuration.  ngx_http_integrations_zone_parse() reads "zone=NAME:SIZE"
  * and ngx_http_integrations_zone_check_size() refuses a zone below
  * NGX_HTTP_INTEGRATIONS_ZONE_MIN (8 pages: 32k); then
- * ngx_http_integrations_zone_add() declares or finds the zone.  It is set
- * up when the shared memory is, and across "nginx -s reload" the old zone
+ * ngx_http_integrations_zone_add() finds or makes the zone and
+ * ngx_http_integrations_zone_declare() declares it once.  A feature keeps
+ * its zones in an ngx_http_integrations_zone_list_t (in its main conf):
+ * the ones declared, for its metrics, and the ones its directives name,
+ * perhaps before their declaration, which
+ * ngx_http_integrations_zone_list_check() checks at postconfiguration,
+ * where it also registers the feature's metrics collector; that writes
+ * the totals every zone has (keys, evictions) with
+ * ngx_http_integrations_zone_collect().
+ * The zone is set up when the shared memory is, and across
+ * "nginx -s reload" the old zone
  * and its keys are kept when magic, version, sizes and this file's layout
  * all match.  An old zone that does not match (another build of the
  * module) is emptied with a notice when the type says
@@ -32,7 +41,8 @@
  * for a restart (state whose loss would let replays through).
  *
  * Operations.  Everything a feature does to a key is one operation, an
- * ngx_http_integrations_zone_op_t that the caller owns and fills:
+ * ngx_http_integrations_zone_op_t that the caller owns and fills (with
+ * ngx_http_integrations_zone_op_init(), then flags and idle as needed):
  *
  *     op->key, op->hash   the key (1 to 65535 bytes) and
  *                         ngx_http_integrations_zone_hash() of it
@@ -92,6 +102,9 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_integrations_status.h"
 
 
 #define NGX_HTTP_INTEGRATIONS_ZONE_MIN      (8 * ngx_pagesize)
@@ -101,6 +114,10 @@
 
 /* op flags */
 #define NGX_HTTP_INTEGRATIONS_ZONE_CREATE   0x01
+
+/* the totals of ngx_http_integrations_zone_collect() */
+#define NGX_HTTP_INTEGRATIONS_ZONE_KEYS     0
+#define NGX_HTTP_INTEGRATIONS_ZONE_EVICTED  1
 
 /* what apply() returns */
 #define NGX_HTTP_INTEGRATIONS_ZONE_KEEP     0
@@ -156,6 +173,14 @@ typedef struct {
 
 
 typedef struct {
+    ngx_array_t                           zones;       /* declared, of
+                                                          zone pointers */
+    ngx_array_t                           refs;        /* named, of shm_zone
+                                                          pointers */
+} ngx_http_integrations_zone_list_t;
+
+
+typedef struct {
     ngx_shm_zone_t                       *shm_zone;    /* data: this */
     const ngx_http_integrations_zone_type_t  *type;
     ngx_slab_pool_t                      *shpool;
@@ -163,7 +188,7 @@ typedef struct {
     void                                 *data;        /* the totals, in the
                                                           header; likewise */
     void                                 *conf;        /* the feature's */
-    unsigned                              declared:1;  /* the feature's */
+    unsigned                              declared:1;
 } ngx_http_integrations_zone_t;
 
 
@@ -201,6 +226,62 @@ ngx_int_t ngx_http_integrations_zone_check_size(ngx_conf_t *cf,
 ngx_http_integrations_zone_t *ngx_http_integrations_zone_add(ngx_conf_t *cf,
     ngx_str_t *name, size_t size,
     const ngx_http_integrations_zone_type_t *type, void *tag);
+
+/*
+ * Marks the zone declared and adds it to list->zones (list may be NULL).
+ * NGX_OK; NGX_DECLINED: declared before, for the caller to say so in its
+ * own words; NGX_ERROR.
+ */
+ngx_int_t ngx_http_integrations_zone_declare(
+    ngx_http_integrations_zone_list_t *list,
+    ngx_http_integrations_zone_t *zone);
+
+ngx_int_t ngx_http_integrations_zone_list_init(ngx_conf_t *cf,
+    ngx_http_integrations_zone_list_t *list);
+
+/*
+ * A reference to the zone "name", declared before or later, kept in
+ * list->refs when list is not NULL; a caller without a list checks
+ * shm_zone->data != NULL in its postconfiguration.
+ */
+ngx_shm_zone_t *ngx_http_integrations_zone_ref(ngx_conf_t *cf,
+    ngx_http_integrations_zone_list_t *list, ngx_str_t *name, void *tag);
+
+/*
+ * At postconfiguration: refuses a reference to a zone never declared
+ * ("DIRECTIVE" zone "NAME" is unknown), and when zones were declared
+ * registers collect(data) with the metrics endpoint.
+ */
+ngx_int_t ngx_http_integrations_zone_list_check(ngx_conf_t *cf,
+    ngx_http_integrations_zone_list_t *list, const char *directive,
+    ngx_http_integrations_status_collect_pt collect, void *data);
+
+/*
+ * The family "name" of one total every zone has, _KEYS (a gauge) or
+ * _EVICTED (a counter), a sample per zone of the list labelled zone.
+ */
+ngx_int_t ngx_http_integrations_zone_collect(
+    ngx_http_integrations_status_writer_t *w,
+    ngx_http_integrations_zone_list_t *list, ngx_uint_t total,
+    const char *name, const char *help);
+
+/* an operation on "key", without flags, idle or done */
+
+static ngx_inline void
+ngx_http_integrations_zone_op_init(ngx_http_integrations_zone_op_t *op,
+    ngx_str_t *key, uint32_t hash, ngx_http_integrations_zone_apply_pt apply,
+    void *data, ngx_log_t *log)
+{
+    op->key = *key;
+    op->hash = hash;
+    op->flags = 0;
+    op->idle = NULL;
+    op->apply = apply;
+    op->data = data;
+    op->done = NULL;
+    op->log = log;
+}
+
 
 ngx_int_t ngx_http_integrations_zone_update(
     ngx_http_integrations_zone_t *zone, ngx_http_integrations_zone_op_t *op);

@@ -36,9 +36,15 @@
 #include "ngx_http_integrations_zone.h"
 
 
+#define NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_ACQUIRE  0
+#define NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_RECORD   1
+#define NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_PEEK     2
+
+
 /* one call on a breaker: the data of a zone operation */
 
 typedef struct {
+    ngx_uint_t                          what;
     const integrations_breaker_conf_t  *conf;
     uint64_t                            now;
     ngx_http_integrations_circuit_breaker_ticket_t  *t;
@@ -63,8 +69,7 @@ typedef struct {
 
 
 typedef struct {
-    ngx_array_t                     zones;      /* of keyed zone pointers */
-    ngx_array_t                     uses;       /* of shm_zone pointers */
+    ngx_http_integrations_zone_list_t  list;
 } ngx_http_integrations_circuit_breaker_main_conf_t;
 
 
@@ -102,16 +107,10 @@ static integrations_breaker_outcome_e
     ngx_http_integrations_circuit_breaker_outcome(
     ngx_http_integrations_circuit_breaker_loc_conf_t *bcf,
     ngx_http_upstream_state_t *state, ngx_uint_t *known);
-static void ngx_http_integrations_circuit_breaker_op(
-    ngx_http_integrations_zone_op_t *op,
-    ngx_http_integrations_circuit_breaker_ticket_t *t,
-    ngx_http_integrations_zone_apply_pt apply,
+static ngx_int_t ngx_http_integrations_circuit_breaker_call(
+    ngx_shm_zone_t *shm_zone,
     ngx_http_integrations_circuit_breaker_call_t *call, ngx_log_t *log);
-static ngx_uint_t ngx_http_integrations_circuit_breaker_acquire_apply(
-    ngx_http_integrations_zone_op_t *op, void *value);
-static ngx_uint_t ngx_http_integrations_circuit_breaker_record_apply(
-    ngx_http_integrations_zone_op_t *op, void *value);
-static ngx_uint_t ngx_http_integrations_circuit_breaker_peek_apply(
+static ngx_uint_t ngx_http_integrations_circuit_breaker_apply(
     ngx_http_integrations_zone_op_t *op, void *value);
 static void ngx_http_integrations_circuit_breaker_log_transition(
     ngx_log_t *log, ngx_http_integrations_circuit_breaker_ticket_t *t,
@@ -417,7 +416,6 @@ ngx_http_integrations_circuit_breaker_acquire_key(ngx_shm_zone_t *shm_zone,
     ngx_log_t *log, ngx_http_integrations_circuit_breaker_ticket_t *t,
     uint64_t *retry_after)
 {
-    ngx_http_integrations_zone_op_t               op;
     ngx_http_integrations_circuit_breaker_call_t  call;
 
     ngx_memzero(t, sizeof(ngx_http_integrations_circuit_breaker_ticket_t));
@@ -428,16 +426,14 @@ ngx_http_integrations_circuit_breaker_acquire_key(ngx_shm_zone_t *shm_zone,
     t->hash = ngx_http_integrations_zone_hash(key->data, key->len);
     t->state = INTEGRATIONS_BREAKER_CLOSED;
 
+    call.what = NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_ACQUIRE;
     call.conf = conf;
     call.now = now;
+    call.t = t;
 
-    ngx_http_integrations_circuit_breaker_op(&op, t,
-                            ngx_http_integrations_circuit_breaker_acquire_apply,
-                            &call, log);
-
-    op.flags = NGX_HTTP_INTEGRATIONS_ZONE_CREATE;
-
-    if (ngx_http_integrations_zone_update(shm_zone->data, &op) != NGX_OK) {
+    if (ngx_http_integrations_circuit_breaker_call(shm_zone, &call, log)
+        != NGX_OK)
+    {
 
         /* fail open: the zone cannot hold even this one breaker */
 
@@ -472,7 +468,6 @@ ngx_http_integrations_circuit_breaker_record_key(
     integrations_breaker_outcome_e *outcomes, uint64_t *durations,
     ngx_uint_t n, uint64_t now, ngx_log_t *log)
 {
-    ngx_http_integrations_zone_op_t               op;
     ngx_http_integrations_circuit_breaker_call_t  call;
 
     if (!t->armed) {
@@ -481,19 +476,18 @@ ngx_http_integrations_circuit_breaker_record_key(
 
     t->armed = 0;
 
+    call.what = NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_RECORD;
     call.conf = t->conf;
     call.now = now;
+    call.t = t;
     call.outcomes = outcomes;
     call.durations = durations;
     call.n = n;
-
-    ngx_http_integrations_circuit_breaker_op(&op, t,
-                             ngx_http_integrations_circuit_breaker_record_apply,
-                             &call, log);
+    call.first.reason = INTEGRATIONS_BREAKER_NONE;
 
     /* looked up again, never made: the breaker may have been evicted */
 
-    (void) ngx_http_integrations_zone_update(t->shm_zone->data, &op);
+    (void) ngx_http_integrations_circuit_breaker_call(t->shm_zone, &call, log);
 
     if (call.first.reason != INTEGRATIONS_BREAKER_NONE) {
         ngx_http_integrations_circuit_breaker_log_transition(log, t,
@@ -506,21 +500,21 @@ ngx_int_t
 ngx_http_integrations_circuit_breaker_peek_key(ngx_shm_zone_t *shm_zone,
     const integrations_breaker_conf_t *conf, ngx_str_t *key, uint64_t now)
 {
-    ngx_http_integrations_zone_op_t                 op;
     ngx_http_integrations_circuit_breaker_call_t    call;
     ngx_http_integrations_circuit_breaker_ticket_t  t;
 
     t.key = *key;
     t.hash = ngx_http_integrations_zone_hash(key->data, key->len);
 
+    call.what = NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_PEEK;
     call.conf = conf;
     call.now = now;
+    call.t = &t;
 
-    ngx_http_integrations_circuit_breaker_op(&op, &t,
-                               ngx_http_integrations_circuit_breaker_peek_apply,
-                               &call, ngx_cycle->log);
-
-    if (ngx_http_integrations_zone_update(shm_zone->data, &op) != NGX_OK) {
+    if (ngx_http_integrations_circuit_breaker_call(shm_zone, &call,
+                                                   ngx_cycle->log)
+        != NGX_OK)
+    {
         return NGX_OK;
     }
 
@@ -529,53 +523,69 @@ ngx_http_integrations_circuit_breaker_peek_key(ngx_shm_zone_t *shm_zone,
 }
 
 
-static void
-ngx_http_integrations_circuit_breaker_op(ngx_http_integrations_zone_op_t *op,
-    ngx_http_integrations_circuit_breaker_ticket_t *t,
-    ngx_http_integrations_zone_apply_pt apply,
+/* the breaker of call->t's key, made if acquired */
+
+static ngx_int_t
+ngx_http_integrations_circuit_breaker_call(ngx_shm_zone_t *shm_zone,
     ngx_http_integrations_circuit_breaker_call_t *call, ngx_log_t *log)
 {
-    call->t = t;
+    ngx_http_integrations_zone_op_t  op;
 
-    op->key = t->key;
-    op->hash = t->hash;
-    op->flags = 0;
-    op->idle = NULL;
-    op->apply = apply;
-    op->data = call;
-    op->done = NULL;
-    op->log = log;
+    ngx_http_integrations_zone_op_init(&op, &call->t->key, call->t->hash,
+                                  ngx_http_integrations_circuit_breaker_apply,
+                                  call, log);
+
+    if (call->what == NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_ACQUIRE) {
+        op.flags = NGX_HTTP_INTEGRATIONS_ZONE_CREATE;
+    }
+
+    return ngx_http_integrations_zone_update(shm_zone->data, &op);
 }
 
 
 static ngx_uint_t
-ngx_http_integrations_circuit_breaker_acquire_apply(
-    ngx_http_integrations_zone_op_t *op, void *value)
-{
-    ngx_http_integrations_circuit_breaker_call_t *call = op->data;
-
-    (void) integrations_breaker_acquire(value, call->conf, call->now,
-                                        &call->d);
-
-    call->t->state = integrations_breaker_current(value, call->now);
-
-    return NGX_HTTP_INTEGRATIONS_ZONE_TOUCH;
-}
-
-
-static ngx_uint_t
-ngx_http_integrations_circuit_breaker_record_apply(
+ngx_http_integrations_circuit_breaker_apply(
     ngx_http_integrations_zone_op_t *op, void *value)
 {
     ngx_http_integrations_circuit_breaker_call_t *call = op->data;
 
     ngx_uint_t                          i;
+    integrations_breaker_state_t        copy, *state;
     integrations_breaker_transition_t   tr;
-    integrations_breaker_state_t       *state;
-
-    call->first.reason = INTEGRATIONS_BREAKER_NONE;
 
     state = value;
+
+    switch (call->what) {
+
+    case NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_ACQUIRE:
+
+        (void) integrations_breaker_acquire(state, call->conf, call->now,
+                                            &call->d);
+
+        call->t->state = integrations_breaker_current(state, call->now);
+
+        return NGX_HTTP_INTEGRATIONS_ZONE_TOUCH;
+
+    case NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_PEEK:
+
+        /* the decision of the next acquire, on a copy; none is closed */
+
+        if (state == NULL) {
+            call->d.verdict = INTEGRATIONS_BREAKER_ALLOW;
+            return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
+        }
+
+        copy = *state;
+
+        (void) integrations_breaker_acquire(&copy, call->conf, call->now,
+                                            &call->d);
+
+        return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
+    }
+
+    /* NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_RECORD */
+
+    call->first.reason = INTEGRATIONS_BREAKER_NONE;
 
     if (state == NULL) {
         return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
@@ -602,30 +612,6 @@ ngx_http_integrations_circuit_breaker_record_apply(
     }
 
     call->t->state = integrations_breaker_current(state, call->now);
-
-    return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
-}
-
-
-/* the decision of the next acquire, on a copy; no breaker is a closed one */
-
-static ngx_uint_t
-ngx_http_integrations_circuit_breaker_peek_apply(
-    ngx_http_integrations_zone_op_t *op, void *value)
-{
-    ngx_http_integrations_circuit_breaker_call_t *call = op->data;
-
-    integrations_breaker_state_t  copy;
-
-    if (value == NULL) {
-        call->d.verdict = INTEGRATIONS_BREAKER_ALLOW;
-        return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
-    }
-
-    copy = *(integrations_breaker_state_t *) value;
-
-    (void) integrations_breaker_acquire(&copy, call->conf, call->now,
-                                        &call->d);
 
     return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
 }
@@ -814,7 +800,7 @@ ngx_http_integrations_circuit_breaker_collect(
 
     static const char  *states[] = { "closed", "open", "half_open" };
 
-    if (cmcf->zones.nelts == 0) {
+    if (cmcf->list.zones.nelts == 0) {
         return NGX_OK;
     }
 
@@ -828,9 +814,9 @@ ngx_http_integrations_circuit_breaker_collect(
         return NGX_ERROR;
     }
 
-    zones = cmcf->zones.elts;
+    zones = cmcf->list.zones.elts;
 
-    for (i = 0; i < cmcf->zones.nelts; i++) {
+    for (i = 0; i < cmcf->list.zones.nelts; i++) {
         walk.zone = zones[i]->shm_zone->shm.name;
 
         if (ngx_http_integrations_zone_walk(zones[i],
@@ -911,28 +897,10 @@ ngx_http_integrations_circuit_breaker_collect(
         }
     }
 
-    ngx_str_set(&l[1].name, "key");
-
-    if (ngx_http_integrations_status_family(w,
+    return ngx_http_integrations_zone_collect(w, &cmcf->list,
+            NGX_HTTP_INTEGRATIONS_ZONE_EVICTED,
             "integrations_circuit_breaker_evictions_total",
-            NGX_HTTP_INTEGRATIONS_STATUS_COUNTER,
-            "Breakers evicted from a full circuit breaker zone.")
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < cmcf->zones.nelts; i++) {
-        l[0].value = zones[i]->shm_zone->shm.name;
-
-        if (ngx_http_integrations_status_sample(w, l, 1, zones[i]->sh->evicted)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
+            "Breakers evicted from a full circuit breaker zone.");
 }
 
 
@@ -1002,7 +970,7 @@ ngx_http_integrations_circuit_breaker_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ssize_t                                             size;
     ngx_str_t                                          *value, name;
-    ngx_http_integrations_zone_t                       *zone, **zp;
+    ngx_http_integrations_zone_t                       *zone;
     ngx_http_integrations_circuit_breaker_main_conf_t  *cmcf;
 
     value = cf->args->elts;
@@ -1028,25 +996,22 @@ ngx_http_integrations_circuit_breaker_zone(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (zone->declared) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "duplicate zone \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    zone->declared = 1;
-
     cmcf = ngx_http_conf_get_module_main_conf(cf,
                                 ngx_http_integrations_circuit_breaker_module);
 
-    zp = ngx_array_push(&cmcf->zones);
-    if (zp == NULL) {
+    switch (ngx_http_integrations_zone_declare(&cmcf->list, zone)) {
+
+    case NGX_OK:
+        return NGX_CONF_OK;
+
+    case NGX_DECLINED:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\"", &name);
+        return NGX_CONF_ERROR;
+
+    default:
         return NGX_CONF_ERROR;
     }
-
-    *zp = zone;
-
-    return NGX_CONF_OK;
 }
 
 
@@ -1150,7 +1115,6 @@ ngx_http_integrations_circuit_breaker(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t                                          *value, s;
     ngx_uint_t                                          i;
     const char                                         *err;
-    ngx_shm_zone_t                                    **use;
     ngx_http_compile_complex_value_t                    ccv;
     ngx_http_integrations_circuit_breaker_main_conf_t  *cmcf;
 
@@ -1176,7 +1140,13 @@ ngx_http_integrations_circuit_breaker(ngx_conf_t *cf, ngx_command_t *cmd,
                 rc = NGX_ERROR;
 
             } else {
-                bcf->shm_zone = ngx_shared_memory_add(cf, &s, 0,
+                /* checked in postconfiguration: it may be declared later */
+
+                cmcf = ngx_http_conf_get_module_main_conf(cf,
+                                ngx_http_integrations_circuit_breaker_module);
+
+                bcf->shm_zone = ngx_http_integrations_zone_ref(cf,
+                                &cmcf->list, &s,
                                 &ngx_http_integrations_circuit_breaker_module);
                 if (bcf->shm_zone == NULL) {
                     return NGX_CONF_ERROR;
@@ -1241,16 +1211,6 @@ ngx_http_integrations_circuit_breaker(ngx_conf_t *cf, ngx_command_t *cmd,
                            err, &cmd->name);
         return NGX_CONF_ERROR;
     }
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf,
-                                ngx_http_integrations_circuit_breaker_module);
-
-    use = ngx_array_push(&cmcf->uses);
-    if (use == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *use = bcf->shm_zone;
 
     return NGX_CONF_OK;
 }
@@ -1322,8 +1282,6 @@ ngx_http_integrations_circuit_breaker_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_integrations_circuit_breaker_init(ngx_conf_t *cf)
 {
-    ngx_uint_t                                          i;
-    ngx_shm_zone_t                                    **use;
     ngx_http_handler_pt                                *h;
     ngx_http_core_main_conf_t                          *cmcf;
     ngx_http_integrations_circuit_breaker_main_conf_t  *bmcf;
@@ -1331,29 +1289,16 @@ ngx_http_integrations_circuit_breaker_init(ngx_conf_t *cf)
     bmcf = ngx_http_conf_get_module_main_conf(cf,
                                 ngx_http_integrations_circuit_breaker_module);
 
-    use = bmcf->uses.elts;
-
-    for (i = 0; i < bmcf->uses.nelts; i++) {
-        if (use[i]->data == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"circuit_breaker\" zone \"%V\" is unknown",
-                               &use[i]->shm.name);
-            return NGX_ERROR;
-        }
-    }
-
-    if (bmcf->zones.nelts == 0) {
-        return NGX_OK;
-    }
-
-    if (ngx_http_integrations_status_add_collector(cf,
-            ngx_http_integrations_circuit_breaker_collect, bmcf)
+    if (ngx_http_integrations_zone_list_check(cf, &bmcf->list,
+                               "circuit_breaker",
+                               ngx_http_integrations_circuit_breaker_collect,
+                               bmcf)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (bmcf->uses.nelts == 0) {
+    if (bmcf->list.refs.nelts == 0) {
         return NGX_OK;
     }
 
@@ -1388,16 +1333,7 @@ ngx_http_integrations_circuit_breaker_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    if (ngx_array_init(&cmcf->zones, cf->pool, 2,
-                       sizeof(ngx_http_integrations_zone_t *))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    if (ngx_array_init(&cmcf->uses, cf->pool, 2, sizeof(ngx_shm_zone_t *))
-        != NGX_OK)
-    {
+    if (ngx_http_integrations_zone_list_init(cf, &cmcf->list) != NGX_OK) {
         return NULL;
     }
 

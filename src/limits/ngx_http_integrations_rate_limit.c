@@ -77,8 +77,7 @@ typedef struct {
 
 
 typedef struct {
-    ngx_array_t                   zones;       /* of keyed zone pointers */
-    ngx_array_t                   uses;        /* of shm_zone pointers */
+    ngx_http_integrations_zone_list_t  list;
 } ngx_http_integrations_rate_limit_main_conf_t;
 
 
@@ -453,14 +452,12 @@ ngx_http_integrations_rate_limit_decide(ngx_shm_zone_t *shm_zone,
 
     d->params = &zone->params;
 
-    op.key = *key;
-    op.hash = ngx_http_integrations_zone_hash(key->data, key->len);
+    ngx_http_integrations_zone_op_init(&op, key,
+                           ngx_http_integrations_zone_hash(key->data, key->len),
+                           ngx_http_integrations_rate_limit_apply, d, log);
+
     op.flags = d->commit ? NGX_HTTP_INTEGRATIONS_ZONE_CREATE : 0;
     op.idle = ngx_http_integrations_rate_limit_idle;
-    op.apply = ngx_http_integrations_rate_limit_apply;
-    op.data = d;
-    op.done = NULL;
-    op.log = log;
 
     if (ngx_http_integrations_zone_update(kz, &op) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
@@ -494,7 +491,10 @@ ngx_http_integrations_rate_limit_decide(ngx_shm_zone_t *shm_zone,
 }
 
 
-/* without commit (or for a key the zone does not hold), on a copy */
+/*
+ * Decided on d->after, a copy of the key's state (all zero for a key the
+ * zone does not hold), which is stored back only with commit.
+ */
 
 static ngx_uint_t
 ngx_http_integrations_rate_limit_apply(ngx_http_integrations_zone_op_t *op,
@@ -502,24 +502,18 @@ ngx_http_integrations_rate_limit_apply(ngx_http_integrations_zone_op_t *op,
 {
     ngx_http_integrations_rate_limit_decision_t *d = op->data;
 
-    integrations_gcra_state_t  *state;
+    if (value) {
+        ngx_memcpy(&d->after, value, sizeof(integrations_gcra_state_t));
 
-    state = value;
-
-    if (state == NULL) {
+    } else {
         ngx_memzero(&d->after, sizeof(integrations_gcra_state_t));
-        state = &d->after;
-
-    } else if (!d->commit) {
-        d->after = *state;
-        state = &d->after;
     }
 
-    (void) integrations_gcra_decide(state, d->params, d->now, d->mode,
+    (void) integrations_gcra_decide(&d->after, d->params, d->now, d->mode,
                                     d->result);
 
-    if (state != &d->after) {
-        d->after = *state;
+    if (value && d->commit) {
+        ngx_memcpy(value, &d->after, sizeof(integrations_gcra_state_t));
     }
 
     return NGX_HTTP_INTEGRATIONS_ZONE_TOUCH;
@@ -725,9 +719,9 @@ ngx_http_integrations_rate_limit_collect(
 
     static const char  *results[] = { "passed", "delayed", "rejected" };
 
-    zones = rmcf->zones.elts;
+    zones = rmcf->list.zones.elts;
 
-    if (rmcf->zones.nelts == 0) {
+    if (rmcf->list.zones.nelts == 0) {
         return NGX_OK;
     }
 
@@ -743,7 +737,7 @@ ngx_http_integrations_rate_limit_collect(
         return NGX_ERROR;
     }
 
-    for (i = 0; i < rmcf->zones.nelts; i++) {
+    for (i = 0; i < rmcf->list.zones.nelts; i++) {
         l[0].value = zones[i]->shm_zone->shm.name;
         totals = zones[i]->data;
 
@@ -763,45 +757,18 @@ ngx_http_integrations_rate_limit_collect(
         }
     }
 
-    if (ngx_http_integrations_status_family(w,
+    if (ngx_http_integrations_zone_collect(w, &rmcf->list,
+            NGX_HTTP_INTEGRATIONS_ZONE_EVICTED,
             "integrations_rate_limit_evictions_total",
-            NGX_HTTP_INTEGRATIONS_STATUS_COUNTER,
             "Keys evicted from a full rate limit zone.")
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    for (i = 0; i < rmcf->zones.nelts; i++) {
-        l[0].value = zones[i]->shm_zone->shm.name;
-
-        if (ngx_http_integrations_status_sample(w, l, 1,
-                                                zones[i]->sh->evicted)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_http_integrations_status_family(w, "integrations_rate_limit_keys",
-            NGX_HTTP_INTEGRATIONS_STATUS_GAUGE,
-            "Keys held in each rate limit zone.")
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < rmcf->zones.nelts; i++) {
-        l[0].value = zones[i]->shm_zone->shm.name;
-
-        if (ngx_http_integrations_status_sample(w, l, 1, zones[i]->sh->keys)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_integrations_zone_collect(w, &rmcf->list,
+            NGX_HTTP_INTEGRATIONS_ZONE_KEYS, "integrations_rate_limit_keys",
+            "Keys held in each rate limit zone.");
 }
 
 
@@ -842,7 +809,7 @@ ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t                                     *value, name;
     ngx_uint_t                                     i;
     const char                                    *err;
-    ngx_http_integrations_zone_t                  *kz, **zp;
+    ngx_http_integrations_zone_t                  *kz;
     ngx_http_compile_complex_value_t               ccv;
     ngx_http_integrations_rate_limit_zone_t       *zone;
     ngx_http_integrations_rate_limit_main_conf_t  *rmcf;
@@ -949,28 +916,26 @@ ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (kz->conf) {
+    rmcf = ngx_http_conf_get_module_main_conf(cf,
+                                     ngx_http_integrations_rate_limit_module);
+
+    switch (ngx_http_integrations_zone_declare(&rmcf->list, kz)) {
+
+    case NGX_OK:
+        kz->conf = zone;
+        return NGX_CONF_OK;
+
+    case NGX_DECLINED:
         zone = kz->conf;
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "%V \"%V\" is already bound to key \"%V\"",
                            &cmd->name, &name, &zone->key.value);
         return NGX_CONF_ERROR;
-    }
 
-    kz->conf = zone;
-
-    rmcf = ngx_http_conf_get_module_main_conf(cf,
-                                     ngx_http_integrations_rate_limit_module);
-
-    zp = ngx_array_push(&rmcf->zones);
-    if (zp == NULL) {
+    default:
         return NGX_CONF_ERROR;
     }
-
-    *zp = kz;
-
-    return NGX_CONF_OK;
 }
 
 
@@ -982,7 +947,7 @@ ngx_http_integrations_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
 
     ngx_str_t                                     *value, s;
     ngx_uint_t                                     i;
-    ngx_shm_zone_t                                *shm_zone, **use;
+    ngx_shm_zone_t                                *shm_zone;
     integrations_gcra_mode_e                       mode;
     ngx_http_integrations_rate_limit_t            *limit, *limits;
     ngx_http_integrations_rate_limit_main_conf_t  *rmcf;
@@ -1005,7 +970,12 @@ ngx_http_integrations_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
                 return NGX_CONF_ERROR;
             }
 
-            shm_zone = ngx_shared_memory_add(cf, &s, 0,
+            /* checked in postconfiguration: it may be declared later */
+
+            rmcf = ngx_http_conf_get_module_main_conf(cf,
+                                     ngx_http_integrations_rate_limit_module);
+
+            shm_zone = ngx_http_integrations_zone_ref(cf, &rmcf->list, &s,
                                      &ngx_http_integrations_rate_limit_module);
             if (shm_zone == NULL) {
                 return NGX_CONF_ERROR;
@@ -1060,18 +1030,6 @@ ngx_http_integrations_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
 
     limit->shm_zone = shm_zone;
     limit->mode = mode;
-
-    /* checked in postconfiguration: the zone may be defined later */
-
-    rmcf = ngx_http_conf_get_module_main_conf(cf,
-                                     ngx_http_integrations_rate_limit_module);
-
-    use = ngx_array_push(&rmcf->uses);
-    if (use == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *use = shm_zone;
 
     return NGX_CONF_OK;
 }
@@ -1136,8 +1094,6 @@ ngx_http_integrations_rate_limit_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_integrations_rate_limit_init(ngx_conf_t *cf)
 {
-    ngx_uint_t                                     i;
-    ngx_shm_zone_t                               **use;
     ngx_http_handler_pt                           *h;
     ngx_http_core_main_conf_t                     *cmcf;
     ngx_http_integrations_rate_limit_main_conf_t  *rmcf;
@@ -1145,29 +1101,15 @@ ngx_http_integrations_rate_limit_init(ngx_conf_t *cf)
     rmcf = ngx_http_conf_get_module_main_conf(cf,
                                      ngx_http_integrations_rate_limit_module);
 
-    use = rmcf->uses.elts;
-
-    for (i = 0; i < rmcf->uses.nelts; i++) {
-        if (use[i]->data == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"rate_limit\" zone \"%V\" is unknown",
-                               &use[i]->shm.name);
-            return NGX_ERROR;
-        }
-    }
-
-    if (rmcf->zones.nelts == 0) {
-        return NGX_OK;
-    }
-
-    if (ngx_http_integrations_status_add_collector(cf,
-            ngx_http_integrations_rate_limit_collect, rmcf)
+    if (ngx_http_integrations_zone_list_check(cf, &rmcf->list, "rate_limit",
+                                    ngx_http_integrations_rate_limit_collect,
+                                    rmcf)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (rmcf->uses.nelts == 0) {
+    if (rmcf->list.refs.nelts == 0) {
         return NGX_OK;
     }
 
@@ -1195,16 +1137,7 @@ ngx_http_integrations_rate_limit_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    if (ngx_array_init(&rmcf->zones, cf->pool, 2,
-                       sizeof(ngx_http_integrations_zone_t *))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    if (ngx_array_init(&rmcf->uses, cf->pool, 2, sizeof(ngx_shm_zone_t *))
-        != NGX_OK)
-    {
+    if (ngx_http_integrations_zone_list_init(cf, &rmcf->list) != NGX_OK) {
         return NULL;
     }
 

@@ -38,6 +38,7 @@ struct ngx_http_integrations_dedupe_s {
 /* one begin() or end(): the data of a zone operation */
 
 typedef struct {
+    ngx_uint_t                      begin;
     time_t                          now;
     time_t                          ttl;
     ngx_uint_t                      token;
@@ -46,13 +47,10 @@ typedef struct {
 } ngx_http_integrations_dedupe_call_t;
 
 
-static void ngx_http_integrations_dedupe_op(
-    ngx_http_integrations_zone_op_t *op, u_char *key, size_t len,
-    ngx_http_integrations_zone_apply_pt apply,
+static ngx_int_t ngx_http_integrations_dedupe_call(
+    ngx_http_integrations_dedupe_t *dd, u_char *key, size_t len,
     ngx_http_integrations_dedupe_call_t *call, ngx_log_t *log);
-static ngx_uint_t ngx_http_integrations_dedupe_begin_apply(
-    ngx_http_integrations_zone_op_t *op, void *value);
-static ngx_uint_t ngx_http_integrations_dedupe_end_apply(
+static ngx_uint_t ngx_http_integrations_dedupe_apply(
     ngx_http_integrations_zone_op_t *op, void *value);
 static ngx_uint_t ngx_http_integrations_dedupe_idle(
     ngx_http_integrations_zone_op_t *op, void *value);
@@ -84,25 +82,22 @@ ngx_http_integrations_dedupe_ref(ngx_conf_t *cf, ngx_str_t *name, void *tag)
     zone = ngx_http_integrations_zone_add(cf, name, 0,
                                           &ngx_http_integrations_dedupe_type,
                                           tag);
-    if (zone == NULL) {
-        return NULL;
+
+    if (zone != NULL && zone->conf == NULL) {
+
+        /* the first mention of the name */
+
+        dd = ngx_palloc(cf->pool, sizeof(ngx_http_integrations_dedupe_t));
+
+        if (dd != NULL) {
+            dd->zone = zone;
+            dd->ttl = NGX_HTTP_INTEGRATIONS_DEDUPE_TTL;
+        }
+
+        zone->conf = dd;
     }
 
-    if (zone->conf) {
-        return zone->conf;
-    }
-
-    dd = ngx_pcalloc(cf->pool, sizeof(ngx_http_integrations_dedupe_t));
-    if (dd == NULL) {
-        return NULL;
-    }
-
-    dd->zone = zone;
-    dd->ttl = NGX_HTTP_INTEGRATIONS_DEDUPE_TTL;
-
-    zone->conf = dd;
-
-    return dd;
+    return (zone == NULL) ? NULL : zone->conf;
 }
 
 
@@ -164,7 +159,6 @@ ngx_http_integrations_dedupe_rc_e
 ngx_http_integrations_dedupe_begin(ngx_http_integrations_dedupe_t *dd,
     ngx_log_t *log, u_char *key, size_t len, ngx_uint_t *token)
 {
-    ngx_http_integrations_zone_op_t         op;
     ngx_http_integrations_dedupe_call_t     call;
     ngx_http_integrations_dedupe_totals_t  *totals;
 
@@ -176,16 +170,12 @@ ngx_http_integrations_dedupe_begin(ngx_http_integrations_dedupe_t *dd,
 
     /* taken before: apply() touches nothing but the key's value */
 
+    call.begin = 1;
     call.token = ngx_atomic_fetch_add(&totals->seq, 1) + 1;
 
-    ngx_http_integrations_dedupe_op(&op, key, len,
-                                    ngx_http_integrations_dedupe_begin_apply,
-                                    &call, log);
-
-    op.flags = NGX_HTTP_INTEGRATIONS_ZONE_CREATE;
-    op.idle = ngx_http_integrations_dedupe_idle;
-
-    if (ngx_http_integrations_zone_update(dd->zone, &op) != NGX_OK) {
+    if (ngx_http_integrations_dedupe_call(dd, key, len, &call, log)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTEGRATIONS_DEDUPE_FAILED;
     }
 
@@ -199,83 +189,78 @@ void
 ngx_http_integrations_dedupe_end(ngx_http_integrations_dedupe_t *dd,
     u_char *key, size_t len, ngx_uint_t token, ngx_uint_t delivered)
 {
-    ngx_http_integrations_zone_op_t      op;
     ngx_http_integrations_dedupe_call_t  call;
 
+    call.begin = 0;
     call.token = token;
     call.delivered = delivered;
-    call.ttl = dd->ttl;
 
-    ngx_http_integrations_dedupe_op(&op, key, len,
-                                    ngx_http_integrations_dedupe_end_apply,
-                                    &call, ngx_cycle->log);
-
-    (void) ngx_http_integrations_zone_update(dd->zone, &op);
+    (void) ngx_http_integrations_dedupe_call(dd, key, len, &call,
+                                             ngx_cycle->log);
 }
 
 
-static void
-ngx_http_integrations_dedupe_op(ngx_http_integrations_zone_op_t *op,
-    u_char *key, size_t len, ngx_http_integrations_zone_apply_pt apply,
-    ngx_http_integrations_dedupe_call_t *call, ngx_log_t *log)
+/* begin() makes the key, and first expires a couple of old ones */
+
+static ngx_int_t
+ngx_http_integrations_dedupe_call(ngx_http_integrations_dedupe_t *dd,
+    u_char *key, size_t len, ngx_http_integrations_dedupe_call_t *call,
+    ngx_log_t *log)
 {
+    ngx_str_t                        k;
+    ngx_http_integrations_zone_op_t  op;
+
     call->now = ngx_time();
+    call->ttl = dd->ttl;
 
-    op->key.data = key;
-    op->key.len = len;
-    op->hash = ngx_http_integrations_zone_hash(key, len);
-    op->flags = 0;
-    op->idle = NULL;
-    op->apply = apply;
-    op->data = call;
-    op->done = NULL;
-    op->log = log;
-}
+    k.data = key;
+    k.len = len;
 
+    ngx_http_integrations_zone_op_init(&op, &k,
+                                     ngx_http_integrations_zone_hash(key, len),
+                                     ngx_http_integrations_dedupe_apply,
+                                     call, log);
 
-/* unknown, or expired: marked in flight now */
-
-static ngx_uint_t
-ngx_http_integrations_dedupe_begin_apply(ngx_http_integrations_zone_op_t *op,
-    void *value)
-{
-    ngx_http_integrations_dedupe_call_t *call = op->data;
-
-    ngx_http_integrations_dedupe_value_t  *v;
-
-    v = value;
-
-    if (v->state != 0 && v->expire > call->now) {
-        call->rc = (v->state == NGX_HTTP_INTEGRATIONS_DEDUPE_S_IN_FLIGHT)
-                   ? NGX_HTTP_INTEGRATIONS_DEDUPE_IN_FLIGHT
-                   : NGX_HTTP_INTEGRATIONS_DEDUPE_DELIVERED;
-
-        return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
+    if (call->begin) {
+        op.flags = NGX_HTTP_INTEGRATIONS_ZONE_CREATE;
+        op.idle = ngx_http_integrations_dedupe_idle;
     }
 
-    v->state = NGX_HTTP_INTEGRATIONS_DEDUPE_S_IN_FLIGHT;
-    v->expire = call->now + NGX_HTTP_INTEGRATIONS_DEDUPE_IN_FLIGHT_MAX;
-    v->token = call->token;
-
-    call->rc = NGX_HTTP_INTEGRATIONS_DEDUPE_NEW;
-
-    /* the queue is by the time of writing */
-
-    return NGX_HTTP_INTEGRATIONS_ZONE_TOUCH;
+    return ngx_http_integrations_zone_update(dd->zone, &op);
 }
 
 
-/* the owner's mark only: one that lapsed and was taken again is not */
-
 static ngx_uint_t
-ngx_http_integrations_dedupe_end_apply(ngx_http_integrations_zone_op_t *op,
+ngx_http_integrations_dedupe_apply(ngx_http_integrations_zone_op_t *op,
     void *value)
 {
-    ngx_http_integrations_dedupe_call_t *call = op->data;
+    ngx_http_integrations_dedupe_call_t   *call = op->data;
+    ngx_http_integrations_dedupe_value_t  *v = value;
 
-    ngx_http_integrations_dedupe_value_t  *v;
+    if (call->begin) {
 
-    v = value;
+        if (v->state != 0 && v->expire > call->now) {
+            call->rc = (v->state == NGX_HTTP_INTEGRATIONS_DEDUPE_S_IN_FLIGHT)
+                       ? NGX_HTTP_INTEGRATIONS_DEDUPE_IN_FLIGHT
+                       : NGX_HTTP_INTEGRATIONS_DEDUPE_DELIVERED;
+
+            return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
+        }
+
+        /* unknown, or expired: marked in flight now */
+
+        v->state = NGX_HTTP_INTEGRATIONS_DEDUPE_S_IN_FLIGHT;
+        v->expire = call->now + NGX_HTTP_INTEGRATIONS_DEDUPE_IN_FLIGHT_MAX;
+        v->token = call->token;
+
+        call->rc = NGX_HTTP_INTEGRATIONS_DEDUPE_NEW;
+
+        /* the queue is by the time of writing */
+
+        return NGX_HTTP_INTEGRATIONS_ZONE_TOUCH;
+    }
+
+    /* end(): the owner's mark only, not one that lapsed and was retaken */
 
     if (v == NULL
         || v->token != call->token
@@ -299,11 +284,8 @@ static ngx_uint_t
 ngx_http_integrations_dedupe_idle(ngx_http_integrations_zone_op_t *op,
     void *value)
 {
-    ngx_http_integrations_dedupe_call_t *call = op->data;
-
-    ngx_http_integrations_dedupe_value_t  *v;
-
-    v = value;
+    ngx_http_integrations_dedupe_call_t   *call = op->data;
+    ngx_http_integrations_dedupe_value_t  *v = value;
 
     return v->expire <= call->now;
 }
