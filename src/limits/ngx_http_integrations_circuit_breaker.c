@@ -103,6 +103,8 @@ static ngx_int_t ngx_http_integrations_circuit_breaker_handler(
 static ngx_int_t ngx_http_integrations_circuit_breaker_log_handler(
     ngx_http_request_t *r);
 static void ngx_http_integrations_circuit_breaker_cleanup(void *data);
+static ngx_http_integrations_circuit_breaker_ctx_t *
+    ngx_http_integrations_circuit_breaker_get_ctx(ngx_http_request_t *r);
 static integrations_breaker_outcome_e
     ngx_http_integrations_circuit_breaker_outcome(
     ngx_http_integrations_circuit_breaker_loc_conf_t *bcf,
@@ -239,8 +241,7 @@ ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_get_module_ctx(r,
-                                  ngx_http_integrations_circuit_breaker_module);
+    ctx = ngx_http_integrations_circuit_breaker_get_ctx(r);
     if (ctx) {
         return NGX_DECLINED;
     }
@@ -283,16 +284,20 @@ ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
 
     if (v != INTEGRATIONS_BREAKER_REJECT) {
 
-        if (ctx->t.probe) {
-            cln = ngx_pool_cleanup_add(r->pool, 0);
-            if (cln == NULL) {
-                ngx_http_integrations_circuit_breaker_cleanup(ctx);
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
+        /*
+         * Frees a probe slot the log phase did not see, and keeps the
+         * ticket findable after an internal redirect (error_page), which
+         * clears the modules' contexts.
+         */
 
-            cln->handler = ngx_http_integrations_circuit_breaker_cleanup;
-            cln->data = ctx;
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            ngx_http_integrations_circuit_breaker_cleanup(ctx);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        cln->handler = ngx_http_integrations_circuit_breaker_cleanup;
+        cln->data = ctx;
 
         return NGX_DECLINED;
     }
@@ -333,8 +338,7 @@ ngx_http_integrations_circuit_breaker_log_handler(ngx_http_request_t *r)
     integrations_breaker_outcome_e               *outcomes;
     ngx_http_integrations_circuit_breaker_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r,
-                                  ngx_http_integrations_circuit_breaker_module);
+    ctx = ngx_http_integrations_circuit_breaker_get_ctx(r);
 
     if (ctx == NULL || !ctx->t.armed) {
         return NGX_OK;
@@ -395,9 +399,43 @@ ngx_http_integrations_circuit_breaker_cleanup(void *data)
 {
     ngx_http_integrations_circuit_breaker_ctx_t  *ctx = data;
 
-    ngx_http_integrations_circuit_breaker_record_key(&ctx->t, NULL, NULL, 0,
-                                                     ngx_current_msec,
-                                                     ngx_cycle->log);
+    if (ctx->t.probe) {
+        ngx_http_integrations_circuit_breaker_record_key(&ctx->t, NULL, NULL,
+                                                         0, ngx_current_msec,
+                                                         ngx_cycle->log);
+    }
+}
+
+
+/*
+ * An internal redirect (error_page after a failed upstream, say) or a
+ * filter finalization clears the modules' contexts; the pool cleanup
+ * still knows the ticket, whose outcome the log phase must record.
+ */
+
+static ngx_http_integrations_circuit_breaker_ctx_t *
+ngx_http_integrations_circuit_breaker_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t                           *cln;
+    ngx_http_integrations_circuit_breaker_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r,
+                                  ngx_http_integrations_circuit_breaker_module);
+
+    if (ctx != NULL || !(r->internal || r->filter_finalize)) {
+        return ctx;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_integrations_circuit_breaker_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx,
+                             ngx_http_integrations_circuit_breaker_module);
+            return ctx;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -944,8 +982,7 @@ ngx_http_integrations_circuit_breaker_variable(ngx_http_request_t *r,
     const char                                   *s;
     ngx_http_integrations_circuit_breaker_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r->main,
-                                  ngx_http_integrations_circuit_breaker_module);
+    ctx = ngx_http_integrations_circuit_breaker_get_ctx(r->main);
 
     if (ctx == NULL) {
         v->not_found = 1;
