@@ -62,4 +62,20 @@ is($r->{body}, "ok\n", 'the oldest was evicted: its copy reaches the upstream');
 
 $gw->stop;
 
+# the minimum size: 32k, as above; a page less fails nginx -t, saying so
+
+my ($passed, $out) = $gw->test_config(http => <<'CONF');
+    webhook_dedupe_zone zone=small:31k;
+    server {
+        listen 127.0.0.1:%%PORT:gw%%;
+        location /hook {
+            webhook_verify github secret_file=%%DIR%%/github.key dedupe=small;
+            proxy_pass http://127.0.0.1:%%PORT:up%%;
+        }
+    }
+CONF
+ok(!$passed, 'a 31k zone fails nginx -t');
+like($out, qr{zone "small" is too small, the minimum is 32k},
+     'naming the zone and the minimum');
+
 done_testing();
