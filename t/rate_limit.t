@@ -34,6 +34,7 @@ my $conf = <<'CONF';
     rate_limit_zone  fiftyx   zone=fiftyx:1m rate=50r/s;
     rate_limit_zone  paced    zone=paced:1m rate=50r/s;
     rate_limit_zone  hundred  zone=hundred:1m rate=100r/m burst=99;
+    rate_limit_zone  early    zone=early:1m rate=1r/m;
 
     add_header  X-RL-Status  $rate_limit_status  always;
 
@@ -69,6 +70,8 @@ my $conf = <<'CONF';
         location /paced/   { rate_limit zone=paced;
                              rate_limit_headers on;
                              proxy_pass http://127.0.0.1:%%PORT:up%%; }
+        location /early/   { rate_limit zone=early;
+                             return 200 "answered in the rewrite phase\n"; }
         location /hundred/ { rate_limit zone=hundred;
                              rate_limit_headers on;
                              proxy_pass http://127.0.0.1:%%PORT:up%%; }
@@ -296,6 +299,14 @@ sub flood {
         sleep 0.021;
     }
     is_deeply(\@s, [(200) x 10], '50r/s: 10 requests at the advertised pace pass');
+}
+
+# --- a location answering with return is never limited (README) -------------
+
+{
+    my @s = map { $gw->get('/early/x')->{status} } 1 .. 3;
+    is_deeply(\@s, [200, 200, 200],
+              'return answers in the rewrite phase, before rate_limit');
 }
 
 # --- empty keys are not limited; several limits must all pass -----------
