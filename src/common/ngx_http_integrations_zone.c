@@ -359,10 +359,6 @@ ngx_http_integrations_zone_update(ngx_http_integrations_zone_t *zone,
     ngx_rbtree_node_t                  *node;
     ngx_http_integrations_zone_node_t  *zn;
 
-    if (op->key.len == 0 || op->key.len > 65535) {
-        return NGX_ERROR;
-    }
-
     ngx_shmtx_lock(&zone->shpool->mutex);
 
     if (op->idle) {
@@ -500,6 +496,10 @@ ngx_http_integrations_zone_create(ngx_http_integrations_zone_t *zone,
     ngx_rbtree_node_t                  *node;
     ngx_http_integrations_zone_sh_t    *sh;
     ngx_http_integrations_zone_node_t  *zn;
+
+    if (op->key.len > 65535) {
+        return NULL;
+    }
 
     sh = zone->sh;
 

@@ -44,7 +44,7 @@
  * ngx_http_integrations_zone_op_t that the caller owns and fills (with
  * ngx_http_integrations_zone_op_init(), then flags and idle as needed):
  *
- *     op->key, op->hash   the key (1 to 65535 bytes) and
+ *     op->key, op->hash   the key (up to 65535 bytes) and
  *                         ngx_http_integrations_zone_hash() of it
  *     op->flags           NGX_HTTP_INTEGRATIONS_ZONE_CREATE: an absent key
  *                         is made, with an all-zero value

@@ -77,6 +77,7 @@ typedef struct {
     ngx_http_integrations_circuit_breaker_loc_conf_t  *conf;
     ngx_http_integrations_circuit_breaker_ticket_t     t;  /* t.state: for
                                                               the variable */
+    ngx_pool_cleanup_t                                 cln;
 } ngx_http_integrations_circuit_breaker_ctx_t;
 
 
@@ -241,8 +242,12 @@ ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_integrations_circuit_breaker_get_ctx(r);
-    if (ctx) {
+    ctx = ngx_http_get_module_ctx(r,
+                                  ngx_http_integrations_circuit_breaker_module);
+
+    if (ctx || ((r->internal || r->filter_finalize)
+                && ngx_http_integrations_circuit_breaker_get_ctx(r)))
+    {
         return NGX_DECLINED;
     }
 
@@ -266,8 +271,16 @@ ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
         key = bcf->location;
     }
 
-    ctx = ngx_pcalloc(r->pool,
-                      sizeof(ngx_http_integrations_circuit_breaker_ctx_t));
+    /*
+     * The context holds a pool cleanup, which frees a probe slot the log
+     * phase did not see, and keeps the ticket findable after an internal
+     * redirect (error_page), which clears the modules' contexts: what
+     * ngx_pool_cleanup_add() does, in the context's own allocation.
+     * acquire_key() fills all of the ticket.
+     */
+
+    ctx = ngx_palloc(r->pool,
+                     sizeof(ngx_http_integrations_circuit_breaker_ctx_t));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -280,25 +293,16 @@ ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
                                                     r->connection->log,
                                                     &ctx->t, &retry_after);
 
+    cln = &ctx->cln;
+
+    cln->handler = ngx_http_integrations_circuit_breaker_cleanup;
+    cln->data = ctx;
+    cln->next = r->pool->cleanup;
+    r->pool->cleanup = cln;
+
     ngx_http_set_ctx(r, ctx, ngx_http_integrations_circuit_breaker_module);
 
     if (v != INTEGRATIONS_BREAKER_REJECT) {
-
-        /*
-         * Frees a probe slot the log phase did not see, and keeps the
-         * ticket findable after an internal redirect (error_page), which
-         * clears the modules' contexts.
-         */
-
-        cln = ngx_pool_cleanup_add(r->pool, 0);
-        if (cln == NULL) {
-            ngx_http_integrations_circuit_breaker_cleanup(ctx);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        cln->handler = ngx_http_integrations_circuit_breaker_cleanup;
-        cln->data = ctx;
-
         return NGX_DECLINED;
     }
 
@@ -338,7 +342,12 @@ ngx_http_integrations_circuit_breaker_log_handler(ngx_http_request_t *r)
     integrations_breaker_outcome_e               *outcomes;
     ngx_http_integrations_circuit_breaker_ctx_t  *ctx;
 
-    ctx = ngx_http_integrations_circuit_breaker_get_ctx(r);
+    ctx = ngx_http_get_module_ctx(r,
+                                  ngx_http_integrations_circuit_breaker_module);
+
+    if (ctx == NULL && (r->internal || r->filter_finalize)) {
+        ctx = ngx_http_integrations_circuit_breaker_get_ctx(r);
+    }
 
     if (ctx == NULL || !ctx->t.armed) {
         return NGX_OK;
@@ -410,7 +419,8 @@ ngx_http_integrations_circuit_breaker_cleanup(void *data)
 /*
  * An internal redirect (error_page after a failed upstream, say) or a
  * filter finalization clears the modules' contexts; the pool cleanup
- * still knows the ticket, whose outcome the log phase must record.
+ * still knows the ticket, whose outcome the log phase must record.  For
+ * a request whose context is gone: r->internal or r->filter_finalize.
  */
 
 static ngx_http_integrations_circuit_breaker_ctx_t *
@@ -418,13 +428,6 @@ ngx_http_integrations_circuit_breaker_get_ctx(ngx_http_request_t *r)
 {
     ngx_pool_cleanup_t                           *cln;
     ngx_http_integrations_circuit_breaker_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r,
-                                  ngx_http_integrations_circuit_breaker_module);
-
-    if (ctx != NULL || !(r->internal || r->filter_finalize)) {
-        return ctx;
-    }
 
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
         if (cln->handler == ngx_http_integrations_circuit_breaker_cleanup) {
@@ -982,7 +985,12 @@ ngx_http_integrations_circuit_breaker_variable(ngx_http_request_t *r,
     const char                                   *s;
     ngx_http_integrations_circuit_breaker_ctx_t  *ctx;
 
-    ctx = ngx_http_integrations_circuit_breaker_get_ctx(r->main);
+    ctx = ngx_http_get_module_ctx(r->main,
+                                  ngx_http_integrations_circuit_breaker_module);
+
+    if (ctx == NULL && (r->main->internal || r->main->filter_finalize)) {
+        ctx = ngx_http_integrations_circuit_breaker_get_ctx(r->main);
+    }
 
     if (ctx == NULL) {
         v->not_found = 1;
