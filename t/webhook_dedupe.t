@@ -20,7 +20,7 @@ my $up = MockServer->new(port => $gw->port('up'), handler => sub {
 });
 
 # 8 pages: the smallest zone, a few hundred entries
-$gw->start(http => <<'CONF');
+my $conf = <<'CONF';
     webhook_dedupe_zone zone=tiny:32k ttl=1h;
 
     server {
@@ -29,8 +29,10 @@ $gw->start(http => <<'CONF');
             webhook_verify github secret_file=%%DIR%%/github.key dedupe=tiny;
             proxy_pass http://127.0.0.1:%%PORT:up%%;
         }
+        location = /status { integrations_status; }
     }
 CONF
+$gw->start(http => $conf);
 
 sub deliver {
     my ($n) = @_;
@@ -59,6 +61,17 @@ is(deliver($N)->{body}, qq({"status":"replayed"}\n),
 $up->clear;
 my $r = deliver(1);
 is($r->{body}, "ok\n", 'the oldest was evicted: its copy reaches the upstream');
+
+# the marks and the counters are kept across a reload
+
+my ($replayed) = $gw->get('/status')->{body}
+    =~ /^integrations_webhook_replayed_total\{provider="github"\} (\d+)$/m;
+$gw->reload(http => $conf);
+is(deliver($N)->{body}, qq({"status":"replayed"}\n),
+   'reload: the newest delivery is still recognised');
+my ($after) = $gw->get('/status')->{body}
+    =~ /^integrations_webhook_replayed_total\{provider="github"\} (\d+)$/m;
+is($after, ($replayed // 0) + 1, 'reload: the counters went on');
 
 $gw->stop;
 
