@@ -47,10 +47,12 @@
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_secret.h"
 #include "ngx_http_integrations_status.h"
+#include "ngx_http_integrations_zone.h"
 
 
 #define NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC    0x7768636e   /* "whcn" */
-#define NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION  3   /* + too_many_signatures */
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION  4   /* + too_many_signatures,
+                                                      keyed zone header */
 #define NGX_HTTP_INTEGRATIONS_WEBHOOK_READ     65536
 
 /*
@@ -113,15 +115,13 @@ typedef struct {
 
 
 typedef struct {
-    uint32_t                           magic;
-    uint32_t                           version;
     ngx_http_integrations_webhook_shcounters_t
                              provider[NGX_HTTP_INTEGRATIONS_WEBHOOK_PROVIDERS];
 } ngx_http_integrations_webhook_sh_t;
 
 
 typedef struct {
-    ngx_shm_zone_t                    *counters;      /* data: the sh_t */
+    ngx_http_integrations_zone_t      *counters;      /* data: the sh_t */
     ngx_array_t                        dedupes;       /* of dedupe_t * */
     ngx_uint_t                         providers;     /* bit per provider */
     ngx_uint_t                         used;
@@ -222,8 +222,6 @@ static char *ngx_http_integrations_webhook_dedupe_zone(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_integrations_webhook_counters_zone(ngx_conf_t *cf,
     ngx_http_integrations_webhook_main_conf_t *wmcf);
-static ngx_int_t ngx_http_integrations_webhook_init_zone(
-    ngx_shm_zone_t *shm_zone, void *data);
 static ngx_int_t ngx_http_integrations_webhook_collect(
     ngx_http_integrations_status_writer_t *w, void *data);
 static ngx_int_t ngx_http_integrations_webhook_add_variables(ngx_conf_t *cf);
@@ -294,6 +292,14 @@ static ngx_uint_t  ngx_http_integrations_webhook_counters_tag;
 
 static ngx_str_t  ngx_http_integrations_webhook_counters_name =
     ngx_string("integrations_webhook_counters");
+
+/* a keyed zone without keys; the counts must not restart: refused */
+static ngx_http_integrations_zone_type_t
+    ngx_http_integrations_webhook_counters_type = {
+    "zone", "", NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC,
+    NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION, 0,
+    sizeof(ngx_http_integrations_webhook_sh_t), 0
+};
 
 
 #define NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_PROVIDER  0
@@ -2362,7 +2368,6 @@ static char *
 ngx_http_integrations_webhook_dedupe_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    u_char      *p;
     ssize_t      size;
     ngx_int_t    ttl;
     ngx_str_t   *value, name, s;
@@ -2378,26 +2383,9 @@ ngx_http_integrations_webhook_dedupe_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 
         if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
 
-            name.data = value[i].data + 5;
-
-            p = (u_char *) ngx_strchr(name.data, ':');
-
-            if (p == NULL) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-
-            if (size == NGX_ERROR || name.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
+            if (ngx_http_integrations_zone_parse(cf, &value[i], &name, &size)
+                != NGX_OK)
+            {
                 return NGX_CONF_ERROR;
             }
 
@@ -2449,64 +2437,13 @@ ngx_http_integrations_webhook_counters_zone(ngx_conf_t *cf,
         return NGX_OK;
     }
 
-    wmcf->counters = ngx_shared_memory_add(cf,
-                                  &ngx_http_integrations_webhook_counters_name,
-                                  8 * ngx_pagesize,
-                                  &ngx_http_integrations_webhook_counters_tag);
-    if (wmcf->counters == NULL) {
-        return NGX_ERROR;
-    }
+    wmcf->counters = ngx_http_integrations_zone_add(cf,
+                                &ngx_http_integrations_webhook_counters_name,
+                                NGX_HTTP_INTEGRATIONS_ZONE_MIN,
+                                &ngx_http_integrations_webhook_counters_type,
+                                &ngx_http_integrations_webhook_counters_tag);
 
-    wmcf->counters->init = ngx_http_integrations_webhook_init_zone;
-    wmcf->counters->data = NULL;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_integrations_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_integrations_webhook_sh_t  *osh = data;
-
-    ngx_slab_pool_t                     *shpool;
-    ngx_http_integrations_webhook_sh_t  *sh;
-
-    if (osh) {
-        /* a reload: the counts go on */
-
-        if (osh->magic != NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC
-            || osh->version != NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION)
-        {
-            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                          "zone \"%V\" was created by another version of "
-                          "the module, restart nginx", &shm_zone->shm.name);
-            return NGX_ERROR;
-        }
-
-        shm_zone->data = osh;
-        return NGX_OK;
-    }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        shm_zone->data = shpool->data;
-        return NGX_OK;
-    }
-
-    sh = ngx_slab_calloc(shpool, sizeof(ngx_http_integrations_webhook_sh_t));
-    if (sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    sh->magic = NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC;
-    sh->version = NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION;
-
-    shpool->data = sh;
-    shm_zone->data = sh;
-
-    return NGX_OK;
+    return (wmcf->counters == NULL) ? NGX_ERROR : NGX_OK;
 }
 
 
