@@ -29,12 +29,16 @@ UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c
 FUZZERS      := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
 CC           ?= cc
-UNIT_CFLAGS  := -std=gnu99 -O1 -g -Wall -Wextra -Werror $(CORE_INCS) -It/unit
-CORE_LIBS    := -lcrypto -lyajl
+PQ_INCS      := -I$(shell pg_config --includedir 2>/dev/null \
+                     || echo /usr/include/postgresql)
+UNIT_CFLAGS  := -std=gnu99 -O1 -g -Wall -Wextra -Werror $(CORE_INCS) \
+                $(PQ_INCS) -It/unit
+CORE_LIBS    := -lcrypto -lyajl -lsqlite3 -lpq -lpthread
 
 # Debian packages: to build and test, and the extras fuzzing needs.
 DEPS         := make gcc libc6-dev perl curl openssl nginx nginx-dev libssl-dev \
-                libyajl-dev libcurl4-openssl-dev wrk valgrind
+                libyajl-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev \
+                sqlite3 postgresql wrk valgrind
 FUZZ_DEPS    := clang libclang-rt-14-dev
 
 .PHONY: all deps deps-fuzz module unit integration test run bench \
@@ -104,7 +108,7 @@ bench-instructions: deps $(MODULE)
 
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS) | check-core
 	@mkdir -p $(BUILD)/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CORE_INCS) \
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CORE_INCS) $(PQ_INCS) \
 	    $(CORE_SRCS) $< $(CORE_LIBS) -o $@
 
 fuzz: deps deps-fuzz
