@@ -88,6 +88,46 @@ const integrations_store_driver_t  integrations_store_sqlite_driver = {
 };
 
 
+int
+integrations_store_sqlite_init_file(const char *path, char *err,
+    size_t errlen)
+{
+    int            rc;
+    sqlite3       *db;
+    const char    *mode;
+    sqlite3_stmt  *st;
+
+    db = NULL;
+
+    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                         | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
+
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 1000);
+        rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+    }
+
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        mode = (rc == SQLITE_ROW) ? (const char *) sqlite3_column_text(st, 0)
+                                  : NULL;
+        rc = (mode && strcmp(mode, "wal") == 0) ? SQLITE_OK : SQLITE_ERROR;
+        sqlite3_finalize(st);
+    }
+
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s", db ? sqlite3_errmsg(db)
+                                       : sqlite3_errstr(rc));
+        sqlite3_close_v2(db);
+        return -1;
+    }
+
+    sqlite3_close_v2(db);
+
+    return 0;
+}
+
+
 static integrations_store_rc_e
 integrations_store_sqlite_open(const integrations_store_conf_t *conf,
     uint64_t deadline, integrations_store_conn_t **c, char *err,
@@ -189,8 +229,9 @@ integrations_store_sqlite_open(const integrations_store_conf_t *conf,
                    ? (const char *) sqlite3_column_text(st, 0) : NULL;
 
             if (mode == NULL || strcmp(mode, "wal") != 0) {
-                snprintf(err, errlen, "\"%s\" cannot be switched to WAL: %s",
-                         conf->url.path,
+                snprintf(err, errlen, "\"%s\" cannot be switched to WAL "
+                         "(the directory must be writable for that, or let "
+                         "nginx create the database): %s", conf->url.path,
                          (rc == SQLITE_ROW) ? "it stays in another mode"
                                             : sqlite3_errmsg(s->db));
                 sqlite3_finalize(st);

@@ -35,4 +35,13 @@
 /* the files SQLite keeps beside the database, and ours */
 extern const char  *integrations_store_sqlite_suffixes[];
 
+/*
+ * Puts a new database file in WAL mode, from a process that is the only
+ * one using it (nginx's master, before its workers exist), so that the
+ * workers need not create a rollback journal in a directory they may not
+ * write to.  Opens and closes its own connection.  0, or -1 and err.
+ */
+int integrations_store_sqlite_init_file(const char *path, char *err,
+    size_t errlen);
+
 #endif /* INTEGRATIONS_STORE_SQLITE_H */

@@ -1064,72 +1064,92 @@ static ngx_int_t
 ngx_http_integrations_store_create_files(ngx_cycle_t *cycle,
     ngx_http_integrations_store_main_conf_t *smcf)
 {
-    int               fd, created;
-    u_char            name[INTEGRATIONS_STORE_PATH_LEN + 16];
-    ngx_uint_t        i;
+    int               fd;
+    char              err[256];
+    u_char            name[4][INTEGRATIONS_STORE_PATH_LEN + 16];
+    ngx_uint_t        i, n, existed[4];
     ngx_file_info_t   fi;
     ngx_core_conf_t  *ccf;
-    const char       *suffix;
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
-    for (i = 0; ; i++) {
-        suffix = (i == 0) ? "" : integrations_store_sqlite_suffixes[i - 1];
+    /* the database, "-wal", "-shm" and the writer lock */
 
-        if (suffix == NULL) {
-            break;
+    for (n = 0; n < 4; n++) {
+        ngx_sprintf(name[n], "%s%s%Z", smcf->conf.url.path,
+                    n ? integrations_store_sqlite_suffixes[n - 1] : "");
+        existed[n] = (ngx_link_info(name[n], &fi) != NGX_FILE_ERROR);
+    }
+
+    /*
+     * A new database is put in WAL mode here, by the only process using
+     * it: switching needs a rollback journal beside it, which workers
+     * may not be allowed to create.
+     */
+
+    if (!existed[0] || (ngx_file_info(name[0], &fi) != NGX_FILE_ERROR
+                        && ngx_is_file(&fi) && ngx_file_size(&fi) == 0))
+    {
+        if (integrations_store_sqlite_init_file((char *) name[0], err,
+                                                sizeof(err))
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                          "integrations_store: cannot create \"%s\": %s",
+                          name[0], err);
         }
+    }
 
-        ngx_sprintf(name, "%s%s%Z", smcf->conf.url.path, suffix);
+    for (i = 0; i < n; i++) {
 
-        created = 1;
-        fd = open((char *) name,
-                  O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-
-        if (fd == -1 && ngx_errno == NGX_EEXIST) {
-            created = 0;
-            fd = open((char *) name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-        }
+        fd = open((char *) name[i], O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
 
         if (fd == -1) {
             ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
-                          "integrations_store: cannot open \"%s\"", name);
+                          "integrations_store: cannot open \"%s\"", name[i]);
             continue;
         }
 
         if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || !ngx_is_file(&fi)) {
             ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
                           "integrations_store: \"%s\" is not a regular file",
-                          name);
+                          name[i]);
             close(fd);
             continue;
         }
 
-        if (created && geteuid() == 0
-            && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT
-            && fchown(fd, ccf->user, ccf->group) == -1)
-        {
-            ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
-                          "integrations_store: chown(\"%s\") failed", name);
-        }
+        /* what this process made is the workers', and theirs only */
 
-        if (!created && i == 0 && (fi.st_mode & 0077)) {
+        if (!existed[i]) {
+            (void) fchmod(fd, 0600);
+
+            if (geteuid() == 0
+                && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT
+                && fchown(fd, ccf->user, ccf->group) == -1)
+            {
+                ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
+                              "integrations_store: chown(\"%s\") failed",
+                              name[i]);
+            }
+
+        } else if (i == 0 && (fi.st_mode & 0077)) {
             ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                           "integrations_store: \"%s\" may be read by other "
-                          "users than its owner (mode 0%ui%ui%ui)", name,
+                          "users than its owner (mode 0%ui%ui%ui)", name[i],
                           (ngx_uint_t) (fi.st_mode >> 6) & 7,
                           (ngx_uint_t) (fi.st_mode >> 3) & 7,
                           (ngx_uint_t) fi.st_mode & 7);
         }
 
-        if (!created && geteuid() == 0
+        if (existed[i] && geteuid() == 0
             && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT
             && fi.st_uid != ccf->user)
         {
             ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                           "integrations_store: \"%s\" is owned by uid %d, "
                           "the workers run as uid %d and may not open it",
-                          name, (int) fi.st_uid, (int) ccf->user);
+                          name[i], (int) fi.st_uid, (int) ccf->user);
         }
 
         close(fd);
