@@ -653,15 +653,16 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
 
     /* INTEGRATIONS_STORE_STMT_IDEM_GET */
     { "SELECT request_hash, state, status, content_type, body,"
-      " locked_until, expires_at FROM integrations_idempotency"
+      " locked_until, expires_at, owner FROM integrations_idempotency"
       " WHERE scope = ?1 AND idem_key = ?2",
       "SELECT request_hash, state, status, content_type, body,"
-      " locked_until, expires_at FROM integrations_idempotency"
+      " locked_until, expires_at, owner FROM integrations_idempotency"
       " WHERE scope = $1 AND idem_key = $2",
       2, { T_TEXT, T_TEXT } },
 
     /*
      * INTEGRATIONS_STORE_STMT_IDEM_CLAIM: a new key, an expired record,
+     * this very attempt (the claim run again after a lost connection),
      * or the same request's attempt whose lock lapsed; RETURNING says it
      * is ours.  $6 is now.
      */
@@ -675,6 +676,8 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       " status = NULL, content_type = NULL, body = NULL"
       " WHERE integrations_idempotency.expires_at <= ?6"
       " OR (integrations_idempotency.state = 0"
+      " AND integrations_idempotency.owner = excluded.owner)"
+      " OR (integrations_idempotency.state = 0"
       " AND integrations_idempotency.locked_until <= ?6"
       " AND integrations_idempotency.request_hash = excluded.request_hash)"
       " RETURNING owner",
@@ -687,6 +690,8 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       " created_at = excluded.created_at, expires_at = excluded.expires_at,"
       " status = NULL, content_type = NULL, body = NULL"
       " WHERE integrations_idempotency.expires_at <= $6"
+      " OR (integrations_idempotency.state = 0"
+      " AND integrations_idempotency.owner = excluded.owner)"
       " OR (integrations_idempotency.state = 0"
       " AND integrations_idempotency.locked_until <= $6"
       " AND integrations_idempotency.request_hash = excluded.request_hash)"

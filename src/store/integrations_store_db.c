@@ -24,6 +24,7 @@ enum {
     IDEM_BODY,
     IDEM_LOCKED,
     IDEM_EXPIRES,
+    IDEM_OWNER,
     IDEM_NCOLS
 };
 
@@ -33,7 +34,10 @@ enum {
 
 static integrations_store_rc_e integrations_store_db_acquire(
     integrations_store_pool_t *pool, integrations_store_op_t *op,
-    integrations_store_conn_t **c);
+    integrations_store_conn_t **c, int *reused);
+static integrations_store_rc_e integrations_store_db_op(
+    const integrations_store_driver_t *d, integrations_store_conn_t *c,
+    integrations_store_op_t *op);
 static void integrations_store_db_release(integrations_store_pool_t *pool,
     integrations_store_conn_t *c, integrations_store_rc_e rc);
 static void integrations_store_db_gauges(integrations_store_pool_t *pool);
@@ -154,6 +158,7 @@ void
 integrations_store_db_run(integrations_store_pool_t *pool,
     integrations_store_op_t *op)
 {
+    int                                reused;
     integrations_store_rc_e            rc;
     integrations_store_conn_t         *c;
     const integrations_store_driver_t *d;
@@ -167,22 +172,59 @@ integrations_store_db_run(integrations_store_pool_t *pool,
         return;
     }
 
-    rc = integrations_store_db_acquire(pool, op, &c);
+    rc = integrations_store_db_acquire(pool, op, &c, &reused);
 
     if (rc != INTEGRATIONS_STORE_OK) {
         op->rc = rc;
         return;
     }
 
+    rc = integrations_store_db_op(d, c, op);
+
+    /*
+     * An idle connection whose server went away (a restart) fails on its
+     * first use: the operation runs once more on a new one.  Every
+     * operation is safe to run twice (its writes are keyed by the
+     * attempt's owner or holder), since a connection that breaks after a
+     * commit cannot tell whether it happened.
+     */
+
+    if (rc == INTEGRATIONS_STORE_UNAVAILABLE && reused && d->broken(c)
+        && integrations_store_clock() < op->deadline)
+    {
+        integrations_store_db_release(pool, c, rc);
+
+        rc = integrations_store_db_acquire(pool, op, &c, &reused);
+
+        if (rc != INTEGRATIONS_STORE_OK) {
+            op->rc = rc;
+            return;
+        }
+
+        rc = integrations_store_db_op(d, c, op);
+    }
+
+    integrations_store_db_release(pool, c, rc);
+
+    op->rc = rc;
+}
+
+
+static integrations_store_rc_e
+integrations_store_db_op(const integrations_store_driver_t *d,
+    integrations_store_conn_t *c, integrations_store_op_t *op)
+{
+    integrations_store_rc_e  rc;
+
+    op->error[0] = '\0';
+
     switch (op->kind) {
 
     case INTEGRATIONS_STORE_OP_PROBE:
-        rc = integrations_store_db_probe(d, c, op);
-        break;
+        return integrations_store_db_probe(d, c, op);
 
     case INTEGRATIONS_STORE_OP_IDEM_BEGIN:
-        rc = integrations_store_db_idem_begin(d, c, op);
-        break;
+        return integrations_store_db_idem_begin(d, c, op);
 
     case INTEGRATIONS_STORE_OP_IDEM_FINISH:
         {
@@ -196,11 +238,10 @@ integrations_store_db_run(integrations_store_pool_t *pool,
         integrations_store_db_text(&p[5], &op->in.idem_finish.body);
         p[5].type = INTEGRATIONS_STORE_BLOB;
 
-        rc = integrations_store_db_write(d, c, op,
+        return integrations_store_db_write(d, c, op,
                                          INTEGRATIONS_STORE_STMT_IDEM_FINISH,
                                          p, NULL, 0, NULL);
         }
-        break;
 
     case INTEGRATIONS_STORE_OP_IDEM_RELEASE:
         {
@@ -210,11 +251,10 @@ integrations_store_db_run(integrations_store_pool_t *pool,
         integrations_store_db_text(&p[1], &op->in.idem_release.key);
         integrations_store_db_int(&p[2], op->in.idem_release.owner);
 
-        rc = integrations_store_db_write(d, c, op,
-                                         INTEGRATIONS_STORE_STMT_IDEM_RELEASE,
-                                         p, NULL, 0, NULL);
+        return integrations_store_db_write(d, c, op,
+                                        INTEGRATIONS_STORE_STMT_IDEM_RELEASE,
+                                        p, NULL, 0, NULL);
         }
-        break;
 
     case INTEGRATIONS_STORE_OP_IDEM_PURGE:
         {
@@ -223,11 +263,10 @@ integrations_store_db_run(integrations_store_pool_t *pool,
         integrations_store_db_int(&p[0], op->now);
         integrations_store_db_int(&p[1], op->in.purge.limit);
 
-        rc = integrations_store_db_write(d, c, op,
+        return integrations_store_db_write(d, c, op,
                                          INTEGRATIONS_STORE_STMT_IDEM_PURGE,
                                          p, NULL, 0, NULL);
         }
-        break;
 
     case INTEGRATIONS_STORE_OP_LEASE_ACQUIRE:
         {
@@ -247,8 +286,9 @@ integrations_store_db_run(integrations_store_pool_t *pool,
 
         op->out.lease.acquired = (rc == INTEGRATIONS_STORE_OK && found);
         op->out.lease.token = found ? row[0].i : 0;
+
+        return rc;
         }
-        break;
 
     case INTEGRATIONS_STORE_OP_LEASE_RELEASE:
         {
@@ -257,20 +297,15 @@ integrations_store_db_run(integrations_store_pool_t *pool,
         integrations_store_db_text(&p[0], &op->in.lease.name);
         integrations_store_db_text(&p[1], &op->in.lease.holder);
 
-        rc = integrations_store_db_write(d, c, op,
+        return integrations_store_db_write(d, c, op,
                                         INTEGRATIONS_STORE_STMT_LEASE_RELEASE,
                                         p, NULL, 0, NULL);
         }
-        break;
 
     default:
         snprintf(E(op), "unknown operation %d", (int) op->kind);
-        rc = INTEGRATIONS_STORE_ERROR;
+        return INTEGRATIONS_STORE_ERROR;
     }
-
-    integrations_store_db_release(pool, c, rc);
-
-    op->rc = rc;
 }
 
 
@@ -278,7 +313,7 @@ integrations_store_db_run(integrations_store_pool_t *pool,
 
 static integrations_store_rc_e
 integrations_store_db_acquire(integrations_store_pool_t *pool,
-    integrations_store_op_t *op, integrations_store_conn_t **c)
+    integrations_store_op_t *op, integrations_store_conn_t **c, int *reused)
 {
     unsigned                 version;
     uint64_t                 ms;
@@ -290,6 +325,7 @@ integrations_store_db_acquire(integrations_store_pool_t *pool,
     for ( ;; ) {
 
         if (pool->nidle) {
+            *reused = 1;
             *c = pool->idle[--pool->nidle];
             integrations_store_db_gauges(pool);
             pthread_mutex_unlock(&pool->mtx);
@@ -318,6 +354,8 @@ integrations_store_db_acquire(integrations_store_pool_t *pool,
     }
 
     /* a new connection: opened here, in this thread, then migrated */
+
+    *reused = 0;
 
     rc = pool->driver->open(pool->conf, op->deadline, c, E(op));
 
@@ -701,6 +739,12 @@ integrations_store_db_idem_verdict(integrations_store_op_t *op,
         out->body.data = p + clen;
         out->body.len = blen;
 
+        return 1;
+    }
+
+    if (row[IDEM_OWNER].i == in->owner) {
+        /* this attempt's own claim, run again: still ours */
+        out->verdict = INTEGRATIONS_STORE_IDEM_NEW;
         return 1;
     }
 

@@ -217,6 +217,106 @@ sub start_server {
     pg_start();
 }
 
+# Holds the writers off: SQLite's writer lock (flock on "PATH-lock", as
+# the module's own writers take it), or on PostgreSQL an EXCLUSIVE lock on
+# the idempotency table in an open transaction.  Reads still go.
+sub hold_writes {
+    my ($self) = @_;
+    if ($self->{backend} eq 'sqlite') {
+        require Fcntl;
+        open my $fh, '+<', "$self->{path}-lock" or die "lock file: $!";
+        flock($fh, Fcntl::LOCK_EX()) or die "flock: $!";
+        $self->{hold} = $fh;
+        return;
+    }
+    my $pid = open(my $ph, '|-') // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        exec 'psql', '-X', '-q', '-h', $PG->{dir}, '-p', 5432, '-U',
+             'postgres', '-d', $self->{db} or exit 127;
+    }
+    select((select($ph), $| = 1)[0]);
+    print $ph "BEGIN;\nLOCK TABLE integrations_idempotency IN EXCLUSIVE"
+        . " MODE;\n";
+    $self->{hold} = $ph;
+    wait_for(sub {
+        $self->value("SELECT count(*) FROM pg_locks WHERE granted AND mode ="
+                     . " 'ExclusiveLock' AND relation ="
+                     . " 'integrations_idempotency'::regclass") > 0 })
+        or die "the table lock was not granted";
+}
+
+sub release_writes {
+    my ($self) = @_;
+    my $fh = delete $self->{hold} or return;
+    if ($self->{backend} eq 'sqlite') {
+        close $fh;
+        return;
+    }
+    print $fh "COMMIT;\n";
+    close $fh;
+}
+
+# The http block the store tests share: this store, Stripe's stand-in,
+# the payments API at /payments (its Idempotency-Key is the store's
+# consumer) and the metrics at /metrics.
+sub payments_http {
+    my ($self, %args) = @_;
+    my $timeout = $args{provider_timeout} // ($ENV{VALGRIND} ? '20s' : '8s');
+    my $listen = $args{listen} // '127.0.0.1:%%PORT:gw%%';
+    my $store = $self->directive($args{store});
+    return $store . <<"CONF" . ($args{extra} // '');
+    integrations_outbound_bind  127.0.0.1;
+    payment_provider stripe  key_file=%%DIR%%/stripe.key
+                             base_url=http://127.0.0.1:%%PORT:stripe%%
+                             timeout=$timeout;
+    server {
+        listen $listen;
+        location /payments {
+            payment_api;
+        }
+        location = /metrics {
+            integrations_status;
+        }
+    }
+CONF
+}
+
+# the body of a payment for a key: the same key, the same body
+sub pay_body {
+    my ($key, %body) = @_;
+    require JSON::PP;
+    return JSON::PP->new->canonical->encode({ provider => 'stripe',
+        amount => 1050, currency => 'USD', customer_id => 'c-1',
+        description => 'store test', source => 'pm_card_visa',
+        order_id => 'o-' . ($key // 'nokey'), %body });
+}
+
+# POST /payments to a gateway; with a key unless it is undef
+sub pay {
+    my ($gw, $key, %body) = @_;
+    my $body = pay_body($key, %body);
+    my %h = ('Content-Type' => 'application/json');
+    $h{'Idempotency-Key'} = $key if defined $key;
+    my $r = $gw->request('POST', '/payments', body => $body, headers => \%h,
+                         timeout => $ENV{VALGRIND} ? 60 : 10);
+    $r->{json} = eval { JSON::PP::decode_json($r->{body}) };
+    return $r;
+}
+
+# the calls a mock got with this Idempotency-Key (the mock appends while
+# it is read: a torn last line is read again)
+sub calls {
+    my ($mock, $key) = @_;
+    for (1 .. 40) {
+        my @r = eval { $mock->requests };
+        return scalar grep { ($_->{header}{'idempotency-key'} // '') eq $key
+                             && $_->{method} eq 'POST' } @r unless $@;
+        sleep 0.05;
+    }
+    die "cannot read the mock's requests: $@";
+}
+
 # waits until $cond->() is true, or the deadline; returns its last value
 sub wait_for {
     my ($cond, $seconds) = @_;

@@ -213,6 +213,14 @@ run_suite(const char *url)
        && op.out.idem_begin.verdict == INTEGRATIONS_STORE_IDEM_NEW,
        "[%s] a new key is ours", backend);
 
+    /* the same claim again (a connection lost after its commit) */
+
+    t_begin(&op, "k1", "hash-1", 11, 10100, 30000, 86400000);
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK
+       && op.out.idem_begin.verdict == INTEGRATIONS_STORE_IDEM_NEW,
+       "[%s] the same attempt claiming again is still ours", backend);
+
     t_begin(&op, "k1", "hash-1", 12, 10500, 30000, 86400000);
     integrations_store_db_run(&pool, &op);
     ok(op.out.idem_begin.verdict == INTEGRATIONS_STORE_IDEM_IN_FLIGHT,
