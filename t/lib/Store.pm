@@ -170,6 +170,17 @@ sub new {
     return $self;
 }
 
+# the same database for another gateway (another node)
+sub share {
+    my ($self, $gw) = @_;
+    my $o = bless { %$self, gw => $gw }, ref $self;
+    delete $o->{hold};
+    $o->{password_file} = $gw->write_file("pg-$self->{db}.password",
+                                          "$PASSWORD\n")
+        if $self->{password_file};
+    return $o;
+}
+
 sub backend { $_[0]{backend} }
 sub url { $_[0]{url} }
 sub path { $_[0]{path} }
