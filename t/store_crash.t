@@ -93,10 +93,16 @@ for my $backend (Store->backends) {
 
     # the master and its workers, all at once
 
+    # (stopped first, so that it cannot start a worker meanwhile)
+    kill 'STOP', $master;
     my @rest = workers($master);
     kill 'KILL', $master, @rest;
     waitpid($master, 0);
     delete $gw->{pid};
+
+    # a process with threads in a system call takes a moment to be gone,
+    # and its listening socket with it
+    Store::wait_for(sub { !grep { kill 0, $_ } @rest });
     my $before = keys %{ answered($backend) };
 
     $gw->start(http => $conf);

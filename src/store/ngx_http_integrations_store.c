@@ -61,6 +61,10 @@
 
 #define NGX_HTTP_STORE_NRC            (INTEGRATIONS_STORE_ERROR + 1)
 
+/* the state word: a generation above, the state in the low byte */
+#define ngx_http_store_state(w)       ((w) & 0xff)
+#define ngx_http_store_next(w, st)    (((((w) >> 8) + 1) << 8) | (st))
+
 
 extern ngx_module_t  ngx_thread_pool_module;
 
@@ -100,7 +104,7 @@ typedef struct {
     uint32_t                       size;
     uint32_t                       pad;
 
-    ngx_atomic_t                   state;
+    ngx_atomic_t                   state;       /* generation, state */
     ngx_atomic_t                   probe_at;    /* ngx_current_msec */
     ngx_atomic_t                   schema;
 
@@ -369,7 +373,8 @@ ngx_http_integrations_store_post(ngx_http_integrations_store_op_t *op,
 
     /* while the store is not up, only the probe goes */
 
-    st = p->sh->state;
+    op->seen = p->sh->state;
+    st = ngx_http_store_state(op->seen);
 
     if ((st == NGX_HTTP_STORE_DOWN || st == NGX_HTTP_STORE_REFUSED)
         && op->core.kind != INTEGRATIONS_STORE_OP_PROBE)
@@ -614,9 +619,21 @@ ngx_http_integrations_store_observe(ngx_http_integrations_store_op_t *op)
         sh->schema = op->core.out.probe.version;
     }
 
-    st = sh->state;
+    /*
+     * Only an operation that saw the state it would change may change
+     * it: one posted before the last change is stale (a success queued
+     * before an outage, a probe that read the schema before it was
+     * fixed), and out of a failure only a probe leads back up.
+     */
 
-    if (st == want || !ngx_atomic_cmp_set(&sh->state, st, want)) {
+    st = ngx_http_store_state(op->seen);
+
+    if (st == want
+        || (want == NGX_HTTP_STORE_UP && st != NGX_HTTP_STORE_UNKNOWN
+            && op->core.kind != INTEGRATIONS_STORE_OP_PROBE)
+        || !ngx_atomic_cmp_set(&sh->state, op->seen,
+                               ngx_http_store_next(op->seen, want)))
+    {
         return;
     }
 
@@ -661,7 +678,8 @@ ngx_http_integrations_store_health(ngx_event_t *ev)
     /* one probe per interval for the whole node: whoever claims it */
 
     at = sh->probe_at;
-    next = (sh->state == NGX_HTTP_STORE_UP) ? NGX_HTTP_STORE_CHECK
+    next = (ngx_http_store_state(sh->state) == NGX_HTTP_STORE_UP)
+           ? NGX_HTTP_STORE_CHECK
                                             : NGX_HTTP_STORE_PROBE;
 
     if ((ngx_msec_int_t) (ngx_current_msec - at) >= 0
@@ -712,7 +730,7 @@ ngx_http_integrations_store_cleanup(ngx_event_t *ev)
         return;
     }
 
-    if (p->sh->state != NGX_HTTP_STORE_UP) {
+    if (ngx_http_store_state(p->sh->state) != NGX_HTTP_STORE_UP) {
         ngx_add_timer(ev, p->smcf->cleanup_interval);
         return;
     }
@@ -956,7 +974,7 @@ ngx_http_integrations_store_collect(ngx_http_integrations_status_writer_t *w,
             "down or refused.")
         != NGX_OK
         || ngx_http_integrations_status_sample(w, l, 1,
-               sh->state == NGX_HTTP_STORE_UP ? 1 : 0)
+               ngx_http_store_state(sh->state) == NGX_HTTP_STORE_UP ? 1 : 0)
            != NGX_OK)
     {
         return NGX_ERROR;

@@ -83,6 +83,7 @@ struct ngx_http_integrations_store_op_s {
     ngx_http_event_handler_pt             write_handler;
     ngx_event_t                           guard;
     uint64_t                              start;    /* us */
+    ngx_atomic_uint_t                     seen;     /* the store's state */
     u_char                               *room;
     u_char                               *room_end;
 };
