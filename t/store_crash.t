@@ -49,11 +49,15 @@ sub wait_answered {
 # answered 201, until told to stop
 sub stream {
     my ($backend, $id) = @_;
+    my $parent = $$;
     my $pid = fork() // die "fork: $!";
     return $pid if $pid;
 
+    # a test that dies leaves no client behind
     my $file = $gw->dir . "/answered-$backend-$id";
-    for (my $i = 1; !-e $gw->dir . "/stop-$backend"; $i++) {
+    for (my $i = 1; !-e $gw->dir . "/stop-$backend" && getppid() == $parent;
+         $i++)
+    {
         my $key = "c-$backend-$id-$i";
         my $r = eval { Store::pay($gw, $key) };
         if ($r && $r->{status} == 201) {
@@ -65,6 +69,29 @@ sub stream {
         }
     }
     POSIX::_exit(0);
+}
+
+# the processes that hold a listening socket on the port (what a power
+# cut would leave nothing of): from /proc/net/tcp and /proc/*/fd
+sub listeners {
+    my ($port) = @_;
+    my %inodes;
+    open my $fh, '<', '/proc/net/tcp' or return ();
+    while (<$fh>) {
+        my @f = split;
+        next unless @f > 9 && $f[3] eq '0A';
+        my ($p) = $f[1] =~ /:([0-9A-F]+)$/ or next;
+        $inodes{$f[9]} = 1 if hex($p) == $port;
+    }
+    close $fh;
+    my %pids;
+    for my $fd (glob '/proc/[0-9]*/fd/*') {
+        my $l = readlink $fd // next;
+        next unless $l =~ /^socket:\[(\d+)\]$/ && $inodes{$1};
+        my ($pid) = $fd =~ m{^/proc/(\d+)/};
+        $pids{$pid} = 1;
+    }
+    return keys %pids;
 }
 
 sub workers {
@@ -101,8 +128,12 @@ for my $backend (Store->backends) {
     delete $gw->{pid};
 
     # a process with threads in a system call takes a moment to be gone,
-    # and its listening socket with it
-    Store::wait_for(sub { !grep { kill 0, $_ } @rest });
+    # and its listening socket with it; and a worker started just before
+    # the master stopped is killed too
+    Store::wait_for(sub {
+        my @l = listeners($gw->port('gw'));
+        kill 'KILL', @l if @l;
+        !@l && !grep { kill 0, $_ } @rest });
     my $before = keys %{ answered($backend) };
 
     $gw->start(http => $conf);

@@ -623,13 +623,13 @@ ngx_http_integrations_store_observe(ngx_http_integrations_store_op_t *op)
      * Only an operation that saw the state it would change may change
      * it: one posted before the last change is stale (a success queued
      * before an outage, a probe that read the schema before it was
-     * fixed), and out of a failure only a probe leads back up.
+     * fixed).  Only a probe, which checks the schema, says it is up.
      */
 
     st = ngx_http_store_state(op->seen);
 
     if (st == want
-        || (want == NGX_HTTP_STORE_UP && st != NGX_HTTP_STORE_UNKNOWN
+        || (want == NGX_HTTP_STORE_UP
             && op->core.kind != INTEGRATIONS_STORE_OP_PROBE)
         || !ngx_atomic_cmp_set(&sh->state, op->seen,
                                ngx_http_store_next(op->seen, want)))
