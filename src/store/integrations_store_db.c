@@ -51,9 +51,9 @@ static int integrations_store_db_idem_verdict(integrations_store_op_t *op,
     integrations_store_val_t *row);
 static integrations_store_rc_e integrations_store_db_write(
     const integrations_store_driver_t *d, integrations_store_conn_t *c,
-    integrations_store_op_t *op, integrations_store_stmt_e stmt,
-    integrations_store_val_t *p, integrations_store_val_t *row,
-    unsigned ncols, int *found);
+    integrations_store_op_t *op, integrations_store_tx_e tx,
+    integrations_store_stmt_e stmt, integrations_store_val_t *p,
+    integrations_store_val_t *row, unsigned ncols, int *found);
 static void integrations_store_db_text(integrations_store_val_t *v,
     integrations_store_bytes_t *b);
 static void integrations_store_db_int(integrations_store_val_t *v,
@@ -238,7 +238,7 @@ integrations_store_db_op(const integrations_store_driver_t *d,
         integrations_store_db_text(&p[5], &op->in.idem_finish.body);
         p[5].type = INTEGRATIONS_STORE_BLOB;
 
-        return integrations_store_db_write(d, c, op,
+        return integrations_store_db_write(d, c, op, INTEGRATIONS_STORE_TX_WRITE,
                                          INTEGRATIONS_STORE_STMT_IDEM_FINISH,
                                          p, NULL, 0, NULL);
         }
@@ -251,7 +251,7 @@ integrations_store_db_op(const integrations_store_driver_t *d,
         integrations_store_db_text(&p[1], &op->in.idem_release.key);
         integrations_store_db_int(&p[2], op->in.idem_release.owner);
 
-        return integrations_store_db_write(d, c, op,
+        return integrations_store_db_write(d, c, op, INTEGRATIONS_STORE_TX_WRITE,
                                         INTEGRATIONS_STORE_STMT_IDEM_RELEASE,
                                         p, NULL, 0, NULL);
         }
@@ -263,7 +263,7 @@ integrations_store_db_op(const integrations_store_driver_t *d,
         integrations_store_db_int(&p[0], op->now);
         integrations_store_db_int(&p[1], op->in.purge.limit);
 
-        return integrations_store_db_write(d, c, op,
+        return integrations_store_db_write(d, c, op, INTEGRATIONS_STORE_TX_RELAXED,
                                          INTEGRATIONS_STORE_STMT_IDEM_PURGE,
                                          p, NULL, 0, NULL);
         }
@@ -280,7 +280,7 @@ integrations_store_db_op(const integrations_store_driver_t *d,
 
         found = 0;
 
-        rc = integrations_store_db_write(d, c, op,
+        rc = integrations_store_db_write(d, c, op, INTEGRATIONS_STORE_TX_WRITE,
                                         INTEGRATIONS_STORE_STMT_LEASE_ACQUIRE,
                                         p, row, 1, &found);
 
@@ -297,7 +297,7 @@ integrations_store_db_op(const integrations_store_driver_t *d,
         integrations_store_db_text(&p[0], &op->in.lease.name);
         integrations_store_db_text(&p[1], &op->in.lease.holder);
 
-        return integrations_store_db_write(d, c, op,
+        return integrations_store_db_write(d, c, op, INTEGRATIONS_STORE_TX_WRITE,
                                         INTEGRATIONS_STORE_STMT_LEASE_RELEASE,
                                         p, NULL, 0, NULL);
         }
@@ -579,7 +579,7 @@ integrations_store_db_probe(const integrations_store_driver_t *d,
     integrations_store_db_text(&p[0], &op->in.probe.node);
     integrations_store_db_int(&p[1], op->now);
 
-    return integrations_store_db_write(d, c, op,
+    return integrations_store_db_write(d, c, op, INTEGRATIONS_STORE_TX_RELAXED,
                                        INTEGRATIONS_STORE_STMT_HEALTH, p,
                                        NULL, 0, NULL);
 }
@@ -624,9 +624,17 @@ integrations_store_db_idem_begin(const integrations_store_driver_t *d,
     integrations_store_db_int(&p[5], op->now);
     integrations_store_db_int(&p[6], op->now + in->ttl_ms);
 
+    /*
+     * The claim need not survive a power cut: lost, it only lets the
+     * retry claim again (and call the provider again, with the same
+     * provider key).  What must survive, the answer, is written by
+     * IDEM_FINISH with a durable commit, which makes the claim durable
+     * too.  So a first request waits for the disk once, not twice.
+     */
+
     for (tries = 0; tries < 3; tries++) {
 
-        rc = d->begin(c, INTEGRATIONS_STORE_TX_WRITE, op->deadline, E(op));
+        rc = d->begin(c, INTEGRATIONS_STORE_TX_RELAXED, op->deadline, E(op));
         if (rc != INTEGRATIONS_STORE_OK) {
             return rc;
         }
@@ -758,18 +766,22 @@ integrations_store_db_idem_verdict(integrations_store_op_t *op,
 }
 
 
-/* one statement in a write transaction; out.changed is its row count */
+/*
+ * One statement in a write transaction; out.changed is its row count.
+ * Durable (TX_WRITE) unless losing it in a power cut is harmless.
+ */
 
 static integrations_store_rc_e
 integrations_store_db_write(const integrations_store_driver_t *d,
     integrations_store_conn_t *c, integrations_store_op_t *op,
-    integrations_store_stmt_e stmt, integrations_store_val_t *p,
-    integrations_store_val_t *row, unsigned ncols, int *found)
+    integrations_store_tx_e tx, integrations_store_stmt_e stmt,
+    integrations_store_val_t *p, integrations_store_val_t *row,
+    unsigned ncols, int *found)
 {
     int64_t                  changed;
     integrations_store_rc_e  rc;
 
-    rc = d->begin(c, INTEGRATIONS_STORE_TX_WRITE, op->deadline, E(op));
+    rc = d->begin(c, tx, op->deadline, E(op));
     if (rc != INTEGRATIONS_STORE_OK) {
         return rc;
     }

@@ -49,7 +49,13 @@ typedef enum {
                                          lock; PostgreSQL autocommits
                                          each statement */
     INTEGRATIONS_STORE_TX_ATOMIC,     /* one transaction on both */
-    INTEGRATIONS_STORE_TX_MIGRATE     /* ATOMIC under the migration lock */
+    INTEGRATIONS_STORE_TX_MIGRATE,    /* ATOMIC under the migration lock */
+    INTEGRATIONS_STORE_TX_RELAXED     /* ATOMIC, but its commit does not
+                                         wait for the disk: for a write
+                                         whose loss in a power cut is
+                                         harmless (a claim a retry makes
+                                         again); every later durable
+                                         commit makes it durable too */
 } integrations_store_tx_e;
 
 

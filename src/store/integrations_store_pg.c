@@ -230,8 +230,12 @@ integrations_store_pg_begin(integrations_store_conn_t *c,
         return INTEGRATIONS_STORE_OK;
     }
 
-    rc = integrations_store_pg_simple(s, "BEGIN", NULL, deadline, err,
-                                      errlen);
+    /* a relaxed commit does not wait for the WAL flush; later ones do */
+
+    rc = integrations_store_pg_simple(s,
+                                  (tx == INTEGRATIONS_STORE_TX_RELAXED)
+                                  ? "BEGIN; SET LOCAL synchronous_commit = off"
+                                  : "BEGIN", NULL, deadline, err, errlen);
     if (rc != INTEGRATIONS_STORE_OK) {
         return rc;
     }

@@ -26,6 +26,7 @@ typedef struct {
     unsigned                         locked:1;
     unsigned                         in_tx:1;
     unsigned                         broken:1;
+    unsigned                         relaxed:1;    /* synchronous=NORMAL */
     int                              wal_frames;
     int                              checkpoint_frames;
     unsigned                         timeout;
@@ -319,6 +320,25 @@ integrations_store_sqlite_begin(integrations_store_conn_t *c,
     rc = integrations_store_sqlite_lock(s, deadline, err, errlen);
     if (rc != INTEGRATIONS_STORE_OK) {
         return rc;
+    }
+
+    /*
+     * In WAL mode synchronous=NORMAL commits without an fsync; the next
+     * FULL commit syncs the WAL, and with it every frame before it.
+     */
+
+    if ((tx == INTEGRATIONS_STORE_TX_RELAXED) != s->relaxed) {
+        rc = integrations_store_sqlite_simple(s,
+                                    (tx == INTEGRATIONS_STORE_TX_RELAXED)
+                                    ? "PRAGMA synchronous=NORMAL"
+                                    : "PRAGMA synchronous=FULL",
+                                    err, errlen);
+        if (rc != INTEGRATIONS_STORE_OK) {
+            integrations_store_sqlite_unlock(s);
+            return rc;
+        }
+
+        s->relaxed = (tx == INTEGRATIONS_STORE_TX_RELAXED);
     }
 
     rc = integrations_store_sqlite_simple(s, "BEGIN IMMEDIATE", err, errlen);
