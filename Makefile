@@ -3,7 +3,8 @@
 #   make run      build, then serve conf/demo.conf on 127.0.0.1:8080
 #   make test     build, then run the unit and integration tests
 #                 (make test VALGRIND=1: nginx under valgrind memcheck)
-#   make bench    wrk against bare proxy_pass and the module's locations
+#   make bench    wrk against bare proxy_pass and the module's locations,
+#                 the payments API and the durable store
 #                 (make bench-instructions: callgrind's count per request)
 #   make fuzz     run every libFuzzer target for FUZZ_SECONDS each
 #
@@ -99,9 +100,15 @@ test: deps
 run: deps $(MODULE)
 	./t/run-demo $(NGINX_BIN) $(abspath $(MODULE))
 
-bench: deps $(MODULE)
+bench: deps $(MODULE) $(BUILD)/bench/store_commit
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/run
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/payments
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/store
+
+# the cost of one durable commit, through the store's own code
+$(BUILD)/bench/store_commit: bench/store_commit.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)/bench
+	$(CC) -O2 $(CORE_INCS) $(PQ_INCS) $(CORE_SRCS) $< $(CORE_LIBS) -o $@
 
 bench-instructions: deps $(MODULE)
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/instructions
