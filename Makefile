@@ -1,6 +1,7 @@
 # ngx_integrations_module
 #
 #   make run      build, then serve conf/demo.conf on 127.0.0.1:8080
+#                 (DEMO_PORT=9080 make run: on 9080 to 9088 instead)
 #   make test     build, then run the unit and integration tests
 #                 (make test VALGRIND=1: nginx under valgrind memcheck)
 #   make bench    wrk against bare proxy_pass and the module's locations,
@@ -39,7 +40,7 @@ CORE_LIBS    := -lcrypto -lyajl -lsqlite3 -lpq -lpthread
 # Debian packages: to build and test, and the extras fuzzing needs.
 DEPS         := make gcc libc6-dev perl curl openssl nginx nginx-dev libssl-dev \
                 libyajl-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev \
-                sqlite3 postgresql wrk valgrind
+                sqlite3 postgresql wrk valgrind bsdutils procps
 FUZZ_DEPS    := clang libclang-rt-14-dev
 
 .PHONY: all deps deps-fuzz module unit integration test run bench \
@@ -97,8 +98,14 @@ integration: $(MODULE)
 test: deps
 	$(MAKE) unit integration
 
-run: deps $(MODULE)
-	./t/run-demo $(NGINX_BIN) $(abspath $(MODULE))
+# The first build copies and configures nginx's source tree: say so, or
+# make run looks hung for a minute and a half.
+run: deps
+	@[ -f $(MODULE) ] || echo "make run: first build: copying and" \
+	    "configuring nginx's source tree, then compiling the module" \
+	    "(about 90 s; the configure log is build/nginx/configure.log)"
+	@$(MAKE) -s --no-print-directory module
+	@./t/run-demo $(NGINX_BIN) $(abspath $(MODULE))
 
 bench: deps $(MODULE) $(BUILD)/bench/store_commit
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/run

@@ -1,6 +1,7 @@
 /*
  * libFuzzer target: the client's create and refund bodies, then every
- * provider's request built from what parsed.
+ * provider's request built from what parsed.  A refusal names a field;
+ * what parsed holds no control character in its ids and names.
  */
 
 #include <stdint.h>
@@ -19,9 +20,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     integrations_pay_http_t    h;
     integrations_pay_input_t   in;
 
+    field = NULL;
+
     if (integrations_pay_parse_create((const char *) data, size, &in, &field)
         == 0)
     {
+        if (!integrations_json_plain(in.order_id.data, in.order_id.len, 0)
+            || !integrations_json_plain(in.customer_id.data,
+                                        in.customer_id.len, 0)
+            || !integrations_json_plain(in.source.data, in.source.len, 0))
+        {
+            abort();
+        }
+
         for (p = 0; p < INTEGRATIONS_PAY_NPROVIDERS; p++) {
             memset(&call, 0, sizeof(call));
             call.provider = p;
@@ -38,6 +49,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 integrations_pay_http_free(&h);
             }
         }
+
+    } else if (field == NULL) {
+        abort();
     }
 
     integrations_pay_input_free(&in);

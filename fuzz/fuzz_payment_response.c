@@ -44,6 +44,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     if (res.kind == INTEGRATIONS_PAY_OK) {
+
+        /* an id the API hands out is one it can be asked about */
+
+        if (res.payment_id[0]
+            && !integrations_pay_id_valid(res.payment_id,
+                                          strlen(res.payment_id)))
+        {
+            abort();
+        }
+
         json = integrations_pay_result_json(&res, provider, &len);
         free(json);
     }

@@ -31,6 +31,7 @@ typedef struct {
 typedef struct {
     ngx_http_request_t              *request;
     ngx_integrations_main_conf_t    *main_conf;
+    ngx_uint_t                       wanted;     /* bit i: hooks[i] */
 
     void                            *data;
     ngx_event_get_peer_pt            original_get_peer;
@@ -101,6 +102,12 @@ ngx_integrations_add_peer_hook(ngx_conf_t *cf,
     ngx_integrations_main_conf_t    *imcf;
 
     imcf = ngx_http_conf_get_module_main_conf(cf, ngx_integrations_module);
+
+    if (imcf->hooks.nelts == sizeof(ngx_uint_t) * 8) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "integrations: too many peer hooks");
+        return NGX_ERROR;
+    }
 
     h = ngx_array_push(&imcf->hooks);
     if (h == NULL) {
@@ -174,17 +181,24 @@ ngx_integrations_init_peer(ngx_http_request_t *r,
         return rc;
     }
 
+    /* asked once: a hook that fails the request logs why only once */
+
     hooks = imcf->hooks.elts;
     wanted = 0;
 
     for (i = 0; i < imcf->hooks.nelts; i++) {
-        if (hooks[i]->wants(r)) {
-            wanted = 1;
-            break;
+        rc = hooks[i]->wants(r);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            wanted |= (ngx_uint_t) 1 << i;
         }
     }
 
-    if (!wanted) {
+    if (wanted == 0) {
         return NGX_OK;
     }
 
@@ -197,6 +211,7 @@ ngx_integrations_init_peer(ngx_http_request_t *r,
 
     pd->request = r;
     pd->main_conf = imcf;
+    pd->wanted = wanted;
     pd->data = u->peer.data;
     pd->original_get_peer = u->peer.get;
     pd->original_free_peer = u->peer.free;
@@ -235,7 +250,7 @@ ngx_integrations_get_peer(ngx_peer_connection_t *pc, void *data)
     hooks = pd->main_conf->hooks.elts;
 
     for (i = 0; i < pd->main_conf->hooks.nelts; i++) {
-        if (hooks[i]->wants(pd->request)
+        if ((pd->wanted & ((ngx_uint_t) 1 << i))
             && hooks[i]->before(pd->request) != NGX_OK)
         {
             return NGX_ERROR;

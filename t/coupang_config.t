@@ -110,4 +110,109 @@ ok($passed, 'a relative path is relative to the configuration directory')
 ok($passed, 'a good configuration passes') or diag $out;
 unlike($out, qr/\[warn\]/, 'without warnings');
 
+# Where proxy_pass takes its host from variables, the client may choose
+# where a signature goes: nginx -t refuses unless coupang_sign_hosts says
+# which hosts may receive one.
+
+sub dest_conf {
+    my ($server, $location) = @_;
+    return <<"CONF";
+    upstream coupang { server 127.0.0.1:%%PORT:up%%; }
+    upstream internal_app { server 127.0.0.1:%%PORT:up%%; }
+
+    coupang_access_key       AK;
+    coupang_secret_key_file  $dir/good.key;
+
+    server {
+        listen 127.0.0.1:%%PORT:gw%%;
+        $server
+        location /hv/ { $location }
+        location /lit/ { proxy_pass https://localhost; }
+        location /ret/ { return 200; }
+        location = /metrics { integrations_status; }
+    }
+CONF
+}
+
+my @dest_bad = (
+    [ '', 'coupang_sign on; proxy_pass http://$http_x_up;',
+      qr{"coupang_sign" in location "/hv/" would sign for a host that "proxy_pass" takes from variables.*"coupang_sign_hosts"},
+      'proxy_pass host from a header' ],
+    [ 'coupang_sign on;', 'proxy_pass https://$host;',
+      qr{"coupang_sign" in location "/hv/" would sign for a host},
+      'coupang_sign inherited by a proxy_pass with $host' ],
+    [ '', 'coupang_sign on; proxy_pass http://coupang;'
+          . ' if ($arg_x) { proxy_pass http://$arg_x; }',
+      qr{"coupang_sign" in location "/hv/" would sign for a host},
+      'proxy_pass with variables inside "if"' ],
+    [ 'coupang_sign on;', 'proxy_pass http://coupang/$1;',
+      qr{"coupang_sign" in location "/hv/" would sign for a host},
+      'variables in the URI only: nginx looks the host up at run time' ],
+    [ '', 'coupang_sign on; coupang_sign_hosts nowhere;'
+          . ' proxy_pass http://$http_x_up;',
+      qr{"coupang_sign_hosts" "nowhere" is not an upstream \(an "upstream" block, or the host of a literal "proxy_pass"\)},
+      'an allowed host that is no upstream' ],
+    [ 'coupang_sign_hosts coupang:8080;', '',
+      qr{"coupang_sign_hosts" "coupang:8080" is not an upstream},
+      'an upstream block with a port' ],
+    [ '', 'coupang_sign_hosts http://coupang;',
+      qr{invalid host "http://coupang" in "coupang_sign_hosts" directive},
+      'a URL as host' ],
+    [ '', 'coupang_sign_hosts coupang/v2;',
+      qr{invalid host "coupang/v2" in "coupang_sign_hosts" directive},
+      'a host with a path' ],
+    [ '', 'coupang_sign_hosts coupang:0;',
+      qr{invalid host "coupang:0" in "coupang_sign_hosts" directive, invalid port},
+      'port 0' ],
+    [ '', 'coupang_sign_hosts coupang:65536;',
+      qr{invalid host "coupang:65536" in "coupang_sign_hosts" directive},
+      'port out of range' ],
+    [ '', 'coupang_sign_hosts unix:/tmp/x.sock;',
+      qr{invalid host "unix:/tmp/x.sock" in "coupang_sign_hosts" directive},
+      'a UNIX socket' ],
+    [ '', 'coupang_sign_hosts "coup ang";',
+      qr{invalid host "coup ang" in "coupang_sign_hosts" directive},
+      'a host with a space' ],
+    [ '', 'coupang_sign_hosts "";',
+      qr{invalid host "" in "coupang_sign_hosts" directive},
+      'an empty host' ],
+    [ '', 'coupang_sign_hosts coupang; coupang_sign_hosts coupang;',
+      qr{"coupang_sign_hosts" directive is duplicate},
+      'coupang_sign_hosts twice' ],
+    [ '', 'coupang_sign_hosts;',
+      qr{invalid number of arguments in "coupang_sign_hosts" directive},
+      'coupang_sign_hosts without a host' ],
+);
+
+for my $case (@dest_bad) {
+    my ($server, $location, $re, $name) = @$case;
+    my ($passed, $out) = $gw->test_config(http => dest_conf($server,
+                                                            $location));
+    ok(!$passed, "$name: nginx -t fails");
+    like($out, $re, "$name: message names it") or diag $out;
+}
+
+my @dest_good = (
+    [ '', 'coupang_sign on; coupang_sign_hosts coupang;'
+          . ' proxy_pass http://$http_x_up;',
+      'proxy_pass host from a header, allowed hosts listed' ],
+    [ 'coupang_sign on; coupang_sign_hosts COUPANG localhost;',
+      'proxy_pass https://$host;',
+      'allowed hosts inherited; an implicit upstream; any case' ],
+    [ 'coupang_sign on; coupang_sign_hosts coupang;',
+      'proxy_pass http://coupang/$1;',
+      'variables only in the URI, the host listed' ],
+    [ 'coupang_sign on;', 'proxy_pass http://127.0.0.1:%%PORT:up%%;',
+      'coupang_sign inherited by literal, return and status locations' ],
+    [ '', 'proxy_pass http://$http_x_up;',
+      'variables where nothing is signed' ],
+);
+
+for my $case (@dest_good) {
+    my ($server, $location, $name) = @$case;
+    my ($passed, $out) = $gw->test_config(http => dest_conf($server,
+                                                            $location));
+    ok($passed, "$name: nginx -t passes") or diag $out;
+}
+
 done_testing();

@@ -10,6 +10,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "integrations_json.h"
 #include "integrations_money.h"
 #include "integrations_payment.h"
 
@@ -42,7 +43,8 @@ static void form_field(integrations_pay_buf_t *b, const char *key,
     const char *v, size_t n);
 static void form_meta(integrations_pay_buf_t *b, const char *k, size_t kn,
     const char *v, size_t vn);
-static yajl_val parse_tree(const char *json, size_t len);
+static yajl_val parse_tree(const char *json, size_t len,
+    integrations_json_err_t *err);
 static yajl_val get(yajl_val obj, const char *key);
 static yajl_val get_path(yajl_val v, const char **path);
 static yajl_val first(yajl_val arr);
@@ -179,13 +181,20 @@ integrations_pay_id_valid(const char *id, size_t len)
 
 /* client requests */
 
+/*
+ * A string field: -1 when required and missing, not a string, empty, too
+ * long, or holding a control character (ids and names none at all; text,
+ * a description or a reason, its tabs and line breaks).  A NUL never
+ * gets here: the parser refuses it.
+ */
+
 static int
-text_field(yajl_val root, const char *key, integrations_pay_str_t *s,
-    int required, size_t max)
+text_field(integrations_pay_input_t *in, const char *key,
+    integrations_pay_str_t *s, int required, size_t max, int text)
 {
     yajl_val  v;
 
-    v = get(root, key);
+    v = get(in->tree, key);
 
     if (v == NULL || YAJL_IS_NULL(v)) {
         s->data = NULL;
@@ -199,6 +208,11 @@ text_field(yajl_val root, const char *key, integrations_pay_str_t *s,
 
     s->data = v->u.string;
     s->len = strlen(v->u.string);
+
+    if (!integrations_json_plain(s->data, s->len, text)) {
+        in->why = "holds a control character";
+        return -1;
+    }
 
     return (s->len == 0 || s->len > max) ? -1 : 0;
 }
@@ -235,17 +249,33 @@ static int
 parse_common(const char *json, size_t len, integrations_pay_input_t *in,
     const char **field)
 {
-    yajl_val  root;
+    yajl_val                 root;
+    integrations_json_err_t  err;
 
     memset(in, 0, sizeof(integrations_pay_input_t));
     in->amount = -1;
     in->exponent = -1;
 
-    root = parse_tree(json, len);
+    root = parse_tree(json, len, &err);
 
     if (root == NULL || !YAJL_IS_OBJECT(root)) {
         yajl_tree_free(root);
         *field = "body";
+
+        /* a NUL or a key twice: where it is, not just "body" */
+
+        if (root == NULL && err.path[0]
+            && (err.error == INTEGRATIONS_JSON_NUL
+                || err.error == INTEGRATIONS_JSON_DUPLICATE))
+        {
+            memcpy(in->where, err.path, sizeof(in->where));
+            *field = in->where;
+            in->why = integrations_json_strerror(err.error);
+
+        } else if (root == NULL && err.error != INTEGRATIONS_JSON_INVALID) {
+            in->why = integrations_json_strerror(err.error);
+        }
+
         return -1;
     }
 
@@ -269,7 +299,7 @@ integrations_pay_parse_create(const char *json, size_t len,
 
     root = in->tree;
 
-    if (text_field(root, "provider", &in->provider, 0, 32) != 0) {
+    if (text_field(in, "provider", &in->provider, 0, 32, 0) != 0) {
         *field = "provider";
         return -1;
     }
@@ -279,7 +309,7 @@ integrations_pay_parse_create(const char *json, size_t len,
         return -1;
     }
 
-    if (text_field(root, "currency", &cur, 1, 3) != 0
+    if (text_field(in, "currency", &cur, 1, 3, 0) != 0
         || (in->exponent = integrations_money_exponent(cur.data, cur.len))
            < 0)
     {
@@ -294,34 +324,34 @@ integrations_pay_parse_create(const char *json, size_t len,
 
     /* order ids go into provider URLs and keys: keep them plain */
 
-    if (text_field(root, "order_id", &in->order_id, 1, 64) != 0
+    if (text_field(in, "order_id", &in->order_id, 1, 64, 0) != 0
         || !integrations_pay_id_valid(in->order_id.data, in->order_id.len))
     {
         *field = "order_id";
         return -1;
     }
 
-    if (text_field(root, "customer_id", &in->customer_id, 1, 255) != 0) {
+    if (text_field(in, "customer_id", &in->customer_id, 1, 255, 0) != 0) {
         *field = "customer_id";
         return -1;
     }
 
-    if (text_field(root, "description", &in->description, 1, 500) != 0) {
+    if (text_field(in, "description", &in->description, 1, 500, 1) != 0) {
         *field = "description";
         return -1;
     }
 
-    if (text_field(root, "method", &in->method, 0, 32) != 0) {
+    if (text_field(in, "method", &in->method, 0, 32, 0) != 0) {
         *field = "method";
         return -1;
     }
 
-    if (text_field(root, "source", &in->source, 0, 255) != 0) {
+    if (text_field(in, "source", &in->source, 0, 255, 0) != 0) {
         *field = "source";
         return -1;
     }
 
-    if (text_field(root, "payment_key", &in->payment_key, 0, 200) != 0
+    if (text_field(in, "payment_key", &in->payment_key, 0, 200, 0) != 0
         || (in->payment_key.len
             && !integrations_pay_id_valid(in->payment_key.data,
                                           in->payment_key.len)))
@@ -343,25 +373,43 @@ integrations_pay_parse_create(const char *json, size_t len,
         for (i = 0; i < meta->u.object.len; i++) {
             v = meta->u.object.values[i];
 
-            if (!YAJL_IS_STRING(v)
-                || strlen(meta->u.object.keys[i]) == 0
-                || strlen(meta->u.object.keys[i]) > 40
-                || strlen(v->u.string) > 500)
-            {
-                *field = "metadata";
-                return -1;
+            if (!YAJL_IS_STRING(v)) {
+                goto bad_metadata;
             }
 
             in->metadata[i].key.data = meta->u.object.keys[i];
             in->metadata[i].key.len = strlen(meta->u.object.keys[i]);
             in->metadata[i].value.data = v->u.string;
             in->metadata[i].value.len = strlen(v->u.string);
+
+            if (in->metadata[i].key.len == 0
+                || in->metadata[i].key.len > 40
+                || in->metadata[i].value.len > 500)
+            {
+                goto bad_metadata;
+            }
+
+            /* keys are names; values are text */
+
+            if (!integrations_json_plain(in->metadata[i].key.data,
+                                         in->metadata[i].key.len, 0)
+                || !integrations_json_plain(in->metadata[i].value.data,
+                                            in->metadata[i].value.len, 1))
+            {
+                in->why = "holds a control character";
+                goto bad_metadata;
+            }
         }
 
         in->nmetadata = meta->u.object.len;
     }
 
     return 0;
+
+bad_metadata:
+
+    *field = "metadata";
+    return -1;
 }
 
 
@@ -378,7 +426,7 @@ integrations_pay_parse_refund(const char *json, size_t len,
         return -1;
     }
 
-    if (text_field(in->tree, "reason", &in->reason, 1, 500) != 0) {
+    if (text_field(in, "reason", &in->reason, 1, 500, 1) != 0) {
         *field = "reason";
         return -1;
     }
@@ -1047,13 +1095,14 @@ int
 integrations_pay_parse_response(int provider, int op, unsigned http_status,
     const char *body, size_t len, integrations_pay_result_t *res)
 {
-    int       rc;
-    yajl_val  root;
+    int                      rc;
+    yajl_val                 root;
+    integrations_json_err_t  err;
 
     memset(res, 0, sizeof(integrations_pay_result_t));
     res->amount = -1;
 
-    root = parse_tree(body, len);
+    root = parse_tree(body, len, &err);
 
     if (http_status >= 200 && http_status < 300) {
 
@@ -1080,6 +1129,15 @@ integrations_pay_parse_response(int provider, int op, unsigned http_status,
             rc = parse_coinbase(op, root, res);
             break;
         default:
+            rc = -1;
+        }
+
+        /* a payment id this API could not be asked about is no id */
+
+        if (rc == 0 && res->payment_id[0]
+            && !integrations_pay_id_valid(res->payment_id,
+                                          strlen(res->payment_id)))
+        {
             rc = -1;
         }
 
@@ -1585,11 +1643,12 @@ int
 integrations_pay_parse_token(const char *body, size_t len, char *token,
     size_t size, int64_t *expires_in)
 {
-    size_t       n;
-    yajl_val     root, v;
-    const char  *s;
+    size_t                   n;
+    yajl_val                 root, v;
+    const char              *s;
+    integrations_json_err_t  err;
 
-    root = parse_tree(body, len);
+    root = parse_tree(body, len, &err);
 
     if (root == NULL || !YAJL_IS_OBJECT(root)
         || copy_str(token, size, get(root, "access_token")) != 0)
@@ -1818,92 +1877,33 @@ form_meta(integrations_pay_buf_t *b, const char *k, size_t kn,
 
 
 /*
- * yajl_tree wants a NUL-terminated string and recurses to free a tree:
- * the input is copied, refused if it holds a NUL, and its nesting is
- * bounded before yajl sees it.
+ * Client bodies and provider answers alike are read strictly: a string
+ * with a NUL (which a tree of C strings would cut), a key twice in an
+ * object (which would leave the reader to pick one), a comment, or
+ * nesting deeper than the bound is not a JSON text this API reads.  So
+ * strlen() of any string in the tree is its length.
  */
 
 static yajl_val
-parse_tree(const char *json, size_t len)
+parse_tree(const char *json, size_t len, integrations_json_err_t *err)
 {
-    int       depth, in_string;
-    char     *copy;
-    size_t    i;
-    yajl_val  root;
-
-    if (len == 0 || len > INTEGRATIONS_PAY_MAX_BODY
-        || memchr(json, '\0', len) != NULL)
-    {
+    if (len == 0 || len > INTEGRATIONS_PAY_MAX_BODY) {
+        err->error = INTEGRATIONS_JSON_INVALID;
+        err->path[0] = '\0';
         return NULL;
     }
 
-    depth = 0;
-    in_string = 0;
-
-    for (i = 0; i < len; i++) {
-        if (in_string) {
-            if (json[i] == '\\') {
-                i++;
-            } else if (json[i] == '"') {
-                in_string = 0;
-            }
-            continue;
-        }
-
-        switch (json[i]) {
-        case '"':
-            in_string = 1;
-            break;
-        case '[':
-        case '{':
-            if (++depth > INTEGRATIONS_PAY_MAX_DEPTH) {
-                return NULL;
-            }
-            break;
-        case ']':
-        case '}':
-            depth--;
-            break;
-        case '/':
-            /* yajl_tree allows comments; JSON does not */
-            return NULL;
-        }
-    }
-
-    copy = malloc(len + 1);
-    if (copy == NULL) {
-        return NULL;
-    }
-
-    memcpy(copy, json, len);
-    copy[len] = '\0';
-
-    root = yajl_tree_parse(copy, NULL, 0);
-
-    free(copy);
-
-    return root;
+    return integrations_json_parse(json, len, INTEGRATIONS_PAY_MAX_DEPTH,
+                                   INTEGRATIONS_JSON_UNIQUE_KEYS, err);
 }
 
+
+/* the short name for the many reads below; keys are unique */
 
 static yajl_val
 get(yajl_val obj, const char *key)
 {
-    size_t  i;
-
-    if (obj == NULL || !YAJL_IS_OBJECT(obj)) {
-        return NULL;
-    }
-
-    /* the last of duplicate keys, as most JSON parsers do */
-
-    for (i = obj->u.object.len; i > 0; i--) {
-        if (strcmp(obj->u.object.keys[i - 1], key) == 0) {
-            return obj->u.object.values[i - 1];
-        }
-    }
-
-    return NULL;
+    return integrations_json_get(obj, key);
 }
 
 

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "integrations_json.h"
+
 
 typedef enum {
     INTEGRATIONS_PAY_STRIPE = 0,
@@ -89,6 +91,8 @@ typedef struct {
     integrations_pay_str_t  reason;
     integrations_pay_kv_t   metadata[INTEGRATIONS_PAY_MAX_METADATA];
     size_t                  nmetadata;
+    const char             *why;           /* of a refusal, or NULL */
+    char                    where[INTEGRATIONS_JSON_PATH_LEN];
     void                   *tree;          /* private */
 } integrations_pay_input_t;
 
@@ -146,8 +150,13 @@ int integrations_pay_id_valid(const char *id, size_t len);
 
 /*
  * Client bodies.  0: parsed; -1: *field names what is wrong ("amount",
- * "body" for JSON that is not an object...).  The input points into the
- * parsed tree until integrations_pay_input_free().
+ * "metadata.sku" for a key given twice, "body" for JSON that is not an
+ * object...; it may point into in->where) and in->why says how when it
+ * is more than "missing or invalid" ("holds a NUL character", "is given
+ * more than once", "holds a control character").  The text is strict
+ * JSON (integrations_json.h): a NUL in any string or a key twice in any
+ * object refuses the body.  The input points into the parsed tree until
+ * integrations_pay_input_free().
  */
 int integrations_pay_parse_create(const char *json, size_t len,
     integrations_pay_input_t *in, const char **field);
@@ -181,7 +190,9 @@ void integrations_pay_http_free(integrations_pay_http_t *h);
 
 /*
  * A provider's answer to a call.  Returns res->kind.  Strings too long
- * for the result make it a BAD_RESPONSE rather than be cut.
+ * for the result make it a BAD_RESPONSE rather than be cut, and so does
+ * a 2xx answer that is not strict JSON (a NUL in a string, a key twice)
+ * or whose payment id is not one integrations_pay_id_valid() takes.
  */
 int integrations_pay_parse_response(int provider, int op,
     unsigned http_status, const char *body, size_t len,

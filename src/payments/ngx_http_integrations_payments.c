@@ -132,6 +132,7 @@ typedef struct {
     ngx_int_t                              step;
     ngx_str_t                              id;
     ngx_str_t                              idempotency_key;
+    ngx_str_t                              body;   /* read so far */
     integrations_pay_input_t               in;
     unsigned                               have_input:1;
     unsigned                               have_read:1;
@@ -186,9 +187,13 @@ static void ngx_http_integrations_pay_idem_abandon(
 static char *ngx_http_integrations_pay_idem_scope(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_integrations_pay_read_body(ngx_http_request_t *r,
-    ngx_str_t *body);
-static ngx_str_t *ngx_http_integrations_pay_client_key(
-    ngx_http_request_t *r);
+    ngx_http_integrations_pay_ctx_t *ctx);
+static ngx_int_t ngx_http_integrations_pay_body_refused(ngx_http_request_t *r,
+    ngx_int_t rc);
+static void ngx_http_integrations_pay_input(ngx_http_request_t *r,
+    ngx_http_integrations_pay_ctx_t *ctx);
+static ngx_int_t ngx_http_integrations_pay_client_key(ngx_http_request_t *r,
+    ngx_str_t **key);
 static ngx_int_t ngx_http_integrations_pay_select(ngx_http_request_t *r,
     ngx_http_integrations_pay_ctx_t *ctx);
 static ngx_int_t ngx_http_integrations_pay_sent(
@@ -374,13 +379,20 @@ ngx_http_integrations_pay_handler(ngx_http_request_t *r)
                                         "Request body too large", NULL);
         }
 
-        r->request_body_in_single_buf = 1;
+        /*
+         * Unbuffered: the body is taken as it comes, so that one without
+         * a length (chunked) is refused as soon as it passes the limit,
+         * not spooled up to client_max_body_size and refused by nginx's
+         * own HTML page.  Whatever the reader refuses is ours to answer.
+         */
+
+        r->request_body_no_buffering = 1;
 
         rc = ngx_http_read_client_request_body(r,
                                             ngx_http_integrations_pay_body);
 
         if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            return rc;
+            return ngx_http_integrations_pay_body_refused(r, rc);
         }
 
         return NGX_DONE;
@@ -943,34 +955,56 @@ ngx_http_integrations_pay_route(ngx_http_request_t *r,
 }
 
 
+/*
+ * The body's post handler, and its read event handler while more of it
+ * is to come.
+ */
+
 static void
 ngx_http_integrations_pay_body(ngx_http_request_t *r)
 {
-    ngx_int_t                               rc;
-    ngx_str_t                               body, *key;
-    const char                             *field;
-    ngx_http_integrations_pay_ctx_t        *ctx;
-    ngx_http_integrations_pay_main_conf_t  *pmcf;
+    ngx_int_t                         rc;
+    ngx_http_integrations_pay_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_integrations_payments_module);
 
-    r->read_event_handler = ngx_http_test_reading;
+    rc = ngx_http_integrations_pay_read_body(r, ctx);
 
-    rc = ngx_http_integrations_pay_read_body(r, &body);
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, rc);
+    if (rc == NGX_AGAIN) {
+        r->read_event_handler = ngx_http_integrations_pay_body;
         return;
     }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r,
+                           ngx_http_integrations_pay_body_refused(r, rc));
+        return;
+    }
+
+    r->read_event_handler = ngx_http_test_reading;
+
+    ngx_http_integrations_pay_input(r, ctx);
+}
+
+
+static void
+ngx_http_integrations_pay_input(ngx_http_request_t *r,
+    ngx_http_integrations_pay_ctx_t *ctx)
+{
+    ngx_int_t                               rc;
+    ngx_str_t                              *key;
+    const char                             *field;
+    ngx_http_integrations_pay_main_conf_t  *pmcf;
 
     field = NULL;
 
     if (ctx->op == INTEGRATIONS_PAY_CREATE) {
-        rc = integrations_pay_parse_create((char *) body.data, body.len,
-                                           &ctx->in, &field);
+        rc = integrations_pay_parse_create((char *) ctx->body.data,
+                                           ctx->body.len, &ctx->in, &field);
 
     } else if (ctx->op == INTEGRATIONS_PAY_REFUND) {
-        rc = integrations_pay_parse_refund((char *) body.data, body.len,
-                                           &ctx->in, &field);
+        rc = integrations_pay_parse_refund((char *) ctx->body.data,
+                                           ctx->body.len, &ctx->in, &field);
 
     } else {
         /* capture: no body needed, any is ignored */
@@ -981,14 +1015,19 @@ ngx_http_integrations_pay_body(ngx_http_request_t *r)
 
     if (rc != 0) {
         rc = ngx_http_integrations_pay_bad_field(r, field,
-                                                 "is missing or invalid");
+                 ctx->in.why ? ctx->in.why : "is missing or invalid");
         ngx_http_finalize_request(r, rc);
         return;
     }
 
     /* the client's key: kept in the store when there is one */
 
-    key = ngx_http_integrations_pay_client_key(r);
+    if (ngx_http_integrations_pay_client_key(r, &key) != NGX_OK) {
+        rc = ngx_http_integrations_pay_bad_field(r, "Idempotency-Key",
+                                                 "is given more than once");
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
 
     if (key) {
         if (key->len == 0 || key->len > 45
@@ -1006,7 +1045,7 @@ ngx_http_integrations_pay_body(ngx_http_request_t *r)
                                         ngx_http_integrations_payments_module);
 
         if (pmcf->idem) {
-            rc = ngx_http_integrations_pay_idem_begin(ctx, &body);
+            rc = ngx_http_integrations_pay_idem_begin(ctx, &ctx->body);
 
             if (rc != NGX_DONE) {
                 ngx_http_finalize_request(r, rc);
@@ -1083,12 +1122,20 @@ ngx_http_integrations_pay_proceed(ngx_http_integrations_pay_ctx_t *ctx)
 }
 
 
-static ngx_str_t *
-ngx_http_integrations_pay_client_key(ngx_http_request_t *r)
+/*
+ * The client's Idempotency-Key, or NULL; NGX_DECLINED when it is given
+ * more than once: two keys for one call cannot both hold, and taking
+ * either hides a client bug.
+ */
+
+static ngx_int_t
+ngx_http_integrations_pay_client_key(ngx_http_request_t *r, ngx_str_t **key)
 {
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    *key = NULL;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -1097,7 +1144,7 @@ ngx_http_integrations_pay_client_key(ngx_http_request_t *r)
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                return NULL;
+                return NGX_OK;
             }
 
             part = part->next;
@@ -1109,63 +1156,143 @@ ngx_http_integrations_pay_client_key(ngx_http_request_t *r)
             && ngx_strncasecmp(h[i].key.data, (u_char *) "Idempotency-Key",
                                sizeof("Idempotency-Key") - 1) == 0)
         {
-            return &h[i].value;
+            if (*key) {
+                return NGX_DECLINED;
+            }
+
+            *key = &h[i].value;
         }
     }
 }
 
 
-static ngx_int_t
-ngx_http_integrations_pay_read_body(ngx_http_request_t *r, ngx_str_t *body)
-{
-    u_char       *p;
-    size_t        len;
-    ssize_t       n;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
+/*
+ * Takes what the reader has of the body and reads on: NGX_OK with the
+ * whole body in ctx->body, NGX_AGAIN to wait for more, or a status to
+ * refuse it with (413 as soon as it passes the limit, before the rest
+ * of it is read).  As nginx's upstream does with an unbuffered body, the
+ * buffers taken are marked consumed so that the reader reuses them.
+ */
 
-    if (r->request_body == NULL || r->request_body->bufs == NULL) {
-        ngx_str_null(body);
+static ngx_int_t
+ngx_http_integrations_pay_read_body(ngx_http_request_t *r,
+    ngx_http_integrations_pay_ctx_t *ctx)
+{
+    size_t                    n, size, got;
+    ngx_int_t                 rc;
+    ngx_buf_t                *b;
+    ngx_uint_t                read;
+    ngx_chain_t              *cl;
+    ngx_http_request_body_t  *rb;
+
+    rb = r->request_body;
+
+    if (rb == NULL) {
         return NGX_OK;
     }
 
-    len = 0;
+    read = 0;
 
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        len += ngx_buf_size(cl->buf);
-    }
+    for ( ;; ) {
+        got = 0;
 
-    if (len > NGX_HTTP_PAY_MAX_BODY) {
-        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-    }
+        for (cl = rb->bufs; cl; cl = cl->next) {
+            b = cl->buf;
 
-    p = ngx_pnalloc(r->pool, len + 1);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    body->data = p;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->in_file) {
-            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                              b->file_pos);
-            if (n != b->file_last - b->file_pos) {
+            if (b->in_file) {
+                /* an unbuffered body is never written to a file */
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "payments: request body in a file");
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            p += n;
-            continue;
+            size = b->last - b->pos;
+
+            if (size == 0) {
+                continue;
+            }
+
+            if (size > NGX_HTTP_PAY_MAX_BODY - ctx->body.len) {
+                return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+
+            if (ctx->body.data == NULL) {
+
+                /* the length when it is known, else room for the limit */
+
+                n = r->headers_in.chunked
+                    ? NGX_HTTP_PAY_MAX_BODY
+                    : (size_t) r->headers_in.content_length_n;
+
+                ctx->body.data = ngx_pnalloc(r->pool, ngx_max(n, size));
+                if (ctx->body.data == NULL) {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+            }
+
+            ngx_memcpy(ctx->body.data + ctx->body.len, b->pos, size);
+            ctx->body.len += size;
+            b->pos = b->last;
+            got += size;
         }
 
-        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        rb->bufs = NULL;
+
+        if (!r->reading_body || (read && got == 0)) {
+            break;
+        }
+
+        rc = ngx_http_read_unbuffered_request_body(r);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        read = 1;
     }
 
-    body->len = p - body->data;
+    return r->reading_body ? NGX_AGAIN : NGX_OK;
+}
 
-    return NGX_OK;
+
+/*
+ * What the body reader refused, answered as this module answers: a body
+ * over the limit (ours or client_max_body_size) or a malformed chunked
+ * one.  A client gone or too slow is nginx's to end.
+ */
+
+static ngx_int_t
+ngx_http_integrations_pay_body_refused(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_str_t  d;
+
+    if (r->connection->error || r->connection->timedout) {
+        return rc;
+    }
+
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE || rc == NGX_HTTP_BAD_REQUEST)
+    {
+        /* the rest of the body is unread: drained, then closed */
+        r->keepalive = 0;
+        r->lingering_close = 1;
+    }
+
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        ngx_str_set(&d, "the body is over 64 KB or client_max_body_size");
+        return ngx_http_integrations_problem(r,
+                                        NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        "body_too_large",
+                                        "Request body too large", &d);
+    }
+
+    if (rc == NGX_HTTP_BAD_REQUEST) {
+        ngx_str_set(&d, "the chunked body is malformed");
+        return ngx_http_integrations_problem(r, NGX_HTTP_BAD_REQUEST,
+                                             "invalid_request",
+                                             "Invalid request", &d);
+    }
+
+    return rc;
 }
 
 
@@ -2013,6 +2140,26 @@ ngx_http_integrations_pay_unavailable(ngx_http_request_t *r,
     }
 
     status = NGX_HTTP_BAD_GATEWAY;
+
+    /*
+     * A 2xx answer this API cannot read (not JSON, a NUL in a string, a
+     * key twice, an id that is none): not an outage, and the call may
+     * have taken effect; the same Idempotency-Key replays it safely.
+     */
+
+    if (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_OK
+        && req->status >= 200 && req->status < 300)
+    {
+        d.len = ngx_sprintf(d.data, "%V answered %ui with a body that is "
+                            "not what its API sends%s%s", &req->provider,
+                            req->status, what ? ": " : "",
+                            what ? what : "") - d.data;
+
+        return ngx_http_integrations_problem(r, status,
+                                        "provider_bad_response",
+                                        "Unreadable payment provider answer",
+                                        &d);
+    }
 
     if (req->error != NGX_HTTP_INTEGRATIONS_OUTBOUND_OK) {
         d.len = ngx_sprintf(d.data, "%V cannot be reached%s%s",

@@ -2,10 +2,15 @@ package MockCoupang;
 
 # A Coupang Open API stand-in.  It recomputes the CEA HMAC itself from the
 # request line it received (Digest::SHA, not the module's code) and answers
-# 401 the way Coupang does when the signature or its date is wrong.
+# 401 the way Coupang does when the signature or its date is wrong.  A call
+# it accepts gets Coupang's envelope: order sheets an empty last page,
+# {"code":200,"message":"OK","data":[],"nextToken":""}, anything else
+# {"code":200,"message":"OK","data":[]}.
 #
 #   my $cp = MockCoupang->new(port => $p, access_key => 'AK',
 #                             secret => 'TEST_SECRET_KEY');
+#   # or secret_file => 'conf/demo-secret.key' (a final newline ignored),
+#   # which keeps the secret off command lines
 
 use strict;
 use warnings;
@@ -20,7 +25,7 @@ use MockServer;
 sub new {
     my ($class, %args) = @_;
     my $ak = $args{access_key};
-    my $secret = $args{secret};
+    my $secret = $args{secret} // read_secret($args{secret_file});
     my $skew = $args{max_skew} // 300;
 
     return MockServer->new(port => $args{port}, handler => sub {
@@ -34,15 +39,22 @@ sub new {
                                     transactionId => 'mock-1' }));
         }
 
-        my ($path, $query) = split /\?/, $req->{target}, 2;
+        # Coupang's key order, which a canonical encoder would not keep
+        my ($path) = split /\?/, $req->{target}, 2;
+        my $page = $req->{method} eq 'GET' && $path =~ m{/ordersheets$};
         return (200, { 'Content-Type' => 'application/json;charset=UTF-8' },
-                $json->encode({ code => 200, message => 'OK',
-                                data => { method => $req->{method},
-                                          path => $path,
-                                          query => $query // '',
-                                          body_length =>
-                                              length $req->{body} } }));
+                '{"code":200,"message":"OK","data":[]'
+                . ($page ? ',"nextToken":""' : '') . '}');
     });
+}
+
+sub read_secret {
+    my ($path) = @_;
+    open my $fh, '<', $path or die "$path: $!";
+    local $/;
+    my $secret = <$fh>;
+    $secret =~ s/\r?\n\z//;
+    return $secret;
 }
 
 # Returns (1) or (0, Coupang's message).

@@ -29,6 +29,19 @@ use Time::HiRes qw(sleep time);
 
 our @LIVE;
 
+# the reason phrases real servers send (nginx passes them on)
+our %REASON = (
+    200 => 'OK', 201 => 'Created', 202 => 'Accepted', 204 => 'No Content',
+    301 => 'Moved Permanently', 302 => 'Found', 304 => 'Not Modified',
+    400 => 'Bad Request', 401 => 'Unauthorized', 402 => 'Payment Required',
+    403 => 'Forbidden', 404 => 'Not Found', 405 => 'Method Not Allowed',
+    409 => 'Conflict', 410 => 'Gone', 413 => 'Payload Too Large',
+    415 => 'Unsupported Media Type', 422 => 'Unprocessable Entity',
+    429 => 'Too Many Requests', 500 => 'Internal Server Error',
+    502 => 'Bad Gateway', 503 => 'Service Unavailable',
+    504 => 'Gateway Timeout',
+);
+
 sub new {
     my ($class, %args) = @_;
     my $dir = tempdir('mock-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -108,7 +121,8 @@ sub serve {
         my ($status, $headers, $body) = @resp;
         $headers //= {};
         $body //= '';
-        my $out = "HTTP/1.1 $status X\r\n";
+        my $out = "HTTP/1.1 $status " . ($REASON{$status} // 'Unknown')
+                . "\r\n";
         $out .= "$_: $headers->{$_}\r\n" for sort keys %$headers;
         $out .= "Content-Length: " . length($body) . "\r\n\r\n" . $body;
 

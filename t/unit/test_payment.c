@@ -495,12 +495,189 @@ test_parse(void)
 }
 
 
+/*
+ * A NUL, a control character or a key twice: refused naming the field,
+ * never cut short or resolved to one of the two.
+ */
+
+#define ORDER_NO_DESCRIPTION(f)                                               \
+    "{\"amount\":1050,\"currency\":\"USD\",\"customer_id\":\"c\","            \
+    "\"order_id\":\"o-1\"," f "}"
+#define ORDER(f)  ORDER_NO_DESCRIPTION("\"description\":\"d\"," f)
+
+static void
+test_strict_input(void)
+{
+    size_t                     i;
+    const char                *field;
+    integrations_pay_input_t   in;
+
+    static const struct {
+        const char  *body;
+        const char  *field;
+        const char  *why;
+    } bad[] = {
+        { "{\"amount\":1050,\"currency\":\"USD\",\"order_id\":\"o\\u0000x\","
+          "\"customer_id\":\"c\",\"description\":\"d\"}", "order_id",
+          "holds a NUL character" },
+        { ORDER("\"source\":\"pm\\u0000\""), "source",
+          "holds a NUL character" },
+        { ORDER("\"metadata\":{\"note\":\"a\\u0000\"}"), "metadata.note",
+          "holds a NUL character" },
+        { ORDER("\"metadata\":{\"n\\u0000\":\"a\"}"), "metadata",
+          "holds a NUL character" },
+        { ORDER("\"x\":[\"\\u0000\"]"), "x[0]", "holds a NUL character" },
+        { "\"\\u0000\"", "body", "holds a NUL character" },
+        { ORDER("\"amount\":1"), "amount", "is given more than once" },
+        { ORDER("\"metadata\":{\"k\":\"1\",\"k\":\"2\"}"), "metadata.k",
+          "is given more than once" },
+        { ORDER("\"x\":{\"y\":[{\"z\":1,\"z\":1}]}"), "x.y[0].z",
+          "is given more than once" },
+        { ORDER("\"source\":\"pm\\u0001\""), "source",
+          "holds a control character" },
+        { ORDER("\"method\":\"card\\n\""), "method",
+          "holds a control character" },
+        { ORDER("\"provider\":\"stripe\\t\""), "provider",
+          "holds a control character" },
+        { ORDER_NO_DESCRIPTION("\"description\":\"a\\u007f\""),
+          "description", "holds a control character" },
+        { ORDER("\"metadata\":{\"k\\n\":\"v\"}"), "metadata",
+          "holds a control character" },
+        { ORDER("\"metadata\":{\"k\":\"v\\u001b[0m\"}"), "metadata",
+          "holds a control character" },
+        { "{\"amount\":1050,\"currency\":\"USD\",\"order_id\":\"o-1\","
+          "\"customer_id\":\"c\\u0002\",\"description\":\"d\"}",
+          "customer_id", "holds a control character" },
+    };
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        field = NULL;
+        ok(integrations_pay_parse_create(bad[i].body, strlen(bad[i].body),
+                                         &in, &field) == -1
+           && field && strcmp(field, bad[i].field) == 0
+           && in.why && strcmp(in.why, bad[i].why) == 0,
+           "refused, %s %s: %s", bad[i].field, bad[i].why, bad[i].body);
+        integrations_pay_input_free(&in);
+    }
+
+    /* text keeps its line breaks and tabs */
+
+    field = NULL;
+    ok(integrations_pay_parse_create(S(ORDER_NO_DESCRIPTION(
+           "\"description\":\"l1\\nl2\\t\\r\",\"metadata\":{\"n\":\"a\\nb\"}")),
+                                     &in, &field) == 0,
+       "tab, LF and CR in description and a metadata value");
+    ok(in.description.len == 7
+       && memcmp(in.description.data, "l1\nl2\t\r", 7) == 0,
+       "  kept as sent");
+    ok(in.why == NULL, "  no why");
+    integrations_pay_input_free(&in);
+
+    ok(integrations_pay_parse_refund(S("{\"reason\":\"a\",\"reason\":\"b\"}"),
+                                     &in, &field) == -1
+       && strcmp(field, "reason") == 0
+       && strcmp(in.why, "is given more than once") == 0,
+       "refund: reason twice");
+    integrations_pay_input_free(&in);
+
+    ok(integrations_pay_parse_refund(S("{\"reason\":\"a\\u0000b\"}"), &in,
+                                     &field) == -1
+       && strcmp(field, "reason") == 0
+       && strcmp(in.why, "holds a NUL character") == 0,
+       "refund: a NUL in the reason");
+    integrations_pay_input_free(&in);
+
+    ok(integrations_pay_parse_refund(S("{\"reason\":\"line 1\\nline 2\"}"),
+                                     &in, &field) == 0,
+       "refund: a reason on two lines");
+    integrations_pay_input_free(&in);
+}
+
+
+/* provider answers: a NUL or a key twice is a bad answer, not a short id */
+
+static void
+test_strict_answers(void)
+{
+    size_t                      i;
+    char                        token[64];
+    int64_t                     exp;
+    integrations_pay_result_t   res;
+
+    static const struct {
+        int          provider;
+        int          op;
+        const char  *body;
+        const char  *what;
+    } bad[] = {
+        { INTEGRATIONS_PAY_STRIPE, INTEGRATIONS_PAY_CREATE,
+          "{\"id\":\"pi_1\\u0000x\",\"status\":\"succeeded\",\"amount\":1,"
+          "\"currency\":\"usd\"}", "stripe: a NUL in the id" },
+        { INTEGRATIONS_PAY_STRIPE, INTEGRATIONS_PAY_CREATE,
+          "{\"id\":\"pi_1\",\"status\":\"succeeded\",\"amount\":1,"
+          "\"currency\":\"usd\",\"metadata\":{\"order_id\":\"o\\u0000\"}}",
+          "stripe: a NUL in the metadata" },
+        { INTEGRATIONS_PAY_STRIPE, INTEGRATIONS_PAY_CREATE,
+          "{\"id\":\"pi_1\",\"status\":\"failed\",\"status\":\"succeeded\","
+          "\"amount\":1,\"currency\":\"usd\"}", "stripe: status twice" },
+        { INTEGRATIONS_PAY_STRIPE, INTEGRATIONS_PAY_GET,
+          "{\"id\":\"pi_1\",\"status\":\"succeeded\",\"amount\":100,"
+          "\"amount\":1,\"currency\":\"usd\"}", "stripe: amount twice" },
+        { INTEGRATIONS_PAY_STRIPE, INTEGRATIONS_PAY_CREATE,
+          "{\"id\":\"pi_1\\n\",\"status\":\"succeeded\",\"amount\":1,"
+          "\"currency\":\"usd\"}", "stripe: a line feed in the id" },
+        { INTEGRATIONS_PAY_STRIPE, INTEGRATIONS_PAY_CREATE,
+          "{\"id\":\"pi/../1\",\"status\":\"succeeded\",\"amount\":1,"
+          "\"currency\":\"usd\"}", "stripe: a path in the id" },
+        { INTEGRATIONS_PAY_TOSS, INTEGRATIONS_PAY_CREATE,
+          "{\"paymentKey\":\"tgen_1\\u0000\",\"status\":\"DONE\","
+          "\"totalAmount\":100,\"currency\":\"KRW\"}",
+          "toss: a NUL in the paymentKey" },
+        { INTEGRATIONS_PAY_SQUARE, INTEGRATIONS_PAY_REFUND,
+          "{\"refund\":{\"payment_id\":\"p\\u0000\",\"status\":\"PENDING\","
+          "\"amount_money\":{\"amount\":1,\"currency\":\"USD\"}}}",
+          "square: a NUL in the refund's payment id" },
+        { INTEGRATIONS_PAY_COINBASE, INTEGRATIONS_PAY_GET,
+          "{\"data\":{\"id\":\"c1\",\"timeline\":[{\"status\":\"NEW\"}],"
+          "\"pricing\":{\"local\":{\"amount\":\"1.00\",\"currency\":\"USD\","
+          "\"currency\":\"EUR\"}}}}", "coinbase: currency twice" },
+    };
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        is_int(integrations_pay_parse_response(bad[i].provider, bad[i].op,
+                   200, bad[i].body, strlen(bad[i].body), &res),
+               INTEGRATIONS_PAY_BAD_RESPONSE, "%s: bad response",
+               bad[i].what);
+    }
+
+    /* an error answer that cannot be read keeps its status's meaning */
+
+    is_int(integrations_pay_parse_response(INTEGRATIONS_PAY_STRIPE,
+               INTEGRATIONS_PAY_CREATE, 402,
+               S("{\"error\":{\"code\":\"card\\u0000_declined\"}}"), &res),
+           INTEGRATIONS_PAY_DECLINED, "a 402 with a NUL: still declined");
+    is_str(res.code, "", "  with no code rather than a cut one");
+
+    ok(integrations_pay_parse_token(S("{\"access_token\":\"A21\\u0000x\","
+                                      "\"expires_in\":100}"),
+                                    token, sizeof(token), &exp) == -1,
+       "a token with a NUL refused");
+    ok(integrations_pay_parse_token(S("{\"access_token\":\"A\","
+                                      "\"access_token\":\"B\","
+                                      "\"expires_in\":100}"),
+                                    token, sizeof(token), &exp) == -1,
+       "two tokens refused");
+}
+
+
 int
 main(void)
 {
     test_parse_create();
     test_build();
     test_parse();
+    test_strict_input();
+    test_strict_answers();
 
     return done_testing();
 }
