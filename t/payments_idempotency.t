@@ -78,17 +78,7 @@ sub post {
 }
 
 # the calls Stripe got with this Idempotency-Key
-sub calls {
-    my ($key) = @_;
-    # the mock appends while we read: a torn last line is read again
-    for (1 .. 20) {
-        my @r = eval { $stripe->requests };
-        return scalar grep { ($_->{header}{'idempotency-key'} // '') eq $key
-                             && $_->{method} eq 'POST' } @r unless $@;
-        sleep 0.05;
-    }
-    die "cannot read the mock's requests: $@\n";
-}
+sub calls { Store::calls($stripe, $_[0]) }
 
 sub metric {
     my ($name) = @_;

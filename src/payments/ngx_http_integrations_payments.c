@@ -184,6 +184,9 @@ static void ngx_http_integrations_pay_idem_released(
     ngx_http_integrations_store_op_t *op);
 static void ngx_http_integrations_pay_idem_abandon(
     ngx_http_integrations_pay_ctx_t *ctx);
+static void ngx_http_integrations_pay_idem_attempt(
+    ngx_http_integrations_pay_ctx_t *ctx, integrations_store_bytes_t *scope,
+    integrations_store_bytes_t *key, int64_t *owner);
 static char *ngx_http_integrations_pay_idem_scope(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_integrations_pay_read_body(ngx_http_request_t *r,
@@ -2678,11 +2681,8 @@ ngx_http_integrations_pay_final(ngx_http_integrations_pay_ctx_t *ctx,
     ctx->idem_body.len = len;
 
     in = &op->core.in.idem_finish;
-    in->scope.data = ctx->idem_scope;
-    in->scope.len = INTEGRATIONS_STORE_HASH_LEN;
-    in->key.data = ctx->idempotency_key.data;
-    in->key.len = ctx->idempotency_key.len;
-    in->owner = ctx->idem_owner;
+    ngx_http_integrations_pay_idem_attempt(ctx, &in->scope, &in->key,
+                                           &in->owner);
     in->status = (unsigned) status;
     in->content_type.data = r->headers_out.content_type.data;
     in->content_type.len = r->headers_out.content_type.len;
@@ -2744,6 +2744,21 @@ ngx_http_integrations_pay_idem_finished(ngx_http_integrations_store_op_t *op)
 }
 
 
+/* the attempt's key, as FINISH and RELEASE name it (the request's bytes) */
+
+static void
+ngx_http_integrations_pay_idem_attempt(ngx_http_integrations_pay_ctx_t *ctx,
+    integrations_store_bytes_t *scope, integrations_store_bytes_t *key,
+    int64_t *owner)
+{
+    scope->data = ctx->idem_scope;
+    scope->len = INTEGRATIONS_STORE_HASH_LEN;
+    key->data = ctx->idempotency_key.data;
+    key->len = ctx->idempotency_key.len;
+    *owner = ctx->idem_owner;
+}
+
+
 /* an outcome that is not final: the key is let go, then the answer */
 
 static ngx_int_t
@@ -2762,11 +2777,8 @@ ngx_http_integrations_pay_idem_release(ngx_http_integrations_pay_ctx_t *ctx,
     }
 
     in = &op->core.in.idem_release;
-    in->scope.data = ctx->idem_scope;
-    in->scope.len = INTEGRATIONS_STORE_HASH_LEN;
-    in->key.data = ctx->idempotency_key.data;
-    in->key.len = ctx->idempotency_key.len;
-    in->owner = ctx->idem_owner;
+    ngx_http_integrations_pay_idem_attempt(ctx, &in->scope, &in->key,
+                                           &in->owner);
 
     op->done = ngx_http_integrations_pay_idem_released;
     op->data = ctx;

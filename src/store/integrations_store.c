@@ -18,9 +18,10 @@ static int integrations_store_url_pg(const unsigned char *s, size_t len,
 static int integrations_store_decode(const unsigned char *s, size_t len,
     char *dst, size_t size);
 static int integrations_store_host_name(const char *h);
+static void integrations_store_sha256_fields(
+    const integrations_store_bytes_t *f, size_t n, char *hex);
 static void integrations_store_sha256_field(EVP_MD_CTX *md,
     const unsigned char *data, size_t len);
-static void integrations_store_hex(const unsigned char *md, char *hex);
 
 
 /* ---- the URL ---------------------------------------------------------- */
@@ -395,29 +396,13 @@ integrations_store_request_hash(const unsigned char *method, size_t mlen,
     const unsigned char *path, size_t plen, const unsigned char *body,
     size_t blen, char *hex)
 {
-    unsigned char   md[EVP_MAX_MD_SIZE];
-    unsigned int    n;
-    EVP_MD_CTX     *ctx;
+    integrations_store_bytes_t  f[3];
 
-    ctx = EVP_MD_CTX_new();
+    f[0].data = method;  f[0].len = mlen;
+    f[1].data = path;    f[1].len = plen;
+    f[2].data = body;    f[2].len = blen;
 
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        /* no digest: no two requests may match */
-        memset(hex, '-', INTEGRATIONS_STORE_HASH_LEN);
-        hex[INTEGRATIONS_STORE_HASH_LEN] = '\0';
-        EVP_MD_CTX_free(ctx);
-        return;
-    }
-
-    integrations_store_sha256_field(ctx, method, mlen);
-    integrations_store_sha256_field(ctx, path, plen);
-    integrations_store_sha256_field(ctx, body, blen);
-
-    n = 0;
-    EVP_DigestFinal_ex(ctx, md, &n);
-    EVP_MD_CTX_free(ctx);
-
-    integrations_store_hex(md, hex);
+    integrations_store_sha256_fields(f, 3, hex);
 }
 
 
@@ -425,29 +410,47 @@ void
 integrations_store_key_scope(const char *feature,
     const unsigned char *identity, size_t len, char *hex)
 {
+    integrations_store_bytes_t  f[3];
+
+    f[0].data = (const unsigned char *) "scope";  f[0].len = 5;
+    f[1].data = (const unsigned char *) feature;  f[1].len = strlen(feature);
+    f[2].data = identity;                         f[2].len = len;
+
+    integrations_store_sha256_fields(f, 3, hex);
+}
+
+
+/* lowercase hex SHA-256 of n fields, each after its 8-byte length */
+
+static void
+integrations_store_sha256_fields(const integrations_store_bytes_t *f,
+    size_t n, char *hex)
+{
+    size_t          i;
     unsigned char   md[EVP_MAX_MD_SIZE];
-    unsigned int    n;
+    unsigned int    len;
     EVP_MD_CTX     *ctx;
 
     ctx = EVP_MD_CTX_new();
 
     if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        /* no digest: nothing may match */
         memset(hex, '-', INTEGRATIONS_STORE_HASH_LEN);
         hex[INTEGRATIONS_STORE_HASH_LEN] = '\0';
         EVP_MD_CTX_free(ctx);
         return;
     }
 
-    integrations_store_sha256_field(ctx, (const unsigned char *) "scope", 5);
-    integrations_store_sha256_field(ctx, (const unsigned char *) feature,
-                                    strlen(feature));
-    integrations_store_sha256_field(ctx, identity, len);
+    for (i = 0; i < n; i++) {
+        integrations_store_sha256_field(ctx, f[i].data, f[i].len);
+    }
 
-    n = 0;
-    EVP_DigestFinal_ex(ctx, md, &n);
+    len = 0;
+    EVP_DigestFinal_ex(ctx, md, &len);
     EVP_MD_CTX_free(ctx);
 
-    integrations_store_hex(md, hex);
+    integrations_codec_hex_encode((unsigned char *) hex, md, 32);
+    hex[INTEGRATIONS_STORE_HASH_LEN] = '\0';
 }
 
 
@@ -492,14 +495,6 @@ integrations_store_sha256_field(EVP_MD_CTX *md, const unsigned char *data,
     if (len) {
         EVP_DigestUpdate(md, data, len);
     }
-}
-
-
-static void
-integrations_store_hex(const unsigned char *md, char *hex)
-{
-    integrations_codec_hex_encode((unsigned char *) hex, md, 32);
-    hex[INTEGRATIONS_STORE_HASH_LEN] = '\0';
 }
 
 

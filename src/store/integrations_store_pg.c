@@ -55,6 +55,9 @@ static int integrations_store_pg_broken(integrations_store_conn_t *c);
 static integrations_store_rc_e integrations_store_pg_simple(
     integrations_store_pg_t *s, const char *sql, const char *tag,
     uint64_t deadline, char *err, size_t errlen);
+static integrations_store_rc_e integrations_store_pg_complete(
+    integrations_store_pg_t *s, int sent, const char *what, PGresult **res,
+    uint64_t deadline, char *err, size_t errlen);
 static integrations_store_rc_e integrations_store_pg_flush(
     integrations_store_pg_t *s, uint64_t deadline, char *err,
     size_t errlen);
@@ -329,24 +332,11 @@ integrations_store_pg_exec(integrations_store_conn_t *c,
                          ? PG_BYTEAOID : PG_TEXTOID;
         }
 
-        if (!PQsendPrepare(s->pg, name, sql->postgresql, (int) sql->nparams,
-                           types))
-        {
-            return integrations_store_pg_lost(s, "prepare", err, errlen);
-        }
-
-        rc = integrations_store_pg_flush(s, deadline, err, errlen);
-        if (rc == INTEGRATIONS_STORE_OK) {
-            rc = integrations_store_pg_result(s, &res, deadline, err, errlen);
-        }
-
+        rc = integrations_store_pg_complete(s,
+                 PQsendPrepare(s->pg, name, sql->postgresql,
+                               (int) sql->nparams, types),
+                 "prepare", &res, deadline, err, errlen);
         if (rc != INTEGRATIONS_STORE_OK) {
-            return rc;
-        }
-
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            rc = integrations_store_pg_fail(s, res, "prepare", err, errlen);
-            PQclear(res);
             return rc;
         }
 
@@ -380,28 +370,15 @@ integrations_store_pg_exec(integrations_store_conn_t *c,
         }
     }
 
-    if (!PQsendQueryPrepared(s->pg, name, (int) sql->nparams, vals, len, fmt,
-                             1))
-    {
-        return integrations_store_pg_lost(s, "send", err, errlen);
-    }
-
-    rc = integrations_store_pg_flush(s, deadline, err, errlen);
-    if (rc == INTEGRATIONS_STORE_OK) {
-        rc = integrations_store_pg_result(s, &res, deadline, err, errlen);
-    }
-
+    rc = integrations_store_pg_complete(s,
+             PQsendQueryPrepared(s->pg, name, (int) sql->nparams, vals, len,
+                                 fmt, 1),
+             NULL, &res, deadline, err, errlen);
     if (rc != INTEGRATIONS_STORE_OK) {
         return rc;
     }
 
     status = PQresultStatus(res);
-
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-        rc = integrations_store_pg_fail(s, res, NULL, err, errlen);
-        PQclear(res);
-        return rc;
-    }
 
     if (changed) {
         *changed = atoll(PQcmdTuples(res));
@@ -522,27 +499,11 @@ integrations_store_pg_simple(integrations_store_pg_t *s, const char *sql,
     const char *tag, uint64_t deadline, char *err, size_t errlen)
 {
     PGresult                *res;
-    ExecStatusType           status;
     integrations_store_rc_e  rc;
 
-    if (!PQsendQuery(s->pg, sql)) {
-        return integrations_store_pg_lost(s, "send", err, errlen);
-    }
-
-    rc = integrations_store_pg_flush(s, deadline, err, errlen);
-    if (rc == INTEGRATIONS_STORE_OK) {
-        rc = integrations_store_pg_result(s, &res, deadline, err, errlen);
-    }
-
+    rc = integrations_store_pg_complete(s, PQsendQuery(s->pg, sql), NULL,
+                                        &res, deadline, err, errlen);
     if (rc != INTEGRATIONS_STORE_OK) {
-        return rc;
-    }
-
-    status = PQresultStatus(res);
-
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        rc = integrations_store_pg_fail(s, res, NULL, err, errlen);
-        PQclear(res);
         return rc;
     }
 
@@ -553,6 +514,48 @@ integrations_store_pg_simple(integrations_store_pg_t *s, const char *sql,
     }
 
     PQclear(res);
+
+    return INTEGRATIONS_STORE_OK;
+}
+
+
+/*
+ * What was sent (sent: what libpq's send call returned), to its result:
+ * NGX_OK-like INTEGRATIONS_STORE_OK with *res to PQclear(), or why not.
+ */
+
+static integrations_store_rc_e
+integrations_store_pg_complete(integrations_store_pg_t *s, int sent,
+    const char *what, PGresult **res, uint64_t deadline, char *err,
+    size_t errlen)
+{
+    ExecStatusType           status;
+    integrations_store_rc_e  rc;
+
+    *res = NULL;
+
+    if (!sent) {
+        return integrations_store_pg_lost(s, what ? what : "send", err,
+                                          errlen);
+    }
+
+    rc = integrations_store_pg_flush(s, deadline, err, errlen);
+    if (rc == INTEGRATIONS_STORE_OK) {
+        rc = integrations_store_pg_result(s, res, deadline, err, errlen);
+    }
+
+    if (rc != INTEGRATIONS_STORE_OK) {
+        return rc;
+    }
+
+    status = PQresultStatus(*res);
+
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        rc = integrations_store_pg_fail(s, *res, what, err, errlen);
+        PQclear(*res);
+        *res = NULL;
+        return rc;
+    }
 
     return INTEGRATIONS_STORE_OK;
 }
