@@ -159,6 +159,7 @@ integrations_store_db_run(integrations_store_pool_t *pool,
     integrations_store_op_t *op)
 {
     int                                reused;
+    unsigned                           tries;
     integrations_store_rc_e            rc;
     integrations_store_conn_t         *c;
     const integrations_store_driver_t *d;
@@ -183,15 +184,20 @@ integrations_store_db_run(integrations_store_pool_t *pool,
 
     /*
      * An idle connection whose server went away (a restart) fails on its
-     * first use: the operation runs once more on a new one.  Every
+     * first use: the operation runs again on another, until one that was
+     * not idle through the restart (a new one).  Every
      * operation is safe to run twice (its writes are keyed by the
      * attempt's owner or holder), since a connection that breaks after a
      * commit cannot tell whether it happened.
      */
 
-    if (rc == INTEGRATIONS_STORE_UNAVAILABLE && reused && d->broken(c)
-        && integrations_store_clock() < op->deadline)
+    for (tries = 0;
+         rc == INTEGRATIONS_STORE_UNAVAILABLE && reused && d->broken(c)
+         && tries <= pool->max && integrations_store_clock() < op->deadline;
+         tries++)
     {
+        /* the other idle ones may be as stale: each is closed in turn */
+
         integrations_store_db_release(pool, c, rc);
 
         rc = integrations_store_db_acquire(pool, op, &c, &reused);
