@@ -7,7 +7,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         make gcc libc6-dev perl nginx-dev libssl-dev libyajl-dev \
-        libcurl4-openssl-dev \
+        libcurl4-openssl-dev libsqlite3-dev libpq-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -21,7 +21,7 @@ FROM debian:bookworm
 
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        nginx libyajl2 libcurl4 ca-certificates \
+        nginx libyajl2 libcurl4 libsqlite3-0 libpq5 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /src/build/ngx_integrations_module.so \

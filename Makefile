@@ -4,7 +4,8 @@
 #                 (DEMO_PORT=9080 make run: on 9080 to 9088 instead)
 #   make test     build, then run the unit and integration tests
 #                 (make test VALGRIND=1: nginx under valgrind memcheck)
-#   make bench    wrk against bare proxy_pass and the module's locations
+#   make bench    wrk against bare proxy_pass and the module's locations,
+#                 the payments API and the durable store
 #                 (make bench-instructions: callgrind's count per request)
 #   make fuzz     run every libFuzzer target for FUZZ_SECONDS each
 #
@@ -30,12 +31,16 @@ UNIT_TESTS   := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c
 FUZZERS      := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
 
 CC           ?= cc
-UNIT_CFLAGS  := -std=gnu99 -O1 -g -Wall -Wextra -Werror $(CORE_INCS) -It/unit
-CORE_LIBS    := -lcrypto -lyajl
+PQ_INCS      := -I$(shell pg_config --includedir 2>/dev/null \
+                     || echo /usr/include/postgresql)
+UNIT_CFLAGS  := -std=gnu99 -O1 -g -Wall -Wextra -Werror $(CORE_INCS) \
+                $(PQ_INCS) -It/unit
+CORE_LIBS    := -lcrypto -lyajl -lsqlite3 -lpq -lpthread
 
 # Debian packages: to build and test, and the extras fuzzing needs.
 DEPS         := make gcc libc6-dev perl curl openssl nginx nginx-dev libssl-dev \
-                libyajl-dev libcurl4-openssl-dev wrk valgrind bsdutils procps
+                libyajl-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev \
+                sqlite3 postgresql wrk valgrind bsdutils procps
 FUZZ_DEPS    := clang libclang-rt-14-dev
 
 .PHONY: all deps deps-fuzz module unit integration test run bench \
@@ -102,16 +107,22 @@ run: deps
 	@$(MAKE) -s --no-print-directory module
 	@./t/run-demo $(NGINX_BIN) $(abspath $(MODULE))
 
-bench: deps $(MODULE)
+bench: deps $(MODULE) $(BUILD)/bench/store_commit
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/run
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/payments
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/store
+
+# the cost of one durable commit, through the store's own code
+$(BUILD)/bench/store_commit: bench/store_commit.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(BUILD)/bench
+	$(CC) -O2 $(CORE_INCS) $(PQ_INCS) $(CORE_SRCS) $< $(CORE_LIBS) -o $@
 
 bench-instructions: deps $(MODULE)
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/instructions
 
 $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS) | check-core
 	@mkdir -p $(BUILD)/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CORE_INCS) \
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CORE_INCS) $(PQ_INCS) \
 	    $(CORE_SRCS) $< $(CORE_LIBS) -o $@
 
 fuzz: deps deps-fuzz

@@ -82,8 +82,8 @@ f_verify(integrations_webhook_verifier_t *v, integrations_webhook_headers_t *h,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int                               sel;
-    size_t                            i, qlen;
+    int                               sel, rc;
+    size_t                            i, k, qlen;
     uint8_t                          *copy;
     const uint8_t                    *end, *nl, *q;
     integrations_webhook_headers_t    h;
@@ -117,12 +117,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     case 0:
         for (i = 0; i < INTEGRATIONS_WEBHOOK_PROVIDER_MAX; i++) {
-            if (integrations_webhook_event_id(i, &h, copy, size, &id) == 0) {
+            rc = integrations_webhook_event_id(i, &h, copy, size, &id);
+
+            if (rc == INTEGRATIONS_WEBHOOK_ID_FOUND) {
                 if (id.len == 0 || id.len > INTEGRATIONS_WEBHOOK_EVENT_ID_MAX
                     || id.source != INTEGRATIONS_WEBHOOK_ID_BODY)
                 {
                     abort();
                 }
+
+                /* printable ASCII, escapes decoded: never a NUL kept */
+
+                for (k = 0; k < id.len; k++) {
+                    if (id.data[k] < 0x21 || id.data[k] > 0x7e) {
+                        abort();
+                    }
+                }
+
+            } else if (rc == INTEGRATIONS_WEBHOOK_ID_INVALID) {
+                if (id.field == NULL) {
+                    abort();
+                }
+
+            } else if (rc != INTEGRATIONS_WEBHOOK_ID_NONE) {
+                abort();
             }
         }
 

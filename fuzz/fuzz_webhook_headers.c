@@ -64,10 +64,13 @@ static const int  f_github[] = {
 };
 static const int  f_shopify[] = {
     INTEGRATIONS_WEBHOOK_H_SHOPIFY_HMAC,
-    INTEGRATIONS_WEBHOOK_H_SHOPIFY_WEBHOOK_ID
+    INTEGRATIONS_WEBHOOK_H_SHOPIFY_EVENTS_HMAC,
+    INTEGRATIONS_WEBHOOK_H_SHOPIFY_WEBHOOK_ID,
+    INTEGRATIONS_WEBHOOK_H_SHOPIFY_EVENTS_WEBHOOK_ID
 };
 static const int  f_twilio[] = {
     INTEGRATIONS_WEBHOOK_H_TWILIO_SIGNATURE,
+    INTEGRATIONS_WEBHOOK_H_TWILIO_SIGNATURE_SETTINGS,
     F_QUERY,
     INTEGRATIONS_WEBHOOK_H_TWILIO_IDEMPOTENCY
 };
@@ -77,8 +80,8 @@ static const struct {
     size_t      n;
 } f_slots[INTEGRATIONS_WEBHOOK_PROVIDER_MAX] = {
     { f_stripe, 1 }, { f_standard, 6 }, { f_toss, 3 }, { f_coinbase, 1 },
-    { f_square, 1 }, { f_slack, 2 }, { f_github, 2 }, { f_shopify, 2 },
-    { f_twilio, 3 }
+    { f_square, 1 }, { f_slack, 2 }, { f_github, 2 }, { f_shopify, 4 },
+    { f_twilio, 4 }
 };
 
 static const char  *f_url = "https://example.com:8443/x";
@@ -150,6 +153,12 @@ f_init(void)
         {
             params.url = (const unsigned char *) f_url;
             params.url_len = strlen(f_url);
+        }
+
+        /* both of Twilio's MACs, as the settings header says */
+
+        if (p == INTEGRATIONS_WEBHOOK_TWILIO) {
+            params.algorithm = INTEGRATIONS_WEBHOOK_ALG_AUTO;
         }
 
         f_v[p] = integrations_webhook_verifier_create(&params, NULL, 0);
@@ -335,8 +344,16 @@ f_sign(int p, const f_str_t *f, size_t nf, f_str_t body,
         break;
 
     default:
+        /* Shopify: either name, or both with one value */
         off = integrations_codec_base64_encode((unsigned char *) v, mac, 32);
-        slot = INTEGRATIONS_WEBHOOK_H_SHOPIFY_HMAC;
+        slot = (body.len % 3 == 1) ? INTEGRATIONS_WEBHOOK_H_SHOPIFY_EVENTS_HMAC
+                                   : INTEGRATIONS_WEBHOOK_H_SHOPIFY_HMAC;
+
+        if (body.len % 3 == 2) {
+            integrations_webhook_headers_add(h, (const unsigned char *)
+                                             "shopify-hmac-sha256", 19,
+                                             (const unsigned char *) v, off);
+        }
     }
 
     integrations_webhook_headers_add(h,
@@ -392,8 +409,17 @@ f_run(integrations_webhook_verifier_t *v, integrations_webhook_headers_t *h,
         *id_rc = integrations_webhook_ctx_event_id(ctx, h, id);
     }
 
-    if (*id_rc == 0
+    if (*id_rc == INTEGRATIONS_WEBHOOK_ID_FOUND
         && (id->len == 0 || id->len > INTEGRATIONS_WEBHOOK_EVENT_ID_MAX))
+    {
+        abort();
+    }
+
+    /* an unusable id is told as such, and where it was */
+
+    if (*id_rc != INTEGRATIONS_WEBHOOK_ID_FOUND
+        && *id_rc != INTEGRATIONS_WEBHOOK_ID_NONE
+        && (*id_rc != INTEGRATIONS_WEBHOOK_ID_INVALID || id->field == NULL))
     {
         abort();
     }
@@ -510,7 +536,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
 
-    if ((rc1 == INTEGRATIONS_WEBHOOK_MISSING_HEADER
+    if (((rc1 == INTEGRATIONS_WEBHOOK_MISSING_HEADER
+          || rc1 == INTEGRATIONS_WEBHOOK_TOO_MANY_SIGNATURES)
          && integrations_webhook_header_name(c1.header) == NULL)
         || (rc1 == INTEGRATIONS_WEBHOOK_OK && c1.secret < 0))
     {

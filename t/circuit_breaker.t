@@ -12,6 +12,7 @@ use JSON::PP;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 
+use FindBin;
 use Gateway;
 use MockServer;
 
@@ -284,5 +285,72 @@ sub upstream_count { scalar(() = $up->requests) }
 
 $gw->stop;
 $up->stop;
+
+# --- nginx's own errors as problem+json: the README's error_page snippet ---
+# (taken from README.md as it stands, so the documented one is the tested
+# one); the module's own answers are left alone by it
+
+{
+    open my $fh, '<', "$FindBin::Bin/../README.md" or die "README.md: $!";
+    my $readme = do { local $/; <$fh> };
+    close $fh;
+
+    my ($snippet) = $readme =~ /\n((?:    [^\n]*\n|\n)*?    map \$status \$problem_title \{\n(?:    [^\n]*\n|\n)*)/;
+    ok(defined $snippet, 'README: the error_page snippet is there');
+    $snippet //= '';
+    $snippet =~ s/^    //mg;
+    my ($map, $server) = $snippet =~ /^(map .*?^\}\n).*?^server \{\n(.*)^\}/ms;
+    ok($map && $server, 'README: its map and server parts');
+
+    my $http = ($map // '') . <<'CONF';
+    circuit_breaker_zone  zone=pcb:1m;
+    server {
+        listen 127.0.0.1:%%PORT:gw%%;
+        client_max_body_size 16;
+        large_client_header_buffers 4 1k;
+CONF
+    $http .= ($server // '') . <<'CONF';
+        location /down/ {
+            circuit_breaker zone=pcb failures=1 open=30s;
+            proxy_pass http://127.0.0.1:%%PORT:down%%;
+        }
+        location /ok/ { return 200 "ok\n"; }
+    }
+CONF
+
+    my $pg = Gateway->new;
+    $pg->start(http => $http);
+
+    my $is_problem = sub {
+        my ($r, $status, $title, $name) = @_;
+        is($r->{status}, $status, "$name: status $status");
+        is($r->{headers}{'content-type'}, 'application/problem+json',
+           "$name: problem+json");
+        my $p = eval { decode_json($r->{body}) } // {};
+        is_deeply($p, { type => 'about:blank', title => $title,
+                        status => $status }, "$name: the problem body")
+            or diag $r->{body};
+    };
+
+    $is_problem->($pg->get('/nowhere'), 404, 'Not Found', 'unknown path');
+    $is_problem->($pg->request('POST', '/ok/x', body => 'x' x 100), 413,
+                  'Content Too Large', 'body over client_max_body_size');
+    $is_problem->($pg->get('/ok/' . ('x' x 2000)), 414, 'URI Too Long',
+                  'URI over large_client_header_buffers');
+    $is_problem->($pg->raw("GET /ok/ HTTP/1.1\r\nHost: a\r\nHost: b\r\n"
+                           . "Connection: close\r\n\r\n"),
+                  400, 'Bad Request', 'a duplicate Host header');
+    $is_problem->($pg->get('/down/x'), 502, 'Bad Gateway',
+                  'upstream down, nginx\'s 502');
+
+    # the breaker opened on that 502: its own 503 stays the module's
+    my $r = $pg->get('/down/x');
+    is($r->{status}, 503, 'the breaker\'s own 503');
+    is((eval { decode_json($r->{body}) } // {})->{type},
+       'urn:integrations:problem:circuit_open',
+       'error_page leaves the module\'s own problem as it is');
+
+    $pg->stop;
+}
 
 done_testing;

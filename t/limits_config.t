@@ -46,6 +46,9 @@ my @bad = (
       qr{invalid zone size "zone=z"}, 'zone without size' ],
     [ 'rate_limit_zone $binary_remote_addr zone=z:1k rate=1r/s;', '',
       qr{zone "zone=z:1k" is too small}, 'zone too small' ],
+    [ 'rate_limit_zone $binary_remote_addr zone=z:31k rate=1r/s;', '',
+      qr{zone "zone=z:31k" is too small, the minimum is 32k},
+      'zone a page short of the minimum' ],
     [ 'rate_limit_zone $binary_remote_addr zone=z:1m rate=1r/s burst=x;', '',
       qr{invalid burst value "burst=x"}, 'bad burst' ],
     [ 'rate_limit_zone $binary_remote_addr zone=z:1m rate=1r/s burst=-1;', '',
@@ -80,6 +83,9 @@ my @bad = (
       qr{invalid zone size "zone=b"}, 'breaker zone without size' ],
     [ 'circuit_breaker_zone zone=b:1k;', '',
       qr{zone "zone=b:1k" is too small}, 'breaker zone too small' ],
+    [ 'circuit_breaker_zone zone=b:31k;', '',
+      qr{zone "zone=b:31k" is too small, the minimum is 32k},
+      'breaker zone a page short of the minimum' ],
     [ "$B $B", '',
       qr{duplicate zone "b"}, 'breaker zone twice' ],
     # circuit_breaker
@@ -138,5 +144,12 @@ my ($passed, $out) = $gw->test_config(http => conf(
     . ' circuit_breaker_status 503;'));
 ok($passed, 'a full configuration passes') or diag $out;
 unlike($out, qr/\[warn\]/, 'without warnings');
+
+# the documented minimum, 32k, is enough
+($passed, $out) = $gw->test_config(http => conf(
+    'rate_limit_zone $binary_remote_addr zone=z:32k rate=10r/s;'
+    . ' circuit_breaker_zone zone=b:32k;',
+    'rate_limit zone=z; circuit_breaker zone=b;'));
+ok($passed, 'zones of exactly 32k pass') or diag $out;
 
 done_testing();

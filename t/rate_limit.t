@@ -30,6 +30,11 @@ my $conf = <<'CONF';
     rate_limit_zone  $http_x_key zone=tiny:32k rate=1r/m;
     rate_limit_zone  global   zone=global:1m rate=3r/m burst=2;
     rate_limit_zone  kept     zone=kept:1m rate=1r/m;
+    rate_limit_zone  fifty    zone=fifty:1m rate=50r/s;
+    rate_limit_zone  fiftyx   zone=fiftyx:1m rate=50r/s;
+    rate_limit_zone  paced    zone=paced:1m rate=50r/s;
+    rate_limit_zone  hundred  zone=hundred:1m rate=100r/m burst=99;
+    rate_limit_zone  early    zone=early:1m rate=1r/m;
 
     add_header  X-RL-Status  $rate_limit_status  always;
 
@@ -55,6 +60,20 @@ my $conf = <<'CONF';
                              rate_limit zone=global;
                              proxy_pass http://127.0.0.1:%%PORT:up%%; }
         location /kept/    { rate_limit zone=kept;
+                             proxy_pass http://127.0.0.1:%%PORT:up%%; }
+        location /fifty/   { rate_limit zone=fifty;
+                             rate_limit_headers on;
+                             proxy_pass http://127.0.0.1:%%PORT:up%%; }
+        location /fiftyx/  { rate_limit zone=fiftyx;
+                             rate_limit_headers legacy;
+                             proxy_pass http://127.0.0.1:%%PORT:up%%; }
+        location /paced/   { rate_limit zone=paced;
+                             rate_limit_headers on;
+                             proxy_pass http://127.0.0.1:%%PORT:up%%; }
+        location /early/   { rate_limit zone=early;
+                             return 200 "answered in the rewrite phase\n"; }
+        location /hundred/ { rate_limit zone=hundred;
+                             rate_limit_headers on;
                              proxy_pass http://127.0.0.1:%%PORT:up%%; }
         location = /status { integrations_status; }
     }
@@ -248,6 +267,46 @@ sub flood {
          'legacy: X-RateLimit-Reset');
     ok(!exists $l->{headers}{ratelimit}, 'legacy: no draft headers');
     like($l->{headers}{'retry-after'}, qr/^(59|60)$/, 'legacy: Retry-After');
+}
+
+# --- the policy advertised is the one the limiter honours ----------------
+# (issue 8, item 9: rate=50r/s used to advertise q=1;w=1, 2% of the budget)
+
+{
+    my $r = $gw->get('/fifty/x');
+    is($r->{status}, 200, '50r/s: passes');
+    is($r->{headers}{'ratelimit-policy'}, '"fifty";q=50;w=1',
+       '50r/s burst=0: RateLimit-Policy q=50;w=1');
+    is($r->{headers}{ratelimit}, '"fifty";r=49;t=1',
+       '50r/s burst=0: RateLimit r=49;t=1 after one request');
+
+    my $l = $gw->get('/fiftyx/x');
+    is(join(',', map { $l->{headers}{"x-ratelimit-$_"} // '-' }
+                     qw(limit remaining reset)),
+       '50,49,1', '50r/s legacy: X-RateLimit-Limit 50, Remaining 49, Reset 1');
+
+    my $h = $gw->get('/hundred/x');
+    is($h->{headers}{'ratelimit-policy'}, '"hundred";q=100;w=60',
+       '100r/m burst=99: RateLimit-Policy q=100;w=60');
+    is($h->{headers}{ratelimit}, '"hundred";r=99;t=1',
+       '100r/m burst=99: RateLimit r=99;t=1');
+
+    # a client that keeps to the advertised pace, w/q = 20 ms apart, is
+    # never refused (burst 0: one request sooner would be)
+    my @s;
+    for (1 .. 10) {
+        push @s, $gw->get('/paced/x')->{status};
+        sleep 0.021;
+    }
+    is_deeply(\@s, [(200) x 10], '50r/s: 10 requests at the advertised pace pass');
+}
+
+# --- a location answering with return is never limited (README) -------------
+
+{
+    my @s = map { $gw->get('/early/x')->{status} } 1 .. 3;
+    is_deeply(\@s, [200, 200, 200],
+              'return answers in the rewrite phase, before rate_limit');
 }
 
 # --- empty keys are not limited; several limits must all pass -----------

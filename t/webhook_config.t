@@ -111,6 +111,12 @@ my @bad = (
     [ "webhook_dedupe_zone zone=wh:1m;",
       qr{"webhook_dedupe_zone" directive is not allowed here},
       'dedupe zone in a location' ],
+    [ "webhook_verify stripe $S algorithm=sha256;",
+      qr{"algorithm=" is only for twilio, not stripe}, 'algorithm= for stripe' ],
+    [ "webhook_verify twilio $S url=https://h.example/t algorithm=md5;",
+      qr{invalid parameter "algorithm=md5"}, 'an unknown algorithm' ],
+    [ "webhook_verify twilio $S url=https://h.example/t algorithm=;",
+      qr{invalid parameter "algorithm="}, 'algorithm= empty' ],
 );
 
 for my $case (@bad) {
@@ -133,6 +139,12 @@ my @good = (
       . " unsigned=allow;", 'toss hex, unsigned=allow' ],
     [ "webhook_verify twilio $S url=https://hooks.example.com:8443/t;",
       'twilio with a port' ],
+    [ "webhook_verify twilio $S url=https://h.example/t algorithm=sha1;",
+      'twilio algorithm=sha1' ],
+    [ "webhook_verify twilio $S $S url=https://h.example/t algorithm=sha256;",
+      'twilio algorithm=sha256' ],
+    [ "webhook_verify twilio $S url=https://h.example/t algorithm=auto;",
+      'twilio algorithm=auto' ],
     [ "webhook_verify square secret_file=stripe.key url=http://x/y;",
       'a relative secret path' ],
 );

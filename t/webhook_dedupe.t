@@ -20,7 +20,7 @@ my $up = MockServer->new(port => $gw->port('up'), handler => sub {
 });
 
 # 8 pages: the smallest zone, a few hundred entries
-$gw->start(http => <<'CONF');
+my $conf = <<'CONF';
     webhook_dedupe_zone zone=tiny:32k ttl=1h;
 
     server {
@@ -29,8 +29,10 @@ $gw->start(http => <<'CONF');
             webhook_verify github secret_file=%%DIR%%/github.key dedupe=tiny;
             proxy_pass http://127.0.0.1:%%PORT:up%%;
         }
+        location = /status { integrations_status; }
     }
 CONF
+$gw->start(http => $conf);
 
 sub deliver {
     my ($n) = @_;
@@ -60,6 +62,33 @@ $up->clear;
 my $r = deliver(1);
 is($r->{body}, "ok\n", 'the oldest was evicted: its copy reaches the upstream');
 
+# the marks and the counters are kept across a reload
+
+my ($replayed) = $gw->get('/status')->{body}
+    =~ /^integrations_webhook_replayed_total\{provider="github"\} (\d+)$/m;
+$gw->reload(http => $conf);
+is(deliver($N)->{body}, qq({"status":"replayed"}\n),
+   'reload: the newest delivery is still recognised');
+my ($after) = $gw->get('/status')->{body}
+    =~ /^integrations_webhook_replayed_total\{provider="github"\} (\d+)$/m;
+is($after, ($replayed // 0) + 1, 'reload: the counters went on');
+
 $gw->stop;
+
+# the minimum size: 32k, as above; a page less fails nginx -t, saying so
+
+my ($passed, $out) = $gw->test_config(http => <<'CONF');
+    webhook_dedupe_zone zone=small:31k;
+    server {
+        listen 127.0.0.1:%%PORT:gw%%;
+        location /hook {
+            webhook_verify github secret_file=%%DIR%%/github.key dedupe=small;
+            proxy_pass http://127.0.0.1:%%PORT:up%%;
+        }
+    }
+CONF
+ok(!$passed, 'a 31k zone fails nginx -t');
+like($out, qr{zone "small" is too small, the minimum is 32k},
+     'naming the zone and the minimum');
 
 done_testing();

@@ -257,6 +257,25 @@ my $retry = delivery(event => $d1->{id});
 $r = send_delivery($retry);
 like($r->{body}, qr/"replayed"/, 'the same event id in a new transmission');
 
+# an event id that is there but unusable is refused, never cut short into
+# another event's id (which would be answered "replayed", and lost)
+sub detail { my ($r) = @_; (eval { decode_json($r->{body}) } // {})->{detail} // '' }
+
+$r = send_delivery(delivery(body => '{"id":"' . $d1->{id}
+    . '\u0000x","event_type":"PAYMENT.CAPTURE.COMPLETED"}'));
+is($r->{status}, 400, 'an event id with an embedded NUL: 400');
+is(problem_type($r), 'urn:integrations:problem:webhook_malformed_body',
+   'an event id with an embedded NUL: malformed_body');
+like(detail($r), qr/^malformed_body \(id\)/, '... naming the field');
+unlike($r->{body}, qr/"replayed"/, '... not taken for the delivered event');
+
+$r = send_delivery(delivery(body => '{"event_type":"X"}',
+                            tid => 'tid with a space'));
+is($r->{status}, 400, 'no body id, an unusable PAYPAL-TRANSMISSION-ID: 400');
+like(detail($r), qr/^malformed_header \(PAYPAL-TRANSMISSION-ID\)/,
+     '... naming the header');
+is(scalar(() = $up->requests), 5, 'neither reached the upstream');
+
 # forged, altered, wrong webhook id
 my $forged = delivery(key => 'untrusted');
 $r = send_delivery($forged);
@@ -395,6 +414,8 @@ my ($verified) = $m =~ /^integrations_webhook_verified_total\{provider="paypal"\
 is($verified, 13, 'verified: 13 deliveries (replays too)');
 like($m, qr/^integrations_webhook_replayed_total\{provider="paypal"\} 2$/m,
      'replayed counter');
+like($m, qr/^integrations_webhook_failed_total\{provider="paypal",reason="malformed_body"\} 1$/m,
+     'malformed_body counter: the unusable event id');
 like($m, qr/^integrations_webhook_failed_total\{provider="paypal",reason="bad_signature"\} 3$/m,
      'bad_signature counter');
 like($m, qr/^integrations_webhook_failed_total\{provider="paypal",reason="bad_certificate"\} 4$/m,

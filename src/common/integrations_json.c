@@ -58,6 +58,8 @@ static int json_fail(integrations_json_ctx_t *ctx, int error,
     unsigned frames, const char *key);
 static void json_path_key(char *path, size_t *n, const char *key);
 static void json_path_add(char *path, size_t *n, const char *s, size_t len);
+static int json_integer_text(const char *s, size_t n);
+static int json_number_text(yajl_val v, const char **s, size_t *len);
 
 
 static const yajl_callbacks  integrations_json_callbacks = {
@@ -194,6 +196,221 @@ integrations_json_plain(const char *s, size_t len, int text)
         }
 
         return 0;
+    }
+
+    return 1;
+}
+
+
+int
+integrations_json_text(yajl_val v, const char **s, size_t *len)
+{
+    size_t  n;
+
+    if (v == NULL || !YAJL_IS_STRING(v)) {
+        return -1;
+    }
+
+    /* the reader refused NULs: strlen() is the whole string */
+
+    n = strlen(v->u.string);
+
+    if (!integrations_json_plain(v->u.string, n, 0)) {
+        return -1;
+    }
+
+    *s = v->u.string;
+    *len = n;
+
+    return 0;
+}
+
+
+int
+integrations_json_int64(yajl_val v, int64_t *out)
+{
+    int          neg;
+    size_t       i, n;
+    uint64_t     u, limit;
+    const char  *s;
+
+    if (json_number_text(v, &s, &n) != 0 || !json_integer_text(s, n)) {
+        return -1;
+    }
+
+    neg = (s[0] == '-');
+    limit = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+    u = 0;
+
+    for (i = neg; i < n; i++) {
+        if (u > (limit - (uint64_t) (s[i] - '0')) / 10) {
+            return -1;
+        }
+
+        u = u * 10 + (uint64_t) (s[i] - '0');
+    }
+
+    if (neg) {
+        *out = (u == (uint64_t) INT64_MAX + 1) ? INT64_MIN : -(int64_t) u;
+
+    } else {
+        *out = (int64_t) u;
+    }
+
+    return 0;
+}
+
+
+int
+integrations_json_id(yajl_val v, const char **s, size_t *len)
+{
+    size_t       n;
+    const char  *t;
+
+    if (json_number_text(v, &t, &n) != 0
+        || n > INTEGRATIONS_JSON_ID_MAX
+        || (n == INTEGRATIONS_JSON_ID_MAX && t[0] != '-')
+        || !json_integer_text(t, n))
+    {
+        return -1;
+    }
+
+    *s = t;
+    *len = n;
+
+    return 0;
+}
+
+
+int
+integrations_json_gen_init(integrations_json_gen_t *w)
+{
+    w->failed = 0;
+    w->g = yajl_gen_alloc(NULL);
+
+    if (w->g == NULL) {
+        return -1;
+    }
+
+    yajl_gen_config(w->g, yajl_gen_validate_utf8, 1);
+
+    return 0;
+}
+
+
+void
+integrations_json_gen_str(integrations_json_gen_t *w, const char *s,
+    size_t n)
+{
+    if (yajl_gen_string(w->g, (const unsigned char *) s, n)
+        != yajl_gen_status_ok)
+    {
+        w->failed = 1;
+    }
+}
+
+
+void
+integrations_json_gen_cstr(integrations_json_gen_t *w, const char *s)
+{
+    integrations_json_gen_str(w, s, strlen(s));
+}
+
+
+void
+integrations_json_gen_number(integrations_json_gen_t *w, const char *s,
+    size_t n)
+{
+    if (yajl_gen_number(w->g, s, n) != yajl_gen_status_ok) {
+        w->failed = 1;
+    }
+}
+
+
+void
+integrations_json_gen_int(integrations_json_gen_t *w, long long v)
+{
+    if (yajl_gen_integer(w->g, v) != yajl_gen_status_ok) {
+        w->failed = 1;
+    }
+}
+
+
+void
+integrations_json_gen_bool(integrations_json_gen_t *w, int b)
+{
+    if (yajl_gen_bool(w->g, b) != yajl_gen_status_ok) {
+        w->failed = 1;
+    }
+}
+
+
+char *
+integrations_json_gen_done(integrations_json_gen_t *w, size_t *len)
+{
+    char                 *out;
+    size_t                n;
+    const unsigned char  *buf;
+
+    out = NULL;
+
+    if (!w->failed
+        && yajl_gen_get_buf(w->g, &buf, &n) == yajl_gen_status_ok)
+    {
+        out = malloc(n + 1);
+
+        if (out != NULL) {
+            memcpy(out, buf, n);
+            out[n] = '\0';
+            *len = n;
+        }
+    }
+
+    yajl_gen_free(w->g);
+    w->g = NULL;
+
+    return out;
+}
+
+
+/* the text of a number, or a string that may hold one */
+
+static int
+json_number_text(yajl_val v, const char **s, size_t *len)
+{
+    if (v != NULL && YAJL_IS_NUMBER(v)) {
+        *s = v->u.number.r;
+
+    } else if (v != NULL && YAJL_IS_STRING(v)) {
+        *s = v->u.string;
+
+    } else {
+        return -1;
+    }
+
+    *len = strlen(*s);
+
+    return 0;
+}
+
+
+/* "-"? ("0" | [1-9][0-9]*) */
+
+static int
+json_integer_text(const char *s, size_t n)
+{
+    size_t  i;
+
+    i = (n > 0 && s[0] == '-');
+
+    if (i == n || (s[i] == '0' && n - i > 1)) {
+        return 0;
+    }
+
+    for ( /* void */ ; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
     }
 
     return 1;

@@ -27,6 +27,8 @@
 #define INTEGRATIONS_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
 
@@ -69,5 +71,66 @@ yajl_val integrations_json_get(yajl_val obj, const char *key);
  * DEL; with text set, tab, line feed and carriage return are allowed.
  */
 int integrations_json_plain(const char *s, size_t len, int text);
+
+
+/*
+ * Readers of one value, for callers that keep what they read (ids from a
+ * provider, counts, names).  Each takes NULL (a missing member) as a
+ * value of the wrong type, so lookups chain:
+ *     integrations_json_int64(integrations_json_get(obj, "code"), &code)
+ */
+
+/* the longest id integrations_json_id() takes: "-" and 20 digits */
+#define INTEGRATIONS_JSON_ID_MAX        21
+
+/* a string with no control character at all; returns 0, or -1 */
+int integrations_json_text(yajl_val v, const char **s, size_t *len);
+
+/*
+ * An integer written as a number or as a string (200 and "200" alike):
+ * "-"?, digits, no leading zero but in "0", no fraction, no exponent,
+ * within int64.  The number's text is read, never its double.  Returns
+ * 0, or -1.
+ */
+int integrations_json_int64(yajl_val v, int64_t *out);
+
+/*
+ * An id written as a number or a string, with the syntax above and at
+ * most 20 digits, returned as the text written: an 18-digit id read
+ * through a double loses digits.  Returns 0, or -1.
+ */
+int integrations_json_id(yajl_val v, const char **s, size_t *len);
+
+
+/*
+ * Writing: yajl_gen with UTF-8 validation and a sticky failure, so that a
+ * body in which yajl refused one string (invalid UTF-8) is never sent
+ * half-written.  Containers are opened and closed with yajl itself
+ * (yajl_gen_map_open(w.g), ...); values go through these:
+ *
+ *     if (integrations_json_gen_init(&w) != 0) { ... }
+ *     yajl_gen_map_open(w.g);
+ *     integrations_json_gen_cstr(&w, "id");
+ *     integrations_json_gen_number(&w, digits, n);
+ *     yajl_gen_map_close(w.g);
+ *     body = integrations_json_gen_done(&w, &len);     (NULL: failed)
+ */
+typedef struct {
+    yajl_gen  g;
+    int       failed;
+} integrations_json_gen_t;
+
+int integrations_json_gen_init(integrations_json_gen_t *w);
+void integrations_json_gen_str(integrations_json_gen_t *w, const char *s,
+    size_t n);
+void integrations_json_gen_cstr(integrations_json_gen_t *w, const char *s);
+/* a number as the given text (its digits checked by the caller) */
+void integrations_json_gen_number(integrations_json_gen_t *w, const char *s,
+    size_t n);
+void integrations_json_gen_int(integrations_json_gen_t *w, long long v);
+void integrations_json_gen_bool(integrations_json_gen_t *w, int b);
+
+/* The text, malloc()ed and NUL-terminated, or NULL; frees the generator. */
+char *integrations_json_gen_done(integrations_json_gen_t *w, size_t *len);
 
 #endif /* INTEGRATIONS_JSON_H */

@@ -232,6 +232,67 @@ integrations_gcra_decide(integrations_gcra_state_t *state,
 }
 
 
+void
+integrations_gcra_quota(const integrations_gcra_state_t *state,
+    const integrations_gcra_params_t *params, uint64_t now, int rejected,
+    integrations_gcra_quota_t *quota)
+{
+    uint64_t                  count, period, refill, window, scaled;
+    integrations_gcra_time_t  tat, t, d;
+
+    count = params->count;
+    period = params->period;
+
+    /*
+     * (burst + 1) T in whole ms, rounded up: (burst + 1) * period is at
+     * most about 8.64 * 10^13, and so are the products below, as W is
+     * less than the larger of refill and period plus 1000 ms.
+     */
+
+    refill = (((uint64_t) params->burst + 1) * period + count - 1) / count;
+
+    window = (refill > period) ? refill : period;
+    window = (window + 999) / 1000;
+
+    quota->window = window;
+
+    /* W and d in units of 1/count ms: T is then "period" */
+
+    scaled = window * 1000 * count;
+    quota->quota = scaled / period;
+
+    tat.ms = state->tat_ms;
+    tat.frac = state->tat_frac;
+
+    if (tat.frac >= count) {
+        /* the same rounding as in decide() */
+        tat.ms++;
+        tat.frac = 0;
+    }
+
+    t.ms = now;
+    t.frac = 0;
+
+    if (integrations_gcra_cmp(&tat, &t) <= 0) {
+        d.ms = 0;
+        d.frac = 0;
+
+    } else {
+        d = integrations_gcra_sub(&tat, &t, count);
+    }
+
+    quota->reset = (integrations_gcra_ceil(&d) + 999) / 1000;
+
+    if (rejected || d.ms >= window * 1000) {
+        quota->remaining = 0;
+
+    } else {
+        /* d < W here, so d.ms * count cannot overflow */
+        quota->remaining = (scaled - (d.ms * count + d.frac)) / period;
+    }
+}
+
+
 int
 integrations_gcra_idle(const integrations_gcra_state_t *state,
     const integrations_gcra_params_t *params, uint64_t now)

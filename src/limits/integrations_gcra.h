@@ -132,6 +132,43 @@ typedef struct {
 
 
 /*
+ * What the RateLimit-Policy and RateLimit response headers advertise
+ * (draft-ietf-httpapi-ratelimit-headers): a quota of "quota" requests per
+ * window of "window" whole seconds, and of it, "remaining" requests left
+ * for the next window, the full quota being back after "reset" seconds.
+ *
+ * The window W is the longer of the rate's own period and the time the
+ * burst takes to come back, (burst + 1) T, rounded up to whole seconds;
+ * the quota is what the rate alone admits in it, q = floor(W / T).  So:
+ *
+ *     50r/s              q=50;w=1
+ *     100r/m burst=99    q=100;w=60
+ *     1r/m burst=1       q=2;w=120
+ *     10r/s burst=50     q=60;w=6
+ *
+ * The limiter honours it: requests sent one every W / q >= T ms are never
+ * rejected, and by guarantee (1) no client gets more than q + burst + 1
+ * admitted in any W.  The burst is tolerance on top, never advertised.
+ *
+ * For a key in "state" at "now" (after integrations_gcra_decide()), with
+ * the TAT d ms ahead of now (0 if behind): remaining = floor((W - d) / T)
+ * (0 if d >= W), the part of the quota the key's debt leaves for the next
+ * W ms: q on a fresh key, at most q - 1 after an admission, and 0 after a
+ * rejection, as the request was just refused.  reset = ceil(d / 1000) s,
+ * after which the key is fresh again; after an admission d <= (burst + 1)
+ * T <= W, so reset <= window, but for a few ms of clock skew between
+ * workers and a state kept across a reload that lowered the rate.
+ */
+
+typedef struct {
+    uint64_t  quota;      /* q, at least count and burst + 1 */
+    uint64_t  window;     /* w, seconds, at least 1 */
+    uint64_t  remaining;  /* r */
+    uint64_t  reset;      /* t, seconds */
+} integrations_gcra_quota_t;
+
+
+/*
  * Parses "10r/s" or "600r/m" (a byte range, not NUL-terminated) into count
  * and period.  Returns NULL on success, else a message for the log; junk,
  * an empty number, zero and a count above MAX_COUNT are errors.  Outputs
@@ -152,6 +189,15 @@ integrations_gcra_verdict_e integrations_gcra_decide(
     integrations_gcra_state_t *state,
     const integrations_gcra_params_t *params, uint64_t now,
     integrations_gcra_mode_e mode, integrations_gcra_result_t *result);
+
+/*
+ * The quota of params, and the remaining and reset of a key in "state" at
+ * "now", as above; "rejected" when integrations_gcra_decide() just
+ * rejected a request at "now" (remaining is then 0).
+ */
+void integrations_gcra_quota(const integrations_gcra_state_t *state,
+    const integrations_gcra_params_t *params, uint64_t now, int rejected,
+    integrations_gcra_quota_t *quota);
 
 /* True if the state is equivalent to a fresh one at "now" (TAT <= now). */
 int integrations_gcra_idle(const integrations_gcra_state_t *state,

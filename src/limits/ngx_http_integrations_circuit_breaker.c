@@ -33,43 +33,29 @@
 #include "ngx_http_integrations_circuit_breaker.h"
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_status.h"
+#include "ngx_http_integrations_zone.h"
 
 
-#define NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_MAGIC    0x49434257  /* ICBW */
-#define NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_VERSION  1
+#define NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_ACQUIRE  0
+#define NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_RECORD   1
+#define NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_PEEK     2
 
 
-typedef struct {
-    u_char                          color;
-    u_char                          dummy;
-    u_short                         len;
-    ngx_queue_t                     queue;
-    integrations_breaker_state_t    state;
-    u_char                          data[1];
-} ngx_http_integrations_circuit_breaker_node_t;
-
+/* one call on a breaker: the data of a zone operation */
 
 typedef struct {
-    uint32_t                        magic;
-    uint32_t                        version;
-    uint32_t                        size;       /* of this struct */
-    uint32_t                        node_size;  /* of a node without key */
+    ngx_uint_t                          what;
+    const integrations_breaker_conf_t  *conf;
+    uint64_t                            now;
+    ngx_http_integrations_circuit_breaker_ticket_t  *t;
 
-    ngx_rbtree_t                    rbtree;
-    ngx_rbtree_node_t               sentinel;
-    ngx_queue_t                     queue;
+    integrations_breaker_decision_t     d;           /* acquire, peek */
 
-    ngx_atomic_t                    evicted;
-    ngx_atomic_t                    keys;
-    ngx_atomic_t                    full_logged;
-} ngx_http_integrations_circuit_breaker_shctx_t;
-
-
-typedef struct {
-    ngx_http_integrations_circuit_breaker_shctx_t  *sh;
-    ngx_slab_pool_t                                *shpool;
-    ngx_shm_zone_t                                 *shm_zone;
-} ngx_http_integrations_circuit_breaker_zone_t;
+    integrations_breaker_outcome_e     *outcomes;    /* record */
+    uint64_t                           *durations;
+    ngx_uint_t                          n;
+    integrations_breaker_transition_t   first;
+} ngx_http_integrations_circuit_breaker_call_t;
 
 
 typedef struct {
@@ -83,8 +69,7 @@ typedef struct {
 
 
 typedef struct {
-    ngx_array_t                     zones;      /* of zone pointers */
-    ngx_array_t                     uses;       /* of shm_zone pointers */
+    ngx_http_integrations_zone_list_t  list;
 } ngx_http_integrations_circuit_breaker_main_conf_t;
 
 
@@ -92,6 +77,7 @@ typedef struct {
     ngx_http_integrations_circuit_breaker_loc_conf_t  *conf;
     ngx_http_integrations_circuit_breaker_ticket_t     t;  /* t.state: for
                                                               the variable */
+    ngx_pool_cleanup_t                                 cln;
 } ngx_http_integrations_circuit_breaker_ctx_t;
 
 
@@ -105,33 +91,37 @@ typedef struct {
 } ngx_http_integrations_circuit_breaker_snap_t;
 
 
+typedef struct {
+    ngx_array_t                     snaps;
+    ngx_pool_t                     *pool;
+    ngx_str_t                       zone;
+    uint64_t                        now;
+} ngx_http_integrations_circuit_breaker_walk_t;
+
+
 static ngx_int_t ngx_http_integrations_circuit_breaker_handler(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_integrations_circuit_breaker_log_handler(
     ngx_http_request_t *r);
 static void ngx_http_integrations_circuit_breaker_cleanup(void *data);
+static ngx_http_integrations_circuit_breaker_ctx_t *
+    ngx_http_integrations_circuit_breaker_get_ctx(ngx_http_request_t *r);
 static integrations_breaker_outcome_e
     ngx_http_integrations_circuit_breaker_outcome(
     ngx_http_integrations_circuit_breaker_loc_conf_t *bcf,
     ngx_http_upstream_state_t *state, ngx_uint_t *known);
-static ngx_http_integrations_circuit_breaker_node_t *
-    ngx_http_integrations_circuit_breaker_find(
-    ngx_http_integrations_circuit_breaker_zone_t *zone, uint32_t hash,
-    ngx_str_t *key);
-static ngx_http_integrations_circuit_breaker_node_t *
-    ngx_http_integrations_circuit_breaker_create(
-    ngx_http_integrations_circuit_breaker_zone_t *zone, uint32_t hash,
-    ngx_str_t *key, ngx_log_t *log);
+static ngx_int_t ngx_http_integrations_circuit_breaker_call(
+    ngx_shm_zone_t *shm_zone,
+    ngx_http_integrations_circuit_breaker_call_t *call, ngx_log_t *log);
+static ngx_uint_t ngx_http_integrations_circuit_breaker_apply(
+    ngx_http_integrations_zone_op_t *op, void *value);
 static void ngx_http_integrations_circuit_breaker_log_transition(
     ngx_log_t *log, ngx_http_integrations_circuit_breaker_ticket_t *t,
     integrations_breaker_transition_t *tr);
-static void ngx_http_integrations_circuit_breaker_rbtree_insert_value(
-    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel);
 static ngx_int_t ngx_http_integrations_circuit_breaker_collect(
     ngx_http_integrations_status_writer_t *w, void *data);
-static ngx_int_t ngx_http_integrations_circuit_breaker_init_zone(
-    ngx_shm_zone_t *shm_zone, void *data);
+static ngx_int_t ngx_http_integrations_circuit_breaker_snap(void *data,
+    ngx_str_t *key, void *value);
 static ngx_int_t ngx_http_integrations_circuit_breaker_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_http_integrations_circuit_breaker_zone(ngx_conf_t *cf,
@@ -221,6 +211,18 @@ static ngx_str_t  ngx_http_integrations_circuit_breaker_state_name =
     ngx_string("circuit_breaker_state");
 
 
+static ngx_http_integrations_zone_type_t
+    ngx_http_integrations_circuit_breaker_type = {
+    "circuit_breaker_zone",
+    "evicting the least recently used breakers (logged once)",
+    0x49434257,                                    /* "ICBW" */
+    2,
+    sizeof(integrations_breaker_state_t),
+    0,
+    NGX_HTTP_INTEGRATIONS_ZONE_RESET               /* breakers may restart */
+};
+
+
 static ngx_int_t
 ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
 {
@@ -242,7 +244,10 @@ ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r,
                                   ngx_http_integrations_circuit_breaker_module);
-    if (ctx) {
+
+    if (ctx || ((r->internal || r->filter_finalize)
+                && ngx_http_integrations_circuit_breaker_get_ctx(r)))
+    {
         return NGX_DECLINED;
     }
 
@@ -266,8 +271,16 @@ ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
         key = bcf->location;
     }
 
-    ctx = ngx_pcalloc(r->pool,
-                      sizeof(ngx_http_integrations_circuit_breaker_ctx_t));
+    /*
+     * The context holds a pool cleanup, which frees a probe slot the log
+     * phase did not see, and keeps the ticket findable after an internal
+     * redirect (error_page), which clears the modules' contexts: what
+     * ngx_pool_cleanup_add() does, in the context's own allocation.
+     * acquire_key() fills all of the ticket.
+     */
+
+    ctx = ngx_palloc(r->pool,
+                     sizeof(ngx_http_integrations_circuit_breaker_ctx_t));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -280,21 +293,16 @@ ngx_http_integrations_circuit_breaker_handler(ngx_http_request_t *r)
                                                     r->connection->log,
                                                     &ctx->t, &retry_after);
 
+    cln = &ctx->cln;
+
+    cln->handler = ngx_http_integrations_circuit_breaker_cleanup;
+    cln->data = ctx;
+    cln->next = r->pool->cleanup;
+    r->pool->cleanup = cln;
+
     ngx_http_set_ctx(r, ctx, ngx_http_integrations_circuit_breaker_module);
 
     if (v != INTEGRATIONS_BREAKER_REJECT) {
-
-        if (ctx->t.probe) {
-            cln = ngx_pool_cleanup_add(r->pool, 0);
-            if (cln == NULL) {
-                ngx_http_integrations_circuit_breaker_cleanup(ctx);
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            cln->handler = ngx_http_integrations_circuit_breaker_cleanup;
-            cln->data = ctx;
-        }
-
         return NGX_DECLINED;
     }
 
@@ -336,6 +344,10 @@ ngx_http_integrations_circuit_breaker_log_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r,
                                   ngx_http_integrations_circuit_breaker_module);
+
+    if (ctx == NULL && (r->internal || r->filter_finalize)) {
+        ctx = ngx_http_integrations_circuit_breaker_get_ctx(r);
+    }
 
     if (ctx == NULL || !ctx->t.armed) {
         return NGX_OK;
@@ -396,9 +408,37 @@ ngx_http_integrations_circuit_breaker_cleanup(void *data)
 {
     ngx_http_integrations_circuit_breaker_ctx_t  *ctx = data;
 
-    ngx_http_integrations_circuit_breaker_record_key(&ctx->t, NULL, NULL, 0,
-                                                     ngx_current_msec,
-                                                     ngx_cycle->log);
+    if (ctx->t.probe) {
+        ngx_http_integrations_circuit_breaker_record_key(&ctx->t, NULL, NULL,
+                                                         0, ngx_current_msec,
+                                                         ngx_cycle->log);
+    }
+}
+
+
+/*
+ * An internal redirect (error_page after a failed upstream, say) or a
+ * filter finalization clears the modules' contexts; the pool cleanup
+ * still knows the ticket, whose outcome the log phase must record.  For
+ * a request whose context is gone: r->internal or r->filter_finalize.
+ */
+
+static ngx_http_integrations_circuit_breaker_ctx_t *
+ngx_http_integrations_circuit_breaker_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t                           *cln;
+    ngx_http_integrations_circuit_breaker_ctx_t  *ctx;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_integrations_circuit_breaker_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx,
+                             ngx_http_integrations_circuit_breaker_module);
+            return ctx;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -417,65 +457,49 @@ ngx_http_integrations_circuit_breaker_acquire_key(ngx_shm_zone_t *shm_zone,
     ngx_log_t *log, ngx_http_integrations_circuit_breaker_ticket_t *t,
     uint64_t *retry_after)
 {
-    integrations_breaker_decision_t                d;
-    ngx_http_integrations_circuit_breaker_node_t  *node;
-    ngx_http_integrations_circuit_breaker_zone_t  *zone;
-
-    zone = shm_zone->data;
+    ngx_http_integrations_circuit_breaker_call_t  call;
 
     ngx_memzero(t, sizeof(ngx_http_integrations_circuit_breaker_ticket_t));
 
     t->shm_zone = shm_zone;
     t->conf = conf;
     t->key = *key;
-    t->hash = ngx_crc32_short(key->data, key->len);
+    t->hash = ngx_http_integrations_zone_hash(key->data, key->len);
     t->state = INTEGRATIONS_BREAKER_CLOSED;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    call.what = NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_ACQUIRE;
+    call.conf = conf;
+    call.now = now;
+    call.t = t;
 
-    node = ngx_http_integrations_circuit_breaker_find(zone, t->hash, key);
+    if (ngx_http_integrations_circuit_breaker_call(shm_zone, &call, log)
+        != NGX_OK)
+    {
 
-    if (node == NULL) {
-        node = ngx_http_integrations_circuit_breaker_create(zone, t->hash,
-                                                            key, log);
-        if (node == NULL) {
-            ngx_shmtx_unlock(&zone->shpool->mutex);
+        /* fail open: the zone cannot hold even this one breaker */
 
-            /* fail open: the zone cannot hold even this one breaker */
-
-            ngx_log_error(NGX_LOG_ERR, log, 0,
-                          "circuit_breaker_zone \"%V\" is too small for "
-                          "a key of %uz bytes", &shm_zone->shm.name,
-                          key->len);
-            return INTEGRATIONS_BREAKER_ALLOW;
-        }
-
-    } else {
-        ngx_queue_remove(&node->queue);
-        ngx_queue_insert_head(&zone->sh->queue, &node->queue);
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "circuit_breaker_zone \"%V\" is too small for "
+                      "a key of %uz bytes", &shm_zone->shm.name,
+                      key->len);
+        return INTEGRATIONS_BREAKER_ALLOW;
     }
 
-    (void) integrations_breaker_acquire(&node->state, conf, now, &d);
-
-    t->state = integrations_breaker_current(&node->state, now);
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    if (d.transition.reason != INTEGRATIONS_BREAKER_NONE) {
+    if (call.d.transition.reason != INTEGRATIONS_BREAKER_NONE) {
         ngx_http_integrations_circuit_breaker_log_transition(log, t,
-                                                             &d.transition);
+                                                       &call.d.transition);
     }
 
-    if (d.verdict == INTEGRATIONS_BREAKER_REJECT) {
-        *retry_after = d.retry_after;
+    if (call.d.verdict == INTEGRATIONS_BREAKER_REJECT) {
+        *retry_after = call.d.retry_after;
 
     } else {
-        t->ticket = d.ticket;
+        t->ticket = call.d.ticket;
         t->armed = 1;
-        t->probe = (d.verdict == INTEGRATIONS_BREAKER_ALLOW_PROBE);
+        t->probe = (call.d.verdict == INTEGRATIONS_BREAKER_ALLOW_PROBE);
     }
 
-    return d.verdict;
+    return call.d.verdict;
 }
 
 
@@ -485,10 +509,7 @@ ngx_http_integrations_circuit_breaker_record_key(
     integrations_breaker_outcome_e *outcomes, uint64_t *durations,
     ngx_uint_t n, uint64_t now, ngx_log_t *log)
 {
-    ngx_uint_t                                     i;
-    integrations_breaker_transition_t              tr, first;
-    ngx_http_integrations_circuit_breaker_node_t  *node;
-    ngx_http_integrations_circuit_breaker_zone_t  *zone;
+    ngx_http_integrations_circuit_breaker_call_t  call;
 
     if (!t->armed) {
         return;
@@ -496,46 +517,22 @@ ngx_http_integrations_circuit_breaker_record_key(
 
     t->armed = 0;
 
-    zone = t->shm_zone->data;
-    first.reason = INTEGRATIONS_BREAKER_NONE;
+    call.what = NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_RECORD;
+    call.conf = t->conf;
+    call.now = now;
+    call.t = t;
+    call.outcomes = outcomes;
+    call.durations = durations;
+    call.n = n;
+    call.first.reason = INTEGRATIONS_BREAKER_NONE;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    /* looked up again, never made: the breaker may have been evicted */
 
-    /* looked up again: the node may have been evicted meanwhile */
+    (void) ngx_http_integrations_circuit_breaker_call(t->shm_zone, &call, log);
 
-    node = ngx_http_integrations_circuit_breaker_find(zone, t->hash, &t->key);
-
-    if (node) {
-
-        /*
-         * Every outcome is recorded with the call's ticket.  The first
-         * outcome of a probe moves the breaker on, and with it the
-         * generation: later ones of the same call are then counted as
-         * stale and change nothing.
-         */
-
-        for (i = 0; i < n; i++) {
-            if (integrations_breaker_record(&node->state, t->conf, now,
-                                            t->ticket, outcomes[i],
-                                            durations[i], &tr)
-                && first.reason == INTEGRATIONS_BREAKER_NONE)
-            {
-                first = tr;
-            }
-        }
-
-        if (n == 0) {
-            (void) integrations_breaker_release_probe(&node->state,
-                                                      t->ticket);
-        }
-
-        t->state = integrations_breaker_current(&node->state, now);
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    if (first.reason != INTEGRATIONS_BREAKER_NONE) {
-        ngx_http_integrations_circuit_breaker_log_transition(log, t, &first);
+    if (call.first.reason != INTEGRATIONS_BREAKER_NONE) {
+        ngx_http_integrations_circuit_breaker_log_transition(log, t,
+                                                             &call.first);
     }
 }
 
@@ -544,36 +541,120 @@ ngx_int_t
 ngx_http_integrations_circuit_breaker_peek_key(ngx_shm_zone_t *shm_zone,
     const integrations_breaker_conf_t *conf, ngx_str_t *key, uint64_t now)
 {
-    uint32_t                                       hash;
-    integrations_breaker_state_t                   copy;
-    integrations_breaker_decision_t                d;
-    ngx_http_integrations_circuit_breaker_node_t  *node;
-    ngx_http_integrations_circuit_breaker_zone_t  *zone;
+    ngx_http_integrations_circuit_breaker_call_t    call;
+    ngx_http_integrations_circuit_breaker_ticket_t  t;
 
-    zone = shm_zone->data;
-    hash = ngx_crc32_short(key->data, key->len);
+    t.key = *key;
+    t.hash = ngx_http_integrations_zone_hash(key->data, key->len);
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    call.what = NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_PEEK;
+    call.conf = conf;
+    call.now = now;
+    call.t = &t;
 
-    node = ngx_http_integrations_circuit_breaker_find(zone, hash, key);
-
-    if (node == NULL) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-
-        /* no breaker yet is a closed one */
+    if (ngx_http_integrations_circuit_breaker_call(shm_zone, &call,
+                                                   ngx_cycle->log)
+        != NGX_OK)
+    {
         return NGX_OK;
     }
 
-    /* the decision of the next acquire, on a copy */
+    return (call.d.verdict == INTEGRATIONS_BREAKER_REJECT) ? NGX_DECLINED
+                                                           : NGX_OK;
+}
 
-    copy = node->state;
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+/* the breaker of call->t's key, made if acquired */
 
-    (void) integrations_breaker_acquire(&copy, conf, now, &d);
+static ngx_int_t
+ngx_http_integrations_circuit_breaker_call(ngx_shm_zone_t *shm_zone,
+    ngx_http_integrations_circuit_breaker_call_t *call, ngx_log_t *log)
+{
+    ngx_http_integrations_zone_op_t  op;
 
-    return (d.verdict == INTEGRATIONS_BREAKER_REJECT) ? NGX_DECLINED
-                                                      : NGX_OK;
+    ngx_http_integrations_zone_op_init(&op, &call->t->key, call->t->hash,
+                                  ngx_http_integrations_circuit_breaker_apply,
+                                  call, log);
+
+    if (call->what == NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_ACQUIRE) {
+        op.flags = NGX_HTTP_INTEGRATIONS_ZONE_CREATE;
+    }
+
+    return ngx_http_integrations_zone_update(shm_zone->data, &op);
+}
+
+
+static ngx_uint_t
+ngx_http_integrations_circuit_breaker_apply(
+    ngx_http_integrations_zone_op_t *op, void *value)
+{
+    ngx_http_integrations_circuit_breaker_call_t *call = op->data;
+
+    ngx_uint_t                          i;
+    integrations_breaker_state_t        copy, *state;
+    integrations_breaker_transition_t   tr;
+
+    state = value;
+
+    switch (call->what) {
+
+    case NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_ACQUIRE:
+
+        (void) integrations_breaker_acquire(state, call->conf, call->now,
+                                            &call->d);
+
+        call->t->state = integrations_breaker_current(state, call->now);
+
+        return NGX_HTTP_INTEGRATIONS_ZONE_TOUCH;
+
+    case NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_PEEK:
+
+        /* the decision of the next acquire, on a copy; none is closed */
+
+        if (state == NULL) {
+            call->d.verdict = INTEGRATIONS_BREAKER_ALLOW;
+            return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
+        }
+
+        copy = *state;
+
+        (void) integrations_breaker_acquire(&copy, call->conf, call->now,
+                                            &call->d);
+
+        return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
+    }
+
+    /* NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_RECORD */
+
+    call->first.reason = INTEGRATIONS_BREAKER_NONE;
+
+    if (state == NULL) {
+        return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
+    }
+
+    /*
+     * Every outcome is recorded with the call's ticket.  The first outcome
+     * of a probe moves the breaker on, and with it the generation: later
+     * ones of the same call are then counted as stale and change nothing.
+     */
+
+    for (i = 0; i < call->n; i++) {
+        if (integrations_breaker_record(state, call->conf, call->now,
+                                        call->t->ticket, call->outcomes[i],
+                                        call->durations[i], &tr)
+            && call->first.reason == INTEGRATIONS_BREAKER_NONE)
+        {
+            call->first = tr;
+        }
+    }
+
+    if (call->n == 0) {
+        (void) integrations_breaker_release_probe(state, call->t->ticket);
+    }
+
+    call->t->state = integrations_breaker_current(state, call->now);
+
+    return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
 }
 
 
@@ -672,163 +753,6 @@ ngx_http_integrations_circuit_breaker_log_transition(ngx_log_t *log,
 }
 
 
-static ngx_http_integrations_circuit_breaker_node_t *
-ngx_http_integrations_circuit_breaker_find(
-    ngx_http_integrations_circuit_breaker_zone_t *zone, uint32_t hash,
-    ngx_str_t *key)
-{
-    ngx_int_t                                      rc;
-    ngx_rbtree_node_t                             *node, *sentinel;
-    ngx_http_integrations_circuit_breaker_node_t  *cb;
-
-    node = zone->sh->rbtree.root;
-    sentinel = zone->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        /* hash == node->key */
-
-        cb = (ngx_http_integrations_circuit_breaker_node_t *) &node->color;
-
-        rc = ngx_memn2cmp(key->data, cb->data, key->len, (size_t) cb->len);
-
-        if (rc == 0) {
-            return cb;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
-/* a new closed breaker; when the zone is full the LRU breaker goes */
-
-static ngx_http_integrations_circuit_breaker_node_t *
-ngx_http_integrations_circuit_breaker_create(
-    ngx_http_integrations_circuit_breaker_zone_t *zone, uint32_t hash,
-    ngx_str_t *key, ngx_log_t *log)
-{
-    size_t                                          size;
-    ngx_queue_t                                    *q;
-    ngx_rbtree_node_t                              *node, *old;
-    ngx_http_integrations_circuit_breaker_node_t   *cb;
-    ngx_http_integrations_circuit_breaker_shctx_t  *sh;
-
-    sh = zone->sh;
-
-    size = offsetof(ngx_rbtree_node_t, color)
-           + offsetof(ngx_http_integrations_circuit_breaker_node_t, data)
-           + key->len;
-
-    for ( ;; ) {
-        node = ngx_slab_alloc_locked(zone->shpool, size);
-
-        if (node != NULL || ngx_queue_empty(&sh->queue)) {
-            break;
-        }
-
-        q = ngx_queue_last(&sh->queue);
-        cb = ngx_queue_data(q, ngx_http_integrations_circuit_breaker_node_t,
-                            queue);
-
-        ngx_queue_remove(q);
-
-        old = (ngx_rbtree_node_t *)
-                  ((u_char *) cb - offsetof(ngx_rbtree_node_t, color));
-
-        ngx_rbtree_delete(&sh->rbtree, old);
-        ngx_slab_free_locked(zone->shpool, old);
-
-        sh->keys--;
-        sh->evicted++;
-
-        if (!sh->full_logged) {
-            sh->full_logged = 1;
-
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "circuit_breaker_zone \"%V\" is full, evicting "
-                          "the least recently used breakers (logged once)",
-                          &zone->shm_zone->shm.name);
-        }
-    }
-
-    if (node == NULL) {
-        return NULL;
-    }
-
-    node->key = hash;
-
-    cb = (ngx_http_integrations_circuit_breaker_node_t *) &node->color;
-
-    cb->len = (u_short) key->len;
-    ngx_memzero(&cb->state, sizeof(integrations_breaker_state_t));
-    ngx_memcpy(cb->data, key->data, key->len);
-
-    ngx_rbtree_insert(&sh->rbtree, node);
-    ngx_queue_insert_head(&sh->queue, &cb->queue);
-
-    sh->keys++;
-
-    return cb;
-}
-
-
-static void
-ngx_http_integrations_circuit_breaker_rbtree_insert_value(
-    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t                             **p;
-    ngx_http_integrations_circuit_breaker_node_t   *cbn, *cbnt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            cbn = (ngx_http_integrations_circuit_breaker_node_t *)
-                      &node->color;
-            cbnt = (ngx_http_integrations_circuit_breaker_node_t *)
-                       &temp->color;
-
-            p = (ngx_memn2cmp(cbn->data, cbnt->data, cbn->len, cbnt->len) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
 /*
  * The metrics: each zone's breakers are copied under the zone lock, then
  * written family by family with no lock held.
@@ -908,67 +832,45 @@ ngx_http_integrations_circuit_breaker_collect(
 {
     ngx_http_integrations_circuit_breaker_main_conf_t *cmcf = data;
 
-    u_char                                          *key;
-    uint64_t                                         now;
     ngx_uint_t                                       i, j, n, s;
-    ngx_array_t                                      snaps;
-    ngx_queue_t                                     *q;
+    ngx_http_integrations_zone_t                   **zones;
     ngx_http_integrations_status_label_t             l[3];
-    ngx_http_integrations_circuit_breaker_node_t    *cb;
-    ngx_http_integrations_circuit_breaker_zone_t   **zones, *zone;
+    ngx_http_integrations_circuit_breaker_walk_t     walk;
     ngx_http_integrations_circuit_breaker_snap_t    *snap;
     ngx_http_integrations_circuit_breaker_metric_t  *m;
 
     static const char  *states[] = { "closed", "open", "half_open" };
 
-    if (cmcf->zones.nelts == 0) {
+    if (cmcf->list.zones.nelts == 0) {
         return NGX_OK;
     }
 
-    if (ngx_array_init(&snaps, ngx_http_integrations_status_pool(w), 8,
+    walk.pool = ngx_http_integrations_status_pool(w);
+    walk.now = ngx_current_msec;
+
+    if (ngx_array_init(&walk.snaps, walk.pool, 8,
                        sizeof(ngx_http_integrations_circuit_breaker_snap_t))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    zones = cmcf->zones.elts;
-    now = ngx_current_msec;
+    zones = cmcf->list.zones.elts;
 
-    for (i = 0; i < cmcf->zones.nelts; i++) {
-        zone = zones[i];
+    for (i = 0; i < cmcf->list.zones.nelts; i++) {
+        walk.zone = zones[i]->shm_zone->shm.name;
 
-        ngx_shmtx_lock(&zone->shpool->mutex);
-
-        for (q = ngx_queue_head(&zone->sh->queue);
-             q != ngx_queue_sentinel(&zone->sh->queue);
-             q = ngx_queue_next(q))
+        if (ngx_http_integrations_zone_walk(zones[i],
+                                  ngx_http_integrations_circuit_breaker_snap,
+                                  &walk)
+            != NGX_OK)
         {
-            cb = ngx_queue_data(q,
-                                ngx_http_integrations_circuit_breaker_node_t,
-                                queue);
-
-            snap = ngx_array_push(&snaps);
-            key = ngx_pnalloc(ngx_http_integrations_status_pool(w), cb->len);
-
-            if (snap == NULL || key == NULL) {
-                ngx_shmtx_unlock(&zone->shpool->mutex);
-                return NGX_ERROR;
-            }
-
-            snap->zone = zone->shm_zone->shm.name;
-            snap->key.data = key;
-            snap->key.len = cb->len;
-            ngx_memcpy(key, cb->data, cb->len);
-            snap->state = integrations_breaker_current(&cb->state, now);
-            snap->stats = cb->state.stats;
+            return NGX_ERROR;
         }
-
-        ngx_shmtx_unlock(&zone->shpool->mutex);
     }
 
-    snap = snaps.elts;
-    n = snaps.nelts;
+    snap = walk.snaps.elts;
+    n = walk.snaps.nelts;
 
     ngx_str_set(&l[0].name, "zone");
     ngx_str_set(&l[1].name, "key");
@@ -1036,102 +938,41 @@ ngx_http_integrations_circuit_breaker_collect(
         }
     }
 
-    ngx_str_set(&l[1].name, "key");
-
-    if (ngx_http_integrations_status_family(w,
+    return ngx_http_integrations_zone_collect(w, &cmcf->list,
+            NGX_HTTP_INTEGRATIONS_ZONE_EVICTED,
             "integrations_circuit_breaker_evictions_total",
-            NGX_HTTP_INTEGRATIONS_STATUS_COUNTER,
-            "Breakers evicted from a full circuit breaker zone.")
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < cmcf->zones.nelts; i++) {
-        l[0].value = zones[i]->shm_zone->shm.name;
-
-        if (ngx_http_integrations_status_sample(w, l, 1, zones[i]->sh->evicted)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
+            "Breakers evicted from a full circuit breaker zone.");
 }
 
 
+/* one breaker, copied under the zone's lock */
+
 static ngx_int_t
-ngx_http_integrations_circuit_breaker_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data)
+ngx_http_integrations_circuit_breaker_snap(void *data, ngx_str_t *key,
+    void *value)
 {
-    ngx_http_integrations_circuit_breaker_zone_t  *zone = shm_zone->data;
+    ngx_http_integrations_circuit_breaker_walk_t *walk = data;
 
-    size_t                                          len;
-    ngx_slab_pool_t                                *shpool;
-    ngx_http_integrations_circuit_breaker_shctx_t  *sh;
+    integrations_breaker_state_t                  *state;
+    ngx_http_integrations_circuit_breaker_snap_t  *snap;
 
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    state = value;
 
-    zone->shpool = shpool;
-
-    if (data || shm_zone->shm.exists) {
-
-        /* a reload: the breakers stay if the layout is the same */
-
-        sh = shpool->data;
-
-        if (sh != NULL
-            && sh->magic == NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_MAGIC
-            && sh->version == NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_VERSION
-            && sh->size
-               == sizeof(ngx_http_integrations_circuit_breaker_shctx_t)
-            && sh->node_size
-               == offsetof(ngx_http_integrations_circuit_breaker_node_t,
-                           data))
-        {
-            zone->sh = sh;
-            return NGX_OK;
-        }
-
-        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
-                      "circuit_breaker_zone \"%V\" reset, the shared memory "
-                      "layout changed", &shm_zone->shm.name);
-
-        ngx_slab_init(shpool);
-    }
-
-    sh = ngx_slab_calloc(shpool,
-                       sizeof(ngx_http_integrations_circuit_breaker_shctx_t));
-    if (sh == NULL) {
+    snap = ngx_array_push(&walk->snaps);
+    if (snap == NULL) {
         return NGX_ERROR;
     }
 
-    sh->magic = NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_MAGIC;
-    sh->version = NGX_HTTP_INTEGRATIONS_CIRCUIT_BREAKER_VERSION;
-    sh->size = sizeof(ngx_http_integrations_circuit_breaker_shctx_t);
-    sh->node_size = offsetof(ngx_http_integrations_circuit_breaker_node_t,
-                             data);
-
-    ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
-                    ngx_http_integrations_circuit_breaker_rbtree_insert_value);
-
-    ngx_queue_init(&sh->queue);
-
-    zone->sh = sh;
-    shpool->data = sh;
-
-    len = sizeof(" in circuit_breaker_zone \"\"") + shm_zone->shm.name.len;
-
-    shpool->log_ctx = ngx_slab_alloc(shpool, len);
-    if (shpool->log_ctx == NULL) {
+    snap->key.data = ngx_pnalloc(walk->pool, key->len);
+    if (snap->key.data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(shpool->log_ctx, " in circuit_breaker_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    shpool->log_nomem = 0;
+    snap->zone = walk->zone;
+    snap->key.len = key->len;
+    ngx_memcpy(snap->key.data, key->data, key->len);
+    snap->state = integrations_breaker_current(state, walk->now);
+    snap->stats = state->stats;
 
     return NGX_OK;
 }
@@ -1146,6 +987,10 @@ ngx_http_integrations_circuit_breaker_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r->main,
                                   ngx_http_integrations_circuit_breaker_module);
+
+    if (ctx == NULL && (r->main->internal || r->main->filter_finalize)) {
+        ctx = ngx_http_integrations_circuit_breaker_get_ctx(r->main);
+    }
 
     if (ctx == NULL) {
         v->not_found = 1;
@@ -1168,11 +1013,9 @@ static char *
 ngx_http_integrations_circuit_breaker_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    u_char                                             *p;
     ssize_t                                             size;
-    ngx_str_t                                          *value, name, s;
-    ngx_shm_zone_t                                     *shm_zone;
-    ngx_http_integrations_circuit_breaker_zone_t       *zone, **zp;
+    ngx_str_t                                          *value, name;
+    ngx_http_integrations_zone_t                       *zone;
     ngx_http_integrations_circuit_breaker_main_conf_t  *cmcf;
 
     value = cf->args->elts;
@@ -1183,69 +1026,37 @@ ngx_http_integrations_circuit_breaker_zone(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    name.data = value[1].data + 5;
-
-    p = (u_char *) ngx_strchr(name.data, ':');
-
-    if (p == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone size \"%V\"", &value[1]);
+    if (ngx_http_integrations_zone_parse(cf, &value[1], &name, &size)
+        != NGX_OK
+        || ngx_http_integrations_zone_check_size(cf, size, &value[1])
+           != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    name.len = p - name.data;
-
-    s.data = p + 1;
-    s.len = value[1].data + value[1].len - s.data;
-
-    size = ngx_parse_size(&s);
-
-    if (size == NGX_ERROR || name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone size \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (size < (ssize_t) (8 * ngx_pagesize)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is too small", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone = ngx_shared_memory_add(cf, &name, size,
-                                &ngx_http_integrations_circuit_breaker_module);
-    if (shm_zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "duplicate zone \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    zone = ngx_pcalloc(cf->pool,
-                       sizeof(ngx_http_integrations_circuit_breaker_zone_t));
+    zone = ngx_http_integrations_zone_add(cf, &name, size,
+                                 &ngx_http_integrations_circuit_breaker_type,
+                                 &ngx_http_integrations_circuit_breaker_module);
     if (zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    zone->shm_zone = shm_zone;
-
-    shm_zone->init = ngx_http_integrations_circuit_breaker_init_zone;
-    shm_zone->data = zone;
-
     cmcf = ngx_http_conf_get_module_main_conf(cf,
                                 ngx_http_integrations_circuit_breaker_module);
 
-    zp = ngx_array_push(&cmcf->zones);
-    if (zp == NULL) {
+    switch (ngx_http_integrations_zone_declare(&cmcf->list, zone)) {
+
+    case NGX_OK:
+        return NGX_CONF_OK;
+
+    case NGX_DECLINED:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\"", &name);
+        return NGX_CONF_ERROR;
+
+    default:
         return NGX_CONF_ERROR;
     }
-
-    *zp = zone;
-
-    return NGX_CONF_OK;
 }
 
 
@@ -1349,7 +1160,6 @@ ngx_http_integrations_circuit_breaker(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t                                          *value, s;
     ngx_uint_t                                          i;
     const char                                         *err;
-    ngx_shm_zone_t                                    **use;
     ngx_http_compile_complex_value_t                    ccv;
     ngx_http_integrations_circuit_breaker_main_conf_t  *cmcf;
 
@@ -1375,7 +1185,13 @@ ngx_http_integrations_circuit_breaker(ngx_conf_t *cf, ngx_command_t *cmd,
                 rc = NGX_ERROR;
 
             } else {
-                bcf->shm_zone = ngx_shared_memory_add(cf, &s, 0,
+                /* checked in postconfiguration: it may be declared later */
+
+                cmcf = ngx_http_conf_get_module_main_conf(cf,
+                                ngx_http_integrations_circuit_breaker_module);
+
+                bcf->shm_zone = ngx_http_integrations_zone_ref(cf,
+                                &cmcf->list, &s,
                                 &ngx_http_integrations_circuit_breaker_module);
                 if (bcf->shm_zone == NULL) {
                     return NGX_CONF_ERROR;
@@ -1440,16 +1256,6 @@ ngx_http_integrations_circuit_breaker(ngx_conf_t *cf, ngx_command_t *cmd,
                            err, &cmd->name);
         return NGX_CONF_ERROR;
     }
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf,
-                                ngx_http_integrations_circuit_breaker_module);
-
-    use = ngx_array_push(&cmcf->uses);
-    if (use == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *use = bcf->shm_zone;
 
     return NGX_CONF_OK;
 }
@@ -1521,8 +1327,6 @@ ngx_http_integrations_circuit_breaker_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_integrations_circuit_breaker_init(ngx_conf_t *cf)
 {
-    ngx_uint_t                                          i;
-    ngx_shm_zone_t                                    **use;
     ngx_http_handler_pt                                *h;
     ngx_http_core_main_conf_t                          *cmcf;
     ngx_http_integrations_circuit_breaker_main_conf_t  *bmcf;
@@ -1530,29 +1334,16 @@ ngx_http_integrations_circuit_breaker_init(ngx_conf_t *cf)
     bmcf = ngx_http_conf_get_module_main_conf(cf,
                                 ngx_http_integrations_circuit_breaker_module);
 
-    use = bmcf->uses.elts;
-
-    for (i = 0; i < bmcf->uses.nelts; i++) {
-        if (use[i]->data == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"circuit_breaker\" zone \"%V\" is unknown",
-                               &use[i]->shm.name);
-            return NGX_ERROR;
-        }
-    }
-
-    if (bmcf->zones.nelts == 0) {
-        return NGX_OK;
-    }
-
-    if (ngx_http_integrations_status_add_collector(cf,
-            ngx_http_integrations_circuit_breaker_collect, bmcf)
+    if (ngx_http_integrations_zone_list_check(cf, &bmcf->list,
+                               "circuit_breaker",
+                               ngx_http_integrations_circuit_breaker_collect,
+                               bmcf)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (bmcf->uses.nelts == 0) {
+    if (bmcf->list.refs.nelts == 0) {
         return NGX_OK;
     }
 
@@ -1587,16 +1378,7 @@ ngx_http_integrations_circuit_breaker_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    if (ngx_array_init(&cmcf->zones, cf->pool, 2,
-                       sizeof(ngx_http_integrations_circuit_breaker_zone_t *))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    if (ngx_array_init(&cmcf->uses, cf->pool, 2, sizeof(ngx_shm_zone_t *))
-        != NGX_OK)
-    {
+    if (ngx_http_integrations_zone_list_init(cf, &cmcf->list) != NGX_OK) {
         return NULL;
     }
 

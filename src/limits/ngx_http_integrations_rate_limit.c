@@ -13,11 +13,10 @@
  *         proxy_pass          https://coupang;
  *     }
  *
- * The zone is laid out as ngx_http_limit_req_module's: a slab pool, a red
- * black tree of keys and an LRU queue; idle keys (equivalent to fresh
- * ones) are expired as new ones come, and when the zone is full the least
- * recently used key is evicted, idle or not.  The zone header keeps the
- * totals the metrics endpoint reports.
+ * The keys live in a keyed zone (ngx_http_integrations_zone.h): idle keys
+ * (equivalent to fresh ones) are expired as new ones come, and when the
+ * zone is full the least recently used key is evicted, idle or not.  The
+ * zone header keeps the totals the metrics endpoint reports.
  */
 
 #include <ngx_config.h>
@@ -28,52 +27,40 @@
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_rate_limit.h"
 #include "ngx_http_integrations_status.h"
-
-
-#define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_MAGIC    0x49524c5a  /* "IRLZ" */
-#define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_VERSION  1
+#include "ngx_http_integrations_zone.h"
 
 #define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_OFF      0
 #define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_ON       1
 #define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_LEGACY   2
 
 
-typedef struct {
-    u_char                        color;
-    u_char                        dummy;
-    u_short                       len;
-    ngx_queue_t                   queue;
-    integrations_gcra_state_t     state;
-    u_char                        data[1];
-} ngx_http_integrations_rate_limit_node_t;
-
+/* the zone's totals, in its header */
 
 typedef struct {
-    uint32_t                      magic;
-    uint32_t                      version;
-    uint32_t                      size;        /* of this struct */
-    uint32_t                      node_size;   /* of a node without key */
-
-    ngx_rbtree_t                  rbtree;
-    ngx_rbtree_node_t             sentinel;
-    ngx_queue_t                   queue;
-
     ngx_atomic_t                  passed;
     ngx_atomic_t                  delayed;
     ngx_atomic_t                  rejected;
-    ngx_atomic_t                  evicted;
-    ngx_atomic_t                  keys;
-    ngx_atomic_t                  full_logged;
-} ngx_http_integrations_rate_limit_shctx_t;
+} ngx_http_integrations_rate_limit_totals_t;
 
+
+/* the zone's configuration */
 
 typedef struct {
-    ngx_http_integrations_rate_limit_shctx_t  *sh;
-    ngx_slab_pool_t                           *shpool;
-    ngx_shm_zone_t                            *shm_zone;
-    integrations_gcra_params_t                 params;
-    ngx_http_complex_value_t                   key;
+    integrations_gcra_params_t    params;
+    ngx_http_complex_value_t      key;
 } ngx_http_integrations_rate_limit_zone_t;
+
+
+/* one decision: the data of a zone operation */
+
+typedef struct {
+    const integrations_gcra_params_t  *params;
+    uint64_t                           now;
+    integrations_gcra_mode_e           mode;
+    ngx_uint_t                         commit;
+    integrations_gcra_result_t        *result;
+    integrations_gcra_state_t          after;   /* the key's, for headers */
+} ngx_http_integrations_rate_limit_decision_t;
 
 
 typedef struct {
@@ -90,8 +77,7 @@ typedef struct {
 
 
 typedef struct {
-    ngx_array_t                   zones;       /* of zone pointers */
-    ngx_array_t                   uses;        /* of shm_zone pointers */
+    ngx_http_integrations_zone_list_t  list;
 } ngx_http_integrations_rate_limit_main_conf_t;
 
 
@@ -104,32 +90,28 @@ static ngx_int_t ngx_http_integrations_rate_limit_handler(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_integrations_rate_limit_account(
     ngx_http_request_t *r, ngx_http_integrations_rate_limit_t *limit,
-    ngx_uint_t commit, integrations_gcra_result_t *result);
-static ngx_http_integrations_rate_limit_node_t *
-    ngx_http_integrations_rate_limit_find(
-    ngx_http_integrations_rate_limit_zone_t *zone, uint32_t hash,
-    ngx_str_t *key);
-static void ngx_http_integrations_rate_limit_expire(
-    ngx_http_integrations_rate_limit_zone_t *zone, uint64_t now,
-    ngx_uint_t force, ngx_log_t *log);
+    ngx_uint_t commit, uint64_t now,
+    ngx_http_integrations_rate_limit_decision_t *d);
+static ngx_int_t ngx_http_integrations_rate_limit_decide(
+    ngx_shm_zone_t *shm_zone, ngx_str_t *key, ngx_log_t *log,
+    ngx_http_integrations_rate_limit_decision_t *d);
+static ngx_uint_t ngx_http_integrations_rate_limit_apply(
+    ngx_http_integrations_zone_op_t *op, void *value);
+static ngx_uint_t ngx_http_integrations_rate_limit_idle(
+    ngx_http_integrations_zone_op_t *op, void *value);
 static ngx_int_t ngx_http_integrations_rate_limit_reject(
     ngx_http_request_t *r, ngx_http_integrations_rate_limit_loc_conf_t *lcf,
     ngx_http_integrations_rate_limit_t *limit,
-    integrations_gcra_result_t *result);
+    ngx_http_integrations_rate_limit_decision_t *d);
 static ngx_int_t ngx_http_integrations_rate_limit_headers(
     ngx_http_request_t *r, ngx_http_integrations_rate_limit_loc_conf_t *lcf,
     ngx_http_integrations_rate_limit_t *limit,
-    integrations_gcra_result_t *result);
+    integrations_gcra_quota_t *quota);
 static ngx_int_t ngx_http_integrations_rate_limit_header(
     ngx_http_request_t *r, const char *name, u_char *value, u_char *last);
 static void ngx_http_integrations_rate_limit_delay(ngx_http_request_t *r);
-static void ngx_http_integrations_rate_limit_rbtree_insert_value(
-    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel);
 static ngx_int_t ngx_http_integrations_rate_limit_collect(
     ngx_http_integrations_status_writer_t *w, void *data);
-static ngx_int_t ngx_http_integrations_rate_limit_init_zone(
-    ngx_shm_zone_t *shm_zone, void *data);
 static ngx_int_t ngx_http_integrations_rate_limit_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf,
@@ -225,16 +207,31 @@ static ngx_str_t  ngx_http_integrations_rate_limit_status_name =
     ngx_string("rate_limit_status");
 
 
+static ngx_http_integrations_zone_type_t  ngx_http_integrations_rate_limit_type
+    = {
+    "rate_limit_zone",
+    "evicting the least recently used keys (logged once)",
+    0x49524c5a,                                    /* "IRLZ" */
+    2,
+    sizeof(integrations_gcra_state_t),
+    sizeof(ngx_http_integrations_rate_limit_totals_t),
+    NGX_HTTP_INTEGRATIONS_ZONE_RESET               /* limits may restart */
+};
+
+
 static ngx_int_t
 ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
 {
-    uint64_t                                      delay;
+    uint64_t                                      now, delay;
     ngx_int_t                                     rc;
     ngx_uint_t                                    n, last, pass;
-    integrations_gcra_result_t                    result, shown;
+    integrations_gcra_quota_t                     quota, shown;
+    integrations_gcra_result_t                    result;
     ngx_http_integrations_rate_limit_t           *limits, *shown_limit;
     ngx_http_integrations_rate_limit_ctx_t       *ctx;
+    ngx_http_integrations_rate_limit_zone_t      *zone;
     ngx_http_integrations_rate_limit_loc_conf_t  *lcf;
+    ngx_http_integrations_rate_limit_decision_t   d;
 
     if (r != r->main) {
         return NGX_DECLINED;
@@ -266,9 +263,10 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
 
     limits = lcf->limits.elts;
     last = lcf->limits.nelts - 1;
+    now = ngx_current_msec;
     delay = 0;
     shown_limit = NULL;
-    ngx_memzero(&shown, sizeof(integrations_gcra_result_t));
+    d.result = &result;
 
     /*
      * All limits must pass.  The first pass only checks the limits before
@@ -289,7 +287,7 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
 
             rc = ngx_http_integrations_rate_limit_account(r, &limits[n],
                                                  pass == 1 || n == last,
-                                                 &result);
+                                                 now, &d);
 
             if (rc == NGX_DECLINED) {
                 continue;
@@ -304,7 +302,7 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
 
                 return ngx_http_integrations_rate_limit_reject(r, lcf,
                                                                &limits[n],
-                                                               &result);
+                                                               &d);
             }
 
             if (pass == 0 && n != last) {
@@ -315,8 +313,19 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
                 delay = result.delay;
             }
 
-            if (shown_limit == NULL || result.remaining < shown.remaining) {
-                shown = result;
+            if (lcf->headers == NGX_HTTP_INTEGRATIONS_RATE_LIMIT_OFF) {
+                continue;
+            }
+
+            /* the headers show the limit with the least of its quota left */
+
+            zone = ((ngx_http_integrations_zone_t *)
+                        limits[n].shm_zone->data)->conf;
+
+            integrations_gcra_quota(&d.after, &zone->params, now, 0, &quota);
+
+            if (shown_limit == NULL || quota.remaining < shown.remaining) {
+                shown = quota;
                 shown_limit = &limits[n];
             }
         }
@@ -327,7 +336,6 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
     }
 
     if (shown_limit
-        && lcf->headers != NGX_HTTP_INTEGRATIONS_RATE_LIMIT_OFF
         && ngx_http_integrations_rate_limit_headers(r, lcf, shown_limit,
                                                     &shown)
            != NGX_OK)
@@ -366,23 +374,25 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_integrations_rate_limit_account(ngx_http_request_t *r,
     ngx_http_integrations_rate_limit_t *limit, ngx_uint_t commit,
-    integrations_gcra_result_t *result)
+    uint64_t now, ngx_http_integrations_rate_limit_decision_t *d)
 {
     ngx_str_t                                 key;
+    ngx_http_integrations_zone_t             *kz;
     ngx_http_integrations_rate_limit_zone_t  *zone;
 
-    zone = limit->shm_zone->data;
+    kz = limit->shm_zone->data;
+    zone = kz->conf;
 
     if (ngx_http_complex_value(r, &zone->key, &key) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    return ngx_http_integrations_rate_limit_account_key(limit->shm_zone,
-                                                        &key, limit->mode,
-                                                        commit,
-                                                        ngx_current_msec,
-                                                        r->connection->log,
-                                                        result);
+    d->mode = limit->mode;
+    d->commit = commit;
+    d->now = now;
+
+    return ngx_http_integrations_rate_limit_decide(limit->shm_zone, &key,
+                                                   r->connection->log, d);
 }
 
 
@@ -399,15 +409,31 @@ ngx_http_integrations_rate_limit_account_key(ngx_shm_zone_t *shm_zone,
     ngx_str_t *key, integrations_gcra_mode_e mode, ngx_uint_t commit,
     uint64_t now, ngx_log_t *log, integrations_gcra_result_t *result)
 {
-    size_t                                     size;
-    uint32_t                                   hash;
-    integrations_gcra_state_t                  fresh, *state;
-    ngx_rbtree_node_t                         *node;
-    ngx_http_integrations_rate_limit_node_t   *lr;
-    ngx_http_integrations_rate_limit_zone_t   *zone;
-    ngx_http_integrations_rate_limit_shctx_t  *sh;
+    ngx_http_integrations_rate_limit_decision_t  d;
 
-    zone = shm_zone->data;
+    d.mode = mode;
+    d.commit = commit;
+    d.now = now;
+    d.result = result;
+
+    return ngx_http_integrations_rate_limit_decide(shm_zone, key, log, &d);
+}
+
+
+/*
+ * One decision in the zone: d->result, and d->after, the key's state
+ * after it.  The totals are counted here, once the answer is in.
+ */
+
+static ngx_int_t
+ngx_http_integrations_rate_limit_decide(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, ngx_log_t *log,
+    ngx_http_integrations_rate_limit_decision_t *d)
+{
+    ngx_http_integrations_zone_t               *kz;
+    ngx_http_integrations_zone_op_t             op;
+    ngx_http_integrations_rate_limit_zone_t    *zone;
+    ngx_http_integrations_rate_limit_totals_t  *totals;
 
     if (key->len == 0) {
         return NGX_DECLINED;
@@ -421,194 +447,88 @@ ngx_http_integrations_rate_limit_account_key(ngx_shm_zone_t *shm_zone,
         return NGX_DECLINED;
     }
 
-    hash = ngx_crc32_short(key->data, key->len);
-    sh = zone->sh;
+    kz = shm_zone->data;
+    zone = kz->conf;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    d->params = &zone->params;
 
-    ngx_http_integrations_rate_limit_expire(zone, now, 0, log);
+    ngx_http_integrations_zone_op_init(&op, key,
+                           ngx_http_integrations_zone_hash(key->data, key->len),
+                           ngx_http_integrations_rate_limit_apply, d, log);
 
-    lr = ngx_http_integrations_rate_limit_find(zone, hash, key);
+    op.flags = d->commit ? NGX_HTTP_INTEGRATIONS_ZONE_CREATE : 0;
+    op.idle = ngx_http_integrations_rate_limit_idle;
 
-    if (lr) {
-        ngx_queue_remove(&lr->queue);
-        ngx_queue_insert_head(&sh->queue, &lr->queue);
-
-        state = &lr->state;
-
-    } else if (!commit) {
-        ngx_memzero(&fresh, sizeof(integrations_gcra_state_t));
-        state = &fresh;
-
-    } else {
-        size = offsetof(ngx_rbtree_node_t, color)
-               + offsetof(ngx_http_integrations_rate_limit_node_t, data)
-               + key->len;
-
-        node = ngx_slab_alloc_locked(zone->shpool, size);
-
-        if (node == NULL) {
-            ngx_http_integrations_rate_limit_expire(zone, now, 1, log);
-
-            node = ngx_slab_alloc_locked(zone->shpool, size);
-
-            if (node == NULL) {
-                ngx_shmtx_unlock(&zone->shpool->mutex);
-
-                ngx_log_error(NGX_LOG_ERR, log, 0,
-                              "rate_limit_zone \"%V\" is too small for "
-                              "a key of %uz bytes",
-                              &shm_zone->shm.name, key->len);
-                return NGX_ERROR;
-            }
-        }
-
-        node->key = hash;
-
-        lr = (ngx_http_integrations_rate_limit_node_t *) &node->color;
-
-        lr->len = (u_short) key->len;
-        ngx_memzero(&lr->state, sizeof(integrations_gcra_state_t));
-        ngx_memcpy(lr->data, key->data, key->len);
-
-        ngx_rbtree_insert(&sh->rbtree, node);
-        ngx_queue_insert_head(&sh->queue, &lr->queue);
-        sh->keys++;
-
-        state = &lr->state;
+    if (ngx_http_integrations_zone_update(kz, &op) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rate_limit_zone \"%V\" is too small for "
+                      "a key of %uz bytes", &shm_zone->shm.name, key->len);
+        return NGX_ERROR;
     }
 
-    if (!commit && state != &fresh) {
-        fresh = *state;
-        state = &fresh;
-    }
+    totals = kz->data;
 
-    (void) integrations_gcra_decide(state, &zone->params, now, mode, result);
-
-    switch (result->verdict) {
+    switch (d->result->verdict) {
 
     case INTEGRATIONS_GCRA_REJECTED:
-        sh->rejected++;
+        (void) ngx_atomic_fetch_add(&totals->rejected, 1);
         break;
 
     case INTEGRATIONS_GCRA_DELAYED:
-        if (commit) {
-            sh->delayed++;
+        if (d->commit) {
+            (void) ngx_atomic_fetch_add(&totals->delayed, 1);
         }
         break;
 
     default:
-        if (commit) {
-            sh->passed++;
+        if (d->commit) {
+            (void) ngx_atomic_fetch_add(&totals->passed, 1);
         }
         break;
     }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return NGX_OK;
 }
 
 
-static ngx_http_integrations_rate_limit_node_t *
-ngx_http_integrations_rate_limit_find(
-    ngx_http_integrations_rate_limit_zone_t *zone, uint32_t hash,
-    ngx_str_t *key)
+/*
+ * Decided on d->after, a copy of the key's state (all zero for a key the
+ * zone does not hold), which is stored back only with commit.
+ */
+
+static ngx_uint_t
+ngx_http_integrations_rate_limit_apply(ngx_http_integrations_zone_op_t *op,
+    void *value)
 {
-    ngx_int_t                                 rc;
-    ngx_rbtree_node_t                        *node, *sentinel;
-    ngx_http_integrations_rate_limit_node_t  *lr;
+    ngx_http_integrations_rate_limit_decision_t *d = op->data;
 
-    node = zone->sh->rbtree.root;
-    sentinel = zone->sh->rbtree.sentinel;
+    if (value) {
+        ngx_memcpy(&d->after, value, sizeof(integrations_gcra_state_t));
 
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        /* hash == node->key */
-
-        lr = (ngx_http_integrations_rate_limit_node_t *) &node->color;
-
-        rc = ngx_memn2cmp(key->data, lr->data, key->len, (size_t) lr->len);
-
-        if (rc == 0) {
-            return lr;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
+    } else {
+        ngx_memzero(&d->after, sizeof(integrations_gcra_state_t));
     }
 
-    return NULL;
+    (void) integrations_gcra_decide(&d->after, d->params, d->now, d->mode,
+                                    d->result);
+
+    if (value && d->commit) {
+        ngx_memcpy(value, &d->after, sizeof(integrations_gcra_state_t));
+    }
+
+    return NGX_HTTP_INTEGRATIONS_ZONE_TOUCH;
 }
 
 
-/*
- * Frees up to two idle keys from the LRU end; with force, first the least
- * recently used key whatever its state: the zone is full.
- */
+/* an idle key is as good as a fresh one: it may go at no cost */
 
-static void
-ngx_http_integrations_rate_limit_expire(
-    ngx_http_integrations_rate_limit_zone_t *zone, uint64_t now,
-    ngx_uint_t force, ngx_log_t *log)
+static ngx_uint_t
+ngx_http_integrations_rate_limit_idle(ngx_http_integrations_zone_op_t *op,
+    void *value)
 {
-    ngx_uint_t                                 n;
-    ngx_queue_t                               *q;
-    ngx_rbtree_node_t                         *node;
-    ngx_http_integrations_rate_limit_node_t   *lr;
-    ngx_http_integrations_rate_limit_shctx_t  *sh;
+    ngx_http_integrations_rate_limit_decision_t *d = op->data;
 
-    sh = zone->sh;
-
-    for (n = force ? 0 : 1; n < 3; n++) {
-
-        if (ngx_queue_empty(&sh->queue)) {
-            return;
-        }
-
-        q = ngx_queue_last(&sh->queue);
-
-        lr = ngx_queue_data(q, ngx_http_integrations_rate_limit_node_t,
-                            queue);
-
-        if (n != 0) {
-            if (!integrations_gcra_idle(&lr->state, &zone->params, now)) {
-                return;
-            }
-
-        } else {
-            sh->evicted++;
-
-            if (!sh->full_logged) {
-                sh->full_logged = 1;
-
-                ngx_log_error(NGX_LOG_WARN, log, 0,
-                              "rate_limit_zone \"%V\" is full, evicting the "
-                              "least recently used keys (logged once)",
-                              &zone->shm_zone->shm.name);
-            }
-        }
-
-        ngx_queue_remove(q);
-
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) lr - offsetof(ngx_rbtree_node_t, color));
-
-        ngx_rbtree_delete(&sh->rbtree, node);
-
-        ngx_slab_free_locked(zone->shpool, node);
-
-        sh->keys--;
-    }
+    return integrations_gcra_idle(value, d->params, d->now);
 }
 
 
@@ -616,28 +536,33 @@ static ngx_int_t
 ngx_http_integrations_rate_limit_reject(ngx_http_request_t *r,
     ngx_http_integrations_rate_limit_loc_conf_t *lcf,
     ngx_http_integrations_rate_limit_t *limit,
-    integrations_gcra_result_t *result)
+    ngx_http_integrations_rate_limit_decision_t *d)
 {
-    u_char     buf[NGX_MAX_ERROR_STR], *p;
-    ngx_int_t  rc;
-    ngx_str_t  detail;
+    u_char                     buf[NGX_MAX_ERROR_STR], *p;
+    ngx_int_t                  rc;
+    ngx_str_t                  detail;
+    integrations_gcra_quota_t  quota;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "rate_limit: rejected by zone \"%V\", retry in %uL ms",
-                  &limit->shm_zone->shm.name, result->retry_after);
+                  &limit->shm_zone->shm.name, d->result->retry_after);
 
     if (ngx_http_integrations_retry_after(r,
-                              (time_t) ((result->retry_after + 999) / 1000))
+                          (time_t) ((d->result->retry_after + 999) / 1000))
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (lcf->headers != NGX_HTTP_INTEGRATIONS_RATE_LIMIT_OFF
-        && ngx_http_integrations_rate_limit_headers(r, lcf, limit, result)
-           != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (lcf->headers != NGX_HTTP_INTEGRATIONS_RATE_LIMIT_OFF) {
+
+        integrations_gcra_quota(&d->after, d->params, d->now, 1, &quota);
+
+        if (ngx_http_integrations_rate_limit_headers(r, lcf, limit, &quota)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     p = ngx_snprintf(buf, sizeof(buf), "rate limit \"%V\" exceeded",
@@ -656,27 +581,22 @@ ngx_http_integrations_rate_limit_reject(ngx_http_request_t *r,
 
 
 /*
- * RateLimit-Policy: "NAME";q=LIMIT;w=WINDOW and RateLimit:
+ * RateLimit-Policy: "NAME";q=QUOTA;w=WINDOW and RateLimit:
  * "NAME";r=REMAINING;t=RESET (draft-ietf-httpapi-ratelimit-headers), or
- * the X-RateLimit-* triple.  The window is the time the whole quota takes
- * to come back at the zone's rate.
+ * the same numbers as the X-RateLimit-* triple: a quota over a window of
+ * whole seconds that the limiter honours, see integrations_gcra_quota().
  */
 
 static ngx_int_t
 ngx_http_integrations_rate_limit_headers(ngx_http_request_t *r,
     ngx_http_integrations_rate_limit_loc_conf_t *lcf,
     ngx_http_integrations_rate_limit_t *limit,
-    integrations_gcra_result_t *result)
+    integrations_gcra_quota_t *quota)
 {
-    u_char                                   *p, *v;
-    uint64_t                                  window, reset;
-    ngx_str_t                                *name;
-    ngx_http_integrations_rate_limit_zone_t  *zone;
+    u_char     *p, *v;
+    ngx_str_t  *name;
 
-    zone = limit->shm_zone->data;
     name = &limit->shm_zone->shm.name;
-
-    reset = (result->reset + 999) / 1000;
 
     if (lcf->headers == NGX_HTTP_INTEGRATIONS_RATE_LIMIT_LEGACY) {
 
@@ -685,7 +605,7 @@ ngx_http_integrations_rate_limit_headers(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        p = ngx_sprintf(v, "%uL", result->limit);
+        p = ngx_sprintf(v, "%uL", quota->quota);
 
         if (ngx_http_integrations_rate_limit_header(r, "X-RateLimit-Limit",
                                                     v, p)
@@ -695,7 +615,7 @@ ngx_http_integrations_rate_limit_headers(ngx_http_request_t *r,
         }
 
         v = p;
-        p = ngx_sprintf(v, "%uL", result->remaining);
+        p = ngx_sprintf(v, "%uL", quota->remaining);
 
         if (ngx_http_integrations_rate_limit_header(r,
                                                 "X-RateLimit-Remaining", v, p)
@@ -705,18 +625,10 @@ ngx_http_integrations_rate_limit_headers(ngx_http_request_t *r,
         }
 
         v = p;
-        p = ngx_sprintf(v, "%uL", reset);
+        p = ngx_sprintf(v, "%uL", quota->reset);
 
         return ngx_http_integrations_rate_limit_header(r, "X-RateLimit-Reset",
                                                        v, p);
-    }
-
-    window = ((uint64_t) (zone->params.burst + 1) * zone->params.period
-              + zone->params.count - 1) / zone->params.count;
-    window = (window + 999) / 1000;
-
-    if (window == 0) {
-        window = 1;
     }
 
     v = ngx_pnalloc(r->pool, 2 * (name->len + 16 + 2 * NGX_INT64_LEN));
@@ -724,7 +636,8 @@ ngx_http_integrations_rate_limit_headers(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(v, "\"%V\";q=%uL;w=%uL", name, result->limit, window);
+    p = ngx_sprintf(v, "\"%V\";q=%uL;w=%uL", name, quota->quota,
+                    quota->window);
 
     if (ngx_http_integrations_rate_limit_header(r, "RateLimit-Policy", v, p)
         != NGX_OK)
@@ -733,7 +646,8 @@ ngx_http_integrations_rate_limit_headers(ngx_http_request_t *r,
     }
 
     v = p;
-    p = ngx_sprintf(v, "\"%V\";r=%uL;t=%uL", name, result->remaining, reset);
+    p = ngx_sprintf(v, "\"%V\";r=%uL;t=%uL", name, quota->remaining,
+                    quota->reset);
 
     return ngx_http_integrations_rate_limit_header(r, "RateLimit", v, p);
 }
@@ -791,63 +705,23 @@ ngx_http_integrations_rate_limit_delay(ngx_http_request_t *r)
 }
 
 
-static void
-ngx_http_integrations_rate_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t                        **p;
-    ngx_http_integrations_rate_limit_node_t   *lrn, *lrnt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            lrn = (ngx_http_integrations_rate_limit_node_t *) &node->color;
-            lrnt = (ngx_http_integrations_rate_limit_node_t *) &temp->color;
-
-            p = (ngx_memn2cmp(lrn->data, lrnt->data, lrn->len, lrnt->len) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
 static ngx_int_t
 ngx_http_integrations_rate_limit_collect(
     ngx_http_integrations_status_writer_t *w, void *data)
 {
     ngx_http_integrations_rate_limit_main_conf_t *rmcf = data;
 
-    ngx_uint_t                                 i, j;
-    ngx_atomic_uint_t                          value;
-    ngx_http_integrations_rate_limit_zone_t  **zones;
-    ngx_http_integrations_status_label_t       l[2];
+    ngx_uint_t                                  i, j;
+    ngx_atomic_uint_t                           value;
+    ngx_http_integrations_zone_t              **zones;
+    ngx_http_integrations_status_label_t        l[2];
+    ngx_http_integrations_rate_limit_totals_t  *totals;
 
     static const char  *results[] = { "passed", "delayed", "rejected" };
 
-    zones = rmcf->zones.elts;
+    zones = rmcf->list.zones.elts;
 
-    if (rmcf->zones.nelts == 0) {
+    if (rmcf->list.zones.nelts == 0) {
         return NGX_OK;
     }
 
@@ -863,16 +737,17 @@ ngx_http_integrations_rate_limit_collect(
         return NGX_ERROR;
     }
 
-    for (i = 0; i < rmcf->zones.nelts; i++) {
+    for (i = 0; i < rmcf->list.zones.nelts; i++) {
         l[0].value = zones[i]->shm_zone->shm.name;
+        totals = zones[i]->data;
 
         for (j = 0; j < 3; j++) {
             l[1].value.data = (u_char *) results[j];
             l[1].value.len = ngx_strlen(results[j]);
 
-            value = (j == 0) ? zones[i]->sh->passed
-                    : (j == 1) ? zones[i]->sh->delayed
-                    : zones[i]->sh->rejected;
+            value = (j == 0) ? totals->passed
+                    : (j == 1) ? totals->delayed
+                    : totals->rejected;
 
             if (ngx_http_integrations_status_sample(w, l, 2, value)
                 != NGX_OK)
@@ -882,119 +757,18 @@ ngx_http_integrations_rate_limit_collect(
         }
     }
 
-    if (ngx_http_integrations_status_family(w,
+    if (ngx_http_integrations_zone_collect(w, &rmcf->list,
+            NGX_HTTP_INTEGRATIONS_ZONE_EVICTED,
             "integrations_rate_limit_evictions_total",
-            NGX_HTTP_INTEGRATIONS_STATUS_COUNTER,
             "Keys evicted from a full rate limit zone.")
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    for (i = 0; i < rmcf->zones.nelts; i++) {
-        l[0].value = zones[i]->shm_zone->shm.name;
-
-        if (ngx_http_integrations_status_sample(w, l, 1,
-                                                zones[i]->sh->evicted)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ngx_http_integrations_status_family(w, "integrations_rate_limit_keys",
-            NGX_HTTP_INTEGRATIONS_STATUS_GAUGE,
-            "Keys held in each rate limit zone.")
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < rmcf->zones.nelts; i++) {
-        l[0].value = zones[i]->shm_zone->shm.name;
-
-        if (ngx_http_integrations_status_sample(w, l, 1, zones[i]->sh->keys)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_integrations_rate_limit_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data)
-{
-    ngx_http_integrations_rate_limit_zone_t  *zone = shm_zone->data;
-
-    size_t                                     len;
-    ngx_slab_pool_t                           *shpool;
-    ngx_http_integrations_rate_limit_shctx_t  *sh;
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    zone->shpool = shpool;
-
-    if (data || shm_zone->shm.exists) {
-
-        /* a reload: the keys stay if the layout is the same */
-
-        sh = shpool->data;
-
-        if (sh != NULL
-            && sh->magic == NGX_HTTP_INTEGRATIONS_RATE_LIMIT_MAGIC
-            && sh->version == NGX_HTTP_INTEGRATIONS_RATE_LIMIT_VERSION
-            && sh->size == sizeof(ngx_http_integrations_rate_limit_shctx_t)
-            && sh->node_size
-               == offsetof(ngx_http_integrations_rate_limit_node_t, data))
-        {
-            zone->sh = sh;
-            return NGX_OK;
-        }
-
-        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
-                      "rate_limit_zone \"%V\" reset, the shared memory "
-                      "layout changed", &shm_zone->shm.name);
-
-        ngx_slab_init(shpool);
-    }
-
-    sh = ngx_slab_calloc(shpool,
-                         sizeof(ngx_http_integrations_rate_limit_shctx_t));
-    if (sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    sh->magic = NGX_HTTP_INTEGRATIONS_RATE_LIMIT_MAGIC;
-    sh->version = NGX_HTTP_INTEGRATIONS_RATE_LIMIT_VERSION;
-    sh->size = sizeof(ngx_http_integrations_rate_limit_shctx_t);
-    sh->node_size = offsetof(ngx_http_integrations_rate_limit_node_t, data);
-
-    ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
-                    ngx_http_integrations_rate_limit_rbtree_insert_value);
-
-    ngx_queue_init(&sh->queue);
-
-    zone->sh = sh;
-    shpool->data = sh;
-
-    len = sizeof(" in rate_limit_zone \"\"") + shm_zone->shm.name.len;
-
-    shpool->log_ctx = ngx_slab_alloc(shpool, len);
-    if (shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(shpool->log_ctx, " in rate_limit_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    /* a full zone is not an error: the LRU key goes */
-    shpool->log_nomem = 0;
-
-    return NGX_OK;
+    return ngx_http_integrations_zone_collect(w, &rmcf->list,
+            NGX_HTTP_INTEGRATIONS_ZONE_KEYS, "integrations_rate_limit_keys",
+            "Keys held in each rate limit zone.");
 }
 
 
@@ -1029,16 +803,15 @@ static char *
 ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    u_char                                        *p;
     ssize_t                                        size;
     uint32_t                                       count, period, burst;
     ngx_int_t                                      n;
-    ngx_str_t                                     *value, name, s;
+    ngx_str_t                                     *value, name;
     ngx_uint_t                                     i;
     const char                                    *err;
-    ngx_shm_zone_t                                *shm_zone;
+    ngx_http_integrations_zone_t                  *kz;
     ngx_http_compile_complex_value_t               ccv;
-    ngx_http_integrations_rate_limit_zone_t       *zone, **zp;
+    ngx_http_integrations_rate_limit_zone_t       *zone;
     ngx_http_integrations_rate_limit_main_conf_t  *rmcf;
 
     value = cf->args->elts;
@@ -1069,32 +842,11 @@ ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 
         if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
 
-            name.data = value[i].data + 5;
-
-            p = (u_char *) ngx_strchr(name.data, ':');
-
-            if (p == NULL) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-
-            if (size == NGX_ERROR || name.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            if (size < (ssize_t) (8 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "zone \"%V\" is too small", &value[i]);
+            if (ngx_http_integrations_zone_parse(cf, &value[i], &name, &size)
+                != NGX_OK
+                || ngx_http_integrations_zone_check_size(cf, size, &value[i])
+                   != NGX_OK)
+            {
                 return NGX_CONF_ERROR;
             }
 
@@ -1157,37 +909,33 @@ ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    shm_zone = ngx_shared_memory_add(cf, &name, size,
-                                     &ngx_http_integrations_rate_limit_module);
-    if (shm_zone == NULL) {
+    kz = ngx_http_integrations_zone_add(cf, &name, size,
+                                      &ngx_http_integrations_rate_limit_type,
+                                      &ngx_http_integrations_rate_limit_module);
+    if (kz == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    if (shm_zone->data) {
-        zone = shm_zone->data;
+    rmcf = ngx_http_conf_get_module_main_conf(cf,
+                                     ngx_http_integrations_rate_limit_module);
+
+    switch (ngx_http_integrations_zone_declare(&rmcf->list, kz)) {
+
+    case NGX_OK:
+        kz->conf = zone;
+        return NGX_CONF_OK;
+
+    case NGX_DECLINED:
+        zone = kz->conf;
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "%V \"%V\" is already bound to key \"%V\"",
                            &cmd->name, &name, &zone->key.value);
         return NGX_CONF_ERROR;
-    }
 
-    zone->shm_zone = shm_zone;
-
-    shm_zone->init = ngx_http_integrations_rate_limit_init_zone;
-    shm_zone->data = zone;
-
-    rmcf = ngx_http_conf_get_module_main_conf(cf,
-                                     ngx_http_integrations_rate_limit_module);
-
-    zp = ngx_array_push(&rmcf->zones);
-    if (zp == NULL) {
+    default:
         return NGX_CONF_ERROR;
     }
-
-    *zp = zone;
-
-    return NGX_CONF_OK;
 }
 
 
@@ -1199,7 +947,7 @@ ngx_http_integrations_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
 
     ngx_str_t                                     *value, s;
     ngx_uint_t                                     i;
-    ngx_shm_zone_t                                *shm_zone, **use;
+    ngx_shm_zone_t                                *shm_zone;
     integrations_gcra_mode_e                       mode;
     ngx_http_integrations_rate_limit_t            *limit, *limits;
     ngx_http_integrations_rate_limit_main_conf_t  *rmcf;
@@ -1222,7 +970,12 @@ ngx_http_integrations_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
                 return NGX_CONF_ERROR;
             }
 
-            shm_zone = ngx_shared_memory_add(cf, &s, 0,
+            /* checked in postconfiguration: it may be declared later */
+
+            rmcf = ngx_http_conf_get_module_main_conf(cf,
+                                     ngx_http_integrations_rate_limit_module);
+
+            shm_zone = ngx_http_integrations_zone_ref(cf, &rmcf->list, &s,
                                      &ngx_http_integrations_rate_limit_module);
             if (shm_zone == NULL) {
                 return NGX_CONF_ERROR;
@@ -1277,18 +1030,6 @@ ngx_http_integrations_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
 
     limit->shm_zone = shm_zone;
     limit->mode = mode;
-
-    /* checked in postconfiguration: the zone may be defined later */
-
-    rmcf = ngx_http_conf_get_module_main_conf(cf,
-                                     ngx_http_integrations_rate_limit_module);
-
-    use = ngx_array_push(&rmcf->uses);
-    if (use == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *use = shm_zone;
 
     return NGX_CONF_OK;
 }
@@ -1353,8 +1094,6 @@ ngx_http_integrations_rate_limit_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_integrations_rate_limit_init(ngx_conf_t *cf)
 {
-    ngx_uint_t                                     i;
-    ngx_shm_zone_t                               **use;
     ngx_http_handler_pt                           *h;
     ngx_http_core_main_conf_t                     *cmcf;
     ngx_http_integrations_rate_limit_main_conf_t  *rmcf;
@@ -1362,29 +1101,15 @@ ngx_http_integrations_rate_limit_init(ngx_conf_t *cf)
     rmcf = ngx_http_conf_get_module_main_conf(cf,
                                      ngx_http_integrations_rate_limit_module);
 
-    use = rmcf->uses.elts;
-
-    for (i = 0; i < rmcf->uses.nelts; i++) {
-        if (use[i]->data == NULL) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"rate_limit\" zone \"%V\" is unknown",
-                               &use[i]->shm.name);
-            return NGX_ERROR;
-        }
-    }
-
-    if (rmcf->zones.nelts == 0) {
-        return NGX_OK;
-    }
-
-    if (ngx_http_integrations_status_add_collector(cf,
-            ngx_http_integrations_rate_limit_collect, rmcf)
+    if (ngx_http_integrations_zone_list_check(cf, &rmcf->list, "rate_limit",
+                                    ngx_http_integrations_rate_limit_collect,
+                                    rmcf)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (rmcf->uses.nelts == 0) {
+    if (rmcf->list.refs.nelts == 0) {
         return NGX_OK;
     }
 
@@ -1412,16 +1137,7 @@ ngx_http_integrations_rate_limit_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    if (ngx_array_init(&rmcf->zones, cf->pool, 2,
-                       sizeof(ngx_http_integrations_rate_limit_zone_t *))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    if (ngx_array_init(&rmcf->uses, cf->pool, 2, sizeof(ngx_shm_zone_t *))
-        != NGX_OK)
-    {
+    if (ngx_http_integrations_zone_list_init(cf, &rmcf->list) != NGX_OK) {
         return NULL;
     }
 

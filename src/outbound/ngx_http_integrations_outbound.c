@@ -8,12 +8,56 @@
  * to wake it up (CURLMOPT_TIMERFUNCTION); we watch each socket through an
  * nginx connection taken with ngx_get_connection() and the deadline with
  * one timer per worker, and hand every event back to
- * curl_multi_socket_action().  curl owns the descriptors: it opens and
- * closes them, so our connections are freed without close().
+ * curl_multi_socket_action().
  *
  * Events are level-triggered (NGX_LEVEL_EVENT): curl reads at most a
  * buffer per call and would never see the rest of a socket under epoll's
  * default edge triggering.
+ *
+ * Who owns a descriptor.  curl decides when a socket opens and closes;
+ * this file does both (CURLOPT_OPENSOCKETFUNCTION, _CLOSESOCKETFUNCTION),
+ * so each descriptor curl connects with passes through here at both ends,
+ * and only the close callback closes one.  While curl watches a
+ * descriptor (from its first CURLMOPT_SOCKETFUNCTION call to
+ * CURL_POLL_REMOVE) an nginx connection, kept in the worker's table by
+ * descriptor, holds its epoll registration; it is freed, never closed, on
+ * CURL_POLL_REMOVE.  A descriptor in curl's connection cache is open and
+ * has no nginx connection.
+ *
+ * nginx needs the registration deleted while the descriptor is open:
+ * epoll_ctl() on a closed one fails with EBADF (an alert), on a reused
+ * one it hits another file.  curl's own order is that one (CURL_POLL_REMOVE,
+ * then the close callback), except that libcurl 7.88 to 8.1 closes a
+ * socket whose connect has not completed with a bare close(): neither
+ * through the close callback nor after CURL_POLL_REMOVE, which follows
+ * later in the same curl call (curl/curl#11439, fixed in 8.2.0).  The
+ * kernel drops the registration with the socket, so each watched
+ * descriptor records the socket it registered (fstat(): st_dev, st_ino);
+ * a descriptor that no longer is that socket had its registration
+ * dropped, and it is forgotten without a system call.  By case:
+ *
+ *   call finished: curl_multi_remove_handle() tells CURL_POLL_REMOVE for
+ *     its sockets (deleted, freed); the socket stays open in curl's cache;
+ *   reused from curl's cache: watched anew, with a new nginx connection;
+ *   cancelled (the client went away: the request pool's cleanup; or the
+ *     caller cancelled) or timed out by curl: a connected socket is told
+ *     CURL_POLL_REMOVE, then closed through the callback, or kept in the
+ *     cache; a connecting one is closed first by old libcurl, then told
+ *     CURL_POLL_REMOVE: forgotten, freed;
+ *   happy eyeballs: curl may connect two sockets at once, two nginx
+ *     connections; the loser is closed while connecting: as above;
+ *   the next address of a host, after a connect closed unannounced: curl
+ *     may get the same number again before it tells CURL_POLL_REMOVE, and
+ *     believes the old registration still there; the open callback
+ *     forgets it and registers the new socket for the same events;
+ *   worker exit or reload: a graceful exit waits for the calls in flight;
+ *     on a fast one they are removed as if cancelled, then
+ *     curl_multi_cleanup() closes the cache through the close callback.
+ *
+ * An unannounced close and its CURL_POLL_REMOVE happen within one curl
+ * call, so no nginx code takes the number in between; a resolver thread
+ * may, and the check holds whatever the number went to: a descriptor that
+ * is not the registered socket never reaches epoll_ctl().
  */
 
 #include <ngx_config.h>
@@ -33,6 +77,15 @@ typedef struct {
 } ngx_http_integrations_outbound_main_conf_t;
 
 
+/* a descriptor curl watches, and the socket its registration is for */
+
+typedef struct {
+    ngx_connection_t                            *connection;
+    dev_t                                        dev;
+    ino_t                                        ino;
+} ngx_http_integrations_outbound_sock_t;
+
+
 /* one per worker */
 
 typedef struct {
@@ -40,6 +93,8 @@ typedef struct {
     ngx_event_t                                  timer;
     ngx_queue_t                                  calls;
     ngx_uint_t                                   running;
+    ngx_http_integrations_outbound_sock_t       *socks;   /* by descriptor */
+    ngx_uint_t                                   nsocks;
     ngx_log_t                                   *log;
     ngx_http_integrations_outbound_main_conf_t  *conf;
 } ngx_http_integrations_outbound_worker_t;
@@ -50,15 +105,27 @@ static ngx_int_t ngx_http_integrations_outbound_start(
 static void ngx_http_integrations_outbound_unadmit(
     ngx_http_integrations_outbound_req_t *req);
 static CURLM *ngx_http_integrations_outbound_multi(void);
+static curl_socket_t ngx_http_integrations_outbound_open_socket(void *data,
+    curlsocktype purpose, struct curl_sockaddr *addr);
+static int ngx_http_integrations_outbound_close_socket(void *data,
+    curl_socket_t s);
 static int ngx_http_integrations_outbound_socket(CURL *easy, curl_socket_t s,
     int what, void *userp, void *socketp);
+static ngx_http_integrations_outbound_sock_t *
+    ngx_http_integrations_outbound_sock(curl_socket_t s, ngx_log_t *log);
+static ngx_int_t ngx_http_integrations_outbound_watch(curl_socket_t s,
+    int what, ngx_log_t *log);
+static ngx_int_t ngx_http_integrations_outbound_registered(
+    ngx_http_integrations_outbound_sock_t *sk);
+static void ngx_http_integrations_outbound_identify(
+    ngx_http_integrations_outbound_sock_t *sk);
 static int ngx_http_integrations_outbound_timer(CURLM *multi, long timeout_ms,
     void *userp);
 static void ngx_http_integrations_outbound_event(ngx_event_t *ev);
 static void ngx_http_integrations_outbound_timeout(ngx_event_t *ev);
 static void ngx_http_integrations_outbound_action(curl_socket_t s, int mask);
-static void ngx_http_integrations_outbound_free_connection(
-    ngx_connection_t *c);
+static void ngx_http_integrations_outbound_unwatch(
+    ngx_http_integrations_outbound_sock_t *sk);
 static void ngx_http_integrations_outbound_finish(
     ngx_http_integrations_outbound_req_t *req, CURLcode code);
 static void ngx_http_integrations_outbound_release(
@@ -309,6 +376,12 @@ ngx_http_integrations_outbound_start(
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION,
                      ngx_http_integrations_outbound_header_line);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, req);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION,
+                     ngx_http_integrations_outbound_open_socket);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, req);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION,
+                     ngx_http_integrations_outbound_close_socket);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, NULL);
 
     if (omcf->bind.len) {
         curl_easy_setopt(easy, CURLOPT_INTERFACE, omcf->bind.data);
@@ -524,28 +597,217 @@ ngx_http_integrations_outbound_multi(void)
 }
 
 
+/*
+ * Every socket curl connects with is opened here: a number that comes
+ * back while the worker's table still holds a connection for it tells of
+ * a close curl did not announce (see the top of this file).
+ */
+
+static curl_socket_t
+ngx_http_integrations_outbound_open_socket(void *data, curlsocktype purpose,
+    struct curl_sockaddr *addr)
+{
+    ngx_http_integrations_outbound_req_t  *req = data;
+
+    int                                     what;
+    ngx_socket_t                            s;
+    ngx_connection_t                       *c;
+    ngx_http_integrations_outbound_sock_t  *sk;
+
+    if (purpose != CURLSOCKTYPE_IPCXN) {
+        return CURL_SOCKET_BAD;
+    }
+
+    s = ngx_socket(addr->family, addr->socktype, addr->protocol);
+
+    if (s == (ngx_socket_t) -1) {
+        ngx_log_error(NGX_LOG_ERR, req->log, ngx_socket_errno,
+                      "outbound: " ngx_socket_n " failed");
+        return CURL_SOCKET_BAD;
+    }
+
+    sk = ngx_http_integrations_outbound_sock(s, req->log);
+    if (sk == NULL) {
+        goto failed;
+    }
+
+    if (sk->connection == NULL) {
+        return s;
+    }
+
+    /*
+     * curl closed the socket that had this number while it was still
+     * connecting, without a word, and believes its registration is still
+     * here: the kernel dropped it with that socket; the new one gets the
+     * same events
+     */
+
+    c = sk->connection;
+
+    what = (c->read->active ? CURL_POLL_IN : 0)
+           | (c->write->active ? CURL_POLL_OUT : 0);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, req->log, 0,
+                   "outbound: socket %d reopened, events %d", s, what);
+
+    ngx_http_integrations_outbound_unwatch(sk);
+
+    if (ngx_http_integrations_outbound_watch(s, what, req->log) != NGX_OK) {
+        goto failed;
+    }
+
+    return s;
+
+failed:
+
+    /* curl fails the connect: CURLE_COULDNT_CONNECT */
+
+    if (ngx_close_socket(s) == -1) {
+        ngx_log_error(NGX_LOG_ERR, req->log, ngx_socket_errno,
+                      "outbound: " ngx_close_socket_n " failed");
+    }
+
+    return CURL_SOCKET_BAD;
+}
+
+
+/*
+ * The one place a descriptor of curl's is closed.  curl tells
+ * CURL_POLL_REMOVE first; if it ever did not, the registration goes
+ * here, while the descriptor is still open.  data is NULL: a connection
+ * in curl's cache outlives the call that opened it.
+ */
+
+static int
+ngx_http_integrations_outbound_close_socket(void *data, curl_socket_t s)
+{
+    ngx_http_integrations_outbound_sock_t  *sk;
+
+    if ((ngx_uint_t) s < ngx_http_integrations_worker.nsocks) {
+        sk = &ngx_http_integrations_worker.socks[s];
+
+        if (sk->connection) {
+            ngx_http_integrations_outbound_unwatch(sk);
+        }
+    }
+
+    if (ngx_close_socket(s) == -1) {
+        ngx_log_error(NGX_LOG_ERR, ngx_http_integrations_worker.log,
+                      ngx_socket_errno,
+                      "outbound: " ngx_close_socket_n " %d failed", s);
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * Never -1: it marks the whole multi handle dead and fails every call in
+ * flight.  A socket that cannot be watched (the failure is logged) fails
+ * only its own call, at its timeout.
+ */
+
 static int
 ngx_http_integrations_outbound_socket(CURL *easy, curl_socket_t s, int what,
     void *userp, void *socketp)
 {
-    ngx_connection_t  *c = socketp;
-
-    ngx_event_t  *rev, *wev;
+    ngx_http_integrations_outbound_sock_t  *sk;
 
     if (what == CURL_POLL_REMOVE) {
-        if (c) {
-            ngx_http_integrations_outbound_free_connection(c);
-            curl_multi_assign(ngx_http_integrations_worker.multi, s, NULL);
+        if ((ngx_uint_t) s < ngx_http_integrations_worker.nsocks) {
+            sk = &ngx_http_integrations_worker.socks[s];
+
+            if (sk->connection) {
+                ngx_http_integrations_outbound_unwatch(sk);
+            }
         }
 
         return 0;
     }
 
+    (void) ngx_http_integrations_outbound_watch(s, what,
+                                            ngx_http_integrations_worker.log);
+
+    return 0;
+}
+
+
+/* the worker's table entry for a descriptor, grown on demand */
+
+static ngx_http_integrations_outbound_sock_t *
+ngx_http_integrations_outbound_sock(curl_socket_t s, ngx_log_t *log)
+{
+    size_t                                  size;
+    ngx_uint_t                              n;
+    ngx_http_integrations_outbound_sock_t  *socks;
+
+    if (s < 0) {
+        return NULL;
+    }
+
+    if ((ngx_uint_t) s < ngx_http_integrations_worker.nsocks) {
+        return &ngx_http_integrations_worker.socks[s];
+    }
+
+    n = ngx_max(ngx_http_integrations_worker.nsocks * 2, 64);
+
+    while (n <= (ngx_uint_t) s) {
+        n *= 2;
+    }
+
+    size = n * sizeof(ngx_http_integrations_outbound_sock_t);
+
+    socks = ngx_alloc(size, log);
+    if (socks == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(socks, size);
+
+    if (ngx_http_integrations_worker.socks) {
+        ngx_memcpy(socks, ngx_http_integrations_worker.socks,
+                   ngx_http_integrations_worker.nsocks
+                   * sizeof(ngx_http_integrations_outbound_sock_t));
+        ngx_free(ngx_http_integrations_worker.socks);
+    }
+
+    ngx_http_integrations_worker.socks = socks;
+    ngx_http_integrations_worker.nsocks = n;
+
+    return &socks[s];
+}
+
+
+/*
+ * Watches s for curl's CURL_POLL_IN and CURL_POLL_OUT: an nginx
+ * connection for it the first time, and a new one if the descriptor is
+ * no longer the socket the old one registered.
+ */
+
+static ngx_int_t
+ngx_http_integrations_outbound_watch(curl_socket_t s, int what,
+    ngx_log_t *log)
+{
+    ngx_event_t                            *rev, *wev;
+    ngx_connection_t                       *c;
+    ngx_http_integrations_outbound_sock_t  *sk;
+
+    sk = ngx_http_integrations_outbound_sock(s, log);
+    if (sk == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (sk->connection && !ngx_http_integrations_outbound_registered(sk)) {
+        ngx_http_integrations_outbound_unwatch(sk);
+    }
+
+    c = sk->connection;
+
     if (c == NULL) {
         c = ngx_get_connection(s, ngx_http_integrations_worker.log);
         if (c == NULL) {
-            /* curl then fails the transfer on its timeout */
-            return -1;
+            return NGX_ERROR;
         }
 
         c->data = NULL;
@@ -554,7 +816,8 @@ ngx_http_integrations_outbound_socket(CURL *easy, curl_socket_t s, int what,
         c->read->log = c->log;
         c->write->log = c->log;
 
-        curl_multi_assign(ngx_http_integrations_worker.multi, s, c);
+        sk->connection = c;
+        ngx_http_integrations_outbound_identify(sk);
     }
 
     rev = c->read;
@@ -564,12 +827,12 @@ ngx_http_integrations_outbound_socket(CURL *easy, curl_socket_t s, int what,
         if (!rev->active
             && ngx_add_event(rev, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
         {
-            return -1;
+            return NGX_ERROR;
         }
 
     } else if (rev->active) {
         if (ngx_del_event(rev, NGX_READ_EVENT, 0) != NGX_OK) {
-            return -1;
+            return NGX_ERROR;
         }
     }
 
@@ -577,31 +840,51 @@ ngx_http_integrations_outbound_socket(CURL *easy, curl_socket_t s, int what,
         if (!wev->active
             && ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
         {
-            return -1;
+            return NGX_ERROR;
         }
 
     } else if (wev->active) {
         if (ngx_del_event(wev, NGX_WRITE_EVENT, 0) != NGX_OK) {
-            return -1;
+            return NGX_ERROR;
         }
     }
 
-    return 0;
+    return NGX_OK;
 }
 
 
+/*
+ * Ends the watch of a descriptor.  Its registration is deleted while the
+ * descriptor is still the socket it was made for; if curl closed that
+ * socket, the kernel dropped the registration with it, and an
+ * epoll_ctl() now would fail (EBADF) or hit another file.  The connection
+ * is freed, not closed: the descriptor is curl's.
+ */
+
 static void
-ngx_http_integrations_outbound_free_connection(ngx_connection_t *c)
+ngx_http_integrations_outbound_unwatch(
+    ngx_http_integrations_outbound_sock_t *sk)
 {
-    /* the descriptor is still open here: curl closes it after this */
+    ngx_connection_t  *c;
 
-    if (c->read->active) {
-        ngx_del_event(c->read, NGX_READ_EVENT, 0);
+    c = sk->connection;
+
+    if (ngx_http_integrations_outbound_registered(sk)) {
+        if (c->read->active) {
+            ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        }
+
+        if (c->write->active) {
+            ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+        }
+
+    } else {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "outbound: socket %d was closed unannounced", c->fd);
     }
 
-    if (c->write->active) {
-        ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
-    }
+    c->read->active = 0;
+    c->write->active = 0;
 
     if (c->read->posted) {
         ngx_delete_posted_event(c->read);
@@ -611,13 +894,49 @@ ngx_http_integrations_outbound_free_connection(ngx_connection_t *c)
         ngx_delete_posted_event(c->write);
     }
 
-    /* stale events already returned by the kernel are ignored by fd -1 */
+    ngx_free_connection(c);
 
-    c->read->closed = 1;
-    c->write->closed = 1;
+    /* events of the socket already returned by the kernel are stale */
+
     c->fd = (ngx_socket_t) -1;
 
-    ngx_free_connection(c);
+    sk->connection = NULL;
+}
+
+
+/* whether sk's descriptor still is the socket its connection registered */
+
+static ngx_int_t
+ngx_http_integrations_outbound_registered(
+    ngx_http_integrations_outbound_sock_t *sk)
+{
+    ngx_file_info_t  fi;
+
+    if (ngx_fd_info(sk->connection->fd, &fi) == NGX_FILE_ERROR) {
+        return 0;
+    }
+
+    return fi.st_ino == sk->ino && fi.st_dev == sk->dev;
+}
+
+
+static void
+ngx_http_integrations_outbound_identify(
+    ngx_http_integrations_outbound_sock_t *sk)
+{
+    ngx_file_info_t  fi;
+
+    if (ngx_fd_info(sk->connection->fd, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_http_integrations_worker.log,
+                      ngx_errno, "outbound: " ngx_fd_info_n " %d failed",
+                      sk->connection->fd);
+        sk->dev = 0;
+        sk->ino = 0;
+        return;
+    }
+
+    sk->dev = fi.st_dev;
+    sk->ino = fi.st_ino;
 }
 
 
@@ -1191,6 +1510,7 @@ ngx_http_integrations_outbound_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_integrations_outbound_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                             i;
     ngx_queue_t                           *q;
     ngx_http_integrations_outbound_req_t  *req;
 
@@ -1223,12 +1543,27 @@ ngx_http_integrations_outbound_exit_process(ngx_cycle_t *cycle)
     }
 
     if (ngx_http_integrations_worker.multi) {
-        /* closes the idle connections; the socket callback frees ours */
+        /* closes curl's cache through the close callback */
         curl_multi_cleanup(ngx_http_integrations_worker.multi);
         ngx_http_integrations_worker.multi = NULL;
     }
 
     curl_global_cleanup();
+
+    /* nothing is watched any more: no call is left, nor a multi handle */
+
+    for (i = 0; i < ngx_http_integrations_worker.nsocks; i++) {
+        if (ngx_http_integrations_worker.socks[i].connection) {
+            ngx_http_integrations_outbound_unwatch(
+                                      &ngx_http_integrations_worker.socks[i]);
+        }
+    }
+
+    if (ngx_http_integrations_worker.socks) {
+        ngx_free(ngx_http_integrations_worker.socks);
+        ngx_http_integrations_worker.socks = NULL;
+        ngx_http_integrations_worker.nsocks = 0;
+    }
 
     ngx_http_integrations_worker.conf = NULL;
 }

@@ -43,6 +43,8 @@
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_rate_limit.h"
 #include "ngx_http_integrations_secret.h"
+#include "ngx_http_integrations_status.h"
+#include "ngx_http_integrations_store.h"
 
 
 #define NGX_HTTP_PAY_MAX_BODY        65536
@@ -51,6 +53,16 @@
 #define NGX_HTTP_PAY_PAYMENT_REQUIRED  402
 #define NGX_HTTP_PAY_RETRY_AFTER     2       /* s, when the provider says
                                                 nothing */
+#define NGX_HTTP_PAY_UNPROCESSABLE   422
+#define NGX_HTTP_PAY_IDEM_BATCH      100     /* expired keys per delete */
+
+/* a client Idempotency-Key's record, as this request sees it */
+#define NGX_HTTP_PAY_IDEM_NONE       0       /* not kept in the store */
+#define NGX_HTTP_PAY_IDEM_WAITING    1       /* asked the store */
+#define NGX_HTTP_PAY_IDEM_OWNED      2       /* the key is this attempt's */
+#define NGX_HTTP_PAY_IDEM_FINISHING  3       /* storing the answer */
+#define NGX_HTTP_PAY_IDEM_RELEASING  4       /* letting the key go */
+#define NGX_HTTP_PAY_IDEM_SETTLED    5       /* nothing left to do */
 
 typedef struct {
     ngx_str_t                  name;
@@ -88,11 +100,21 @@ typedef struct {
     ngx_array_t                providers;   /* of provider_t */
     ngx_shm_zone_t            *token_zone;
     ngx_http_integrations_pay_metrics_t  *metrics;
+
+    /* client idempotency, with a store */
+    ngx_flag_t                 idem;
+    ngx_msec_t                 idem_lock;   /* an attempt's longest life */
+    ngx_msec_t                 idem_min_ttl;
+    ngx_http_integrations_status_counter_t  *idem_replays;
+    ngx_http_integrations_status_counter_t  *idem_conflicts;
+    ngx_http_integrations_status_counter_t  *idem_unavailable;
 } ngx_http_integrations_pay_main_conf_t;
 
 
 typedef struct {
     ngx_flag_t                 enable;
+    ngx_msec_t                 idem_ttl;
+    ngx_http_complex_value_t  *idem_scope;
 } ngx_http_integrations_pay_loc_conf_t;
 
 
@@ -120,6 +142,21 @@ typedef struct {
     ngx_msec_t                             wait_until;
     ngx_int_t                              rc;     /* of a sent answer */
     ngx_msec_t                             start;
+
+    /* the client's Idempotency-Key in the store */
+    ngx_uint_t                             idem;
+    unsigned                               idem_answered:1;
+    int64_t                                idem_owner;
+    u_char                                 idem_scope[
+                                               INTEGRATIONS_STORE_HASH_LEN
+                                               + 1];
+    u_char                                 idem_hash[
+                                               INTEGRATIONS_STORE_HASH_LEN
+                                               + 1];
+    ngx_http_integrations_outbound_req_t  *idem_req;    /* answered after
+                                                           the release */
+    ngx_uint_t                             idem_status;  /* the answer */
+    ngx_str_t                              idem_body;    /* being stored */
 } ngx_http_integrations_pay_ctx_t;
 
 
@@ -129,6 +166,29 @@ static ngx_int_t ngx_http_integrations_pay_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_integrations_pay_route(ngx_http_request_t *r,
     ngx_http_integrations_pay_ctx_t *ctx);
 static void ngx_http_integrations_pay_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_integrations_pay_proceed(
+    ngx_http_integrations_pay_ctx_t *ctx);
+static ngx_int_t ngx_http_integrations_pay_idem_begin(
+    ngx_http_integrations_pay_ctx_t *ctx, ngx_str_t *body);
+static void ngx_http_integrations_pay_idem_begun(
+    ngx_http_integrations_store_op_t *op);
+static ngx_int_t ngx_http_integrations_pay_final(
+    ngx_http_integrations_pay_ctx_t *ctx, ngx_uint_t status, u_char *data,
+    size_t len);
+static void ngx_http_integrations_pay_idem_finished(
+    ngx_http_integrations_store_op_t *op);
+static ngx_int_t ngx_http_integrations_pay_idem_release(
+    ngx_http_integrations_pay_ctx_t *ctx,
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_integrations_pay_idem_released(
+    ngx_http_integrations_store_op_t *op);
+static void ngx_http_integrations_pay_idem_abandon(
+    ngx_http_integrations_pay_ctx_t *ctx);
+static void ngx_http_integrations_pay_idem_attempt(
+    ngx_http_integrations_pay_ctx_t *ctx, integrations_store_bytes_t *scope,
+    integrations_store_bytes_t *key, int64_t *owner);
+static char *ngx_http_integrations_pay_idem_scope(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_integrations_pay_read_body(ngx_http_request_t *r,
     ngx_http_integrations_pay_ctx_t *ctx);
 static ngx_int_t ngx_http_integrations_pay_body_refused(ngx_http_request_t *r,
@@ -171,8 +231,8 @@ static ngx_int_t ngx_http_integrations_pay_refused(ngx_http_request_t *r,
     ngx_int_t rc, time_t retry_after);
 static ngx_int_t ngx_http_integrations_pay_bad_field(ngx_http_request_t *r,
     const char *field, const char *why);
-static ngx_int_t ngx_http_integrations_pay_declined(ngx_http_request_t *r,
-    integrations_pay_result_t *res);
+static ngx_int_t ngx_http_integrations_pay_declined(
+    ngx_http_integrations_pay_ctx_t *ctx, integrations_pay_result_t *res);
 static ngx_int_t ngx_http_integrations_pay_json(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
 static ngx_int_t ngx_http_integrations_pay_providers(ngx_http_request_t *r);
@@ -220,6 +280,20 @@ static ngx_command_t  ngx_http_integrations_pay_commands[] = {
     { ngx_string("payment_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_integrations_pay_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("payment_idempotency_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_integrations_pay_loc_conf_t, idem_ttl),
+      NULL },
+
+    { ngx_string("payment_idempotency_scope"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_integrations_pay_idem_scope,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -372,7 +446,9 @@ ngx_http_integrations_pay_log(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_integrations_payments_module);
 
-    if (ctx == NULL) {
+    /* replays and refusals by the key's record have counters of their own */
+
+    if (ctx == NULL || ctx->idem_answered) {
         return NGX_OK;
     }
 
@@ -497,6 +573,56 @@ ngx_http_integrations_pay_init(ngx_conf_t *cf)
                                                                  currencies,
                                                   pmcf->providers.nelts);
         if (pmcf->metrics == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    /* client idempotency keys live in the store when there is one */
+
+    if (pmcf->providers.nelts && ngx_http_integrations_store_enabled(cf)) {
+        ngx_msec_t  longest;
+
+        longest = 0;
+
+        for (i = 0; i < pmcf->providers.nelts; i++) {
+            longest = ngx_max(longest, p[i].timeout);
+        }
+
+        /* a token, a read and the call, each up to the timeout */
+
+        pmcf->idem = 1;
+        pmcf->idem_lock = 3 * longest
+                          + 2 * ngx_http_integrations_store_timeout(cf);
+
+        pmcf->idem_replays = ngx_http_integrations_status_add_counter(cf,
+                         "integrations_payment_idempotent_replays_total",
+                         "Requests answered with the stored answer of their "
+                         "Idempotency-Key.");
+        pmcf->idem_conflicts = ngx_http_integrations_status_add_counter(cf,
+                         "integrations_payment_idempotency_conflicts_total",
+                         "Requests refused: their Idempotency-Key was in "
+                         "flight (409) or used for another request (422).");
+        pmcf->idem_unavailable = ngx_http_integrations_status_add_counter(cf,
+                         "integrations_payment_store_unavailable_total",
+                         "Requests with an Idempotency-Key answered 503: the "
+                         "store was unavailable.");
+
+        if (pmcf->idem_replays == NULL || pmcf->idem_conflicts == NULL
+            || pmcf->idem_unavailable == NULL)
+        {
+            return NGX_ERROR;
+        }
+
+        /* expired keys go in the background, at least twice a TTL */
+
+        if (ngx_http_integrations_store_add_cleanup(cf,
+                INTEGRATIONS_STORE_OP_IDEM_PURGE,
+                ngx_max(1000, ngx_min(60000, (pmcf->idem_min_ttl
+                                              ? pmcf->idem_min_ttl
+                                              : 86400000) / 2)),
+                NGX_HTTP_PAY_IDEM_BATCH)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
     }
@@ -868,11 +994,10 @@ static void
 ngx_http_integrations_pay_input(ngx_http_request_t *r,
     ngx_http_integrations_pay_ctx_t *ctx)
 {
-    char        *what;
-    u_char      *p;
-    ngx_int_t    rc;
-    ngx_str_t   *key;
-    const char  *field;
+    ngx_int_t                               rc;
+    ngx_str_t                              *key;
+    const char                             *field;
+    ngx_http_integrations_pay_main_conf_t  *pmcf;
 
     field = NULL;
 
@@ -898,15 +1023,7 @@ ngx_http_integrations_pay_input(ngx_http_request_t *r,
         return;
     }
 
-    if (ctx->op == INTEGRATIONS_PAY_CREATE) {
-        rc = ngx_http_integrations_pay_select(r, ctx);
-        if (rc != NGX_OK) {
-            ngx_http_finalize_request(r, rc == NGX_ABORT ? ctx->rc : rc);
-            return;
-        }
-    }
-
-    /* the client's key, or one made from what makes the call the same */
+    /* the client's key: kept in the store when there is one */
 
     if (ngx_http_integrations_pay_client_key(r, &key) != NGX_OK) {
         rc = ngx_http_integrations_pay_bad_field(r, "Idempotency-Key",
@@ -927,12 +1044,58 @@ ngx_http_integrations_pay_input(ngx_http_request_t *r,
 
         ctx->idempotency_key = *key;
 
-    } else {
+        pmcf = ngx_http_get_module_main_conf(r,
+                                        ngx_http_integrations_payments_module);
+
+        if (pmcf->idem) {
+            rc = ngx_http_integrations_pay_idem_begin(ctx, &ctx->body);
+
+            if (rc != NGX_DONE) {
+                ngx_http_finalize_request(r, rc);
+            }
+
+            return;
+        }
+    }
+
+    rc = ngx_http_integrations_pay_proceed(ctx);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/*
+ * After the body, and the client's key if it has one in the store: the
+ * provider, the key the provider gets, and the first step.  Returns what
+ * ngx_http_finalize_request() wants, or NGX_DONE.
+ */
+
+static ngx_int_t
+ngx_http_integrations_pay_proceed(ngx_http_integrations_pay_ctx_t *ctx)
+{
+    char                *what;
+    u_char              *p;
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (ctx->op == INTEGRATIONS_PAY_CREATE) {
+        rc = ngx_http_integrations_pay_select(r, ctx);
+        if (rc != NGX_OK) {
+            return (rc == NGX_ABORT) ? ctx->rc : rc;
+        }
+    }
+
+    /* without the client's key, one made from what makes the call the same */
+
+    if (ctx->idempotency_key.len == 0) {
         p = ngx_pnalloc(r->pool, INTEGRATIONS_PAY_IDEM_LEN + 1
                                  + INTEGRATIONS_MONEY_STR_LEN + 8);
         if (p == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         what = (char *) p + INTEGRATIONS_PAY_IDEM_LEN + 1;
@@ -958,11 +1121,7 @@ ngx_http_integrations_pay_input(ngx_http_request_t *r,
         ctx->idempotency_key.len = ngx_strlen(p);
     }
 
-    rc = ngx_http_integrations_pay_next(ctx);
-
-    if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
-    }
+    return ngx_http_integrations_pay_next(ctx);
 }
 
 
@@ -1809,6 +1968,10 @@ ngx_http_integrations_pay_answer(ngx_http_integrations_pay_ctx_t *ctx,
     r = ctx->request;
 
     if (req->error != NGX_HTTP_INTEGRATIONS_OUTBOUND_OK) {
+        if (ctx->idem == NGX_HTTP_PAY_IDEM_OWNED) {
+            return ngx_http_integrations_pay_idem_release(ctx, req);
+        }
+
         return ngx_http_integrations_pay_unavailable(r, req, NULL);
     }
 
@@ -1820,13 +1983,28 @@ ngx_http_integrations_pay_answer(ngx_http_integrations_pay_ctx_t *ctx,
                                            (char *) req->response_body.data,
                                            req->response_body.len, &res);
 
+    /*
+     * Only an answer that settles the payment (done, or declined) is
+     * kept for the key; anything else lets the key go first, so that the
+     * client's retry calls the provider again, with the same provider
+     * key, and the provider deduplicates.
+     */
+
+    if (ctx->idem == NGX_HTTP_PAY_IDEM_OWNED
+        && kind != INTEGRATIONS_PAY_OK
+        && !(kind == INTEGRATIONS_PAY_DECLINED
+             && ctx->step == NGX_HTTP_PAY_STEP_CALL))
+    {
+        return ngx_http_integrations_pay_idem_release(ctx, req);
+    }
+
     switch (kind) {
 
     case INTEGRATIONS_PAY_OK:
         break;
 
     case INTEGRATIONS_PAY_DECLINED:
-        return ngx_http_integrations_pay_declined(r, &res);
+        return ngx_http_integrations_pay_declined(ctx, &res);
 
     case INTEGRATIONS_PAY_NOT_FOUND:
         ngx_str_set(&d, "the provider has no such payment");
@@ -1915,7 +2093,7 @@ ngx_http_integrations_pay_answer(ngx_http_integrations_pay_ctx_t *ctx,
     p[len] = '\n';
     free(json);
 
-    return ngx_http_integrations_pay_json(r,
+    return ngx_http_integrations_pay_final(ctx,
                ctx->op == INTEGRATIONS_PAY_CREATE ? NGX_HTTP_CREATED
                                                   : NGX_HTTP_OK,
                p, len + 1);
@@ -2056,13 +2234,16 @@ ngx_http_integrations_pay_bad_field(ngx_http_request_t *r, const char *field,
  */
 
 static ngx_int_t
-ngx_http_integrations_pay_declined(ngx_http_request_t *r,
+ngx_http_integrations_pay_declined(ngx_http_integrations_pay_ctx_t *ctx,
     integrations_pay_result_t *res)
 {
-    u_char  *p, *last;
-    size_t   clen, mlen, len;
+    u_char              *p, *last;
+    size_t               clen, mlen, len;
+    ngx_http_request_t  *r;
 
     static ngx_str_t  ct = ngx_string("application/problem+json");
+
+    r = ctx->request;
 
     clen = ngx_strlen(res->code);
     mlen = ngx_strlen(res->message);
@@ -2095,8 +2276,8 @@ ngx_http_integrations_pay_declined(ngx_http_request_t *r,
     r->headers_out.content_type = ct;
     r->headers_out.content_type_len = ct.len;
 
-    return ngx_http_integrations_pay_json(r, NGX_HTTP_PAY_PAYMENT_REQUIRED, p,
-                                          last - p);
+    return ngx_http_integrations_pay_final(ctx, NGX_HTTP_PAY_PAYMENT_REQUIRED,
+                                           p, last - p);
 }
 
 
@@ -2255,7 +2436,454 @@ ngx_http_integrations_pay_cleanup(void *data)
         ngx_delete_posted_event(&ctx->wait);
     }
 
+    if (ctx->idem == NGX_HTTP_PAY_IDEM_OWNED) {
+        ngx_http_integrations_pay_idem_abandon(ctx);
+    }
+
     integrations_pay_input_free(&ctx->in);
+}
+
+
+/*
+ * Client idempotency, with integrations_store (Stripe's rules): the first
+ * request with an Idempotency-Key takes the key for its attempt; its
+ * final answer (status and body) is stored with a hash of the request
+ * (method, path, body) under the client's scope; the same key with the
+ * same request gets that answer again, from any worker or node, without
+ * a provider call; with another request 422; while the first is still in
+ * flight 409 with Retry-After.  An outcome that is not final (no answer
+ * from the provider, a 5xx, a limit or a breaker that refused) is not
+ * stored: the key is let go, and the retry calls the provider again with
+ * the same provider-side key.
+ */
+
+static ngx_int_t
+ngx_http_integrations_pay_idem_begin(ngx_http_integrations_pay_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    ngx_str_t                               scope;
+    ngx_http_request_t                     *r;
+    ngx_http_integrations_store_op_t       *op;
+    integrations_store_idem_begin_t        *in;
+    ngx_http_integrations_pay_loc_conf_t   *plcf;
+    ngx_http_integrations_pay_main_conf_t  *pmcf;
+
+    r = ctx->request;
+
+    pmcf = ngx_http_get_module_main_conf(r,
+                                        ngx_http_integrations_payments_module);
+    plcf = ngx_http_get_module_loc_conf(r,
+                                        ngx_http_integrations_payments_module);
+
+    ngx_str_null(&scope);
+
+    if (plcf->idem_scope
+        && ngx_http_complex_value(r, plcf->idem_scope, &scope) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    integrations_store_key_scope("payments", scope.data, scope.len,
+                                 (char *) ctx->idem_scope);
+    integrations_store_request_hash(r->method_name.data, r->method_name.len,
+                                    r->uri.data, r->uri.len, body->data,
+                                    body->len, (char *) ctx->idem_hash);
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_IDEM_BEGIN, 0);
+    if (op == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the request's own memory outlives the operation */
+
+    ctx->idem_owner = ngx_http_integrations_store_token();
+
+    in = &op->core.in.idem_begin;
+    in->scope.data = ctx->idem_scope;
+    in->scope.len = INTEGRATIONS_STORE_HASH_LEN;
+    in->key.data = ctx->idempotency_key.data;
+    in->key.len = ctx->idempotency_key.len;
+    in->request_hash.data = ctx->idem_hash;
+    in->request_hash.len = INTEGRATIONS_STORE_HASH_LEN;
+    in->owner = ctx->idem_owner;
+    in->lock_ms = (int64_t) pmcf->idem_lock;
+    in->ttl_ms = (int64_t) plcf->idem_ttl;
+
+    op->done = ngx_http_integrations_pay_idem_begun;
+    op->data = ctx;
+
+    if (ngx_http_integrations_store_post(op, r) != NGX_OK) {
+        ctx->idem_answered = 1;
+        ngx_http_integrations_status_increment(pmcf->idem_unavailable);
+        return ngx_http_integrations_store_unavailable(r);
+    }
+
+    ctx->idem = NGX_HTTP_PAY_IDEM_WAITING;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_integrations_pay_idem_begun(ngx_http_integrations_store_op_t *op)
+{
+    time_t                                   retry;
+    ngx_int_t                                rc;
+    ngx_str_t                                d;
+    ngx_table_elt_t                         *h;
+    ngx_http_request_t                      *r;
+    ngx_http_integrations_pay_ctx_t         *ctx;
+    integrations_store_idem_begin_result_t  *res;
+    ngx_http_integrations_pay_main_conf_t   *pmcf;
+
+    ctx = op->data;
+    r = ctx->request;
+    res = &op->core.out.idem_begin;
+
+    if (op->abandoned) {
+        /* gone: a key taken for nothing is let go by the pool cleanup */
+        ctx->idem = (op->core.rc == INTEGRATIONS_STORE_OK
+                     && res->verdict == INTEGRATIONS_STORE_IDEM_NEW)
+                    ? NGX_HTTP_PAY_IDEM_OWNED : NGX_HTTP_PAY_IDEM_NONE;
+        return;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r,
+                                        ngx_http_integrations_payments_module);
+
+    ctx->idem = NGX_HTTP_PAY_IDEM_SETTLED;
+
+    if (op->core.rc != INTEGRATIONS_STORE_OK) {
+        ctx->idem_answered = 1;
+        ngx_http_integrations_status_increment(pmcf->idem_unavailable);
+        rc = ngx_http_integrations_store_unavailable(r);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    switch (res->verdict) {
+
+    case INTEGRATIONS_STORE_IDEM_NEW:
+        ctx->idem = NGX_HTTP_PAY_IDEM_OWNED;
+        rc = ngx_http_integrations_pay_proceed(ctx);
+        break;
+
+    case INTEGRATIONS_STORE_IDEM_REPLAY:
+        ctx->idem_answered = 1;
+        ngx_http_integrations_status_increment(pmcf->idem_replays);
+
+        /* the first answer, byte for byte, copied out of the op */
+
+        d.len = res->body.len;
+        d.data = ngx_pnalloc(r->pool, d.len + res->content_type.len + 1);
+        if (d.data == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        ngx_memcpy(d.data, res->body.data, d.len);
+
+        if (res->content_type.len) {
+            r->headers_out.content_type.data = d.data + d.len;
+            r->headers_out.content_type.len = res->content_type.len;
+            ngx_memcpy(r->headers_out.content_type.data,
+                       res->content_type.data, res->content_type.len);
+            r->headers_out.content_type_len = res->content_type.len;
+        }
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Idempotent-Replayed");
+        ngx_str_set(&h->value, "true");
+
+        rc = ngx_http_integrations_pay_json(r, res->status, d.data, d.len);
+        break;
+
+    case INTEGRATIONS_STORE_IDEM_MISMATCH:
+        ctx->idem_answered = 1;
+        ngx_http_integrations_status_increment(pmcf->idem_conflicts);
+        ngx_str_set(&d, "this Idempotency-Key was used for another request "
+                        "(method, path or body); use a new key");
+        rc = ngx_http_integrations_problem(r, NGX_HTTP_PAY_UNPROCESSABLE,
+                                           "idempotency_key_reused",
+                                           "Idempotency key reused", &d);
+        break;
+
+    default: /* INTEGRATIONS_STORE_IDEM_IN_FLIGHT */
+        ctx->idem_answered = 1;
+        ngx_http_integrations_status_increment(pmcf->idem_conflicts);
+
+        /*
+         * A second: an attempt in flight is usually done by then.  One
+         * whose worker died is taken over once its lock lapses
+         * (res->retry_ms), which may be much later.
+         */
+
+        retry = 1;
+
+        if (ngx_http_integrations_retry_after(r, retry) != NGX_OK) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        ngx_str_set(&d, "a request with this Idempotency-Key is still in "
+                        "progress; retry later");
+        rc = ngx_http_integrations_problem(r, NGX_HTTP_CONFLICT,
+                                           "idempotency_in_flight",
+                                           "Request in progress", &d);
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/*
+ * A final answer: stored for the key first (an answer that says it was
+ * done is on disk before the client reads it), then sent.  When the
+ * store fails here the answer is sent all the same: the payment was
+ * made; the key's attempt then lapses, and a retry after that calls the
+ * provider, which deduplicates by the same provider key.
+ */
+
+static ngx_int_t
+ngx_http_integrations_pay_final(ngx_http_integrations_pay_ctx_t *ctx,
+    ngx_uint_t status, u_char *data, size_t len)
+{
+    ngx_http_request_t                *r;
+    integrations_store_idem_finish_t  *in;
+    ngx_http_integrations_store_op_t  *op;
+
+    r = ctx->request;
+
+    if (ctx->idem != NGX_HTTP_PAY_IDEM_OWNED) {
+        return ngx_http_integrations_pay_json(r, status, data, len);
+    }
+
+    if (r->headers_out.content_type.len == 0) {
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+        r->headers_out.content_type_len = sizeof("application/json") - 1;
+    }
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_IDEM_FINISH, 0);
+    if (op == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->idem_status = status;
+    ctx->idem_body.data = data;
+    ctx->idem_body.len = len;
+
+    in = &op->core.in.idem_finish;
+    ngx_http_integrations_pay_idem_attempt(ctx, &in->scope, &in->key,
+                                           &in->owner);
+    in->status = (unsigned) status;
+    in->content_type.data = r->headers_out.content_type.data;
+    in->content_type.len = r->headers_out.content_type.len;
+    in->body.data = data;
+    in->body.len = len;
+
+    op->done = ngx_http_integrations_pay_idem_finished;
+    op->data = ctx;
+
+    if (ngx_http_integrations_store_post(op, r) != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "payments: the answer for an Idempotency-Key could not "
+                      "be stored: the store is unavailable");
+        ctx->idem = NGX_HTTP_PAY_IDEM_SETTLED;
+        return ngx_http_integrations_pay_json(r, status, data, len);
+    }
+
+    ctx->idem = NGX_HTTP_PAY_IDEM_FINISHING;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_integrations_pay_idem_finished(ngx_http_integrations_store_op_t *op)
+{
+    ngx_int_t                         rc;
+    ngx_http_request_t               *r;
+    ngx_http_integrations_pay_ctx_t  *ctx;
+
+    ctx = op->data;
+    r = ctx->request;
+
+    /* stored or not, the key is settled: a lapse is all that is left */
+
+    ctx->idem = NGX_HTTP_PAY_IDEM_SETTLED;
+
+    if (op->core.rc != INTEGRATIONS_STORE_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "payments: the answer for an Idempotency-Key could not "
+                      "be stored: %s",
+                      integrations_store_rc_name(op->core.rc));
+
+    } else if (op->core.out.changed == 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "payments: the Idempotency-Key's attempt had lapsed "
+                      "and was taken over; its answer was not stored");
+    }
+
+    if (op->abandoned) {
+        return;
+    }
+
+    rc = ngx_http_integrations_pay_json(r, ctx->idem_status,
+                                        ctx->idem_body.data,
+                                        ctx->idem_body.len);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* the attempt's key, as FINISH and RELEASE name it (the request's bytes) */
+
+static void
+ngx_http_integrations_pay_idem_attempt(ngx_http_integrations_pay_ctx_t *ctx,
+    integrations_store_bytes_t *scope, integrations_store_bytes_t *key,
+    int64_t *owner)
+{
+    scope->data = ctx->idem_scope;
+    scope->len = INTEGRATIONS_STORE_HASH_LEN;
+    key->data = ctx->idempotency_key.data;
+    key->len = ctx->idempotency_key.len;
+    *owner = ctx->idem_owner;
+}
+
+
+/* an outcome that is not final: the key is let go, then the answer */
+
+static ngx_int_t
+ngx_http_integrations_pay_idem_release(ngx_http_integrations_pay_ctx_t *ctx,
+    ngx_http_integrations_outbound_req_t *req)
+{
+    ngx_http_request_t                 *r;
+    integrations_store_idem_release_t  *in;
+    ngx_http_integrations_store_op_t   *op;
+
+    r = ctx->request;
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_IDEM_RELEASE, 0);
+    if (op == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    in = &op->core.in.idem_release;
+    ngx_http_integrations_pay_idem_attempt(ctx, &in->scope, &in->key,
+                                           &in->owner);
+
+    op->done = ngx_http_integrations_pay_idem_released;
+    op->data = ctx;
+
+    ctx->idem_req = req;
+
+    if (ngx_http_integrations_store_post(op, r) != NGX_OK) {
+        /* the attempt lapses instead */
+        ctx->idem = NGX_HTTP_PAY_IDEM_SETTLED;
+        return ngx_http_integrations_pay_answer(ctx, req);
+    }
+
+    ctx->idem = NGX_HTTP_PAY_IDEM_RELEASING;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_integrations_pay_idem_released(ngx_http_integrations_store_op_t *op)
+{
+    ngx_int_t                         rc;
+    ngx_http_integrations_pay_ctx_t  *ctx;
+
+    ctx = op->data;
+
+    ctx->idem = NGX_HTTP_PAY_IDEM_SETTLED;
+
+    if (op->abandoned) {
+        return;
+    }
+
+    rc = ngx_http_integrations_pay_answer(ctx, ctx->idem_req);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(ctx->request, rc);
+    }
+}
+
+
+/*
+ * The request ends (any other answer, or the client went away) while
+ * its attempt owns the key: let it go in the background, with copies,
+ * since the request's memory goes now.
+ */
+
+static void
+ngx_http_integrations_pay_idem_abandon(ngx_http_integrations_pay_ctx_t *ctx)
+{
+    integrations_store_idem_release_t  *in;
+    ngx_http_integrations_store_op_t   *op;
+
+    ctx->idem = NGX_HTTP_PAY_IDEM_SETTLED;
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_IDEM_RELEASE,
+                                        2 * INTEGRATIONS_STORE_HASH_LEN
+                                        + ctx->idempotency_key.len);
+    if (op == NULL) {
+        return;
+    }
+
+    in = &op->core.in.idem_release;
+    in->owner = ctx->idem_owner;
+
+    (void) ngx_http_integrations_store_copy(op, &in->scope, ctx->idem_scope,
+                                            INTEGRATIONS_STORE_HASH_LEN);
+    (void) ngx_http_integrations_store_copy(op, &in->key,
+                                            ctx->idempotency_key.data,
+                                            ctx->idempotency_key.len);
+
+    (void) ngx_http_integrations_store_post(op, NULL);
+}
+
+
+static char *
+ngx_http_integrations_pay_idem_scope(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_integrations_pay_loc_conf_t *plcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (plcf->idem_scope != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    plcf->idem_scope = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (plcf->idem_scope == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = plcf->idem_scope;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -2708,6 +3336,8 @@ ngx_http_integrations_pay_create_loc_conf(ngx_conf_t *cf)
     }
 
     conf->enable = NGX_CONF_UNSET;
+    conf->idem_ttl = NGX_CONF_UNSET_MSEC;
+    conf->idem_scope = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -2723,6 +3353,23 @@ ngx_http_integrations_pay_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_integrations_pay_main_conf_t  *pmcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_msec_value(conf->idem_ttl, prev->idem_ttl, 86400000);
+    ngx_conf_merge_ptr_value(conf->idem_scope, prev->idem_scope, NULL);
+
+    if (conf->idem_ttl < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"payment_idempotency_ttl\" must be at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->enable == 1) {
+        pmcf = ngx_http_conf_get_module_main_conf(cf,
+                                        ngx_http_integrations_payments_module);
+
+        if (pmcf->idem_min_ttl == 0 || conf->idem_ttl < pmcf->idem_min_ttl) {
+            pmcf->idem_min_ttl = conf->idem_ttl;
+        }
+    }
 
     if (conf->enable == 1 && prev != conf) {
         pmcf = ngx_http_conf_get_module_main_conf(cf,

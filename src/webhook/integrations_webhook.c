@@ -35,6 +35,13 @@
 #define INTEGRATIONS_WEBHOOK_NKEYS        INTEGRATIONS_WEBHOOK_MAX_SECRETS
 
 /*
+ * Candidates kept in the state itself: one or two in nearly every
+ * delivery.  A longer list (up to MAX_SIGNATURES) moves to the heap, so
+ * that the common request neither allocates nor carries 32 slots.
+ */
+#define INTEGRATIONS_WEBHOOK_CAND_INLINE  8
+
+/*
  * Room for the signed bytes around the body without an allocation:
  * Stripe's "TS." is at most 14 bytes, Slack's "v0:TS:" 16, Toss's ":TIME"
  * and Standard's "ID.TS." (a "msg_" id of some 30 bytes) about 40.
@@ -73,9 +80,10 @@ typedef struct {
     unsigned                      has_ts;
     int                           sig_slot;     /* header_e, for the log */
     unsigned                      ncand;
+    integrations_webhook_cand_t  *cand;         /* inline, or the heap */
 
     /* last: see integrations_webhook_state_new() */
-    integrations_webhook_cand_t   cand[INTEGRATIONS_WEBHOOK_MAX_SIGNATURES];
+    integrations_webhook_cand_t   inline_cand[INTEGRATIONS_WEBHOOK_CAND_INLINE];
 } integrations_webhook_set_t;
 
 struct integrations_webhook_verifier_s {
@@ -84,10 +92,13 @@ struct integrations_webhook_verifier_s {
     size_t                            max_buffer;
     unsigned char                    *url;
     size_t                            url_len;
-    size_t                            mac_len;
+    integrations_webhook_alg_e        algorithm;   /* twilio */
     unsigned                          nhmac;
     integrations_hmac_key_t           hmac[INTEGRATIONS_WEBHOOK_NKEYS];
     int                               hmac_index[INTEGRATIONS_WEBHOOK_NKEYS];
+
+    /* twilio algorithm=auto: the same secrets for HMAC-SHA256 */
+    integrations_hmac_key_t           hmac256[INTEGRATIONS_WEBHOOK_NKEYS];
     unsigned                          ned;
     EVP_PKEY                         *ed[INTEGRATIONS_WEBHOOK_NKEYS];
     int                               ed_index[INTEGRATIONS_WEBHOOK_NKEYS];
@@ -104,6 +115,7 @@ struct integrations_webhook_state_s {
     unsigned                        body_sha256_ok;
 
     unsigned                        twilio_json:1;
+    unsigned                        twilio_sha256:1;
     unsigned                        toss_unsigned:1;
     unsigned                        buffering:1;  /* whole body wanted */
     unsigned                        ed_usable:1;  /* v1a still possible */
@@ -165,6 +177,9 @@ static unsigned char *integrations_webhook_concat(size_t *out_len,
     const unsigned char *c, size_t clen, const unsigned char *d, size_t dlen);
 static integrations_webhook_rc_e integrations_webhook_fail(
     integrations_webhook_ctx_t *ctx, integrations_webhook_rc_e rc, int slot);
+static integrations_webhook_rc_e integrations_webhook_cand_add(
+    integrations_webhook_ctx_t *ctx, integrations_webhook_set_t *set,
+    integrations_webhook_cand_t **cand);
 
 static integrations_webhook_rc_e integrations_webhook_init_stripe(
     integrations_webhook_ctx_t *ctx, const integrations_webhook_headers_t *h);
@@ -180,6 +195,10 @@ static integrations_webhook_rc_e integrations_webhook_init_single(
 static integrations_webhook_rc_e integrations_webhook_init_twilio(
     integrations_webhook_ctx_t *ctx, const integrations_webhook_headers_t *h,
     const unsigned char *query, size_t query_len);
+static integrations_webhook_rc_e integrations_webhook_twilio_alg(
+    integrations_webhook_ctx_t *ctx, const integrations_webhook_headers_t *h);
+static void integrations_webhook_trim(const unsigned char **p,
+    const unsigned char **end);
 static integrations_webhook_rc_e integrations_webhook_start_macs(
     integrations_webhook_ctx_t *ctx);
 
@@ -214,14 +233,22 @@ static int integrations_webhook_json_string(integrations_webhook_json_t *j,
 static int integrations_webhook_json_skip(integrations_webhook_json_t *j);
 static int integrations_webhook_json_next(integrations_webhook_json_t *j,
     unsigned *n, const unsigned char **key, size_t *key_len, int *escaped);
+static int integrations_webhook_json_decode(const unsigned char *p,
+    size_t len, unsigned char *out, size_t size, size_t *out_len);
+static int integrations_webhook_json_key_eq(const unsigned char *p,
+    size_t len, int escaped, const char *key);
 static int integrations_webhook_json_find(integrations_webhook_json_t *j,
     const char *key);
 static int integrations_webhook_json_id(const unsigned char *p, size_t len,
-    const char *key1, const char *key2, integrations_webhook_event_id_t *out);
+    const char *key1, const char *key2, const char *field,
+    integrations_webhook_event_id_t *out);
 static int integrations_webhook_id_set(integrations_webhook_event_id_t *out,
     const unsigned char *p, size_t len, integrations_webhook_id_source_e src);
 static int integrations_webhook_id_header(integrations_webhook_event_id_t *out,
     const integrations_webhook_headers_t *h, int slot);
+static int integrations_webhook_id_shopify(
+    integrations_webhook_event_id_t *out,
+    const integrations_webhook_headers_t *h);
 
 
 static const char  *integrations_webhook_providers[] = {
@@ -246,7 +273,8 @@ static const char  *integrations_webhook_reasons[] = {
     "unsigned",
     "malformed_body",
     "body_too_large",
-    "internal_error"
+    "internal_error",
+    "too_many_signatures"
 };
 
 /*
@@ -279,7 +307,10 @@ static const struct {
     INTEGRATIONS_WEBHOOK_HNAME("X-Shopify-Hmac-Sha256"),
     INTEGRATIONS_WEBHOOK_HNAME("X-Shopify-Webhook-Id"),
     INTEGRATIONS_WEBHOOK_HNAME("X-Twilio-Signature"),
-    INTEGRATIONS_WEBHOOK_HNAME("I-Twilio-Idempotency-Token")
+    INTEGRATIONS_WEBHOOK_HNAME("I-Twilio-Idempotency-Token"),
+    INTEGRATIONS_WEBHOOK_HNAME("shopify-hmac-sha256"),
+    INTEGRATIONS_WEBHOOK_HNAME("shopify-webhook-id"),
+    INTEGRATIONS_WEBHOOK_HNAME("X-Twilio-Webhooks-Signature-Settings")
 };
 
 
@@ -486,6 +517,18 @@ integrations_webhook_verifier_create(
         goto failed;
     }
 
+    if ((unsigned) params->algorithm > INTEGRATIONS_WEBHOOK_ALG_AUTO) {
+        msg = "unknown algorithm";
+        goto failed;
+    }
+
+    if (params->algorithm != INTEGRATIONS_WEBHOOK_ALG_DEFAULT
+        && p != INTEGRATIONS_WEBHOOK_TWILIO)
+    {
+        msg = "algorithm= applies to twilio only";
+        goto failed;
+    }
+
     if (p == INTEGRATIONS_WEBHOOK_SQUARE || p == INTEGRATIONS_WEBHOOK_TWILIO) {
         if (params->url == NULL || params->url_len == 0) {
             msg = "this provider signs the URL: url= is required";
@@ -539,13 +582,26 @@ integrations_webhook_verifier_create(
         v->url_len = params->url_len;
     }
 
-    if (p == INTEGRATIONS_WEBHOOK_TWILIO) {
+    /*
+     * Twilio's Auth Token signs with HMAC-SHA1, a SharedKey as its Setting
+     * says; for algorithm=auto the keys are prepared for both.
+     */
+
+    v->algorithm = params->algorithm;
+
+    if (p == INTEGRATIONS_WEBHOOK_TWILIO
+        && v->algorithm == INTEGRATIONS_WEBHOOK_ALG_DEFAULT)
+    {
+        v->algorithm = INTEGRATIONS_WEBHOOK_ALG_SHA1;
+    }
+
+    if (p == INTEGRATIONS_WEBHOOK_TWILIO
+        && v->algorithm != INTEGRATIONS_WEBHOOK_ALG_SHA256)
+    {
         alg = INTEGRATIONS_HMAC_SHA1;
-        v->mac_len = 20;
 
     } else {
         alg = INTEGRATIONS_HMAC_SHA256;
-        v->mac_len = 32;
     }
 
     in_secret = 1;
@@ -649,7 +705,12 @@ integrations_webhook_verifier_create(
         }
 
         if (integrations_hmac_key_init(&v->hmac[v->nhmac], alg, key, klen)
-            != 0)
+            != 0
+            || (v->algorithm == INTEGRATIONS_WEBHOOK_ALG_AUTO
+                && integrations_hmac_key_init(&v->hmac256[v->nhmac],
+                                              INTEGRATIONS_HMAC_SHA256,
+                                              key, klen)
+                   != 0))
         {
             msg = "HMAC key setup failed";
             goto failed;
@@ -705,6 +766,7 @@ integrations_webhook_verifier_free(void *verifier)
 
     for (i = 0; i < INTEGRATIONS_WEBHOOK_NKEYS; i++) {
         integrations_hmac_key_clear(&v->hmac[i]);
+        integrations_hmac_key_clear(&v->hmac256[i]);
     }
 
     for (i = 0; i < v->ned; i++) {
@@ -811,6 +873,43 @@ integrations_webhook_fail(integrations_webhook_ctx_t *ctx,
 {
     ctx->header = slot;
     return rc;
+}
+
+
+/*
+ * The next candidate slot of a set: OK with *cand, or TOO_MANY_SIGNATURES
+ * (blaming the set's header) past MAX_SIGNATURES.  Past the inline slots
+ * the list moves once to the heap, sized for the most it can hold.
+ */
+
+static integrations_webhook_rc_e
+integrations_webhook_cand_add(integrations_webhook_ctx_t *ctx,
+    integrations_webhook_set_t *set, integrations_webhook_cand_t **cand)
+{
+    integrations_webhook_cand_t  *c;
+
+    if (set->ncand == INTEGRATIONS_WEBHOOK_MAX_SIGNATURES) {
+        return integrations_webhook_fail(ctx,
+                                     INTEGRATIONS_WEBHOOK_TOO_MANY_SIGNATURES,
+                                     set->sig_slot);
+    }
+
+    if (set->ncand == INTEGRATIONS_WEBHOOK_CAND_INLINE
+        && set->cand == set->inline_cand)
+    {
+        c = malloc(INTEGRATIONS_WEBHOOK_MAX_SIGNATURES
+                   * sizeof(integrations_webhook_cand_t));
+        if (c == NULL) {
+            return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
+        }
+
+        memcpy(c, set->inline_cand, sizeof(set->inline_cand));
+        set->cand = c;
+    }
+
+    *cand = &set->cand[set->ncand++];
+
+    return INTEGRATIONS_WEBHOOK_OK;
 }
 
 
@@ -997,6 +1096,8 @@ integrations_webhook_init_stripe(integrations_webhook_ctx_t *ctx,
 {
     size_t                         len, klen;
     const unsigned char           *p, *end, *item, *eq, *t, *comma;
+    integrations_webhook_rc_e      rc;
+    integrations_webhook_cand_t   *cand;
     integrations_webhook_set_t    *set;
     integrations_webhook_state_t  *st;
 
@@ -1046,14 +1147,12 @@ integrations_webhook_init_stripe(integrations_webhook_ctx_t *ctx,
             set->has_ts = 1;
 
         } else if (integrations_webhook_eq(item, eq - item, "v1")) {
-            if (set->ncand == INTEGRATIONS_WEBHOOK_MAX_SIGNATURES) {
-                return integrations_webhook_fail(ctx,
-                           INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
-                           INTEGRATIONS_WEBHOOK_H_STRIPE_SIGNATURE);
+            rc = integrations_webhook_cand_add(ctx, set, &cand);
+            if (rc != INTEGRATIONS_WEBHOOK_OK) {
+                return rc;
             }
 
-            integrations_webhook_decode_cand(&set->cand[set->ncand++],
-                                             INTEGRATIONS_WEBHOOK_HEX,
+            integrations_webhook_decode_cand(cand, INTEGRATIONS_WEBHOOK_HEX,
                                              eq + 1, comma - eq - 1, 32, 0);
         }
     }
@@ -1133,6 +1232,8 @@ integrations_webhook_standard_set(integrations_webhook_ctx_t *ctx,
 {
     size_t                         id_len, ts_len, sig_len;
     const unsigned char           *id, *ts, *sig, *end, *tok, *sp, *comma;
+    integrations_webhook_rc_e      rc;
+    integrations_webhook_cand_t   *cand;
     integrations_webhook_set_t    *set;
     integrations_webhook_state_t  *st;
 
@@ -1188,20 +1289,17 @@ integrations_webhook_standard_set(integrations_webhook_ctx_t *ctx,
             continue;
         }
 
-        if (set->ncand == INTEGRATIONS_WEBHOOK_MAX_SIGNATURES) {
-            return integrations_webhook_fail(ctx,
-                                         INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
-                                         sig_slot);
+        rc = integrations_webhook_cand_add(ctx, set, &cand);
+        if (rc != INTEGRATIONS_WEBHOOK_OK) {
+            return rc;
         }
 
         if (comma - tok == 2) {
-            integrations_webhook_decode_cand(&set->cand[set->ncand++],
-                                             INTEGRATIONS_WEBHOOK_BASE64,
+            integrations_webhook_decode_cand(cand, INTEGRATIONS_WEBHOOK_BASE64,
                                              comma + 1, sp - comma - 1,
                                              32, 0);
         } else {
-            integrations_webhook_decode_cand(&set->cand[set->ncand++],
-                                             INTEGRATIONS_WEBHOOK_BASE64,
+            integrations_webhook_decode_cand(cand, INTEGRATIONS_WEBHOOK_BASE64,
                                              comma + 1, sp - comma - 1,
                                              INTEGRATIONS_WEBHOOK_ED25519_SIG,
                                              1);
@@ -1233,6 +1331,7 @@ integrations_webhook_init_toss(integrations_webhook_ctx_t *ctx,
     int                            rc;
     size_t                         sig_len, tm_len;
     const unsigned char           *sig, *tm, *end, *tok, *comma, *colon;
+    integrations_webhook_cand_t   *cand;
     integrations_webhook_set_t    *set;
     integrations_webhook_state_t  *st;
 
@@ -1276,14 +1375,12 @@ integrations_webhook_init_toss(integrations_webhook_ctx_t *ctx,
             continue;
         }
 
-        if (set->ncand == INTEGRATIONS_WEBHOOK_MAX_SIGNATURES) {
-            return integrations_webhook_fail(ctx,
-                                         INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
-                                         INTEGRATIONS_WEBHOOK_H_TOSS_SIGNATURE);
+        rc = integrations_webhook_cand_add(ctx, set, &cand);
+        if (rc != INTEGRATIONS_WEBHOOK_OK) {
+            return rc;
         }
 
-        integrations_webhook_decode_cand(&set->cand[set->ncand++],
-                                         INTEGRATIONS_WEBHOOK_BASE64,
+        integrations_webhook_decode_cand(cand, INTEGRATIONS_WEBHOOK_BASE64,
                                          colon + 1, comma - colon - 1, 32, 0);
     }
 
@@ -1299,16 +1396,22 @@ integrations_webhook_init_toss(integrations_webhook_ctx_t *ctx,
 }
 
 
-/* Coinbase, Square, Slack, GitHub, Shopify: one signature, one set. */
+/*
+ * Coinbase, Square, Slack, GitHub, Shopify: one signature, one set.
+ * Shopify's may come as X-Shopify-Hmac-Sha256 or shopify-hmac-sha256, or
+ * as both with one value: two values would leave it to the application's
+ * library to pick one (@shopify/shopify-api 13 takes the unprefixed one),
+ * maybe not the one verified here.
+ */
 
 static integrations_webhook_rc_e
 integrations_webhook_init_single(integrations_webhook_ctx_t *ctx,
     const integrations_webhook_headers_t *h)
 {
-    int                              slot;
-    size_t                           len, ts_len;
+    int                              slot, rc, rc2;
+    size_t                           len, len2, ts_len;
     const char                      *scheme;
-    const unsigned char             *p, *eq, *ts;
+    const unsigned char             *p, *p2, *eq, *ts;
     integrations_webhook_set_t      *set;
     integrations_webhook_state_t    *st;
     const integrations_webhook_verifier_t  *v;
@@ -1320,6 +1423,8 @@ integrations_webhook_init_single(integrations_webhook_ctx_t *ctx,
     st->nsets = 1;
     scheme = NULL;
     enc = INTEGRATIONS_WEBHOOK_HEX;
+    p = NULL;
+    len = 0;
 
     switch (v->provider) {
 
@@ -1351,7 +1456,38 @@ integrations_webhook_init_single(integrations_webhook_ctx_t *ctx,
         return INTEGRATIONS_WEBHOOK_INTERNAL_ERROR;
     }
 
-    if (integrations_webhook_header(ctx, h, slot, &p, &len, 1) != 1) {
+    if (v->provider == INTEGRATIONS_WEBHOOK_SHOPIFY) {
+        rc = integrations_webhook_header(ctx, h, slot, &p, &len, 0);
+        if (rc < 0) {
+            return ctx->rc;
+        }
+
+        rc2 = integrations_webhook_header(ctx, h,
+                                     INTEGRATIONS_WEBHOOK_H_SHOPIFY_EVENTS_HMAC,
+                                     &p2, &len2, 0);
+        if (rc2 < 0) {
+            return ctx->rc;
+        }
+
+        if (rc == 0 && rc2 == 0) {
+            return integrations_webhook_fail(ctx,
+                                         INTEGRATIONS_WEBHOOK_MISSING_HEADER,
+                                         slot);
+        }
+
+        if (rc2 == 1) {
+            if (rc == 1 && (len != len2 || memcmp(p, p2, len) != 0)) {
+                return integrations_webhook_fail(ctx,
+                                  INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+                                  INTEGRATIONS_WEBHOOK_H_SHOPIFY_EVENTS_HMAC);
+            }
+
+            slot = INTEGRATIONS_WEBHOOK_H_SHOPIFY_EVENTS_HMAC;
+            p = p2;
+            len = len2;
+        }
+
+    } else if (integrations_webhook_header(ctx, h, slot, &p, &len, 1) != 1) {
         return ctx->rc;
     }
 
@@ -1417,8 +1553,9 @@ integrations_webhook_init_single(integrations_webhook_ctx_t *ctx,
 
 
 /*
- * X-Twilio-Signature: B64 (HMAC-SHA1).  The URL is params.url plus "?"
- * and the request's query; bodySHA256 in that query means a JSON body.
+ * X-Twilio-Signature: B64 (HMAC-SHA1, or HMAC-SHA256: see twilio_alg()).
+ * The URL is params.url plus "?" and the request's query; bodySHA256 in
+ * that query means a JSON body.
  */
 
 static integrations_webhook_rc_e
@@ -1444,8 +1581,12 @@ integrations_webhook_init_twilio(integrations_webhook_ctx_t *ctx,
         return ctx->rc;
     }
 
+    if (integrations_webhook_twilio_alg(ctx, h) != INTEGRATIONS_WEBHOOK_OK) {
+        return ctx->rc;
+    }
+
     integrations_webhook_decode_cand(&cand, INTEGRATIONS_WEBHOOK_BASE64,
-                                     p, len, v->mac_len, 0);
+                                     p, len, st->twilio_sha256 ? 32 : 20, 0);
 
     if (query == NULL) {
         query_len = 0;
@@ -1521,6 +1662,122 @@ integrations_webhook_init_twilio(integrations_webhook_ctx_t *ctx,
     }
 
     return INTEGRATIONS_WEBHOOK_OK;
+}
+
+
+/*
+ * The MAC of a Twilio delivery.  X-Twilio-Webhooks-Signature-Settings
+ * (sent with a SharedKey signature: "key=ID,algorithm=HMAC_SHA256") is
+ * read as twilio-node 6.3's getSignatureAlgorithm() reads it: the first
+ * comma-separated part whose name, trimmed, is "algorithm" and whose
+ * value, trimmed, is not empty; no such part, or no header, is HMAC_SHA1.
+ * The name is then matched without regard to case (the SDK upper-cases
+ * it).  Sets st->twilio_sha256, or files NO_KNOWN_SCHEME (another
+ * algorithm, or not the configured one) or MALFORMED_HEADER (repeated).
+ */
+
+static integrations_webhook_rc_e
+integrations_webhook_twilio_alg(integrations_webhook_ctx_t *ctx,
+    const integrations_webhook_headers_t *h)
+{
+    unsigned                              sha256;
+    const unsigned char                  *part, *end, *comma, *eq, *n, *ne;
+    const unsigned char                  *a, *ae;
+    integrations_webhook_state_t         *st;
+    const integrations_webhook_header_t  *hh;
+
+    st = ctx->state;
+    hh = &h->h[INTEGRATIONS_WEBHOOK_H_TWILIO_SIGNATURE_SETTINGS];
+
+    if (hh->count > 1) {
+        ctx->rc = integrations_webhook_fail(ctx,
+                              INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+                              INTEGRATIONS_WEBHOOK_H_TWILIO_SIGNATURE_SETTINGS);
+        return ctx->rc;
+    }
+
+    a = NULL;
+    ae = NULL;
+
+    if (hh->count == 1 && hh->data != NULL) {
+        end = hh->data + hh->len;
+
+        for (part = hh->data; /* void */; part = comma + 1) {
+            comma = memchr(part, ',', end - part);
+            if (comma == NULL) {
+                comma = end;
+            }
+
+            eq = memchr(part, '=', comma - part);
+
+            if (eq != NULL) {
+                n = part;
+                ne = eq;
+                integrations_webhook_trim(&n, &ne);
+
+                if (integrations_webhook_eq(n, ne - n, "algorithm")) {
+                    a = eq + 1;
+                    ae = comma;
+                    integrations_webhook_trim(&a, &ae);
+
+                    if (a == ae) {
+                        a = NULL;       /* "algorithm=": the next part */
+                    }
+                }
+            }
+
+            if (a != NULL || comma == end) {
+                break;
+            }
+        }
+    }
+
+    if (a == NULL || integrations_webhook_caseeq(a, ae - a, "HMAC_SHA1")) {
+        sha256 = 0;
+
+    } else if (integrations_webhook_caseeq(a, ae - a, "HMAC_SHA256")) {
+        sha256 = 1;
+
+    } else {
+        ctx->rc = integrations_webhook_fail(ctx,
+                              INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
+                              INTEGRATIONS_WEBHOOK_H_TWILIO_SIGNATURE_SETTINGS);
+        return ctx->rc;
+    }
+
+    if ((st->v->algorithm == INTEGRATIONS_WEBHOOK_ALG_SHA1 && sha256)
+        || (st->v->algorithm == INTEGRATIONS_WEBHOOK_ALG_SHA256 && !sha256))
+    {
+        /* a fixed algorithm is not given up for what a header says */
+
+        ctx->rc = integrations_webhook_fail(ctx,
+                              INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
+                              INTEGRATIONS_WEBHOOK_H_TWILIO_SIGNATURE_SETTINGS);
+        return ctx->rc;
+    }
+
+    st->twilio_sha256 = sha256;
+
+    return INTEGRATIONS_WEBHOOK_OK;
+}
+
+
+/* JavaScript's String.prototype.trim(), for the ASCII a header may hold */
+
+static void
+integrations_webhook_trim(const unsigned char **p, const unsigned char **end)
+{
+    while (*p < *end && (**p == ' ' || **p == '\t' || **p == '\v'
+                         || **p == '\f'))
+    {
+        (*p)++;
+    }
+
+    while (*end > *p && ((*end)[-1] == ' ' || (*end)[-1] == '\t'
+                         || (*end)[-1] == '\v' || (*end)[-1] == '\f'))
+    {
+        (*end)--;
+    }
 }
 
 
@@ -2053,6 +2310,7 @@ integrations_webhook_final_twilio(integrations_webhook_ctx_t *ctx)
     unsigned                       k, s;
     unsigned char                  digest[INTEGRATIONS_WEBHOOK_SHA256_LEN];
     integrations_hmac_t            mac;
+    const integrations_hmac_key_t *keys;
     integrations_webhook_pair_t   *pairs;
     integrations_webhook_state_t  *st;
     const integrations_webhook_verifier_t  *v;
@@ -2061,6 +2319,11 @@ integrations_webhook_final_twilio(integrations_webhook_ctx_t *ctx)
     v = st->v;
     pairs = NULL;
     npairs = 0;
+
+    /* auto keeps its SHA-256 keys apart; a fixed algorithm has one set */
+
+    keys = (st->twilio_sha256 && v->algorithm == INTEGRATIONS_WEBHOOK_ALG_AUTO)
+           ? v->hmac256 : v->hmac;
 
     if (st->twilio_json) {
         if (EVP_DigestFinal_ex(st->md, digest, NULL) != 1) {
@@ -2086,7 +2349,7 @@ integrations_webhook_final_twilio(integrations_webhook_ctx_t *ctx)
         matched[k] = -1;
 
         for (s = 0; s < v->nhmac; s++) {
-            integrations_hmac_start(&mac, &v->hmac[s]);
+            integrations_hmac_start(&mac, &keys[s]);
             integrations_hmac_update(&mac, st->set[k].prefix.data,
                                      st->set[k].prefix.len);
 
@@ -2336,7 +2599,9 @@ integrations_webhook_state_new(void)
     memset(st, 0, offsetof(integrations_webhook_state_t, set));
 
     for (k = 0; k < INTEGRATIONS_WEBHOOK_MAX_SETS; k++) {
-        memset(&st->set[k], 0, offsetof(integrations_webhook_set_t, cand));
+        memset(&st->set[k], 0,
+               offsetof(integrations_webhook_set_t, inline_cand));
+        st->set[k].cand = st->set[k].inline_cand;
     }
 
     return st;
@@ -2373,6 +2638,12 @@ integrations_webhook_state_release(integrations_webhook_state_t *st, int all)
         st->set[i].suffix.heap = NULL;
         st->set[i].prefix.data = NULL;
         st->set[i].suffix.data = NULL;
+
+        if (st->set[i].cand != st->set[i].inline_cand) {
+            free(st->set[i].cand);
+            st->set[i].cand = st->set[i].inline_cand;
+            st->set[i].ncand = 0;
+        }
     }
 
     free(st->buf);
@@ -2423,7 +2694,11 @@ integrations_webhook_json_ws(integrations_webhook_json_t *j)
 }
 
 
-/* At '"': the raw text between the quotes; -1 if cut short or invalid. */
+/*
+ * At '"': the raw text between the quotes.  -1 if invalid (not at a
+ * string, or a raw control character: a NUL included), -2 if cut short by
+ * the end of the input.
+ */
 
 static int
 integrations_webhook_json_string(integrations_webhook_json_t *j,
@@ -2450,7 +2725,7 @@ integrations_webhook_json_string(integrations_webhook_json_t *j,
             *escaped = 1;
 
             if (j->end - j->p < 2) {
-                return -1;
+                return -2;
             }
 
             j->p += 2;
@@ -2464,7 +2739,7 @@ integrations_webhook_json_string(integrations_webhook_json_t *j,
         j->p++;
     }
 
-    return -1;
+    return -2;
 }
 
 
@@ -2597,6 +2872,110 @@ integrations_webhook_json_next(integrations_webhook_json_t *j, unsigned *n,
 }
 
 
+/*
+ * The decoded text of a JSON string's raw bytes p[0..len) (between its
+ * quotes, as json_string() found them) into out[0..size), as a JSON
+ * parser reads it, refusing what an event id may not hold: 0 with
+ * *out_len, -1 if a byte, raw or escaped, is not printable ASCII
+ * (0x21-0x7e: no NUL, no control character, no space, nothing above
+ * ASCII; "\n" and "\u0000" are refused as the raw bytes would be) or an
+ * escape is not JSON, -2 if the text does not fit.
+ */
+
+static int
+integrations_webhook_json_decode(const unsigned char *p, size_t len,
+    unsigned char *out, size_t size, size_t *out_len)
+{
+    int                   d, k;
+    unsigned              c;
+    size_t                n;
+    const unsigned char  *end;
+
+    end = p + len;
+    n = 0;
+
+    while (p < end) {
+        c = *p++;
+
+        if (c == '\\') {
+            if (p == end) {
+                return -1;
+            }
+
+            c = *p++;
+
+            switch (c) {
+
+            case '"':
+            case '\\':
+            case '/':
+                break;
+
+            case 'u':
+                if (end - p < 4) {
+                    return -1;
+                }
+
+                c = 0;
+
+                for (k = 0; k < 4; k++) {
+                    d = p[k];
+
+                    if (d >= '0' && d <= '9') {
+                        d -= '0';
+                    } else if ((d | 0x20) >= 'a' && (d | 0x20) <= 'f') {
+                        d = (d | 0x20) - 'a' + 10;
+                    } else {
+                        return -1;
+                    }
+
+                    c = c * 16 + d;
+                }
+
+                p += 4;
+                break;
+
+            default:
+                /* \b \f \n \r \t: control characters; others: not JSON */
+                return -1;
+            }
+        }
+
+        if (c < 0x21 || c > 0x7e) {
+            return -1;
+        }
+
+        if (n == size) {
+            return -2;
+        }
+
+        out[n++] = (unsigned char) c;
+    }
+
+    *out_len = n;
+
+    return 0;
+}
+
+
+/* A member's name, raw or written with escapes, is key. */
+
+static int
+integrations_webhook_json_key_eq(const unsigned char *p, size_t len,
+    int escaped, const char *key)
+{
+    size_t         n;
+    unsigned char  buf[32];
+
+    if (!escaped) {
+        return integrations_webhook_eq(p, len, key);
+    }
+
+    return integrations_webhook_json_decode(p, len, buf, sizeof(buf), &n) == 0
+           && integrations_webhook_eq(buf, n, key);
+}
+
+
 /* In an object at its "{": 1 with the cursor at key's value, else 0. */
 
 static int
@@ -2624,7 +3003,7 @@ integrations_webhook_json_find(integrations_webhook_json_t *j,
             return 0;
         }
 
-        if (!esc && integrations_webhook_eq(k, klen, key)) {
+        if (integrations_webhook_json_key_eq(k, klen, esc, key)) {
             return 1;
         }
 
@@ -2636,42 +3015,69 @@ integrations_webhook_json_find(integrations_webhook_json_t *j,
 
 
 /*
- * key1 (or key1.key2) of a JSON object: a string without escapes, or an
- * integer.  The first occurrence counts: the body is authenticated, so
- * there is no adversary to play parsers against each other here.
+ * key1 (or key1.key2) of a JSON object, field naming it for the caller:
+ * a string, decoded, or an integer, as its digits.  The first occurrence
+ * counts: the body is authenticated, so there is no adversary to play
+ * parsers against each other here.  A member that is absent, or whose
+ * value the end of the prefix cuts, is no id; one that is there but not
+ * usable is ID_INVALID, never shortened into another id.
  */
 
 static int
 integrations_webhook_json_id(const unsigned char *p, size_t len,
-    const char *key1, const char *key2, integrations_webhook_event_id_t *out)
+    const char *key1, const char *key2, const char *field,
+    integrations_webhook_event_id_t *out)
 {
-    int                           esc;
+    int                           esc, rc;
     size_t                        n;
     const unsigned char          *s;
     integrations_webhook_json_t   j;
 
+    out->field = field;
+    out->source = INTEGRATIONS_WEBHOOK_ID_BODY;
+
     if (p == NULL || len == 0) {
-        return -1;
+        return INTEGRATIONS_WEBHOOK_ID_NONE;
     }
 
     j.p = p;
     j.end = p + len;
 
     if (!integrations_webhook_json_find(&j, key1)) {
-        return -1;
+        return INTEGRATIONS_WEBHOOK_ID_NONE;
     }
 
     if (key2 != NULL && !integrations_webhook_json_find(&j, key2)) {
-        return -1;
+        return INTEGRATIONS_WEBHOOK_ID_NONE;
     }
 
     if (*j.p == '"') {
-        if (integrations_webhook_json_string(&j, &s, &n, &esc) != 0 || esc) {
-            return -1;
+        rc = integrations_webhook_json_string(&j, &s, &n, &esc);
+
+        if (rc == -2) {
+            return INTEGRATIONS_WEBHOOK_ID_NONE;
         }
 
-        return integrations_webhook_id_set(out, s, n,
-                                           INTEGRATIONS_WEBHOOK_ID_BODY);
+        if (rc != 0) {
+            return INTEGRATIONS_WEBHOOK_ID_INVALID;   /* a raw control */
+        }
+
+        if (!esc) {
+            return integrations_webhook_id_set(out, s, n,
+                                               INTEGRATIONS_WEBHOOK_ID_BODY);
+        }
+
+        if (integrations_webhook_json_decode(s, n, out->data,
+                                             sizeof(out->data), &n)
+            != 0
+            || n == 0)
+        {
+            return INTEGRATIONS_WEBHOOK_ID_INVALID;
+        }
+
+        out->len = n;
+
+        return INTEGRATIONS_WEBHOOK_ID_FOUND;
     }
 
     s = j.p;
@@ -2682,10 +3088,16 @@ integrations_webhook_json_id(const unsigned char *p, size_t len,
 
     /* An integer cut by the end of a prefix is not an id. */
 
-    if (j.p == s || j.p == j.end || (j.p - s == 1 && *s == '-')
+    if (j.p == j.end) {
+        return INTEGRATIONS_WEBHOOK_ID_NONE;
+    }
+
+    /* null, true, an object, a fraction, a lone '-': not an id */
+
+    if (j.p == s || (j.p - s == 1 && *s == '-')
         || *j.p == '.' || *j.p == 'e' || *j.p == 'E')
     {
-        return -1;
+        return INTEGRATIONS_WEBHOOK_ID_INVALID;
     }
 
     return integrations_webhook_id_set(out, s, j.p - s,
@@ -2699,23 +3111,29 @@ integrations_webhook_id_set(integrations_webhook_event_id_t *out,
 {
     size_t  i;
 
+    out->source = src;
+
     if (len == 0 || len > INTEGRATIONS_WEBHOOK_EVENT_ID_MAX) {
-        return -1;
+        return INTEGRATIONS_WEBHOOK_ID_INVALID;
     }
 
     for (i = 0; i < len; i++) {
         if (p[i] < 0x21 || p[i] > 0x7e) {
-            return -1;
+            return INTEGRATIONS_WEBHOOK_ID_INVALID;
         }
     }
 
-    memcpy(out->data, p, len);
-    out->len = len;
-    out->source = src;
+    if (out->data != p) {
+        memcpy(out->data, p, len);
+    }
 
-    return 0;
+    out->len = len;
+
+    return INTEGRATIONS_WEBHOOK_ID_FOUND;
 }
 
+
+/* Absent: no id; repeated, empty, or not printable ASCII: unusable. */
 
 static int
 integrations_webhook_id_header(integrations_webhook_event_id_t *out,
@@ -2725,12 +3143,59 @@ integrations_webhook_id_header(integrations_webhook_event_id_t *out,
 
     hh = &h->h[slot];
 
-    if (hh->count != 1 || hh->data == NULL) {
-        return -1;
+    out->field = integrations_webhook_headers[slot].name;
+    out->source = INTEGRATIONS_WEBHOOK_ID_HEADER;
+
+    if (hh->count == 0) {
+        return INTEGRATIONS_WEBHOOK_ID_NONE;
+    }
+
+    if (hh->count > 1 || hh->data == NULL) {
+        return INTEGRATIONS_WEBHOOK_ID_INVALID;
     }
 
     return integrations_webhook_id_set(out, hh->data, hh->len,
                                        INTEGRATIONS_WEBHOOK_ID_HEADER);
+}
+
+
+/*
+ * X-Shopify-Webhook-Id or shopify-webhook-id, the id of Shopify's newer
+ * event webhooks; both with two values would make two deliveries of one.
+ */
+
+static int
+integrations_webhook_id_shopify(integrations_webhook_event_id_t *out,
+    const integrations_webhook_headers_t *h)
+{
+    int                              rc, rc2;
+    integrations_webhook_event_id_t  other;
+
+    rc = integrations_webhook_id_header(out, h,
+                                    INTEGRATIONS_WEBHOOK_H_SHOPIFY_WEBHOOK_ID);
+    rc2 = integrations_webhook_id_header(&other, h,
+                             INTEGRATIONS_WEBHOOK_H_SHOPIFY_EVENTS_WEBHOOK_ID);
+
+    if (rc == INTEGRATIONS_WEBHOOK_ID_INVALID) {
+        return rc;
+    }
+
+    if (rc2 == INTEGRATIONS_WEBHOOK_ID_NONE) {
+        return rc;
+    }
+
+    if (rc2 == INTEGRATIONS_WEBHOOK_ID_INVALID
+        || (rc == INTEGRATIONS_WEBHOOK_ID_FOUND
+            && (out->len != other.len
+                || memcmp(out->data, other.data, out->len) != 0)))
+    {
+        out->field = other.field;
+        return INTEGRATIONS_WEBHOOK_ID_INVALID;
+    }
+
+    *out = other;
+
+    return INTEGRATIONS_WEBHOOK_ID_FOUND;
 }
 
 
@@ -2739,20 +3204,24 @@ integrations_webhook_event_id(integrations_webhook_provider_e provider,
     const integrations_webhook_headers_t *h, const unsigned char *body,
     size_t len, integrations_webhook_event_id_t *out)
 {
+    int                                   rc;
     size_t                                n;
     const integrations_webhook_header_t  *ts, *sig;
+
+    out->len = 0;
+    out->field = NULL;
+    out->source = INTEGRATIONS_WEBHOOK_ID_BODY;
 
     switch (provider) {
 
     case INTEGRATIONS_WEBHOOK_STRIPE:
-        return integrations_webhook_json_id(body, len, "id", NULL, out);
+        return integrations_webhook_json_id(body, len, "id", NULL, "id", out);
 
     case INTEGRATIONS_WEBHOOK_STANDARD:
-        if (integrations_webhook_id_header(out, h,
-                                           INTEGRATIONS_WEBHOOK_H_WEBHOOK_ID)
-            == 0)
-        {
-            return 0;
+        rc = integrations_webhook_id_header(out, h,
+                                            INTEGRATIONS_WEBHOOK_H_WEBHOOK_ID);
+        if (rc != INTEGRATIONS_WEBHOOK_ID_NONE) {
+            return rc;
         }
 
         return integrations_webhook_id_header(out, h,
@@ -2763,20 +3232,23 @@ integrations_webhook_event_id(integrations_webhook_provider_e provider,
                                    INTEGRATIONS_WEBHOOK_H_TOSS_TRANSMISSION_ID);
 
     case INTEGRATIONS_WEBHOOK_COINBASE:
-        if (integrations_webhook_json_id(body, len, "event", "id", out) == 0) {
-            return 0;
+        rc = integrations_webhook_json_id(body, len, "event", "id",
+                                          "event.id", out);
+        if (rc != INTEGRATIONS_WEBHOOK_ID_NONE) {
+            return rc;
         }
 
-        return integrations_webhook_json_id(body, len, "id", NULL, out);
+        return integrations_webhook_json_id(body, len, "id", NULL, "id", out);
 
     case INTEGRATIONS_WEBHOOK_SQUARE:
-        return integrations_webhook_json_id(body, len, "event_id", NULL, out);
+        return integrations_webhook_json_id(body, len, "event_id", NULL,
+                                            "event_id", out);
 
     case INTEGRATIONS_WEBHOOK_SLACK:
-        if (integrations_webhook_json_id(body, len, "event_id", NULL, out)
-            == 0)
-        {
-            return 0;
+        rc = integrations_webhook_json_id(body, len, "event_id", NULL,
+                                          "event_id", out);
+        if (rc != INTEGRATIONS_WEBHOOK_ID_NONE) {
+            return rc;
         }
 
         ts = &h->h[INTEGRATIONS_WEBHOOK_H_SLACK_TIMESTAMP];
@@ -2786,7 +3258,7 @@ integrations_webhook_event_id(integrations_webhook_provider_e provider,
             || sig->len == 0
             || ts->len + 1 + sig->len > INTEGRATIONS_WEBHOOK_EVENT_ID_MAX)
         {
-            return -1;
+            return INTEGRATIONS_WEBHOOK_ID_NONE;
         }
 
         n = ts->len;
@@ -2795,30 +3267,32 @@ integrations_webhook_event_id(integrations_webhook_provider_e provider,
         memcpy(out->data + n, sig->data, sig->len);
         n += sig->len;
 
+        out->field = integrations_webhook_headers[
+                                 INTEGRATIONS_WEBHOOK_H_SLACK_SIGNATURE].name;
+
         if (integrations_webhook_id_set(out, out->data, n,
                                         INTEGRATIONS_WEBHOOK_ID_DERIVED)
-            != 0)
+            != INTEGRATIONS_WEBHOOK_ID_FOUND)
         {
             out->len = 0;
-            return -1;
+            return INTEGRATIONS_WEBHOOK_ID_NONE;
         }
 
-        return 0;
+        return INTEGRATIONS_WEBHOOK_ID_FOUND;
 
     case INTEGRATIONS_WEBHOOK_GITHUB:
         return integrations_webhook_id_header(out, h,
                                       INTEGRATIONS_WEBHOOK_H_GITHUB_DELIVERY);
 
     case INTEGRATIONS_WEBHOOK_SHOPIFY:
-        return integrations_webhook_id_header(out, h,
-                                    INTEGRATIONS_WEBHOOK_H_SHOPIFY_WEBHOOK_ID);
+        return integrations_webhook_id_shopify(out, h);
 
     case INTEGRATIONS_WEBHOOK_TWILIO:
         return integrations_webhook_id_header(out, h,
                                     INTEGRATIONS_WEBHOOK_H_TWILIO_IDEMPOTENCY);
 
     default:
-        return -1;
+        return INTEGRATIONS_WEBHOOK_ID_NONE;
     }
 }
 

@@ -65,12 +65,21 @@
  *   slack     X-Slack-Signature: v0=HEX, X-Slack-Request-Timestamp.
  *             "v0:" TS ":" body; HMAC-SHA256; |now - TS| <= tolerance.
  *   github    X-Hub-Signature-256: sha256=HEX.  body; HMAC-SHA256.
- *   shopify   X-Shopify-Hmac-Sha256: B64.  body; HMAC-SHA256.
- *   twilio    X-Twilio-Signature: B64.  HMAC-SHA1 over the URL, which is
+ *   shopify   X-Shopify-Hmac-Sha256: B64, or shopify-hmac-sha256 (the
+ *             unprefixed name of Shopify's newer event webhooks, which
+ *             @shopify/shopify-api 13 prefers); both may come only with
+ *             the same value.  body; HMAC-SHA256.
+ *   twilio    X-Twilio-Signature: B64, HMAC-SHA1 (the Auth Token) or
+ *             HMAC-SHA256 (a SharedKey) as params.algorithm says (see
+ *             integrations_webhook_alg_e); a SharedKey signature is
+ *             announced by X-Twilio-Webhooks-Signature-Settings:
+ *             key=ID,algorithm=NAME, read as twilio-node 6.3's
+ *             getSignatureAlgorithm() reads it (no header, or no
+ *             algorithm=, is HMAC_SHA1).  The MAC covers the URL, which is
  *             params.url (the public URL Twilio calls, without a query)
  *             plus "?" and the request's own query string as given to
- *             init() when it has one; followed, for a form body, by every POST
- *             parameter percent-decoded ("+" is a space) and sorted by
+ *             init() when it has one; followed, for a form body, by every
+ *             POST parameter percent-decoded ("+" is a space) and sorted by
  *             name then value (bytewise), as name + value with no
  *             separator.  When the URL's query has bodySHA256=HEX (JSON
  *             bodies), the signature covers the URL alone and the
@@ -101,7 +110,16 @@
 #define INTEGRATIONS_WEBHOOK_DEFAULT_MAX_BUFFER  (1024 * 1024)
 
 #define INTEGRATIONS_WEBHOOK_MAX_SECRETS         8
-#define INTEGRATIONS_WEBHOOK_MAX_SIGNATURES      8    /* per header */
+
+/*
+ * Signatures of a known scheme in one header (Stripe's v1, Standard's v1
+ * and v1a, Toss's v1); more is TOO_MANY_SIGNATURES.  A provider sends one
+ * per live secret: two while a rolled secret expires (Stripe keeps the
+ * old one up to 24 hours, see README), more only if secrets are rolled
+ * again and again inside that window.  32 covers a roll every hour for a
+ * day, and still bounds the work a forged header can ask for.
+ */
+#define INTEGRATIONS_WEBHOOK_MAX_SIGNATURES      32
 #define INTEGRATIONS_WEBHOOK_MAX_URL             8192
 #define INTEGRATIONS_WEBHOOK_EVENT_ID_MAX        255
 
@@ -124,8 +142,9 @@ typedef enum {
 
 
 /*
- * Verdicts.  The glue answers 401 for MISSING_HEADER .. UNSIGNED (and for
- * MALFORMED_BODY), 413 for BODY_TOO_LARGE, 500 for INTERNAL_ERROR.
+ * Verdicts.  The glue answers 401 for MISSING_HEADER .. UNSIGNED, for
+ * MALFORMED_BODY and TOO_MANY_SIGNATURES, 413 for BODY_TOO_LARGE, 500 for
+ * INTERNAL_ERROR.
  */
 typedef enum {
     INTEGRATIONS_WEBHOOK_OK = 0,
@@ -138,6 +157,8 @@ typedef enum {
     INTEGRATIONS_WEBHOOK_MALFORMED_BODY,       /* Twilio form encoding */
     INTEGRATIONS_WEBHOOK_BODY_TOO_LARGE,       /* over params.max_buffer */
     INTEGRATIONS_WEBHOOK_INTERNAL_ERROR,       /* allocation or OpenSSL */
+    INTEGRATIONS_WEBHOOK_TOO_MANY_SIGNATURES,  /* ctx.header; over
+                                                  MAX_SIGNATURES */
     INTEGRATIONS_WEBHOOK_RC_MAX
 } integrations_webhook_rc_e;
 
@@ -170,6 +191,9 @@ typedef enum {
     INTEGRATIONS_WEBHOOK_H_SHOPIFY_WEBHOOK_ID,
     INTEGRATIONS_WEBHOOK_H_TWILIO_SIGNATURE,
     INTEGRATIONS_WEBHOOK_H_TWILIO_IDEMPOTENCY,
+    INTEGRATIONS_WEBHOOK_H_SHOPIFY_EVENTS_HMAC,       /* shopify-hmac-sha256 */
+    INTEGRATIONS_WEBHOOK_H_SHOPIFY_EVENTS_WEBHOOK_ID, /* shopify-webhook-id */
+    INTEGRATIONS_WEBHOOK_H_TWILIO_SIGNATURE_SETTINGS,
     INTEGRATIONS_WEBHOOK_H_MAX
 } integrations_webhook_header_e;
 
@@ -202,6 +226,21 @@ typedef struct {
     integrations_webhook_secret_kind_e   kind;
 } integrations_webhook_secret_t;
 
+/*
+ * Twilio's MAC.  SHA1 takes HMAC-SHA1 only, SHA256 HMAC-SHA256 only, AUTO
+ * what each delivery's X-Twilio-Webhooks-Signature-Settings announces (as
+ * twilio-node 6.3's webhook() middleware does); every secret is tried
+ * with the algorithm chosen.  A delivery announcing another algorithm
+ * than a fixed one, or one that is neither, is NO_KNOWN_SCHEME.  Other
+ * providers take DEFAULT only.
+ */
+typedef enum {
+    INTEGRATIONS_WEBHOOK_ALG_DEFAULT = 0, /* twilio: SHA1 */
+    INTEGRATIONS_WEBHOOK_ALG_SHA1,
+    INTEGRATIONS_WEBHOOK_ALG_SHA256,
+    INTEGRATIONS_WEBHOOK_ALG_AUTO
+} integrations_webhook_alg_e;
+
 typedef struct {
     integrations_webhook_provider_e    provider;
     const integrations_webhook_secret_t  *secrets;
@@ -210,6 +249,7 @@ typedef struct {
     const unsigned char               *url;        /* square, twilio */
     size_t                             url_len;
     integrations_webhook_key_form_e    key_form;
+    integrations_webhook_alg_e         algorithm;  /* twilio */
     size_t                             max_buffer; /* 0: default 1 MiB */
 } integrations_webhook_params_t;
 
@@ -247,7 +287,15 @@ typedef struct {
     unsigned char                     data[INTEGRATIONS_WEBHOOK_EVENT_ID_MAX];
     size_t                            len;
     integrations_webhook_id_source_e  source;
+    const char                       *field;   /* "id", "event.id", a
+                                                  header's name...: where
+                                                  it was, or was unusable */
 } integrations_webhook_event_id_t;
+
+/* integrations_webhook_event_id() */
+#define INTEGRATIONS_WEBHOOK_ID_FOUND     0
+#define INTEGRATIONS_WEBHOOK_ID_NONE     -1   /* the delivery has none */
+#define INTEGRATIONS_WEBHOOK_ID_INVALID  -2   /* it has one, unusable */
 
 
 /* "stripe", "standard", ...; returns PROVIDER_MAX for an unknown name. */
@@ -260,7 +308,8 @@ const char *integrations_webhook_provider_name(
  * Stable snake_case names for logs, problem bodies and $webhook_status:
  * "ok", "missing_header", "malformed_header", "no_known_scheme",
  * "bad_signature", "timestamp_out_of_tolerance", "unsigned",
- * "malformed_body", "body_too_large", "internal_error".
+ * "malformed_body", "body_too_large", "internal_error",
+ * "too_many_signatures".
  */
 const char *integrations_webhook_reason_str(integrations_webhook_rc_e rc);
 
@@ -344,16 +393,27 @@ void integrations_webhook_cleanup(void *ctx);
  *             X-Slack-Request-Timestamp ":" X-Slack-Signature, which
  *             catches replays but not Slack's own retries
  *   github    header X-GitHub-Delivery
- *   shopify   header X-Shopify-Webhook-Id
+ *   shopify   header X-Shopify-Webhook-Id or shopify-webhook-id (both:
+ *             the same value)
  *   twilio    header I-Twilio-Idempotency-Token
  *
  * Body fields are found by a bounded scanner of the JSON text in
  * body[0..len) (a prefix of the body is enough when it holds the field; a
- * truncated one just does not find it).  A string value is taken as it is
- * written and refused if it has escapes; an integer is taken as its
- * digits.  Ids are 1..INTEGRATIONS_WEBHOOK_EVENT_ID_MAX bytes of printable
- * ASCII (0x21-0x7e), so they are safe in a log line and a shm key.
- * Returns 0 with out filled, or -1 when no usable id exists.
+ * truncated one just does not find it).  A string value is decoded as a
+ * JSON parser would ("\u005f" is "_"), so two spellings of one id are one
+ * id; an integer is taken as its digits.  Ids are
+ * 1..INTEGRATIONS_WEBHOOK_EVENT_ID_MAX bytes of printable ASCII
+ * (0x21-0x7e), so they are safe in a log line and a shm key.
+ *
+ * Returns ID_FOUND with out filled; ID_NONE when the delivery carries no
+ * id (the field or header is absent, or cut off by the end of the
+ * prefix); ID_INVALID when it carries one that is not usable: a string
+ * holding a NUL, a control character, a space or anything outside
+ * printable ASCII (raw or escaped), an empty or overlong one, a value
+ * that is neither string nor integer, a duplicated header, or two
+ * spellings of a header with two values.  An unusable id is never cut
+ * short or cleaned into another event's id.  out->field and out->source
+ * say where the id was, found or not usable.
  */
 int integrations_webhook_event_id(integrations_webhook_provider_e provider,
     const integrations_webhook_headers_t *h, const unsigned char *body,

@@ -1,7 +1,7 @@
 /*
- * Replay store for webhook deliveries: a shared-memory zone (slab +
- * rbtree + LRU queue, as ngx_http_limit_req_module keeps its states)
- * mapping a delivery key to IN_FLIGHT or DELIVERED until it expires.
+ * Replay store for webhook deliveries: a keyed shared-memory zone
+ * (ngx_http_integrations_zone.h) mapping a delivery key to IN_FLIGHT or
+ * DELIVERED until it expires.
  *
  *     webhook_dedupe_zone  zone=NAME:SIZE [ttl=24h];
  *

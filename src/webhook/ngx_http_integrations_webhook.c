@@ -47,10 +47,12 @@
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_secret.h"
 #include "ngx_http_integrations_status.h"
+#include "ngx_http_integrations_zone.h"
 
 
 #define NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC    0x7768636e   /* "whcn" */
-#define NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION  2
+#define NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION  4   /* + too_many_signatures,
+                                                      keyed zone header */
 #define NGX_HTTP_INTEGRATIONS_WEBHOOK_READ     65536
 
 /*
@@ -113,15 +115,13 @@ typedef struct {
 
 
 typedef struct {
-    uint32_t                           magic;
-    uint32_t                           version;
     ngx_http_integrations_webhook_shcounters_t
                              provider[NGX_HTTP_INTEGRATIONS_WEBHOOK_PROVIDERS];
 } ngx_http_integrations_webhook_sh_t;
 
 
 typedef struct {
-    ngx_shm_zone_t                    *counters;      /* data: the sh_t */
+    ngx_http_integrations_zone_t      *counters;      /* data: the sh_t */
     ngx_array_t                        dedupes;       /* of dedupe_t * */
     ngx_uint_t                         providers;     /* bit per provider */
     ngx_uint_t                         used;
@@ -183,6 +183,11 @@ static ngx_int_t ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx, integrations_webhook_rc_e rc);
 static ngx_int_t ngx_http_integrations_webhook_refuse(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx, integrations_webhook_rc_e rc);
+static ngx_int_t ngx_http_integrations_webhook_refuse_id(
+    ngx_http_request_t *r, ngx_http_integrations_webhook_ctx_t *ctx);
+static ngx_int_t ngx_http_integrations_webhook_answer(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx, ngx_uint_t status,
+    integrations_webhook_rc_e rc, ngx_str_t *detail);
 static ngx_int_t ngx_http_integrations_webhook_dedupe(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx,
     ngx_http_integrations_webhook_loc_conf_t *wlcf);
@@ -217,8 +222,6 @@ static char *ngx_http_integrations_webhook_dedupe_zone(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_integrations_webhook_counters_zone(ngx_conf_t *cf,
     ngx_http_integrations_webhook_main_conf_t *wmcf);
-static ngx_int_t ngx_http_integrations_webhook_init_zone(
-    ngx_shm_zone_t *shm_zone, void *data);
 static ngx_int_t ngx_http_integrations_webhook_collect(
     ngx_http_integrations_status_writer_t *w, void *data);
 static ngx_int_t ngx_http_integrations_webhook_add_variables(ngx_conf_t *cf);
@@ -290,6 +293,14 @@ static ngx_uint_t  ngx_http_integrations_webhook_counters_tag;
 static ngx_str_t  ngx_http_integrations_webhook_counters_name =
     ngx_string("integrations_webhook_counters");
 
+/* a keyed zone without keys; the counts must not restart: refused */
+static ngx_http_integrations_zone_type_t
+    ngx_http_integrations_webhook_counters_type = {
+    "zone", "", NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC,
+    NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION, 0,
+    sizeof(ngx_http_integrations_webhook_sh_t), 0
+};
+
 
 #define NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_PROVIDER  0
 #define NGX_HTTP_INTEGRATIONS_WEBHOOK_VAR_EVENT_ID  1
@@ -340,6 +351,7 @@ static const char  *ngx_http_integrations_webhook_problems[][2] = {
     { "webhook_malformed_body", "Webhook body malformed" },
     { "webhook_body_too_large", "Webhook body too large to verify" },
     { "webhook_internal_error", "Webhook verification failed" },
+    { "webhook_too_many_signatures", "Too many webhook signatures" },
     { "webhook_bad_certificate", "Webhook signing certificate refused" },
     { "webhook_certificate_unavailable",
       "Webhook signing certificate unavailable" }
@@ -823,47 +835,60 @@ ngx_http_integrations_webhook_paypal_decide(ngx_http_request_t *r,
                                                            err, NULL);
     }
 
+    /*
+     * The event id: the body's top-level "id" ("WH-..."), the same in
+     * every retry of one event, found by the core's scanner under the
+     * Coinbase rule ("event"."id" else "id": a PayPal event has no
+     * "event" member); else PAYPAL-TRANSMISSION-ID, which catches
+     * replays of one transmission only.  Either, if unusable, refuses
+     * the delivery where dedupe= needs it (refuse_id()).
+     */
+
+    h = &ctx->headers;
+    integrations_webhook_headers_init(h);
+
+    rc = integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_COINBASE, h,
+                                       ctx->body.data, ctx->body.len,
+                                       &ctx->id);
+
+    if (rc == INTEGRATIONS_WEBHOOK_ID_NONE) {
+        ctx->id.source = INTEGRATIONS_WEBHOOK_ID_HEADER;
+        ctx->id.field = "PAYPAL-TRANSMISSION-ID";
+        ctx->id.len = ctx->paypal.transmission_id.len;
+        rc = INTEGRATIONS_WEBHOOK_ID_FOUND;
+
+        if (ctx->id.len == 0 || ctx->id.len > INTEGRATIONS_WEBHOOK_EVENT_ID_MAX)
+        {
+            rc = INTEGRATIONS_WEBHOOK_ID_INVALID;
+
+        } else {
+            ngx_memcpy(ctx->id.data, ctx->paypal.transmission_id.data,
+                       ctx->id.len);
+        }
+
+        /* printable ASCII only, as the core's ids: safe in logs and keys */
+
+        for (reason = 0; rc == INTEGRATIONS_WEBHOOK_ID_FOUND
+                         && reason < ctx->id.len; reason++)
+        {
+            if (ctx->id.data[reason] < 0x21 || ctx->id.data[reason] > 0x7e) {
+                rc = INTEGRATIONS_WEBHOOK_ID_INVALID;
+            }
+        }
+    }
+
+    ctx->has_id = (rc == INTEGRATIONS_WEBHOOK_ID_FOUND);
+
+    if (rc == INTEGRATIONS_WEBHOOK_ID_INVALID && wlcf->dedupe != NULL) {
+        return ngx_http_integrations_webhook_refuse_id(r, ctx);
+    }
+
     ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_VERIFIED;
 
     cnt = ngx_http_integrations_webhook_counters_of(r, ctx->provider);
 
     if (cnt) {
         (void) ngx_atomic_fetch_add(&cnt->verified, 1);
-    }
-
-    /*
-     * The event id: the body's top-level "id" ("WH-..."), the same in
-     * every retry of one event, found by the core's scanner under the
-     * Coinbase rule ("event"."id" else "id": a PayPal event has no
-     * "event" member); else PAYPAL-TRANSMISSION-ID, which catches
-     * replays of one transmission only.
-     */
-
-    h = &ctx->headers;
-    integrations_webhook_headers_init(h);
-
-    ctx->has_id = (integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_COINBASE,
-                                                 h, ctx->body.data,
-                                                 ctx->body.len, &ctx->id)
-                   == 0);
-
-    if (!ctx->has_id
-        && ctx->paypal.transmission_id.len <= INTEGRATIONS_WEBHOOK_EVENT_ID_MAX)
-    {
-        ngx_memcpy(ctx->id.data, ctx->paypal.transmission_id.data,
-                   ctx->paypal.transmission_id.len);
-        ctx->id.len = ctx->paypal.transmission_id.len;
-        ctx->id.source = INTEGRATIONS_WEBHOOK_ID_HEADER;
-        ctx->has_id = 1;
-
-        /* printable ASCII only, as the core's ids: safe in logs and keys */
-
-        for (reason = 0; reason < ctx->id.len; reason++) {
-            if (ctx->id.data[reason] < 0x21 || ctx->id.data[reason] > 0x7e) {
-                ctx->has_id = 0;
-                break;
-            }
-        }
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -1220,7 +1245,10 @@ ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
                                                       &ctx->id);
         }
 
-        ctx->has_id = (id_rc == 0);
+        ctx->has_id = (id_rc == INTEGRATIONS_WEBHOOK_ID_FOUND);
+
+    } else {
+        id_rc = INTEGRATIONS_WEBHOOK_ID_NONE;
     }
 
     /* the MAC contexts and the buffered body go now, not with the request */
@@ -1244,6 +1272,10 @@ ngx_http_integrations_webhook_decide(ngx_http_request_t *r,
 
     if (rc != INTEGRATIONS_WEBHOOK_OK) {
         return ngx_http_integrations_webhook_refuse(r, ctx, rc);
+    }
+
+    if (id_rc == INTEGRATIONS_WEBHOOK_ID_INVALID && wlcf->dedupe != NULL) {
+        return ngx_http_integrations_webhook_refuse_id(r, ctx);
     }
 
     ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_VERIFIED;
@@ -1312,7 +1344,8 @@ ngx_http_integrations_webhook_refuse(ngx_http_request_t *r,
 
     header = (rc == INTEGRATIONS_WEBHOOK_MISSING_HEADER
               || rc == INTEGRATIONS_WEBHOOK_MALFORMED_HEADER
-              || rc == INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME)
+              || rc == INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME
+              || rc == INTEGRATIONS_WEBHOOK_TOO_MANY_SIGNATURES)
              ? integrations_webhook_header_name(ctx->core.header) : NULL;
 
     /* the reason, the header blamed, the skew: never a signature or MAC */
@@ -1331,14 +1364,73 @@ ngx_http_integrations_webhook_refuse(ngx_http_request_t *r,
     detail.data = buf;
     detail.len = p - buf;
 
+    return ngx_http_integrations_webhook_answer(r, ctx, status, rc, &detail);
+}
+
+
+/* The refusal, logged once at warn and answered as problem+json. */
+
+static ngx_int_t
+ngx_http_integrations_webhook_answer(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx, ngx_uint_t status,
+    integrations_webhook_rc_e rc, ngx_str_t *detail)
+{
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "webhook_verify: %s delivery refused: %V",
-                  ngx_http_integrations_webhook_name(ctx->provider), &detail);
+                  ngx_http_integrations_webhook_name(ctx->provider), detail);
 
     return ngx_http_integrations_problem(r, status,
                               ngx_http_integrations_webhook_problems[rc][0],
                               ngx_http_integrations_webhook_problems[rc][1],
-                              &detail);
+                              detail);
+}
+
+
+/*
+ * An authentic delivery whose event id is there but unusable (a NUL, a
+ * control character, a space, non-ASCII, too long, two values...), at a
+ * location with dedupe=: it cannot be told apart from other events, and
+ * cutting or cleaning the id could make it a copy of another one, which
+ * would be answered "replayed" and lost.  400 names the field; the
+ * provider's retries get the same answer, and its dashboard shows them.
+ */
+
+static ngx_int_t
+ngx_http_integrations_webhook_refuse_id(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx)
+{
+    u_char                                      *p;
+    ngx_str_t                                    detail;
+    integrations_webhook_rc_e                    rc;
+    ngx_http_integrations_webhook_shcounters_t  *cnt;
+    u_char                                       buf[256];
+
+    rc = (ctx->id.source == INTEGRATIONS_WEBHOOK_ID_BODY)
+         ? INTEGRATIONS_WEBHOOK_MALFORMED_BODY
+         : INTEGRATIONS_WEBHOOK_MALFORMED_HEADER;
+
+    ctx->has_id = 0;
+    ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_INVALID;
+
+    cnt = ngx_http_integrations_webhook_counters_of(r, ctx->provider);
+
+    if (cnt) {
+        (void) ngx_atomic_fetch_add(&cnt->failed[rc], 1);
+    }
+
+    /* the field, never its value: it may hold anything */
+
+    p = ngx_snprintf(buf, sizeof(buf), "%s (%s): not usable as an event id "
+                     "(1 to %d printable ASCII characters)",
+                     integrations_webhook_reason_str(rc),
+                     ctx->id.field ? ctx->id.field : "id",
+                     INTEGRATIONS_WEBHOOK_EVENT_ID_MAX);
+
+    detail.data = buf;
+    detail.len = p - buf;
+
+    return ngx_http_integrations_webhook_answer(r, ctx, NGX_HTTP_BAD_REQUEST,
+                                                rc, &detail);
 }
 
 
@@ -1830,7 +1922,7 @@ ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_int_t                                   rc, tolerance;
     ngx_str_t                                  *value, s, zone, secret;
     ngx_uint_t                                  i, nsecrets, key_form_set,
-                                                allow_unsigned;
+                                                allow_unsigned, alg_set;
     ngx_pool_cleanup_t                         *cln;
     integrations_webhook_params_t               params;
     integrations_webhook_provider_e             provider;
@@ -1866,6 +1958,7 @@ ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
     nsecrets = 0;
     key_form_set = 0;
     allow_unsigned = 0;
+    alg_set = 0;
     tolerance = -1;
     url = NULL;
 
@@ -1976,6 +2069,25 @@ ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "algorithm=", 10) == 0) {
+
+            if (ngx_strcmp(value[i].data + 10, "sha1") == 0) {
+                params.algorithm = INTEGRATIONS_WEBHOOK_ALG_SHA1;
+
+            } else if (ngx_strcmp(value[i].data + 10, "sha256") == 0) {
+                params.algorithm = INTEGRATIONS_WEBHOOK_ALG_SHA256;
+
+            } else if (ngx_strcmp(value[i].data + 10, "auto") == 0) {
+                params.algorithm = INTEGRATIONS_WEBHOOK_ALG_AUTO;
+
+            } else {
+                goto invalid;
+            }
+
+            alg_set = 1;
+            continue;
+        }
+
         goto invalid;
     }
 
@@ -2010,6 +2122,13 @@ ngx_http_integrations_webhook_verify(ngx_conf_t *cf, ngx_command_t *cmd,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"tolerance=\" is only for stripe, standard and "
                            "slack: %V signs no timestamp", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (alg_set && provider != INTEGRATIONS_WEBHOOK_TWILIO) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"algorithm=\" is only for twilio, not %V",
+                           &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -2249,7 +2368,6 @@ static char *
 ngx_http_integrations_webhook_dedupe_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    u_char      *p;
     ssize_t      size;
     ngx_int_t    ttl;
     ngx_str_t   *value, name, s;
@@ -2265,26 +2383,9 @@ ngx_http_integrations_webhook_dedupe_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 
         if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
 
-            name.data = value[i].data + 5;
-
-            p = (u_char *) ngx_strchr(name.data, ':');
-
-            if (p == NULL) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-
-            if (size == NGX_ERROR || name.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
+            if (ngx_http_integrations_zone_parse(cf, &value[i], &name, &size)
+                != NGX_OK)
+            {
                 return NGX_CONF_ERROR;
             }
 
@@ -2336,64 +2437,13 @@ ngx_http_integrations_webhook_counters_zone(ngx_conf_t *cf,
         return NGX_OK;
     }
 
-    wmcf->counters = ngx_shared_memory_add(cf,
-                                  &ngx_http_integrations_webhook_counters_name,
-                                  8 * ngx_pagesize,
-                                  &ngx_http_integrations_webhook_counters_tag);
-    if (wmcf->counters == NULL) {
-        return NGX_ERROR;
-    }
+    wmcf->counters = ngx_http_integrations_zone_add(cf,
+                                &ngx_http_integrations_webhook_counters_name,
+                                NGX_HTTP_INTEGRATIONS_ZONE_MIN,
+                                &ngx_http_integrations_webhook_counters_type,
+                                &ngx_http_integrations_webhook_counters_tag);
 
-    wmcf->counters->init = ngx_http_integrations_webhook_init_zone;
-    wmcf->counters->data = NULL;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_integrations_webhook_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_integrations_webhook_sh_t  *osh = data;
-
-    ngx_slab_pool_t                     *shpool;
-    ngx_http_integrations_webhook_sh_t  *sh;
-
-    if (osh) {
-        /* a reload: the counts go on */
-
-        if (osh->magic != NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC
-            || osh->version != NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION)
-        {
-            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                          "zone \"%V\" was created by another version of "
-                          "the module, restart nginx", &shm_zone->shm.name);
-            return NGX_ERROR;
-        }
-
-        shm_zone->data = osh;
-        return NGX_OK;
-    }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        shm_zone->data = shpool->data;
-        return NGX_OK;
-    }
-
-    sh = ngx_slab_calloc(shpool, sizeof(ngx_http_integrations_webhook_sh_t));
-    if (sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    sh->magic = NGX_HTTP_INTEGRATIONS_WEBHOOK_MAGIC;
-    sh->version = NGX_HTTP_INTEGRATIONS_WEBHOOK_VERSION;
-
-    shpool->data = sh;
-    shm_zone->data = sh;
-
-    return NGX_OK;
+    return (wmcf->counters == NULL) ? NGX_ERROR : NGX_OK;
 }
 
 

@@ -853,6 +853,313 @@ test_delay(void)
 }
 
 
+/*
+ * The quota the RateLimit headers advertise: q over a whole-second w that
+ * the limiter honours, and r and t consistent with it.
+ */
+
+static void
+quota_after(integrations_gcra_state_t *st, const integrations_gcra_params_t *p,
+    uint64_t now, integrations_gcra_quota_t *q)
+{
+    integrations_gcra_result_t  r;
+
+    decide(st, p, now, INTEGRATIONS_GCRA_NODELAY, &r);
+    integrations_gcra_quota(st, p, now,
+                            r.verdict == INTEGRATIONS_GCRA_REJECTED, q);
+}
+
+
+static void
+test_quota_cases(void)
+{
+    int                          i;
+    integrations_gcra_state_t    st;
+    integrations_gcra_params_t   p;
+    integrations_gcra_quota_t    q;
+
+    /* 50r/s burst=0: the case, q=1;w=1 before */
+
+    memset(&st, 0, sizeof(st));
+    p = mkparams(50, 1000, 0);
+
+    integrations_gcra_quota(&st, &p, 1000, 0, &q);
+    ok(q.quota == 50 && q.window == 1 && q.remaining == 50 && q.reset == 0,
+       "50r/s: q=50;w=1, a fresh key has r=50;t=0 (%llu %llu %llu %llu)",
+       (unsigned long long) q.quota, (unsigned long long) q.window,
+       (unsigned long long) q.remaining, (unsigned long long) q.reset);
+
+    quota_after(&st, &p, 1000, &q);
+    ok(q.remaining == 49 && q.reset == 1,
+       "50r/s: after one request r=49;t=1");
+
+    quota_after(&st, &p, 1000, &q);
+    ok(q.remaining == 0 && q.reset == 1,
+       "50r/s: a second in the same ms is refused: r=0;t=1");
+
+    for (i = 1; i < 50; i++) {
+        quota_after(&st, &p, 1000 + 20 * i, &q);
+    }
+    ok(q.remaining == 49 && q.reset == 1,
+       "50r/s: 50 requests 20 ms apart all pass, r stays 49");
+
+    /* 100r/m burst=99 */
+
+    memset(&st, 0, sizeof(st));
+    p = mkparams(100, 60000, 99);
+
+    integrations_gcra_quota(&st, &p, 0, 0, &q);
+    ok(q.quota == 100 && q.window == 60, "100r/m burst=99: q=100;w=60");
+
+    quota_after(&st, &p, 0, &q);
+    ok(q.remaining == 99 && q.reset == 1,
+       "100r/m burst=99: after one r=99;t=1 (600 ms of debt)");
+
+    for (i = 1; i < 100; i++) {
+        quota_after(&st, &p, 0, &q);
+    }
+    ok(q.remaining == 0 && q.reset == 60,
+       "100r/m burst=99: after 100 at once r=0;t=60");
+
+    quota_after(&st, &p, 0, &q);
+    ok(q.remaining == 0 && q.reset == 60, "and the 101st is refused");
+
+    integrations_gcra_quota(&st, &p, 60000, 0, &q);
+    ok(q.remaining == 100 && q.reset == 0, "60 s later r=100;t=0");
+
+    /* 100r/m burst=0: the window is the minute, not the 600 ms interval */
+
+    memset(&st, 0, sizeof(st));
+    p = mkparams(100, 60000, 0);
+
+    quota_after(&st, &p, 0, &q);
+    ok(q.quota == 100 && q.window == 60 && q.remaining == 99
+       && q.reset == 1, "100r/m burst=0: q=100;w=60, then r=99;t=1");
+
+    /* 1r/m burst=1: what t/rate_limit.t's "minute" zone shows */
+
+    memset(&st, 0, sizeof(st));
+    p = mkparams(1, 60000, 1);
+
+    quota_after(&st, &p, 5000, &q);
+    ok(q.quota == 2 && q.window == 120 && q.remaining == 1 && q.reset == 60,
+       "1r/m burst=1: q=2;w=120, then r=1;t=60");
+    quota_after(&st, &p, 5000, &q);
+    ok(q.remaining == 0 && q.reset == 120, "1r/m burst=1: then r=0;t=120");
+    quota_after(&st, &p, 5000, &q);
+    ok(q.remaining == 0 && q.reset == 120, "1r/m burst=1: 429 r=0;t=120");
+
+    /* small and large bursts at 10r/s */
+
+    memset(&st, 0, sizeof(st));
+    p = mkparams(10, 1000, 5);
+
+    quota_after(&st, &p, 0, &q);
+    ok(q.quota == 10 && q.window == 1 && q.remaining == 9 && q.reset == 1,
+       "10r/s burst=5: q=10;w=1 (the burst comes back within 1 s), r=9");
+
+    memset(&st, 0, sizeof(st));
+    p = mkparams(10, 1000, 50);
+
+    quota_after(&st, &p, 0, &q);
+    ok(q.quota == 60 && q.window == 6 && q.remaining == 59 && q.reset == 1,
+       "10r/s burst=50: q=60;w=6 (5.1 s to refill), r=59;t=1");
+
+    for (i = 1; i < 51; i++) {
+        quota_after(&st, &p, 0, &q);
+    }
+    ok(q.remaining == 9 && q.reset == 6,
+       "10r/s burst=50: after 51 at once r=9;t=6");
+
+    /* fractional T: 3r/s burst=2, 7r/m burst=10 */
+
+    memset(&st, 0, sizeof(st));
+    p = mkparams(3, 1000, 2);
+
+    quota_after(&st, &p, 0, &q);
+    ok(q.quota == 3 && q.window == 1 && q.remaining == 2 && q.reset == 1,
+       "3r/s burst=2: q=3;w=1, r=2 exactly after 333.33 ms of debt");
+
+    memset(&st, 0, sizeof(st));
+    p = mkparams(7, 60000, 10);
+
+    integrations_gcra_quota(&st, &p, 0, 0, &q);
+    ok(q.quota == 11 && q.window == 95,
+       "7r/m burst=10: w=95 (94.3 s to refill), q=floor(11.08)=11");
+
+    /* the largest parameters do not overflow */
+
+    memset(&st, 0, sizeof(st));
+    p = mkparams(1000000, 60000, 1000000);
+
+    quota_after(&st, &p, 0, &q);
+    ok(q.window == 61 && q.quota == 1016666 && q.remaining == 1016665,
+       "1000000r/m burst=1000000: w=61, q=1016666, r=1016665");
+
+    memset(&st, 0, sizeof(st));
+    p = mkparams(1, 86400000, 1000000);
+
+    quota_after(&st, &p, 0, &q);
+    ok(q.window == 86400086400ULL && q.quota == 1000001
+       && q.remaining == 1000000 && q.reset == 86400,
+       "1 a day burst=1000000: q=1000001 over 86400086400 s");
+
+    /* a TAT far ahead (a reload that lowered the rate): r=0, no overflow */
+
+    st.tat_ms = 1ULL << 61;
+    st.tat_frac = 0;
+    p = mkparams(1000000, 1000, 0);
+
+    integrations_gcra_quota(&st, &p, 0, 0, &q);
+    ok(q.remaining == 0 && q.reset == ((1ULL << 61) + 999) / 1000,
+       "a TAT 2^61 ms ahead: r=0, t its distance");
+}
+
+
+/* Properties over many configurations and arrival patterns. */
+
+static void
+test_quota_properties(void)
+{
+    int                          k;
+    size_t                       c, i;
+    uint64_t                     now, pace, w_ms, t_scaled;
+    unsigned                     bad_bounds, bad_honoured, bad_reset;
+    integrations_gcra_state_t    st, copy;
+    integrations_gcra_params_t   p;
+    integrations_gcra_result_t   r;
+    integrations_gcra_quota_t    q, q2;
+
+    static const struct {
+        uint32_t  count, period, burst;
+    } cfg[] = {
+        { 1, 1000, 0 }, { 3, 1000, 0 }, { 50, 1000, 0 }, { 7, 1000, 3 },
+        { 10, 1000, 5 }, { 10, 1000, 50 }, { 1000, 1000, 0 },
+        { 2500, 1000, 7 }, { 1, 60000, 0 }, { 1, 60000, 1 },
+        { 7, 60000, 10 }, { 100, 60000, 0 }, { 100, 60000, 99 },
+        { 600, 60000, 5 }, { 999, 60000, 2000 }
+    };
+
+    bad_bounds = 0;
+    bad_honoured = 0;
+    bad_reset = 0;
+
+    for (c = 0; c < sizeof(cfg) / sizeof(cfg[0]); c++) {
+        p = mkparams(cfg[c].count, cfg[c].period, cfg[c].burst);
+
+        memset(&st, 0, sizeof(st));
+        integrations_gcra_quota(&st, &p, 0, 0, &q);
+
+        w_ms = q.window * 1000;
+
+        /* q T <= W: the advertised pace is one the rate allows */
+
+        if (q.quota < cfg[c].count || q.quota < (uint64_t) cfg[c].burst + 1
+            || q.quota * cfg[c].period > w_ms * cfg[c].count
+            || (q.quota + 1) * cfg[c].period <= w_ms * cfg[c].count
+            || q.remaining != q.quota)
+        {
+            bad_bounds++;
+        }
+
+        /* three windows at the advertised pace from a fresh key: all pass */
+
+        pace = (w_ms + q.quota - 1) / q.quota;
+        now = 0;
+
+        for (i = 0; i < 3 * q.quota && i < 20000; i++) {
+            if (decide(&st, &p, now, INTEGRATIONS_GCRA_NODELAY, &r)
+                == INTEGRATIONS_GCRA_REJECTED)
+            {
+                bad_honoured++;
+                break;
+            }
+
+            now += pace;
+        }
+
+        /* random arrivals: r and t within bounds, and consistent */
+
+        memset(&st, 0, sizeof(st));
+        now = 1000000;
+
+        for (i = 0; i < 20000; i++) {
+            now += rnd() % (2 * (cfg[c].period / cfg[c].count) + 2);
+
+            decide(&st, &p, now, INTEGRATIONS_GCRA_NODELAY, &r);
+            integrations_gcra_quota(&st, &p, now,
+                                    r.verdict == INTEGRATIONS_GCRA_REJECTED,
+                                    &q);
+
+            if (q.remaining > q.quota
+                || (r.verdict != INTEGRATIONS_GCRA_REJECTED
+                    && (q.remaining >= q.quota || q.reset > q.window
+                        || q.reset == 0))
+                || (r.verdict == INTEGRATIONS_GCRA_REJECTED
+                    && q.remaining != 0))
+            {
+                bad_bounds++;
+            }
+
+            /* r is floor((W - d) / T): r T <= W - d < (r + 1) T */
+
+            t_scaled = st.tat_ms * cfg[c].count + st.tat_frac
+                       - now * cfg[c].count;
+
+            if (r.verdict != INTEGRATIONS_GCRA_REJECTED
+                && (q.remaining * cfg[c].period
+                        > w_ms * cfg[c].count - t_scaled
+                    || (q.remaining + 1) * cfg[c].period
+                        <= w_ms * cfg[c].count - t_scaled))
+            {
+                bad_bounds++;
+            }
+
+            /* t s later the key is fresh, and not a second earlier */
+
+            integrations_gcra_quota(&st, &p, now + q.reset * 1000, 0, &q2);
+
+            if (q2.remaining != q2.quota || q2.reset != 0) {
+                bad_reset++;
+            }
+
+            if (q.reset > 0) {
+                integrations_gcra_quota(&st, &p, now + q.reset * 1000 - 1000,
+                                        0, &q2);
+                if (q2.reset == 0) {
+                    bad_reset++;
+                }
+            }
+
+            /* the next r at the advertised pace all pass */
+
+            if (i % 97 == 0 && r.verdict != INTEGRATIONS_GCRA_REJECTED) {
+                copy = st;
+
+                for (k = 1; k <= (int) q.remaining && k < 5000; k++) {
+                    if (decide(&copy, &p, now + k * pace,
+                               INTEGRATIONS_GCRA_NODELAY, &r)
+                        == INTEGRATIONS_GCRA_REJECTED)
+                    {
+                        bad_honoured++;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    ok(bad_bounds == 0,
+       "quota: q T <= W < (q + 1) T, r = floor((W - d) / T) <= q, "
+       "t <= w (%u bad)", bad_bounds);
+    ok(bad_honoured == 0,
+       "quota: requests at the advertised pace are never refused (%u bad)",
+       bad_honoured);
+    ok(bad_reset == 0, "quota: t s later the whole quota is back (%u bad)",
+       bad_reset);
+}
+
+
 static void
 test_odd_states(void)
 {
@@ -963,6 +1270,8 @@ main(void)
     test_fractional();
     test_delay();
     test_odd_states();
+    test_quota_cases();
+    test_quota_properties();
     test_bounds();
 
     return done_testing();

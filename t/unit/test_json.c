@@ -270,12 +270,89 @@ test_plain(void)
 }
 
 
+/* the readers of one value, and the writer with its sticky failure */
+
+static void
+test_readers(void)
+{
+    char                     *out;
+    size_t                    n;
+    int64_t                   i;
+    yajl_val                  root;
+    const char               *s;
+    integrations_json_gen_t   w;
+
+    root = t_parse("{\"box\":642538971006401429,\"key\":-7326489997410939972,"
+                   "\"code\":\"200\",\"f\":1.5,\"e\":1e3,\"max\":"
+                   "9223372036854775807,\"over\":9223372036854775808,"
+                   "\"min\":-9223372036854775808,\"zero\":\"007\","
+                   "\"big\":123456789012345678901,\"t\":true,"
+                   "\"tab\":\"a\\tb\",\"ok\":\"fine\"}", 8, 0, NULL);
+
+    ok(integrations_json_id(integrations_json_get(root, "box"), &s, &n) == 0
+       && n == 18 && memcmp(s, "642538971006401429", 18) == 0,
+       "an 18-digit id keeps every digit");
+    ok(integrations_json_id(integrations_json_get(root, "key"), &s, &n) == 0
+       && n == 20 && memcmp(s, "-7326489997410939972", 20) == 0,
+       "a signed 19-digit id keeps every digit");
+    ok(integrations_json_int64(integrations_json_get(root, "key"), &i) == 0
+       && i == -7326489997410939972LL, "and reads as int64 exactly");
+    ok(integrations_json_int64(integrations_json_get(root, "code"), &i) == 0
+       && i == 200, "\"200\" is 200");
+    ok(integrations_json_int64(integrations_json_get(root, "f"), &i) != 0
+       && integrations_json_int64(integrations_json_get(root, "e"), &i) != 0,
+       "a fraction, an exponent: no integer");
+    ok(integrations_json_int64(integrations_json_get(root, "max"), &i) == 0
+       && i == INT64_MAX, "INT64_MAX");
+    ok(integrations_json_int64(integrations_json_get(root, "over"), &i) != 0,
+       "INT64_MAX + 1 refused");
+    ok(integrations_json_int64(integrations_json_get(root, "min"), &i) == 0
+       && i == INT64_MIN, "INT64_MIN");
+    ok(integrations_json_id(integrations_json_get(root, "zero"), &s, &n) != 0,
+       "leading zeros refused: one id, one spelling");
+    ok(integrations_json_id(integrations_json_get(root, "big"), &s, &n) != 0,
+       "21 digits refused");
+    ok(integrations_json_int64(integrations_json_get(root, "t"), &i) != 0
+       && integrations_json_int64(integrations_json_get(root, "no"), &i) != 0,
+       "true, a missing member: no number");
+    ok(integrations_json_text(integrations_json_get(root, "tab"), &s, &n)
+       != 0, "text() refuses a TAB");
+    ok(integrations_json_text(integrations_json_get(root, "ok"), &s, &n) == 0
+       && n == 4, "text() takes a clean string");
+
+    yajl_tree_free(root);
+
+    ok(integrations_json_gen_init(&w) == 0, "writer");
+    yajl_gen_map_open(w.g);
+    integrations_json_gen_cstr(&w, "id");
+    integrations_json_gen_number(&w, S_("642538971006401429"));
+    integrations_json_gen_cstr(&w, "ok");
+    integrations_json_gen_bool(&w, 1);
+    integrations_json_gen_cstr(&w, "n");
+    integrations_json_gen_int(&w, -5);
+    yajl_gen_map_close(w.g);
+    out = integrations_json_gen_done(&w, &n);
+    is_str(out, "{\"id\":642538971006401429,\"ok\":true,\"n\":-5}",
+           "a number written as its text");
+    free(out);
+
+    integrations_json_gen_init(&w);
+    yajl_gen_map_open(w.g);
+    integrations_json_gen_cstr(&w, "bad");
+    integrations_json_gen_str(&w, S_("\xff"));
+    yajl_gen_map_close(w.g);
+    ok(integrations_json_gen_done(&w, &n) == NULL,
+       "invalid UTF-8: no body at all");
+}
+
+
 int
 main(void)
 {
     test_tree();
     test_refused();
     test_plain();
+    test_readers();
 
     return done_testing();
 }

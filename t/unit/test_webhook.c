@@ -20,7 +20,7 @@
 
 
 #define T_MAX_HDR   10
-#define T_VALUE     2048
+#define T_VALUE     4096
 #define T_RC_NONE   INTEGRATIONS_WEBHOOK_RC_MAX     /* verifier refused */
 
 enum {
@@ -43,6 +43,7 @@ typedef struct {
     integrations_webhook_secret_t    secrets[4];
     size_t                           nsecrets;
     integrations_webhook_key_form_e  key_form;
+    integrations_webhook_alg_e       algorithm;
     const char                      *url;
     const char                      *query;
     size_t                           max_buffer;
@@ -167,6 +168,7 @@ t_run(const t_req_t *rq, size_t chunk, t_out_t *out)
     params.secrets = rq->secrets;
     params.nsecrets = rq->nsecrets;
     params.key_form = rq->key_form;
+    params.algorithm = rq->algorithm;
     params.tolerance = rq->tolerance;
     params.max_buffer = rq->max_buffer;
 
@@ -936,8 +938,11 @@ t_provider(const t_prov_t *tp)
 static void
 t_stripe(void)
 {
+    int       i;
     char     *p, v[T_VALUE], good[T_VALUE];
+    size_t    n;
     t_req_t   rq;
+    t_out_t   out;
     t_hdr_t  *hh;
 
     t_signed(&rq, INTEGRATIONS_WEBHOOK_STRIPE, t_now, T_SIG_OK);
@@ -972,10 +977,52 @@ t_stripe(void)
     is_rc(t_run(&rq, 0, NULL), INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
           "stripe: t= alone is no_known_scheme");
 
-    hh->len = snprintf(hh->value, T_VALUE,
-                       "t=1,v1=1,v1=2,v1=3,v1=4,v1=5,v1=6,v1=7,v1=8,v1=9");
-    is_rc(t_run(&rq, 0, NULL), INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
-          "stripe: more than 8 v1 is malformed");
+    /* up to MAX_SIGNATURES v1 (rotation), the good one anywhere */
+
+    n = snprintf(hh->value, T_VALUE, "%s", good);
+
+    for (i = 1; i < INTEGRATIONS_WEBHOOK_MAX_SIGNATURES; i++) {
+        n += snprintf(hh->value + n, T_VALUE - n, ",v1=%064d", i);
+    }
+
+    hh->len = n;
+    is_rc(t_run(&rq, 0, &out), INTEGRATIONS_WEBHOOK_OK,
+          "stripe: 32 v1, the good one first, verifies");
+    is_rc(t_run(&rq, 7, NULL), INTEGRATIONS_WEBHOOK_OK,
+          "stripe: ... fed in 7-byte chunks");
+
+    n = snprintf(hh->value, T_VALUE, "t=%lld", (long long) t_now);
+
+    for (i = 1; i < INTEGRATIONS_WEBHOOK_MAX_SIGNATURES; i++) {
+        n += snprintf(hh->value + n, T_VALUE - n, ",v1=%064d", i);
+    }
+
+    n += snprintf(hh->value + n, T_VALUE - n, ",%s", good + 13);
+    hh->len = n;
+    is_rc(t_run(&rq, 0, NULL), INTEGRATIONS_WEBHOOK_OK,
+          "stripe: 32 v1, the good one last, verifies");
+
+    n = snprintf(hh->value, T_VALUE, "%s", good);
+
+    for (i = 1; i <= INTEGRATIONS_WEBHOOK_MAX_SIGNATURES; i++) {
+        n += snprintf(hh->value + n, T_VALUE - n, ",v1=%064d", i);
+    }
+
+    hh->len = n;
+    is_rc(t_run(&rq, 0, &out), INTEGRATIONS_WEBHOOK_TOO_MANY_SIGNATURES,
+          "stripe: 33 v1 is too_many_signatures, even with a good one");
+    is_int(out.header, INTEGRATIONS_WEBHOOK_H_STRIPE_SIGNATURE,
+           "stripe: ... blaming Stripe-Signature");
+
+    n = snprintf(hh->value, T_VALUE, "%s", good);
+
+    for (i = 1; i <= 40; i++) {
+        n += snprintf(hh->value + n, T_VALUE - n, ",v0=%064d", i);
+    }
+
+    hh->len = n;
+    is_rc(t_run(&rq, 0, NULL), INTEGRATIONS_WEBHOOK_OK,
+          "stripe: 40 v0 do not count against the cap");
 
     hh->len = snprintf(hh->value, T_VALUE, "t=%lld,v1=zz,v1=", (long long)
                        t_now);
@@ -1011,6 +1058,7 @@ static void
 t_standard(void)
 {
     int            i;
+    size_t         n;
     char           v[T_VALUE], secret2[64];
     t_req_t        rq, bad, two;
     unsigned char  key2[sizeof(t_standard_key)];
@@ -1028,6 +1076,23 @@ t_standard(void)
                        "v2,xyz nocomma  v1a,AAAA", v);
     is_rc(t_run(&bad, 0, NULL), INTEGRATIONS_WEBHOOK_OK,
           "standard: good v1 in a list with a bad v1, v2, junk verifies");
+
+    n = 0;
+
+    for (i = 1; i < INTEGRATIONS_WEBHOOK_MAX_SIGNATURES; i++) {
+        n += snprintf(hh->value + n, T_VALUE - n,
+                      "v1,%043dA= ", i);
+    }
+
+    hh->len = n + snprintf(hh->value + n, T_VALUE - n, "%s", v);
+    is_rc(t_run(&bad, 0, NULL), INTEGRATIONS_WEBHOOK_OK,
+          "standard: 32 v1, the good one last, verifies");
+
+    hh->len += snprintf(hh->value + hh->len, T_VALUE - hh->len, " v1a,AAAA");
+    is_rc(t_run(&bad, 0, &out), INTEGRATIONS_WEBHOOK_TOO_MANY_SIGNATURES,
+          "standard: a 33rd (v1a) is too_many_signatures");
+    is_str(integrations_webhook_header_name(out.header), "webhook-signature",
+           "standard: ... blaming webhook-signature");
 
     hh->len = snprintf(hh->value, T_VALUE, "v2,%s", v + 3);
     is_rc(t_run(&bad, 0, &out), INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
@@ -1401,13 +1466,34 @@ t_single(void)
 }
 
 
+/*
+ * A Twilio request with a JSON body: the query is bodySHA256=HEX, the
+ * URL signed (with SHA-1) is the configured one with that query.
+ */
+
+static void
+t_twilio_json(t_req_t *rq, const char *json, char *q, size_t qsize,
+    char *url, size_t usize)
+{
+    unsigned char  digest[32], hex[65];
+
+    EVP_Digest(json, strlen(json), digest, NULL, EVP_sha256(), NULL);
+    integrations_codec_hex_encode(hex, digest, 32);
+    hex[64] = '\0';
+    snprintf(q, qsize, "bodySHA256=%s", hex);
+    snprintf(url, usize, "%s?%s", t_twilio_url, q);
+
+    t_sign(rq, INTEGRATIONS_WEBHOOK_TWILIO, t_plain_secret,
+           (const unsigned char *) t_plain_secret, strlen(t_plain_secret),
+           (const unsigned char *) json, strlen(json), 0, T_SIG_OK, url);
+}
+
+
 static void
 t_twilio(void)
 {
     size_t          n;
     char            q[256], url[512];
-    unsigned char   digest[32], hex[65];
-    const char     *json;
     t_req_t         rq, bad;
     t_out_t         out;
 
@@ -1482,16 +1568,8 @@ t_twilio(void)
 
     /* JSON: bodySHA256 in the query */
 
-    json = "{\"sid\":\"MM123\"}";
-    EVP_Digest(json, strlen(json), digest, NULL, EVP_sha256(), NULL);
-    integrations_codec_hex_encode(hex, digest, 32);
-    hex[64] = '\0';
-    snprintf(q, sizeof(q), "bodySHA256=%s", hex);
-    snprintf(url, sizeof(url), "https://example.com/twilio/sms?%s", q);
-
-    t_sign(&rq, INTEGRATIONS_WEBHOOK_TWILIO, t_plain_secret,
-           (const unsigned char *) t_plain_secret, strlen(t_plain_secret),
-           (const unsigned char *) json, strlen(json), 0, T_SIG_OK, url);
+    t_twilio_json(&rq, "{\"sid\":\"MM123\"}", q, sizeof(q), url,
+                  sizeof(url));
     rq.query = q;
     is_rc(t_run(&rq, 0, &out), INTEGRATIONS_WEBHOOK_OK,
           "twilio: JSON body with bodySHA256 verifies");
@@ -1516,6 +1594,342 @@ t_twilio(void)
     bad.url = "https://example.com/twilio/sms?x=1";
     is_rc(t_run(&bad, 0, NULL), T_RC_NONE,
           "twilio: url= with a query is refused at configuration");
+}
+
+
+static void t_ids_unusable(integrations_webhook_headers_t *h);
+
+
+/*
+ * Twilio's SharedKey signatures (HMAC-SHA256), announced by
+ * X-Twilio-Webhooks-Signature-Settings as twilio-node 6.3 reads it.
+ */
+
+static void
+t_twilio_resign(t_req_t *rq, int sha1, const char *signed_str,
+    const char *settings)
+{
+    size_t          n;
+    char            v[128];
+    t_hdr_t        *hh;
+    unsigned char   mac[32];
+
+    n = t_hmac(sha1, t_plain_secret, strlen(t_plain_secret),
+               (const unsigned char *) signed_str, strlen(signed_str), mac);
+    t_encode(v, "", mac, n, 0, T_SIG_OK);
+    hh = t_find(rq, "X-Twilio-Signature");
+    hh->len = snprintf(hh->value, T_VALUE, "%s", v);
+
+    t_del(rq, "X-Twilio-Webhooks-Signature-Settings");
+
+    if (settings != NULL) {
+        t_adds(rq, "X-Twilio-Webhooks-Signature-Settings", settings);
+    }
+}
+
+
+static void
+t_twilio_sha256(void)
+{
+    size_t          i;
+    char            q[256], url[512];
+    t_req_t         rq, sha1, bad;
+    t_out_t         out;
+
+    static const char  *sk =
+        "key=webhooks_sharedkey_01J9Z8,algorithm=HMAC_SHA256";
+
+    static const struct {
+        const char  *settings;
+        int          rc;
+        const char  *what;
+    } auto_cases[] = {
+        { "key=webhooks_sharedkey_01J9Z8,algorithm=HMAC_SHA256",
+          INTEGRATIONS_WEBHOOK_OK, "key=,algorithm=HMAC_SHA256" },
+        { "algorithm=HMAC_SHA256", INTEGRATIONS_WEBHOOK_OK,
+          "algorithm= alone" },
+        { " key = k , algorithm =\thmac_sha256 ", INTEGRATIONS_WEBHOOK_OK,
+          "spaces trimmed, the algorithm in any case" },
+        { "key=k,algorithm=,algorithm=HMAC_SHA256", INTEGRATIONS_WEBHOOK_OK,
+          "an empty algorithm= skipped" },
+        { "algorithm=HMAC_SHA256,algorithm=HMAC_SHA1",
+          INTEGRATIONS_WEBHOOK_OK, "the first algorithm= counts" },
+        { "Algorithm=HMAC_SHA256", INTEGRATIONS_WEBHOOK_BAD_SIGNATURE,
+          "\"Algorithm\" is not the parameter: SHA-1" },
+        { "key=k", INTEGRATIONS_WEBHOOK_BAD_SIGNATURE,
+          "no algorithm=: SHA-1" },
+        { "", INTEGRATIONS_WEBHOOK_BAD_SIGNATURE, "empty: SHA-1" },
+        { "key=k,algorithm=HMAC_SHA1", INTEGRATIONS_WEBHOOK_BAD_SIGNATURE,
+          "announcing SHA-1 over a SHA-256 MAC" },
+        { "key=k,algorithm=HMAC_SHA512", INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
+          "HMAC_SHA512" },
+        { "key=k,algorithm=HMAC_SHA2567", INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
+          "HMAC_SHA2567" }
+    };
+
+    /* a form body, signed with SHA-256 */
+
+    t_sign(&rq, INTEGRATIONS_WEBHOOK_TWILIO, t_plain_secret,
+           (const unsigned char *) t_plain_secret, strlen(t_plain_secret),
+           (const unsigned char *) t_twilio_body, strlen(t_twilio_body), 0,
+           T_SIG_OK, t_twilio_signed);
+    sha1 = rq;
+    t_twilio_resign(&rq, 0, t_twilio_signed, sk);
+
+    rq.algorithm = INTEGRATIONS_WEBHOOK_ALG_SHA256;
+    is_rc(t_run(&rq, 0, &out), INTEGRATIONS_WEBHOOK_OK,
+          "twilio sha256: a SharedKey delivery verifies");
+    is_int(out.secret, 0, "twilio sha256: ... with the secret");
+    is_rc(t_run(&rq, 3, NULL), INTEGRATIONS_WEBHOOK_OK,
+          "twilio sha256: ... fed in 3-byte chunks");
+
+    rq.algorithm = INTEGRATIONS_WEBHOOK_ALG_AUTO;
+    is_rc(t_run(&rq, 0, NULL), INTEGRATIONS_WEBHOOK_OK,
+          "twilio auto: a SharedKey delivery verifies");
+
+    rq.algorithm = INTEGRATIONS_WEBHOOK_ALG_DEFAULT;
+    is_rc(t_run(&rq, 0, &out), INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
+          "twilio (default sha1): an HMAC_SHA256 delivery: no_known_scheme");
+    is_str(integrations_webhook_header_name(out.header),
+           "X-Twilio-Webhooks-Signature-Settings",
+           "twilio: ... blaming the settings header");
+    rq.algorithm = INTEGRATIONS_WEBHOOK_ALG_SHA1;
+    is_rc(t_run(&rq, 0, NULL), INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
+          "twilio sha1: an HMAC_SHA256 delivery: no_known_scheme");
+
+    /* the Auth Token's SHA-1, no settings header */
+
+    sha1.algorithm = INTEGRATIONS_WEBHOOK_ALG_AUTO;
+    is_rc(t_run(&sha1, 0, NULL), INTEGRATIONS_WEBHOOK_OK,
+          "twilio auto: a SHA-1 delivery without the header verifies");
+    sha1.algorithm = INTEGRATIONS_WEBHOOK_ALG_SHA256;
+    is_rc(t_run(&sha1, 0, &out), INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
+          "twilio sha256: a SHA-1 delivery: no_known_scheme");
+    bad = sha1;
+    t_adds(&bad, "X-Twilio-Webhooks-Signature-Settings",
+           "key=k,algorithm=HMAC_SHA1");
+    bad.algorithm = INTEGRATIONS_WEBHOOK_ALG_AUTO;
+    is_rc(t_run(&bad, 0, NULL), INTEGRATIONS_WEBHOOK_OK,
+          "twilio auto: SHA-1 announced as HMAC_SHA1 verifies");
+    bad.algorithm = INTEGRATIONS_WEBHOOK_ALG_SHA1;
+    is_rc(t_run(&bad, 0, NULL), INTEGRATIONS_WEBHOOK_OK,
+          "twilio sha1: ... and with algorithm=sha1");
+
+    /* how the header is read */
+
+    for (i = 0; i < sizeof(auto_cases) / sizeof(auto_cases[0]); i++) {
+        bad = rq;
+        t_twilio_resign(&bad, 0, t_twilio_signed, auto_cases[i].settings);
+        bad.algorithm = INTEGRATIONS_WEBHOOK_ALG_AUTO;
+        is_rc(t_run(&bad, 0, NULL), auto_cases[i].rc,
+              "twilio auto, %s", auto_cases[i].what);
+    }
+
+    bad = rq;
+    t_adds(&bad, "x-twilio-webhooks-signature-settings", sk);
+    bad.algorithm = INTEGRATIONS_WEBHOOK_ALG_AUTO;
+    is_rc(t_run(&bad, 0, NULL), INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+          "twilio auto: a repeated settings header is malformed");
+
+    bad = rq;
+    t_twilio_resign(&bad, 0,
+                    "https://example.com/twilio/sms"
+                    "Bodyhi thereFrom+15005550006To+15005550002", sk);
+    bad.algorithm = INTEGRATIONS_WEBHOOK_ALG_AUTO;
+    is_rc(t_run(&bad, 0, NULL), INTEGRATIONS_WEBHOOK_BAD_SIGNATURE,
+          "twilio auto: SHA-256 over other parameters fails");
+
+    /* a JSON body: bodySHA256, and the URL signed with SHA-256 */
+
+    t_twilio_json(&bad, "{\"sid\":\"MM123\"}", q, sizeof(q), url,
+                  sizeof(url));
+    t_twilio_resign(&bad, 0, url, sk);
+    bad.query = q;
+    bad.algorithm = INTEGRATIONS_WEBHOOK_ALG_AUTO;
+    is_rc(t_run(&bad, 0, NULL), INTEGRATIONS_WEBHOOK_OK,
+          "twilio auto: a JSON body signed with SHA-256 verifies");
+    bad.body = (const unsigned char *) "{\"sid\":\"MM124\"}";
+    is_rc(t_run(&bad, 0, NULL), INTEGRATIONS_WEBHOOK_BAD_SIGNATURE,
+          "twilio auto: ... another body fails");
+
+    /* configuration */
+
+    t_signed(&bad, INTEGRATIONS_WEBHOOK_STRIPE, t_now, T_SIG_OK);
+    bad.algorithm = INTEGRATIONS_WEBHOOK_ALG_SHA256;
+    is_rc(t_run(&bad, 0, NULL), T_RC_NONE,
+          "config: algorithm= is refused for stripe");
+    bad = rq;
+    bad.algorithm = (integrations_webhook_alg_e) 9;
+    is_rc(t_run(&bad, 0, NULL), T_RC_NONE,
+          "config: an unknown algorithm is refused");
+}
+
+
+/* t/vectors/twilio.json: made by twilio-node 6.3.1 itself */
+
+static void
+t_twilio_sdk_vectors(void)
+{
+    int            alg;
+    size_t         i, len;
+    char          *text, errbuf[256];
+    const char    *path[2], *name, *url, *query, *body, *secret, *want;
+    yajl_val       root, list, vec, hdrs;
+    t_req_t        rq;
+
+    static const int  algs[] = {
+        INTEGRATIONS_WEBHOOK_ALG_DEFAULT, INTEGRATIONS_WEBHOOK_ALG_SHA256,
+        INTEGRATIONS_WEBHOOK_ALG_AUTO
+    };
+
+    text = tap_slurp("t/vectors/twilio.json", &len);
+    ok(text != NULL, "twilio SDK vectors: t/vectors/twilio.json read");
+    if (text == NULL) {
+        return;
+    }
+
+    root = yajl_tree_parse(text, errbuf, sizeof(errbuf));
+    path[0] = "vectors";
+    path[1] = NULL;
+    list = root ? yajl_tree_get(root, path, yajl_t_array) : NULL;
+    ok(list != NULL && YAJL_GET_ARRAY(list)->len >= 3,
+       "twilio SDK vectors: three or more");
+
+    for (i = 0; list != NULL && i < YAJL_GET_ARRAY(list)->len; i++) {
+        vec = YAJL_GET_ARRAY(list)->values[i];
+        name = t_json_str(vec, "name");
+        url = t_json_str(vec, "url");
+        query = t_json_str(vec, "query");
+        body = t_json_str(vec, "body");
+        secret = t_json_str(vec, "secret");
+        want = t_json_str(vec, "algorithm");
+        path[0] = "headers";
+        hdrs = yajl_tree_get(vec, path, yajl_t_object);
+
+        if (!name || !url || !query || !body || !secret || !want || !hdrs) {
+            ok(0, "twilio SDK vector %zu: complete", i);
+            continue;
+        }
+
+        for (alg = 0; alg < 3; alg++) {
+            size_t  k;
+
+            memset(&rq, 0, sizeof(rq));
+            rq.provider = INTEGRATIONS_WEBHOOK_TWILIO;
+            rq.url = url;
+            rq.query = query;
+            rq.body = (const unsigned char *) body;
+            rq.body_len = strlen(body);
+            rq.now = t_now;
+            rq.algorithm = algs[alg];
+            t_secret(&rq, "not-this-one");
+            t_secret(&rq, secret);
+
+            for (k = 0; k < YAJL_GET_OBJECT(hdrs)->len; k++) {
+                t_adds(&rq, YAJL_GET_OBJECT(hdrs)->keys[k],
+                       YAJL_GET_STRING(YAJL_GET_OBJECT(hdrs)->values[k]));
+            }
+
+            if (algs[alg] == INTEGRATIONS_WEBHOOK_ALG_AUTO
+                || (algs[alg] == INTEGRATIONS_WEBHOOK_ALG_SHA256)
+                   == (strcmp(want, "HMAC_SHA256") == 0))
+            {
+                is_rc(t_run(&rq, 5, NULL), INTEGRATIONS_WEBHOOK_OK,
+                      "twilio SDK vector %s, algorithm %d: verifies", name,
+                      algs[alg]);
+            } else {
+                is_rc(t_run(&rq, 0, NULL),
+                      INTEGRATIONS_WEBHOOK_NO_KNOWN_SCHEME,
+                      "twilio SDK vector %s, algorithm %d: no_known_scheme",
+                      name, algs[alg]);
+            }
+        }
+    }
+
+    yajl_tree_free(root);
+    free(text);
+}
+
+
+/*
+ * Shopify's newer event webhooks: shopify-hmac-sha256 and
+ * shopify-webhook-id, alone or beside the X-Shopify-* names.
+ */
+
+static void
+t_shopify_events(void)
+{
+    t_req_t   rq, bad;
+    t_out_t   out;
+    t_hdr_t  *hh;
+    char      mac[T_VALUE];
+
+    static const char  *wid = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043";
+
+    t_signed(&rq, INTEGRATIONS_WEBHOOK_SHOPIFY, 0, T_SIG_OK);
+    hh = t_find(&rq, "X-Shopify-Hmac-Sha256");
+    snprintf(mac, sizeof(mac), "%.*s", (int) hh->len, hh->value);
+
+    bad = rq;
+    t_del(&bad, "X-Shopify-Hmac-Sha256");
+    t_del(&bad, "X-Shopify-Webhook-Id");
+    t_adds(&bad, "shopify-hmac-sha256", mac);
+    t_adds(&bad, "shopify-webhook-id", wid);
+    is_rc(t_run(&bad, 0, &out), INTEGRATIONS_WEBHOOK_OK,
+          "shopify: shopify-hmac-sha256 alone verifies");
+    is_int(out.id_rc, INTEGRATIONS_WEBHOOK_ID_FOUND,
+           "shopify: shopify-webhook-id is the id");
+    is_str(out.id.field, "shopify-webhook-id", "shopify: ... so named");
+
+    t_adds(&bad, "X-Shopify-Hmac-Sha256", mac);
+    t_adds(&bad, "X-Shopify-Webhook-Id", wid);
+    is_rc(t_run(&bad, 0, &out), INTEGRATIONS_WEBHOOK_OK,
+          "shopify: both names, one value, verify");
+    is_int(out.id_rc, INTEGRATIONS_WEBHOOK_ID_FOUND,
+           "shopify: both id names, one value: the id");
+
+    hh = t_find(&bad, "X-Shopify-Webhook-Id");
+    hh->value[0] = 'c';
+    is_rc(t_run(&bad, 0, &out), INTEGRATIONS_WEBHOOK_OK,
+          "shopify: two id values: the signature still verifies");
+    is_int(out.id_rc, INTEGRATIONS_WEBHOOK_ID_INVALID,
+           "shopify: ... but there is no usable id");
+    is_str(out.id.field, "shopify-webhook-id", "shopify: ... naming it");
+    hh->value[0] = 'b';
+
+    hh = t_find(&bad, "shopify-hmac-sha256");
+    hh->value[0] = hh->value[0] == 'A' ? 'B' : 'A';
+    is_rc(t_run(&bad, 0, &out), INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+          "shopify: two HMAC values (the X- one good) are malformed");
+    is_str(integrations_webhook_header_name(out.header),
+           "shopify-hmac-sha256", "shopify: ... blaming shopify-hmac-sha256");
+
+    t_del(&bad, "X-Shopify-Hmac-Sha256");
+    t_adds(&bad, "X-Shopify-Hmac-Sha256", "AAAA");
+    hh = t_find(&bad, "shopify-hmac-sha256");
+    hh->len = snprintf(hh->value, T_VALUE, "%s", mac);
+    is_rc(t_run(&bad, 0, NULL), INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+          "shopify: two HMAC values (the new one good) are malformed");
+
+    bad = rq;
+    t_adds(&bad, "shopify-hmac-sha256", mac);
+    t_adds(&bad, "Shopify-Hmac-Sha256", mac);
+    is_rc(t_run(&bad, 0, NULL), INTEGRATIONS_WEBHOOK_MALFORMED_HEADER,
+          "shopify: shopify-hmac-sha256 twice is malformed");
+
+    bad = rq;
+    t_del(&bad, "X-Shopify-Hmac-Sha256");
+    is_rc(t_run(&bad, 0, &out), INTEGRATIONS_WEBHOOK_MISSING_HEADER,
+          "shopify: neither name: missing_header");
+    is_str(integrations_webhook_header_name(out.header),
+           "X-Shopify-Hmac-Sha256", "shopify: ... naming the X- one");
+
+    bad = rq;
+    hh = t_find(&bad, "X-Shopify-Hmac-Sha256");
+    hh->value[0] = hh->value[0] == 'A' ? 'B' : 'A';
+    hh->name = "shopify-hmac-sha256";
+    is_rc(t_run(&bad, 0, NULL), INTEGRATIONS_WEBHOOK_BAD_SIGNATURE,
+          "shopify: a bad shopify-hmac-sha256 alone is bad_signature");
 }
 
 
@@ -1617,23 +2031,7 @@ t_event_ids(void)
                                          strlen(b) - 5, &id),
            -1, "stripe: a prefix cut inside the id finds none");
 
-    b = "{\"id\":-,\"x\":1}";
-    is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_STRIPE, &h,
-                                         (const unsigned char *) b,
-                                         strlen(b), &id),
-           -1, "stripe: a lone '-' is no id");
-
-    b = "{\"id\":\"evt with space\"}";
-    is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_STRIPE, &h,
-                                         (const unsigned char *) b,
-                                         strlen(b), &id),
-           -1, "stripe: an id with a space is refused");
-
-    b = "{\"id\":\"evt_\\u0031\"}";
-    is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_STRIPE, &h,
-                                         (const unsigned char *) b,
-                                         strlen(b), &id),
-           -1, "stripe: an id with escapes is refused");
+    t_ids_unusable(&h);
 
     is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_GITHUB, &h,
                                          NULL, 0, &id),
@@ -1647,7 +2045,153 @@ t_event_ids(void)
         (const unsigned char *) "b", 1);
     is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_GITHUB, &h,
                                          NULL, 0, &id),
-           -1, "github: a duplicated X-GitHub-Delivery is no id");
+           INTEGRATIONS_WEBHOOK_ID_INVALID,
+           "github: a duplicated X-GitHub-Delivery is an unusable id");
+    is_str(id.field, "X-GitHub-Delivery", "github: ... naming the header");
+}
+
+
+/*
+ * Ids that are there but cannot serve (issue 8): never cut or cleaned
+ * into another event's id, and told apart from a delivery without one.
+ */
+
+static void
+t_ids_unusable(integrations_webhook_headers_t *h)
+{
+    size_t                           i;
+    char                             big[400];
+    integrations_webhook_event_id_t  id;
+
+    static const struct {
+        const char  *body;
+        size_t       len;           /* 0: strlen */
+        int          rc;
+        const char  *id;
+        const char  *what;
+    } cases[] = {
+        { "{\"id\":\"evt_1\\u0000x\"}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID,
+          NULL, "an escaped NUL" },
+        { "{\"id\":\"evt_1\0x\"}", 16, INTEGRATIONS_WEBHOOK_ID_INVALID,
+          NULL, "a raw NUL" },
+        { "{\"id\":\"evt_1\001\"}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID,
+          NULL, "a raw control character" },
+        { "{\"id\":\"evt_1\\n\"}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID,
+          NULL, "an escaped newline" },
+        { "{\"id\":\"evt_1\\t\"}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID,
+          NULL, "an escaped tab" },
+        { "{\"id\":\"evt 1\"}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID, NULL,
+          "a space" },
+        { "{\"id\":\"evt_\\u0020\"}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID,
+          NULL, "an escaped space" },
+        { "{\"id\":\"evt_\xc3\xa9\"}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID,
+          NULL, "UTF-8" },
+        { "{\"id\":\"evt_\\u00e9\"}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID,
+          NULL, "an escaped non-ASCII character" },
+        { "{\"id\":\"evt_\\ud83d\\ude00\"}", 0,
+          INTEGRATIONS_WEBHOOK_ID_INVALID, NULL, "a surrogate pair" },
+        { "{\"id\":\"evt_\\u00zz\"}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID,
+          NULL, "a bad \\u escape" },
+        { "{\"id\":\"evt_\\x41\"}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID,
+          NULL, "an escape JSON has not" },
+        { "{\"id\":\"\"}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID, NULL,
+          "an empty string" },
+        { "{\"id\":null}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID, NULL, "null" },
+        { "{\"id\":{\"x\":1}}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID, NULL,
+          "an object" },
+        { "{\"id\":1.5}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID, NULL,
+          "a fraction" },
+        { "{\"id\":-,\"x\":1}", 0, INTEGRATIONS_WEBHOOK_ID_INVALID, NULL,
+          "a lone '-'" },
+        { "{\"id\":\"evt_\\u0031\"}", 0, INTEGRATIONS_WEBHOOK_ID_FOUND,
+          "evt_1", "\\u0031: decoded" },
+        { "{\"id\":\"a\\/b\\\"c\\\\d\"}", 0, INTEGRATIONS_WEBHOOK_ID_FOUND,
+          "a/b\"c\\d", "\\/ \\\" \\\\: decoded" },
+        { "{\"\\u0069d\":\"evt_3\"}", 0, INTEGRATIONS_WEBHOOK_ID_FOUND,
+          "evt_3", "a member name written with escapes" },
+        { "{\"type\":\"x\"}", 0, INTEGRATIONS_WEBHOOK_ID_NONE, NULL,
+          "no id member" },
+        { "{\"id\":\"evt_1\\u00", 0, INTEGRATIONS_WEBHOOK_ID_NONE, NULL,
+          "an escape cut by the end of the prefix" },
+        { "{\"id\":12", 0, INTEGRATIONS_WEBHOOK_ID_NONE, NULL,
+          "an integer cut by the end of the prefix" },
+        { "not json", 0, INTEGRATIONS_WEBHOOK_ID_NONE, NULL, "no JSON" }
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&id, 0, sizeof(id));
+
+        is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_STRIPE, h,
+                   (const unsigned char *) cases[i].body,
+                   cases[i].len ? cases[i].len : strlen(cases[i].body), &id),
+               cases[i].rc, "stripe id, %s: %s", cases[i].what,
+               cases[i].rc == INTEGRATIONS_WEBHOOK_ID_FOUND ? "found"
+               : cases[i].rc == INTEGRATIONS_WEBHOOK_ID_NONE ? "none"
+               : "unusable");
+
+        if (cases[i].id != NULL) {
+            ok(id.len == strlen(cases[i].id)
+               && memcmp(id.data, cases[i].id, id.len) == 0,
+               "stripe id, %s: is %s", cases[i].what, cases[i].id);
+        }
+
+        if (cases[i].rc == INTEGRATIONS_WEBHOOK_ID_INVALID) {
+            is_str(id.field, "id", "stripe id, %s: the field is named",
+                   cases[i].what);
+        }
+    }
+
+    /* 255 bytes is an id, 256 is not; nor decoded past 255 */
+
+    memset(big, 'a', sizeof(big));
+    memcpy(big, "{\"id\":\"", 7);
+    memcpy(big + 7 + 255, "\"}", 3);
+    is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_STRIPE, h,
+                                         (const unsigned char *) big,
+                                         strlen(big), &id),
+           INTEGRATIONS_WEBHOOK_ID_FOUND, "stripe: a 255-byte id is one");
+    big[7 + 255] = 'a';
+    memcpy(big + 7 + 256, "\"}", 3);
+    is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_STRIPE, h,
+                                         (const unsigned char *) big,
+                                         strlen(big), &id),
+           INTEGRATIONS_WEBHOOK_ID_INVALID, "stripe: a 256-byte id is not");
+    memcpy(big + 7 + 250, "\\u0061\"}", 9);
+    is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_STRIPE, h,
+                                         (const unsigned char *) big,
+                                         strlen(big), &id),
+           INTEGRATIONS_WEBHOOK_ID_FOUND,
+           "stripe: 250 bytes and one escape decode to 251");
+    memset(big + 7, 'a', 300);
+    memcpy(big + 7 + 250, "\\u0061\\u0061\\u0061\\u0061\\u0061\\u0061\"}",
+           39);
+    is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_STRIPE, h,
+                                         (const unsigned char *) big,
+                                         strlen(big), &id),
+           INTEGRATIONS_WEBHOOK_ID_INVALID,
+           "stripe: escapes decoding past 255 bytes are not an id");
+
+    /* Coinbase: an unusable event.id is not replaced by the top-level id */
+
+    is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_COINBASE, h,
+               (const unsigned char *)
+               "{\"id\":\"top\",\"event\":{\"id\":\"cb\\u0000\"}}",
+               38, &id),
+           INTEGRATIONS_WEBHOOK_ID_INVALID,
+           "coinbase: an unusable event.id is unusable, no fallback");
+    is_str(id.field, "event.id", "coinbase: ... naming event.id");
+
+    /* Square, Slack: their field's name */
+
+    is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_SQUARE, h,
+               (const unsigned char *) "{\"event_id\":\"a\\u0000\"}", 22,
+               &id),
+           INTEGRATIONS_WEBHOOK_ID_INVALID, "square: an unusable event_id");
+    is_str(id.field, "event_id", "square: ... naming event_id");
+    is_int(integrations_webhook_event_id(INTEGRATIONS_WEBHOOK_SLACK, h,
+               (const unsigned char *) "{\"event_id\":\"Ev 1\"}", 19, &id),
+           INTEGRATIONS_WEBHOOK_ID_INVALID,
+           "slack: an unusable event_id is not replaced by ts:signature");
 }
 
 
@@ -1658,7 +2202,8 @@ t_names(void)
     const char  *want[] = {
         "ok", "missing_header", "malformed_header", "no_known_scheme",
         "bad_signature", "timestamp_out_of_tolerance", "unsigned",
-        "malformed_body", "body_too_large", "internal_error"
+        "malformed_body", "body_too_large", "internal_error",
+        "too_many_signatures"
     };
 
     for (i = 0; i < INTEGRATIONS_WEBHOOK_RC_MAX; i++) {
@@ -1798,6 +2343,9 @@ main(void)
     t_toss();
     t_single();
     t_twilio();
+    t_twilio_sha256();
+    t_twilio_sdk_vectors();
+    t_shopify_events();
     t_event_ids();
     t_names();
     t_config();

@@ -1,0 +1,868 @@
+/*
+ * The durable store: the pure core.  See integrations_store.h.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "integrations_codec.h"
+#include "integrations_store.h"
+
+
+static int integrations_store_url_sqlite(const unsigned char *s, size_t len,
+    integrations_store_url_t *url, const char **err);
+static int integrations_store_url_pg(const unsigned char *s, size_t len,
+    integrations_store_url_t *url, const char **err);
+static int integrations_store_decode(const unsigned char *s, size_t len,
+    char *dst, size_t size);
+static int integrations_store_host_name(const char *h);
+static void integrations_store_sha256_fields(
+    const integrations_store_bytes_t *f, size_t n, char *hex);
+static void integrations_store_sha256_field(EVP_MD_CTX *md,
+    const unsigned char *data, size_t len);
+
+
+/* ---- the URL ---------------------------------------------------------- */
+
+int
+integrations_store_url_parse(const unsigned char *s, size_t len,
+    integrations_store_url_t *url, const char **err)
+{
+    memset(url, 0, sizeof(integrations_store_url_t));
+
+    if (len > 7 && memcmp(s, "sqlite:", 7) == 0) {
+        return integrations_store_url_sqlite(s + 7, len - 7, url, err);
+    }
+
+    if (len > 13 && memcmp(s, "postgresql://", 13) == 0) {
+        return integrations_store_url_pg(s + 13, len - 13, url, err);
+    }
+
+    if (len > 11 && memcmp(s, "postgres://", 11) == 0) {
+        return integrations_store_url_pg(s + 11, len - 11, url, err);
+    }
+
+    *err = "the URL must start with \"sqlite:\" or \"postgresql://\"";
+    return -1;
+}
+
+
+static int
+integrations_store_url_sqlite(const unsigned char *s, size_t len,
+    integrations_store_url_t *url, const char **err)
+{
+    size_t  i;
+
+    if (len >= 2 && s[0] == '/' && s[1] == '/') {
+        *err = "a SQLite path is \"sqlite:/absolute/path\" or "
+               "\"sqlite:relative/path\", without \"//\"";
+        return -1;
+    }
+
+    if (len >= 8 && memcmp(s, ":memory:", 8) == 0) {
+        *err = "an in-memory SQLite database is not shared by the workers";
+        return -1;
+    }
+
+    if (len >= INTEGRATIONS_STORE_PATH_LEN) {
+        *err = "the SQLite path is too long";
+        return -1;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (s[i] < 0x20 || s[i] == 0x7f) {
+            *err = "the SQLite path holds a control character";
+            return -1;
+        }
+    }
+
+    if (s[len - 1] == '/') {
+        *err = "the SQLite path names a directory, not a file";
+        return -1;
+    }
+
+    url->backend = INTEGRATIONS_STORE_SQLITE;
+    memcpy(url->path, s, len);
+    url->path[len] = '\0';
+
+    return 0;
+}
+
+
+/* USER@HOST[:PORT]/DB[?sslmode=MODE], the scheme already consumed */
+
+static int
+integrations_store_url_pg(const unsigned char *s, size_t len,
+    integrations_store_url_t *url, const char **err)
+{
+    size_t                a, i, hlen;
+    unsigned              port;
+    const unsigned char  *end, *at, *host, *hend, *p, *db, *q, *amp, *eq;
+
+    static const char  *modes[] = {
+        "disable", "allow", "prefer", "require", "verify-ca", "verify-full",
+        NULL
+    };
+
+    end = s + len;
+
+    for (p = s; p < end; p++) {
+        if (*p <= 0x20 || *p >= 0x7f) {
+            *err = "the URL holds a space or a control character";
+            return -1;
+        }
+
+        if (*p == '#') {
+            *err = "the URL must not have a fragment";
+            return -1;
+        }
+    }
+
+    /* the authority ends at the first '/' */
+
+    for (p = s; p < end && *p != '/'; p++) { /* void */ }
+
+    if (p == end) {
+        *err = "the URL names no database: postgresql://USER@HOST/DB";
+        return -1;
+    }
+
+    at = NULL;
+
+    for (i = 0; s + i < p; i++) {
+        if (s[i] == '@') {
+            if (at) {
+                *err = "the URL has two \"@\"";
+                return -1;
+            }
+
+            at = s + i;
+        }
+    }
+
+    if (at == NULL || at == s) {
+        *err = "the URL names no user: postgresql://USER@HOST/DB";
+        return -1;
+    }
+
+    if (memchr(s, ':', at - s)) {
+        *err = "a password in the URL is refused: give password_file=";
+        return -1;
+    }
+
+    if (integrations_store_decode(s, at - s, url->user, sizeof(url->user))
+        != 0)
+    {
+        *err = "the user in the URL is invalid or too long";
+        return -1;
+    }
+
+    /* the host: [v6], or up to ':' */
+
+    host = at + 1;
+    port = 5432;
+
+    if (host < p && *host == '[') {
+        hend = memchr(host, ']', p - host);
+        if (hend == NULL || hend == host + 1) {
+            *err = "the URL has an unclosed or empty \"[\"";
+            return -1;
+        }
+
+        for (q = host + 1; q < hend; q++) {
+            if (!((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f')
+                  || (*q >= 'A' && *q <= 'F') || *q == ':' || *q == '.'))
+            {
+                *err = "the IPv6 address in the URL is invalid";
+                return -1;
+            }
+        }
+
+        hlen = hend - host - 1;
+
+        if (hlen >= sizeof(url->host)) {
+            *err = "the host in the URL is too long";
+            return -1;
+        }
+
+        memcpy(url->host, host + 1, hlen);
+        url->host[hlen] = '\0';
+        q = hend + 1;
+
+        if (q < p && *q != ':') {
+            *err = "the URL has junk after \"]\"";
+            return -1;
+        }
+
+    } else {
+        for (q = host; q < p && *q != ':'; q++) { /* void */ }
+
+        if (q == host) {
+            *err = "the URL names no host: postgresql://USER@HOST/DB";
+            return -1;
+        }
+
+        if (integrations_store_decode(host, q - host, url->host,
+                                      sizeof(url->host))
+            != 0)
+        {
+            *err = "the host in the URL is invalid or too long";
+            return -1;
+        }
+
+        if (url->host[0] != '/' && !integrations_store_host_name(url->host)) {
+            *err = "the host in the URL is neither a name, an address, nor "
+                   "a percent-encoded socket directory (%2Frun%2Fpostgresql)";
+            return -1;
+        }
+    }
+
+    if (q < p) {
+        /* ':' PORT */
+        q++;
+
+        if (q == p || p - q > 5) {
+            *err = "the port in the URL is invalid";
+            return -1;
+        }
+
+        port = 0;
+
+        for ( /* void */ ; q < p; q++) {
+            if (*q < '0' || *q > '9') {
+                *err = "the port in the URL is invalid";
+                return -1;
+            }
+
+            port = port * 10 + (*q - '0');
+        }
+
+        if (port == 0 || port > 65535) {
+            *err = "the port in the URL is out of range";
+            return -1;
+        }
+    }
+
+    url->port = port;
+
+    /* the database, up to '?' */
+
+    db = p + 1;
+
+    for (q = db; q < end && *q != '?'; q++) { /* void */ }
+
+    if (q == db) {
+        *err = "the URL names no database: postgresql://USER@HOST/DB";
+        return -1;
+    }
+
+    if (memchr(db, '/', q - db)) {
+        *err = "the database name in the URL holds a \"/\"";
+        return -1;
+    }
+
+    if (integrations_store_decode(db, q - db, url->dbname,
+                                  sizeof(url->dbname))
+        != 0)
+    {
+        *err = "the database name in the URL is invalid or too long";
+        return -1;
+    }
+
+    /* the query: sslmode= only */
+
+    if (q < end) {
+        q++;
+
+        while (q < end) {
+            amp = memchr(q, '&', end - q);
+            if (amp == NULL) {
+                amp = end;
+            }
+
+            eq = memchr(q, '=', amp - q);
+
+            if (eq == NULL || eq - q != 7 || memcmp(q, "sslmode", 7) != 0) {
+                *err = "the URL has an unknown parameter (only \"sslmode=\" "
+                       "is taken)";
+                return -1;
+            }
+
+            eq++;
+
+            for (a = 0; modes[a]; a++) {
+                if ((size_t) (amp - eq) == strlen(modes[a])
+                    && memcmp(eq, modes[a], amp - eq) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (modes[a] == NULL) {
+                *err = "the URL's sslmode is not one of disable, allow, "
+                       "prefer, require, verify-ca, verify-full";
+                return -1;
+            }
+
+            memcpy(url->sslmode, modes[a], strlen(modes[a]) + 1);
+
+            q = (amp < end) ? amp + 1 : end;
+        }
+    }
+
+    url->backend = INTEGRATIONS_STORE_POSTGRESQL;
+
+    return 0;
+}
+
+
+/* percent-decoded, visible ASCII only, NUL-terminated */
+
+static int
+integrations_store_decode(const unsigned char *s, size_t len, char *dst,
+    size_t size)
+{
+    size_t  i, n;
+
+    if (len == 0 || len >= size) {
+        return -1;
+    }
+
+    if (integrations_codec_percent_decode((unsigned char *) dst, size - 1, s,
+                                          len, 0, &n)
+        != 0
+        || n == 0)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        if ((unsigned char) dst[i] <= 0x20 || (unsigned char) dst[i] >= 0x7f)
+        {
+            return -1;
+        }
+    }
+
+    dst[n] = '\0';
+
+    return 0;
+}
+
+
+/* a DNS name or an IPv4 address: letters, digits, '-', '.' in labels */
+
+static int
+integrations_store_host_name(const char *h)
+{
+    size_t  label;
+
+    label = 0;
+
+    if (strlen(h) > 253) {
+        return 0;
+    }
+
+    for ( /* void */ ; *h; h++) {
+        if (*h == '.') {
+            if (label == 0) {
+                return 0;
+            }
+
+            label = 0;
+            continue;
+        }
+
+        if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z')
+              || (*h >= '0' && *h <= '9') || *h == '-'))
+        {
+            return 0;
+        }
+
+        if (++label > 63) {
+            return 0;
+        }
+    }
+
+    return label > 0;
+}
+
+
+/* ---- idempotency ------------------------------------------------------- */
+
+void
+integrations_store_request_hash(const unsigned char *method, size_t mlen,
+    const unsigned char *path, size_t plen, const unsigned char *body,
+    size_t blen, char *hex)
+{
+    integrations_store_bytes_t  f[3];
+
+    f[0].data = method;  f[0].len = mlen;
+    f[1].data = path;    f[1].len = plen;
+    f[2].data = body;    f[2].len = blen;
+
+    integrations_store_sha256_fields(f, 3, hex);
+}
+
+
+void
+integrations_store_key_scope(const char *feature,
+    const unsigned char *identity, size_t len, char *hex)
+{
+    integrations_store_bytes_t  f[3];
+
+    f[0].data = (const unsigned char *) "scope";  f[0].len = 5;
+    f[1].data = (const unsigned char *) feature;  f[1].len = strlen(feature);
+    f[2].data = identity;                         f[2].len = len;
+
+    integrations_store_sha256_fields(f, 3, hex);
+}
+
+
+/* lowercase hex SHA-256 of n fields, each after its 8-byte length */
+
+static void
+integrations_store_sha256_fields(const integrations_store_bytes_t *f,
+    size_t n, char *hex)
+{
+    size_t          i;
+    unsigned char   md[EVP_MAX_MD_SIZE];
+    unsigned int    len;
+    EVP_MD_CTX     *ctx;
+
+    ctx = EVP_MD_CTX_new();
+
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        /* no digest: nothing may match */
+        memset(hex, '-', INTEGRATIONS_STORE_HASH_LEN);
+        hex[INTEGRATIONS_STORE_HASH_LEN] = '\0';
+        EVP_MD_CTX_free(ctx);
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        integrations_store_sha256_field(ctx, f[i].data, f[i].len);
+    }
+
+    len = 0;
+    EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+
+    integrations_codec_hex_encode((unsigned char *) hex, md, 32);
+    hex[INTEGRATIONS_STORE_HASH_LEN] = '\0';
+}
+
+
+int
+integrations_store_key_valid(const unsigned char *key, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > INTEGRATIONS_STORE_KEY_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (key[i] <= 0x20 || key[i] >= 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* an 8-byte big-endian length, then the bytes */
+
+static void
+integrations_store_sha256_field(EVP_MD_CTX *md, const unsigned char *data,
+    size_t len)
+{
+    int            i;
+    unsigned char  n[8];
+    uint64_t       v;
+
+    v = len;
+
+    for (i = 7; i >= 0; i--) {
+        n[i] = (unsigned char) (v & 0xff);
+        v >>= 8;
+    }
+
+    EVP_DigestUpdate(md, n, 8);
+
+    if (len) {
+        EVP_DigestUpdate(md, data, len);
+    }
+}
+
+
+/* ---- schema migrations ------------------------------------------------- */
+
+const integrations_store_migration_t  integrations_store_migrations[] = {
+
+    { 1, "leases and health",
+
+      "CREATE TABLE integrations_leases ("
+      " name TEXT PRIMARY KEY,"
+      " holder TEXT NOT NULL,"
+      " token INTEGER NOT NULL,"
+      " expires_at INTEGER NOT NULL);"
+      "CREATE TABLE integrations_health ("
+      " node TEXT PRIMARY KEY,"
+      " checked_at INTEGER NOT NULL)",
+
+      "CREATE TABLE integrations_leases ("
+      " name TEXT PRIMARY KEY,"
+      " holder TEXT NOT NULL,"
+      " token BIGINT NOT NULL,"
+      " expires_at BIGINT NOT NULL);"
+      "CREATE TABLE integrations_health ("
+      " node TEXT PRIMARY KEY,"
+      " checked_at BIGINT NOT NULL)" },
+
+    { 2, "payment idempotency",
+
+      "CREATE TABLE integrations_idempotency ("
+      " scope TEXT NOT NULL,"
+      " idem_key TEXT NOT NULL,"
+      " request_hash TEXT NOT NULL,"
+      " state INTEGER NOT NULL,"
+      " owner INTEGER NOT NULL,"
+      " locked_until INTEGER NOT NULL,"
+      " status INTEGER,"
+      " content_type TEXT,"
+      " body BLOB,"
+      " created_at INTEGER NOT NULL,"
+      " expires_at INTEGER NOT NULL,"
+      " PRIMARY KEY (scope, idem_key));"
+      "CREATE INDEX integrations_idempotency_expires"
+      " ON integrations_idempotency (expires_at)",
+
+      "CREATE TABLE integrations_idempotency ("
+      " scope TEXT NOT NULL,"
+      " idem_key TEXT NOT NULL,"
+      " request_hash TEXT NOT NULL,"
+      " state BIGINT NOT NULL,"
+      " owner BIGINT NOT NULL,"
+      " locked_until BIGINT NOT NULL,"
+      " status BIGINT,"
+      " content_type TEXT,"
+      " body BYTEA,"
+      " created_at BIGINT NOT NULL,"
+      " expires_at BIGINT NOT NULL,"
+      " PRIMARY KEY (scope, idem_key));"
+      "CREATE INDEX integrations_idempotency_expires"
+      " ON integrations_idempotency (expires_at)" }
+};
+
+const size_t  integrations_store_nmigrations =
+    sizeof(integrations_store_migrations)
+    / sizeof(integrations_store_migration_t);
+
+
+size_t
+integrations_store_migrations_check(const integrations_store_migration_t *m,
+    size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (m[i].version != i + 1 || m[i].name == NULL
+            || m[i].sqlite == NULL || m[i].postgresql == NULL
+            || m[i].sqlite[0] == '\0' || m[i].postgresql[0] == '\0')
+        {
+            return i + 1;
+        }
+    }
+
+    return 0;
+}
+
+
+unsigned
+integrations_store_schema_latest(const integrations_store_migration_t *m,
+    size_t n)
+{
+    return n ? m[n - 1].version : 0;
+}
+
+
+int
+integrations_store_migrations_pending(const integrations_store_migration_t *m,
+    size_t n, unsigned current, size_t *first)
+{
+    size_t  i;
+
+    if (current > integrations_store_schema_latest(m, n)) {
+        return -1;
+    }
+
+    for (i = 0; i < n && m[i].version <= current; i++) { /* void */ }
+
+    *first = i;
+
+    return 0;
+}
+
+
+/* ---- statements -------------------------------------------------------- */
+
+#define T_INT   INTEGRATIONS_STORE_INT
+#define T_TEXT  INTEGRATIONS_STORE_TEXT
+#define T_BLOB  INTEGRATIONS_STORE_BLOB
+
+
+static const integrations_store_sql_t  integrations_store_stmts[] = {
+
+    /* INTEGRATIONS_STORE_STMT_SCHEMA_TABLE */
+    { "CREATE TABLE IF NOT EXISTS integrations_schema ("
+      " version INTEGER PRIMARY KEY,"
+      " name TEXT NOT NULL,"
+      " applied_at INTEGER NOT NULL)",
+      "CREATE TABLE IF NOT EXISTS integrations_schema ("
+      " version BIGINT PRIMARY KEY,"
+      " name TEXT NOT NULL,"
+      " applied_at BIGINT NOT NULL)",
+      0, { 0 } },
+
+    /* INTEGRATIONS_STORE_STMT_SCHEMA_VERSION */
+    { "SELECT COALESCE(MAX(version), 0) FROM integrations_schema",
+      "SELECT COALESCE(MAX(version), 0)::BIGINT FROM integrations_schema",
+      0, { 0 } },
+
+    /* INTEGRATIONS_STORE_STMT_SCHEMA_INSERT */
+    { "INSERT INTO integrations_schema (version, name, applied_at)"
+      " VALUES (?1, ?2, ?3)",
+      "INSERT INTO integrations_schema (version, name, applied_at)"
+      " VALUES ($1, $2, $3)",
+      3, { T_INT, T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_HEALTH */
+    { "INSERT INTO integrations_health (node, checked_at) VALUES (?1, ?2)"
+      " ON CONFLICT (node) DO UPDATE SET checked_at = excluded.checked_at",
+      "INSERT INTO integrations_health (node, checked_at) VALUES ($1, $2)"
+      " ON CONFLICT (node) DO UPDATE SET checked_at = excluded.checked_at",
+      2, { T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_IDEM_GET */
+    { "SELECT request_hash, state, status, content_type, body,"
+      " locked_until, expires_at, owner FROM integrations_idempotency"
+      " WHERE scope = ?1 AND idem_key = ?2",
+      "SELECT request_hash, state, status, content_type, body,"
+      " locked_until, expires_at, owner FROM integrations_idempotency"
+      " WHERE scope = $1 AND idem_key = $2",
+      2, { T_TEXT, T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_IDEM_CLAIM: a new key, an expired record,
+     * this very attempt (the claim run again after a lost connection),
+     * or the same request's attempt whose lock lapsed; RETURNING says it
+     * is ours.  $6 is now.
+     */
+    { "INSERT INTO integrations_idempotency (scope, idem_key, request_hash,"
+      " state, owner, locked_until, created_at, expires_at)"
+      " VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7)"
+      " ON CONFLICT (scope, idem_key) DO UPDATE SET"
+      " request_hash = excluded.request_hash, state = 0,"
+      " owner = excluded.owner, locked_until = excluded.locked_until,"
+      " created_at = excluded.created_at, expires_at = excluded.expires_at,"
+      " status = NULL, content_type = NULL, body = NULL"
+      " WHERE integrations_idempotency.expires_at <= ?6"
+      " OR (integrations_idempotency.state = 0"
+      " AND integrations_idempotency.owner = excluded.owner)"
+      " OR (integrations_idempotency.state = 0"
+      " AND integrations_idempotency.locked_until <= ?6"
+      " AND integrations_idempotency.request_hash = excluded.request_hash)"
+      " RETURNING owner",
+      "INSERT INTO integrations_idempotency (scope, idem_key, request_hash,"
+      " state, owner, locked_until, created_at, expires_at)"
+      " VALUES ($1, $2, $3, 0, $4, $5, $6, $7)"
+      " ON CONFLICT (scope, idem_key) DO UPDATE SET"
+      " request_hash = excluded.request_hash, state = 0,"
+      " owner = excluded.owner, locked_until = excluded.locked_until,"
+      " created_at = excluded.created_at, expires_at = excluded.expires_at,"
+      " status = NULL, content_type = NULL, body = NULL"
+      " WHERE integrations_idempotency.expires_at <= $6"
+      " OR (integrations_idempotency.state = 0"
+      " AND integrations_idempotency.owner = excluded.owner)"
+      " OR (integrations_idempotency.state = 0"
+      " AND integrations_idempotency.locked_until <= $6"
+      " AND integrations_idempotency.request_hash = excluded.request_hash)"
+      " RETURNING owner",
+      7, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_IDEM_FINISH: only the attempt that owns it */
+    { "UPDATE integrations_idempotency SET state = 1, status = ?4,"
+      " content_type = ?5, body = ?6, locked_until = 0"
+      " WHERE scope = ?1 AND idem_key = ?2 AND owner = ?3 AND state = 0",
+      "UPDATE integrations_idempotency SET state = 1, status = $4,"
+      " content_type = $5, body = $6, locked_until = 0"
+      " WHERE scope = $1 AND idem_key = $2 AND owner = $3 AND state = 0",
+      6, { T_TEXT, T_TEXT, T_INT, T_INT, T_TEXT, T_BLOB } },
+
+    /* INTEGRATIONS_STORE_STMT_IDEM_RELEASE */
+    { "DELETE FROM integrations_idempotency"
+      " WHERE scope = ?1 AND idem_key = ?2 AND owner = ?3 AND state = 0",
+      "DELETE FROM integrations_idempotency"
+      " WHERE scope = $1 AND idem_key = $2 AND owner = $3 AND state = 0",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_IDEM_PURGE: a small batch, by the index */
+    { "DELETE FROM integrations_idempotency WHERE rowid IN"
+      " (SELECT rowid FROM integrations_idempotency"
+      " WHERE expires_at <= ?1 LIMIT ?2)",
+      "DELETE FROM integrations_idempotency WHERE ctid IN"
+      " (SELECT ctid FROM integrations_idempotency"
+      " WHERE expires_at <= $1 LIMIT $2)",
+      2, { T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_LEASE_ACQUIRE: $3 expires, $4 now */
+    { "INSERT INTO integrations_leases (name, holder, token, expires_at)"
+      " VALUES (?1, ?2, 1, ?3)"
+      " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+      " expires_at = excluded.expires_at,"
+      " token = CASE WHEN integrations_leases.holder = excluded.holder"
+      " THEN integrations_leases.token"
+      " ELSE integrations_leases.token + 1 END"
+      " WHERE integrations_leases.holder = excluded.holder"
+      " OR integrations_leases.expires_at <= ?4"
+      " RETURNING token",
+      "INSERT INTO integrations_leases (name, holder, token, expires_at)"
+      " VALUES ($1, $2, 1, $3)"
+      " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+      " expires_at = excluded.expires_at,"
+      " token = CASE WHEN integrations_leases.holder = excluded.holder"
+      " THEN integrations_leases.token"
+      " ELSE integrations_leases.token + 1 END"
+      " WHERE integrations_leases.holder = excluded.holder"
+      " OR integrations_leases.expires_at <= $4"
+      " RETURNING token",
+      4, { T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_LEASE_RELEASE: the token stays, for fencing */
+    { "UPDATE integrations_leases SET expires_at = 0"
+      " WHERE name = ?1 AND holder = ?2",
+      "UPDATE integrations_leases SET expires_at = 0"
+      " WHERE name = $1 AND holder = $2",
+      2, { T_TEXT, T_TEXT } }
+};
+
+
+const integrations_store_sql_t *
+integrations_store_sql(integrations_store_stmt_e stmt)
+{
+    if ((unsigned) stmt >= INTEGRATIONS_STORE_NSTMTS
+        || sizeof(integrations_store_stmts) / sizeof(integrations_store_sql_t)
+           != INTEGRATIONS_STORE_NSTMTS)
+    {
+        return NULL;
+    }
+
+    return &integrations_store_stmts[stmt];
+}
+
+
+const char *
+integrations_store_sql_text(integrations_store_backend_e b,
+    integrations_store_stmt_e stmt)
+{
+    const integrations_store_sql_t  *s;
+
+    s = integrations_store_sql(stmt);
+
+    if (s == NULL) {
+        return NULL;
+    }
+
+    return (b == INTEGRATIONS_STORE_SQLITE) ? s->sqlite : s->postgresql;
+}
+
+
+int
+integrations_store_sql_check(const char *text, char sigil, unsigned nparams)
+{
+    unsigned     n, seen;
+    const char  *p;
+
+    seen = 0;
+
+    for (p = text; *p; p++) {
+
+        if (*p == '\'') {
+            /* no literals with a sigil inside: none are used */
+            p = strchr(p + 1, '\'');
+            if (p == NULL) {
+                return -1;
+            }
+
+            continue;
+        }
+
+        if (*p != '?' && *p != '$') {
+            continue;
+        }
+
+        if (*p != sigil || p[1] < '1' || p[1] > '9') {
+            return -1;
+        }
+
+        n = 0;
+
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            n = n * 10 + (*p - '0');
+        }
+
+        p--;
+
+        if (n == 0 || n > nparams || n > 31) {
+            return -1;
+        }
+
+        seen |= 1u << (n - 1);
+    }
+
+    return (seen == ((nparams ? (1u << nparams) : 1u) - 1)) ? 0 : -1;
+}
+
+
+/* ---- operations -------------------------------------------------------- */
+
+const char *
+integrations_store_kind_name(integrations_store_kind_e kind)
+{
+    static const char  *names[] = {
+        "probe", "idem_begin", "idem_finish", "idem_release", "idem_purge",
+        "lease_acquire", "lease_release"
+    };
+
+    if ((unsigned) kind >= sizeof(names) / sizeof(names[0])) {
+        return "unknown";
+    }
+
+    return names[kind];
+}
+
+
+const char *
+integrations_store_rc_name(integrations_store_rc_e rc)
+{
+    static const char  *names[] = {
+        "ok", "unavailable", "timeout", "schema", "overload", "error"
+    };
+
+    if ((unsigned) rc >= sizeof(names) / sizeof(names[0])) {
+        return "error";
+    }
+
+    return names[rc];
+}
+
+
+void
+integrations_store_op_clear(integrations_store_op_t *op)
+{
+    free(op->result);
+    op->result = NULL;
+}
