@@ -43,17 +43,17 @@ static const char  *integrations_mime_months[] = {
 void
 integrations_mime_date(time_t now, char out[32])
 {
-    struct tm  tm;
+    integrations_notify_tm_t  tm;
 
-    gmtime_r(&now, &tm);
+    integrations_notify_utc(now, &tm);
 
     /* names from tables, not strftime(): the locale must not matter */
 
-    snprintf(out, 32, "%s, %02d %s %04d %02d:%02d:%02d +0000",
-             integrations_mime_days[tm.tm_wday % 7], tm.tm_mday % 100,
-             integrations_mime_months[tm.tm_mon % 12],
-             (tm.tm_year + 1900) % 10000, tm.tm_hour % 100, tm.tm_min % 100,
-             tm.tm_sec % 100);
+    snprintf(out, 32, "%s, %02u %s %04u %02u:%02u:%02u +0000",
+             integrations_mime_days[tm.wday % 7], tm.day % 100,
+             integrations_mime_months[(tm.month - 1) % 12],
+             (unsigned) (tm.year % 10000), tm.hour % 100, tm.min % 100,
+             tm.sec % 100);
 }
 
 

@@ -7,6 +7,7 @@
 
 #include "integrations_json.h"
 #include "integrations_notify.h"
+#include "integrations_time.h"
 
 
 #define INTEGRATIONS_NOTIFY_BUF_MAX  (16 * 1024 * 1024)
@@ -663,4 +664,28 @@ integrations_notify_json_int(yajl_val v, long long min, long long max,
     *n = x;
 
     return 0;
+}
+
+
+void
+integrations_notify_utc(int64_t t, integrations_notify_tm_t *tm)
+{
+    int64_t  days, secs;
+
+    days = t / 86400;
+    secs = t % 86400;
+
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+
+    integrations_time_civil_from_days(days, &tm->year, &tm->month, &tm->day);
+
+    tm->hour = (unsigned) (secs / 3600);
+    tm->min = (unsigned) (secs / 60 % 60);
+    tm->sec = (unsigned) (secs % 60);
+
+    /* 1970-01-01 was a Thursday */
+    tm->wday = (unsigned) (((days % 7) + 11) % 7);
 }

@@ -253,6 +253,20 @@ int integrations_notify_json_int(yajl_val v, long long min, long long max,
     long long *n);
 
 
+/* a Unix time in UTC, from integrations_time (no gmtime_r(), no locale) */
+typedef struct {
+    int64_t   year;
+    unsigned  month;                  /* 1..12 */
+    unsigned  day;                    /* 1..31 */
+    unsigned  hour;
+    unsigned  min;
+    unsigned  sec;
+    unsigned  wday;                   /* 0 Sunday .. 6 */
+} integrations_notify_tm_t;
+
+void integrations_notify_utc(int64_t t, integrations_notify_tm_t *tm);
+
+
 /*
  * UTF-8 (RFC 3629: no overlongs, surrogates or code points past 10FFFF).
  * Decodes one character at s[0..len): returns its length (1..4) and the

@@ -14,6 +14,7 @@
 #include "integrations_recipient.h"
 #include "integrations_slack.h"
 #include "integrations_sms_kr.h"
+#include "integrations_time.h"
 #include "integrations_twilio.h"
 
 
@@ -974,9 +975,8 @@ integrations_notify_dup(const char *s, size_t n)
 int
 integrations_notify_parse_time(const char *s, size_t len, int64_t *t)
 {
-    int        i, off, v[6];
-    size_t     p;
-    struct tm  tm;
+    int     i, off, v[6];
+    size_t  p;
 
     static const int  at[6] = { 0, 5, 8, 11, 14, 17 };
     static const int  width[6] = { 4, 2, 2, 2, 2, 2 };
@@ -1040,21 +1040,12 @@ integrations_notify_parse_time(const char *s, size_t len, int64_t *t)
         return -1;
     }
 
-    memset(&tm, 0, sizeof(struct tm));
-    tm.tm_year = v[0] - 1900;
-    tm.tm_mon = v[1] - 1;
-    tm.tm_mday = v[2];
-    tm.tm_hour = v[3];
-    tm.tm_min = v[4];
-    tm.tm_sec = v[5] == 60 ? 59 : v[5];
-
-    /* timegm() normalizes 31 February into March: check the day held */
-
-    *t = (int64_t) timegm(&tm);
-
-    if (tm.tm_mday != v[2] || tm.tm_mon != v[1] - 1) {
-        return -1;
+    if ((unsigned) v[2] > integrations_time_month_days(v[0], v[1])) {
+        return -1;                    /* 31 February */
     }
+
+    *t = integrations_time_days_from_civil(v[0], v[1], v[2]) * 86400
+         + v[3] * 3600 + v[4] * 60 + (v[5] == 60 ? 59 : v[5]);
 
     *t -= off;
 

@@ -24,14 +24,19 @@ static const char  *integrations_solapi_types[] = { "SMS", "LMS", "ATA" };
 void
 integrations_solapi_date(time_t now, char out[21])
 {
-    struct tm  tm;
+    integrations_notify_tm_t  tm;
 
-    gmtime_r(&now, &tm);
+    integrations_notify_utc(now, &tm);
 
-    if (strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) != 20) {
-        /* past year 9999: not a clock this runs on */
+    if (tm.year < 0 || tm.year > 9999) {
+        /* not a clock this runs on */
         memcpy(out, "1970-01-01T00:00:00Z", 21);
+        return;
     }
+
+    snprintf(out, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned) tm.year,
+             tm.month % 100, tm.day % 100, tm.hour % 100, tm.min % 100,
+             tm.sec % 100);
 }
 
 
