@@ -19,6 +19,28 @@
  *                                   JWT, token answer, message, classifier
  *   integrations_mime.h             the SMTP message (RFC 5322 + MIME)
  *
+ * The life of a notification, as the glue is meant to drive it:
+ *
+ *   config     notify_template: integrations_tpl_file_parse() (errors name
+ *              the file's line; an AlimTalk one must pass
+ *              integrations_tpl_is_flat()); notify_provider: read its key
+ *              file (integrations_fcm_key_parse() for FCM) and build the
+ *              integrations_notify_route_t table
+ *   request    integrations_notify_parse(): 400/422 problem, or rendered
+ *              items with normalized recipients, to commit to the outbox
+ *              before answering
+ *   sender     per item and provider: the builder (integrations_solapi_
+ *              body(), _twilio_body(), _sendgrid_body(), _mime_build(),
+ *              _slack_*_body(), _fcm_message_body()), the outbound call,
+ *              then the provider's classifier on the answer (or on no
+ *              answer: status 0 and the transport kind)
+ *   outcome    SENT: done, keep message_id; RETRYABLE:
+ *              integrations_notify_next_attempt_at() with retry_after, or
+ *              give up; PERMANENT: failed (F_FALLBACK: an AlimTalk may go
+ *              as SMS/LMS); UNKNOWN: do not resend, alert.  Logs and
+ *              alerts name integrations_rcpt_mask() of the recipient and
+ *              never a body.
+ *
  * This header holds the one result shape every response classifier
  * returns, a growable buffer the builders write into, JSON out (yajl_gen)
  * and readers for the strict JSON trees of integrations_json.h.  Every
