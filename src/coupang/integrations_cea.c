@@ -4,6 +4,7 @@
 
 #include "integrations_cea.h"
 #include "integrations_hmac.h"
+#include "integrations_time.h"
 
 #include <string.h>
 #include <openssl/crypto.h>
@@ -56,12 +57,10 @@ void
 integrations_cea_format_date(time_t now, char *out)
 {
     int       i, v[6];
-    int64_t   days, secs, era, doe, yoe, doy, mp, y, m, d;
+    int64_t   days, secs, y;
+    unsigned  m, d;
 
-    /*
-     * UTC civil date from days since the epoch (H. Hinnant's algorithm):
-     * plain arithmetic, where gmtime_r() takes a lock on every call.
-     */
+    /* plain arithmetic, where gmtime_r() takes a lock on every call */
 
     days = (int64_t) now / 86400;
     secs = (int64_t) now % 86400;
@@ -71,15 +70,7 @@ integrations_cea_format_date(time_t now, char *out)
         days--;
     }
 
-    days += 719468;
-    era = (days >= 0 ? days : days - 146096) / 146097;
-    doe = days - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y = yoe + era * 400 + (m <= 2);
+    integrations_time_civil_from_days(days, &y, &m, &d);
 
     /* the protocol's year has two digits */
 

@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "integrations_paypal_webhook.h"
+#include "integrations_time.h"
 
 
 #define INTEGRATIONS_PAYPAL_MAX_SIG    1024    /* bytes: RSA-8192 */
@@ -26,7 +27,6 @@ struct integrations_paypal_cert_s {
 
 static int lower(int c);
 static int parse_time(const char *s, size_t len, time_t *t);
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 
 
 int
@@ -248,8 +248,9 @@ integrations_paypal_cert_load(const char *pem, size_t len, X509_STORE *roots,
         goto failed;
     }
 
-    cert->expires = (time_t) (days_from_civil(tm.tm_year + 1900,
-                                              tm.tm_mon + 1, tm.tm_mday)
+    cert->expires = (time_t) (integrations_time_days_from_civil(
+                                  tm.tm_year + 1900, tm.tm_mon + 1,
+                                  tm.tm_mday)
                               * 86400
                               + tm.tm_hour * 3600 + tm.tm_min * 60
                               + tm.tm_sec);
@@ -429,7 +430,7 @@ parse_time(const char *s, size_t len, time_t *t)
 {
     int      off, sign;
     size_t   i;
-    int64_t  v[6];
+    int64_t  v[6], days;
 
     static const size_t  at[6] = { 0, 5, 8, 11, 14, 17 };
     static const size_t  width[6] = { 4, 2, 2, 2, 2, 2 };
@@ -488,26 +489,9 @@ parse_time(const char *s, size_t len, time_t *t)
         return -1;
     }
 
-    *t = (time_t) (days_from_civil(v[0], (unsigned) v[1], (unsigned) v[2])
-                   * 86400 + v[3] * 3600 + v[4] * 60 + v[5] - off);
+    days = integrations_time_days_from_civil(v[0], (unsigned) v[1],
+                                             (unsigned) v[2]);
+    *t = (time_t) (days * 86400 + v[3] * 3600 + v[4] * 60 + v[5] - off);
 
     return 0;
-}
-
-
-/* days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant) */
-
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t   era;
-    unsigned  yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned) (y - era * 400);
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return era * 146097 + (int64_t) doe - 719468;
 }
