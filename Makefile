@@ -84,9 +84,25 @@ $(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS) \
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(BUILD)/nginx/objs/ngx_integrations_module.so $@
 
-$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(CORE_SRCS) $(CORE_HDRS) | check-core
+# The core is compiled once per flavour into an archive that every unit
+# test (or fuzzer) links, rather than once per program.
+UNIT_OBJS    := $(patsubst src/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))
+FUZZ_OBJS    := $(patsubst src/%.c,$(BUILD)/core-fuzz/%.o,$(CORE_SRCS))
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+                $(CORE_INCS) $(PQ_INCS)
+
+$(BUILD)/core/%.o: src/%.c $(CORE_HDRS) | check-core
+	@mkdir -p $(dir $@)
+	@echo "cc core $<"
+	@$(CC) $(UNIT_CFLAGS) -c $< -o $@
+
+$(BUILD)/core.a: $(UNIT_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(BUILD)/core.a
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(UNIT_CFLAGS) $(CORE_SRCS) $< $(CORE_LIBS) -o $@
+	$(CC) $(UNIT_CFLAGS) $< $(BUILD)/core.a $(CORE_LIBS) -o $@
 
 unit: $(UNIT_TESTS)
 	VECTORS_DIR=$(VECTORS_DIR) prove --exec '' $(UNIT_TESTS)
@@ -120,10 +136,19 @@ $(BUILD)/bench/store_commit: bench/store_commit.c $(CORE_SRCS) $(CORE_HDRS)
 bench-instructions: deps $(MODULE)
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/instructions
 
-$(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS) | check-core
+$(BUILD)/core-fuzz/%.o: src/%.c $(CORE_HDRS) | check-core
+	@mkdir -p $(dir $@)
+	@echo "clang core $<"
+	@clang $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/core-fuzz.a: $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/core-fuzz.a
 	@mkdir -p $(BUILD)/fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CORE_INCS) $(PQ_INCS) \
-	    $(CORE_SRCS) $< $(CORE_LIBS) -o $@
+	    $< $(BUILD)/core-fuzz.a $(CORE_LIBS) -o $@
 
 fuzz: deps deps-fuzz
 	$(MAKE) $(FUZZERS)
