@@ -1093,6 +1093,7 @@ ngx_http_integrations_outbound_finish(
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_INTERFACE_FAILED:
+    case CURLE_USE_SSL_FAILED:          /* SMTP: no STARTTLS, nothing sent */
         req->error = NGX_HTTP_INTEGRATIONS_OUTBOUND_CONNECT;
         break;
 
@@ -1214,6 +1215,14 @@ ngx_http_integrations_outbound_log(ngx_http_integrations_outbound_req_t *req)
     q = ngx_strlchr(url.data, url.data + url.len, '?');
     if (q) {
         url.len = q - url.data;
+    }
+
+    if (req->url_secret) {
+        q = ngx_strnstr(url.data, (char *) "://", url.len);
+        q = q ? ngx_strlchr(q + 3, url.data + url.len, '/') : NULL;
+        if (q) {
+            url.len = q - url.data;
+        }
     }
 
     len = sizeof("{\"outbound\":{\"provider\":\"\",\"method\":\"\","

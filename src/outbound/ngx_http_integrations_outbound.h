@@ -78,6 +78,12 @@ struct ngx_http_integrations_outbound_req_s {
     /* the caller's own limits; NULL: ngx_http_integrations_outbound_hooks */
     ngx_http_integrations_outbound_limits_t  *limits;
 
+    unsigned                                  url_secret:1;  /* the URL
+                                                    holds a secret (a Slack
+                                                    webhook's path): logs
+                                                    show its scheme and host
+                                                    only */
+
     ngx_msec_t                                connect_timeout;  /* 0: 5s */
     ngx_msec_t                                timeout;          /* 0: 30s */
     size_t                                    max_response;     /* 0: 1M */
