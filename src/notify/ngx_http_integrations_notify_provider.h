@@ -213,8 +213,8 @@ ngx_http_integrations_notify_provider_t *
     ngx_http_integrations_notify_provider_find(ngx_conf_t *cf,
     ngx_str_t *name);
 
-/* every provider, in directive order; *n of them */
-ngx_http_integrations_notify_provider_t *
+/* every provider, in directive order: an array of *n pointers */
+ngx_http_integrations_notify_provider_t **
     ngx_http_integrations_notify_providers(ngx_conf_t *cf, ngx_uint_t *n);
 
 /*
