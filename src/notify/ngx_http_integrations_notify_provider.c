@@ -1698,8 +1698,12 @@ static ngx_int_t
 ngx_http_integrations_np_join(ngx_conf_t *cf, ngx_str_t *out,
     ngx_str_t *base, const char *path1, ngx_str_t *mid, const char *path2)
 {
-    u_char  *p;
-    size_t   l1, l2;
+    u_char     *p;
+    size_t      l1, l2;
+    ngx_str_t   b;
+
+    b = *base;                        /* out may be base */
+    base = &b;
 
     l1 = ngx_strlen(path1);
     l2 = path2 ? ngx_strlen(path2) : 0;
@@ -2556,7 +2560,11 @@ ngx_http_integrations_np_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
 bad:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "notify_provider \"%V\": \"key_file=%V\" must hold %s",
+                       (pr->type == NGX_HTTP_INTEGRATIONS_NOTIFY_FCM)
+                       ? "notify_provider \"%V\": \"key_file=%V\" is not a "
+                         "usable service-account key: %s"
+                       : "notify_provider \"%V\": \"key_file=%V\" must hold "
+                         "%s",
                        &pr->name, key_file, why);
 
     return NGX_ERROR;
