@@ -27,6 +27,7 @@
 #include "integrations_mime.h"
 #include "integrations_notify.h"
 #include "integrations_notify_request.h"
+#include "integrations_notify_retry.h"
 #include "integrations_recipient.h"
 #include "integrations_sendgrid.h"
 #include "integrations_slack.h"
@@ -1392,9 +1393,7 @@ static void
 ngx_http_integrations_np_response(ngx_http_integrations_outbound_req_t *req,
     integrations_notify_response_t *r)
 {
-    u_char     *p, *last;
-    int64_t     n;
-    ngx_str_t   v;
+    ngx_str_t  v;
 
     ngx_memzero(r, sizeof(integrations_notify_response_t));
 
@@ -1421,22 +1420,11 @@ ngx_http_integrations_np_response(ngx_http_integrations_outbound_req_t *req,
         r->message_id_len = v.len;
     }
 
-    /* Retry-After in seconds; an HTTP date is not taken */
-
     if (ngx_http_integrations_outbound_header(req, "Retry-After", &v)
-        == NGX_OK
-        && v.len > 0 && v.len <= 9)
+        == NGX_OK)
     {
-        n = 0;
-        last = v.data + v.len;
-
-        for (p = v.data; p < last && *p >= '0' && *p <= '9'; p++) {
-            n = n * 10 + (*p - '0');
-        }
-
-        if (p == last) {
-            r->retry_after = ngx_min(n, 86400);
-        }
+        r->retry_after = integrations_notify_retry_after((char *) v.data,
+                                                         v.len, ngx_time());
     }
 }
 
