@@ -74,11 +74,47 @@ sub new {
                     return json(503, { error => 'unavailable' },
                                 'Retry-After' => '7');
                 }
-                return $handler->($req, $mode, $port);
+                my @resp = $handler->($req, $mode, $port);
+                show($name, $req) if $args{print} && !ref $resp[0]
+                                     && $resp[0] =~ /^2/
+                                     && $req->{target} ne '/token';
+                return @resp;
             });
     }
 
     return $self;
+}
+
+# the demo's sandboxes (print => 1): one line per message accepted
+sub show {
+    my ($name, $req) = @_;
+    my $b = eval { decode_json($req->{body}) } // {};
+    my %f = map { @$_ } form_decode($req->{body});
+    my $line;
+    if ($name eq 'solapi') {
+        my $m = $b->{message} // {};
+        $line = "$m->{type} to $m->{to}"
+              . ($m->{subject} ? " [$m->{subject}]" : '')
+              . ($m->{kakaoOptions} ? " template $m->{kakaoOptions}{templateId}"
+                                    : '')
+              . ": $m->{text}";
+    } elsif ($name eq 'twilio') {
+        $line = "SMS to $f{To}: " . decode('UTF-8', $f{Body} // '');
+    } elsif ($name eq 'sendgrid') {
+        $line = "email to $b->{personalizations}[0]{to}[0]{email}: "
+              . "$b->{subject}";
+    } elsif ($name eq 'slack') {
+        $line = ($b->{channel} ? "#$b->{channel}" : 'webhook')
+              . ": $b->{text}";
+    } else {
+        my $m = $b->{message} // {};
+        $line = "push to " . substr($m->{token} // '', 0, 12) . "...: "
+              . ($m->{notification}{title} // '') . ' '
+              . ($m->{notification}{body} // '');
+    }
+    $line =~ s/[\r\n]+/ /g;
+    binmode STDOUT, ':encoding(UTF-8)';
+    print "[$name] $line\n";
 }
 
 sub base_url { my ($self, $name) = @_;

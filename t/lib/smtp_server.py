@@ -33,8 +33,9 @@ def mode(d):
 
 
 class Saver:
-    def __init__(self, d):
+    def __init__(self, d, show=False):
         self.dir = d
+        self.show = show
 
     async def handle_RCPT(self, server, session, envelope, address,
                           rcpt_options):
@@ -65,6 +66,16 @@ class Saver:
                        "auth": bool(session.authenticated),
                        "time": time.time()}, f)
         os.rename(base + ".eml.tmp", base + ".eml")
+        if self.show:
+            import email
+            import email.policy
+            m = email.message_from_bytes(data, policy=email.policy.default)
+            body = m.get_body(preferencelist=("plain", "html"))
+            text = body.get_content() if body is not None else ""
+            print("[smtp] %s -> %s: %s | %s" % (
+                envelope.mail_from, ", ".join(envelope.rcpt_tos),
+                m.get("Subject", ""), " ".join(text.split())[:200]),
+                flush=True)
         return "250 2.0.0 queued as %04d" % (n + 1)
 
 
@@ -77,6 +88,8 @@ def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--auth")
+    ap.add_argument("--print", action="store_true",
+                    help="print each message's envelope, subject and text")
     a = ap.parse_args()
 
     ctx = None
@@ -105,7 +118,7 @@ def main():
         # implicit TLS is TLS too, which aiosmtpd only knows of STARTTLS
         kw["auth_require_tls"] = a.tls == "starttls"
 
-    handler = Saver(a.dir)
+    handler = Saver(a.dir, a.print)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
 
