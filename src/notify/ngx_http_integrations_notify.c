@@ -830,7 +830,9 @@ ngx_http_integrations_notify_enqueued(ngx_http_integrations_store_op_t *op)
     }
 
     for (i = 0; i < ctx->n; i++) {
-        integrations_notify_gen_map(&j, ctx->bulk);
+        if (ctx->bulk) {
+            integrations_notify_gen_map(&j, 1);
+        }
 
         if (res[i].verdict == INTEGRATIONS_STORE_OUTBOX_NEW) {
             integrations_notify_gen_key(&j, "id",
