@@ -2747,9 +2747,9 @@ ngx_http_integrations_notify_init_main_conf(ngx_conf_t *cf, void *conf)
 
     nmcf->retry.max_age_ms = (int64_t) nmcf->max_age;
 
-    if (nmcf->retention < 60000) {
+    if (nmcf->retention < 1000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"notify_retention\" must "
-                           "be at least 1m");
+                           "be at least 1s");
         return NGX_CONF_ERROR;
     }
 
