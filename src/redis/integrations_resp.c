@@ -17,6 +17,45 @@ static int integrations_resp_int(const unsigned char *p,
 
 
 size_t
+integrations_resp_array_len(size_t n)
+{
+    return 1 + integrations_resp_digits(n) + 2;
+}
+
+
+unsigned char *
+integrations_resp_array(unsigned char *out, size_t n)
+{
+    return integrations_resp_number(out, '*', n);
+}
+
+
+size_t
+integrations_resp_bulk_len(size_t len)
+{
+    return 1 + integrations_resp_digits(len) + 2 + len + 2;
+}
+
+
+unsigned char *
+integrations_resp_bulk(unsigned char *out, const unsigned char *data,
+    size_t len)
+{
+    out = integrations_resp_number(out, '$', len);
+
+    if (len) {
+        memcpy(out, data, len);
+        out += len;
+    }
+
+    *out++ = '\r';
+    *out++ = '\n';
+
+    return out;
+}
+
+
+size_t
 integrations_resp_command_len(size_t argc, const unsigned char *const *argv,
     const size_t *lens)
 {
@@ -24,12 +63,10 @@ integrations_resp_command_len(size_t argc, const unsigned char *const *argv,
 
     (void) argv;
 
-    /* "*" argc CRLF, then "$" len CRLF data CRLF for each */
-
-    n = 1 + integrations_resp_digits(argc) + 2;
+    n = integrations_resp_array_len(argc);
 
     for (i = 0; i < argc; i++) {
-        n += 1 + integrations_resp_digits(lens[i]) + 2 + lens[i] + 2;
+        n += integrations_resp_bulk_len(lens[i]);
     }
 
     return n;
@@ -42,18 +79,10 @@ integrations_resp_command(unsigned char *out, size_t argc,
 {
     size_t  i;
 
-    out = integrations_resp_number(out, '*', argc);
+    out = integrations_resp_array(out, argc);
 
     for (i = 0; i < argc; i++) {
-        out = integrations_resp_number(out, '$', lens[i]);
-
-        if (lens[i]) {
-            memcpy(out, argv[i], lens[i]);
-            out += lens[i];
-        }
-
-        *out++ = '\r';
-        *out++ = '\n';
+        out = integrations_resp_bulk(out, argv[i], lens[i]);
     }
 
     return out;

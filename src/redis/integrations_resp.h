@@ -66,6 +66,13 @@ typedef struct {
 } integrations_resp_reply_t;
 
 
+/* pieces of a command: the array's head, then each bulk string */
+size_t integrations_resp_array_len(size_t n);
+unsigned char *integrations_resp_array(unsigned char *out, size_t n);
+size_t integrations_resp_bulk_len(size_t len);
+unsigned char *integrations_resp_bulk(unsigned char *out,
+    const unsigned char *data, size_t len);
+
 /* the length of the command, argc >= 1 arguments of lens[i] bytes */
 size_t integrations_resp_command_len(size_t argc,
     const unsigned char *const *argv, const size_t *lens);
