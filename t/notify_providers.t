@@ -435,4 +435,24 @@ for my $b (@bad) {
     unlike($out, qr/mock-|xoxb/, 'and no secret');
 }
 
+# the README's example passes nginx -t, with key files of the right shapes
+
+open my $rd, '<:encoding(UTF-8)', 'README.md' or die "README.md: $!";
+my $readme = do { local $/; <$rd> };
+my ($example) = $readme =~ /^(    notify_provider  sms .*?)\n\n/ms;
+ok($example, 'the README has the notify_provider example');
+my %shape = (solapi => "NCSKEY:secret\n",
+             twilio => "AC0123456789abcdef0123456789abcdef:token\n",
+             smtp => "user:password\n", sendgrid => "SG.key\n",
+             'fcm.json' => $mock->fcm_key_json, slack => "xoxb-1\n",
+             'slack-webhook' => "https://hooks.slack.com/services/T/B/x\n");
+$t->write_file("readme-$_", $shape{$_}) for keys %shape;
+(my $ex = $example // '') =~ s{/etc/nginx/secrets/}{%%DIR%%/readme-}g;
+my ($passed, $out) = $t->test_config(http => encode('UTF-8', <<"CONF"));
+    rate_limit_zone \$binary_remote_addr zone=slack:64k rate=1r/s;
+    circuit_breaker_zone zone=providers:64k;
+$ex
+CONF
+ok($passed, "nginx -t takes the README's example") or diag($out);
+
 done_testing();
