@@ -1242,6 +1242,7 @@ ngx_http_integrations_np_build(ngx_http_integrations_np_send_t *s,
         p = ngx_cpymem(p, m->to.data, m->to.len);
         *p = '>';
 
+        ngx_str_set(&req->method, "SMTP");   /* for the log line */
         req->smtp.starttls = c->starttls ? 1 : 0;
         req->username = c->user;
         req->password = c->pass;
