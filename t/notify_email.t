@@ -18,12 +18,14 @@ use Test::More;
 use JSON::PP;
 use Encode qw(encode decode);
 use IPC::Open2;
+use IO::Socket::INET;
 use File::Basename qw(dirname);
 
 use Gateway;
 use MockSMTP;
 
 my $J = JSON::PP->new->utf8->canonical;
+my $T = $ENV{VALGRIND} ? '30s' : '10s';   # a send's timeout
 my $LIB = dirname(__FILE__) . '/lib';
 
 my $gw = Gateway->new(workers => 1);
@@ -32,6 +34,12 @@ my $tls_port = $gw->port('smtp_starttls');
 my $ssl_port = $gw->port('smtp_implicit');
 my $plain_port = $gw->port('smtp_plain');
 my $down_port = Gateway::free_port();
+
+# a server that takes the connection and never greets
+my $mute = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
+                                 LocalPort => 0, Proto => 'tcp')
+    or die "listen: $!";
+my $mute_port = $mute->sockport;
 
 my $starttls = MockSMTP->new(port => $tls_port, tls => 'starttls',
                              auth => 'mailer:s3cret-pass');
@@ -59,21 +67,26 @@ $gw->start(http => encode('UTF-8', <<"CONF"));
     notify_provider mail type=smtp key_file=%%DIR%%/smtp.key
                     base_url=smtp://127.0.0.1:$tls_port
                     from=books\@example.com "from_name=전자책 서점"
-                    reply_to=help\@example.com timeout=5s;
+                    reply_to=help\@example.com timeout=$T connect_timeout=$T;
     notify_provider mails type=smtp key_file=%%DIR%%/smtp.key
                     base_url=smtps://127.0.0.1:$ssl_port
-                    from=books\@example.com timeout=5s;
+                    from=books\@example.com timeout=$T connect_timeout=$T;
     notify_provider wrong type=smtp key_file=%%DIR%%/wrong.key
                     base_url=smtp://127.0.0.1:$tls_port
-                    from=books\@example.com timeout=5s;
+                    from=books\@example.com timeout=$T connect_timeout=$T;
     notify_provider notls type=smtp key_file=%%DIR%%/smtp.key
                     base_url=smtp://127.0.0.1:$plain_port
-                    from=books\@example.com timeout=5s;
+                    from=books\@example.com timeout=$T connect_timeout=$T;
     notify_provider plain type=smtp base_url=smtp://127.0.0.1:$plain_port
-                    starttls=off from=books\@example.com timeout=5s;
+                    starttls=off from=books\@example.com timeout=$T
+                    connect_timeout=$T;
     notify_provider down type=smtp base_url=smtp://127.0.0.1:$down_port
-                    starttls=off from=books\@example.com timeout=5s
+                    starttls=off from=books\@example.com timeout=$T
                     connect_timeout=2s;
+
+    notify_provider mute type=smtp base_url=smtp://127.0.0.1:$mute_port
+                    starttls=off from=books\@example.com timeout=$T
+                    connect_timeout=1s;
 
     integrations_store sqlite:%%DIR%%/store.db;
     notify_template ready file=%%DIR%%/ready.tpl;
@@ -91,7 +104,7 @@ sub send_mail {
     my (%m) = @_;
     my $r = $gw->request('POST', '/send',
                          headers => { 'Content-Type' => 'application/json' },
-                         body => $J->encode(\%m), timeout => 30);
+                         body => $J->encode(\%m), timeout => 120);
     my $o = eval { $J->decode($r->{body}) } // {};
     return ($r, $o);
 }
@@ -304,6 +317,13 @@ is($after, $before, 'and the server got nothing in clear');
                      subject => 's', text => 't', id => 'ntf-0009');
 is($o->{outcome}, 'retryable', 'no server: retryable');
 is($o->{code}, 'connect', 'connection refused');
+
+($r, $o) = send_mail(provider => 'mute', to => 'reader@example.net',
+                     subject => 's', text => 't', id => 'ntf-0011');
+is($o->{outcome}, 'retryable', 'a server that never greets: retryable');
+is($o->{code}, 'connect', 'a failure of the handshake, before any of the '
+   . 'message left');
+ok(!(grep { $_ eq 'ambiguous' } @{ $o->{flags} // [] }), 'not ambiguous');
 
 # bad messages never reach the server
 

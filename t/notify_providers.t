@@ -41,7 +41,7 @@ $gw->write_file('long_sms.tpl', encode('UTF-8', "Subject: 주문 안내\n--- tex
                 . "{{name}}님, " . ('가' x 50) . "\n"));
 $gw->write_file('ready_ata.tpl',
                 encode('UTF-8', "{{name}}님, 주문하신 책이 준비되었습니다.\n"));
-my $T = $VG ? '20s' : '5s';
+my $T = $VG ? '30s' : '10s';
 
 my $conf = <<"CONF";
     rate_limit_zone      \$binary_remote_addr zone=sends:64k rate=1r/m

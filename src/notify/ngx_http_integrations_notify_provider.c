@@ -1402,7 +1402,10 @@ ngx_http_integrations_np_response(ngx_http_integrations_outbound_req_t *req,
 
     if (req->error != NGX_HTTP_INTEGRATIONS_OUTBOUND_OK) {
         r->status = 0;
-        r->transport = (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_CONNECT)
+        /* nothing left before the connect (or SMTP's handshake) was done */
+
+        r->transport = (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_CONNECT
+                        || !req->started)
                        ? INTEGRATIONS_NOTIFY_T_CONNECT
                        : (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_TIMEOUT)
                          ? INTEGRATIONS_NOTIFY_T_TIMEOUT
