@@ -147,6 +147,10 @@ for my $backend (Store->backends) {
     my $st = Store->new($backend, $gw);
     $gw->start(http => http_conf($st));
 
+    # the store answers (a first connection is slow under valgrind)
+    Store::wait_for(sub {
+        $gw->get('/notifications/ntf_0')->{status} == 404 });
+
     # a Korean SMS from a template: 202 once durable, then sent
 
     my $r = post($gw, '/notifications', { channel => 'sms',

@@ -99,6 +99,10 @@ for my $backend (Store->backends) {
 
     $gw->start(http => http_conf($st));
 
+    # the store answers (a first connection is slow under valgrind)
+    Store::wait_for(sub {
+        $gw->get('/notifications/ntf_0')->{status} == 404 });
+
     # kill -9 during a burst of 500 (and 100 to the provider that does
     # not deduplicate)
 

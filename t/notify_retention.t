@@ -37,6 +37,10 @@ for my $backend (Store->backends) {
     }
 CONF
 
+    # the store answers (a first connection is slow under valgrind)
+    Store::wait_for(sub {
+        $gw->get('/notifications/ntf_0')->{status} == 404 });
+
     my @ids;
     for my $i (1 .. 3) {
         my $r = $gw->request('POST', '/notifications',
