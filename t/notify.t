@@ -45,7 +45,7 @@ sub templates {
 
 sub http_conf {
     my ($st, %a) = @_;
-    my $store = $st->directive;
+    my $store = $st->directive($VG ? 'timeout=30s' : undef);
     my $retention = $a{retention} // '30d';
     return encode('UTF-8', $store . <<"CONF");
     integrations_outbound_bind 127.0.0.1;
@@ -374,6 +374,8 @@ for my $backend (Store->backends) {
     like($log, qr/\{"notify":\{"id":"\Q$id\E","channel":"sms","provider":"sms_kr","to":"010-\*\*\*\*-5678","attempt":1,"outcome":"sent"/,
          "$t the JSON log line of a send, masked");
     unlike($log, qr/01012345678|홍길동|비밀/, "$t   no number or body in the log");
+    diag(join "\n", grep { /integrations_store|\[(warn|error)\]/ }
+                    split /\n/, $log) if $ENV{NOTIFY_DEBUG};
 
     $gw->stop;
 }

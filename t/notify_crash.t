@@ -28,7 +28,7 @@ sub http_conf {
     my ($st) = @_;
     my $t = $VG ? '20s' : '2s';
     my $lease = $VG ? '40s' : '4s';
-    return $st->directive . <<"CONF";
+    return $st->directive($VG ? 'timeout=30s' : undef) . <<"CONF";
     integrations_outbound_bind 127.0.0.1;
     notify_provider keyed type=solapi key_file=%%DIR%%/solapi.key
                     base_url=http://127.0.0.1:%%PORT:solapi%%
