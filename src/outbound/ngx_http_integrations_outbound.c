@@ -1060,11 +1060,18 @@ static void
 ngx_http_integrations_outbound_finish(
     ngx_http_integrations_outbound_req_t *req, CURLcode code)
 {
-    long     status;
-    u_char  *p;
+    long        status, sent;
+    u_char     *p;
+    curl_off_t  pretransfer;
 
     status = 0;
     curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+
+    pretransfer = 0;
+    sent = 0;
+    curl_easy_getinfo(req->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+    curl_easy_getinfo(req->easy, CURLINFO_REQUEST_SIZE, &sent);
+    req->started = (pretransfer > 0 || sent > 0);
 
     req->status = (code == CURLE_OK) ? (ngx_uint_t) status : 0;
     req->duration = ngx_current_msec - req->start;

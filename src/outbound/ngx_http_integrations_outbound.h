@@ -104,6 +104,12 @@ struct ngx_http_integrations_outbound_req_s {
     ngx_http_integrations_outbound_error_e    error;
     ngx_str_t                                 error_text;  /* curl's */
     ngx_msec_t                                duration;
+    unsigned                                  started:1;  /* the connect
+                                                    (for SMTP the whole
+                                                    handshake) was done and
+                                                    the request may have
+                                                    left: a failure is
+                                                    ambiguous */
 
     /* the admit hook's state, for record() or release() */
     void                                     *admission;
