@@ -673,6 +673,19 @@ ngx_http_integrations_rate_limit_account_key(ngx_shm_zone_t *shm_zone,
 }
 
 
+ngx_uint_t
+ngx_http_integrations_rate_limit_remote(ngx_shm_zone_t *shm_zone)
+{
+    ngx_http_integrations_zone_t             *kz;
+    ngx_http_integrations_rate_limit_zone_t  *zone;
+
+    kz = shm_zone->data;
+    zone = kz ? kz->conf : NULL;
+
+    return zone && zone->cluster && zone->sync == 0;
+}
+
+
 ngx_int_t
 ngx_http_integrations_rate_limit_account_async(ngx_shm_zone_t *shm_zone,
     ngx_str_t *key, ngx_uint_t commit, ngx_pool_t *pool, ngx_log_t *log,

@@ -133,6 +133,9 @@ static void ngx_http_integrations_outbound_release(
 static void ngx_http_integrations_outbound_log(
     ngx_http_integrations_outbound_req_t *req);
 static void ngx_http_integrations_outbound_cleanup(void *data);
+static ngx_int_t ngx_http_integrations_outbound_wait(
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_integrations_outbound_wait_cleanup(void *data);
 static size_t ngx_http_integrations_outbound_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
 static size_t ngx_http_integrations_outbound_header_line(char *ptr,
@@ -226,6 +229,11 @@ ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
 
     if (ngx_http_integrations_outbound_hooks.admit) {
         rc = ngx_http_integrations_outbound_hooks.admit(req, retry_after);
+
+        if (rc == NGX_AGAIN) {
+            return ngx_http_integrations_outbound_wait(req);
+        }
+
         if (rc != NGX_OK) {
             return rc;
         }
@@ -238,6 +246,80 @@ ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
     }
 
     return rc;
+}
+
+
+/*
+ * admit() waits: the call is started, or refused, when it answers; a
+ * client that goes meanwhile makes the pool cleanup stop the wait.
+ */
+
+static ngx_int_t
+ngx_http_integrations_outbound_wait(ngx_http_integrations_outbound_req_t *req)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    req->admitting = 1;
+
+    if (req->request) {
+        cln = ngx_pool_cleanup_add(req->request->pool, 0);
+        if (cln == NULL) {
+            ngx_http_integrations_outbound_cancel(req);
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_integrations_outbound_wait_cleanup;
+        cln->data = req;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_integrations_outbound_wait_cleanup(void *data)
+{
+    ngx_http_integrations_outbound_req_t  *req = data;
+
+    if (req->admitting) {
+        req->admitting = 0;
+        ngx_http_integrations_outbound_unadmit(req);
+    }
+}
+
+
+void
+ngx_http_integrations_outbound_admitted(
+    ngx_http_integrations_outbound_req_t *req, ngx_int_t rc,
+    time_t retry_after)
+{
+    if (!req->admitting) {
+        return;
+    }
+
+    req->admitting = 0;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_integrations_outbound_start(req);
+
+        if (rc == NGX_OK) {
+            return;
+        }
+
+        ngx_http_integrations_outbound_unadmit(req);
+
+        req->error = NGX_HTTP_INTEGRATIONS_OUTBOUND_ERROR;
+        ngx_str_set(&req->error_text, "the call could not be started");
+
+    } else {
+        req->error = NGX_HTTP_INTEGRATIONS_OUTBOUND_REFUSED;
+        req->refused = rc;
+        req->retry_after = retry_after;
+        ngx_str_set(&req->error_text, "refused by its limits");
+    }
+
+    req->status = 0;
+    req->done(req);
 }
 
 
@@ -452,6 +534,12 @@ failed:
 void
 ngx_http_integrations_outbound_cancel(ngx_http_integrations_outbound_req_t *req)
 {
+    if (req->admitting) {
+        req->admitting = 0;
+        ngx_http_integrations_outbound_unadmit(req);
+        return;
+    }
+
     if (!req->active) {
         return;
     }

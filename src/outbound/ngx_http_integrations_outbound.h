@@ -41,7 +41,9 @@ typedef enum {
     NGX_HTTP_INTEGRATIONS_OUTBOUND_CONNECT,    /* resolve/connect/TLS failed */
     NGX_HTTP_INTEGRATIONS_OUTBOUND_TIMEOUT,    /* connect or total timeout */
     NGX_HTTP_INTEGRATIONS_OUTBOUND_TOO_LARGE,  /* response over max_response */
-    NGX_HTTP_INTEGRATIONS_OUTBOUND_ERROR       /* anything else */
+    NGX_HTTP_INTEGRATIONS_OUTBOUND_ERROR,      /* anything else */
+    NGX_HTTP_INTEGRATIONS_OUTBOUND_REFUSED     /* admit() refused it after
+                                                  waiting: req->refused */
 } ngx_http_integrations_outbound_error_e;
 
 
@@ -77,6 +79,12 @@ struct ngx_http_integrations_outbound_req_s {
 
     /* the admit hook's state, for record() or release() */
     void                                     *admission;
+    void                                     *admission_wait;  /* while
+                                                   admit() waits */
+
+    /* REFUSED: admit()'s NGX_BUSY or NGX_DECLINED, and its Retry-After */
+    ngx_int_t                                 refused;
+    time_t                                    retry_after;
 
     /* private */
     void                                     *easy;
@@ -91,6 +99,7 @@ struct ngx_http_integrations_outbound_req_s {
     size_t                                    hsize;
     char                                     *errbuf;
     unsigned                                  active:1;
+    unsigned                                  admitting:1;
 };
 
 
@@ -101,7 +110,12 @@ struct ngx_http_integrations_outbound_req_s {
  * admit() runs before a call is started: NGX_OK lets it go; NGX_BUSY
  * (limited) or NGX_DECLINED (breaker open) refuses it, and
  * ngx_http_integrations_outbound_call() returns that code at once, with
- * *retry_after set, without calling done().
+ * *retry_after set, without calling done().  NGX_AGAIN: it waits (a
+ * scope=cluster rate limit asks Redis) and calls
+ * ngx_http_integrations_outbound_admitted() later; the call then returns
+ * NGX_OK, and a refusal comes to done() as error REFUSED with
+ * req->refused and req->retry_after.  release() is called for a call
+ * cancelled while admit() waits (it must stop waiting).
  * available() asks, without side effects, whether the provider's breaker
  * would admit a call now: provider selection skips those that would not.
  * record() sees every finished call (req->status, req->error) and feeds
@@ -131,6 +145,11 @@ extern ngx_http_integrations_outbound_hooks_t
  */
 ngx_int_t ngx_http_integrations_outbound_call(
     ngx_http_integrations_outbound_req_t *req, time_t *retry_after);
+
+/* admit()'s late answer: NGX_OK starts the call, else done() (REFUSED) */
+void ngx_http_integrations_outbound_admitted(
+    ngx_http_integrations_outbound_req_t *req, ngx_int_t rc,
+    time_t retry_after);
 
 /* Cancels a call in flight; done() is not called.  Idempotent. */
 void ngx_http_integrations_outbound_cancel(

@@ -246,6 +246,15 @@ static ngx_http_integrations_pay_provider_t *
     ngx_http_integrations_pay_limited(ngx_str_t *name);
 static ngx_int_t ngx_http_integrations_pay_admit(
     ngx_http_integrations_outbound_req_t *req, time_t *retry_after);
+static ngx_int_t ngx_http_integrations_pay_admit_cluster(
+    ngx_http_integrations_outbound_req_t *req,
+    ngx_http_integrations_pay_provider_t *p, time_t *retry_after);
+static void ngx_http_integrations_pay_admitted(
+    ngx_http_integrations_rate_limit_async_t *a);
+static ngx_int_t ngx_http_integrations_pay_limit_answer(
+    ngx_http_integrations_outbound_req_t *req,
+    ngx_http_integrations_pay_provider_t *p, ngx_int_t rc,
+    integrations_gcra_result_t *res, time_t *retry_after);
 static ngx_int_t ngx_http_integrations_pay_available(ngx_str_t *provider,
     ngx_log_t *log);
 static void ngx_http_integrations_pay_record(
@@ -704,6 +713,12 @@ ngx_http_integrations_pay_admit(ngx_http_integrations_outbound_req_t *req,
 
     now = ngx_current_msec;
 
+    if (p->rate_limit
+        && ngx_http_integrations_rate_limit_remote(p->rate_limit))
+    {
+        return ngx_http_integrations_pay_admit_cluster(req, p, retry_after);
+    }
+
     if (p->rate_limit) {
         rc = ngx_http_integrations_rate_limit_account_key(p->rate_limit,
                                                  &p->name,
@@ -778,6 +793,150 @@ limited:
 }
 
 
+/*
+ * A scope=cluster zone decided by Redis: the breaker first (here, at
+ * once), then one TAKE on Redis; a call the limit refuses gives its
+ * breaker slot back, so it uses up neither.
+ */
+
+static ngx_int_t
+ngx_http_integrations_pay_admit_cluster(
+    ngx_http_integrations_outbound_req_t *req,
+    ngx_http_integrations_pay_provider_t *p, time_t *retry_after)
+{
+    uint64_t                                         wait;
+    ngx_int_t                                        rc;
+    integrations_breaker_verdict_e                   v;
+    ngx_http_integrations_rate_limit_async_t        *a;
+    ngx_http_integrations_circuit_breaker_ticket_t  *t;
+
+    if (p->breaker) {
+        t = ngx_pcalloc(req->pool,
+                       sizeof(ngx_http_integrations_circuit_breaker_ticket_t));
+        if (t == NULL) {
+            return NGX_ERROR;
+        }
+
+        v = ngx_http_integrations_circuit_breaker_acquire_key(p->breaker,
+                                                     &p->breaker_conf,
+                                                     &p->name,
+                                                     ngx_current_msec,
+                                                     req->log, t, &wait);
+
+        if (v == INTEGRATIONS_BREAKER_REJECT) {
+            ngx_log_error(NGX_LOG_INFO, req->log, 0,
+                          "payments: %V call refused, its circuit breaker "
+                          "is %s", &p->name,
+                          integrations_breaker_state_str(t->state));
+
+            if (retry_after) {
+                *retry_after = (time_t) ((wait + 999) / 1000);
+            }
+
+            return NGX_DECLINED;
+        }
+
+        req->admission = t;
+    }
+
+    a = ngx_pcalloc(req->pool, sizeof(ngx_http_integrations_rate_limit_async_t));
+    if (a == NULL) {
+        ngx_http_integrations_pay_release(req);
+        return NGX_ERROR;
+    }
+
+    a->done = ngx_http_integrations_pay_admitted;
+    a->data = req;
+
+    rc = ngx_http_integrations_rate_limit_account_async(p->rate_limit,
+                                                        &p->name, 1,
+                                                        req->pool, req->log,
+                                                        a);
+
+    if (rc == NGX_AGAIN) {
+        req->admission_wait = a;
+        return NGX_AGAIN;
+    }
+
+    rc = ngx_http_integrations_pay_limit_answer(req, p, rc, &a->result,
+                                                retry_after);
+
+    if (rc != NGX_OK) {
+        ngx_http_integrations_pay_release(req);
+        req->admission = NULL;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_integrations_pay_admitted(ngx_http_integrations_rate_limit_async_t *a)
+{
+    time_t                                 retry_after;
+    ngx_int_t                              rc;
+    ngx_http_integrations_pay_provider_t  *p;
+    ngx_http_integrations_outbound_req_t  *req;
+
+    req = a->data;
+    req->admission_wait = NULL;
+
+    p = ngx_http_integrations_pay_limited(&req->provider);
+
+    retry_after = NGX_HTTP_PAY_RETRY_AFTER;
+
+    rc = (p == NULL) ? NGX_OK
+                     : ngx_http_integrations_pay_limit_answer(req, p, a->rc,
+                                                              &a->result,
+                                                              &retry_after);
+
+    if (rc != NGX_OK) {
+        ngx_http_integrations_pay_release(req);
+        req->admission = NULL;
+    }
+
+    ngx_http_integrations_outbound_admitted(req, rc, retry_after);
+}
+
+
+/* NGX_OK, or NGX_BUSY: over the rate, or Redis down with on_error=reject */
+
+static ngx_int_t
+ngx_http_integrations_pay_limit_answer(
+    ngx_http_integrations_outbound_req_t *req,
+    ngx_http_integrations_pay_provider_t *p, ngx_int_t rc,
+    integrations_gcra_result_t *res, time_t *retry_after)
+{
+    if (rc == NGX_BUSY) {
+        ngx_log_error(NGX_LOG_INFO, req->log, 0,
+                      "payments: %V call refused: rate_limit_zone \"%V\" "
+                      "cannot be decided, Redis is down", &p->name,
+                      &p->rate_limit->shm.name);
+
+        if (retry_after) {
+            *retry_after = 1;
+        }
+
+        return NGX_BUSY;
+    }
+
+    if (rc != NGX_OK || res->verdict != INTEGRATIONS_GCRA_REJECTED) {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, req->log, 0,
+                  "payments: %V call refused by rate_limit_zone \"%V\", "
+                  "retry in %uL ms", &p->name, &p->rate_limit->shm.name,
+                  res->retry_after);
+
+    if (retry_after) {
+        *retry_after = (time_t) ((res->retry_after + 999) / 1000);
+    }
+
+    return NGX_BUSY;
+}
+
+
 static ngx_int_t
 ngx_http_integrations_pay_available(ngx_str_t *provider, ngx_log_t *log)
 {
@@ -841,6 +1000,12 @@ ngx_http_integrations_pay_record(ngx_http_integrations_outbound_req_t *req)
 static void
 ngx_http_integrations_pay_release(ngx_http_integrations_outbound_req_t *req)
 {
+    if (req->admission_wait) {
+        /* cancelled while Redis decides */
+        ngx_http_integrations_rate_limit_account_cancel(req->admission_wait);
+        req->admission_wait = NULL;
+    }
+
     if (req->admission == NULL) {
         return;
     }
@@ -2110,6 +2275,12 @@ ngx_http_integrations_pay_unavailable(ngx_http_request_t *r,
     ngx_str_t   v, d;
     ngx_int_t   n;
     ngx_uint_t  status;
+
+    if (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_REFUSED) {
+        /* refused by its limits after waiting for Redis */
+        return ngx_http_integrations_pay_refused(r, req->refused,
+                                                 req->retry_after);
+    }
 
     retry = NGX_HTTP_PAY_RETRY_AFTER;
 
