@@ -152,6 +152,7 @@ typedef struct {
     integrations_gcra_quota_t     shown;
     ngx_http_integrations_rate_limit_ask_t  ask;
     unsigned                      waiting:1;
+    unsigned                      cleanup:1;
     unsigned                      answered:1;
     unsigned                      decided:1;
 } ngx_http_integrations_rate_limit_ctx_t;
@@ -380,16 +381,6 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        /* a decision that Redis has not answered when the request goes */
-
-        cln = ngx_pool_cleanup_add(r->pool, 0);
-        if (cln == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        cln->handler = ngx_http_integrations_rate_limit_cleanup;
-        cln->data = ctx;
-
         ngx_http_set_ctx(r, ctx, ngx_http_integrations_rate_limit_module);
 
         ctx->request = r;
@@ -436,6 +427,24 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
             }
 
             if (rc == NGX_AGAIN) {
+
+                if (!ctx->cleanup) {
+
+                    /* a decision Redis has not answered when the request
+                     * goes is cancelled */
+
+                    cln = ngx_pool_cleanup_add(r->pool, 0);
+                    if (cln == NULL) {
+                        ngx_http_integrations_rate_limit_cleanup(ctx);
+                        ctx->decided = 1;
+                        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                    }
+
+                    cln->handler = ngx_http_integrations_rate_limit_cleanup;
+                    cln->data = ctx;
+                    ctx->cleanup = 1;
+                }
+
                 ctx->waiting = 1;
                 r->write_event_handler = ngx_http_request_empty_handler;
                 return NGX_AGAIN;
