@@ -267,6 +267,16 @@ sub count_log {
          'integrations_redis_commands_total');
 }
 
+# --- a reload: the new workers use Redis, the old ones finish theirs ---------
+
+{
+    $gw->reload(http => $conf);
+    my $r = get('/cl/x', 'k17');
+    is($r->{status}, 200, 'after a reload: a request passes');
+    ok(length($rd->cli('GET', 'integrations:rl:cl:k17') // ''),
+       '... decided by Redis');
+}
+
 diag(join "\n", grep { /redis/ } split /\n/, $gw->error_log) if $ENV{DEBUG_REDIS};
 $gw->stop;
 
