@@ -67,10 +67,13 @@ sub get {
     return $gw->get($path, headers => { 'X-Key' => $key }, %a);
 }
 
-# $n requests, $clients at a time; the statuses counted
+# $n requests, $clients at a time; the statuses counted, and in
+# $s->{elapsed} the seconds they took (a loaded machine spreads a burst
+# over several emission intervals, each of which admits one more)
 sub burst {
     my ($path, $key, $n, $clients) = @_;
     my $dir = $gw->dir;
+    my $t0 = time;
     my @pids;
     for my $c (1 .. $clients) {
         my $pid = fork() // die;
@@ -88,7 +91,7 @@ sub burst {
         push @pids, $pid;
     }
     waitpid($_, 0) for @pids;
-    my %s;
+    my %s = (elapsed => time - $t0);
     for my $c (1 .. $clients) {
         for (split /,/, $gw->read_file("burst.$c")) {
             my ($k, $v) = split /=/;
@@ -118,17 +121,23 @@ sub count_log {
 {
     my $s = burst('/cl/x', 'k1', 20, 4);
     my $ok = $s->{200} // 0;
-    ok($ok >= 6 && $ok <= 7 + ($VG ? 3 : 0),
-       "a burst of 20 through 2 workers: burst + 1 admitted ($ok)")
+    my $max = 6 + int($s->{elapsed} * 10);
+    ok($ok >= 6 && $ok <= $max,
+       "a burst of 20 through 2 workers: burst + 1 admitted, and one per"
+       . " 100 ms it took ($ok, at most $max)")
         or diag explain $s;
     is(($s->{200} // 0) + ($s->{429} // 0), 20, 'the rest got 429')
         or diag explain $s;
 
-    my $tat = $rd->cli('GET', 'integrations:rl:cl:k1') // '';
+    # 1r/m: the key lives a minute, long enough to be read on a loaded
+    # machine (cl's lapse 100 ms after each admission)
+    is(get('/minute/x', 'k1')->{status}, 200, 'a 1r/m key: admitted');
+    my $tat = $rd->cli('GET', 'integrations:rl:minute:k1') // '';
     like($tat, qr/^\d{16}$/, "the key's TAT is in Redis, in microseconds");
 
-    my $ttl = $rd->cli('PTTL', 'integrations:rl:cl:k1') // -2;
-    ok($ttl > 0 && $ttl <= 700, "and expires when fresh again ($ttl ms)");
+    my $ttl = $rd->cli('PTTL', 'integrations:rl:minute:k1') // -2;
+    ok($ttl > 50_000 && $ttl <= 60_001,
+       "and expires when fresh again, in a minute ($ttl ms)");
 
     ok($rd->calls('evalsha') + $rd->calls('eval') >= 20,
        'one script call per decision');
@@ -152,7 +161,9 @@ sub count_log {
     my $before = $rd->cli('GET', 'integrations:rl:cl:k3');
     is(get('/two/x', 'k3')->{status}, 429,
        'two limits: the minute one rejects the second');
-    is($rd->cli('GET', 'integrations:rl:cl:k3'), $before,
+    # the key lapses 100 ms after its one admission: gone, or unchanged
+    my $after = $rd->cli('GET', 'integrations:rl:cl:k3') // '';
+    ok($after eq $before || $after eq '',
        'and the other limit was not used up by it');
 }
 
@@ -161,7 +172,9 @@ sub count_log {
 {
     my $s = burst('/synced/x', 'k4', 20, 2);
     my $ok = $s->{200} // 0;
-    ok($ok >= 6 && $ok <= 8, "sync=100ms: a burst admits burst + 1 ($ok)")
+    my $max = 6 + int($s->{elapsed} * 10);
+    ok($ok >= 6 && $ok <= $max,
+       "sync=100ms: a burst admits burst + 1 ($ok, at most $max)")
         or diag explain $s;
     ok(wait_for(sub {
            ($rd->cli('GET', 'integrations:rl:synced:k4') // '') =~ /^\d+$/
@@ -187,9 +200,11 @@ sub count_log {
     my $elapsed = time - $t0;
     my $ok = $s->{200} // 0;
 
-    # a third of 10r/s burst=5: burst 1, so 2 at once (3 if a tick passed)
-    ok($ok >= 2 && $ok <= 3 + ($VG ? 2 : 0),
-       "Redis killed, on_error=local: the node's share admitted ($ok)")
+    # a third of 10r/s burst=5: burst 1, so 2 at once, then one per 300 ms
+    my $max = 2 + int($s->{elapsed} * 10 / 3);
+    ok($ok >= 2 && $ok <= $max,
+       "Redis killed, on_error=local: the node's share admitted ($ok, at"
+       . " most $max)")
         or diag explain $s;
     ok(!$s->{died} && !$s->{500} && !$s->{503}, 'no error answered')
         or diag explain $s;
@@ -215,8 +230,8 @@ sub count_log {
     $rd->start;
 
     ok(wait_for(sub {
-           get('/cl/x', 'k10');
-           length($rd->cli('GET', 'integrations:rl:cl:k10') // '')
+           get('/minute/x', 'k10');
+           length($rd->cli('GET', 'integrations:rl:minute:k10') // '')
        }, 5), 'Redis restarted: decisions are its own again, by themselves');
     is(count_log(qr/\[warn\].*redis: .* is up again/), 1,
        'the recovery is logged once at warn');
@@ -251,8 +266,8 @@ sub count_log {
 
     $rd->resume;
     ok(wait_for(sub {
-           get('/cl/x', 'k16');
-           length($rd->cli('GET', 'integrations:rl:cl:k16') // '')
+           get('/minute/x', 'k16');
+           length($rd->cli('GET', 'integrations:rl:minute:k16') // '')
        }, 5), 'Redis resumed: used again');
 }
 
@@ -265,6 +280,16 @@ sub count_log {
          'integrations_redis_down_total counts the outages');
     like($r->{body}, qr/^integrations_redis_commands_total [1-9]/m,
          'integrations_redis_commands_total');
+}
+
+# --- a reload: the new workers use Redis, the old ones finish theirs ---------
+
+{
+    $gw->reload(http => $conf);
+    my $r = get('/minute/x', 'k17');
+    is($r->{status}, 200, 'after a reload: a request passes');
+    ok(length($rd->cli('GET', 'integrations:rl:minute:k17') // ''),
+       '... decided by Redis');
 }
 
 diag(join "\n", grep { /redis/ } split /\n/, $gw->error_log) if $ENV{DEBUG_REDIS};
@@ -283,7 +308,7 @@ unlike($gw->error_log, qr/\[error\].*redis/,
     $g2->start(http => <<"CONF");
     integrations_redis  @{[ $pw->url(tcp => 1, db => 3) ]}
                         password_file=$file;
-    rate_limit_zone  \$http_x_key zone=cl:1m rate=10r/s scope=cluster
+    rate_limit_zone  \$http_x_key zone=cl:1m rate=1r/m scope=cluster
                      on_error=reject;
     server {
         listen 127.0.0.1:%%PORT:up%%;

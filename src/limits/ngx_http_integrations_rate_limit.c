@@ -152,6 +152,7 @@ typedef struct {
     integrations_gcra_quota_t     shown;
     ngx_http_integrations_rate_limit_ask_t  ask;
     unsigned                      waiting:1;
+    unsigned                      cleanup:1;
     unsigned                      answered:1;
     unsigned                      decided:1;
 } ngx_http_integrations_rate_limit_ctx_t;
@@ -380,16 +381,6 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        /* a decision that Redis has not answered when the request goes */
-
-        cln = ngx_pool_cleanup_add(r->pool, 0);
-        if (cln == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        cln->handler = ngx_http_integrations_rate_limit_cleanup;
-        cln->data = ctx;
-
         ngx_http_set_ctx(r, ctx, ngx_http_integrations_rate_limit_module);
 
         ctx->request = r;
@@ -436,6 +427,24 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
             }
 
             if (rc == NGX_AGAIN) {
+
+                if (!ctx->cleanup) {
+
+                    /* a decision Redis has not answered when the request
+                     * goes is cancelled */
+
+                    cln = ngx_pool_cleanup_add(r->pool, 0);
+                    if (cln == NULL) {
+                        ngx_http_integrations_rate_limit_cleanup(ctx);
+                        ctx->decided = 1;
+                        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                    }
+
+                    cln->handler = ngx_http_integrations_rate_limit_cleanup;
+                    cln->data = ctx;
+                    ctx->cleanup = 1;
+                }
+
                 ctx->waiting = 1;
                 r->write_event_handler = ngx_http_request_empty_handler;
                 return NGX_AGAIN;
@@ -670,6 +679,19 @@ ngx_http_integrations_rate_limit_account_key(ngx_shm_zone_t *shm_zone,
     rc = ngx_http_integrations_rate_limit_ask(&ask, NULL);
 
     return (rc == NGX_BUSY) ? NGX_ERROR : rc;
+}
+
+
+ngx_uint_t
+ngx_http_integrations_rate_limit_remote(ngx_shm_zone_t *shm_zone)
+{
+    ngx_http_integrations_zone_t             *kz;
+    ngx_http_integrations_rate_limit_zone_t  *zone;
+
+    kz = shm_zone->data;
+    zone = kz ? kz->conf : NULL;
+
+    return zone && zone->cluster && zone->sync == 0;
 }
 
 

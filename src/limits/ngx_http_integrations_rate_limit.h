@@ -42,6 +42,13 @@ ngx_int_t ngx_http_integrations_rate_limit_account_key(
 
 
 /*
+ * Whether the zone's decisions are Redis's own, one round trip each
+ * (scope=cluster without sync=): a caller that can wait should use
+ * ngx_http_integrations_rate_limit_account_async().
+ */
+ngx_uint_t ngx_http_integrations_rate_limit_remote(ngx_shm_zone_t *shm_zone);
+
+/*
  * The same for a caller that can wait (an outbound call's admission), so
  * that a scope=cluster zone asks Redis: NGX_OK, NGX_DECLINED, NGX_ERROR
  * as above, with a->result filled; NGX_BUSY: Redis cannot decide and

@@ -1317,6 +1317,18 @@ ngx_http_integrations_np_answer(ngx_http_integrations_outbound_req_t *req)
     s->req = NULL;
     res = &s->outcome.result;
 
+    if (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_REFUSED) {
+
+        /* a scope=cluster rate_limit refused it after asking Redis */
+
+        ngx_http_integrations_np_refuse(s, INTEGRATIONS_NOTIFY_RETRYABLE,
+                                        (req->refused == NGX_DECLINED)
+                                        ? "circuit_open" : "rate_limited",
+                                        "refused by the provider's limits",
+                                        req->refused_wait);
+        return;
+    }
+
     ngx_http_integrations_np_response(req, &r);
 
     switch (s->provider->type) {

@@ -39,6 +39,10 @@
 #define NGX_HTTP_INTEGRATIONS_REDIS_IN_MAX    (4 * 65536 + 65536)
 #define NGX_HTTP_INTEGRATIONS_REDIS_OUT       16384
 
+/* commands with up to this much of EVAL's tail are kept for reuse */
+#define NGX_HTTP_INTEGRATIONS_REDIS_CMD_SIZE  512
+#define NGX_HTTP_INTEGRATIONS_REDIS_CMD_KEPT  256
+
 /* connection states */
 #define NGX_HTTP_INTEGRATIONS_REDIS_CLOSED      0
 #define NGX_HTTP_INTEGRATIONS_REDIS_CONNECTING  1
@@ -100,6 +104,8 @@ typedef struct {
     ngx_uint_t                                probing;   /* a PING out */
     ngx_event_t                               probe;
     ngx_log_t                                *log;
+    ngx_queue_t                               free;      /* commands */
+    ngx_uint_t                                nfree;
 } ngx_http_integrations_redis_worker_t;
 
 
@@ -110,6 +116,10 @@ static ngx_int_t ngx_http_integrations_redis_connect(
 static ngx_http_integrations_redis_cmd_t *ngx_http_integrations_redis_queue(
     ngx_http_integrations_redis_conn_t *rc, ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_integrations_redis_script_t *script, ngx_uint_t internal);
+static ngx_http_integrations_redis_cmd_t *
+    ngx_http_integrations_redis_cmd_alloc(size_t tail);
+static void ngx_http_integrations_redis_cmd_free(
+    ngx_http_integrations_redis_cmd_t *cmd);
 static ngx_int_t ngx_http_integrations_redis_append(
     ngx_http_integrations_redis_conn_t *rc, size_t len, u_char **p);
 static void ngx_http_integrations_redis_schedule(
@@ -484,15 +494,13 @@ ngx_http_integrations_redis_queue(ngx_http_integrations_redis_conn_t *rc,
 
     /* the command and, for a script, its arguments kept for EVAL */
 
-    cmd = ngx_alloc(sizeof(ngx_http_integrations_redis_cmd_t)
-                    + (script ? tail : 0),
-                    ngx_http_integrations_redis_w.log);
+    cmd = ngx_http_integrations_redis_cmd_alloc(script ? tail : 0);
     if (cmd == NULL) {
         return NULL;
     }
 
     if (ngx_http_integrations_redis_append(rc, len, &p) != NGX_OK) {
-        ngx_free(cmd);
+        ngx_http_integrations_redis_cmd_free(cmd);
         return NULL;
     }
 
@@ -530,6 +538,63 @@ ngx_http_integrations_redis_queue(ngx_http_integrations_redis_conn_t *rc,
     ngx_http_integrations_redis_schedule(rc);
 
     return cmd;
+}
+
+
+/*
+ * A command, from the worker's free list when it is small (most are: a
+ * malloc and a free per request otherwise).
+ */
+
+static ngx_http_integrations_redis_cmd_t *
+ngx_http_integrations_redis_cmd_alloc(size_t tail)
+{
+    size_t                              size;
+    ngx_queue_t                        *q;
+    ngx_http_integrations_redis_cmd_t  *cmd;
+
+    size = sizeof(ngx_http_integrations_redis_cmd_t) + tail;
+
+    if (size <= NGX_HTTP_INTEGRATIONS_REDIS_CMD_SIZE) {
+
+        if (!ngx_queue_empty(&ngx_http_integrations_redis_w.free)) {
+            q = ngx_queue_head(&ngx_http_integrations_redis_w.free);
+            ngx_queue_remove(q);
+            ngx_http_integrations_redis_w.nfree--;
+
+            return ngx_queue_data(q, ngx_http_integrations_redis_cmd_t,
+                                  queue);
+        }
+
+        size = NGX_HTTP_INTEGRATIONS_REDIS_CMD_SIZE;
+    }
+
+    cmd = ngx_alloc(size, ngx_http_integrations_redis_w.log);
+    if (cmd == NULL) {
+        return NULL;
+    }
+
+    cmd->size = size;
+
+    return cmd;
+}
+
+
+static void
+ngx_http_integrations_redis_cmd_free(ngx_http_integrations_redis_cmd_t *cmd)
+{
+    if (cmd->size == NGX_HTTP_INTEGRATIONS_REDIS_CMD_SIZE
+        && ngx_http_integrations_redis_w.nfree
+           < NGX_HTTP_INTEGRATIONS_REDIS_CMD_KEPT
+        && ngx_http_integrations_redis_w.conf != NULL)
+    {
+        ngx_queue_insert_head(&ngx_http_integrations_redis_w.free,
+                              &cmd->queue);
+        ngx_http_integrations_redis_w.nfree++;
+        return;
+    }
+
+    ngx_free(cmd);
 }
 
 
@@ -821,7 +886,7 @@ ngx_http_integrations_redis_reply(ngx_http_integrations_redis_conn_t *rc,
                           : cmd->internal == NGX_HTTP_INTEGRATIONS_REDIS_SELECT
                           ? "SELECT" : "PING",
                           ngx_min(reply->v[0].len, 200), reply->v[0].data);
-            ngx_free(cmd);
+            ngx_http_integrations_redis_cmd_free(cmd);
             ngx_http_integrations_redis_fail(rc, "refused the connection", 0);
             return NGX_ERROR;
         }
@@ -830,7 +895,7 @@ ngx_http_integrations_redis_reply(ngx_http_integrations_redis_conn_t *rc,
             ngx_http_integrations_redis_set_state(1, NULL, 0);
         }
 
-        ngx_free(cmd);
+        ngx_http_integrations_redis_cmd_free(cmd);
         return NGX_OK;
     }
 
@@ -845,7 +910,7 @@ ngx_http_integrations_redis_reply(ngx_http_integrations_redis_conn_t *rc,
 
         if (ngx_http_integrations_redis_append(rc, len, &p) != NGX_OK) {
             ngx_http_integrations_redis_fail(rc, "out of memory", 0);
-            ngx_free(cmd);
+            ngx_http_integrations_redis_cmd_free(cmd);
             return NGX_ERROR;
         }
 
@@ -891,7 +956,7 @@ ngx_http_integrations_redis_reply(ngx_http_integrations_redis_conn_t *rc,
         cmd->done(cmd, reply);
     }
 
-    ngx_free(cmd);
+    ngx_http_integrations_redis_cmd_free(cmd);
 
     return NGX_OK;
 }
@@ -999,7 +1064,7 @@ ngx_http_integrations_redis_close(ngx_http_integrations_redis_conn_t *rc,
             cmd->done(cmd, NULL);
         }
 
-        ngx_free(cmd);
+        ngx_http_integrations_redis_cmd_free(cmd);
     }
 }
 
@@ -1407,6 +1472,8 @@ ngx_http_integrations_redis_init_process(ngx_cycle_t *cycle)
         ngx_queue_init(&ngx_http_integrations_redis_w.conns[i].cmds);
     }
 
+    ngx_queue_init(&ngx_http_integrations_redis_w.free);
+
     ngx_http_integrations_redis_w.log = cycle->log;
     ngx_http_integrations_redis_w.probe.handler =
                                       ngx_http_integrations_redis_probe_handler;
@@ -1426,6 +1493,7 @@ static void
 ngx_http_integrations_redis_exit_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                           i;
+    ngx_queue_t                         *q;
     ngx_http_integrations_redis_conn_t  *rc;
 
     if (ngx_http_integrations_redis_w.conf == NULL) {
@@ -1453,4 +1521,10 @@ ngx_http_integrations_redis_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_integrations_redis_w.conf = NULL;
+
+    while (!ngx_queue_empty(&ngx_http_integrations_redis_w.free)) {
+        q = ngx_queue_head(&ngx_http_integrations_redis_w.free);
+        ngx_queue_remove(q);
+        ngx_free(ngx_queue_data(q, ngx_http_integrations_redis_cmd_t, queue));
+    }
 }

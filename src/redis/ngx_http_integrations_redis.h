@@ -86,6 +86,7 @@ struct ngx_http_integrations_redis_cmd_s {
     ngx_uint_t                            argc;
     ngx_uint_t                            internal;    /* AUTH, SELECT,
                                                           PING */
+    size_t                                size;        /* allocated */
 };
 
 

@@ -133,7 +133,7 @@ ngx_http_integrations_dedupe_ref(ngx_conf_t *cf, ngx_str_t *name, void *tag)
 
         /* the first mention of the name */
 
-        dd = ngx_palloc(cf->pool, sizeof(ngx_http_integrations_dedupe_t));
+        dd = ngx_pcalloc(cf->pool, sizeof(ngx_http_integrations_dedupe_t));
 
         if (dd != NULL) {
             dd->zone = zone;

@@ -251,7 +251,7 @@ static ngx_command_t  ngx_http_integrations_webhook_commands[] = {
       NULL },
 
     { ngx_string("webhook_dedupe_zone"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1234,
       ngx_http_integrations_webhook_dedupe_zone,
       0,
       0,

@@ -12,7 +12,8 @@ package Redis;
 #   $rd->calls('evalsha')                  # INFO commandstats
 #
 # The socket is open to every user (the workers run as nobody when the
-# tests run as root); password => 'x' sets requirepass.
+# tests run as root); password => 'x' sets requirepass; cpu => 1 pins it
+# (benchmarks).
 
 use strict;
 use warnings;
@@ -35,6 +36,7 @@ sub new {
         sock => "$dir/redis.sock",
         port => $args{tcp} ? free_port() : 0,
         password => $args{password},
+        cpu => $args{cpu},
         owner => $$,
     }, $class;
 
@@ -73,6 +75,7 @@ sub start {
         '--logfile', "$self->{dir}/redis.log", '--daemonize', 'no');
     push @cmd, '--bind', '127.0.0.1' if $self->{port};
     push @cmd, '--requirepass', $self->{password} if $self->{password};
+    unshift @cmd, 'taskset', '-c', $self->{cpu} if defined $self->{cpu};
 
     my $pid = fork() // die "fork: $!";
     if ($pid == 0) {
