@@ -64,6 +64,8 @@ my $http = <<"CONF";
                      scope=cluster nodes=3;
     rate_limit_zone  strict  zone=strict:1m  rate=10r/s burst=5
                      scope=cluster on_error=reject;
+    rate_limit_zone  synced  zone=synced:1m  rate=10r/s burst=5
+                     scope=cluster sync=100ms nodes=3;
     webhook_dedupe_zone  zone=hooks:1m  scope=cluster;
 
     add_header  X-Node  %%NODE%%  always;
@@ -84,6 +86,8 @@ my $http = <<"CONF";
         location /vendor/ { rate_limit zone=vendor;
                             proxy_pass http://127.0.0.1:%%PORT:up%%; }
         location /strict/ { rate_limit zone=strict;
+                            proxy_pass http://127.0.0.1:%%PORT:up%%; }
+        location /synced/ { rate_limit zone=synced;
                             proxy_pass http://127.0.0.1:%%PORT:up%%; }
         location /payments { payment_api; }
         location /hooks/stripe {
@@ -153,6 +157,30 @@ sub flood {
         or diag explain $n;
     ok(!grep({ $_ ne '200' && $_ ne '429' } keys %$n), 'only 200 and 429')
         or diag explain $n;
+    SKIP: {
+        skip 'throughput under valgrind', 1 if $VG;
+        ok($admitted >= floor(($elapsed - 1) * 10),
+           "and the rate is reached ($admitted)");
+    }
+}
+
+# --- sync=100ms: each node decides alone, the cluster reconciles --------------
+
+{
+    my $secs = $VG ? 4 : 5;
+    my ($n, $elapsed) = flood('/synced/a', 6, $secs, 's');
+    my $admitted = $n->{200} // 0;
+
+    # the documented overshoot: nodes x rate x sync on top of the rate,
+    # and each node's burst + 1 (it decides the first ones alone)
+    my $bound = floor($elapsed * 10) + 3 * 10 * 0.1 + 3 * 6;
+    my $alone = 3 * (floor($elapsed * 10) + 6);
+
+    ok($admitted <= $bound,
+       sprintf('sync=100ms on three nodes: %d admitted in %.2f s, within'
+               . ' rate x time + nodes x rate x sync + nodes x (burst + 1)'
+               . ' = %d (alone they would take up to %d)', $admitted,
+               $elapsed, $bound, $alone));
     SKIP: {
         skip 'throughput under valgrind', 1 if $VG;
         ok($admitted >= floor(($elapsed - 1) * 10),
