@@ -839,7 +839,8 @@ ngx_http_integrations_pay_admit_cluster(
         req->admission = t;
     }
 
-    a = ngx_pcalloc(req->pool, sizeof(ngx_http_integrations_rate_limit_async_t));
+    a = ngx_pcalloc(req->pool,
+                    sizeof(ngx_http_integrations_rate_limit_async_t));
     if (a == NULL) {
         ngx_http_integrations_pay_release(req);
         return NGX_ERROR;

@@ -127,7 +127,8 @@ static void ngx_http_integrations_redis_schedule(
 static void ngx_http_integrations_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_integrations_redis_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_integrations_redis_reply(
-    ngx_http_integrations_redis_conn_t *rc, ngx_http_integrations_redis_cmd_t *cmd,
+    ngx_http_integrations_redis_conn_t *rc,
+    ngx_http_integrations_redis_cmd_t *cmd,
     integrations_resp_reply_t *reply);
 static void ngx_http_integrations_redis_timer(
     ngx_http_integrations_redis_conn_t *rc);
@@ -298,7 +299,8 @@ ngx_http_integrations_redis_pick(void)
 {
     ngx_http_integrations_redis_conn_t  *rc;
 
-    rc = &ngx_http_integrations_redis_w.conns[ngx_http_integrations_redis_w.next];
+    rc = ngx_http_integrations_redis_w.conns
+         + ngx_http_integrations_redis_w.next;
 
     if (++ngx_http_integrations_redis_w.next
         == ngx_http_integrations_redis_w.conf->pool)
@@ -520,7 +522,8 @@ ngx_http_integrations_redis_queue(ngx_http_integrations_redis_conn_t *rc,
     cmd->done = NULL;
     cmd->data = NULL;
     cmd->log = ngx_http_integrations_redis_w.log;
-    cmd->deadline = ngx_current_msec + ngx_http_integrations_redis_w.conf->timeout;
+    cmd->deadline = ngx_current_msec
+                    + ngx_http_integrations_redis_w.conf->timeout;
     cmd->script = script;
     cmd->tail = NULL;
     cmd->tail_len = 0;
@@ -1463,7 +1466,7 @@ ngx_http_integrations_redis_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_integrations_redis_w.conns = ngx_pcalloc(cycle->pool,
-                            rmcf->pool * sizeof(ngx_http_integrations_redis_conn_t));
+                   rmcf->pool * sizeof(ngx_http_integrations_redis_conn_t));
     if (ngx_http_integrations_redis_w.conns == NULL) {
         return NGX_ERROR;
     }

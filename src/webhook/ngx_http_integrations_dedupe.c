@@ -253,7 +253,7 @@ ngx_http_integrations_dedupe_begin(ngx_http_integrations_dedupe_t *dd,
     ngx_str_t                               args[7];
     ngx_http_integrations_dedupe_call_t     call;
     ngx_http_integrations_dedupe_totals_t  *totals;
-    u_char                                  mark[NGX_HTTP_INTEGRATIONS_DEDUPE_MARK_LEN];
+    u_char                     mark[NGX_HTTP_INTEGRATIONS_DEDUPE_MARK_LEN];
 
     if (len == 0 || len > NGX_HTTP_INTEGRATIONS_DEDUPE_KEY_MAX) {
         return NGX_HTTP_INTEGRATIONS_DEDUPE_FAILED;
@@ -498,7 +498,7 @@ ngx_http_integrations_dedupe_end(ngx_http_integrations_dedupe_t *dd,
     u_char                               *p;
     ngx_str_t                             args[6];
     ngx_http_integrations_dedupe_call_t   call;
-    u_char                                mark[NGX_HTTP_INTEGRATIONS_DEDUPE_MARK_LEN];
+    u_char                     mark[NGX_HTTP_INTEGRATIONS_DEDUPE_MARK_LEN];
 
     if (token & NGX_HTTP_INTEGRATIONS_DEDUPE_REDIS) {
 
