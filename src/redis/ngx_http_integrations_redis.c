@@ -292,6 +292,44 @@ ngx_http_integrations_redis_send(ngx_uint_t argc, ngx_str_t *argv,
 }
 
 
+void
+ngx_http_integrations_redis_flush(ngx_http_integrations_redis_cmd_t *cmd)
+{
+    ngx_http_integrations_redis_conn_t  *rc;
+
+    ssize_t                              n;
+    ngx_connection_t                    *c;
+
+    rc = cmd->conn;
+
+    if (rc->state != NGX_HTTP_INTEGRATIONS_REDIS_READY) {
+        return;
+    }
+
+    c = rc->c;
+
+    /*
+     * What can be sent now; a failure is left to the posted write
+     * handler, which fails the connection from the event loop, not from
+     * within the caller (a filter, say).
+     */
+
+    while (c->write->ready && rc->out_pos < rc->out_len) {
+        n = c->send(c, rc->out + rc->out_pos, rc->out_len - rc->out_pos);
+
+        if (n == NGX_AGAIN || n == NGX_ERROR) {
+            break;
+        }
+
+        rc->out_pos += n;
+    }
+
+    if (!c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+}
+
+
 /* the next connection of the pool, opened if it is not */
 
 static ngx_http_integrations_redis_conn_t *
@@ -529,6 +567,7 @@ ngx_http_integrations_redis_queue(ngx_http_integrations_redis_conn_t *rc,
     cmd->tail_len = 0;
     cmd->argc = n;
     cmd->internal = internal;
+    cmd->conn = rc;
 
     if (script) {
         cmd->tail = (u_char *) (cmd + 1);
