@@ -23,7 +23,7 @@ $mock->write_keys($gw);
 my $cfg = Gateway->new;
 $cfg->write_file('db.password', "secret\n");
 
-my $latest = 2;   # the module's migrations (t/unit/test_store.c checks them)
+my $latest = 4;   # the module's migrations (t/unit/test_store.c checks them)
 
 # ---- the directive, with nginx -t -------------------------------------
 

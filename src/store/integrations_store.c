@@ -1036,7 +1036,289 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       " WHERE name = ?1 AND holder = ?2",
       "UPDATE integrations_leases SET expires_at = 0"
       " WHERE name = $1 AND holder = $2",
-      2, { T_TEXT, T_TEXT } }
+      2, { T_TEXT, T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_INSERT:
+     * a new box, or nothing (RETURNING says which); $13 is now
+     */
+    { "INSERT INTO integrations_orders (vendor_id, shipment_box_id,"
+      " order_id, api, coupang_status, state, contact_kind, contact,"
+      " contact_source, buyer_name, ordered_at, paid_at, first_seen_at,"
+      " items, links, unmapped, message_id, message_state, fulfil_state,"
+      " fulfil_attempts, next_fulfil_at, created_at, updated_at) VALUES (?1,"
+      " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+      " ?17, ?18, ?19, 0, ?13, ?13, ?13) ON CONFLICT (vendor_id,"
+      " shipment_box_id) DO NOTHING RETURNING api",
+      "INSERT INTO integrations_orders (vendor_id, shipment_box_id,"
+      " order_id, api, coupang_status, state, contact_kind, contact,"
+      " contact_source, buyer_name, ordered_at, paid_at, first_seen_at,"
+      " items, links, unmapped, message_id, message_state, fulfil_state,"
+      " fulfil_attempts, next_fulfil_at, created_at, updated_at) VALUES ($1,"
+      " $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+      " $17, $18, $19, 0, $13, $13, $13) ON CONFLICT (vendor_id,"
+      " shipment_box_id) DO NOTHING RETURNING api",
+      19, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_TEXT, T_INT, T_INT, T_TEXT,
+            T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_INT, T_INT, T_TEXT,
+            T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ORDER_ITEM_INSERT */
+    { "INSERT INTO integrations_order_items (vendor_id, shipment_box_id,"
+      " vendor_item_id, order_id, product_code, item_name, quantity,"
+      " cancel_count, hold_count, links, state) VALUES (?1, ?2, ?3, ?4, ?5,"
+      " ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (vendor_id, shipment_box_id,"
+      " vendor_item_id) DO NOTHING",
+      "INSERT INTO integrations_order_items (vendor_id, shipment_box_id,"
+      " vendor_item_id, order_id, product_code, item_name, quantity,"
+      " cancel_count, hold_count, links, state) VALUES ($1, $2, $3, $4, $5,"
+      " $6, $7, $8, $9, $10, $11) ON CONFLICT (vendor_id, shipment_box_id,"
+      " vendor_item_id) DO NOTHING",
+      11, { T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT,
+            T_INT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ACTIVATION_INSERT: $10 is now */
+    { "INSERT INTO integrations_activations (vendor_id, shipment_box_id,"
+      " vendor_item_id, unit, units, order_id, product_code, state,"
+      " token_hash, grant_state, grant_attempts, revoke_call_state,"
+      " revoke_attempts, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5,"
+      " ?6, ?7, ?8, ?9, 0, 0, 0, 0, ?10, ?10)",
+      "INSERT INTO integrations_activations (vendor_id, shipment_box_id,"
+      " vendor_item_id, unit, units, order_id, product_code, state,"
+      " token_hash, grant_state, grant_attempts, revoke_call_state,"
+      " revoke_attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, $5,"
+      " $6, $7, $8, $9, 0, 0, 0, 0, $10, $10)",
+      10, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_TEXT, T_TEXT, T_INT,
+            T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_LINK_INSERT */
+    { "INSERT INTO integrations_activation_links (token_hash, vendor_id,"
+      " shipment_box_id, vendor_item_id, unit, generation, created_at,"
+      " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+      "INSERT INTO integrations_activation_links (token_hash, vendor_id,"
+      " shipment_box_id, vendor_item_id, unit, generation, created_at,"
+      " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_EVENT_INSERT */
+    { "INSERT INTO integrations_order_events (vendor_id, shipment_box_id,"
+      " vendor_item_id, unit, at, event, state, detail) VALUES (?1, ?2, ?3,"
+      " ?4, ?5, ?6, ?7, ?8)",
+      "INSERT INTO integrations_order_events (vendor_id, shipment_box_id,"
+      " vendor_item_id, unit, at, event, state, detail) VALUES ($1, $2, $3,"
+      " $4, $5, $6, $7, $8)",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_TEXT, T_INT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_CURSOR_GET */
+    { "SELECT value FROM integrations_job_cursors WHERE name = ?1",
+      "SELECT value FROM integrations_job_cursors WHERE name = $1",
+      1, { T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_CURSOR_SET: forward only */
+    { "INSERT INTO integrations_job_cursors (name, value, updated_at) VALUES"
+      " (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
+      " updated_at = excluded.updated_at WHERE integrations_job_cursors.value"
+      " < excluded.value",
+      "INSERT INTO integrations_job_cursors (name, value, updated_at) VALUES"
+      " ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
+      " updated_at = excluded.updated_at WHERE integrations_job_cursors.value"
+      " < excluded.value",
+      3, { T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_DUE_NEXT:
+     * the $3-th box due (one read transaction)
+     */
+    { "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts FROM"
+      " integrations_orders WHERE vendor_id = ?1 AND fulfil_state IN (1, 2)"
+      " AND next_fulfil_at <= ?2 ORDER BY next_fulfil_at, shipment_box_id"
+      " LIMIT 1 OFFSET ?3",
+      "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts FROM"
+      " integrations_orders WHERE vendor_id = $1 AND fulfil_state IN (1, 2)"
+      " AND next_fulfil_at <= $2 ORDER BY next_fulfil_at, shipment_box_id"
+      " LIMIT 1 OFFSET $3",
+      3, { T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ORDER_ITEM_NEXT: the $3-th item of a box */
+    { "SELECT vendor_item_id FROM integrations_order_items WHERE vendor_id ="
+      " ?1 AND shipment_box_id = ?2 ORDER BY vendor_item_id LIMIT 1 OFFSET ?3",
+      "SELECT vendor_item_id FROM integrations_order_items WHERE vendor_id ="
+      " $1 AND shipment_box_id = $2 ORDER BY vendor_item_id LIMIT 1 OFFSET $3",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_FULFIL_SET:
+     * only from the state the step started at; $9 now
+     */
+    { "UPDATE integrations_orders SET fulfil_state = ?4, fulfil_attempts ="
+      " ?5, next_fulfil_at = ?6, fulfil_error = ?7, invoice_number ="
+      " COALESCE(?8, invoice_number), acked_at = CASE WHEN ?4 = 2 THEN ?9"
+      " ELSE acked_at END, invoiced_at = CASE WHEN ?4 = 3 THEN ?9 ELSE"
+      " invoiced_at END, updated_at = ?9 WHERE vendor_id = ?1 AND"
+      " shipment_box_id = ?2 AND fulfil_state = ?3",
+      "UPDATE integrations_orders SET fulfil_state = $4, fulfil_attempts ="
+      " $5, next_fulfil_at = $6, fulfil_error = $7, invoice_number ="
+      " COALESCE($8, invoice_number), acked_at = CASE WHEN $4 = 2 THEN $9"
+      " ELSE acked_at END, invoiced_at = CASE WHEN $4 = 3 THEN $9 ELSE"
+      " invoiced_at END, updated_at = $9 WHERE vendor_id = $1 AND"
+      " shipment_box_id = $2 AND fulfil_state = $3",
+      9, { T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_INT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_SET:
+     * a queued message's outcome, once; $3 now
+     */
+    { "UPDATE integrations_orders SET message_state = ?2, sent_at = CASE"
+      " WHEN ?2 = 2 THEN ?3 ELSE sent_at END, state = ?4, fulfil_state = CASE"
+      " WHEN fulfil_state = 0 THEN ?5 ELSE fulfil_state END, next_fulfil_at ="
+      " ?3, updated_at = ?3 WHERE message_state = 1 AND message_id = ?1"
+      " RETURNING vendor_id, shipment_box_id",
+      "UPDATE integrations_orders SET message_state = $2, sent_at = CASE"
+      " WHEN $2 = 2 THEN $3 ELSE sent_at END, state = $4, fulfil_state = CASE"
+      " WHEN fulfil_state = 0 THEN $5 ELSE fulfil_state END, next_fulfil_at ="
+      " $3, updated_at = $3 WHERE message_state = 1 AND message_id = $1"
+      " RETURNING vendor_id, shipment_box_id",
+      5, { T_TEXT, T_INT, T_INT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_STATE: a box by its message */
+    { "SELECT vendor_id, shipment_box_id, message_state FROM"
+      " integrations_orders WHERE message_id = ?1",
+      "SELECT vendor_id, shipment_box_id, message_state FROM"
+      " integrations_orders WHERE message_id = $1",
+      1, { T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACTIVATIONS_SENT:
+     * the units still synced follow the message
+     */
+    { "UPDATE integrations_activations SET state = ?3, updated_at = ?4 WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND state = 0",
+      "UPDATE integrations_activations SET state = $3, updated_at = $4 WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND state = 0",
+      4, { T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_MARK_INSERT: new, or the old mark expired */
+    { "INSERT INTO integrations_alert_marks (mark, at, expires_at) VALUES"
+      " (?1, ?2, ?3) ON CONFLICT (mark) DO UPDATE SET at = excluded.at,"
+      " expires_at = excluded.expires_at WHERE"
+      " integrations_alert_marks.expires_at <= excluded.at",
+      "INSERT INTO integrations_alert_marks (mark, at, expires_at) VALUES"
+      " ($1, $2, $3) ON CONFLICT (mark) DO UPDATE SET at = excluded.at,"
+      " expires_at = excluded.expires_at WHERE"
+      " integrations_alert_marks.expires_at <= excluded.at",
+      3, { T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_INQUIRY_INSERT */
+    { "INSERT INTO integrations_coupang_inquiries (vendor_id, inquiry_key,"
+      " inquiry_at, reported_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT"
+      " (vendor_id, inquiry_key) DO NOTHING",
+      "INSERT INTO integrations_coupang_inquiries (vendor_id, inquiry_key,"
+      " inquiry_at, reported_at) VALUES ($1, $2, $3, $4) ON CONFLICT"
+      " (vendor_id, inquiry_key) DO NOTHING",
+      4, { T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_RETURN_INSERT:
+     * a receipt seen for the first time (RETURNING)
+     */
+    { "INSERT INTO integrations_coupang_returns (vendor_id, receipt_id,"
+      " order_id, receipt_type, receipt_status, requested_at, first_seen_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (vendor_id,"
+      " receipt_id) DO NOTHING RETURNING first_seen_at",
+      "INSERT INTO integrations_coupang_returns (vendor_id, receipt_id,"
+      " order_id, receipt_type, receipt_status, requested_at, first_seen_at)"
+      " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (vendor_id,"
+      " receipt_id) DO NOTHING RETURNING first_seen_at",
+      7, { T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_RETURN_UNIT_NEXT:
+     * the next unit a return takes, unredeemed first
+     */
+    { "SELECT shipment_box_id, unit, state FROM integrations_activations"
+      " WHERE vendor_id = ?1 AND order_id = ?2 AND vendor_item_id = ?3 AND"
+      " state <> 4 ORDER BY CASE WHEN state = 3 THEN 1 ELSE 0 END,"
+      " shipment_box_id, unit LIMIT 1",
+      "SELECT shipment_box_id, unit, state FROM integrations_activations"
+      " WHERE vendor_id = $1 AND order_id = $2 AND vendor_item_id = $3 AND"
+      " state <> 4 ORDER BY CASE WHEN state = 3 THEN 1 ELSE 0 END,"
+      " shipment_box_id, unit LIMIT 1",
+      3, { T_TEXT, T_TEXT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_ACTIVATION_REVOKE: $5 now */
+    { "UPDATE integrations_activations SET state = 4, revoked_at = ?5,"
+      " revoke_reason = ?6, receipt_id = ?7, revoke_call_state = ?8,"
+      " revoke_attempts = 0, next_revoke_at = ?5, updated_at = ?5 WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 AND"
+      " unit = ?4 AND state <> 4",
+      "UPDATE integrations_activations SET state = 4, revoked_at = $5,"
+      " revoke_reason = $6, receipt_id = $7, revoke_call_state = $8,"
+      " revoke_attempts = 0, next_revoke_at = $5, updated_at = $5 WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 AND"
+      " unit = $4 AND state <> 4",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_TEXT, T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_LINKS_REVOKE: every live link of a unit */
+    { "UPDATE integrations_activation_links SET revoked_at = ?5 WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 AND"
+      " unit = ?4 AND revoked_at IS NULL",
+      "UPDATE integrations_activation_links SET revoked_at = $5 WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 AND"
+      " unit = $4 AND revoked_at IS NULL",
+      5, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_STATE_SET:
+     * revoked (and not to fulfil) once all units are
+     */
+    { "UPDATE integrations_orders SET fulfil_state = CASE WHEN fulfil_state"
+      " IN (0, 1, 2) AND NOT EXISTS (SELECT 1 FROM integrations_activations a"
+      " WHERE a.vendor_id = ?1 AND a.shipment_box_id = ?2 AND a.state <> 4)"
+      " THEN 5 ELSE fulfil_state END, state = CASE WHEN NOT EXISTS (SELECT 1"
+      " FROM integrations_activations a WHERE a.vendor_id = ?1 AND"
+      " a.shipment_box_id = ?2 AND a.state <> 4) THEN 4 ELSE state END,"
+      " updated_at = ?3 WHERE vendor_id = ?1 AND shipment_box_id = ?2",
+      "UPDATE integrations_orders SET fulfil_state = CASE WHEN fulfil_state"
+      " IN (0, 1, 2) AND NOT EXISTS (SELECT 1 FROM integrations_activations a"
+      " WHERE a.vendor_id = $1 AND a.shipment_box_id = $2 AND a.state <> 4)"
+      " THEN 5 ELSE fulfil_state END, state = CASE WHEN NOT EXISTS (SELECT 1"
+      " FROM integrations_activations a WHERE a.vendor_id = $1 AND"
+      " a.shipment_box_id = $2 AND a.state <> 4) THEN 4 ELSE state END,"
+      " updated_at = $3 WHERE vendor_id = $1 AND shipment_box_id = $2",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_RETURN_WITHDRAW */
+    { "UPDATE integrations_coupang_returns SET withdrawn_at = ?3 WHERE"
+      " vendor_id = ?1 AND receipt_id = ?2 AND withdrawn_at IS NULL",
+      "UPDATE integrations_coupang_returns SET withdrawn_at = $3 WHERE"
+      " vendor_id = $1 AND receipt_id = $2 AND withdrawn_at IS NULL",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_REVOKE_DUE_NEXT:
+     * the $3-th activation_revoke call due
+     */
+    { "SELECT shipment_box_id, order_id, vendor_item_id, product_code,"
+      " receipt_id, revoke_reason, unit, units, revoke_attempts FROM"
+      " integrations_activations WHERE vendor_id = ?1 AND revoke_call_state ="
+      " 1 AND next_revoke_at <= ?2 ORDER BY next_revoke_at, shipment_box_id,"
+      " vendor_item_id, unit LIMIT 1 OFFSET ?3",
+      "SELECT shipment_box_id, order_id, vendor_item_id, product_code,"
+      " receipt_id, revoke_reason, unit, units, revoke_attempts FROM"
+      " integrations_activations WHERE vendor_id = $1 AND revoke_call_state ="
+      " 1 AND next_revoke_at <= $2 ORDER BY next_revoke_at, shipment_box_id,"
+      " vendor_item_id, unit LIMIT 1 OFFSET $3",
+      3, { T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_REVOKE_CALL_SET: only while the call is due */
+    { "UPDATE integrations_activations SET revoke_call_state = ?5,"
+      " revoke_attempts = ?6, next_revoke_at = ?7, updated_at = ?8 WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 AND"
+      " unit = ?4 AND revoke_call_state = 1",
+      "UPDATE integrations_activations SET revoke_call_state = $5,"
+      " revoke_attempts = $6, next_revoke_at = $7, updated_at = $8 WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 AND"
+      " unit = $4 AND revoke_call_state = 1",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_INT } },
 };
 
 
@@ -1124,7 +1406,9 @@ integrations_store_kind_name(integrations_store_kind_e kind)
 {
     static const char  *names[] = {
         "probe", "idem_begin", "idem_finish", "idem_release", "idem_purge",
-        "lease_acquire", "lease_release"
+        "lease_acquire", "lease_release", "order_ingest", "cursor_get",
+        "cursor_set", "order_due", "order_fulfil", "order_message", "mark",
+        "return_apply", "return_withdraw", "revoke_due", "revoke_call"
     };
 
     if ((unsigned) kind >= sizeof(names) / sizeof(names[0])) {

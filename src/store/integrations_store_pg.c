@@ -24,7 +24,8 @@
 
 typedef struct {
     PGconn                          *pg;
-    uint32_t                         prepared;     /* a bit per stmt */
+    unsigned char                    prepared[INTEGRATIONS_STORE_NSTMTS];
+                                                   /* 1: prepared */
     unsigned                         in_tx:1;
     unsigned                         broken:1;
     unsigned char                   *rowbuf;
@@ -324,7 +325,7 @@ integrations_store_pg_exec(integrations_store_conn_t *c,
     sql = integrations_store_sql(stmt);
     snprintf(name, sizeof(name), "integrations_%u", (unsigned) stmt);
 
-    if (!(s->prepared & (1u << stmt))) {
+    if (!s->prepared[stmt]) {
 
         for (i = 0; i < sql->nparams; i++) {
             types[i] = (sql->types[i] == INTEGRATIONS_STORE_INT) ? PG_INT8OID
@@ -341,7 +342,7 @@ integrations_store_pg_exec(integrations_store_conn_t *c,
         }
 
         PQclear(res);
-        s->prepared |= 1u << stmt;
+        s->prepared[stmt] = 1;
     }
 
     /* binary parameters: int8 big-endian, text and bytea as they are */

@@ -1,0 +1,18 @@
+/*
+ * The durable store: the Coupang e-book flow's operations (migration 4:
+ * ORDER_INGEST, CURSOR_*, ORDER_DUE/FULFIL/MESSAGE, MARK, RETURN_*,
+ * REVOKE_*), run by integrations_store_db_run() like every operation.
+ * No nginx headers.
+ */
+
+#ifndef INTEGRATIONS_STORE_ORDERS_H
+#define INTEGRATIONS_STORE_ORDERS_H
+
+#include "integrations_store_db.h"
+
+
+integrations_store_rc_e integrations_store_orders_op(
+    const integrations_store_driver_t *d, integrations_store_conn_t *c,
+    integrations_store_op_t *op);
+
+#endif /* INTEGRATIONS_STORE_ORDERS_H */
