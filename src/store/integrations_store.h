@@ -28,12 +28,13 @@
  *   5. its tables in a new numbered migration at the end of the list.
  * Features never see SQL or a backend: they fill an op and get it back.
  *
+ * The notification outbox (migration 3) is OUTBOX_ENQUEUE, _GET, _CLAIM,
+ * _FINISH, _RECEIPT, _PURGE and _STATS below; an operation of another
+ * feature that must commit a message with what it announces calls
+ * integrations_store_db_outbox_insert() (integrations_store_db.h) inside
+ * its own transaction.
+ *
  * Planned kinds, in this shape (not implemented yet):
- *   OUTBOX_ENQUEUE (in the same transaction as what it announces),
- *   OUTBOX_CLAIM (a batch, with a lease and an attempt id as the fencing
- *   token: SQLite "UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING",
- *   PostgreSQL the same inside a CTE "FOR UPDATE SKIP LOCKED"),
- *   OUTBOX_FINISH ("... WHERE id = $1 AND attempt = $2"),
  *   ORDER_INGEST ("INSERT ... ON CONFLICT DO NOTHING" with its activation
  *   token and outbox row in one transaction), ACTIVATION_ISSUE,
  *   ACTIVATION_REDEEM (one "UPDATE ... WHERE used_at IS NULL AND
@@ -172,6 +173,18 @@ typedef enum {
     INTEGRATIONS_STORE_STMT_IDEM_PURGE,
     INTEGRATIONS_STORE_STMT_LEASE_ACQUIRE,
     INTEGRATIONS_STORE_STMT_LEASE_RELEASE,
+    INTEGRATIONS_STORE_STMT_OUTBOX_KEY_GET,
+    INTEGRATIONS_STORE_STMT_OUTBOX_KEY_RELEASE,
+    INTEGRATIONS_STORE_STMT_OUTBOX_INSERT,
+    INTEGRATIONS_STORE_STMT_OUTBOX_GET,
+    INTEGRATIONS_STORE_STMT_OUTBOX_ATTEMPTS,
+    INTEGRATIONS_STORE_STMT_OUTBOX_DUE,
+    INTEGRATIONS_STORE_STMT_OUTBOX_CLAIM,
+    INTEGRATIONS_STORE_STMT_OUTBOX_FINISH,
+    INTEGRATIONS_STORE_STMT_OUTBOX_ATTEMPT,
+    INTEGRATIONS_STORE_STMT_OUTBOX_RECEIPT,
+    INTEGRATIONS_STORE_STMT_OUTBOX_PURGE,
+    INTEGRATIONS_STORE_STMT_OUTBOX_STATS,
     /* migration 4: the Coupang e-book flow */
     INTEGRATIONS_STORE_STMT_ORDER_INSERT,
     INTEGRATIONS_STORE_STMT_ORDER_ITEM_INSERT,
@@ -208,8 +221,8 @@ typedef enum {
     INTEGRATIONS_STORE_NULL
 } integrations_store_type_e;
 
-#define INTEGRATIONS_STORE_MAX_PARAMS  24
-#define INTEGRATIONS_STORE_MAX_COLS    16
+#define INTEGRATIONS_STORE_MAX_PARAMS  24     /* sql_check: at most 31 */
+#define INTEGRATIONS_STORE_MAX_COLS    24
 
 typedef struct {
     const char                 *sqlite;
@@ -256,6 +269,13 @@ typedef enum {
     INTEGRATIONS_STORE_OP_IDEM_PURGE,
     INTEGRATIONS_STORE_OP_LEASE_ACQUIRE,
     INTEGRATIONS_STORE_OP_LEASE_RELEASE,
+    INTEGRATIONS_STORE_OP_OUTBOX_ENQUEUE,
+    INTEGRATIONS_STORE_OP_OUTBOX_GET,
+    INTEGRATIONS_STORE_OP_OUTBOX_CLAIM,
+    INTEGRATIONS_STORE_OP_OUTBOX_FINISH,
+    INTEGRATIONS_STORE_OP_OUTBOX_RECEIPT,
+    INTEGRATIONS_STORE_OP_OUTBOX_PURGE,
+    INTEGRATIONS_STORE_OP_OUTBOX_STATS,
     INTEGRATIONS_STORE_OP_ORDER_INGEST,
     INTEGRATIONS_STORE_OP_CURSOR_GET,
     INTEGRATIONS_STORE_OP_CURSOR_SET,
@@ -339,9 +359,15 @@ typedef struct {
     int64_t                     owner;
 } integrations_store_idem_release_t;
 
-/* IDEM_PURGE: deletes at most limit expired records */
+/*
+ * IDEM_PURGE: deletes at most limit expired records.  OUTBOX_PURGE: at
+ * most limit notifications (and their attempts) in a final state created
+ * before "before" (ms; the store's cleanups set it to now - the age they
+ * were registered with).
+ */
 typedef struct {
     int64_t                     limit;
+    int64_t                     before;
 } integrations_store_purge_t;
 
 
@@ -362,6 +388,238 @@ typedef struct {
     int                         acquired;
     int64_t                     token;
 } integrations_store_lease_result_t;
+
+
+/* ---- the notification outbox (migration 3) ------------------------------
+ *
+ * A notification is a row of integrations_notifications, rendered at the
+ * request: what the row holds is what will be sent.  Its life:
+ *
+ *   queued (0)  --claim-->  sending (1)  --finish-->  sent (2), failed (4),
+ *      ^                       |                      unknown (5), or
+ *      '------ finish ---------'                      queued again (a retry
+ *              (retry, fallback)                      at next_attempt_at)
+ *   sent (2)  --receipt-->  delivered (3) or failed (4)
+ *
+ * OUTBOX_CLAIM takes due rows of one provider (queued ones whose
+ * next_attempt_at has come, and sending ones whose lease lapsed: their
+ * sender died) for a holder: state sending, a new attempt id (the fencing
+ * token), attempts + 1, and next_attempt_at moved to the lease's end, so
+ * that a row whose sender dies is due again then.  A row taken back from a
+ * lapsed lease comes with "reclaimed": its last send may have reached the
+ * provider, and only the glue knows whether the provider deduplicates.
+ * OUTBOX_FINISH writes an attempt's outcome only where the row still has
+ * that attempt id: a sender whose lease lapsed cannot overwrite its
+ * successor.  Every statement is safe to run twice.
+ */
+
+#define INTEGRATIONS_STORE_OUTBOX_ID_MAX   64
+
+/*
+ * SHA-256 of n fields, each preceded by its length: the hash of anything
+ * made of several byte strings (what makes two notifications the same).
+ */
+void integrations_store_hash_fields(const integrations_store_bytes_t *f,
+    size_t n, char *hex);
+
+typedef enum {
+    INTEGRATIONS_STORE_NOTIFY_QUEUED = 0,
+    INTEGRATIONS_STORE_NOTIFY_SENDING,
+    INTEGRATIONS_STORE_NOTIFY_SENT,
+    INTEGRATIONS_STORE_NOTIFY_DELIVERED,
+    INTEGRATIONS_STORE_NOTIFY_FAILED,
+    INTEGRATIONS_STORE_NOTIFY_UNKNOWN
+} integrations_store_notify_state_e;
+
+/* "queued", "sending", "sent", "delivered", "failed", "unknown" */
+const char *integrations_store_notify_state_name(int state);
+
+
+/*
+ * One notification to insert.  Bytes with data NULL are SQL NULL (no
+ * idempotency key, no subject...); all of them are the caller's until
+ * done.
+ */
+typedef struct {
+    integrations_store_bytes_t  id;           /* unique, the caller's */
+    integrations_store_bytes_t  scope;        /* key scope, hex (or "") */
+    integrations_store_bytes_t  idem_key;     /* NULL: none */
+    integrations_store_bytes_t  idem_hash;    /* what makes two the same */
+    int64_t                     idem_ttl_ms;  /* how long the key holds */
+    integrations_store_bytes_t  channel;      /* the client's channel */
+    integrations_store_bytes_t  provider;     /* who sends it first */
+    integrations_store_bytes_t  recipient;    /* normalized */
+    integrations_store_bytes_t  recipient_mask;  /* for GET and logs */
+    integrations_store_bytes_t  template_name;   /* NULL: inline */
+    integrations_store_bytes_t  subject;
+    integrations_store_bytes_t  text;
+    integrations_store_bytes_t  html;
+    integrations_store_bytes_t  variables;    /* AlimTalk variables, push
+                                                 data: a JSON object */
+    integrations_store_bytes_t  template_id;  /* the AlimTalk template id */
+    int                         sms_type;     /* integrations_sms_type_e */
+    int                         fallback;     /* 1: may go as SMS/LMS */
+    int64_t                     send_at;      /* ms: first due */
+    int64_t                     expires_at;   /* ms: no attempt after it */
+} integrations_store_outbox_item_t;
+
+typedef enum {
+    INTEGRATIONS_STORE_OUTBOX_NEW = 0,    /* inserted */
+    INTEGRATIONS_STORE_OUTBOX_REPLAY,     /* the key's first notification
+                                             is id (the same request) */
+    INTEGRATIONS_STORE_OUTBOX_MISMATCH    /* the key is another request's */
+} integrations_store_outbox_verdict_e;
+
+typedef struct {
+    int       verdict;                    /* ..._outbox_verdict_e */
+    int       state;                      /* REPLAY: the first's state */
+    char      id[INTEGRATIONS_STORE_OUTBOX_ID_MAX + 1];  /* REPLAY, NUL-
+                                                            terminated */
+} integrations_store_outbox_result_t;
+
+/*
+ * OUTBOX_ENQUEUE: n items in one durable transaction; results[i] (the
+ * caller's array) says what became of items[i].  The same (scope, key)
+ * within idem_ttl_ms of its first is that first, never a second row.
+ */
+typedef struct {
+    const integrations_store_outbox_item_t  *items;
+    size_t                                   n;
+    integrations_store_outbox_result_t      *results;
+} integrations_store_outbox_enqueue_t;
+
+
+/* OUTBOX_GET: a notification by id, within the client's scope */
+typedef struct {
+    integrations_store_bytes_t  id;
+    integrations_store_bytes_t  scope;
+} integrations_store_outbox_get_t;
+
+typedef struct {
+    unsigned                    attempt;      /* 1, 2, ... */
+    int64_t                     at;           /* ms */
+    unsigned                    http_status;  /* 0: no answer */
+    int64_t                     duration_ms;
+    integrations_store_bytes_t  provider;
+    integrations_store_bytes_t  message_id;   /* NULL: none */
+    integrations_store_bytes_t  outcome;      /* "sent", "retry", ... */
+    integrations_store_bytes_t  error;        /* NULL: none */
+} integrations_store_outbox_attempt_t;
+
+typedef struct {
+    int                                   found;
+    int                                   state;
+    int                                   fallback;  /* 2: it went as SMS */
+    int64_t                               attempts;
+    int64_t                               next_attempt_at;
+    int64_t                               created_at;
+    int64_t                               updated_at;
+    integrations_store_bytes_t            id;
+    integrations_store_bytes_t            channel;
+    integrations_store_bytes_t            provider;
+    integrations_store_bytes_t            recipient_mask;
+    integrations_store_bytes_t            template_name;
+    integrations_store_bytes_t            message_id;
+    integrations_store_bytes_t            error;
+    size_t                                nattempts;
+    integrations_store_outbox_attempt_t  *attempt;    /* in time order */
+} integrations_store_outbox_get_result_t;
+
+
+/* OUTBOX_CLAIM: at most limit due rows of provider, for holder */
+typedef struct {
+    integrations_store_bytes_t  provider;
+    integrations_store_bytes_t  holder;
+    int64_t                     attempt_id;   /* the fencing token */
+    int64_t                     lease_ms;
+    int64_t                     limit;
+} integrations_store_outbox_claim_t;
+
+typedef struct {
+    integrations_store_bytes_t  id;
+    integrations_store_bytes_t  channel;
+    integrations_store_bytes_t  provider;
+    integrations_store_bytes_t  recipient;
+    integrations_store_bytes_t  recipient_mask;
+    integrations_store_bytes_t  subject;      /* NULL: none */
+    integrations_store_bytes_t  text;
+    integrations_store_bytes_t  html;
+    integrations_store_bytes_t  variables;
+    integrations_store_bytes_t  template_id;
+    int64_t                     attempts;     /* this one included */
+    int                         reclaimed;    /* its lease had lapsed */
+    int                         sms_type;
+    int                         fallback;
+    int64_t                     created_at;
+    int64_t                     expires_at;
+    int64_t                     last_delay;
+} integrations_store_outbox_row_t;
+
+typedef struct {
+    size_t                            n;
+    integrations_store_outbox_row_t  *rows;
+} integrations_store_outbox_claim_result_t;
+
+
+/*
+ * OUTBOX_FINISH: the outcomes of attempts, in one durable transaction.
+ * Each is written only where the row still carries attempt_id; "stored"
+ * (set by the operation) says whether it was.  An attempt record
+ * (attempt > 0) is kept either way: the send happened.
+ */
+typedef struct {
+    integrations_store_bytes_t  id;
+    int64_t                     attempt_id;
+    int                         state;        /* the row's next state */
+    int64_t                     next_attempt_at;   /* ms, when queued */
+    int64_t                     last_delay;
+    integrations_store_bytes_t  provider;     /* who sends it next (a
+                                                 fallback changes it) */
+    int                         fallback;
+    int                         uncount;      /* 1: nothing was attempted
+                                                 (a limiter said no) */
+    integrations_store_bytes_t  message_id;   /* NULL: none (yet) */
+    integrations_store_bytes_t  error;        /* NULL: none */
+
+    /* the attempt's record; attempt 0: none */
+    unsigned                    attempt;
+    int64_t                     at;
+    integrations_store_bytes_t  attempt_provider;
+    integrations_store_bytes_t  outcome;
+    unsigned                    http_status;
+    int64_t                     duration_ms;
+
+    int                         stored;       /* out */
+} integrations_store_outbox_finish_rec_t;
+
+typedef struct {
+    integrations_store_outbox_finish_rec_t  *recs;
+    size_t                                   n;
+} integrations_store_outbox_finish_t;
+
+
+/* OUTBOX_RECEIPT: a provider's delivery report for its message id */
+typedef struct {
+    integrations_store_bytes_t  provider;
+    integrations_store_bytes_t  message_id;
+    int                         state;        /* DELIVERED or FAILED */
+    integrations_store_bytes_t  error;        /* NULL: none */
+} integrations_store_outbox_receipt_t;
+
+typedef struct {
+    int                         found;        /* a row moved (or was
+                                                 there already) */
+    integrations_store_bytes_t  id;
+    integrations_store_bytes_t  channel;
+} integrations_store_outbox_receipt_result_t;
+
+
+/* OUTBOX_STATS: the outbox's depth, for metrics */
+typedef struct {
+    int64_t                     depth;        /* queued and sending */
+    int64_t                     due;          /* of them, due now */
+    int64_t                     oldest_due_at;   /* ms; 0: none due */
+} integrations_store_outbox_stats_t;
 
 
 /* ---- the Coupang e-book flow (migration 4) ------------------------------ */
@@ -649,6 +907,11 @@ typedef struct {
         integrations_store_idem_release_t    idem_release;
         integrations_store_purge_t           purge;
         integrations_store_lease_t           lease;
+        integrations_store_outbox_enqueue_t  outbox_enqueue;
+        integrations_store_outbox_get_t      outbox_get;
+        integrations_store_outbox_claim_t    outbox_claim;
+        integrations_store_outbox_finish_t   outbox_finish;
+        integrations_store_outbox_receipt_t  outbox_receipt;
         integrations_store_order_ingest_t    ingest;
         integrations_store_cursor_t          cursor;
         integrations_store_order_due_t       due;
@@ -666,6 +929,10 @@ typedef struct {
         integrations_store_idem_begin_result_t  idem_begin;
         int64_t                                 changed;  /* rows */
         integrations_store_lease_result_t       lease;
+        integrations_store_outbox_get_result_t  outbox_get;
+        integrations_store_outbox_claim_result_t  outbox_claim;
+        integrations_store_outbox_receipt_result_t  outbox_receipt;
+        integrations_store_outbox_stats_t       outbox_stats;
         integrations_store_order_ingest_result_t  ingest;
         integrations_store_cursor_result_t      cursor;
         integrations_store_order_due_result_t   due;

@@ -270,6 +270,8 @@ run_suite(const char *url)
            "DROP TABLE IF EXISTS integrations_coupang_inquiries;"
            "DROP TABLE IF EXISTS integrations_alert_marks;"
            "DROP TABLE IF EXISTS integrations_job_cursors;"
+           "DROP TABLE IF EXISTS integrations_notification_attempts;"
+           "DROP TABLE IF EXISTS integrations_notifications;"
            "DROP TABLE IF EXISTS integrations_idempotency;"
            "DROP TABLE IF EXISTS integrations_leases;"
            "DROP TABLE IF EXISTS integrations_health;"
