@@ -1592,7 +1592,21 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       " revoke_attempts = $6, next_revoke_at = $7, updated_at = $8 WHERE"
       " vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 AND"
       " unit = $4 AND revoke_call_state = 1",
-      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_INT } }
+      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_DONE_NEXT: a queued buyer
+     * message whose notification has an outcome (outbox states 2..5)
+     */
+    { "SELECT o.message_id, n.state FROM integrations_orders o"
+      " JOIN integrations_notifications n ON n.id = o.message_id"
+      " WHERE o.message_state = 1 AND o.vendor_id = ?1 AND n.state >= 2"
+      " LIMIT 1",
+      "SELECT o.message_id, n.state FROM integrations_orders o"
+      " JOIN integrations_notifications n ON n.id = o.message_id"
+      " WHERE o.message_state = 1 AND o.vendor_id = $1 AND n.state >= 2"
+      " LIMIT 1",
+      1, { T_TEXT } }
 };
 
 
@@ -1685,7 +1699,8 @@ integrations_store_kind_name(integrations_store_kind_e kind)
         "outbox_stats",
         "order_ingest", "cursor_get",
         "cursor_set", "order_due", "order_fulfil", "order_message", "mark",
-        "return_apply", "return_withdraw", "revoke_due", "revoke_call"
+        "return_apply", "return_withdraw", "revoke_due", "revoke_call",
+        "order_messages_sync"
     };
 
     if ((unsigned) kind >= sizeof(names) / sizeof(names[0])) {

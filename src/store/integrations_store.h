@@ -209,6 +209,7 @@ typedef enum {
     INTEGRATIONS_STORE_STMT_RETURN_WITHDRAW,
     INTEGRATIONS_STORE_STMT_REVOKE_DUE_NEXT,
     INTEGRATIONS_STORE_STMT_REVOKE_CALL_SET,
+    INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_DONE_NEXT,
     INTEGRATIONS_STORE_NSTMTS
 } integrations_store_stmt_e;
 
@@ -287,6 +288,7 @@ typedef enum {
     INTEGRATIONS_STORE_OP_RETURN_WITHDRAW,
     INTEGRATIONS_STORE_OP_REVOKE_DUE,
     INTEGRATIONS_STORE_OP_REVOKE_CALL,
+    INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC,
     INTEGRATIONS_STORE_NKINDS
 } integrations_store_kind_e;
 
@@ -889,6 +891,22 @@ typedef struct {
     int64_t                           next_at;
 } integrations_store_revoke_call_t;
 
+/*
+ * ORDER_MESSAGES_SYNC: up to limit of vendor_id's queued buyer messages
+ * whose notification has an outcome (the outbox's sent or delivered:
+ * SENT; failed or unknown: FAILED) get it, each as ORDER_MESSAGE does;
+ * out.sync counts them.
+ */
+typedef struct {
+    integrations_store_bytes_t        vendor_id;
+    int64_t                           limit;
+} integrations_store_messages_sync_t;
+
+typedef struct {
+    int64_t                           sent;
+    int64_t                           failed;
+} integrations_store_messages_sync_result_t;
+
 #define INTEGRATIONS_STORE_REVOKE_NONE  0
 #define INTEGRATIONS_STORE_REVOKE_DUE   1
 #define INTEGRATIONS_STORE_REVOKE_DONE  2
@@ -922,6 +940,7 @@ typedef struct {
         integrations_store_return_withdraw_t withdraw;
         integrations_store_revoke_due_t      revoke_due;
         integrations_store_revoke_call_t     revoke_call;
+        integrations_store_messages_sync_t   sync;
     } in;
 
     union {
@@ -938,6 +957,7 @@ typedef struct {
         integrations_store_order_due_result_t   due;
         integrations_store_return_apply_result_t  ret;
         integrations_store_revoke_due_result_t  revoke_due;
+        integrations_store_messages_sync_result_t  sync;
     } out;
 
     unsigned char                     *result;    /* malloc'd: out's bytes */

@@ -380,6 +380,7 @@ integrations_store_db_op(const integrations_store_driver_t *d,
     case INTEGRATIONS_STORE_OP_RETURN_WITHDRAW:
     case INTEGRATIONS_STORE_OP_REVOKE_DUE:
     case INTEGRATIONS_STORE_OP_REVOKE_CALL:
+    case INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC:
         return integrations_store_orders_op(d, c, op);
 
     default:

@@ -40,6 +40,13 @@ static integrations_store_rc_e integrations_store_orders_fulfil(
 static integrations_store_rc_e integrations_store_orders_message(
     const integrations_store_driver_t *d, integrations_store_conn_t *c,
     integrations_store_op_t *op);
+static integrations_store_rc_e integrations_store_orders_apply(
+    const integrations_store_driver_t *d, integrations_store_conn_t *c,
+    integrations_store_op_t *op, const integrations_store_bytes_t *message_id,
+    int64_t message_state, int64_t *changed);
+static integrations_store_rc_e integrations_store_orders_sync(
+    const integrations_store_driver_t *d, integrations_store_conn_t *c,
+    integrations_store_op_t *op);
 static integrations_store_rc_e integrations_store_orders_return(
     const integrations_store_driver_t *d, integrations_store_conn_t *c,
     integrations_store_op_t *op);
@@ -109,6 +116,9 @@ integrations_store_orders_op(const integrations_store_driver_t *d,
 
     case INTEGRATIONS_STORE_OP_ORDER_MESSAGE:
         return integrations_store_orders_message(d, c, op);
+
+    case INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC:
+        return integrations_store_orders_sync(d, c, op);
 
     case INTEGRATIONS_STORE_OP_MARK:
         if (op->in.mark.table == 1) {
@@ -486,6 +496,30 @@ static integrations_store_rc_e
 integrations_store_orders_message(const integrations_store_driver_t *d,
     integrations_store_conn_t *c, integrations_store_op_t *op)
 {
+    int64_t                  changed;
+    integrations_store_rc_e  rc;
+
+    changed = 0;
+
+    rc = integrations_store_orders_apply(d, c, op,
+                                         &op->in.message.message_id,
+                                         op->in.message.message_state,
+                                         &changed);
+
+    op->out.changed = changed;
+
+    return rc;
+}
+
+
+/* a message's outcome in its own transaction; *changed 1 if it applied */
+
+static integrations_store_rc_e
+integrations_store_orders_apply(const integrations_store_driver_t *d,
+    integrations_store_conn_t *c, integrations_store_op_t *op,
+    const integrations_store_bytes_t *message_id, int64_t message_state,
+    int64_t *changed)
+{
     int                         found, sent;
     char                        vendor[64], box[INTEGRATIONS_STORE_ID_LEN];
     int64_t                     state;
@@ -493,17 +527,17 @@ integrations_store_orders_message(const integrations_store_driver_t *d,
     integrations_store_val_t    p[5], row[2];
     integrations_store_bytes_t  vb;
 
-    sent = (op->in.message.message_state == INTEGRATIONS_STORE_MSG_SENT);
+    sent = (message_state == INTEGRATIONS_STORE_MSG_SENT);
     state = sent ? ACT_LINK_SENT : ACT_FAILED;
-    op->out.changed = 0;
+    *changed = 0;
 
     rc = d->begin(c, INTEGRATIONS_STORE_TX_ATOMIC, op->deadline, E(op));
     if (rc != INTEGRATIONS_STORE_OK) {
         return rc;
     }
 
-    v_text(&p[0], &op->in.message.message_id);
-    v_int(&p[1], op->in.message.message_state);
+    v_text(&p[0], message_id);
+    v_int(&p[1], message_state);
     v_int(&p[2], op->now);
     v_int(&p[3], state);
     v_int(&p[4], sent ? INTEGRATIONS_STORE_FULFIL_ACK
@@ -550,7 +584,7 @@ integrations_store_orders_message(const integrations_store_driver_t *d,
     rc = d->end(c, 1, op->deadline, E(op));
 
     if (rc == INTEGRATIONS_STORE_OK) {
-        op->out.changed = 1;
+        *changed = 1;
     }
 
     return rc;
@@ -560,6 +594,87 @@ failed:
     (void) d->end(c, 0, op->deadline, NULL, 0);
 
     return rc;
+}
+
+
+/*
+ * The outbox's outcomes of queued buyer messages, one at a time: each is
+ * ORDER_MESSAGE's own transaction, so a message handled is not found
+ * again by the next look.
+ */
+
+static integrations_store_rc_e
+integrations_store_orders_sync(const integrations_store_driver_t *d,
+    integrations_store_conn_t *c, integrations_store_op_t *op)
+{
+    int                         found, sent;
+    char                        id[INTEGRATIONS_STORE_OUTBOX_ID_MAX + 1];
+    int64_t                     n, limit, state, changed;
+    integrations_store_rc_e     rc;
+    integrations_store_val_t    p[1], row[2];
+    integrations_store_bytes_t  idb;
+
+    limit = op->in.sync.limit ? op->in.sync.limit : 100;
+    op->out.sync.sent = 0;
+    op->out.sync.failed = 0;
+
+    for (n = 0; n < limit; n++) {
+        v_text(&p[0], &op->in.sync.vendor_id);
+        found = 0;
+
+        rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_DONE_NEXT, p,
+                     row, 2, &found, NULL, op->deadline, E(op));
+        if (rc != INTEGRATIONS_STORE_OK) {
+            return rc;
+        }
+
+        if (!found) {
+            break;
+        }
+
+        integrations_store_orders_copy(id, sizeof(id), &row[0]);
+        state = row[1].i;
+        sent = (state == INTEGRATIONS_STORE_NOTIFY_SENT
+                || state == INTEGRATIONS_STORE_NOTIFY_DELIVERED);
+
+        idb.data = (const unsigned char *) id;
+        idb.len = strlen(id);
+
+        rc = integrations_store_orders_apply(d, c, op, &idb,
+                                   sent ? INTEGRATIONS_STORE_MSG_SENT
+                                        : INTEGRATIONS_STORE_MSG_FAILED,
+                                   &changed);
+        if (rc != INTEGRATIONS_STORE_OK) {
+            return rc;
+        }
+
+        if (changed == 0) {
+            break;
+        }
+
+        if (sent) {
+            op->out.sync.sent++;
+
+        } else {
+            op->out.sync.failed++;
+        }
+    }
+
+    return INTEGRATIONS_STORE_OK;
+}
+
+
+int
+integrations_store_orders_outbox_hook(integrations_store_tx_t *tx,
+    void *data)
+{
+    integrations_store_orders_outbox_t  *ob = data;
+
+    return integrations_store_db_outbox_insert(tx->driver, tx->conn,
+                                               ob->items, ob->n, tx->op->now,
+                                               tx->op->deadline, ob->results,
+                                               tx->op->error,
+                                               sizeof(tx->op->error));
 }
 
 

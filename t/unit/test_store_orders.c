@@ -21,6 +21,7 @@
 #include "tap.h"
 #include "integrations_store.h"
 #include "integrations_store_db.h"
+#include "integrations_store_orders.h"
 
 
 static const char  *backend;
@@ -608,6 +609,63 @@ run_suite(const char *url)
     op.in.revoke_due.vendor_id = B("A00012345");
     integrations_store_db_run(&pool, &op);
     is_int(op.out.revoke_due.n, 1, "[%s]   one left", backend);
+
+    /* the transactional outbox: the buyer's message with the box */
+
+    {
+    integrations_store_outbox_item_t    item;
+    integrations_store_outbox_result_t  res;
+    integrations_store_orders_outbox_t  ob;
+
+    memset(&item, 0, sizeof(item));
+    item.id = B("coupang:A00012345:642538971006405555");
+    item.scope = B("");
+    item.idem_hash = B("h");
+    item.channel = B("sms");
+    item.provider = B("sms");
+    item.recipient = B("05031235464");
+    item.recipient_mask = B("0503****5464");
+    item.text = B("link");
+    item.send_at = 50000;
+    item.expires_at = 50000 + 86400000;
+    ob.items = &item;
+    ob.n = 1;
+    ob.results = &res;
+
+    t_ingest(&op, "642538971006405555", 50000);
+    op.in.ingest.hook = integrations_store_orders_outbox_hook;
+    op.in.ingest.hook_data = &ob;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ingest.inserted == 1,
+       "[%s] a box with its message in the outbox (%s)", backend, op.error);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_notifications WHERE"
+                   " id = 'coupang:A00012345:642538971006405555'"), 1,
+           "[%s]   the notification row", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 51000);
+    op.in.sync.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 0
+       && op.out.sync.failed == 0, "[%s]   queued: nothing to sync",
+       backend);
+
+    t_exec("UPDATE integrations_notifications SET state = 2 WHERE"
+           " id = 'coupang:A00012345:642538971006405555'");
+
+    for (i = 0; i < 2; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 52000);
+        op.in.sync.vendor_id = B("A00012345");
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == (i == 0),
+           "[%s]   sent by the outbox: %s", backend,
+           i ? "once only" : "synced");
+    }
+
+    is_int(t_value("SELECT fulfil_state FROM integrations_orders WHERE"
+                   " shipment_box_id = '642538971006405555'"),
+           INTEGRATIONS_STORE_FULFIL_ACK, "[%s]   its acknowledgement due",
+           backend);
+    }
 
     /* a withdrawal, once */
 
