@@ -38,11 +38,13 @@
 #include <openssl/rand.h>
 
 #include "integrations_activation.h"
+#include "integrations_activation_message.h"
 #include "integrations_cea.h"
 #include "integrations_coupang_orders.h"
 #include "integrations_store.h"
 #include "integrations_store_orders.h"
 #include "ngx_http_integrations_coupang.h"
+#include "ngx_http_integrations_notify.h"
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_rate_limit.h"
 #include "ngx_http_integrations_store.h"
@@ -85,14 +87,12 @@ typedef struct {
     ngx_str_t                     link_base;
     time_t                        ttl;
 
-    ngx_str_t                     sms;          /* providers */
-    ngx_str_t                     alimtalk;
-    ngx_str_t                     template_id;
-    ngx_str_t                     email;
+    ngx_str_t                     channel;      /* activation_message */
+    ngx_str_t                     template_name;
+    ngx_str_t                     email_channel;
+    ngx_str_t                     email_template;
+    ngx_flag_t                    fallback;
     ngx_str_t                     shop;         /* the message's name */
-
-    ngx_str_t                     alert;        /* provider */
-    ngx_str_t                     alert_to;
 
     integrations_coupang_sync_conf_t  sync;
 } ngx_http_co_main_conf_t;
@@ -129,6 +129,17 @@ typedef struct {
     ngx_str_t                     error;
     ngx_uint_t                    invoice;
 } ngx_http_co_outcome_t;
+
+
+/* one box being ingested */
+typedef struct {
+    ngx_http_co_run_t                   *run;
+    integrations_coupang_order_t        *order;
+    integrations_coupang_str_t          *product;
+    integrations_act_alert_e             alert;
+    unsigned                             links;
+    unsigned                             refused:1;
+} ngx_http_co_box_t;
 
 
 struct ngx_http_co_run_s {
@@ -210,6 +221,10 @@ static void ngx_http_co_ingest_next(ngx_http_co_run_t *run);
 static ngx_int_t ngx_http_co_ingest(ngx_http_co_run_t *run,
     integrations_coupang_order_t *o);
 static void ngx_http_co_ingested(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_alert(ngx_http_co_run_t *run,
+    integrations_act_alert_e kind, integrations_coupang_order_t *o,
+    const char *box, const char *order, integrations_coupang_str_t *product,
+    const char *detail, size_t dlen, unsigned count);
 static void ngx_http_co_simple_done(ngx_http_integrations_store_op_t *op);
 static void ngx_http_co_due_done(ngx_http_integrations_store_op_t *op);
 static void ngx_http_co_fulfil_next(ngx_http_co_run_t *run);
@@ -238,8 +253,6 @@ static char *ngx_http_co_product(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_co_contact(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_co_message(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_co_alert(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_co_link_base(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -285,13 +298,6 @@ static ngx_command_t  ngx_http_co_commands[] = {
     { ngx_string("activation_message"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_co_message,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("activation_alert"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
-      ngx_http_co_alert,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -928,27 +934,33 @@ ngx_http_co_find_product(ngx_http_co_main_conf_t *cmcf,
 /*
  * One box: its items mapped, the contact chosen, a token minted for
  * each unit to deliver (only its hash is stored; the link is in the
- * message), the buyer's message (and the staff's alert) as outbox rows
- * of the same transaction.
+ * message), and the buyer's message prepared by notifications
+ * (ngx_http_integrations_notify_prepare(): channel, template, recipient
+ * checked and rendered now) as outbox rows of the same transaction.
  */
 
 static ngx_int_t
 ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
 {
     int                                   have_contact;
-    u_char                               *text, *tp, *end, *s;
+    u_char                               *s, *urls, *up;
+    char                                 *json;
     char                                  token[INTEGRATIONS_ACT_TOKEN_LEN];
-    char                                  mask[300];
     size_t                                i, nunits, nmapped, nunmapped, k,
-                                          text_len;
-    unsigned                              links;
+                                          jlen, nitems;
+    unsigned                              links, u;
     int64_t                               now_ms, expires;
+    long                                  ll;
+    ngx_int_t                             rc;
     ngx_pool_t                           *pool;
     unsigned char                         rnd[INTEGRATIONS_ACT_TOKEN_BYTES];
-    long                                  ll;
     ngx_http_co_product_t                *pr, **maps;
     ngx_http_co_main_conf_t              *cmcf;
+    ngx_http_co_box_t                    *box;
     integrations_act_contact_t           *contact;
+    integrations_act_message_t            msg;
+    integrations_act_msg_link_t          *ml;
+    integrations_notify_problem_t         problem;
     integrations_coupang_order_item_t    *it;
     integrations_store_order_item_t      *items;
     integrations_store_order_unit_t      *units;
@@ -965,12 +977,20 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
 
     items = ngx_pcalloc(pool, (o->n_items + 1)
                               * sizeof(integrations_store_order_item_t));
-    maps = ngx_pcalloc(pool, (o->n_items + 1) * sizeof(ngx_http_co_product_t *));
+    maps = ngx_pcalloc(pool, (o->n_items + 1)
+                             * sizeof(ngx_http_co_product_t *));
     contact = ngx_pcalloc(pool, sizeof(integrations_act_contact_t));
+    box = ngx_pcalloc(pool, sizeof(ngx_http_co_box_t));
+    obh = ngx_pcalloc(pool, sizeof(integrations_store_orders_outbox_t));
 
-    if (items == NULL || maps == NULL || contact == NULL) {
+    if (items == NULL || maps == NULL || contact == NULL || box == NULL
+        || obh == NULL)
+    {
         goto nomem;
     }
+
+    box->run = run;
+    box->order = o;
 
     /* items and how many links each gets */
 
@@ -1021,48 +1041,40 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
         }
     }
 
-    if (nmapped == 0) {
+    if (nmapped == 0 || nunits == 0) {
+        have_contact = 0;
+    }
+
+    if (have_contact
+        && (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL
+            ? cmcf->email_channel.len == 0 : cmcf->channel.len == 0))
+    {
+        /* no channel for this kind of contact */
         have_contact = 0;
     }
 
     units = ngx_pcalloc(pool, (nunits + 1)
                               * sizeof(integrations_store_order_unit_t));
+    ml = ngx_pcalloc(pool, (nunits + 1) * sizeof(integrations_act_msg_link_t));
+    urls = ngx_pnalloc(pool, (nunits + 1) * (cmcf->link_base.len
+                                             + INTEGRATIONS_ACT_TOKEN_LEN + 1));
 
-    /* the message: a line per link */
-
-    k = 256 + cmcf->shop.len;
-
-    for (i = 0; i < o->n_items; i++) {
-        if (maps[i]) {
-            k += items[i].links * (o->items[i].vendor_item_name.len
-                                   + cmcf->link_base.len
-                                   + INTEGRATIONS_ACT_TOKEN_LEN + 64);
-        }
-    }
-
-    text = ngx_pnalloc(pool, k);
-
-    if (units == NULL || text == NULL) {
+    if (units == NULL || ml == NULL || urls == NULL) {
         goto nomem;
     }
 
-    tp = text;
-    end = text + k;
-
-    tp = ngx_slprintf(tp, end, "[%V] 쿠팡에서 구매하신 전자책의 활성화 링크입니다."
-                      " 링크는 한 번만 쓸 수 있습니다.\n", &cmcf->shop);
-
+    up = urls;
     k = 0;
 
     for (i = 0; i < o->n_items; i++) {
-        unsigned  u;
 
         if (maps[i] == NULL) {
             continue;
         }
 
         for (u = 1; u <= items[i].links; u++) {
-            NGX_HTTP_CO_BS(units[k].vendor_item_id, o->items[i].vendor_item_id);
+            NGX_HTTP_CO_BS(units[k].vendor_item_id,
+                           o->items[i].vendor_item_id);
             NGX_HTTP_CO_B(units[k].product_code, maps[i]->product_code.data,
                           maps[i]->product_code.len);
             units[k].unit = u;
@@ -1092,36 +1104,105 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
                 NGX_HTTP_CO_B(units[k].token_hash, s,
                               INTEGRATIONS_ACT_HASH_HEX_LEN);
 
-                tp = ngx_slprintf(tp, end, "%*s",
-                                  (size_t) o->items[i].vendor_item_name.len,
-                                  o->items[i].vendor_item_name.data);
-
-                if (items[i].links > 1) {
-                    tp = ngx_slprintf(tp, end, " (%ud/%ud)", u,
-                                      (unsigned) items[i].links);
-                }
-
-                tp = ngx_slprintf(tp, end, ": ");
-
                 ll = integrations_act_link((const char *) cmcf->link_base.data,
                                            cmcf->link_base.len, token,
-                                           sizeof(token), (char *) tp,
-                                           end - tp);
+                                           sizeof(token), (char *) up,
+                                           cmcf->link_base.len
+                                           + INTEGRATIONS_ACT_TOKEN_LEN + 1);
                 ngx_explicit_memzero(token, sizeof(token));
 
                 if (ll < 0) {
                     goto nomem;
                 }
 
-                tp += ll;
-                tp = ngx_slprintf(tp, end, "\n");
+                ml[k].product = o->items[i].vendor_item_name.data;
+                ml[k].product_len = o->items[i].vendor_item_name.len;
+                ml[k].url = (const char *) up;
+                ml[k].url_len = (size_t) ll;
+                ml[k].unit = u;
+                ml[k].units = (unsigned) items[i].links;
+                up += ll + 1;
             }
 
             k++;
         }
     }
 
-    text_len = tp - text;
+    /* the buyer's message, prepared by notifications */
+
+    nitems = 0;
+    ob = NULL;
+    obr = NULL;
+
+    if (have_contact) {
+        s = ngx_pnalloc(pool, sizeof("coupang:") + cmcf->vendor_id.len
+                              + o->shipment_box_id.len + 1);
+        if (s == NULL) {
+            goto nomem;
+        }
+
+        ngx_memzero(&msg, sizeof(msg));
+        msg.email = (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL);
+        msg.channel = (const char *) (msg.email ? cmcf->email_channel.data
+                                                : cmcf->channel.data);
+        msg.template_name = (const char *) (msg.email
+                                            ? cmcf->email_template.data
+                                            : cmcf->template_name.data);
+        msg.to = contact->value;
+        msg.to_len = contact->len;
+        msg.key = (const char *) s;
+        msg.key_len = ngx_sprintf(s, "coupang:%V:%*s", &cmcf->vendor_id,
+                                  o->shipment_box_id.len,
+                                  o->shipment_box_id.data)
+                      - s;
+        msg.shop = (const char *) cmcf->shop.data;
+        msg.shop_len = cmcf->shop.len;
+        msg.fallback = !msg.email && cmcf->fallback;
+        msg.links = ml;
+        msg.nlinks = k;
+        msg.expires_at = expires / 1000;
+
+        json = integrations_act_message_json(&msg, &jlen);
+        ngx_memzero(&problem, sizeof(problem));
+
+        rc = json ? ngx_http_integrations_notify_prepare(pool,
+                                                         (u_char *) json,
+                                                         jlen, &ob, &nitems,
+                                                         &problem)
+                  : NGX_ERROR;
+
+        if (json) {
+            ngx_explicit_memzero(json, jlen);
+            free(json);
+        }
+
+        if (rc == NGX_ERROR) {
+            goto nomem;
+        }
+
+        if (rc == NGX_DECLINED || nitems == 0) {
+            /* the channel refused it (a recipient it cannot reach...) */
+            ngx_log_error(NGX_LOG_WARN, run->log, 0,
+                          "coupang_orders: box %*s: the buyer's message "
+                          "was refused (%s), the box is held",
+                          o->shipment_box_id.len, o->shipment_box_id.data,
+                          problem.field[0] ? problem.field : "no item");
+            box->refused = 1;
+            have_contact = 0;
+            nitems = 0;
+
+            for (i = 0; i < k; i++) {
+                units[i].state = INTEGRATIONS_ACT_NO_CONTACT;
+                units[i].token_hash.len = 0;
+            }
+        }
+
+        obr = ngx_pcalloc(pool, (nitems + 1)
+                                * sizeof(integrations_store_outbox_result_t));
+        if (obr == NULL) {
+            goto nomem;
+        }
+    }
 
     op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_ORDER_INGEST, 0);
     if (op == NULL) {
@@ -1144,7 +1225,7 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
     in->nunits = k;
     in->unmapped = (int64_t) nunmapped;
 
-    if (have_contact) {
+    if (contact->kind != INTEGRATIONS_ACT_CONTACT_NONE) {
         in->contact.data = (const unsigned char *) contact->value;
         in->contact.len = contact->len;
         in->contact_kind = contact->kind;
@@ -1153,108 +1234,60 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
     }
 
     if (nmapped == 0) {
+        box->alert = INTEGRATIONS_ACT_ALERT_UNMAPPED;
         in->state = INTEGRATIONS_ACT_SYNCED;
         in->message_state = INTEGRATIONS_STORE_MSG_NONE;
         in->fulfil_state = INTEGRATIONS_STORE_FULFIL_HELD;
         NGX_HTTP_CO_B(in->detail, "unmapped", 8);
 
     } else if (!have_contact) {
+        box->alert = box->refused ? INTEGRATIONS_ACT_ALERT_MESSAGE_REFUSED
+                                  : INTEGRATIONS_ACT_ALERT_NO_CONTACT;
         in->state = INTEGRATIONS_ACT_NO_CONTACT;
         in->message_state = INTEGRATIONS_STORE_MSG_NONE;
         in->fulfil_state = INTEGRATIONS_STORE_FULFIL_HELD;
         NGX_HTTP_CO_B(in->detail, "no_contact", 10);
 
     } else {
+        box->alert = nunmapped ? INTEGRATIONS_ACT_ALERT_UNMAPPED
+                               : INTEGRATIONS_ACT_ALERT_NEW_ORDER;
         in->state = INTEGRATIONS_ACT_SYNCED;
         in->message_state = INTEGRATIONS_STORE_MSG_QUEUED;
         in->fulfil_state = nunmapped ? INTEGRATIONS_STORE_FULFIL_HELD
                                      : INTEGRATIONS_STORE_FULFIL_WAIT;
+        in->message_id = ob[0].id;
         NGX_HTTP_CO_B(in->detail, nunmapped ? "link_queued,unmapped"
                                             : "link_queued",
                       nunmapped ? 20 : 11);
+
+        obh->items = ob;
+        obh->results = obr;
+        obh->n = nitems;
+        in->hook = integrations_store_orders_outbox_hook;
+        in->hook_data = obh;
     }
 
-    /* the outbox rows: the buyer's message, the staff's alert */
+    box->links = (unsigned) k;
 
-    ob = ngx_pcalloc(pool, 2 * sizeof(integrations_store_outbox_item_t));
-    obr = ngx_pcalloc(pool, 2 * sizeof(integrations_store_outbox_result_t));
-    obh = ngx_pcalloc(pool, sizeof(integrations_store_orders_outbox_t));
-
-    if (ob == NULL || obr == NULL || obh == NULL) {
-        ngx_http_integrations_store_free(op);
-        goto nomem;
-    }
-
-    obh->items = ob;
-    obh->results = obr;
-    obh->n = 0;
-
-    if (have_contact
-        && (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL
-            ? cmcf->email.len : (cmcf->sms.len || cmcf->alimtalk.len)))
-    {
-        s = ngx_pnalloc(pool, sizeof("coupang:") + cmcf->vendor_id.len
-                              + o->shipment_box_id.len + 1);
-        if (s == NULL) {
-            ngx_http_integrations_store_free(op);
-            goto nomem;
-        }
-
-        tp = ngx_sprintf(s, "coupang:%V:%*s", &cmcf->vendor_id,
-                         o->shipment_box_id.len, o->shipment_box_id.data);
-        NGX_HTTP_CO_B(ob[0].id, s, tp - s);
-        in->message_id = ob[0].id;
-
-        NGX_HTTP_CO_B(ob[0].scope, "", 0);
-        ob[0].idem_hash = ob[0].id;
-        NGX_HTTP_CO_B(ob[0].recipient, contact->value, contact->len);
-
-        k = integrations_act_mask_contact(contact, mask, sizeof(mask));
-        s = ngx_pnalloc(pool, k);
-        if (s == NULL) {
-            ngx_http_integrations_store_free(op);
-            goto nomem;
-        }
-
-        ngx_memcpy(s, mask, k);
-        NGX_HTTP_CO_B(ob[0].recipient_mask, s, k);
-        NGX_HTTP_CO_B(ob[0].text, text, text_len);
-
-        ob[0].send_at = now_ms;
-        ob[0].expires_at = now_ms + 86400000;
-
-        if (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL) {
-            NGX_HTTP_CO_B(ob[0].channel, "email", 5);
-            NGX_HTTP_CO_B(ob[0].provider, cmcf->email.data, cmcf->email.len);
-            NGX_HTTP_CO_B(ob[0].subject, "전자책 활성화 링크", 25);
-
-        } else if (cmcf->alimtalk.len) {
-            NGX_HTTP_CO_B(ob[0].channel, "alimtalk", 8);
-            NGX_HTTP_CO_B(ob[0].provider, cmcf->alimtalk.data,
-                          cmcf->alimtalk.len);
-            NGX_HTTP_CO_B(ob[0].template_id, cmcf->template_id.data,
-                          cmcf->template_id.len);
-            ob[0].fallback = cmcf->sms.len ? 1 : 0;
-
-        } else {
-            NGX_HTTP_CO_B(ob[0].channel, "sms", 3);
-            NGX_HTTP_CO_B(ob[0].provider, cmcf->sms.data, cmcf->sms.len);
-        }
-
-        obh->n = 1;
-
-    } else {
-        in->message_state = INTEGRATIONS_STORE_MSG_NONE;
-
-        if (have_contact) {
-            in->fulfil_state = INTEGRATIONS_STORE_FULFIL_HELD;
+    for (i = 0; i < o->n_items; i++) {
+        if (maps[i]) {
+            box->product = &o->items[i].vendor_item_name;
+            break;
         }
     }
 
-    in->hook = obh->n ? integrations_store_orders_outbox_hook : NULL;
-    in->hook_data = obh;
+    op->done = ngx_http_co_ingested;
+    op->data = box;
 
-    return ngx_http_co_post(run, op, ngx_http_co_ingested);
+    if (ngx_http_integrations_store_post(op, NULL) != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, run->log, 0,
+                      "coupang_orders: the store is unavailable, the run "
+                      "stops (next interval)");
+        ngx_http_co_end(run);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 
 nomem:
 
@@ -1264,10 +1297,66 @@ nomem:
 }
 
 
+/* a staff alert through notify_alert (none configured: the log only) */
+
+static void
+ngx_http_co_alert(ngx_http_co_run_t *run, integrations_act_alert_e kind,
+    integrations_coupang_order_t *o, const char *box, const char *order,
+    integrations_coupang_str_t *product, const char *detail, size_t dlen,
+    unsigned count)
+{
+    char                      *text;
+    size_t                     len;
+    integrations_act_alert_t   a;
+
+    ngx_memzero(&a, sizeof(a));
+
+    if (o) {
+        a.box = o->shipment_box_id.data;
+        a.box_len = o->shipment_box_id.len;
+        a.order = o->order_id.data;
+        a.order_len = o->order_id.len;
+        a.buyer = o->orderer_name.data;
+        a.buyer_len = o->orderer_name.len;
+
+    } else {
+        a.box = box;
+        a.box_len = box ? ngx_strlen(box) : 0;
+        a.order = order;
+        a.order_len = order ? ngx_strlen(order) : 0;
+    }
+
+    if (product) {
+        a.product = product->data;
+        a.product_len = product->len;
+    }
+
+    a.detail = detail;
+    a.detail_len = dlen;
+    a.count = count;
+
+    text = integrations_act_alert_text(kind, &a, &len);
+    if (text == NULL) {
+        return;
+    }
+
+    if (ngx_http_integrations_notify_alert((u_char *) text, len) != NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, run->log, 0,
+                      "coupang_orders: alert not queued (no notify_alert, "
+                      "or the store is down)");
+    }
+
+    free(text);
+}
+
+
 static void
 ngx_http_co_ingested(ngx_http_integrations_store_op_t *op)
 {
-    ngx_http_co_run_t  *run = op->data;
+    ngx_http_co_box_t  *box = op->data;
+    ngx_http_co_run_t  *run = box->run;
+
+    op->data = run;
 
     if (ngx_http_co_op_failed(op)) {
         return;
@@ -1275,6 +1364,9 @@ ngx_http_co_ingested(ngx_http_integrations_store_op_t *op)
 
     if (op->core.out.ingest.inserted) {
         run->ingested++;
+
+        ngx_http_co_alert(run, box->alert, box->order, NULL, NULL,
+                          box->product, NULL, 0, box->links);
 
         ngx_log_error(NGX_LOG_INFO, run->log, 0,
                       "coupang_orders: box %*s ingested (%s)",
@@ -1662,6 +1754,10 @@ ngx_http_co_outcome(ngx_http_co_run_t *run, const char *box, size_t box_len,
                       "attempts (%V)", w->box,
                       invoice ? "the DIRECT invoice" : "the acknowledgement",
                       w->attempts, &w->error);
+
+        ngx_http_co_alert(run, INTEGRATIONS_ACT_ALERT_FULFIL_FAILED, NULL,
+                          w->box, d->order_id, NULL,
+                          (const char *) w->error.data, w->error.len, 0);
     }
 
     /* the same run goes on with an acknowledged box's invoice */
@@ -2070,6 +2166,10 @@ ngx_http_co_init(ngx_conf_t *cf)
         cmcf->ttl = INTEGRATIONS_ACT_TTL_DEFAULT;
     }
 
+    if (cmcf->shop.len == 0) {
+        ngx_str_set(&cmcf->shop, "쿠팡 전자책");
+    }
+
     if (cmcf->nsources == 0) {
         cmcf->sources[0] = INTEGRATIONS_ACT_SRC_ORDERER;
         cmcf->sources[1] = INTEGRATIONS_ACT_SRC_RECEIVER;
@@ -2144,7 +2244,6 @@ ngx_http_co_orders(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cmcf->timeout = 30000;
     cmcf->api = INTEGRATIONS_COUPANG_V4;
     ngx_str_set(&cmcf->url, NGX_HTTP_CO_URL);
-    ngx_str_set(&cmcf->shop, "쿠팡 전자책");
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -2232,12 +2331,6 @@ ngx_http_co_orders(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             cmcf->url = v;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "shop=", 5) == 0 && value[i].len > 5) {
-            cmcf->shop.data = value[i].data + 5;
-            cmcf->shop.len = value[i].len - 5;
             continue;
         }
 
@@ -2432,47 +2525,62 @@ ngx_http_co_message(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_co_main_conf_t *cmcf = conf;
 
+    u_char      *eq;
     ngx_str_t   *value, *dst;
     ngx_uint_t   i;
-    u_char      *eq;
 
-    if (cmcf->sms.len || cmcf->alimtalk.len || cmcf->email.len) {
+    if (cmcf->channel.len || cmcf->email_channel.len) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "fallback=on") == 0) {
+            cmcf->fallback = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "fallback=off") == 0) {
+            cmcf->fallback = 0;
+            continue;
+        }
+
         eq = (u_char *) ngx_strchr(value[i].data, '=');
 
         if (eq == NULL || eq == value[i].data + value[i].len - 1) {
             goto invalid;
         }
 
-        if (ngx_strncmp(value[i].data, "sms=", 4) == 0) {
-            dst = &cmcf->sms;
+        if (ngx_strncmp(value[i].data, "channel=", 8) == 0) {
+            dst = &cmcf->channel;
 
-        } else if (ngx_strncmp(value[i].data, "alimtalk=", 9) == 0) {
-            dst = &cmcf->alimtalk;
+        } else if (ngx_strncmp(value[i].data, "template=", 9) == 0) {
+            dst = &cmcf->template_name;
 
-        } else if (ngx_strncmp(value[i].data, "template_id=", 12) == 0) {
-            dst = &cmcf->template_id;
+        } else if (ngx_strncmp(value[i].data, "email_channel=", 14) == 0) {
+            dst = &cmcf->email_channel;
 
-        } else if (ngx_strncmp(value[i].data, "email=", 6) == 0) {
-            dst = &cmcf->email;
+        } else if (ngx_strncmp(value[i].data, "email_template=", 15) == 0) {
+            dst = &cmcf->email_template;
+
+        } else if (ngx_strncmp(value[i].data, "shop=", 5) == 0) {
+            dst = &cmcf->shop;
 
         } else {
             goto invalid;
         }
 
+        /* NUL-terminated: the argument's own */
         dst->data = eq + 1;
         dst->len = value[i].data + value[i].len - dst->data;
     }
 
-    if (cmcf->alimtalk.len && cmcf->template_id.len == 0) {
+    if (cmcf->channel.len == 0 && cmcf->email_channel.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"activation_message\" alimtalk= requires "
-                           "template_id=");
+                           "\"activation_message\" requires channel= or "
+                           "email_channel=");
         return NGX_CONF_ERROR;
     }
 
@@ -2484,34 +2592,4 @@ invalid:
                        "\"activation_message\" directive invalid parameter "
                        "\"%V\"", &value[i]);
     return NGX_CONF_ERROR;
-}
-
-
-static char *
-ngx_http_co_alert(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_co_main_conf_t *cmcf = conf;
-
-    ngx_str_t  *value;
-
-    if (cmcf->alert.len) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    cmcf->alert = value[1];
-
-    if (cf->args->nelts == 3) {
-        if (ngx_strncmp(value[2].data, "to=", 3) != 0 || value[2].len == 3) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"activation_alert\" directive invalid "
-                               "parameter \"%V\"", &value[2]);
-            return NGX_CONF_ERROR;
-        }
-
-        cmcf->alert_to.data = value[2].data + 3;
-        cmcf->alert_to.len = value[2].len - 3;
-    }
-
-    return NGX_CONF_OK;
 }

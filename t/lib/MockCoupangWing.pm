@@ -238,7 +238,7 @@ sub numbers {
 sub reply {
     my ($code, $data) = @_;
     return ($code, { 'Content-Type' => 'application/json;charset=UTF-8' },
-            numbers(JSON::PP->new->canonical->utf8->encode($data)));
+            numbers(JSON::PP->new->canonical->encode($data)));
 }
 
 sub handle {
