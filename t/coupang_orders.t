@@ -20,7 +20,8 @@ use strict;
 use warnings;
 
 use FindBin;
-use Digest::SHA qw(sha256_hex);
+use Digest::SHA qw(sha256_hex hmac_sha256_base64);
+use MIME::Base64;
 use JSON::PP;
 use Test::More;
 use Time::HiRes qw(sleep time);
@@ -29,6 +30,7 @@ use lib "$FindBin::Bin/lib";
 use Gateway;
 use MockCoupang;
 use MockNotify;
+use MockServer;
 use Store;
 
 my $AK = 'orders-access-key';
@@ -41,6 +43,23 @@ $gw->write_file('coupang.key', "$SECRET\n");
 chmod 0600, $gw->dir . '/coupang.key';
 my $mock = MockNotify->new(gw => $gw);
 $mock->write_keys($gw);
+
+# the seller's app: activation_revoke's receiver, which checks the
+# Standard Webhooks signature with its own code
+my $WHKEY = 'revoke-key-of-32-bytes-for-tests';
+$gw->write_file('revoke.secret', 'whsec_' . encode_base64($WHKEY, '') . "\n");
+chmod 0600, $gw->dir . '/revoke.secret';
+my $app = MockServer->new(port => $gw->port('app'), handler => sub {
+    my ($req) = @_;
+    my $id = $req->{header}{'webhook-id'} // '';
+    my $ts = $req->{header}{'webhook-timestamp'} // '';
+    my $sig = $req->{header}{'webhook-signature'} // '';
+    (my $want = hmac_sha256_base64("$id.$ts.$req->{body}", $WHKEY)) .= '='
+        x ((4 - length(hmac_sha256_base64('', $WHKEY)) % 4) % 4);
+    return (401, {}, 'bad signature') unless $sig eq "v1,$want";
+    return (401, {}, 'stale') unless abs(time - $ts) < 300;
+    return (200, {}, '');
+});
 
 my $cp;
 
@@ -58,6 +77,8 @@ sub http {
     activation_product    3242596359  EBOOK-002  quantity_links=per_order;
     activation_contact    orderer answer;
     activation_link_base  https://books.example.com/a/;
+    activation_revoke     http://127.0.0.1:%%PORT:app%%/revoke
+                          secret_file=%%DIR%%/revoke.secret;
     activation_message    channel=sms shop=쏠브;
 
     notify_provider sms_kr type=solapi key_file=%%DIR%%/solapi.key
@@ -208,6 +229,44 @@ for my $backend (Store->backends) {
     is($st->value("SELECT COUNT(*) FROM integrations_order_events WHERE"
                   . " event = 'ingest'"), 6,
        "$t   each box ingested once over overlapping windows");
+
+    # a return of a fulfilled box: its link revoked, the app told, staff
+    # alerted; the return withdrawn: noticed
+
+    $app->clear;
+    my $rid = $cp->add_return($boxes[0], '3242596358', 1);
+    ok(wait_for(sub {
+           $st->value("SELECT COUNT(*) FROM integrations_activation_links"
+                      . " WHERE shipment_box_id = '$boxes[0]'"
+                      . " AND revoked_at IS NOT NULL") == 1
+       }, $wait), "$t a return revokes the box's link");
+    is($st->value("SELECT state FROM integrations_orders WHERE"
+                  . " shipment_box_id = '$boxes[0]'"), 4,
+       "$t   the order is revoked");
+    ok(wait_for(sub {
+           grep { $_->{target} eq '/revoke' } $app->requests
+       }, $wait), "$t   activation_revoke is called");
+    my ($call) = grep { $_->{target} eq '/revoke' } $app->requests;
+    like($call ? $call->{body} : '', qr/"activation\.revoke".*"reason":"return"/,
+         "$t   an activation.revoke for the return");
+    like($call ? $call->{body} : '', qr/"shipment_box_id":"$boxes[0]"/,
+         "$t   naming the box, as a string");
+    ok(wait_for(sub {
+           $st->value("SELECT revoke_call_state FROM integrations_activations"
+                      . " WHERE shipment_box_id = '$boxes[0]'") == 2
+       }, $wait), "$t   its signature verified: done");
+    ok(wait_for(sub { grep { /반품\/취소/ } slack_texts() }, $wait),
+       "$t   staff alerted");
+
+    $cp->withdraw($rid);
+    ok(wait_for(sub {
+           $st->value("SELECT COUNT(*) FROM integrations_coupang_returns"
+                      . " WHERE withdrawn_at IS NOT NULL") == 1
+       }, $wait), "$t a withdrawn return is noticed");
+    ok(wait_for(sub { grep { /반품 철회/ } slack_texts() }, $wait),
+       "$t   and alerted");
+    is(scalar(grep { $_->{target} eq '/revoke' } $app->requests), 1,
+       "$t   activation_revoke was called once");
 
     is_deeply([ $cp->problems ], [], "$t the mock found nothing wrong");
 

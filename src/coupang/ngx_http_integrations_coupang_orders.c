@@ -47,6 +47,7 @@
 #include "ngx_http_integrations_notify.h"
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_rate_limit.h"
+#include "ngx_http_integrations_secret.h"
 #include "ngx_http_integrations_store.h"
 
 
@@ -94,6 +95,11 @@ typedef struct {
     ngx_flag_t                    fallback;
     ngx_str_t                     shop;         /* the message's name */
 
+    ngx_str_t                     revoke_url;   /* activation_revoke */
+    integrations_act_signer_t    *revoke_signer;
+
+    int64_t                       key_issued;   /* unix s; 0: not set */
+
     integrations_coupang_sync_conf_t  sync;
 } ngx_http_co_main_conf_t;
 
@@ -103,11 +109,18 @@ typedef enum {
     NGX_HTTP_CO_FETCH,
     NGX_HTTP_CO_INGEST,
     NGX_HTTP_CO_RESUME,
+    NGX_HTTP_CO_RETURNS,
+    NGX_HTTP_CO_RETURN_APPLY,
+    NGX_HTTP_CO_WITHDRAWALS,
+    NGX_HTTP_CO_WITHDRAW_APPLY,
+    NGX_HTTP_CO_KEY,
     NGX_HTTP_CO_MESSAGES,
     NGX_HTTP_CO_DUE,
     NGX_HTTP_CO_ACK,
     NGX_HTTP_CO_INVOICE,
     NGX_HTTP_CO_FULFILLED,
+    NGX_HTTP_CO_REVOKE_DUE,
+    NGX_HTTP_CO_REVOKE_CALL,
     NGX_HTTP_CO_DONE
 } ngx_http_co_step_e;
 
@@ -162,6 +175,20 @@ struct ngx_http_co_run_s {
     integrations_coupang_ordersheets_t   sheets;
     ngx_uint_t                           have_sheets;
     size_t                               order;
+
+    /* returns and withdrawals */
+    ngx_uint_t                           rkind;       /* 0 CANCEL, 1 UC,
+                                                         2 RU */
+    integrations_coupang_returns_t       returns;
+    ngx_uint_t                           have_returns;
+    integrations_coupang_withdrawals_t   withdrawals;
+    ngx_uint_t                           have_withdrawals;
+    size_t                               rat;
+
+    /* activation_revoke calls */
+    integrations_store_revoke_due_unit_t *revokes;
+    size_t                               nrevokes;
+    size_t                               revoke_at;
 
     /* fulfilment */
     integrations_store_due_order_t      *due;
@@ -256,6 +283,28 @@ static char *ngx_http_co_message(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_co_link_base(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_co_revoke(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_co_key_issued(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_co_signer_free(void *data);
+static void ngx_http_co_returns(ngx_http_co_run_t *run);
+static void ngx_http_co_returns_got(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_co_return_next(ngx_http_co_run_t *run);
+static void ngx_http_co_return_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_withdrawals(ngx_http_co_run_t *run);
+static void ngx_http_co_withdrawals_got(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_co_withdraw_next(ngx_http_co_run_t *run);
+static void ngx_http_co_withdraw_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_key(ngx_http_co_run_t *run);
+static void ngx_http_co_key_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_revoke_due_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_revoke_next(ngx_http_co_run_t *run);
+static void ngx_http_co_revoke_called(
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_co_revoke_set_done(ngx_http_integrations_store_op_t *op);
 
 
 static ngx_command_t  ngx_http_co_commands[] = {
@@ -298,6 +347,20 @@ static ngx_command_t  ngx_http_co_commands[] = {
     { ngx_string("activation_message"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_co_message,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("activation_revoke"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_co_revoke,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("coupang_key_issued"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_co_key_issued,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -535,7 +598,7 @@ ngx_http_co_next(ngx_http_co_run_t *run)
 
     case NGX_HTTP_CO_FETCH:
         if (run->window >= run->nwindows) {
-            run->step = run->failed ? NGX_HTTP_CO_MESSAGES
+            run->step = run->failed ? NGX_HTTP_CO_RETURNS
                                     : NGX_HTTP_CO_RESUME;
             ngx_http_co_next(run);
             return;
@@ -559,9 +622,54 @@ ngx_http_co_next(ngx_http_co_run_t *run)
         op->core.in.cursor.name.data = p->lease;
         op->core.in.cursor.name.len = p->lease_len;
         op->core.in.cursor.value = run->resume * 1000;
-        run->step = NGX_HTTP_CO_MESSAGES;
+        run->step = NGX_HTTP_CO_RETURNS;
 
         (void) ngx_http_co_post(run, op, ngx_http_co_simple_done);
+        return;
+
+    case NGX_HTTP_CO_RETURNS:
+        ngx_http_co_returns(run);
+        return;
+
+    case NGX_HTTP_CO_RETURN_APPLY:
+        ngx_http_co_return_next(run);
+        return;
+
+    case NGX_HTTP_CO_WITHDRAWALS:
+        ngx_http_co_withdrawals(run);
+        return;
+
+    case NGX_HTTP_CO_WITHDRAW_APPLY:
+        ngx_http_co_withdraw_next(run);
+        return;
+
+    case NGX_HTTP_CO_KEY:
+        ngx_http_co_key(run);
+        return;
+
+    case NGX_HTTP_CO_REVOKE_DUE:
+        if (cmcf->revoke_url.len == 0) {
+            run->step = NGX_HTTP_CO_DONE;
+            ngx_http_co_next(run);
+            return;
+        }
+
+        op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_REVOKE_DUE,
+                                            0);
+        if (op == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        op->core.in.revoke_due.vendor_id.data = cmcf->vendor_id.data;
+        op->core.in.revoke_due.vendor_id.len = cmcf->vendor_id.len;
+        op->core.in.revoke_due.limit = 50;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_revoke_due_done);
+        return;
+
+    case NGX_HTTP_CO_REVOKE_CALL:
+        ngx_http_co_revoke_next(run);
         return;
 
     case NGX_HTTP_CO_MESSAGES:
@@ -637,6 +745,16 @@ ngx_http_co_end(ngx_http_co_run_t *run)
     if (run->have_sheets) {
         integrations_coupang_ordersheets_free(&run->sheets);
         run->have_sheets = 0;
+    }
+
+    if (run->have_returns) {
+        integrations_coupang_returns_free(&run->returns);
+        run->have_returns = 0;
+    }
+
+    if (run->have_withdrawals) {
+        integrations_coupang_withdrawals_free(&run->withdrawals);
+        run->have_withdrawals = 0;
     }
 
     if (p->run == run) {
@@ -1396,7 +1514,7 @@ ngx_http_co_due_done(ngx_http_integrations_store_op_t *op)
     run->due_at = 0;
 
     if (n == 0) {
-        run->step = NGX_HTTP_CO_DONE;
+        run->step = NGX_HTTP_CO_REVOKE_DUE;
         ngx_http_co_next(run);
         return;
     }
@@ -1782,7 +1900,7 @@ ngx_http_co_write_outcomes(ngx_http_co_run_t *run)
     done = run->outcome_at;
 
     if (done >= run->outcomes->nelts) {
-        run->step = NGX_HTTP_CO_DONE;
+        run->step = NGX_HTTP_CO_REVOKE_DUE;
         ngx_http_co_next(run);
         return;
     }
@@ -2168,6 +2286,13 @@ ngx_http_co_init(ngx_conf_t *cf)
 
     if (cmcf->shop.len == 0) {
         ngx_str_set(&cmcf->shop, "쿠팡 전자책");
+    }
+
+    if (cmcf->revoke_url.len && !cmcf->enabled) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_revoke\" requires "
+                           "\"coupang_orders\"");
+        return NGX_ERROR;
     }
 
     if (cmcf->nsources == 0) {
@@ -2592,4 +2717,776 @@ invalid:
                        "\"activation_message\" directive invalid parameter "
                        "\"%V\"", &value[i]);
     return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_co_revoke(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_co_main_conf_t *cmcf = conf;
+
+    char                 err[128];
+    ngx_str_t           *value, path, secret;
+    ngx_pool_cleanup_t  *cln;
+
+    if (cmcf->revoke_url.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (!((value[1].len > 7 && ngx_strncmp(value[1].data, "http://", 7) == 0)
+          || (value[1].len > 8
+              && ngx_strncmp(value[1].data, "https://", 8) == 0)))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_revoke\" directive invalid URL "
+                           "\"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_strncmp(value[2].data, "secret_file=", 12) != 0
+        || value[2].len == 12)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_revoke\" directive invalid "
+                           "parameter \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    path.data = value[2].data + 12;
+    path.len = value[2].len - 12;
+
+    if (ngx_http_integrations_secret_read(cf, &cmd->name, &path, &secret)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->revoke_signer = integrations_act_signer_new((const char *)
+                                                      secret.data,
+                                                      secret.len, err,
+                                                      sizeof(err));
+    if (cmcf->revoke_signer == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_revoke\" secret_file \"%V\": %s",
+                           &path, err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        integrations_act_signer_free(cmcf->revoke_signer);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_co_signer_free;
+    cln->data = cmcf->revoke_signer;
+
+    cmcf->revoke_url = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_co_signer_free(void *data)
+{
+    integrations_act_signer_free(data);
+}
+
+
+static char *
+ngx_http_co_key_issued(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_co_main_conf_t *cmcf = conf;
+
+    int64_t     t;
+    ngx_str_t  *value;
+
+    if (cmcf->key_issued) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (integrations_act_parse_date((const char *) value[1].data,
+                                    value[1].len, &t)
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"coupang_key_issued\" directive invalid date "
+                           "\"%V\": YYYY-MM-DD expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->key_issued = t;
+
+    return NGX_CONF_OK;
+}
+
+
+/* ---- returns, cancellations, withdrawals -------------------------------- */
+
+/*
+ * Three lists a run, over the sync's window: cancellations (cancelType=
+ * CANCEL, no status), and returns just filed (UC) or stopping a release
+ * (RU).  A receipt seen again (the windows overlap) changes nothing.
+ */
+
+static void
+ngx_http_co_returns(ngx_http_co_run_t *run)
+{
+    long                           n;
+    u_char                        *target;
+    int64_t                        now;
+    integrations_coupang_query_t   q;
+    ngx_http_co_main_conf_t       *cmcf;
+
+    static const char  *statuses[] = { NULL, "UC", "RU" };
+
+    cmcf = run->cmcf;
+
+    if (run->rkind >= 3) {
+        run->step = NGX_HTTP_CO_WITHDRAWALS;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    now = (int64_t) ngx_time();
+
+    ngx_memzero(&q, sizeof(q));
+    q.kind = INTEGRATIONS_COUPANG_Q_RETURNS;
+    q.vendor_id = (const char *) cmcf->vendor_id.data;
+    q.vendor_id_len = cmcf->vendor_id.len;
+    q.to = (now / 60 + 1) * 60;
+    q.from = q.to - ngx_min((int64_t) cmcf->window / 1000 + 180,
+                            INTEGRATIONS_COUPANG_TIMEFRAME_MAX);
+    q.cancel_type = run->rkind == 0 ? INTEGRATIONS_COUPANG_CANCEL
+                                    : INTEGRATIONS_COUPANG_RETURN;
+    q.status = statuses[run->rkind];
+
+    target = ngx_pnalloc(run->pool, INTEGRATIONS_COUPANG_URL_MAX);
+    if (target == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    n = integrations_coupang_url(&q, (char *) target,
+                                 INTEGRATIONS_COUPANG_URL_MAX);
+    if (n < 0) {
+        run->rkind++;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    (void) ngx_http_co_call(run, "GET", target, (size_t) n, NULL, 0,
+                            ngx_http_co_returns_got);
+}
+
+
+static void
+ngx_http_co_returns_got(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req)
+{
+    integrations_coupang_rc_e  rc;
+
+    run->rkind++;
+
+    if (req == NULL || req->status != 200) {
+        ngx_http_co_next(run);
+        return;
+    }
+
+    rc = integrations_coupang_parse_returns(
+             (const char *) req->response_body.data, req->response_body.len,
+             &run->returns);
+    run->have_returns = 1;
+
+    if (rc != INTEGRATIONS_COUPANG_OK) {
+        ngx_log_error(NGX_LOG_ERR, run->log, 0,
+                      "coupang_orders: a returnRequests answer is unusable%s"
+                      "%s", rc == INTEGRATIONS_COUPANG_MALFORMED ? ": " : "",
+                      rc == INTEGRATIONS_COUPANG_MALFORMED
+                      ? run->returns.status.error : "");
+        integrations_coupang_returns_free(&run->returns);
+        run->have_returns = 0;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    run->rat = 0;
+    run->step = NGX_HTTP_CO_RETURN_APPLY;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_return_next(ngx_http_co_run_t *run)
+{
+    size_t                              i, n;
+    integrations_coupang_return_t      *r;
+    integrations_store_return_item_t   *items;
+    integrations_store_return_apply_t  *in;
+    ngx_http_integrations_store_op_t   *op;
+
+    while (run->rat < run->returns.n_returns) {
+        r = &run->returns.returns[run->rat++];
+
+        if (r->error || r->n_items == 0) {
+            continue;
+        }
+
+        items = ngx_pcalloc(run->pool, r->n_items
+                                       * sizeof(integrations_store_return_item_t));
+        if (items == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        n = 0;
+
+        for (i = 0; i < r->n_items; i++) {
+            items[n].vendor_item_id.data =
+                (const unsigned char *) r->items[i].vendor_item_id.data;
+            items[n].vendor_item_id.len = r->items[i].vendor_item_id.len;
+            items[n].count = r->items[i].cancel_count > 0
+                             ? r->items[i].cancel_count
+                             : r->items[i].purchase_count;
+            n++;
+        }
+
+        op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_RETURN_APPLY,
+                                            0);
+        if (op == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        in = &op->core.in.ret;
+        in->vendor_id.data = run->cmcf->vendor_id.data;
+        in->vendor_id.len = run->cmcf->vendor_id.len;
+        in->receipt_id.data = (const unsigned char *) r->receipt_id.data;
+        in->receipt_id.len = r->receipt_id.len;
+        in->order_id.data = (const unsigned char *) r->order_id.data;
+        in->order_id.len = r->order_id.len;
+        in->receipt_type.data = (const unsigned char *)
+                                (r->type == INTEGRATIONS_COUPANG_CANCEL
+                                 ? "CANCEL" : "RETURN");
+        in->receipt_type.len = 6;
+        in->receipt_status.data = (const unsigned char *)
+                                  r->receipt_status.data;
+        in->receipt_status.len = r->receipt_status.len;
+        in->reason.data = (const unsigned char *)
+                          (r->type == INTEGRATIONS_COUPANG_CANCEL
+                           ? "cancel" : "return");
+        in->reason.len = 6;
+        in->requested_at = r->created_at * 1000;
+        in->revoke_call_state = run->cmcf->revoke_url.len
+                                ? INTEGRATIONS_STORE_REVOKE_DUE
+                                : INTEGRATIONS_STORE_REVOKE_NONE;
+        in->items = items;
+        in->nitems = n;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_return_done);
+        return;
+    }
+
+    integrations_coupang_returns_free(&run->returns);
+    run->have_returns = 0;
+    run->step = NGX_HTTP_CO_RETURNS;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_return_done(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_co_run_t                  *run = op->data;
+    integrations_store_return_apply_t  *in;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    in = &op->core.in.ret;
+
+    if (op->core.out.ret.is_new && op->core.out.ret.n) {
+        ngx_log_error(NGX_LOG_NOTICE, run->log, 0,
+                      "coupang_orders: %*s %*s of order %*s: %uz "
+                      "activation(s) revoked", in->receipt_type.len,
+                      in->receipt_type.data, in->receipt_id.len,
+                      in->receipt_id.data, in->order_id.len,
+                      in->order_id.data, op->core.out.ret.n);
+
+        ngx_http_co_alert(run, INTEGRATIONS_ACT_ALERT_RETURN, NULL,
+                          op->core.out.ret.units[0].shipment_box_id,
+                          (const char *) in->order_id.data, NULL,
+                          (const char *) in->receipt_type.data,
+                          in->receipt_type.len,
+                          (unsigned) op->core.out.ret.n);
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_withdrawals(ngx_http_co_run_t *run)
+{
+    long                           n;
+    u_char                        *target;
+    int64_t                        now;
+    integrations_coupang_query_t   q;
+    ngx_http_co_main_conf_t       *cmcf;
+
+    cmcf = run->cmcf;
+    now = (int64_t) ngx_time();
+
+    ngx_memzero(&q, sizeof(q));
+    q.kind = INTEGRATIONS_COUPANG_Q_WITHDRAWALS;
+    q.vendor_id = (const char *) cmcf->vendor_id.data;
+    q.vendor_id_len = cmcf->vendor_id.len;
+    q.to = now;
+    q.from = now - 6 * 86400;
+
+    target = ngx_pnalloc(run->pool, INTEGRATIONS_COUPANG_URL_MAX);
+    if (target == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    n = integrations_coupang_url(&q, (char *) target,
+                                 INTEGRATIONS_COUPANG_URL_MAX);
+    if (n < 0) {
+        run->step = NGX_HTTP_CO_KEY;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    (void) ngx_http_co_call(run, "GET", target, (size_t) n, NULL, 0,
+                            ngx_http_co_withdrawals_got);
+}
+
+
+static void
+ngx_http_co_withdrawals_got(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req)
+{
+    integrations_coupang_rc_e  rc;
+
+    run->step = NGX_HTTP_CO_KEY;
+
+    if (req == NULL || req->status != 200) {
+        ngx_http_co_next(run);
+        return;
+    }
+
+    rc = integrations_coupang_parse_withdrawals(
+             (const char *) req->response_body.data, req->response_body.len,
+             &run->withdrawals);
+    run->have_withdrawals = 1;
+
+    if (rc != INTEGRATIONS_COUPANG_OK) {
+        integrations_coupang_withdrawals_free(&run->withdrawals);
+        run->have_withdrawals = 0;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    run->rat = 0;
+    run->step = NGX_HTTP_CO_WITHDRAW_APPLY;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_withdraw_next(ngx_http_co_run_t *run)
+{
+    integrations_coupang_withdrawal_t  *w;
+    ngx_http_integrations_store_op_t   *op;
+
+    while (run->rat < run->withdrawals.n_withdrawals) {
+        w = &run->withdrawals.withdrawals[run->rat++];
+
+        if (w->error || w->cancel_id.len == 0) {
+            continue;
+        }
+
+        op = ngx_http_integrations_store_op(
+                 INTEGRATIONS_STORE_OP_RETURN_WITHDRAW, 0);
+        if (op == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        op->core.in.withdraw.vendor_id.data = run->cmcf->vendor_id.data;
+        op->core.in.withdraw.vendor_id.len = run->cmcf->vendor_id.len;
+        op->core.in.withdraw.receipt_id.data =
+            (const unsigned char *) w->cancel_id.data;
+        op->core.in.withdraw.receipt_id.len = w->cancel_id.len;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_withdraw_done);
+        return;
+    }
+
+    integrations_coupang_withdrawals_free(&run->withdrawals);
+    run->have_withdrawals = 0;
+    run->step = NGX_HTTP_CO_KEY;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_withdraw_done(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_co_run_t                  *run = op->data;
+    integrations_coupang_withdrawal_t  *w;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    if (op->core.out.changed) {
+        w = &run->withdrawals.withdrawals[run->rat - 1];
+
+        ngx_log_error(NGX_LOG_NOTICE, run->log, 0,
+                      "coupang_orders: return %*s of order %*s withdrawn",
+                      w->cancel_id.len, w->cancel_id.data, w->order_id.len,
+                      w->order_id.data);
+
+        ngx_http_co_alert(run, INTEGRATIONS_ACT_ALERT_WITHDRAWN, NULL, "-",
+                          w->order_id.data, NULL, w->cancel_id.data,
+                          w->cancel_id.len, 0);
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+/* ---- the key's expiry: one alert a day from 14 days before ------------- */
+
+static void
+ngx_http_co_key(ngx_http_co_run_t *run)
+{
+    u_char                            *s;
+    int64_t                            expires, days;
+    integrations_act_key_e             st;
+    ngx_http_co_main_conf_t           *cmcf;
+    ngx_http_integrations_store_op_t  *op;
+
+    cmcf = run->cmcf;
+    run->step = NGX_HTTP_CO_MESSAGES;
+
+    if (cmcf->key_issued == 0) {
+        ngx_http_co_next(run);
+        return;
+    }
+
+    st = integrations_act_key_check(cmcf->key_issued, (int64_t) ngx_time(),
+                                    &expires, &days);
+
+    if (st == INTEGRATIONS_ACT_KEY_OK) {
+        ngx_http_co_next(run);
+        return;
+    }
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_MARK, 64);
+    if (op == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    s = ngx_pnalloc(run->pool, 64);
+    if (s == NULL) {
+        ngx_http_integrations_store_free(op);
+        ngx_http_co_end(run);
+        return;
+    }
+
+    op->core.in.mark.mark.data = s;
+    op->core.in.mark.mark.len = ngx_snprintf(s, 64, "coupang_key:%V:%L",
+                                             &cmcf->vendor_id,
+                                             cmcf->key_issued)
+                                - s;
+    op->core.in.mark.expires_at = (int64_t) ngx_time() * 1000 + 86400000;
+
+    (void) ngx_http_co_post(run, op, ngx_http_co_key_done);
+}
+
+
+static void
+ngx_http_co_key_done(ngx_http_integrations_store_op_t *op)
+{
+    char                     *text;
+    size_t                    len;
+    int64_t                   expires, days;
+    integrations_act_key_e    st;
+    ngx_http_co_run_t        *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    if (op->core.out.changed) {
+        st = integrations_act_key_check(run->cmcf->key_issued,
+                                        (int64_t) ngx_time(), &expires, &days);
+        text = integrations_act_key_message(st, expires, days, &len);
+
+        if (text) {
+            ngx_log_error(NGX_LOG_WARN, run->log, 0,
+                          "coupang_orders: the Coupang API key %s in %L "
+                          "days", st == INTEGRATIONS_ACT_KEY_EXPIRED
+                                  ? "expired" : "expires", days);
+
+            (void) ngx_http_integrations_notify_alert((u_char *) text, len);
+            free(text);
+        }
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+/* ---- activation_revoke: signed as Standard Webhooks, retried ----------- */
+
+static void
+ngx_http_co_revoke_due_done(ngx_http_integrations_store_op_t *op)
+{
+    size_t              n;
+    ngx_http_co_run_t  *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    n = op->core.out.revoke_due.n;
+    run->nrevokes = n;
+    run->revoke_at = 0;
+
+    if (n == 0) {
+        run->step = NGX_HTTP_CO_DONE;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    run->revokes = ngx_pnalloc(run->pool,
+                               n * sizeof(integrations_store_revoke_due_unit_t));
+    if (run->revokes == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    ngx_memcpy(run->revokes, op->core.out.revoke_due.units,
+               n * sizeof(integrations_store_revoke_due_unit_t));
+
+    run->step = NGX_HTTP_CO_REVOKE_CALL;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_revoke_next(ngx_http_co_run_t *run)
+{
+    char                                   *body;
+    char                                    id[INTEGRATIONS_ACT_MSG_ID_LEN];
+    char                                    sig[INTEGRATIONS_ACT_SIGNATURE_LEN];
+    size_t                                  len;
+    u_char                                 *b, *ts;
+    ngx_str_t                               v;
+    integrations_act_call_t                 c;
+    ngx_http_co_main_conf_t                *cmcf;
+    integrations_store_revoke_due_unit_t   *u;
+    ngx_http_integrations_outbound_req_t   *req;
+
+    cmcf = run->cmcf;
+
+    if (run->revoke_at >= run->nrevokes) {
+        run->step = NGX_HTTP_CO_DONE;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    u = &run->revokes[run->revoke_at++];
+
+    ngx_memzero(&c, sizeof(c));
+    c.order_id = u->order_id;
+    c.order_id_len = ngx_strlen(u->order_id);
+    c.shipment_box_id = u->shipment_box_id;
+    c.shipment_box_id_len = ngx_strlen(u->shipment_box_id);
+    c.vendor_item_id = u->vendor_item_id;
+    c.vendor_item_id_len = ngx_strlen(u->vendor_item_id);
+    c.product_code = u->product_code;
+    c.product_code_len = ngx_strlen(u->product_code);
+    c.unit = (unsigned) u->unit;
+    c.units = (unsigned) u->units;
+    c.reason = ngx_strcmp(u->reason, "cancel") == 0
+               ? INTEGRATIONS_ACT_WHY_CANCEL
+               : ngx_strcmp(u->reason, "return") == 0
+                 ? INTEGRATIONS_ACT_WHY_RETURN : INTEGRATIONS_ACT_WHY_ADMIN;
+    c.receipt_id = u->receipt_id[0] ? u->receipt_id : NULL;
+    c.receipt_id_len = ngx_strlen(u->receipt_id);
+    c.at = (int64_t) ngx_time();
+
+    body = integrations_act_call_body(INTEGRATIONS_ACT_CALL_REVOKE, &c, &len);
+    if (body == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    b = ngx_pnalloc(run->pool, len);
+    if (b == NULL) {
+        free(body);
+        ngx_http_co_end(run);
+        return;
+    }
+
+    ngx_memcpy(b, body, len);
+    free(body);
+
+    integrations_act_msg_id(INTEGRATIONS_ACT_CALL_REVOKE, c.order_id,
+                            c.order_id_len, c.vendor_item_id,
+                            c.vendor_item_id_len, c.unit, id);
+    integrations_act_sign(cmcf->revoke_signer, id, sizeof(id), c.at,
+                          (const char *) b, len, sig);
+
+    req = ngx_pcalloc(run->pool, sizeof(ngx_http_integrations_outbound_req_t));
+    ts = ngx_pnalloc(run->pool, NGX_INT64_LEN);
+
+    if (req == NULL || ts == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    v.data = (u_char *) id;
+    v.len = sizeof(id);
+
+    if (ngx_http_integrations_outbound_add_header(req, run->pool,
+                                                  "webhook-id", &v)
+        != NGX_OK)
+    {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    v.data = ts;
+    v.len = ngx_sprintf(ts, "%L", c.at) - ts;
+
+    if (ngx_http_integrations_outbound_add_header(req, run->pool,
+                                                  "webhook-timestamp", &v)
+        != NGX_OK)
+    {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    v.data = (u_char *) sig;
+    v.len = sizeof(sig);
+
+    if (ngx_http_integrations_outbound_add_header(req, run->pool,
+                                                  "webhook-signature", &v)
+        != NGX_OK)
+    {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    ngx_str_set(&v, "application/json");
+
+    if (ngx_http_integrations_outbound_add_header(req, run->pool,
+                                                  "Content-Type", &v)
+        != NGX_OK)
+    {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    ngx_str_set(&req->provider, "activation_revoke");
+    ngx_str_set(&req->method, "POST");
+    req->url = cmcf->revoke_url;
+    req->body.data = b;
+    req->body.len = len;
+    req->pool = run->pool;
+    req->log = run->log;
+    req->timeout = 10000;
+    req->connect_timeout = 5000;
+    req->done = ngx_http_co_revoke_called;
+    req->data = run;
+
+    if (ngx_http_integrations_outbound_call(req, NULL) != NGX_OK) {
+        req->status = 0;
+        ngx_http_co_revoke_called(req);
+    }
+}
+
+
+static void
+ngx_http_co_revoke_called(ngx_http_integrations_outbound_req_t *req)
+{
+    int64_t                                 state, attempts, next_at;
+    ngx_http_co_run_t                      *run = req->data;
+    integrations_act_grant_e                g;
+    integrations_store_revoke_due_unit_t   *u;
+    integrations_store_revoke_call_t       *in;
+    ngx_http_integrations_store_op_t       *op;
+
+    u = &run->revokes[run->revoke_at - 1];
+    g = integrations_act_grant_outcome(
+            req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_OK ? req->status : 0);
+
+    attempts = u->attempts + 1;
+    next_at = 0;
+
+    if (g == INTEGRATIONS_ACT_GRANT_OK) {
+        state = INTEGRATIONS_STORE_REVOKE_DONE;
+
+    } else if (g == INTEGRATIONS_ACT_GRANT_RETRY && attempts < 10) {
+        state = INTEGRATIONS_STORE_REVOKE_DUE;
+        next_at = (int64_t) ngx_time() * 1000
+                  + (int64_t) run->cmcf->fulfil_retry * attempts;
+
+    } else {
+        state = INTEGRATIONS_STORE_REVOKE_FAIL;
+
+        ngx_log_error(NGX_LOG_ERR, run->log, 0,
+                      "coupang_orders: activation_revoke for box %s item %s "
+                      "unit %L gave up (HTTP %ui)", u->shipment_box_id,
+                      u->vendor_item_id, u->unit, req->status);
+
+        ngx_http_co_alert(run, INTEGRATIONS_ACT_ALERT_REVOKE_FAILED, NULL,
+                          u->shipment_box_id, u->order_id, NULL, NULL, 0, 1);
+    }
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_REVOKE_CALL, 0);
+    if (op == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    in = &op->core.in.revoke_call;
+    in->vendor_id.data = run->cmcf->vendor_id.data;
+    in->vendor_id.len = run->cmcf->vendor_id.len;
+    in->shipment_box_id.data = (const unsigned char *) u->shipment_box_id;
+    in->shipment_box_id.len = ngx_strlen(u->shipment_box_id);
+    in->vendor_item_id.data = (const unsigned char *) u->vendor_item_id;
+    in->vendor_item_id.len = ngx_strlen(u->vendor_item_id);
+    in->unit = u->unit;
+    in->state = state;
+    in->attempts = attempts;
+    in->next_at = next_at;
+
+    (void) ngx_http_co_post(run, op, ngx_http_co_revoke_set_done);
+}
+
+
+static void
+ngx_http_co_revoke_set_done(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_co_run_t  *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    ngx_http_co_next(run);
 }
