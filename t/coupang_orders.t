@@ -132,6 +132,10 @@ for my $backend (Store->backends) {
     my $unmapped = $cp->add_order(items => [{ vendor_item_id => '1111' }]);
     my $nocontact = $cp->add_order(phone => '0503-****-5464');
 
+    # two unanswered inquiries, one of them a call-center one (urgent)
+    $cp->add_inquiry(kind => 'online', text => 'PDF인가요?');
+    $cp->add_inquiry(kind => 'call');
+
     # the first list answered 429, the first invoice INVALID_STATUS
     $cp->fault(invoice_invalid => 1, list_429 => 1);
 
@@ -267,6 +271,31 @@ for my $backend (Store->backends) {
        "$t   and alerted");
     is(scalar(grep { $_->{target} eq '/revoke' } $app->requests), 1,
        "$t   activation_revoke was called once");
+
+    # the CS monitor: one message with the counts and the Wing link
+
+    my @cs = grep { /고객문의/ } slack_texts();
+    is(scalar @cs, 1, "$t one CS alert");
+    like($cs[0] // '', qr/긴급: 1건.*일반: 1건/s, "$t   counts by urgency");
+    like($cs[0] // '', qr{wing\.coupang\.com}, "$t   the Wing link");
+    unlike($cs[0] // '', qr/PDF인가요/, "$t   no inquiry text");
+
+    # restarted mid-flow: the inquiries are not reported again, no box is
+    # processed twice
+
+    $gw->stop;
+    $gw->{checked} = 0;
+    my $mark = () = $gw->error_log =~ /coupang_orders: run done/g;
+    $gw->start(http => http($st, api => $api));
+    ok(wait_for(sub {
+           my $n = () = $gw->error_log =~ /coupang_orders: run done/g;
+           $n > $mark
+       }, $wait), "$t restarted: a sync runs");
+    sleep 1;
+    is(scalar(grep { /고객문의/ } slack_texts()), 1,
+       "$t   no inquiry reported twice");
+    is($st->value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                  . " event = 'ingest'"), 6, "$t   no box ingested twice");
 
     is_deeply([ $cp->problems ], [], "$t the mock found nothing wrong");
 

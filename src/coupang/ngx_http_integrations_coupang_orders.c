@@ -100,6 +100,9 @@ typedef struct {
 
     int64_t                       key_issued;   /* unix s; 0: not set */
 
+    ngx_msec_t                    cs_interval;  /* 0: no CS monitor */
+    ngx_msec_t                    cs_urgent;
+
     integrations_coupang_sync_conf_t  sync;
 } ngx_http_co_main_conf_t;
 
@@ -114,6 +117,8 @@ typedef enum {
     NGX_HTTP_CO_WITHDRAWALS,
     NGX_HTTP_CO_WITHDRAW_APPLY,
     NGX_HTTP_CO_KEY,
+    NGX_HTTP_CO_CS,
+    NGX_HTTP_CO_CS_MARK,
     NGX_HTTP_CO_MESSAGES,
     NGX_HTTP_CO_DUE,
     NGX_HTTP_CO_ACK,
@@ -185,6 +190,13 @@ struct ngx_http_co_run_s {
     ngx_uint_t                           have_withdrawals;
     size_t                               rat;
 
+    /* the CS monitor */
+    ngx_uint_t                           cs_kind;     /* 0 online, 1 call */
+    unsigned                             cs_page;
+    integrations_coupang_inquiries_t     inquiries;
+    ngx_uint_t                           have_inquiries;
+    integrations_act_cs_counts_t         cs_counts;
+
     /* activation_revoke calls */
     integrations_store_revoke_due_unit_t *revokes;
     size_t                               nrevokes;
@@ -219,6 +231,8 @@ typedef struct {
     ngx_uint_t                           leasing;     /* op in flight */
     ngx_uint_t                           holding;
     ngx_uint_t                           ran;
+    ngx_msec_t                           last_cs;
+    ngx_uint_t                           cs_ran;
     int64_t                              token;
     u_char                               holder[NGX_MAXHOSTNAMELEN + 32];
     size_t                               holder_len;
@@ -299,6 +313,12 @@ static void ngx_http_co_withdrawals_got(ngx_http_co_run_t *run,
 static void ngx_http_co_withdraw_next(ngx_http_co_run_t *run);
 static void ngx_http_co_withdraw_done(ngx_http_integrations_store_op_t *op);
 static void ngx_http_co_key(ngx_http_co_run_t *run);
+static void ngx_http_co_cs(ngx_http_co_run_t *run);
+static void ngx_http_co_cs_got(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_co_cs_mark_next(ngx_http_co_run_t *run);
+static void ngx_http_co_cs_mark_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_cs_report(ngx_http_co_run_t *run);
 static void ngx_http_co_key_done(ngx_http_integrations_store_op_t *op);
 static void ngx_http_co_revoke_due_done(ngx_http_integrations_store_op_t *op);
 static void ngx_http_co_revoke_next(ngx_http_co_run_t *run);
@@ -647,6 +667,14 @@ ngx_http_co_next(ngx_http_co_run_t *run)
         ngx_http_co_key(run);
         return;
 
+    case NGX_HTTP_CO_CS:
+        ngx_http_co_cs(run);
+        return;
+
+    case NGX_HTTP_CO_CS_MARK:
+        ngx_http_co_cs_mark_next(run);
+        return;
+
     case NGX_HTTP_CO_REVOKE_DUE:
         if (cmcf->revoke_url.len == 0) {
             run->step = NGX_HTTP_CO_DONE;
@@ -755,6 +783,11 @@ ngx_http_co_end(ngx_http_co_run_t *run)
     if (run->have_withdrawals) {
         integrations_coupang_withdrawals_free(&run->withdrawals);
         run->have_withdrawals = 0;
+    }
+
+    if (run->have_inquiries) {
+        integrations_coupang_inquiries_free(&run->inquiries);
+        run->have_inquiries = 0;
     }
 
     if (p->run == run) {
@@ -2367,6 +2400,8 @@ ngx_http_co_orders(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cmcf->window = 900000;
     cmcf->fulfil_retry = 60000;
     cmcf->timeout = 30000;
+    cmcf->cs_interval = 600000;
+    cmcf->cs_urgent = 86400000;
     cmcf->api = INTEGRATIONS_COUPANG_V4;
     ngx_str_set(&cmcf->url, NGX_HTTP_CO_URL);
 
@@ -2389,14 +2424,38 @@ ngx_http_co_orders(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "interval=", 9) == 0
             || ngx_strncmp(value[i].data, "window=", 7) == 0
             || ngx_strncmp(value[i].data, "fulfil_retry=", 13) == 0
-            || ngx_strncmp(value[i].data, "timeout=", 8) == 0)
+            || ngx_strncmp(value[i].data, "timeout=", 8) == 0
+            || ngx_strncmp(value[i].data, "cs_interval=", 12) == 0
+            || ngx_strncmp(value[i].data, "cs_urgent=", 10) == 0)
         {
             v.data = (u_char *) ngx_strchr(value[i].data, '=') + 1;
             v.len = value[i].data + value[i].len - v.data;
 
+            if (ngx_strncmp(value[i].data, "cs_interval=off", 15) == 0
+                && value[i].len == 15)
+            {
+                cmcf->cs_interval = 0;
+                continue;
+            }
+
             ms = ngx_parse_time(&v, 0);
             if (ms == NGX_ERROR || ms <= 0) {
                 goto invalid;
+            }
+
+            if (value[i].data[1] == 's') {
+                if (value[i].data[3] == 'i') {
+                    if (ms < 60000) {
+                        goto invalid;
+                    }
+
+                    cmcf->cs_interval = (ngx_msec_t) ms;
+
+                } else {
+                    cmcf->cs_urgent = (ngx_msec_t) ms;
+                }
+
+                continue;
             }
 
             switch (value[i].data[0]) {
@@ -3176,7 +3235,7 @@ ngx_http_co_key(ngx_http_co_run_t *run)
     ngx_http_integrations_store_op_t  *op;
 
     cmcf = run->cmcf;
-    run->step = NGX_HTTP_CO_MESSAGES;
+    run->step = NGX_HTTP_CO_CS;
 
     if (cmcf->key_issued == 0) {
         ngx_http_co_next(run);
@@ -3486,6 +3545,221 @@ ngx_http_co_revoke_set_done(ngx_http_integrations_store_op_t *op)
 
     if (ngx_http_co_op_failed(op)) {
         return;
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+
+/* ---- the CS monitor ---------------------------------------------------- */
+
+/*
+ * Every cs_interval (10 minutes), in a sync run: the unanswered product
+ * and call-center inquiries of the last 7 days (a page of 50 / 30 each,
+ * up to 5 pages), each marked in the store; those not reported before
+ * are counted by urgency into one Slack message with the Wing link.
+ */
+
+static void
+ngx_http_co_cs(ngx_http_co_run_t *run)
+{
+    long                           n;
+    u_char                        *target;
+    int64_t                        now;
+    ngx_http_co_proc_t            *p;
+    integrations_coupang_query_t   q;
+    ngx_http_co_main_conf_t       *cmcf;
+
+    cmcf = run->cmcf;
+    p = &ngx_http_co_proc;
+
+    if (run->cs_kind == 0 && run->cs_page == 0) {
+        if (!run->sync || cmcf->cs_interval == 0
+            || (p->cs_ran && ngx_current_msec - p->last_cs < cmcf->cs_interval))
+        {
+            run->step = NGX_HTTP_CO_MESSAGES;
+            ngx_http_co_next(run);
+            return;
+        }
+
+        p->cs_ran = 1;
+        p->last_cs = ngx_current_msec;
+        ngx_memzero(&run->cs_counts, sizeof(run->cs_counts));
+        run->cs_page = 1;
+    }
+
+    if (run->cs_kind >= 2) {
+        ngx_http_co_cs_report(run);
+        return;
+    }
+
+    now = (int64_t) ngx_time();
+
+    ngx_memzero(&q, sizeof(q));
+    q.kind = run->cs_kind == 0 ? INTEGRATIONS_COUPANG_Q_ONLINE_INQUIRIES
+                               : INTEGRATIONS_COUPANG_Q_CALL_INQUIRIES;
+    q.vendor_id = (const char *) cmcf->vendor_id.data;
+    q.vendor_id_len = cmcf->vendor_id.len;
+    q.to = now;
+    q.from = now - 6 * 86400;
+    q.page = run->cs_page;
+
+    target = ngx_pnalloc(run->pool, INTEGRATIONS_COUPANG_URL_MAX);
+    if (target == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    n = integrations_coupang_url(&q, (char *) target,
+                                 INTEGRATIONS_COUPANG_URL_MAX);
+    if (n < 0) {
+        run->cs_kind++;
+        run->cs_page = 1;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    (void) ngx_http_co_call(run, "GET", target, (size_t) n, NULL, 0,
+                            ngx_http_co_cs_got);
+}
+
+
+static void
+ngx_http_co_cs_got(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req)
+{
+    integrations_coupang_rc_e  rc;
+
+    if (req == NULL || req->status != 200) {
+        run->cs_kind++;
+        run->cs_page = 1;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    rc = integrations_coupang_parse_inquiries(
+             run->cs_kind == 0 ? INTEGRATIONS_COUPANG_INQUIRY_ONLINE
+                               : INTEGRATIONS_COUPANG_INQUIRY_CALL_CENTER,
+             (const char *) req->response_body.data, req->response_body.len,
+             &run->inquiries);
+    run->have_inquiries = 1;
+
+    if (rc != INTEGRATIONS_COUPANG_OK) {
+        integrations_coupang_inquiries_free(&run->inquiries);
+        run->have_inquiries = 0;
+        run->cs_kind++;
+        run->cs_page = 1;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    run->rat = 0;
+    run->step = NGX_HTTP_CO_CS_MARK;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_cs_mark_next(ngx_http_co_run_t *run)
+{
+    u_char                            *key;
+    integrations_coupang_inquiry_t    *iq;
+    ngx_http_integrations_store_op_t  *op;
+
+    while (run->rat < run->inquiries.n_inquiries) {
+        iq = &run->inquiries.inquiries[run->rat++];
+
+        if (iq->error || iq->answered || iq->inquiry_id.len == 0) {
+            continue;
+        }
+
+        key = ngx_pnalloc(run->pool, 32);
+        op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_MARK, 0);
+
+        if (key == NULL || op == NULL) {
+            if (op) {
+                ngx_http_integrations_store_free(op);
+            }
+
+            ngx_http_co_end(run);
+            return;
+        }
+
+        op->core.in.mark.table = 1;
+        op->core.in.mark.vendor_id.data = run->cmcf->vendor_id.data;
+        op->core.in.mark.vendor_id.len = run->cmcf->vendor_id.len;
+        op->core.in.mark.mark.data = key;
+        op->core.in.mark.mark.len = integrations_coupang_inquiry_key(iq,
+                                                                (char *) key);
+        op->core.in.mark.at = iq->inquiry_at * 1000;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_cs_mark_done);
+        return;
+    }
+
+    /* the next page, or the other kind */
+
+    if (run->inquiries.total_pages > (int64_t) run->cs_page
+        && run->cs_page < 5)
+    {
+        run->cs_page++;
+
+    } else {
+        run->cs_kind++;
+        run->cs_page = 1;
+    }
+
+    integrations_coupang_inquiries_free(&run->inquiries);
+    run->have_inquiries = 0;
+    run->step = NGX_HTTP_CO_CS;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_cs_mark_done(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_co_run_t  *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    if (op->core.out.changed) {
+        /* not reported before */
+        integrations_act_cs_count(&run->cs_counts,
+                                  &run->inquiries.inquiries[run->rat - 1],
+                                  (int64_t) ngx_time(),
+                                  (int64_t) run->cmcf->cs_urgent / 1000);
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_cs_report(ngx_http_co_run_t *run)
+{
+    char    *text;
+    size_t   len;
+
+    run->step = NGX_HTTP_CO_MESSAGES;
+
+    if (run->cs_counts.urgent + run->cs_counts.normal) {
+        text = integrations_act_cs_message(&run->cs_counts,
+                                           (int64_t) ngx_time(), NULL, 0,
+                                           &len);
+        if (text) {
+            ngx_log_error(NGX_LOG_INFO, run->log, 0,
+                          "coupang_orders: %uz new unanswered inquiries "
+                          "(%uz urgent) reported",
+                          run->cs_counts.urgent + run->cs_counts.normal,
+                          run->cs_counts.urgent);
+
+            (void) ngx_http_integrations_notify_alert((u_char *) text, len);
+            free(text);
+        }
     }
 
     ngx_http_co_next(run);
