@@ -58,6 +58,7 @@
 #define NGX_HTTP_CO_ACK_TRIES    10
 #define NGX_HTTP_CO_INVOICE_TRIES  40
 #define NGX_HTTP_CO_MAX_LINKS    (INTEGRATIONS_ACT_MAX_UNITS * 4)
+#define NGX_HTTP_CO_BATCH        50        /* boxes a transaction */
 
 
 typedef struct {
@@ -180,6 +181,12 @@ struct ngx_http_co_run_s {
     integrations_coupang_ordersheets_t   sheets;
     ngx_uint_t                           have_sheets;
     size_t                               order;
+
+    /* the batch being ingested: boxes in one transaction */
+    integrations_store_order_ingest_t   *batch;
+    ngx_http_co_box_t                  **bboxes;
+    int                                 *bflags;
+    size_t                               nbatch;
 
     /* returns and withdrawals */
     ngx_uint_t                           rkind;       /* 0 CANCEL, 1 UC,
@@ -986,15 +993,36 @@ ngx_http_co_fetched(ngx_http_co_run_t *run,
 }
 
 
-/* the page's boxes one after the other, then its next page or window */
+/*
+ * The page's boxes, NGX_HTTP_CO_BATCH at a time in one store transaction
+ * (one durable commit for them all), then its next page or window.
+ */
 
 static void
 ngx_http_co_ingest_next(ngx_http_co_run_t *run)
 {
-    u_char                          *t;
-    integrations_coupang_order_t    *o;
+    u_char                            *t;
+    integrations_coupang_order_t      *o;
+    ngx_http_integrations_store_op_t  *op;
 
-    while (run->order < run->sheets.n_orders) {
+    if (run->batch == NULL) {
+        run->batch = ngx_palloc(run->pool, NGX_HTTP_CO_BATCH
+                                   * sizeof(integrations_store_order_ingest_t));
+        run->bboxes = ngx_palloc(run->pool,
+                                 NGX_HTTP_CO_BATCH * sizeof(ngx_http_co_box_t *));
+        run->bflags = ngx_palloc(run->pool, NGX_HTTP_CO_BATCH * sizeof(int));
+
+        if (run->batch == NULL || run->bboxes == NULL || run->bflags == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+    }
+
+    run->nbatch = 0;
+
+    while (run->order < run->sheets.n_orders
+           && run->nbatch < NGX_HTTP_CO_BATCH)
+    {
         o = &run->sheets.orders[run->order++];
         run->seen++;
 
@@ -1013,11 +1041,26 @@ ngx_http_co_ingest_next(ngx_http_co_run_t *run)
             continue;
         }
 
-        if (ngx_http_co_ingest(run, o) == NGX_OK) {
+        if (ngx_http_co_ingest(run, o) != NGX_OK) {
+            /* the run ended */
+            return;
+        }
+    }
+
+    if (run->nbatch) {
+        op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_ORDER_INGEST,
+                                            0);
+        if (op == NULL) {
+            ngx_http_co_end(run);
             return;
         }
 
-        /* the run ended */
+        ngx_memzero(run->bflags, NGX_HTTP_CO_BATCH * sizeof(int));
+        op->core.in.ingest.boxes = run->batch;
+        op->core.in.ingest.nboxes = run->nbatch;
+        op->core.in.ingest.inserted = run->bflags;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_ingested);
         return;
     }
 
@@ -1119,7 +1162,6 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
     integrations_store_outbox_result_t   *obr;
     integrations_store_orders_outbox_t   *obh;
     integrations_store_order_ingest_t    *in;
-    ngx_http_integrations_store_op_t     *op;
 
     cmcf = run->cmcf;
     pool = run->pool;
@@ -1355,12 +1397,8 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
         }
     }
 
-    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_ORDER_INGEST, 0);
-    if (op == NULL) {
-        goto nomem;
-    }
-
-    in = &op->core.in.ingest;
+    in = &run->batch[run->nbatch];
+    ngx_memzero(in, sizeof(integrations_store_order_ingest_t));
 
     NGX_HTTP_CO_B(in->vendor_id, cmcf->vendor_id.data, cmcf->vendor_id.len);
     NGX_HTTP_CO_BS(in->shipment_box_id, o->shipment_box_id);
@@ -1427,16 +1465,7 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
         }
     }
 
-    op->done = ngx_http_co_ingested;
-    op->data = box;
-
-    if (ngx_http_integrations_store_post(op, NULL) != NGX_OK) {
-        ngx_log_error(NGX_LOG_WARN, run->log, 0,
-                      "coupang_orders: the store is unavailable, the run "
-                      "stops (next interval)");
-        ngx_http_co_end(run);
-        return NGX_ERROR;
-    }
+    run->bboxes[run->nbatch++] = box;
 
     return NGX_OK;
 
@@ -1504,16 +1533,20 @@ ngx_http_co_alert(ngx_http_co_run_t *run, integrations_act_alert_e kind,
 static void
 ngx_http_co_ingested(ngx_http_integrations_store_op_t *op)
 {
-    ngx_http_co_box_t  *box = op->data;
-    ngx_http_co_run_t  *run = box->run;
-
-    op->data = run;
+    size_t              i;
+    ngx_http_co_box_t  *box;
+    ngx_http_co_run_t  *run = op->data;
 
     if (ngx_http_co_op_failed(op)) {
         return;
     }
 
-    if (op->core.out.ingest.inserted) {
+    for (i = 0; i < run->nbatch; i++) {
+        if (!run->bflags[i]) {
+            continue;
+        }
+
+        box = run->bboxes[i];
         run->ingested++;
 
         ngx_http_co_alert(run, box->alert, box->order, NULL, NULL,
@@ -1521,9 +1554,9 @@ ngx_http_co_ingested(ngx_http_integrations_store_op_t *op)
 
         ngx_log_error(NGX_LOG_INFO, run->log, 0,
                       "coupang_orders: box %*s ingested (%s)",
-                      op->core.in.ingest.shipment_box_id.len,
-                      op->core.in.ingest.shipment_box_id.data,
-                      op->core.in.ingest.detail.data);
+                      run->batch[i].shipment_box_id.len,
+                      run->batch[i].shipment_box_id.data,
+                      run->batch[i].detail.data);
     }
 
     ngx_http_co_next(run);
