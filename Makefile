@@ -129,6 +129,7 @@ bench: deps $(MODULE) $(BUILD)/bench/store_commit
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/payments
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/store
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/notify
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/coupang_orders
 
 # the cost of one durable commit, through the store's own code
 $(BUILD)/bench/store_commit: bench/store_commit.c $(CORE_SRCS) $(CORE_HDRS)

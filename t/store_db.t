@@ -1,7 +1,8 @@
 # The store's unit tests of its operations (t/unit/test_store_db.c,
-# t/unit/test_store_outbox.c) on PostgreSQL: "make unit" runs them on
-# SQLite only; here they get the test run's PostgreSQL server
-# (t/lib/Store.pm), as the superuser over its unix socket.
+# t/unit/test_store_outbox.c, t/unit/test_store_orders.c) on PostgreSQL:
+# "make unit" runs them on SQLite only; here they get the test run's
+# PostgreSQL server (t/lib/Store.pm), as the superuser over its unix
+# socket.
 
 use strict;
 use warnings;
@@ -13,7 +14,7 @@ use lib "$FindBin::Bin/lib";
 use Store;
 
 my @bins = grep { -x } map { "$FindBin::Bin/../build/unit/$_" }
-           qw(test_store_db test_store_outbox);
+           qw(test_store_db test_store_outbox test_store_orders);
 
 plan skip_all => 'the unit tests are not built (make unit)' unless @bins;
 plan skip_all => 'PostgreSQL is not among STORE_BACKENDS'

@@ -674,7 +674,289 @@ const integrations_store_migration_t  integrations_store_migrations[] = {
       " error TEXT,"
       " http_status BIGINT NOT NULL,"
       " duration_ms BIGINT NOT NULL,"
-      " PRIMARY KEY (notification_id, attempt_id))" }
+      " PRIMARY KEY (notification_id, attempt_id))" },
+
+    /*
+     * 4: the Coupang e-book flow (issue 12).  Ids are Coupang's digits as
+     * TEXT (18-digit shipmentBoxIds never pass through a double); times
+     * are epoch ms; states are integrations_act_state_e.  Rows:
+     *   orders             one per shipment box, with the chosen contact,
+     *                      the buyer message's outbox id and state, and
+     *                      the fulfilment (acknowledge, DIRECT invoice)
+     *   order_items        one per vendorItemId of a box; product_code
+     *                      NULL: not mapped by activation_product
+     *   activations        one per unit to deliver (unit 1..units): its
+     *                      state, live token, grant and revoke calls
+     *   activation_links   every token minted (SHA-256 hex only); a resend
+     *                      adds generation + 1 and revokes the old one
+     *   order_events       the history the admin API shows
+     *   coupang_returns    every return/cancel receipt seen, handled or
+     *                      withdrawn
+     *   coupang_inquiries  the CS inquiries already reported
+     *   alert_marks        alerts that must not repeat, until expires_at
+     *   job_cursors        where each background job resumes
+     */
+    { 4, "coupang orders and activation",
+
+      "CREATE TABLE integrations_orders ("
+      " vendor_id TEXT NOT NULL,"
+      " shipment_box_id TEXT NOT NULL,"
+      " order_id TEXT NOT NULL,"
+      " api INTEGER NOT NULL,"
+      " coupang_status TEXT NOT NULL,"
+      " state INTEGER NOT NULL,"
+      " contact_kind INTEGER NOT NULL,"
+      " contact TEXT,"
+      " contact_source TEXT,"
+      " buyer_name TEXT,"
+      " ordered_at INTEGER,"
+      " paid_at INTEGER,"
+      " first_seen_at INTEGER NOT NULL,"
+      " items INTEGER NOT NULL,"
+      " links INTEGER NOT NULL,"
+      " unmapped INTEGER NOT NULL,"
+      " message_id TEXT,"
+      " message_state INTEGER NOT NULL,"
+      " sent_at INTEGER,"
+      " fulfil_state INTEGER NOT NULL,"
+      " fulfil_attempts INTEGER NOT NULL,"
+      " next_fulfil_at INTEGER NOT NULL,"
+      " fulfil_error TEXT,"
+      " acked_at INTEGER,"
+      " invoice_number TEXT,"
+      " invoiced_at INTEGER,"
+      " created_at INTEGER NOT NULL,"
+      " updated_at INTEGER NOT NULL,"
+      " PRIMARY KEY (vendor_id, shipment_box_id));"
+      "CREATE INDEX integrations_orders_by_order"
+      " ON integrations_orders (vendor_id, order_id);"
+      "CREATE INDEX integrations_orders_by_state"
+      " ON integrations_orders (state, first_seen_at);"
+      "CREATE INDEX integrations_orders_fulfil"
+      " ON integrations_orders (fulfil_state, next_fulfil_at);"
+      "CREATE INDEX integrations_orders_message"
+      " ON integrations_orders (message_state, message_id);"
+      "CREATE TABLE integrations_order_items ("
+      " vendor_id TEXT NOT NULL,"
+      " shipment_box_id TEXT NOT NULL,"
+      " vendor_item_id TEXT NOT NULL,"
+      " order_id TEXT NOT NULL,"
+      " product_code TEXT,"
+      " item_name TEXT,"
+      " quantity INTEGER NOT NULL,"
+      " cancel_count INTEGER NOT NULL,"
+      " hold_count INTEGER NOT NULL,"
+      " links INTEGER NOT NULL,"
+      " state INTEGER NOT NULL,"
+      " PRIMARY KEY (vendor_id, shipment_box_id, vendor_item_id));"
+      "CREATE TABLE integrations_activations ("
+      " vendor_id TEXT NOT NULL,"
+      " shipment_box_id TEXT NOT NULL,"
+      " vendor_item_id TEXT NOT NULL,"
+      " unit INTEGER NOT NULL,"
+      " units INTEGER NOT NULL,"
+      " order_id TEXT NOT NULL,"
+      " product_code TEXT NOT NULL,"
+      " state INTEGER NOT NULL,"
+      " token_hash TEXT,"
+      " grant_state INTEGER NOT NULL,"
+      " grant_attempts INTEGER NOT NULL,"
+      " grant_owner INTEGER,"
+      " grant_until INTEGER,"
+      " granted_at INTEGER,"
+      " redeemed_at INTEGER,"
+      " revoked_at INTEGER,"
+      " revoke_reason TEXT,"
+      " receipt_id TEXT,"
+      " revoke_call_state INTEGER NOT NULL,"
+      " revoke_attempts INTEGER NOT NULL,"
+      " next_revoke_at INTEGER,"
+      " created_at INTEGER NOT NULL,"
+      " updated_at INTEGER NOT NULL,"
+      " PRIMARY KEY (vendor_id, shipment_box_id, vendor_item_id, unit));"
+      "CREATE INDEX integrations_activations_by_state"
+      " ON integrations_activations (state, updated_at);"
+      "CREATE INDEX integrations_activations_revoke"
+      " ON integrations_activations (revoke_call_state, next_revoke_at);"
+      "CREATE TABLE integrations_activation_links ("
+      " token_hash TEXT PRIMARY KEY,"
+      " vendor_id TEXT NOT NULL,"
+      " shipment_box_id TEXT NOT NULL,"
+      " vendor_item_id TEXT NOT NULL,"
+      " unit INTEGER NOT NULL,"
+      " generation INTEGER NOT NULL,"
+      " created_at INTEGER NOT NULL,"
+      " expires_at INTEGER NOT NULL,"
+      " used_at INTEGER,"
+      " revoked_at INTEGER,"
+      " UNIQUE (vendor_id, shipment_box_id, vendor_item_id, unit, generation));"
+      "CREATE TABLE integrations_order_events ("
+      " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+      " vendor_id TEXT NOT NULL,"
+      " shipment_box_id TEXT NOT NULL,"
+      " vendor_item_id TEXT,"
+      " unit INTEGER,"
+      " at INTEGER NOT NULL,"
+      " event TEXT NOT NULL,"
+      " state INTEGER,"
+      " detail TEXT);"
+      "CREATE INDEX integrations_order_events_by_order"
+      " ON integrations_order_events (vendor_id, shipment_box_id, id);"
+      "CREATE TABLE integrations_coupang_returns ("
+      " vendor_id TEXT NOT NULL,"
+      " receipt_id TEXT NOT NULL,"
+      " order_id TEXT NOT NULL,"
+      " receipt_type TEXT NOT NULL,"
+      " receipt_status TEXT NOT NULL,"
+      " requested_at INTEGER,"
+      " first_seen_at INTEGER NOT NULL,"
+      " handled_at INTEGER,"
+      " withdrawn_at INTEGER,"
+      " PRIMARY KEY (vendor_id, receipt_id));"
+      "CREATE TABLE integrations_coupang_inquiries ("
+      " vendor_id TEXT NOT NULL,"
+      " inquiry_key TEXT NOT NULL,"
+      " inquiry_at INTEGER,"
+      " reported_at INTEGER NOT NULL,"
+      " PRIMARY KEY (vendor_id, inquiry_key));"
+      "CREATE TABLE integrations_alert_marks ("
+      " mark TEXT PRIMARY KEY,"
+      " at INTEGER NOT NULL,"
+      " expires_at INTEGER NOT NULL);"
+      "CREATE TABLE integrations_job_cursors ("
+      " name TEXT PRIMARY KEY,"
+      " value INTEGER NOT NULL,"
+      " updated_at INTEGER NOT NULL)",
+
+      "CREATE TABLE integrations_orders ("
+      " vendor_id TEXT NOT NULL,"
+      " shipment_box_id TEXT NOT NULL,"
+      " order_id TEXT NOT NULL,"
+      " api BIGINT NOT NULL,"
+      " coupang_status TEXT NOT NULL,"
+      " state BIGINT NOT NULL,"
+      " contact_kind BIGINT NOT NULL,"
+      " contact TEXT,"
+      " contact_source TEXT,"
+      " buyer_name TEXT,"
+      " ordered_at BIGINT,"
+      " paid_at BIGINT,"
+      " first_seen_at BIGINT NOT NULL,"
+      " items BIGINT NOT NULL,"
+      " links BIGINT NOT NULL,"
+      " unmapped BIGINT NOT NULL,"
+      " message_id TEXT,"
+      " message_state BIGINT NOT NULL,"
+      " sent_at BIGINT,"
+      " fulfil_state BIGINT NOT NULL,"
+      " fulfil_attempts BIGINT NOT NULL,"
+      " next_fulfil_at BIGINT NOT NULL,"
+      " fulfil_error TEXT,"
+      " acked_at BIGINT,"
+      " invoice_number TEXT,"
+      " invoiced_at BIGINT,"
+      " created_at BIGINT NOT NULL,"
+      " updated_at BIGINT NOT NULL,"
+      " PRIMARY KEY (vendor_id, shipment_box_id));"
+      "CREATE INDEX integrations_orders_by_order"
+      " ON integrations_orders (vendor_id, order_id);"
+      "CREATE INDEX integrations_orders_by_state"
+      " ON integrations_orders (state, first_seen_at);"
+      "CREATE INDEX integrations_orders_fulfil"
+      " ON integrations_orders (fulfil_state, next_fulfil_at);"
+      "CREATE INDEX integrations_orders_message"
+      " ON integrations_orders (message_state, message_id);"
+      "CREATE TABLE integrations_order_items ("
+      " vendor_id TEXT NOT NULL,"
+      " shipment_box_id TEXT NOT NULL,"
+      " vendor_item_id TEXT NOT NULL,"
+      " order_id TEXT NOT NULL,"
+      " product_code TEXT,"
+      " item_name TEXT,"
+      " quantity BIGINT NOT NULL,"
+      " cancel_count BIGINT NOT NULL,"
+      " hold_count BIGINT NOT NULL,"
+      " links BIGINT NOT NULL,"
+      " state BIGINT NOT NULL,"
+      " PRIMARY KEY (vendor_id, shipment_box_id, vendor_item_id));"
+      "CREATE TABLE integrations_activations ("
+      " vendor_id TEXT NOT NULL,"
+      " shipment_box_id TEXT NOT NULL,"
+      " vendor_item_id TEXT NOT NULL,"
+      " unit BIGINT NOT NULL,"
+      " units BIGINT NOT NULL,"
+      " order_id TEXT NOT NULL,"
+      " product_code TEXT NOT NULL,"
+      " state BIGINT NOT NULL,"
+      " token_hash TEXT,"
+      " grant_state BIGINT NOT NULL,"
+      " grant_attempts BIGINT NOT NULL,"
+      " grant_owner BIGINT,"
+      " grant_until BIGINT,"
+      " granted_at BIGINT,"
+      " redeemed_at BIGINT,"
+      " revoked_at BIGINT,"
+      " revoke_reason TEXT,"
+      " receipt_id TEXT,"
+      " revoke_call_state BIGINT NOT NULL,"
+      " revoke_attempts BIGINT NOT NULL,"
+      " next_revoke_at BIGINT,"
+      " created_at BIGINT NOT NULL,"
+      " updated_at BIGINT NOT NULL,"
+      " PRIMARY KEY (vendor_id, shipment_box_id, vendor_item_id, unit));"
+      "CREATE INDEX integrations_activations_by_state"
+      " ON integrations_activations (state, updated_at);"
+      "CREATE INDEX integrations_activations_revoke"
+      " ON integrations_activations (revoke_call_state, next_revoke_at);"
+      "CREATE TABLE integrations_activation_links ("
+      " token_hash TEXT PRIMARY KEY,"
+      " vendor_id TEXT NOT NULL,"
+      " shipment_box_id TEXT NOT NULL,"
+      " vendor_item_id TEXT NOT NULL,"
+      " unit BIGINT NOT NULL,"
+      " generation BIGINT NOT NULL,"
+      " created_at BIGINT NOT NULL,"
+      " expires_at BIGINT NOT NULL,"
+      " used_at BIGINT,"
+      " revoked_at BIGINT,"
+      " UNIQUE (vendor_id, shipment_box_id, vendor_item_id, unit, generation));"
+      "CREATE TABLE integrations_order_events ("
+      " id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+      " vendor_id TEXT NOT NULL,"
+      " shipment_box_id TEXT NOT NULL,"
+      " vendor_item_id TEXT,"
+      " unit BIGINT,"
+      " at BIGINT NOT NULL,"
+      " event TEXT NOT NULL,"
+      " state BIGINT,"
+      " detail TEXT);"
+      "CREATE INDEX integrations_order_events_by_order"
+      " ON integrations_order_events (vendor_id, shipment_box_id, id);"
+      "CREATE TABLE integrations_coupang_returns ("
+      " vendor_id TEXT NOT NULL,"
+      " receipt_id TEXT NOT NULL,"
+      " order_id TEXT NOT NULL,"
+      " receipt_type TEXT NOT NULL,"
+      " receipt_status TEXT NOT NULL,"
+      " requested_at BIGINT,"
+      " first_seen_at BIGINT NOT NULL,"
+      " handled_at BIGINT,"
+      " withdrawn_at BIGINT,"
+      " PRIMARY KEY (vendor_id, receipt_id));"
+      "CREATE TABLE integrations_coupang_inquiries ("
+      " vendor_id TEXT NOT NULL,"
+      " inquiry_key TEXT NOT NULL,"
+      " inquiry_at BIGINT,"
+      " reported_at BIGINT NOT NULL,"
+      " PRIMARY KEY (vendor_id, inquiry_key));"
+      "CREATE TABLE integrations_alert_marks ("
+      " mark TEXT PRIMARY KEY,"
+      " at BIGINT NOT NULL,"
+      " expires_at BIGINT NOT NULL);"
+      "CREATE TABLE integrations_job_cursors ("
+      " name TEXT PRIMARY KEY,"
+      " value BIGINT NOT NULL,"
+      " updated_at BIGINT NOT NULL)" }
 };
 
 const size_t  integrations_store_nmigrations =
@@ -1028,7 +1310,303 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       "SELECT COUNT(*), COALESCE(SUM(CASE WHEN next_attempt_at <= $1"
       " THEN 1 ELSE 0 END), 0), COALESCE(MIN(next_attempt_at), 0) FROM"
       " integrations_notifications WHERE state <= 1",
-      1, { T_INT } }
+      1, { T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_INSERT:
+     * a new box, or nothing (RETURNING says which); $13 is now
+     */
+    { "INSERT INTO integrations_orders (vendor_id, shipment_box_id,"
+      " order_id, api, coupang_status, state, contact_kind, contact,"
+      " contact_source, buyer_name, ordered_at, paid_at, first_seen_at,"
+      " items, links, unmapped, message_id, message_state, fulfil_state,"
+      " fulfil_attempts, next_fulfil_at, created_at, updated_at) VALUES (?1,"
+      " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+      " ?17, ?18, ?19, 0, ?13, ?13, ?13) ON CONFLICT (vendor_id,"
+      " shipment_box_id) DO NOTHING RETURNING api",
+      "INSERT INTO integrations_orders (vendor_id, shipment_box_id,"
+      " order_id, api, coupang_status, state, contact_kind, contact,"
+      " contact_source, buyer_name, ordered_at, paid_at, first_seen_at,"
+      " items, links, unmapped, message_id, message_state, fulfil_state,"
+      " fulfil_attempts, next_fulfil_at, created_at, updated_at) VALUES ($1,"
+      " $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+      " $17, $18, $19, 0, $13, $13, $13) ON CONFLICT (vendor_id,"
+      " shipment_box_id) DO NOTHING RETURNING api",
+      19, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_TEXT, T_INT, T_INT, T_TEXT,
+            T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_INT, T_INT, T_TEXT,
+            T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ORDER_ITEM_INSERT */
+    { "INSERT INTO integrations_order_items (vendor_id, shipment_box_id,"
+      " vendor_item_id, order_id, product_code, item_name, quantity,"
+      " cancel_count, hold_count, links, state) VALUES (?1, ?2, ?3, ?4, ?5,"
+      " ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (vendor_id, shipment_box_id,"
+      " vendor_item_id) DO NOTHING",
+      "INSERT INTO integrations_order_items (vendor_id, shipment_box_id,"
+      " vendor_item_id, order_id, product_code, item_name, quantity,"
+      " cancel_count, hold_count, links, state) VALUES ($1, $2, $3, $4, $5,"
+      " $6, $7, $8, $9, $10, $11) ON CONFLICT (vendor_id, shipment_box_id,"
+      " vendor_item_id) DO NOTHING",
+      11, { T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT,
+            T_INT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ACTIVATION_INSERT: $10 is now */
+    { "INSERT INTO integrations_activations (vendor_id, shipment_box_id,"
+      " vendor_item_id, unit, units, order_id, product_code, state,"
+      " token_hash, grant_state, grant_attempts, revoke_call_state,"
+      " revoke_attempts, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5,"
+      " ?6, ?7, ?8, ?9, 0, 0, 0, 0, ?10, ?10)",
+      "INSERT INTO integrations_activations (vendor_id, shipment_box_id,"
+      " vendor_item_id, unit, units, order_id, product_code, state,"
+      " token_hash, grant_state, grant_attempts, revoke_call_state,"
+      " revoke_attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, $5,"
+      " $6, $7, $8, $9, 0, 0, 0, 0, $10, $10)",
+      10, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_TEXT, T_TEXT, T_INT,
+            T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_LINK_INSERT */
+    { "INSERT INTO integrations_activation_links (token_hash, vendor_id,"
+      " shipment_box_id, vendor_item_id, unit, generation, created_at,"
+      " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+      "INSERT INTO integrations_activation_links (token_hash, vendor_id,"
+      " shipment_box_id, vendor_item_id, unit, generation, created_at,"
+      " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_EVENT_INSERT */
+    { "INSERT INTO integrations_order_events (vendor_id, shipment_box_id,"
+      " vendor_item_id, unit, at, event, state, detail) VALUES (?1, ?2, ?3,"
+      " ?4, ?5, ?6, ?7, ?8)",
+      "INSERT INTO integrations_order_events (vendor_id, shipment_box_id,"
+      " vendor_item_id, unit, at, event, state, detail) VALUES ($1, $2, $3,"
+      " $4, $5, $6, $7, $8)",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_TEXT, T_INT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_CURSOR_GET */
+    { "SELECT value FROM integrations_job_cursors WHERE name = ?1",
+      "SELECT value FROM integrations_job_cursors WHERE name = $1",
+      1, { T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_CURSOR_SET: forward only */
+    { "INSERT INTO integrations_job_cursors (name, value, updated_at) VALUES"
+      " (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
+      " updated_at = excluded.updated_at WHERE integrations_job_cursors.value"
+      " < excluded.value",
+      "INSERT INTO integrations_job_cursors (name, value, updated_at) VALUES"
+      " ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
+      " updated_at = excluded.updated_at WHERE integrations_job_cursors.value"
+      " < excluded.value",
+      3, { T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_DUE_NEXT:
+     * the $3-th box due (one read transaction)
+     */
+    { "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts FROM"
+      " integrations_orders WHERE vendor_id = ?1 AND fulfil_state IN (1, 2)"
+      " AND next_fulfil_at <= ?2 ORDER BY next_fulfil_at, shipment_box_id"
+      " LIMIT 1 OFFSET ?3",
+      "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts FROM"
+      " integrations_orders WHERE vendor_id = $1 AND fulfil_state IN (1, 2)"
+      " AND next_fulfil_at <= $2 ORDER BY next_fulfil_at, shipment_box_id"
+      " LIMIT 1 OFFSET $3",
+      3, { T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ORDER_ITEM_NEXT: the $3-th item of a box */
+    { "SELECT vendor_item_id FROM integrations_order_items WHERE vendor_id ="
+      " ?1 AND shipment_box_id = ?2 ORDER BY vendor_item_id LIMIT 1 OFFSET ?3",
+      "SELECT vendor_item_id FROM integrations_order_items WHERE vendor_id ="
+      " $1 AND shipment_box_id = $2 ORDER BY vendor_item_id LIMIT 1 OFFSET $3",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_FULFIL_SET:
+     * only from the state the step started at; $9 now
+     */
+    { "UPDATE integrations_orders SET fulfil_state = ?4, fulfil_attempts ="
+      " ?5, next_fulfil_at = ?6, fulfil_error = ?7, invoice_number ="
+      " COALESCE(?8, invoice_number), acked_at = CASE WHEN ?4 = 2 THEN ?9"
+      " ELSE acked_at END, invoiced_at = CASE WHEN ?4 = 3 THEN ?9 ELSE"
+      " invoiced_at END, updated_at = ?9 WHERE vendor_id = ?1 AND"
+      " shipment_box_id = ?2 AND fulfil_state = ?3",
+      "UPDATE integrations_orders SET fulfil_state = $4, fulfil_attempts ="
+      " $5, next_fulfil_at = $6, fulfil_error = $7, invoice_number ="
+      " COALESCE($8, invoice_number), acked_at = CASE WHEN $4 = 2 THEN $9"
+      " ELSE acked_at END, invoiced_at = CASE WHEN $4 = 3 THEN $9 ELSE"
+      " invoiced_at END, updated_at = $9 WHERE vendor_id = $1 AND"
+      " shipment_box_id = $2 AND fulfil_state = $3",
+      9, { T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_INT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_SET:
+     * a queued message's outcome, once; $3 now
+     */
+    { "UPDATE integrations_orders SET message_state = ?2, sent_at = CASE"
+      " WHEN ?2 = 2 THEN ?3 ELSE sent_at END, state = ?4, fulfil_state = CASE"
+      " WHEN fulfil_state = 0 THEN ?5 ELSE fulfil_state END, next_fulfil_at ="
+      " ?3, updated_at = ?3 WHERE message_state = 1 AND message_id = ?1"
+      " RETURNING vendor_id, shipment_box_id",
+      "UPDATE integrations_orders SET message_state = $2, sent_at = CASE"
+      " WHEN $2 = 2 THEN $3 ELSE sent_at END, state = $4, fulfil_state = CASE"
+      " WHEN fulfil_state = 0 THEN $5 ELSE fulfil_state END, next_fulfil_at ="
+      " $3, updated_at = $3 WHERE message_state = 1 AND message_id = $1"
+      " RETURNING vendor_id, shipment_box_id",
+      5, { T_TEXT, T_INT, T_INT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_STATE: a box by its message */
+    { "SELECT vendor_id, shipment_box_id, message_state FROM"
+      " integrations_orders WHERE message_id = ?1",
+      "SELECT vendor_id, shipment_box_id, message_state FROM"
+      " integrations_orders WHERE message_id = $1",
+      1, { T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACTIVATIONS_SENT:
+     * the units still synced follow the message
+     */
+    { "UPDATE integrations_activations SET state = ?3, updated_at = ?4 WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND state = 0",
+      "UPDATE integrations_activations SET state = $3, updated_at = $4 WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND state = 0",
+      4, { T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_MARK_INSERT: new, or the old mark expired */
+    { "INSERT INTO integrations_alert_marks (mark, at, expires_at) VALUES"
+      " (?1, ?2, ?3) ON CONFLICT (mark) DO UPDATE SET at = excluded.at,"
+      " expires_at = excluded.expires_at WHERE"
+      " integrations_alert_marks.expires_at <= excluded.at",
+      "INSERT INTO integrations_alert_marks (mark, at, expires_at) VALUES"
+      " ($1, $2, $3) ON CONFLICT (mark) DO UPDATE SET at = excluded.at,"
+      " expires_at = excluded.expires_at WHERE"
+      " integrations_alert_marks.expires_at <= excluded.at",
+      3, { T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_INQUIRY_INSERT */
+    { "INSERT INTO integrations_coupang_inquiries (vendor_id, inquiry_key,"
+      " inquiry_at, reported_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT"
+      " (vendor_id, inquiry_key) DO NOTHING",
+      "INSERT INTO integrations_coupang_inquiries (vendor_id, inquiry_key,"
+      " inquiry_at, reported_at) VALUES ($1, $2, $3, $4) ON CONFLICT"
+      " (vendor_id, inquiry_key) DO NOTHING",
+      4, { T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_RETURN_INSERT:
+     * a receipt seen for the first time (RETURNING)
+     */
+    { "INSERT INTO integrations_coupang_returns (vendor_id, receipt_id,"
+      " order_id, receipt_type, receipt_status, requested_at, first_seen_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (vendor_id,"
+      " receipt_id) DO NOTHING RETURNING first_seen_at",
+      "INSERT INTO integrations_coupang_returns (vendor_id, receipt_id,"
+      " order_id, receipt_type, receipt_status, requested_at, first_seen_at)"
+      " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (vendor_id,"
+      " receipt_id) DO NOTHING RETURNING first_seen_at",
+      7, { T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_RETURN_UNIT_NEXT:
+     * the next unit a return takes, unredeemed first
+     */
+    { "SELECT shipment_box_id, unit, state FROM integrations_activations"
+      " WHERE vendor_id = ?1 AND order_id = ?2 AND vendor_item_id = ?3 AND"
+      " state <> 4 ORDER BY CASE WHEN state = 3 THEN 1 ELSE 0 END,"
+      " shipment_box_id, unit LIMIT 1",
+      "SELECT shipment_box_id, unit, state FROM integrations_activations"
+      " WHERE vendor_id = $1 AND order_id = $2 AND vendor_item_id = $3 AND"
+      " state <> 4 ORDER BY CASE WHEN state = 3 THEN 1 ELSE 0 END,"
+      " shipment_box_id, unit LIMIT 1",
+      3, { T_TEXT, T_TEXT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_ACTIVATION_REVOKE: $5 now */
+    { "UPDATE integrations_activations SET state = 4, revoked_at = ?5,"
+      " revoke_reason = ?6, receipt_id = ?7, revoke_call_state = ?8,"
+      " revoke_attempts = 0, next_revoke_at = ?5, updated_at = ?5 WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 AND"
+      " unit = ?4 AND state <> 4",
+      "UPDATE integrations_activations SET state = 4, revoked_at = $5,"
+      " revoke_reason = $6, receipt_id = $7, revoke_call_state = $8,"
+      " revoke_attempts = 0, next_revoke_at = $5, updated_at = $5 WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 AND"
+      " unit = $4 AND state <> 4",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_TEXT, T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_LINKS_REVOKE: every live link of a unit */
+    { "UPDATE integrations_activation_links SET revoked_at = ?5 WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 AND"
+      " unit = ?4 AND revoked_at IS NULL",
+      "UPDATE integrations_activation_links SET revoked_at = $5 WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 AND"
+      " unit = $4 AND revoked_at IS NULL",
+      5, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_STATE_SET:
+     * revoked (and not to fulfil) once all units are
+     */
+    { "UPDATE integrations_orders SET fulfil_state = CASE WHEN fulfil_state"
+      " IN (0, 1, 2) AND NOT EXISTS (SELECT 1 FROM integrations_activations a"
+      " WHERE a.vendor_id = ?1 AND a.shipment_box_id = ?2 AND a.state <> 4)"
+      " THEN 5 ELSE fulfil_state END, state = CASE WHEN NOT EXISTS (SELECT 1"
+      " FROM integrations_activations a WHERE a.vendor_id = ?1 AND"
+      " a.shipment_box_id = ?2 AND a.state <> 4) THEN 4 ELSE state END,"
+      " updated_at = ?3 WHERE vendor_id = ?1 AND shipment_box_id = ?2",
+      "UPDATE integrations_orders SET fulfil_state = CASE WHEN fulfil_state"
+      " IN (0, 1, 2) AND NOT EXISTS (SELECT 1 FROM integrations_activations a"
+      " WHERE a.vendor_id = $1 AND a.shipment_box_id = $2 AND a.state <> 4)"
+      " THEN 5 ELSE fulfil_state END, state = CASE WHEN NOT EXISTS (SELECT 1"
+      " FROM integrations_activations a WHERE a.vendor_id = $1 AND"
+      " a.shipment_box_id = $2 AND a.state <> 4) THEN 4 ELSE state END,"
+      " updated_at = $3 WHERE vendor_id = $1 AND shipment_box_id = $2",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_RETURN_WITHDRAW */
+    { "UPDATE integrations_coupang_returns SET withdrawn_at = ?3 WHERE"
+      " vendor_id = ?1 AND receipt_id = ?2 AND withdrawn_at IS NULL",
+      "UPDATE integrations_coupang_returns SET withdrawn_at = $3 WHERE"
+      " vendor_id = $1 AND receipt_id = $2 AND withdrawn_at IS NULL",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_REVOKE_DUE_NEXT:
+     * the $3-th activation_revoke call due
+     */
+    { "SELECT shipment_box_id, order_id, vendor_item_id, product_code,"
+      " receipt_id, revoke_reason, unit, units, revoke_attempts FROM"
+      " integrations_activations WHERE vendor_id = ?1 AND revoke_call_state ="
+      " 1 AND next_revoke_at <= ?2 ORDER BY next_revoke_at, shipment_box_id,"
+      " vendor_item_id, unit LIMIT 1 OFFSET ?3",
+      "SELECT shipment_box_id, order_id, vendor_item_id, product_code,"
+      " receipt_id, revoke_reason, unit, units, revoke_attempts FROM"
+      " integrations_activations WHERE vendor_id = $1 AND revoke_call_state ="
+      " 1 AND next_revoke_at <= $2 ORDER BY next_revoke_at, shipment_box_id,"
+      " vendor_item_id, unit LIMIT 1 OFFSET $3",
+      3, { T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_REVOKE_CALL_SET: only while the call is due */
+    { "UPDATE integrations_activations SET revoke_call_state = ?5,"
+      " revoke_attempts = ?6, next_revoke_at = ?7, updated_at = ?8 WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 AND"
+      " unit = ?4 AND revoke_call_state = 1",
+      "UPDATE integrations_activations SET revoke_call_state = $5,"
+      " revoke_attempts = $6, next_revoke_at = $7, updated_at = $8 WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 AND"
+      " unit = $4 AND revoke_call_state = 1",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_DONE_NEXT: a queued buyer
+     * message whose notification has an outcome (outbox states 2..5)
+     */
+    { "SELECT o.message_id, n.state FROM integrations_orders o"
+      " JOIN integrations_notifications n ON n.id = o.message_id"
+      " WHERE o.message_state = 1 AND o.vendor_id = ?1 AND n.state >= 2"
+      " LIMIT 1",
+      "SELECT o.message_id, n.state FROM integrations_orders o"
+      " JOIN integrations_notifications n ON n.id = o.message_id"
+      " WHERE o.message_state = 1 AND o.vendor_id = $1 AND n.state >= 2"
+      " LIMIT 1",
+      1, { T_TEXT } }
 };
 
 
@@ -1118,7 +1696,11 @@ integrations_store_kind_name(integrations_store_kind_e kind)
         "probe", "idem_begin", "idem_finish", "idem_release", "idem_purge",
         "lease_acquire", "lease_release", "outbox_enqueue", "outbox_get",
         "outbox_claim", "outbox_finish", "outbox_receipt", "outbox_purge",
-        "outbox_stats"
+        "outbox_stats",
+        "order_ingest", "cursor_get",
+        "cursor_set", "order_due", "order_fulfil", "order_message", "mark",
+        "return_apply", "return_withdraw", "revoke_due", "revoke_call",
+        "order_messages_sync"
     };
 
     if ((unsigned) kind >= sizeof(names) / sizeof(names[0])) {

@@ -185,6 +185,31 @@ typedef enum {
     INTEGRATIONS_STORE_STMT_OUTBOX_RECEIPT,
     INTEGRATIONS_STORE_STMT_OUTBOX_PURGE,
     INTEGRATIONS_STORE_STMT_OUTBOX_STATS,
+    /* migration 4: the Coupang e-book flow */
+    INTEGRATIONS_STORE_STMT_ORDER_INSERT,
+    INTEGRATIONS_STORE_STMT_ORDER_ITEM_INSERT,
+    INTEGRATIONS_STORE_STMT_ACTIVATION_INSERT,
+    INTEGRATIONS_STORE_STMT_LINK_INSERT,
+    INTEGRATIONS_STORE_STMT_EVENT_INSERT,
+    INTEGRATIONS_STORE_STMT_CURSOR_GET,
+    INTEGRATIONS_STORE_STMT_CURSOR_SET,
+    INTEGRATIONS_STORE_STMT_ORDER_DUE_NEXT,
+    INTEGRATIONS_STORE_STMT_ORDER_ITEM_NEXT,
+    INTEGRATIONS_STORE_STMT_ORDER_FULFIL_SET,
+    INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_SET,
+    INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_STATE,
+    INTEGRATIONS_STORE_STMT_ACTIVATIONS_SENT,
+    INTEGRATIONS_STORE_STMT_MARK_INSERT,
+    INTEGRATIONS_STORE_STMT_INQUIRY_INSERT,
+    INTEGRATIONS_STORE_STMT_RETURN_INSERT,
+    INTEGRATIONS_STORE_STMT_RETURN_UNIT_NEXT,
+    INTEGRATIONS_STORE_STMT_ACTIVATION_REVOKE,
+    INTEGRATIONS_STORE_STMT_LINKS_REVOKE,
+    INTEGRATIONS_STORE_STMT_ORDER_STATE_SET,
+    INTEGRATIONS_STORE_STMT_RETURN_WITHDRAW,
+    INTEGRATIONS_STORE_STMT_REVOKE_DUE_NEXT,
+    INTEGRATIONS_STORE_STMT_REVOKE_CALL_SET,
+    INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_DONE_NEXT,
     INTEGRATIONS_STORE_NSTMTS
 } integrations_store_stmt_e;
 
@@ -252,6 +277,18 @@ typedef enum {
     INTEGRATIONS_STORE_OP_OUTBOX_RECEIPT,
     INTEGRATIONS_STORE_OP_OUTBOX_PURGE,
     INTEGRATIONS_STORE_OP_OUTBOX_STATS,
+    INTEGRATIONS_STORE_OP_ORDER_INGEST,
+    INTEGRATIONS_STORE_OP_CURSOR_GET,
+    INTEGRATIONS_STORE_OP_CURSOR_SET,
+    INTEGRATIONS_STORE_OP_ORDER_DUE,
+    INTEGRATIONS_STORE_OP_ORDER_FULFIL,
+    INTEGRATIONS_STORE_OP_ORDER_MESSAGE,
+    INTEGRATIONS_STORE_OP_MARK,
+    INTEGRATIONS_STORE_OP_RETURN_APPLY,
+    INTEGRATIONS_STORE_OP_RETURN_WITHDRAW,
+    INTEGRATIONS_STORE_OP_REVOKE_DUE,
+    INTEGRATIONS_STORE_OP_REVOKE_CALL,
+    INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC,
     INTEGRATIONS_STORE_NKINDS
 } integrations_store_kind_e;
 
@@ -595,6 +632,306 @@ typedef struct {
 } integrations_store_outbox_stats_t;
 
 
+/* ---- the Coupang e-book flow (migration 4) ------------------------------ */
+
+/*
+ * An order's progress beyond its activations' states: the buyer's
+ * message (integrations_orders.message_state) and the fulfilment at
+ * Coupang (fulfil_state).
+ */
+typedef enum {
+    INTEGRATIONS_STORE_MSG_NONE = 0,      /* none queued: no_contact, or
+                                             nothing mapped */
+    INTEGRATIONS_STORE_MSG_QUEUED,        /* in the outbox */
+    INTEGRATIONS_STORE_MSG_SENT,          /* the provider took it */
+    INTEGRATIONS_STORE_MSG_FAILED         /* the outbox gave up */
+} integrations_store_msg_e;
+
+typedef enum {
+    INTEGRATIONS_STORE_FULFIL_WAIT = 0,   /* until the message is sent */
+    INTEGRATIONS_STORE_FULFIL_ACK,        /* acknowledge (ACCEPT->INSTRUCT)
+                                             due at next_fulfil_at */
+    INTEGRATIONS_STORE_FULFIL_INVOICE,    /* the DIRECT invoice due */
+    INTEGRATIONS_STORE_FULFIL_DONE,       /* DEPARTURE */
+    INTEGRATIONS_STORE_FULFIL_FAILED,     /* gave up: alerted */
+    INTEGRATIONS_STORE_FULFIL_CANCELED,   /* cancelled or returned first */
+    INTEGRATIONS_STORE_FULFIL_HELD        /* not fulfilled: no_contact or
+                                             nothing mapped */
+} integrations_store_fulfil_e;
+
+/* the ids the flow keeps are Coupang's digits: at most 20 */
+#define INTEGRATIONS_STORE_ID_LEN     24
+#define INTEGRATIONS_STORE_DUE_ITEMS  50
+
+/*
+ * Operations that run a transaction may call a hook inside it (the
+ * outbox's own insert, say): it gets the transaction (the driver and the
+ * connection, integrations_store_db.h) and its data.  Anything other than
+ * INTEGRATIONS_STORE_OK rolls the whole transaction back.
+ */
+typedef struct integrations_store_tx_s  integrations_store_tx_t;
+typedef int (*integrations_store_tx_hook_pt)(integrations_store_tx_t *tx,
+    void *data);
+
+typedef struct {
+    integrations_store_bytes_t  vendor_item_id;
+    integrations_store_bytes_t  product_code;    /* len 0: not mapped */
+    integrations_store_bytes_t  item_name;
+    int64_t                     quantity;        /* shippingCount */
+    int64_t                     cancel_count;
+    int64_t                     hold_count;
+    int64_t                     links;
+    int64_t                     state;           /* integrations_act_state_e */
+} integrations_store_order_item_t;
+
+typedef struct {
+    integrations_store_bytes_t  vendor_item_id;  /* its item's */
+    integrations_store_bytes_t  product_code;
+    int64_t                     unit;            /* 1..units */
+    int64_t                     units;
+    int64_t                     state;
+    integrations_store_bytes_t  token_hash;      /* hex; len 0: none */
+    int64_t                     expires_at;      /* ms */
+} integrations_store_order_unit_t;
+
+/*
+ * ORDER_INGEST: one shipment box, its items, its units (with their first
+ * tokens, hashed) and its buyer message, in one transaction:
+ * "INSERT ... ON CONFLICT DO NOTHING" on (vendor_id, shipment_box_id)
+ * first; a box already there (another window, another node, a restart)
+ * changes nothing and out.ingest.inserted is 0: each box is processed
+ * once.  The hook (the outbox insert) runs only for a new box.
+ *
+ * A batch: with nboxes > 0 the op's own fields are ignored and each of
+ * boxes[] is ingested as above, all in one transaction (one durable
+ * commit for them all); inserted[i] (the caller's array) says whether
+ * boxes[i] was new, out.ingest.inserted how many were.  A failure rolls
+ * the whole batch back.
+ */
+typedef struct integrations_store_order_ingest_s
+    integrations_store_order_ingest_t;
+
+struct integrations_store_order_ingest_s {
+    const integrations_store_order_ingest_t  *boxes;
+    size_t                            nboxes;
+    int                              *inserted;
+    integrations_store_bytes_t        vendor_id;
+    integrations_store_bytes_t        shipment_box_id;
+    integrations_store_bytes_t        order_id;
+    integrations_store_bytes_t        coupang_status;
+    integrations_store_bytes_t        contact;         /* len 0: none */
+    integrations_store_bytes_t        contact_source;
+    integrations_store_bytes_t        buyer_name;
+    integrations_store_bytes_t        message_id;      /* len 0: none */
+    integrations_store_bytes_t        detail;          /* the event's */
+    int64_t                           api;
+    int64_t                           state;
+    int64_t                           contact_kind;
+    int64_t                           ordered_at;      /* ms; 0 unknown */
+    int64_t                           paid_at;
+    int64_t                           unmapped;
+    int64_t                           message_state;
+    int64_t                           fulfil_state;
+    const integrations_store_order_item_t  *items;
+    size_t                            nitems;
+    const integrations_store_order_unit_t  *units;
+    size_t                            nunits;
+    integrations_store_tx_hook_pt     hook;
+    void                             *hook_data;
+};
+
+typedef struct {
+    int                               inserted;
+} integrations_store_order_ingest_result_t;
+
+/* CURSOR_GET / CURSOR_SET: a job's resume point; SET only moves forward */
+typedef struct {
+    integrations_store_bytes_t        name;
+    int64_t                           value;           /* SET */
+} integrations_store_cursor_t;
+
+typedef struct {
+    int                               found;
+    int64_t                           value;
+} integrations_store_cursor_result_t;
+
+/*
+ * ORDER_DUE: up to limit (<= 50) boxes of vendor_id whose fulfil step
+ * is due (ACK or INVOICE, next_fulfil_at <= now), with their items.
+ */
+typedef struct {
+    integrations_store_bytes_t        vendor_id;
+    int64_t                           limit;
+} integrations_store_order_due_t;
+
+typedef struct {
+    char      shipment_box_id[INTEGRATIONS_STORE_ID_LEN];
+    char      order_id[INTEGRATIONS_STORE_ID_LEN];
+    int64_t   fulfil_state;
+    int64_t   attempts;
+    unsigned  nitems;
+    char      items[INTEGRATIONS_STORE_DUE_ITEMS][INTEGRATIONS_STORE_ID_LEN];
+} integrations_store_due_order_t;
+
+typedef struct {
+    integrations_store_due_order_t   *orders;          /* in op->result */
+    size_t                            n;
+} integrations_store_order_due_result_t;
+
+/*
+ * ORDER_FULFIL: the outcome of a fulfil step for one box, applied only
+ * when the box is still at from_state (a late or repeated outcome
+ * changes nothing: out.changed 0).  next_at is the next attempt's time
+ * (ms) for a state still due.  An event with the detail is recorded.
+ */
+typedef struct {
+    integrations_store_bytes_t        vendor_id;
+    integrations_store_bytes_t        shipment_box_id;
+    const char                       *event;           /* static; NULL:
+                                                          none */
+    integrations_store_bytes_t        error;           /* len 0: none */
+    integrations_store_bytes_t        invoice_number;  /* len 0: none */
+    int64_t                           from_state;
+    int64_t                           to_state;
+    int64_t                           attempts;
+    int64_t                           next_at;
+} integrations_store_order_fulfil_t;
+
+/*
+ * ORDER_MESSAGE: the outbox's outcome for a box's message (found by
+ * message_id): SENT makes the order and its units link_sent and its
+ * acknowledgement due now; FAILED makes them failed.  A repeated outcome
+ * changes nothing (out.changed 0).
+ */
+typedef struct {
+    integrations_store_bytes_t        message_id;
+    int64_t                           message_state;   /* SENT, FAILED */
+} integrations_store_order_message_t;
+
+/*
+ * MARK: a mark that must not repeat (an alert, a reported inquiry):
+ * out.changed 1 when it is new or its previous one expired, 0 when it is
+ * still marked.  table 0: integrations_alert_marks (mark, until
+ * expires_at); 1: integrations_coupang_inquiries (vendor_id, mark).
+ */
+typedef struct {
+    integrations_store_bytes_t        vendor_id;       /* inquiries */
+    integrations_store_bytes_t        mark;
+    int64_t                           table;
+    int64_t                           at;              /* inquiries: its
+                                                          inquiry time */
+    int64_t                           expires_at;
+} integrations_store_mark_t;
+
+/*
+ * RETURN_APPLY: a return or cancellation receipt, seen for the first
+ * time (its insert "ON CONFLICT DO NOTHING" decides; out.ret.is_new).
+ * For each item (vendor_item_id, count) of its order, up to count
+ * activations are revoked (integrations_act_units_to_revoke(): those not
+ * redeemed first): the unit revoked, its links revoked, its
+ * activation_revoke call due; the order's state follows.  out.ret lists
+ * the units revoked (in op->result).
+ */
+#define INTEGRATIONS_STORE_RETURN_ITEMS  16
+
+typedef struct {
+    integrations_store_bytes_t        vendor_item_id;
+    int64_t                           count;
+} integrations_store_return_item_t;
+
+typedef struct {
+    integrations_store_bytes_t        vendor_id;
+    integrations_store_bytes_t        receipt_id;
+    integrations_store_bytes_t        order_id;
+    integrations_store_bytes_t        receipt_type;    /* RETURN, CANCEL */
+    integrations_store_bytes_t        receipt_status;
+    integrations_store_bytes_t        reason;          /* "return", ... */
+    int64_t                           requested_at;
+    int64_t                           revoke_call_state;  /* DUE when
+                                                             activation_revoke
+                                                             is set */
+    const integrations_store_return_item_t  *items;
+    size_t                            nitems;
+} integrations_store_return_apply_t;
+
+typedef struct {
+    char      shipment_box_id[INTEGRATIONS_STORE_ID_LEN];
+    char      vendor_item_id[INTEGRATIONS_STORE_ID_LEN];
+    int64_t   unit;
+    int64_t   was_state;
+} integrations_store_revoked_unit_t;
+
+typedef struct {
+    int                               is_new;
+    int                               known;       /* the order is ours */
+    integrations_store_revoked_unit_t *units;      /* in op->result */
+    size_t                            n;
+} integrations_store_return_apply_result_t;
+
+/* RETURN_WITHDRAW: a withdrawn receipt; out.changed 1 the first time */
+typedef struct {
+    integrations_store_bytes_t        vendor_id;
+    integrations_store_bytes_t        receipt_id;
+} integrations_store_return_withdraw_t;
+
+/*
+ * REVOKE_DUE: up to limit activations whose activation_revoke call is
+ * due; REVOKE_CALL: its outcome (state 2 done, 3 failed, 1 again at
+ * next_at), applied when the call is still due.
+ */
+typedef struct {
+    integrations_store_bytes_t        vendor_id;
+    int64_t                           limit;
+} integrations_store_revoke_due_t;
+
+typedef struct {
+    char      shipment_box_id[INTEGRATIONS_STORE_ID_LEN];
+    char      order_id[INTEGRATIONS_STORE_ID_LEN];
+    char      vendor_item_id[INTEGRATIONS_STORE_ID_LEN];
+    char      product_code[64];
+    char      receipt_id[INTEGRATIONS_STORE_ID_LEN];
+    char      reason[16];
+    int64_t   unit;
+    int64_t   units;
+    int64_t   attempts;
+} integrations_store_revoke_due_unit_t;
+
+typedef struct {
+    integrations_store_revoke_due_unit_t  *units;      /* in op->result */
+    size_t                                 n;
+} integrations_store_revoke_due_result_t;
+
+typedef struct {
+    integrations_store_bytes_t        vendor_id;
+    integrations_store_bytes_t        shipment_box_id;
+    integrations_store_bytes_t        vendor_item_id;
+    int64_t                           unit;
+    int64_t                           state;
+    int64_t                           attempts;
+    int64_t                           next_at;
+} integrations_store_revoke_call_t;
+
+/*
+ * ORDER_MESSAGES_SYNC: up to limit of vendor_id's queued buyer messages
+ * whose notification has an outcome (the outbox's sent or delivered:
+ * SENT; failed or unknown: FAILED) get it, each as ORDER_MESSAGE does;
+ * out.sync counts them.
+ */
+typedef struct {
+    integrations_store_bytes_t        vendor_id;
+    int64_t                           limit;
+} integrations_store_messages_sync_t;
+
+typedef struct {
+    int64_t                           sent;
+    int64_t                           failed;
+} integrations_store_messages_sync_result_t;
+
+#define INTEGRATIONS_STORE_REVOKE_NONE  0
+#define INTEGRATIONS_STORE_REVOKE_DUE   1
+#define INTEGRATIONS_STORE_REVOKE_DONE  2
+#define INTEGRATIONS_STORE_REVOKE_FAIL  3
+
 typedef struct {
     integrations_store_kind_e          kind;
     integrations_store_rc_e            rc;
@@ -613,6 +950,17 @@ typedef struct {
         integrations_store_outbox_claim_t    outbox_claim;
         integrations_store_outbox_finish_t   outbox_finish;
         integrations_store_outbox_receipt_t  outbox_receipt;
+        integrations_store_order_ingest_t    ingest;
+        integrations_store_cursor_t          cursor;
+        integrations_store_order_due_t       due;
+        integrations_store_order_fulfil_t    fulfil;
+        integrations_store_order_message_t   message;
+        integrations_store_mark_t            mark;
+        integrations_store_return_apply_t    ret;
+        integrations_store_return_withdraw_t withdraw;
+        integrations_store_revoke_due_t      revoke_due;
+        integrations_store_revoke_call_t     revoke_call;
+        integrations_store_messages_sync_t   sync;
     } in;
 
     union {
@@ -624,6 +972,12 @@ typedef struct {
         integrations_store_outbox_claim_result_t  outbox_claim;
         integrations_store_outbox_receipt_result_t  outbox_receipt;
         integrations_store_outbox_stats_t       outbox_stats;
+        integrations_store_order_ingest_result_t  ingest;
+        integrations_store_cursor_result_t      cursor;
+        integrations_store_order_due_result_t   due;
+        integrations_store_return_apply_result_t  ret;
+        integrations_store_revoke_due_result_t  revoke_due;
+        integrations_store_messages_sync_result_t  sync;
     } out;
 
     unsigned char                     *result;    /* malloc'd: out's bytes */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "integrations_store_db.h"
+#include "integrations_store_orders.h"
 
 
 #define E(op)  (op)->error, sizeof((op)->error)
@@ -367,6 +368,20 @@ integrations_store_db_op(const integrations_store_driver_t *d,
 
     case INTEGRATIONS_STORE_OP_OUTBOX_STATS:
         return integrations_store_db_outbox_stats(d, c, op);
+
+    case INTEGRATIONS_STORE_OP_ORDER_INGEST:
+    case INTEGRATIONS_STORE_OP_CURSOR_GET:
+    case INTEGRATIONS_STORE_OP_CURSOR_SET:
+    case INTEGRATIONS_STORE_OP_ORDER_DUE:
+    case INTEGRATIONS_STORE_OP_ORDER_FULFIL:
+    case INTEGRATIONS_STORE_OP_ORDER_MESSAGE:
+    case INTEGRATIONS_STORE_OP_MARK:
+    case INTEGRATIONS_STORE_OP_RETURN_APPLY:
+    case INTEGRATIONS_STORE_OP_RETURN_WITHDRAW:
+    case INTEGRATIONS_STORE_OP_REVOKE_DUE:
+    case INTEGRATIONS_STORE_OP_REVOKE_CALL:
+    case INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC:
+        return integrations_store_orders_op(d, c, op);
 
     default:
         snprintf(E(op), "unknown operation %d", (int) op->kind);

@@ -173,6 +173,19 @@ integrations_store_rc_e integrations_store_db_migrate(
 
 
 /*
+ * What a transaction hook (integrations_store_tx_hook_pt) gets: the
+ * driver and connection of the open transaction, and the operation (its
+ * now, deadline and error buffer).  A hook runs statements with
+ * tx->driver->exec(tx->conn, ...) and must not begin or end one.
+ */
+struct integrations_store_tx_s {
+    const integrations_store_driver_t  *driver;
+    integrations_store_conn_t          *conn;
+    integrations_store_op_t            *op;
+};
+
+
+/*
  * The outbox inside another operation's transaction (the transactional
  * outbox): an order and the message that announces it commit together,
  * or neither does.  Call it from an operation's body in
