@@ -177,7 +177,16 @@ run_suite(const char *url)
     latest = integrations_store_schema_latest(integrations_store_migrations,
                                               integrations_store_nmigrations);
 
-    t_script(url, "DROP TABLE IF EXISTS integrations_idempotency;"
+    t_script(url, "DROP TABLE IF EXISTS integrations_orders;"
+                  "DROP TABLE IF EXISTS integrations_order_items;"
+                  "DROP TABLE IF EXISTS integrations_activations;"
+                  "DROP TABLE IF EXISTS integrations_activation_links;"
+                  "DROP TABLE IF EXISTS integrations_order_events;"
+                  "DROP TABLE IF EXISTS integrations_coupang_returns;"
+                  "DROP TABLE IF EXISTS integrations_coupang_inquiries;"
+                  "DROP TABLE IF EXISTS integrations_alert_marks;"
+                  "DROP TABLE IF EXISTS integrations_job_cursors;"
+                  "DROP TABLE IF EXISTS integrations_idempotency;"
                   "DROP TABLE IF EXISTS integrations_leases;"
                   "DROP TABLE IF EXISTS integrations_health;"
                   "DROP TABLE IF EXISTS integrations_schema");
