@@ -2368,3 +2368,23 @@ utc_iso(int64_t t, char *out)
                                        m);
     snprintf(out, 32, "%.16s:%02dZ", m, (int) (((t % 60) + 60) % 60));
 }
+
+
+integrations_act_page_e
+integrations_act_link_verdict(int found, int revoked, int used,
+    int grant_failed, integrations_act_state_e state, int64_t expires_at,
+    int64_t now)
+{
+    integrations_act_page_e  page;
+
+    page = integrations_act_token_verdict(found, revoked, used, expires_at,
+                                          now);
+
+    if (page == INTEGRATIONS_ACT_PAGE_USED
+        && (grant_failed || state == INTEGRATIONS_ACT_FAILED))
+    {
+        return INTEGRATIONS_ACT_PAGE_ON_IT;
+    }
+
+    return page;
+}

@@ -172,6 +172,28 @@ typedef enum {
     INTEGRATIONS_STORE_STMT_IDEM_PURGE,
     INTEGRATIONS_STORE_STMT_LEASE_ACQUIRE,
     INTEGRATIONS_STORE_STMT_LEASE_RELEASE,
+    /* activation: the buyer's side and the admin API */
+    INTEGRATIONS_STORE_STMT_ACT_LINK_GET,
+    INTEGRATIONS_STORE_STMT_ACT_LINK_USE,
+    INTEGRATIONS_STORE_STMT_ACT_GRANT_TAKE,
+    INTEGRATIONS_STORE_STMT_ACT_CONTACT_GET,
+    INTEGRATIONS_STORE_STMT_ACT_EVENT_ADD,
+    INTEGRATIONS_STORE_STMT_ACT_UNIT_GET,
+    INTEGRATIONS_STORE_STMT_ACT_GRANT_SET,
+    INTEGRATIONS_STORE_STMT_ACT_ORDER_STATES,
+    INTEGRATIONS_STORE_STMT_ACT_ORDER_STATE_SET,
+    INTEGRATIONS_STORE_STMT_ACT_LIST,
+    INTEGRATIONS_STORE_STMT_ACT_ORDER_BOXES,
+    INTEGRATIONS_STORE_STMT_ACT_ORDER_UNITS,
+    INTEGRATIONS_STORE_STMT_ACT_ORDER_EVENTS,
+    INTEGRATIONS_STORE_STMT_ACT_UNIT_NEXT,
+    INTEGRATIONS_STORE_STMT_ACT_UNIT_REVOKE,
+    INTEGRATIONS_STORE_STMT_ACT_LINKS_REVOKE,
+    INTEGRATIONS_STORE_STMT_ACT_LINK_ADD,
+    INTEGRATIONS_STORE_STMT_ACT_UNIT_RESEND,
+    INTEGRATIONS_STORE_STMT_ACT_CONTACT_SET,
+    INTEGRATIONS_STORE_STMT_ACT_FULFIL_DUE,
+    INTEGRATIONS_STORE_STMT_ACT_ORDER_FIND,
     INTEGRATIONS_STORE_NSTMTS
 } integrations_store_stmt_e;
 
@@ -184,8 +206,8 @@ typedef enum {
     INTEGRATIONS_STORE_NULL
 } integrations_store_type_e;
 
-#define INTEGRATIONS_STORE_MAX_PARAMS  8
-#define INTEGRATIONS_STORE_MAX_COLS    8
+#define INTEGRATIONS_STORE_MAX_PARAMS  24
+#define INTEGRATIONS_STORE_MAX_COLS    16
 
 typedef struct {
     const char                 *sqlite;
@@ -232,6 +254,14 @@ typedef enum {
     INTEGRATIONS_STORE_OP_IDEM_PURGE,
     INTEGRATIONS_STORE_OP_LEASE_ACQUIRE,
     INTEGRATIONS_STORE_OP_LEASE_RELEASE,
+    /* activation (integrations_store_act.h) */
+    INTEGRATIONS_STORE_OP_ACT_LOOKUP,
+    INTEGRATIONS_STORE_OP_ACT_REDEEM,
+    INTEGRATIONS_STORE_OP_ACT_GRANT_FINISH,
+    INTEGRATIONS_STORE_OP_ACT_LIST,
+    INTEGRATIONS_STORE_OP_ACT_ORDER,
+    INTEGRATIONS_STORE_OP_ACT_REVOKE,
+    INTEGRATIONS_STORE_OP_ACT_RESEND,
     INTEGRATIONS_STORE_NKINDS
 } integrations_store_kind_e;
 
@@ -329,6 +359,9 @@ typedef struct {
 } integrations_store_lease_result_t;
 
 
+#include "integrations_store_act.h"
+
+
 typedef struct {
     integrations_store_kind_e          kind;
     integrations_store_rc_e            rc;
@@ -342,6 +375,10 @@ typedef struct {
         integrations_store_idem_release_t    idem_release;
         integrations_store_purge_t           purge;
         integrations_store_lease_t           lease;
+        integrations_store_act_token_t       act_token;
+        integrations_store_act_grant_t       act_grant;
+        integrations_store_act_list_t        act_list;
+        integrations_store_act_order_t       act_order;
     } in;
 
     union {
@@ -349,6 +386,10 @@ typedef struct {
         integrations_store_idem_begin_result_t  idem_begin;
         int64_t                                 changed;  /* rows */
         integrations_store_lease_result_t       lease;
+        integrations_store_act_link_t           act_link;
+        integrations_store_act_grant_result_t   act_grant;
+        integrations_store_act_json_t           act_json;
+        integrations_store_act_change_result_t  act_change;
     } out;
 
     unsigned char                     *result;    /* malloc'd: out's bytes */
