@@ -6,6 +6,7 @@
 use strict;
 use warnings;
 
+use FindBin;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
@@ -23,7 +24,15 @@ $mock->write_keys($gw);
 my $cfg = Gateway->new;
 $cfg->write_file('db.password', "secret\n");
 
-my $latest = 2;   # the module's migrations (t/unit/test_store.c checks them)
+# the module's migrations (t/unit/test_store.c checks their order): the
+# last version in the list of integrations_store.c
+my $latest = do {
+    open my $fh, '<', "$FindBin::Bin/../src/store/integrations_store.c"
+        or die "integrations_store.c: $!";
+    local $/;
+    my @v = <$fh> =~ /^    \{ (\d+), "/mg;
+    $v[-1];
+};
 
 # ---- the directive, with nginx -t -------------------------------------
 

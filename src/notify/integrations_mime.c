@@ -426,3 +426,41 @@ integrations_mime_base64(integrations_notify_buf_t *b, const char *s,
 
     free(enc);
 }
+
+
+int
+integrations_mime_smtp_classify(const integrations_notify_response_t *r,
+    integrations_notify_result_t *res)
+{
+    unsigned  s;
+
+    if (integrations_notify_classify_transport(r, res)) {
+        return res->outcome;
+    }
+
+    s = r->status;
+
+    if (s >= 100 && s < 600) {
+        snprintf(res->code, sizeof(res->code), "smtp_%u", s);
+    }
+
+    if (s >= 200 && s < 300) {
+        res->outcome = INTEGRATIONS_NOTIFY_SENT;
+
+    } else if (s == 530 || s == 534 || s == 535 || s == 538) {
+        res->outcome = INTEGRATIONS_NOTIFY_RETRYABLE;
+        res->flags |= INTEGRATIONS_NOTIFY_F_CONFIG;
+
+    } else if (s >= 400 && s < 500) {
+        res->outcome = INTEGRATIONS_NOTIFY_RETRYABLE;
+
+    } else if (s >= 500 && s < 600) {
+        res->outcome = INTEGRATIONS_NOTIFY_PERMANENT;
+
+    } else {
+        res->outcome = INTEGRATIONS_NOTIFY_UNKNOWN;
+        res->flags |= INTEGRATIONS_NOTIFY_F_AMBIGUOUS;
+    }
+
+    return res->outcome;
+}

@@ -41,6 +41,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "integrations_notify.h"
+
 
 #define INTEGRATIONS_MIME_RANDOM_BYTES  24  /* 12 Message-ID, 12 boundary */
 
@@ -77,5 +79,17 @@ char *integrations_mime_build(const integrations_mime_message_t *m,
 
 /* "Mon, 01 Jul 2019 00:41:48 +0000" into out (32 bytes) */
 void integrations_mime_date(time_t now, char out[32]);
+
+/*
+ * The SMTP server's answer to one submission (the glue hands the last
+ * reply code as r->status, 0 for no answer, and the transport kind).
+ * 250 (any 2xx) is SENT; 530, 534, 535 and 538 (authentication) are
+ * RETRYABLE with F_CONFIG; other 4xx (421 closing, 450-452 busy or
+ * full) RETRYABLE; 5xx (550 no such mailbox, 552, 553, 554) PERMANENT;
+ * anything else (a 3xx last: the exchange broke off) UNKNOWN with
+ * F_AMBIGUOUS.  The code is "smtp_NNN".
+ */
+int integrations_mime_smtp_classify(const integrations_notify_response_t *r,
+    integrations_notify_result_t *res);
 
 #endif /* INTEGRATIONS_MIME_H */

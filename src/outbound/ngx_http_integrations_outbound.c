@@ -66,6 +66,7 @@
 #include <curl/curl.h>
 
 #include "ngx_http_integrations_outbound.h"
+#include "ngx_http_integrations_outbound_limits.h"
 
 
 typedef struct {
@@ -135,6 +136,10 @@ static void ngx_http_integrations_outbound_log(
 static void ngx_http_integrations_outbound_cleanup(void *data);
 static size_t ngx_http_integrations_outbound_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
+static size_t ngx_http_integrations_outbound_read(char *ptr, size_t size,
+    size_t nmemb, void *userdata);
+static ngx_int_t ngx_http_integrations_outbound_smtp(
+    ngx_http_integrations_outbound_req_t *req, CURL *easy);
 static size_t ngx_http_integrations_outbound_header_line(char *ptr,
     size_t size, size_t nmemb, void *userdata);
 static ngx_int_t ngx_http_integrations_outbound_append(u_char **buf,
@@ -224,7 +229,22 @@ ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
 
     /* the limiter and the breaker of req->provider decide first */
 
-    if (ngx_http_integrations_outbound_hooks.admit) {
+    if (req->limits) {
+        uint64_t  wait;
+
+        rc = ngx_http_integrations_outbound_limits_admit(req->limits, req,
+                                                         &wait);
+        if (rc != NGX_OK) {
+            req->refused_wait = (ngx_msec_t) wait;
+
+            if (retry_after) {
+                *retry_after = (time_t) ((wait + 999) / 1000);
+            }
+
+            return rc;
+        }
+
+    } else if (ngx_http_integrations_outbound_hooks.admit) {
         rc = ngx_http_integrations_outbound_hooks.admit(req, retry_after);
         if (rc != NGX_OK) {
             return rc;
@@ -396,7 +416,12 @@ ngx_http_integrations_outbound_start(
         curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
     }
 
-    if (req->method.len == 3 && ngx_strncmp(method, "GET", 3) == 0) {
+    if (req->smtp.rcpt.len) {
+        if (ngx_http_integrations_outbound_smtp(req, easy) != NGX_OK) {
+            goto failed;
+        }
+
+    } else if (req->method.len == 3 && ngx_strncmp(method, "GET", 3) == 0) {
         curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
 
     } else {
@@ -442,8 +467,10 @@ failed:
 
     curl_easy_cleanup(easy);
     curl_slist_free_all(sl);
+    curl_slist_free_all(req->rcpt_slist);
     req->easy = NULL;
     req->slist = NULL;
+    req->rcpt_slist = NULL;
 
     return NGX_ERROR;
 }
@@ -470,7 +497,10 @@ static void
 ngx_http_integrations_outbound_unadmit(
     ngx_http_integrations_outbound_req_t *req)
 {
-    if (ngx_http_integrations_outbound_hooks.release) {
+    if (req->limits) {
+        ngx_http_integrations_outbound_limits_release(req);
+
+    } else if (ngx_http_integrations_outbound_hooks.release) {
         ngx_http_integrations_outbound_hooks.release(req);
     }
 }
@@ -1039,6 +1069,15 @@ ngx_http_integrations_outbound_finish(
     req->status = (code == CURLE_OK) ? (ngx_uint_t) status : 0;
     req->duration = ngx_current_msec - req->start;
 
+    /* SMTP: a refusal is an answer, its reply code the status */
+
+    if (req->smtp.rcpt.len && code != CURLE_OK && status >= 400
+        && status < 600 && code != CURLE_OPERATION_TIMEDOUT)
+    {
+        req->status = (ngx_uint_t) status;
+        code = CURLE_OK;
+    }
+
     switch (code) {
 
     case CURLE_OK:
@@ -1054,6 +1093,7 @@ ngx_http_integrations_outbound_finish(
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_INTERFACE_FAILED:
+    case CURLE_USE_SSL_FAILED:          /* SMTP: no STARTTLS, nothing sent */
         req->error = NGX_HTTP_INTEGRATIONS_OUTBOUND_CONNECT;
         break;
 
@@ -1101,7 +1141,10 @@ ngx_http_integrations_outbound_finish(
 
     ngx_http_integrations_outbound_log(req);
 
-    if (ngx_http_integrations_outbound_hooks.record) {
+    if (req->limits) {
+        ngx_http_integrations_outbound_limits_record(req);
+
+    } else if (ngx_http_integrations_outbound_hooks.record) {
         ngx_http_integrations_outbound_hooks.record(req);
     }
 
@@ -1123,6 +1166,11 @@ ngx_http_integrations_outbound_release(
     if (req->slist) {
         curl_slist_free_all(req->slist);
         req->slist = NULL;
+    }
+
+    if (req->rcpt_slist) {
+        curl_slist_free_all(req->rcpt_slist);
+        req->rcpt_slist = NULL;
     }
 
     if (req->rbuf) {
@@ -1167,6 +1215,14 @@ ngx_http_integrations_outbound_log(ngx_http_integrations_outbound_req_t *req)
     q = ngx_strlchr(url.data, url.data + url.len, '?');
     if (q) {
         url.len = q - url.data;
+    }
+
+    if (req->url_secret) {
+        q = ngx_strnstr(url.data, (char *) "://", url.len);
+        q = q ? ngx_strlchr(q + 3, url.data + url.len, '/') : NULL;
+        if (q) {
+            url.len = q - url.data;
+        }
     }
 
     len = sizeof("{\"outbound\":{\"provider\":\"\",\"method\":\"\","
@@ -1244,6 +1300,91 @@ ngx_http_integrations_outbound_write(char *ptr, size_t size, size_t nmemb,
     }
 
     return size * nmemb;
+}
+
+
+/*
+ * SMTP: the envelope, the upload of the message, TLS (required with
+ * STARTTLS: CURLUSESSL_TRY would go on in clear) and AUTH.
+ */
+
+static ngx_int_t
+ngx_http_integrations_outbound_smtp(ngx_http_integrations_outbound_req_t *req,
+    CURL *easy)
+{
+    u_char  *from, *rcpt, *user, *pass;
+
+    /* curl copies them; it wants them NUL-terminated */
+
+    from = ngx_pnalloc(req->pool, req->smtp.mail_from.len + 1
+                                  + req->smtp.rcpt.len + 1
+                                  + req->username.len + 1
+                                  + req->password.len + 1);
+    if (from == NULL) {
+        return NGX_ERROR;
+    }
+
+    rcpt = ngx_cpymem(from, req->smtp.mail_from.data,
+                      req->smtp.mail_from.len);
+    *rcpt++ = '\0';
+
+    user = ngx_cpymem(rcpt, req->smtp.rcpt.data, req->smtp.rcpt.len);
+    *user++ = '\0';
+
+    pass = ngx_cpymem(user, req->username.data, req->username.len);
+    *pass++ = '\0';
+
+    *ngx_cpymem(pass, req->password.data, req->password.len) = '\0';
+
+    req->rcpt_slist = curl_slist_append(NULL, (char *) rcpt);
+    if (req->rcpt_slist == NULL) {
+        return NGX_ERROR;
+    }
+
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(easy, CURLOPT_MAIL_FROM, from);
+    curl_easy_setopt(easy, CURLOPT_MAIL_RCPT, req->rcpt_slist);
+    curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(easy, CURLOPT_READFUNCTION,
+                     ngx_http_integrations_outbound_read);
+    curl_easy_setopt(easy, CURLOPT_READDATA, req);
+    curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE,
+                     (curl_off_t) req->body.len);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+
+    if (req->smtp.starttls) {
+        curl_easy_setopt(easy, CURLOPT_USE_SSL, (long) CURLUSESSL_ALL);
+    }
+
+    if (req->username.len) {
+        curl_easy_setopt(easy, CURLOPT_USERNAME, user);
+        curl_easy_setopt(easy, CURLOPT_PASSWORD, pass);
+    }
+
+    /* the password is in curl's copy now */
+
+    ngx_explicit_memzero(pass, req->password.len);
+
+    req->upload_pos = 0;
+
+    return NGX_OK;
+}
+
+
+static size_t
+ngx_http_integrations_outbound_read(char *ptr, size_t size, size_t nmemb,
+    void *userdata)
+{
+    ngx_http_integrations_outbound_req_t  *req = userdata;
+
+    size_t  n;
+
+    n = ngx_min(size * nmemb, req->body.len - req->upload_pos);
+
+    ngx_memcpy(ptr, req->body.data + req->upload_pos, n);
+    req->upload_pos += n;
+
+    return n;
 }
 
 

@@ -32,6 +32,9 @@
 typedef struct ngx_http_integrations_outbound_req_s
     ngx_http_integrations_outbound_req_t;
 
+typedef struct ngx_http_integrations_outbound_limits_s
+    ngx_http_integrations_outbound_limits_t;
+
 typedef void (*ngx_http_integrations_outbound_done_pt)(
     ngx_http_integrations_outbound_req_t *req);
 
@@ -53,6 +56,33 @@ struct ngx_http_integrations_outbound_req_s {
     ngx_array_t                              *headers;   /* ngx_str_t lines,
                                                             "Name: value" */
     ngx_str_t                                 body;
+
+    /*
+     * SMTP mode, when smtp.rcpt is set: url is smtp://host:port (STARTTLS
+     * with smtp.starttls, required then) or smtps://host:port (implicit
+     * TLS); body is the whole RFC 5322 message, uploaded after DATA as it
+     * is (CRLF line ends are the caller's; curl dot-stuffs); username and
+     * password, when set, AUTH.  method and headers are not used.  status
+     * is then the server's last reply code: 250 once the message is
+     * accepted, or the 4xx/5xx reply that refused it (error OK: the
+     * server answered).
+     */
+    struct {
+        ngx_str_t                             mail_from;  /* "<a@b>" */
+        ngx_str_t                             rcpt;       /* "<c@d>" */
+        unsigned                              starttls:1;
+    }                                         smtp;
+    ngx_str_t                                 username;   /* SMTP AUTH */
+    ngx_str_t                                 password;
+
+    /* the caller's own limits; NULL: ngx_http_integrations_outbound_hooks */
+    ngx_http_integrations_outbound_limits_t  *limits;
+
+    unsigned                                  url_secret:1;  /* the URL
+                                                    holds a secret (a Slack
+                                                    webhook's path): logs
+                                                    show its scheme and host
+                                                    only */
 
     ngx_msec_t                                connect_timeout;  /* 0: 5s */
     ngx_msec_t                                timeout;          /* 0: 30s */
@@ -77,10 +107,15 @@ struct ngx_http_integrations_outbound_req_s {
 
     /* the admit hook's state, for record() or release() */
     void                                     *admission;
+    ngx_msec_t                                refused_wait;  /* NGX_BUSY,
+                                                    NGX_DECLINED with limits:
+                                                    the wait in ms */
 
     /* private */
     void                                     *easy;
     void                                     *slist;
+    void                                     *rcpt_slist;
+    size_t                                    upload_pos;
     ngx_queue_t                               queue;
     ngx_msec_t                                start;
     u_char                                   *rbuf;

@@ -38,6 +38,7 @@
 #include "integrations_payment.h"
 #include "ngx_http_integrations_circuit_breaker.h"
 #include "ngx_http_integrations_outbound.h"
+#include "ngx_http_integrations_outbound_limits.h"
 #include "ngx_http_integrations_payments.h"
 #include "ngx_http_integrations_payments_metrics.h"
 #include "ngx_http_integrations_problem.h"
@@ -77,9 +78,8 @@ typedef struct {
     ngx_msec_t                 timeout;
     uint32_t                   fingerprint; /* of base_url + credential */
     ngx_shm_zone_t            *zone;        /* PayPal's token */
-    ngx_shm_zone_t            *rate_limit;  /* NULL: not limited */
-    ngx_shm_zone_t            *breaker;     /* NULL: no breaker */
-    integrations_breaker_conf_t  breaker_conf;
+    ngx_http_integrations_outbound_limits_t  limits;  /* rate_limit=,
+                                               circuit_breaker= */
 } ngx_http_integrations_pay_provider_t;
 
 
@@ -538,19 +538,21 @@ ngx_http_integrations_pay_init(ngx_conf_t *cf)
 
     for (i = 0; i < pmcf->providers.nelts; i++) {
 
-        if (p[i].rate_limit && p[i].rate_limit->data == NULL) {
+        if (p[i].limits.rate_limit
+            && p[i].limits.rate_limit->data == NULL)
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "payment provider \"%V\": rate_limit_zone "
                                "\"%V\" is unknown", &p[i].name,
-                               &p[i].rate_limit->shm.name);
+                               &p[i].limits.rate_limit->shm.name);
             return NGX_ERROR;
         }
 
-        if (p[i].breaker && p[i].breaker->data == NULL) {
+        if (p[i].limits.breaker && p[i].limits.breaker->data == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "payment provider \"%V\": "
                                "circuit_breaker_zone \"%V\" is unknown",
-                               &p[i].name, &p[i].breaker->shm.name);
+                               &p[i].name, &p[i].limits.breaker->shm.name);
             return NGX_ERROR;
         }
     }
@@ -671,7 +673,8 @@ ngx_http_integrations_pay_limited(ngx_str_t *name)
         if (p[i].name.len == name->len
             && ngx_strncmp(p[i].name.data, name->data, name->len) == 0)
         {
-            return (p[i].rate_limit || p[i].breaker) ? &p[i] : NULL;
+            return (p[i].limits.rate_limit || p[i].limits.breaker) ? &p[i]
+                                                                   : NULL;
         }
     }
 
@@ -680,8 +683,7 @@ ngx_http_integrations_pay_limited(ngx_str_t *name)
 
 
 /*
- * The limiter is asked without committing, then the breaker, then the
- * limiter commits: a call the breaker refuses uses up none of the rate.
+ * The limiter, then the breaker (ngx_http_integrations_outbound_limits.h).
  * Over the rate a call is refused, never delayed: a client waits for the
  * payment anyway, and 429 with Retry-After tells it when to come back.
  */
@@ -690,91 +692,22 @@ static ngx_int_t
 ngx_http_integrations_pay_admit(ngx_http_integrations_outbound_req_t *req,
     time_t *retry_after)
 {
-    uint64_t                                         now, wait;
-    ngx_int_t                                        rc;
-    integrations_gcra_result_t                       res;
-    integrations_breaker_verdict_e                   v;
-    ngx_http_integrations_pay_provider_t            *p;
-    ngx_http_integrations_circuit_breaker_ticket_t  *t;
+    uint64_t                               wait;
+    ngx_int_t                              rc;
+    ngx_http_integrations_pay_provider_t  *p;
 
     p = ngx_http_integrations_pay_limited(&req->provider);
     if (p == NULL) {
         return NGX_OK;
     }
 
-    now = ngx_current_msec;
+    rc = ngx_http_integrations_outbound_limits_admit(&p->limits, req, &wait);
 
-    if (p->rate_limit) {
-        rc = ngx_http_integrations_rate_limit_account_key(p->rate_limit,
-                                                 &p->name,
-                                                 INTEGRATIONS_GCRA_NODELAY,
-                                                 0, now, req->log, &res);
-
-        if (rc == NGX_OK && res.verdict == INTEGRATIONS_GCRA_REJECTED) {
-            wait = res.retry_after;
-            goto limited;
-        }
-    }
-
-    if (p->breaker) {
-        t = ngx_pcalloc(req->pool,
-                       sizeof(ngx_http_integrations_circuit_breaker_ticket_t));
-        if (t == NULL) {
-            return NGX_ERROR;
-        }
-
-        v = ngx_http_integrations_circuit_breaker_acquire_key(p->breaker,
-                                                     &p->breaker_conf,
-                                                     &p->name, now, req->log,
-                                                     t, &wait);
-
-        if (v == INTEGRATIONS_BREAKER_REJECT) {
-            ngx_log_error(NGX_LOG_INFO, req->log, 0,
-                          "payments: %V call refused, its circuit breaker "
-                          "is %s", &p->name,
-                          integrations_breaker_state_str(t->state));
-
-            if (retry_after) {
-                *retry_after = (time_t) ((wait + 999) / 1000);
-            }
-
-            return NGX_DECLINED;
-        }
-
-        req->admission = t;
-    }
-
-    if (p->rate_limit) {
-        rc = ngx_http_integrations_rate_limit_account_key(p->rate_limit,
-                                                 &p->name,
-                                                 INTEGRATIONS_GCRA_NODELAY,
-                                                 1, now, req->log, &res);
-
-        if (rc == NGX_OK && res.verdict == INTEGRATIONS_GCRA_REJECTED) {
-
-            /* another worker took the last of the burst meanwhile */
-
-            ngx_http_integrations_pay_release(req);
-
-            wait = res.retry_after;
-            goto limited;
-        }
-    }
-
-    return NGX_OK;
-
-limited:
-
-    ngx_log_error(NGX_LOG_INFO, req->log, 0,
-                  "payments: %V call refused by rate_limit_zone \"%V\", "
-                  "retry in %uL ms", &p->name, &p->rate_limit->shm.name,
-                  wait);
-
-    if (retry_after) {
+    if ((rc == NGX_BUSY || rc == NGX_DECLINED) && retry_after) {
         *retry_after = (time_t) ((wait + 999) / 1000);
     }
 
-    return NGX_BUSY;
+    return rc;
 }
 
 
@@ -785,70 +718,22 @@ ngx_http_integrations_pay_available(ngx_str_t *provider, ngx_log_t *log)
 
     p = ngx_http_integrations_pay_limited(provider);
 
-    if (p == NULL || p->breaker == NULL) {
-        return NGX_OK;
-    }
-
-    return ngx_http_integrations_circuit_breaker_peek_key(p->breaker,
-                                                          &p->breaker_conf,
-                                                          &p->name,
-                                                          ngx_current_msec);
+    return ngx_http_integrations_outbound_limits_available(
+                                                  p ? &p->limits : NULL);
 }
 
-
-/* no answer, or a 5xx, is a failure; any other answer a success */
 
 static void
 ngx_http_integrations_pay_record(ngx_http_integrations_outbound_req_t *req)
 {
-    uint64_t                                         duration;
-    integrations_breaker_outcome_e                   outcome;
-    ngx_http_integrations_circuit_breaker_ticket_t  *t;
-
-    t = req->admission;
-
-    if (t == NULL) {
-        return;
-    }
-
-    switch (req->error) {
-
-    case NGX_HTTP_INTEGRATIONS_OUTBOUND_OK:
-        outcome = (req->status >= 500) ? INTEGRATIONS_BREAKER_STATUS
-                                       : INTEGRATIONS_BREAKER_SUCCESS;
-        break;
-
-    case NGX_HTTP_INTEGRATIONS_OUTBOUND_TIMEOUT:
-        outcome = INTEGRATIONS_BREAKER_TIMEOUT;
-        break;
-
-    case NGX_HTTP_INTEGRATIONS_OUTBOUND_TOO_LARGE:
-        outcome = INTEGRATIONS_BREAKER_STATUS;
-        break;
-
-    default:
-        outcome = INTEGRATIONS_BREAKER_CONNECT_ERROR;
-    }
-
-    duration = req->duration;
-
-    ngx_http_integrations_circuit_breaker_record_key(t, &outcome, &duration,
-                                                     1, ngx_current_msec,
-                                                     req->log);
+    ngx_http_integrations_outbound_limits_record(req);
 }
 
 
 static void
 ngx_http_integrations_pay_release(ngx_http_integrations_outbound_req_t *req)
 {
-    if (req->admission == NULL) {
-        return;
-    }
-
-    ngx_http_integrations_circuit_breaker_record_key(req->admission, NULL,
-                                                     NULL, 0,
-                                                     ngx_current_msec,
-                                                     req->log);
+    ngx_http_integrations_outbound_limits_release(req);
 }
 
 
@@ -2991,10 +2876,12 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
 
     p->name = value[1];
     p->type = type;
+    p->limits.name = value[1];
+    p->limits.who = "payments";
     p->connect_timeout = 5000;
     p->timeout = 30000;
     ngx_str_null(&key_file);
-    integrations_breaker_conf_init(&p->breaker_conf);
+    integrations_breaker_conf_init(&p->limits.breaker_conf);
     breaker_params = 0;
 
     for (n = 2; n < cf->args->nelts; n++) {
@@ -3078,8 +2965,9 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
                 goto invalid;
             }
 
-            p->rate_limit = ngx_http_integrations_rate_limit_zone_ref(cf, &v);
-            if (p->rate_limit == NULL) {
+            p->limits.rate_limit =
+                       ngx_http_integrations_rate_limit_zone_ref(cf, &v);
+            if (p->limits.rate_limit == NULL) {
                 return NGX_CONF_ERROR;
             }
 
@@ -3094,9 +2982,9 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
                 goto invalid;
             }
 
-            p->breaker = ngx_http_integrations_circuit_breaker_zone_ref(cf,
-                                                                        &v);
-            if (p->breaker == NULL) {
+            p->limits.breaker =
+                       ngx_http_integrations_circuit_breaker_zone_ref(cf, &v);
+            if (p->limits.breaker == NULL) {
                 return NGX_CONF_ERROR;
             }
 
@@ -3104,7 +2992,7 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         rc = ngx_http_integrations_circuit_breaker_param(&value[n],
-                                                         &p->breaker_conf);
+                                                 &p->limits.breaker_conf);
         if (rc == NGX_ERROR) {
             goto invalid;
         }
@@ -3145,7 +3033,7 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (breaker_params && p->breaker == NULL) {
+    if (breaker_params && p->limits.breaker == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "parameter \"%V\" of payment provider \"%V\" "
                            "needs \"circuit_breaker=\"",
@@ -3153,8 +3041,8 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (p->breaker) {
-        err = integrations_breaker_conf_check(&p->breaker_conf);
+    if (p->limits.breaker) {
+        err = integrations_breaker_conf_check(&p->limits.breaker_conf);
         if (err) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "%s for payment provider \"%V\"", err,

@@ -454,6 +454,14 @@ integrations_store_sha256_fields(const integrations_store_bytes_t *f,
 }
 
 
+void
+integrations_store_hash_fields(const integrations_store_bytes_t *f, size_t n,
+    char *hex)
+{
+    integrations_store_sha256_fields(f, n, hex);
+}
+
+
 int
 integrations_store_key_valid(const unsigned char *key, size_t len)
 {
@@ -556,6 +564,118 @@ const integrations_store_migration_t  integrations_store_migrations[] = {
       "CREATE INDEX integrations_idempotency_expires"
       " ON integrations_idempotency (expires_at)" },
 
+    { 3, "notification outbox",
+
+      "CREATE TABLE integrations_notifications ("
+      " id TEXT PRIMARY KEY,"
+      " scope TEXT NOT NULL,"
+      " idem_key TEXT,"
+      " idem_hash TEXT,"
+      " idem_expires_at INTEGER,"
+      " channel TEXT NOT NULL,"
+      " provider TEXT NOT NULL,"
+      " recipient TEXT NOT NULL,"
+      " recipient_mask TEXT NOT NULL,"
+      " template TEXT,"
+      " subject TEXT,"
+      " body_text TEXT,"
+      " body_html TEXT,"
+      " variables TEXT,"
+      " template_id TEXT,"
+      " sms_type INTEGER NOT NULL,"
+      " fallback INTEGER NOT NULL,"
+      " state INTEGER NOT NULL,"
+      " attempts INTEGER NOT NULL,"
+      " next_attempt_at INTEGER NOT NULL,"
+      " last_delay INTEGER NOT NULL,"
+      " lease_holder TEXT,"
+      " attempt_id INTEGER NOT NULL,"
+      " reclaimed INTEGER NOT NULL,"
+      " provider_message_id TEXT,"
+      " error TEXT,"
+      " created_at INTEGER NOT NULL,"
+      " updated_at INTEGER NOT NULL,"
+      " expires_at INTEGER NOT NULL);"
+      "CREATE UNIQUE INDEX integrations_notifications_key"
+      " ON integrations_notifications (scope, idem_key)"
+      " WHERE idem_key IS NOT NULL;"
+      "CREATE INDEX integrations_notifications_due"
+      " ON integrations_notifications (provider, next_attempt_at)"
+      " WHERE state <= 1;"
+      "CREATE INDEX integrations_notifications_message"
+      " ON integrations_notifications (provider_message_id)"
+      " WHERE provider_message_id IS NOT NULL;"
+      "CREATE INDEX integrations_notifications_created"
+      " ON integrations_notifications (created_at);"
+      "CREATE TABLE integrations_notification_attempts ("
+      " notification_id TEXT NOT NULL"
+      " REFERENCES integrations_notifications (id) ON DELETE CASCADE,"
+      " attempt_id INTEGER NOT NULL,"
+      " attempt INTEGER NOT NULL,"
+      " at INTEGER NOT NULL,"
+      " provider TEXT NOT NULL,"
+      " provider_message_id TEXT,"
+      " outcome TEXT NOT NULL,"
+      " error TEXT,"
+      " http_status INTEGER NOT NULL,"
+      " duration_ms INTEGER NOT NULL,"
+      " PRIMARY KEY (notification_id, attempt_id))",
+
+      "CREATE TABLE integrations_notifications ("
+      " id TEXT PRIMARY KEY,"
+      " scope TEXT NOT NULL,"
+      " idem_key TEXT,"
+      " idem_hash TEXT,"
+      " idem_expires_at BIGINT,"
+      " channel TEXT NOT NULL,"
+      " provider TEXT NOT NULL,"
+      " recipient TEXT NOT NULL,"
+      " recipient_mask TEXT NOT NULL,"
+      " template TEXT,"
+      " subject TEXT,"
+      " body_text TEXT,"
+      " body_html TEXT,"
+      " variables TEXT,"
+      " template_id TEXT,"
+      " sms_type BIGINT NOT NULL,"
+      " fallback BIGINT NOT NULL,"
+      " state BIGINT NOT NULL,"
+      " attempts BIGINT NOT NULL,"
+      " next_attempt_at BIGINT NOT NULL,"
+      " last_delay BIGINT NOT NULL,"
+      " lease_holder TEXT,"
+      " attempt_id BIGINT NOT NULL,"
+      " reclaimed BIGINT NOT NULL,"
+      " provider_message_id TEXT,"
+      " error TEXT,"
+      " created_at BIGINT NOT NULL,"
+      " updated_at BIGINT NOT NULL,"
+      " expires_at BIGINT NOT NULL);"
+      "CREATE UNIQUE INDEX integrations_notifications_key"
+      " ON integrations_notifications (scope, idem_key)"
+      " WHERE idem_key IS NOT NULL;"
+      "CREATE INDEX integrations_notifications_due"
+      " ON integrations_notifications (provider, next_attempt_at)"
+      " WHERE state <= 1;"
+      "CREATE INDEX integrations_notifications_message"
+      " ON integrations_notifications (provider_message_id)"
+      " WHERE provider_message_id IS NOT NULL;"
+      "CREATE INDEX integrations_notifications_created"
+      " ON integrations_notifications (created_at);"
+      "CREATE TABLE integrations_notification_attempts ("
+      " notification_id TEXT NOT NULL"
+      " REFERENCES integrations_notifications (id) ON DELETE CASCADE,"
+      " attempt_id BIGINT NOT NULL,"
+      " attempt BIGINT NOT NULL,"
+      " at BIGINT NOT NULL,"
+      " provider TEXT NOT NULL,"
+      " provider_message_id TEXT,"
+      " outcome TEXT NOT NULL,"
+      " error TEXT,"
+      " http_status BIGINT NOT NULL,"
+      " duration_ms BIGINT NOT NULL,"
+      " PRIMARY KEY (notification_id, attempt_id))" },
+
     /*
      * 4: the Coupang e-book flow (issue 12).  Ids are Coupang's digits as
      * TEXT (18-digit shipmentBoxIds never pass through a double); times
@@ -576,14 +696,6 @@ const integrations_store_migration_t  integrations_store_migrations[] = {
      *   alert_marks        alerts that must not repeat, until expires_at
      *   job_cursors        where each background job resumes
      */
-    /*
-     * 3 is h-notify's (the notification outbox), which lands on main in
-     * parallel; until this branch merges it, a placeholder that changes
-     * nothing keeps the list 1..n.  When merging, take h-notify's 3 and
-     * drop this one (no database outside the tests was ever at 3).
-     */
-    { 3, "reserved: notification outbox", "SELECT 1", "SELECT 1" },
-
     { 4, "coupang orders and activation",
 
       "CREATE TABLE integrations_orders ("
@@ -1037,6 +1149,464 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       "UPDATE integrations_leases SET expires_at = 0"
       " WHERE name = $1 AND holder = $2",
       2, { T_TEXT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_OUTBOX_KEY_GET */
+    { "SELECT id, idem_hash, idem_expires_at, state FROM"
+      " integrations_notifications WHERE scope = ?1 AND idem_key = ?2",
+      "SELECT id, idem_hash, idem_expires_at, state FROM"
+      " integrations_notifications WHERE scope = $1 AND idem_key = $2",
+      2, { T_TEXT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_OUTBOX_KEY_RELEASE: an expired key */
+    { "UPDATE integrations_notifications SET idem_key = NULL WHERE"
+      " scope = ?1 AND idem_key = ?2",
+      "UPDATE integrations_notifications SET idem_key = NULL WHERE"
+      " scope = $1 AND idem_key = $2",
+      2, { T_TEXT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_OUTBOX_INSERT: $18 due, $19 now */
+    { "INSERT INTO integrations_notifications (id, scope, idem_key,"
+      " idem_hash, idem_expires_at, channel, provider, recipient,"
+      " recipient_mask, template, subject, body_text, body_html,"
+      " variables, template_id, sms_type, fallback, state, attempts,"
+      " next_attempt_at, last_delay, attempt_id, reclaimed, created_at,"
+      " updated_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+      " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0, 0, ?18, 0, 0, 0,"
+      " ?19, ?19, ?20) ON CONFLICT DO NOTHING",
+      "INSERT INTO integrations_notifications (id, scope, idem_key,"
+      " idem_hash, idem_expires_at, channel, provider, recipient,"
+      " recipient_mask, template, subject, body_text, body_html,"
+      " variables, template_id, sms_type, fallback, state, attempts,"
+      " next_attempt_at, last_delay, attempt_id, reclaimed, created_at,"
+      " updated_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+      " $9, $10, $11, $12, $13, $14, $15, $16, $17, 0, 0, $18, 0, 0, 0,"
+      " $19, $19, $20) ON CONFLICT DO NOTHING",
+      20, { T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT, T_TEXT, T_TEXT, T_TEXT,
+          T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT,
+          T_INT, T_INT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_OUTBOX_GET */
+    { "SELECT id, state, channel, provider, recipient_mask, template,"
+      " attempts, next_attempt_at, provider_message_id, error,"
+      " created_at, updated_at, fallback FROM integrations_notifications"
+      " WHERE id = ?1 AND scope = ?2",
+      "SELECT id, state, channel, provider, recipient_mask, template,"
+      " attempts, next_attempt_at, provider_message_id, error,"
+      " created_at, updated_at, fallback FROM integrations_notifications"
+      " WHERE id = $1 AND scope = $2",
+      2, { T_TEXT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_OUTBOX_ATTEMPTS */
+    { "SELECT attempt, at, provider, provider_message_id, outcome,"
+      " error, http_status, duration_ms FROM"
+      " integrations_notification_attempts WHERE notification_id = ?1"
+      " ORDER BY at, attempt",
+      "SELECT attempt, at, provider, provider_message_id, outcome,"
+      " error, http_status, duration_ms FROM"
+      " integrations_notification_attempts WHERE notification_id = $1"
+      " ORDER BY at, attempt",
+      1, { T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_OUTBOX_DUE: a read, before the claim takes the
+     * writer lock
+     */
+    { "SELECT 1 FROM integrations_notifications WHERE state <= 1 AND"
+      " provider = ?1 AND next_attempt_at <= ?2 LIMIT 1",
+      "SELECT 1 FROM integrations_notifications WHERE state <= 1 AND"
+      " provider = $1 AND next_attempt_at <= $2 LIMIT 1",
+      2, { T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_OUTBOX_CLAIM: $3 the lease's end, $4 now;
+     * PostgreSQL locks the rows it takes and skips those another claim holds
+     */
+    { "UPDATE integrations_notifications SET reclaimed = CASE WHEN"
+      " state = 1 THEN 1 ELSE 0 END, state = 1, lease_holder = ?1,"
+      " attempt_id = ?2, next_attempt_at = ?3, attempts = attempts + 1,"
+      " updated_at = ?4 WHERE id IN (SELECT id FROM"
+      " integrations_notifications WHERE state <= 1 AND provider = ?6"
+      " AND next_attempt_at <= ?4 ORDER BY next_attempt_at LIMIT ?5)"
+      " RETURNING id, attempts, reclaimed, channel, provider, recipient,"
+      " recipient_mask, subject, body_text, body_html, variables,"
+      " template_id, sms_type, fallback, created_at, expires_at,"
+      " last_delay",
+      "WITH due AS (SELECT id FROM integrations_notifications WHERE"
+      " state <= 1 AND provider = $6 AND next_attempt_at <= $4 ORDER BY"
+      " next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED) UPDATE"
+      " integrations_notifications n SET reclaimed = CASE WHEN n.state ="
+      " 1 THEN 1 ELSE 0 END, state = 1, lease_holder = $1, attempt_id ="
+      " $2, next_attempt_at = $3, attempts = n.attempts + 1, updated_at"
+      " = $4 FROM due WHERE n.id = due.id RETURNING n.id, n.attempts,"
+      " n.reclaimed, n.channel, n.provider, n.recipient,"
+      " n.recipient_mask, n.subject, n.body_text, n.body_html,"
+      " n.variables, n.template_id, n.sms_type, n.fallback,"
+      " n.created_at, n.expires_at, n.last_delay",
+      6, { T_TEXT, T_INT, T_INT, T_INT, T_INT, T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_OUTBOX_FINISH: fenced by the attempt id; run
+     * twice, the same
+     */
+    { "UPDATE integrations_notifications SET attempts = CASE WHEN state"
+      " = 1 THEN attempts - ?10 ELSE attempts END, state = ?3,"
+      " next_attempt_at = ?4, provider_message_id = COALESCE(?5,"
+      " provider_message_id), error = ?6, last_delay = ?7, provider ="
+      " ?8, fallback = ?9, updated_at = ?11, lease_holder = NULL,"
+      " reclaimed = 0 WHERE id = ?1 AND attempt_id = ?2 AND (state = 1"
+      " OR state = ?3)",
+      "UPDATE integrations_notifications SET attempts = CASE WHEN state"
+      " = 1 THEN attempts - $10 ELSE attempts END, state = $3,"
+      " next_attempt_at = $4, provider_message_id = COALESCE($5,"
+      " provider_message_id), error = $6, last_delay = $7, provider ="
+      " $8, fallback = $9, updated_at = $11, lease_holder = NULL,"
+      " reclaimed = 0 WHERE id = $1 AND attempt_id = $2 AND (state = 1"
+      " OR state = $3)",
+      11, { T_TEXT, T_INT, T_INT, T_INT, T_TEXT, T_TEXT, T_INT, T_TEXT, T_INT,
+          T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_OUTBOX_ATTEMPT */
+    { "INSERT INTO integrations_notification_attempts (notification_id,"
+      " attempt_id, attempt, at, provider, provider_message_id, outcome,"
+      " error, http_status, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+      " ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING",
+      "INSERT INTO integrations_notification_attempts (notification_id,"
+      " attempt_id, attempt, at, provider, provider_message_id, outcome,"
+      " error, http_status, duration_ms) VALUES ($1, $2, $3, $4, $5, $6,"
+      " $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+      10, { T_TEXT, T_INT, T_INT, T_INT, T_TEXT, T_TEXT, T_TEXT, T_TEXT,
+          T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_OUTBOX_RECEIPT: sent to delivered or failed,
+     * once
+     */
+    { "UPDATE integrations_notifications SET state = ?3, error ="
+      " COALESCE(?4, error), updated_at = ?5 WHERE provider_message_id ="
+      " ?2 AND provider = ?1 AND (state = 2 OR state = ?3) RETURNING id,"
+      " channel",
+      "UPDATE integrations_notifications SET state = $3, error ="
+      " COALESCE($4, error), updated_at = $5 WHERE provider_message_id ="
+      " $2 AND provider = $1 AND (state = 2 OR state = $3) RETURNING id,"
+      " channel",
+      5, { T_TEXT, T_TEXT, T_INT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_OUTBOX_PURGE: final rows past the retention;
+     * attempts go with them
+     */
+    { "DELETE FROM integrations_notifications WHERE id IN (SELECT id"
+      " FROM integrations_notifications WHERE created_at <= ?1 AND state"
+      " >= 2 LIMIT ?2)",
+      "DELETE FROM integrations_notifications WHERE id IN (SELECT id"
+      " FROM integrations_notifications WHERE created_at <= $1 AND state"
+      " >= 2 LIMIT $2)",
+      2, { T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_OUTBOX_STATS */
+    { "SELECT COUNT(*), COALESCE(SUM(CASE WHEN next_attempt_at <= ?1"
+      " THEN 1 ELSE 0 END), 0), COALESCE(MIN(next_attempt_at), 0) FROM"
+      " integrations_notifications WHERE state <= 1",
+      "SELECT COUNT(*), COALESCE(SUM(CASE WHEN next_attempt_at <= $1"
+      " THEN 1 ELSE 0 END), 0), COALESCE(MIN(next_attempt_at), 0) FROM"
+      " integrations_notifications WHERE state <= 1",
+      1, { T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_INSERT:
+     * a new box, or nothing (RETURNING says which); $13 is now
+     */
+    { "INSERT INTO integrations_orders (vendor_id, shipment_box_id,"
+      " order_id, api, coupang_status, state, contact_kind, contact,"
+      " contact_source, buyer_name, ordered_at, paid_at, first_seen_at,"
+      " items, links, unmapped, message_id, message_state, fulfil_state,"
+      " fulfil_attempts, next_fulfil_at, created_at, updated_at) VALUES (?1,"
+      " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+      " ?17, ?18, ?19, 0, ?13, ?13, ?13) ON CONFLICT (vendor_id,"
+      " shipment_box_id) DO NOTHING RETURNING api",
+      "INSERT INTO integrations_orders (vendor_id, shipment_box_id,"
+      " order_id, api, coupang_status, state, contact_kind, contact,"
+      " contact_source, buyer_name, ordered_at, paid_at, first_seen_at,"
+      " items, links, unmapped, message_id, message_state, fulfil_state,"
+      " fulfil_attempts, next_fulfil_at, created_at, updated_at) VALUES ($1,"
+      " $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+      " $17, $18, $19, 0, $13, $13, $13) ON CONFLICT (vendor_id,"
+      " shipment_box_id) DO NOTHING RETURNING api",
+      19, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_TEXT, T_INT, T_INT, T_TEXT,
+            T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_INT, T_INT, T_TEXT,
+            T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ORDER_ITEM_INSERT */
+    { "INSERT INTO integrations_order_items (vendor_id, shipment_box_id,"
+      " vendor_item_id, order_id, product_code, item_name, quantity,"
+      " cancel_count, hold_count, links, state) VALUES (?1, ?2, ?3, ?4, ?5,"
+      " ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (vendor_id, shipment_box_id,"
+      " vendor_item_id) DO NOTHING",
+      "INSERT INTO integrations_order_items (vendor_id, shipment_box_id,"
+      " vendor_item_id, order_id, product_code, item_name, quantity,"
+      " cancel_count, hold_count, links, state) VALUES ($1, $2, $3, $4, $5,"
+      " $6, $7, $8, $9, $10, $11) ON CONFLICT (vendor_id, shipment_box_id,"
+      " vendor_item_id) DO NOTHING",
+      11, { T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT,
+            T_INT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ACTIVATION_INSERT: $10 is now */
+    { "INSERT INTO integrations_activations (vendor_id, shipment_box_id,"
+      " vendor_item_id, unit, units, order_id, product_code, state,"
+      " token_hash, grant_state, grant_attempts, revoke_call_state,"
+      " revoke_attempts, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5,"
+      " ?6, ?7, ?8, ?9, 0, 0, 0, 0, ?10, ?10)",
+      "INSERT INTO integrations_activations (vendor_id, shipment_box_id,"
+      " vendor_item_id, unit, units, order_id, product_code, state,"
+      " token_hash, grant_state, grant_attempts, revoke_call_state,"
+      " revoke_attempts, created_at, updated_at) VALUES ($1, $2, $3, $4, $5,"
+      " $6, $7, $8, $9, 0, 0, 0, 0, $10, $10)",
+      10, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_TEXT, T_TEXT, T_INT,
+            T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_LINK_INSERT */
+    { "INSERT INTO integrations_activation_links (token_hash, vendor_id,"
+      " shipment_box_id, vendor_item_id, unit, generation, created_at,"
+      " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+      "INSERT INTO integrations_activation_links (token_hash, vendor_id,"
+      " shipment_box_id, vendor_item_id, unit, generation, created_at,"
+      " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_EVENT_INSERT */
+    { "INSERT INTO integrations_order_events (vendor_id, shipment_box_id,"
+      " vendor_item_id, unit, at, event, state, detail) VALUES (?1, ?2, ?3,"
+      " ?4, ?5, ?6, ?7, ?8)",
+      "INSERT INTO integrations_order_events (vendor_id, shipment_box_id,"
+      " vendor_item_id, unit, at, event, state, detail) VALUES ($1, $2, $3,"
+      " $4, $5, $6, $7, $8)",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_TEXT, T_INT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_CURSOR_GET */
+    { "SELECT value FROM integrations_job_cursors WHERE name = ?1",
+      "SELECT value FROM integrations_job_cursors WHERE name = $1",
+      1, { T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_CURSOR_SET: forward only */
+    { "INSERT INTO integrations_job_cursors (name, value, updated_at) VALUES"
+      " (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
+      " updated_at = excluded.updated_at WHERE integrations_job_cursors.value"
+      " < excluded.value",
+      "INSERT INTO integrations_job_cursors (name, value, updated_at) VALUES"
+      " ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value = excluded.value,"
+      " updated_at = excluded.updated_at WHERE integrations_job_cursors.value"
+      " < excluded.value",
+      3, { T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_DUE_NEXT:
+     * the $3-th box due (one read transaction)
+     */
+    { "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts FROM"
+      " integrations_orders WHERE vendor_id = ?1 AND fulfil_state IN (1, 2)"
+      " AND next_fulfil_at <= ?2 ORDER BY next_fulfil_at, shipment_box_id"
+      " LIMIT 1 OFFSET ?3",
+      "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts FROM"
+      " integrations_orders WHERE vendor_id = $1 AND fulfil_state IN (1, 2)"
+      " AND next_fulfil_at <= $2 ORDER BY next_fulfil_at, shipment_box_id"
+      " LIMIT 1 OFFSET $3",
+      3, { T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ORDER_ITEM_NEXT: the $3-th item of a box */
+    { "SELECT vendor_item_id FROM integrations_order_items WHERE vendor_id ="
+      " ?1 AND shipment_box_id = ?2 ORDER BY vendor_item_id LIMIT 1 OFFSET ?3",
+      "SELECT vendor_item_id FROM integrations_order_items WHERE vendor_id ="
+      " $1 AND shipment_box_id = $2 ORDER BY vendor_item_id LIMIT 1 OFFSET $3",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_FULFIL_SET:
+     * only from the state the step started at; $9 now
+     */
+    { "UPDATE integrations_orders SET fulfil_state = ?4, fulfil_attempts ="
+      " ?5, next_fulfil_at = ?6, fulfil_error = ?7, invoice_number ="
+      " COALESCE(?8, invoice_number), acked_at = CASE WHEN ?4 = 2 THEN ?9"
+      " ELSE acked_at END, invoiced_at = CASE WHEN ?4 = 3 THEN ?9 ELSE"
+      " invoiced_at END, updated_at = ?9 WHERE vendor_id = ?1 AND"
+      " shipment_box_id = ?2 AND fulfil_state = ?3",
+      "UPDATE integrations_orders SET fulfil_state = $4, fulfil_attempts ="
+      " $5, next_fulfil_at = $6, fulfil_error = $7, invoice_number ="
+      " COALESCE($8, invoice_number), acked_at = CASE WHEN $4 = 2 THEN $9"
+      " ELSE acked_at END, invoiced_at = CASE WHEN $4 = 3 THEN $9 ELSE"
+      " invoiced_at END, updated_at = $9 WHERE vendor_id = $1 AND"
+      " shipment_box_id = $2 AND fulfil_state = $3",
+      9, { T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_INT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_SET:
+     * a queued message's outcome, once; $3 now
+     */
+    { "UPDATE integrations_orders SET message_state = ?2, sent_at = CASE"
+      " WHEN ?2 = 2 THEN ?3 ELSE sent_at END, state = ?4, fulfil_state = CASE"
+      " WHEN fulfil_state = 0 THEN ?5 ELSE fulfil_state END, next_fulfil_at ="
+      " ?3, updated_at = ?3 WHERE message_state = 1 AND message_id = ?1"
+      " RETURNING vendor_id, shipment_box_id",
+      "UPDATE integrations_orders SET message_state = $2, sent_at = CASE"
+      " WHEN $2 = 2 THEN $3 ELSE sent_at END, state = $4, fulfil_state = CASE"
+      " WHEN fulfil_state = 0 THEN $5 ELSE fulfil_state END, next_fulfil_at ="
+      " $3, updated_at = $3 WHERE message_state = 1 AND message_id = $1"
+      " RETURNING vendor_id, shipment_box_id",
+      5, { T_TEXT, T_INT, T_INT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_STATE: a box by its message */
+    { "SELECT vendor_id, shipment_box_id, message_state FROM"
+      " integrations_orders WHERE message_id = ?1",
+      "SELECT vendor_id, shipment_box_id, message_state FROM"
+      " integrations_orders WHERE message_id = $1",
+      1, { T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACTIVATIONS_SENT:
+     * the units still synced follow the message
+     */
+    { "UPDATE integrations_activations SET state = ?3, updated_at = ?4 WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND state = 0",
+      "UPDATE integrations_activations SET state = $3, updated_at = $4 WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND state = 0",
+      4, { T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_MARK_INSERT: new, or the old mark expired */
+    { "INSERT INTO integrations_alert_marks (mark, at, expires_at) VALUES"
+      " (?1, ?2, ?3) ON CONFLICT (mark) DO UPDATE SET at = excluded.at,"
+      " expires_at = excluded.expires_at WHERE"
+      " integrations_alert_marks.expires_at <= excluded.at",
+      "INSERT INTO integrations_alert_marks (mark, at, expires_at) VALUES"
+      " ($1, $2, $3) ON CONFLICT (mark) DO UPDATE SET at = excluded.at,"
+      " expires_at = excluded.expires_at WHERE"
+      " integrations_alert_marks.expires_at <= excluded.at",
+      3, { T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_INQUIRY_INSERT */
+    { "INSERT INTO integrations_coupang_inquiries (vendor_id, inquiry_key,"
+      " inquiry_at, reported_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT"
+      " (vendor_id, inquiry_key) DO NOTHING",
+      "INSERT INTO integrations_coupang_inquiries (vendor_id, inquiry_key,"
+      " inquiry_at, reported_at) VALUES ($1, $2, $3, $4) ON CONFLICT"
+      " (vendor_id, inquiry_key) DO NOTHING",
+      4, { T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_RETURN_INSERT:
+     * a receipt seen for the first time (RETURNING)
+     */
+    { "INSERT INTO integrations_coupang_returns (vendor_id, receipt_id,"
+      " order_id, receipt_type, receipt_status, requested_at, first_seen_at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (vendor_id,"
+      " receipt_id) DO NOTHING RETURNING first_seen_at",
+      "INSERT INTO integrations_coupang_returns (vendor_id, receipt_id,"
+      " order_id, receipt_type, receipt_status, requested_at, first_seen_at)"
+      " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (vendor_id,"
+      " receipt_id) DO NOTHING RETURNING first_seen_at",
+      7, { T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_RETURN_UNIT_NEXT:
+     * the next unit a return takes, unredeemed first
+     */
+    { "SELECT shipment_box_id, unit, state FROM integrations_activations"
+      " WHERE vendor_id = ?1 AND order_id = ?2 AND vendor_item_id = ?3 AND"
+      " state <> 4 ORDER BY CASE WHEN state = 3 THEN 1 ELSE 0 END,"
+      " shipment_box_id, unit LIMIT 1",
+      "SELECT shipment_box_id, unit, state FROM integrations_activations"
+      " WHERE vendor_id = $1 AND order_id = $2 AND vendor_item_id = $3 AND"
+      " state <> 4 ORDER BY CASE WHEN state = 3 THEN 1 ELSE 0 END,"
+      " shipment_box_id, unit LIMIT 1",
+      3, { T_TEXT, T_TEXT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_ACTIVATION_REVOKE: $5 now */
+    { "UPDATE integrations_activations SET state = 4, revoked_at = ?5,"
+      " revoke_reason = ?6, receipt_id = ?7, revoke_call_state = ?8,"
+      " revoke_attempts = 0, next_revoke_at = ?5, updated_at = ?5 WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 AND"
+      " unit = ?4 AND state <> 4",
+      "UPDATE integrations_activations SET state = 4, revoked_at = $5,"
+      " revoke_reason = $6, receipt_id = $7, revoke_call_state = $8,"
+      " revoke_attempts = 0, next_revoke_at = $5, updated_at = $5 WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 AND"
+      " unit = $4 AND state <> 4",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_TEXT, T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_LINKS_REVOKE: every live link of a unit */
+    { "UPDATE integrations_activation_links SET revoked_at = ?5 WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 AND"
+      " unit = ?4 AND revoked_at IS NULL",
+      "UPDATE integrations_activation_links SET revoked_at = $5 WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 AND"
+      " unit = $4 AND revoked_at IS NULL",
+      5, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_STATE_SET:
+     * revoked (and not to fulfil) once all units are
+     */
+    { "UPDATE integrations_orders SET fulfil_state = CASE WHEN fulfil_state"
+      " IN (0, 1, 2) AND NOT EXISTS (SELECT 1 FROM integrations_activations a"
+      " WHERE a.vendor_id = ?1 AND a.shipment_box_id = ?2 AND a.state <> 4)"
+      " THEN 5 ELSE fulfil_state END, state = CASE WHEN NOT EXISTS (SELECT 1"
+      " FROM integrations_activations a WHERE a.vendor_id = ?1 AND"
+      " a.shipment_box_id = ?2 AND a.state <> 4) THEN 4 ELSE state END,"
+      " updated_at = ?3 WHERE vendor_id = ?1 AND shipment_box_id = ?2",
+      "UPDATE integrations_orders SET fulfil_state = CASE WHEN fulfil_state"
+      " IN (0, 1, 2) AND NOT EXISTS (SELECT 1 FROM integrations_activations a"
+      " WHERE a.vendor_id = $1 AND a.shipment_box_id = $2 AND a.state <> 4)"
+      " THEN 5 ELSE fulfil_state END, state = CASE WHEN NOT EXISTS (SELECT 1"
+      " FROM integrations_activations a WHERE a.vendor_id = $1 AND"
+      " a.shipment_box_id = $2 AND a.state <> 4) THEN 4 ELSE state END,"
+      " updated_at = $3 WHERE vendor_id = $1 AND shipment_box_id = $2",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_RETURN_WITHDRAW */
+    { "UPDATE integrations_coupang_returns SET withdrawn_at = ?3 WHERE"
+      " vendor_id = ?1 AND receipt_id = ?2 AND withdrawn_at IS NULL",
+      "UPDATE integrations_coupang_returns SET withdrawn_at = $3 WHERE"
+      " vendor_id = $1 AND receipt_id = $2 AND withdrawn_at IS NULL",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_REVOKE_DUE_NEXT:
+     * the $3-th activation_revoke call due
+     */
+    { "SELECT shipment_box_id, order_id, vendor_item_id, product_code,"
+      " receipt_id, revoke_reason, unit, units, revoke_attempts FROM"
+      " integrations_activations WHERE vendor_id = ?1 AND revoke_call_state ="
+      " 1 AND next_revoke_at <= ?2 ORDER BY next_revoke_at, shipment_box_id,"
+      " vendor_item_id, unit LIMIT 1 OFFSET ?3",
+      "SELECT shipment_box_id, order_id, vendor_item_id, product_code,"
+      " receipt_id, revoke_reason, unit, units, revoke_attempts FROM"
+      " integrations_activations WHERE vendor_id = $1 AND revoke_call_state ="
+      " 1 AND next_revoke_at <= $2 ORDER BY next_revoke_at, shipment_box_id,"
+      " vendor_item_id, unit LIMIT 1 OFFSET $3",
+      3, { T_TEXT, T_INT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_REVOKE_CALL_SET: only while the call is due */
+    { "UPDATE integrations_activations SET revoke_call_state = ?5,"
+      " revoke_attempts = ?6, next_revoke_at = ?7, updated_at = ?8 WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 AND"
+      " unit = ?4 AND revoke_call_state = 1",
+      "UPDATE integrations_activations SET revoke_call_state = $5,"
+      " revoke_attempts = $6, next_revoke_at = $7, updated_at = $8 WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 AND"
+      " unit = $4 AND revoke_call_state = 1",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_DONE_NEXT: a queued buyer
+     * message whose notification has an outcome (outbox states 2..5)
+     */
+    { "SELECT o.message_id, n.state FROM integrations_orders o"
+      " JOIN integrations_notifications n ON n.id = o.message_id"
+      " WHERE o.message_state = 1 AND o.vendor_id = ?1 AND n.state >= 2"
+      " LIMIT 1",
+      "SELECT o.message_id, n.state FROM integrations_orders o"
+      " JOIN integrations_notifications n ON n.id = o.message_id"
+      " WHERE o.message_state = 1 AND o.vendor_id = $1 AND n.state >= 2"
+      " LIMIT 1",
+      1, { T_TEXT } },
 
     /*
      * INTEGRATIONS_STORE_STMT_ACT_LINK_GET: a link by its hash: expires_at,
@@ -1505,7 +2075,13 @@ integrations_store_kind_name(integrations_store_kind_e kind)
 {
     static const char  *names[] = {
         "probe", "idem_begin", "idem_finish", "idem_release", "idem_purge",
-        "lease_acquire", "lease_release",
+        "lease_acquire", "lease_release", "outbox_enqueue", "outbox_get",
+        "outbox_claim", "outbox_finish", "outbox_receipt", "outbox_purge",
+        "outbox_stats",
+        "order_ingest", "cursor_get",
+        "cursor_set", "order_due", "order_fulfil", "order_message", "mark",
+        "return_apply", "return_withdraw", "revoke_due", "revoke_call",
+        "order_messages_sync",
         "act_lookup", "act_redeem", "act_grant_finish", "act_list",
         "act_order", "act_revoke", "act_resend"
     };
@@ -1515,6 +2091,21 @@ integrations_store_kind_name(integrations_store_kind_e kind)
     }
 
     return names[kind];
+}
+
+
+const char *
+integrations_store_notify_state_name(int state)
+{
+    static const char  *names[] = {
+        "queued", "sending", "sent", "delivered", "failed", "unknown"
+    };
+
+    if (state < 0 || (size_t) state >= sizeof(names) / sizeof(names[0])) {
+        return "unknown";
+    }
+
+    return names[state];
 }
 
 

@@ -71,6 +71,15 @@ typedef struct integrations_store_conn_s  integrations_store_conn_t;
 
 
 /*
+ * A row of a query, handed to its callback; its values are valid during
+ * the call only.  0 goes on, -1 stops the query (out of memory): it then
+ * fails with INTEGRATIONS_STORE_ERROR.
+ */
+typedef int (*integrations_store_row_pt)(void *data,
+    const integrations_store_val_t *row, unsigned ncols);
+
+
+/*
  * Every call gets the operation's deadline (integrations_store_clock())
  * and returns an integrations_store_rc_e; on failure err (size errlen)
  * says why, in words that hold no row data.  Values a row hands back
@@ -96,6 +105,12 @@ typedef struct {
         integrations_store_stmt_e stmt, const integrations_store_val_t *p,
         integrations_store_val_t *row, unsigned ncols, int *found,
         int64_t *changed, uint64_t deadline, char *err, size_t errlen);
+
+    /* one statement of the table, every row it returns to each() */
+    integrations_store_rc_e  (*query)(integrations_store_conn_t *c,
+        integrations_store_stmt_e stmt, const integrations_store_val_t *p,
+        unsigned ncols, integrations_store_row_pt each, void *data,
+        uint64_t deadline, char *err, size_t errlen);
 
     /* statements separated by ";", no parameters (migrations) */
     integrations_store_rc_e  (*script)(integrations_store_conn_t *c,
@@ -165,5 +180,45 @@ void integrations_store_db_int(integrations_store_val_t *v, int64_t i);
 integrations_store_rc_e integrations_store_db_act(
     const integrations_store_driver_t *d, integrations_store_conn_t *c,
     integrations_store_op_t *op);
+
+/*
+ * What a transaction hook (integrations_store_tx_hook_pt) gets: the
+ * driver and connection of the open transaction, and the operation (its
+ * now, deadline and error buffer).  A hook runs statements with
+ * tx->driver->exec(tx->conn, ...) and must not begin or end one.
+ */
+struct integrations_store_tx_s {
+    const integrations_store_driver_t  *driver;
+    integrations_store_conn_t          *conn;
+    integrations_store_op_t            *op;
+};
+
+
+/*
+ * The outbox inside another operation's transaction (the transactional
+ * outbox): an order and the message that announces it commit together,
+ * or neither does.  Call it from an operation's body in
+ * integrations_store_db.c between d->begin(c, INTEGRATIONS_STORE_TX_ATOMIC,
+ * ...) and d->end(c, 1, ...), with the operation's now and deadline:
+ *
+ *     rc = d->begin(c, INTEGRATIONS_STORE_TX_ATOMIC, op->deadline, E(op));
+ *     ... the order's own statements ...
+ *     rc = integrations_store_db_outbox_insert(d, c, items, n, op->now,
+ *                                             op->deadline, results, E(op));
+ *     if (rc != INTEGRATIONS_STORE_OK) { d->end(c, 0, ...); return rc; }
+ *     rc = d->end(c, 1, op->deadline, E(op));
+ *
+ * items are those of OUTBOX_ENQUEUE (integrations_store.h: ids made by
+ * the caller, e.g. ngx_http_integrations_notify_prepare() in the glue),
+ * results[i] what became of items[i] (a key seen within its TTL is the
+ * first notification, never a second row).  Safe to run twice in a
+ * transaction that is run again: a row whose id is there already counts
+ * as NEW.  The sender picks the rows up once the transaction commits.
+ */
+integrations_store_rc_e integrations_store_db_outbox_insert(
+    const integrations_store_driver_t *d, integrations_store_conn_t *c,
+    const integrations_store_outbox_item_t *items, size_t n, int64_t now,
+    uint64_t deadline, integrations_store_outbox_result_t *results,
+    char *err, size_t errlen);
 
 #endif /* INTEGRATIONS_STORE_DB_H */

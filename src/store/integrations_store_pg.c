@@ -24,7 +24,7 @@
 
 typedef struct {
     PGconn                          *pg;
-    uint32_t                         prepared;     /* a bit per stmt */
+    unsigned char                    prepared[INTEGRATIONS_STORE_NSTMTS];
     unsigned                         in_tx:1;
     unsigned                         broken:1;
     unsigned char                   *rowbuf;
@@ -47,9 +47,20 @@ static integrations_store_rc_e integrations_store_pg_exec(
     const integrations_store_val_t *p, integrations_store_val_t *row,
     unsigned ncols, int *found, int64_t *changed, uint64_t deadline,
     char *err, size_t errlen);
+static integrations_store_rc_e integrations_store_pg_query(
+    integrations_store_conn_t *c, integrations_store_stmt_e stmt,
+    const integrations_store_val_t *p, unsigned ncols,
+    integrations_store_row_pt each, void *data, uint64_t deadline,
+    char *err, size_t errlen);
 static integrations_store_rc_e integrations_store_pg_script(
     integrations_store_conn_t *c, const char *sql, uint64_t deadline,
     char *err, size_t errlen);
+static integrations_store_rc_e integrations_store_pg_run(
+    integrations_store_pg_t *s, integrations_store_stmt_e stmt,
+    const integrations_store_val_t *p, PGresult **res, uint64_t deadline,
+    char *err, size_t errlen);
+static void integrations_store_pg_row(PGresult *res, int r,
+    integrations_store_val_t *row, unsigned ncols);
 static int integrations_store_pg_broken(integrations_store_conn_t *c);
 
 static integrations_store_rc_e integrations_store_pg_simple(
@@ -84,6 +95,7 @@ const integrations_store_driver_t  integrations_store_pg_driver = {
     integrations_store_pg_begin,
     integrations_store_pg_end,
     integrations_store_pg_exec,
+    integrations_store_pg_query,
     integrations_store_pg_script,
     integrations_store_pg_broken
 };
@@ -302,29 +314,143 @@ integrations_store_pg_exec(integrations_store_conn_t *c,
 {
     integrations_store_pg_t *s = (integrations_store_pg_t *) c;
 
-    int                              k, len[INTEGRATIONS_STORE_MAX_PARAMS],
-                                     fmt[INTEGRATIONS_STORE_MAX_PARAMS];
-    char                             name[16];
-    size_t                           need, off, n;
-    Oid                              types[INTEGRATIONS_STORE_MAX_PARAMS];
-    uint64_t                         u;
-    unsigned                         i, cols;
-    PGresult                        *res;
-    const char                      *vals[INTEGRATIONS_STORE_MAX_PARAMS];
-    unsigned char                    ints[INTEGRATIONS_STORE_MAX_PARAMS][8],
-                                    *buf, *v;
-    ExecStatusType                   status;
-    integrations_store_rc_e          rc;
-    const integrations_store_sql_t  *sql;
+    size_t                   need, off;
+    unsigned                 i;
+    PGresult                *res;
+    unsigned char           *buf;
+    integrations_store_rc_e  rc;
 
     if (found) {
         *found = 0;
     }
 
+    rc = integrations_store_pg_run(s, stmt, p, &res, deadline, err, errlen);
+    if (rc != INTEGRATIONS_STORE_OK) {
+        return rc;
+    }
+
+    if (changed) {
+        *changed = atoll(PQcmdTuples(res));
+    }
+
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+
+        if (found) {
+            *found = 1;
+        }
+
+        if (row && ncols) {
+            integrations_store_pg_row(res, 0, row, ncols);
+
+            /* copied: the values must outlive the result */
+
+            need = 0;
+
+            for (i = 0; i < ncols; i++) {
+                if (row[i].type != INTEGRATIONS_STORE_INT) {
+                    need += row[i].len + 1;
+                }
+            }
+
+            if (need > s->rowsize) {
+                buf = realloc(s->rowbuf, need);
+                if (buf == NULL) {
+                    PQclear(res);
+                    snprintf(err, errlen, "out of memory");
+                    return INTEGRATIONS_STORE_ERROR;
+                }
+
+                s->rowbuf = buf;
+                s->rowsize = need;
+            }
+
+            off = 0;
+
+            for (i = 0; i < ncols; i++) {
+                if (row[i].type == INTEGRATIONS_STORE_INT) {
+                    continue;
+                }
+
+                if (row[i].len) {
+                    memcpy(s->rowbuf + off, row[i].p, row[i].len);
+                }
+
+                s->rowbuf[off + row[i].len] = '\0';
+                row[i].p = s->rowbuf + off;
+                off += row[i].len + 1;
+            }
+        }
+    }
+
+    PQclear(res);
+
+    return INTEGRATIONS_STORE_OK;
+}
+
+
+static integrations_store_rc_e
+integrations_store_pg_query(integrations_store_conn_t *c,
+    integrations_store_stmt_e stmt, const integrations_store_val_t *p,
+    unsigned ncols, integrations_store_row_pt each, void *data,
+    uint64_t deadline, char *err, size_t errlen)
+{
+    integrations_store_pg_t *s = (integrations_store_pg_t *) c;
+
+    int                       r, n;
+    PGresult                 *res;
+    integrations_store_rc_e   rc;
+    integrations_store_val_t  row[INTEGRATIONS_STORE_MAX_COLS];
+
+    if (ncols > INTEGRATIONS_STORE_MAX_COLS) {
+        snprintf(err, errlen, "too many columns");
+        return INTEGRATIONS_STORE_ERROR;
+    }
+
+    rc = integrations_store_pg_run(s, stmt, p, &res, deadline, err, errlen);
+    if (rc != INTEGRATIONS_STORE_OK) {
+        return rc;
+    }
+
+    n = (PQresultStatus(res) == PGRES_TUPLES_OK) ? PQntuples(res) : 0;
+
+    for (r = 0; r < n; r++) {
+        integrations_store_pg_row(res, r, row, ncols);
+
+        if (each(data, row, ncols) != 0) {
+            PQclear(res);
+            snprintf(err, errlen, "out of memory");
+            return INTEGRATIONS_STORE_ERROR;
+        }
+    }
+
+    PQclear(res);
+
+    return INTEGRATIONS_STORE_OK;
+}
+
+
+/* a statement of the table, prepared once per connection, run with p */
+
+static integrations_store_rc_e
+integrations_store_pg_run(integrations_store_pg_t *s,
+    integrations_store_stmt_e stmt, const integrations_store_val_t *p,
+    PGresult **res, uint64_t deadline, char *err, size_t errlen)
+{
+    int                              k, len[INTEGRATIONS_STORE_MAX_PARAMS],
+                                     fmt[INTEGRATIONS_STORE_MAX_PARAMS];
+    char                             name[16];
+    Oid                              types[INTEGRATIONS_STORE_MAX_PARAMS];
+    uint64_t                         u;
+    unsigned                         i;
+    const char                      *vals[INTEGRATIONS_STORE_MAX_PARAMS];
+    unsigned char                    ints[INTEGRATIONS_STORE_MAX_PARAMS][8];
+    integrations_store_rc_e          rc;
+    const integrations_store_sql_t  *sql;
+
     sql = integrations_store_sql(stmt);
     snprintf(name, sizeof(name), "integrations_%u", (unsigned) stmt);
 
-    if (!(s->prepared & (1u << stmt))) {
+    if (!s->prepared[stmt]) {
 
         for (i = 0; i < sql->nparams; i++) {
             types[i] = (sql->types[i] == INTEGRATIONS_STORE_INT) ? PG_INT8OID
@@ -335,13 +461,13 @@ integrations_store_pg_exec(integrations_store_conn_t *c,
         rc = integrations_store_pg_complete(s,
                  PQsendPrepare(s->pg, name, sql->postgresql,
                                (int) sql->nparams, types),
-                 "prepare", &res, deadline, err, errlen);
+                 "prepare", res, deadline, err, errlen);
         if (rc != INTEGRATIONS_STORE_OK) {
             return rc;
         }
 
-        PQclear(res);
-        s->prepared |= 1u << stmt;
+        PQclear(*res);
+        s->prepared[stmt] = 1;
     }
 
     /* binary parameters: int8 big-endian, text and bytea as they are */
@@ -370,101 +496,69 @@ integrations_store_pg_exec(integrations_store_conn_t *c,
         }
     }
 
-    rc = integrations_store_pg_complete(s,
-             PQsendQueryPrepared(s->pg, name, (int) sql->nparams, vals, len,
-                                 fmt, 1),
-             NULL, &res, deadline, err, errlen);
-    if (rc != INTEGRATIONS_STORE_OK) {
-        return rc;
-    }
+    return integrations_store_pg_complete(s,
+               PQsendQueryPrepared(s->pg, name, (int) sql->nparams, vals,
+                                   len, fmt, 1),
+               NULL, res, deadline, err, errlen);
+}
 
-    status = PQresultStatus(res);
 
-    if (changed) {
-        *changed = atoll(PQcmdTuples(res));
-    }
+/* row r of a binary result; values point into res */
 
-    if (status == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+static void
+integrations_store_pg_row(PGresult *res, int r, integrations_store_val_t *row,
+    unsigned ncols)
+{
+    int             k;
+    size_t          n;
+    uint64_t        u;
+    unsigned        i, cols;
+    unsigned char  *v;
 
-        if (found) {
-            *found = 1;
+    cols = (unsigned) PQnfields(res);
+
+    for (i = 0; i < ncols; i++) {
+        row[i].type = INTEGRATIONS_STORE_NULL;
+        row[i].i = 0;
+        row[i].p = (const unsigned char *) "";
+        row[i].len = 0;
+
+        if (i >= cols || PQgetisnull(res, r, (int) i)) {
+            continue;
         }
 
-        cols = (unsigned) PQnfields(res);
-        need = 0;
+        v = (unsigned char *) PQgetvalue(res, r, (int) i);
+        n = (size_t) PQgetlength(res, r, (int) i);
 
-        for (i = 0; row && i < ncols && i < cols; i++) {
-            need += (size_t) PQgetlength(res, 0, (int) i) + 1;
-        }
+        switch (PQftype(res, (int) i)) {
 
-        if (need > s->rowsize) {
-            buf = realloc(s->rowbuf, need);
-            if (buf == NULL) {
-                PQclear(res);
-                snprintf(err, errlen, "out of memory");
-                return INTEGRATIONS_STORE_ERROR;
+        case PG_INT8OID:
+        case PG_INT4OID:
+        case PG_INT2OID:
+        case PG_BOOLOID:
+            u = 0;
+
+            for (k = 0; k < (int) n && k < 8; k++) {
+                u = (u << 8) | v[k];
             }
 
-            s->rowbuf = buf;
-            s->rowsize = need;
-        }
+            /* sign-extend the narrower integers */
 
-        off = 0;
-
-        for (i = 0; row && i < ncols; i++) {
-            row[i].type = INTEGRATIONS_STORE_NULL;
-            row[i].i = 0;
-            row[i].p = (const unsigned char *) "";
-            row[i].len = 0;
-
-            if (i >= cols || PQgetisnull(res, 0, (int) i)) {
-                continue;
+            if (n > 0 && n < 8 && (v[0] & 0x80)) {
+                u |= ~(uint64_t) 0 << (8 * n);
             }
 
-            v = (unsigned char *) PQgetvalue(res, 0, (int) i);
-            n = (size_t) PQgetlength(res, 0, (int) i);
+            row[i].type = INTEGRATIONS_STORE_INT;
+            row[i].i = (int64_t) u;
+            break;
 
-            switch (PQftype(res, (int) i)) {
-
-            case PG_INT8OID:
-            case PG_INT4OID:
-            case PG_INT2OID:
-            case PG_BOOLOID:
-                u = 0;
-
-                for (k = 0; k < (int) n && k < 8; k++) {
-                    u = (u << 8) | v[k];
-                }
-
-                /* sign-extend the narrower integers */
-
-                if (n > 0 && n < 8 && (v[0] & 0x80)) {
-                    u |= ~(uint64_t) 0 << (8 * n);
-                }
-
-                row[i].type = INTEGRATIONS_STORE_INT;
-                row[i].i = (int64_t) u;
-                break;
-
-            default:
-                if (n) {
-                    memcpy(s->rowbuf + off, v, n);
-                }
-
-                s->rowbuf[off + n] = '\0';
-                row[i].type = (PQftype(res, (int) i) == PG_BYTEAOID)
-                              ? INTEGRATIONS_STORE_BLOB
-                              : INTEGRATIONS_STORE_TEXT;
-                row[i].p = s->rowbuf + off;
-                row[i].len = n;
-                off += n + 1;
-            }
+        default:
+            row[i].type = (PQftype(res, (int) i) == PG_BYTEAOID)
+                          ? INTEGRATIONS_STORE_BLOB : INTEGRATIONS_STORE_TEXT;
+            row[i].p = v;
+            row[i].len = n;
         }
     }
-
-    PQclear(res);
-
-    return INTEGRATIONS_STORE_OK;
 }
 
 

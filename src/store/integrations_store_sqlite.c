@@ -55,9 +55,18 @@ static integrations_store_rc_e integrations_store_sqlite_exec(
     const integrations_store_val_t *p, integrations_store_val_t *row,
     unsigned ncols, int *found, int64_t *changed, uint64_t deadline,
     char *err, size_t errlen);
+static integrations_store_rc_e integrations_store_sqlite_query(
+    integrations_store_conn_t *c, integrations_store_stmt_e stmt,
+    const integrations_store_val_t *p, unsigned ncols,
+    integrations_store_row_pt each, void *data, uint64_t deadline,
+    char *err, size_t errlen);
 static integrations_store_rc_e integrations_store_sqlite_script(
     integrations_store_conn_t *c, const char *sql, uint64_t deadline,
     char *err, size_t errlen);
+static integrations_store_rc_e integrations_store_sqlite_prepare(
+    integrations_store_sqlite_t *s, integrations_store_stmt_e stmt,
+    const integrations_store_val_t *p, sqlite3_stmt **stp, char *err,
+    size_t errlen);
 static int integrations_store_sqlite_broken(integrations_store_conn_t *c);
 
 static integrations_store_rc_e integrations_store_sqlite_lock(
@@ -84,6 +93,7 @@ const integrations_store_driver_t  integrations_store_sqlite_driver = {
     integrations_store_sqlite_begin,
     integrations_store_sqlite_end,
     integrations_store_sqlite_exec,
+    integrations_store_sqlite_query,
     integrations_store_sqlite_script,
     integrations_store_sqlite_broken
 };
@@ -422,7 +432,6 @@ integrations_store_sqlite_exec(integrations_store_conn_t *c,
     unsigned char                   *buf;
     const void                      *v;
     integrations_store_rc_e          src;
-    const integrations_store_sql_t  *sql;
 
     if (found) {
         *found = 0;
@@ -432,42 +441,9 @@ integrations_store_sqlite_exec(integrations_store_conn_t *c,
         integrations_store_sqlite_timeout(s, deadline);
     }
 
-    sql = integrations_store_sql(stmt);
-    st = s->stmts[stmt];
-
-    if (st == NULL) {
-        rc = sqlite3_prepare_v3(s->db, sql->sqlite, -1,
-                                SQLITE_PREPARE_PERSISTENT, &st, NULL);
-        if (rc != SQLITE_OK) {
-            return integrations_store_sqlite_fail(s, rc, "prepare", err,
-                                                  errlen);
-        }
-
-        s->stmts[stmt] = st;
-    }
-
-    for (i = 0; i < sql->nparams; i++) {
-
-        if (p[i].type == INTEGRATIONS_STORE_NULL) {
-            rc = sqlite3_bind_null(st, i + 1);
-
-        } else if (sql->types[i] == INTEGRATIONS_STORE_INT) {
-            rc = sqlite3_bind_int64(st, i + 1, p[i].i);
-
-        } else if (sql->types[i] == INTEGRATIONS_STORE_BLOB) {
-            rc = sqlite3_bind_blob64(st, i + 1, p[i].p, p[i].len,
-                                     SQLITE_STATIC);
-        } else {
-            rc = sqlite3_bind_text64(st, i + 1, (const char *) p[i].p,
-                                     p[i].len, SQLITE_STATIC, SQLITE_UTF8);
-        }
-
-        if (rc != SQLITE_OK) {
-            sqlite3_reset(st);
-            sqlite3_clear_bindings(st);
-            return integrations_store_sqlite_fail(s, rc, "bind", err,
-                                                  errlen);
-        }
+    src = integrations_store_sqlite_prepare(s, stmt, p, &st, err, errlen);
+    if (src != INTEGRATIONS_STORE_OK) {
+        return src;
     }
 
     src = INTEGRATIONS_STORE_OK;
@@ -568,6 +544,146 @@ integrations_store_sqlite_exec(integrations_store_conn_t *c,
 
     } else if (changed) {
         *changed = (int64_t) sqlite3_changes64(s->db);
+    }
+
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+
+    return src;
+}
+
+
+/* the statement, prepared once per connection, with p bound */
+
+static integrations_store_rc_e
+integrations_store_sqlite_prepare(integrations_store_sqlite_t *s,
+    integrations_store_stmt_e stmt, const integrations_store_val_t *p,
+    sqlite3_stmt **stp, char *err, size_t errlen)
+{
+    int                              rc;
+    unsigned                         i;
+    sqlite3_stmt                    *st;
+    const integrations_store_sql_t  *sql;
+
+    sql = integrations_store_sql(stmt);
+    st = s->stmts[stmt];
+
+    if (st == NULL) {
+        rc = sqlite3_prepare_v3(s->db, sql->sqlite, -1,
+                                SQLITE_PREPARE_PERSISTENT, &st, NULL);
+        if (rc != SQLITE_OK) {
+            return integrations_store_sqlite_fail(s, rc, "prepare", err,
+                                                  errlen);
+        }
+
+        s->stmts[stmt] = st;
+    }
+
+    for (i = 0; i < sql->nparams; i++) {
+
+        if (p[i].type == INTEGRATIONS_STORE_NULL) {
+            rc = sqlite3_bind_null(st, i + 1);
+
+        } else if (sql->types[i] == INTEGRATIONS_STORE_INT) {
+            rc = sqlite3_bind_int64(st, i + 1, p[i].i);
+
+        } else if (sql->types[i] == INTEGRATIONS_STORE_BLOB) {
+            rc = sqlite3_bind_blob64(st, i + 1, p[i].p, p[i].len,
+                                     SQLITE_STATIC);
+        } else {
+            rc = sqlite3_bind_text64(st, i + 1, (const char *) p[i].p,
+                                     p[i].len, SQLITE_STATIC, SQLITE_UTF8);
+        }
+
+        if (rc != SQLITE_OK) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return integrations_store_sqlite_fail(s, rc, "bind", err,
+                                                  errlen);
+        }
+    }
+
+    *stp = st;
+
+    return INTEGRATIONS_STORE_OK;
+}
+
+
+static integrations_store_rc_e
+integrations_store_sqlite_query(integrations_store_conn_t *c,
+    integrations_store_stmt_e stmt, const integrations_store_val_t *p,
+    unsigned ncols, integrations_store_row_pt each, void *data,
+    uint64_t deadline, char *err, size_t errlen)
+{
+    integrations_store_sqlite_t *s = (integrations_store_sqlite_t *) c;
+
+    int                       rc, type;
+    unsigned                  i, cols;
+    sqlite3_stmt             *st;
+    integrations_store_rc_e   src;
+    integrations_store_val_t  row[INTEGRATIONS_STORE_MAX_COLS];
+
+    if (ncols > INTEGRATIONS_STORE_MAX_COLS) {
+        snprintf(err, errlen, "too many columns");
+        return INTEGRATIONS_STORE_ERROR;
+    }
+
+    if (s->in_tx == 0) {
+        integrations_store_sqlite_timeout(s, deadline);
+    }
+
+    src = integrations_store_sqlite_prepare(s, stmt, p, &st, err, errlen);
+    if (src != INTEGRATIONS_STORE_OK) {
+        return src;
+    }
+
+    /* values point into SQLite's own memory, valid until the next step */
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+
+        cols = (unsigned) sqlite3_column_count(st);
+
+        for (i = 0; i < ncols; i++) {
+            row[i].type = INTEGRATIONS_STORE_NULL;
+            row[i].i = 0;
+            row[i].p = (const unsigned char *) "";
+            row[i].len = 0;
+
+            if (i >= cols) {
+                continue;
+            }
+
+            type = sqlite3_column_type(st, i);
+
+            if (type == SQLITE_INTEGER || type == SQLITE_FLOAT) {
+                row[i].type = INTEGRATIONS_STORE_INT;
+                row[i].i = sqlite3_column_int64(st, i);
+
+            } else if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
+                row[i].p = (type == SQLITE_TEXT)
+                           ? sqlite3_column_text(st, i)
+                           : sqlite3_column_blob(st, i);
+                row[i].len = (size_t) sqlite3_column_bytes(st, i);
+                row[i].type = (type == SQLITE_TEXT) ? INTEGRATIONS_STORE_TEXT
+                                                    : INTEGRATIONS_STORE_BLOB;
+                if (row[i].p == NULL) {
+                    row[i].p = (const unsigned char *) "";
+                }
+            }
+        }
+
+        if (each(data, row, ncols) != 0) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            snprintf(err, errlen, "out of memory");
+            return INTEGRATIONS_STORE_ERROR;
+        }
+    }
+
+    src = INTEGRATIONS_STORE_OK;
+
+    if (rc != SQLITE_DONE) {
+        src = integrations_store_sqlite_fail(s, rc, NULL, err, errlen);
     }
 
     sqlite3_reset(st);

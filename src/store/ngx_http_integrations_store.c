@@ -73,6 +73,7 @@ typedef struct {
     integrations_store_kind_e      kind;
     ngx_msec_t                     interval;
     ngx_uint_t                     batch;
+    ngx_msec_t                     age;         /* 0: expired by itself */
 } ngx_http_integrations_store_cleanup_t;
 
 
@@ -265,6 +266,16 @@ ngx_int_t
 ngx_http_integrations_store_add_cleanup(ngx_conf_t *cf,
     integrations_store_kind_e kind, ngx_msec_t interval, ngx_uint_t batch)
 {
+    return ngx_http_integrations_store_add_cleanup_age(cf, kind, interval,
+                                                       batch, 0);
+}
+
+
+ngx_int_t
+ngx_http_integrations_store_add_cleanup_age(ngx_conf_t *cf,
+    integrations_store_kind_e kind, ngx_msec_t interval, ngx_uint_t batch,
+    ngx_msec_t age)
+{
     ngx_http_integrations_store_main_conf_t  *smcf;
 
     smcf = ngx_http_conf_get_module_main_conf(cf,
@@ -277,6 +288,7 @@ ngx_http_integrations_store_add_cleanup(ngx_conf_t *cf,
     smcf->cleanups[smcf->ncleanups].kind = kind;
     smcf->cleanups[smcf->ncleanups].interval = interval;
     smcf->cleanups[smcf->ncleanups].batch = batch;
+    smcf->cleanups[smcf->ncleanups].age = age;
     smcf->ncleanups++;
 
     /* the shortest interval asked for drives them all */
@@ -799,6 +811,8 @@ ngx_http_integrations_store_cleanup_step(void)
     }
 
     op->core.in.purge.limit = (int64_t) cl->batch;
+    op->core.in.purge.before = integrations_store_wall_clock()
+                               - (int64_t) cl->age;
     op->done = ngx_http_integrations_store_cleaned;
 
     if (ngx_http_integrations_store_post(op, NULL) != NGX_OK) {

@@ -101,6 +101,11 @@ ngx_msec_t ngx_http_integrations_store_timeout(ngx_conf_t *cf);
 ngx_int_t ngx_http_integrations_store_add_cleanup(ngx_conf_t *cf,
     integrations_store_kind_e kind, ngx_msec_t interval, ngx_uint_t batch);
 
+/* the same, for rows older than age: in.purge.before is now - age */
+ngx_int_t ngx_http_integrations_store_add_cleanup_age(ngx_conf_t *cf,
+    integrations_store_kind_e kind, ngx_msec_t interval, ngx_uint_t batch,
+    ngx_msec_t age);
+
 
 /* Run time. */
 

@@ -379,9 +379,56 @@ test_date(void)
 }
 
 
+static void
+test_smtp_classify(void)
+{
+    size_t                          i;
+    integrations_notify_result_t    res;
+    integrations_notify_response_t  r;
+
+    static const struct {
+        unsigned     status;
+        int          transport;
+        int          outcome;
+        unsigned     flags;
+        const char  *code;
+    } cases[] = {
+        { 250, 0, INTEGRATIONS_NOTIFY_SENT, 0, "smtp_250" },
+        { 535, 0, INTEGRATIONS_NOTIFY_RETRYABLE, INTEGRATIONS_NOTIFY_F_CONFIG,
+          "smtp_535" },
+        { 530, 0, INTEGRATIONS_NOTIFY_RETRYABLE, INTEGRATIONS_NOTIFY_F_CONFIG,
+          "smtp_530" },
+        { 421, 0, INTEGRATIONS_NOTIFY_RETRYABLE, 0, "smtp_421" },
+        { 452, 0, INTEGRATIONS_NOTIFY_RETRYABLE, 0, "smtp_452" },
+        { 550, 0, INTEGRATIONS_NOTIFY_PERMANENT, 0, "smtp_550" },
+        { 554, 0, INTEGRATIONS_NOTIFY_PERMANENT, 0, "smtp_554" },
+        { 354, 0, INTEGRATIONS_NOTIFY_UNKNOWN, INTEGRATIONS_NOTIFY_F_AMBIGUOUS,
+          "smtp_354" },
+        { 0, INTEGRATIONS_NOTIFY_T_CONNECT, INTEGRATIONS_NOTIFY_RETRYABLE, 0,
+          "connect" },
+        { 0, INTEGRATIONS_NOTIFY_T_TIMEOUT, INTEGRATIONS_NOTIFY_RETRYABLE,
+          INTEGRATIONS_NOTIFY_F_AMBIGUOUS, "timeout" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&r, 0, sizeof(r));
+        r.status = cases[i].status;
+        r.transport = cases[i].transport;
+        r.retry_after = -1;
+
+        ok(integrations_mime_smtp_classify(&r, &res) == cases[i].outcome
+           && res.outcome == cases[i].outcome && res.flags == cases[i].flags,
+           "SMTP %u/%d: %s", cases[i].status, cases[i].transport,
+           integrations_notify_outcome_name(cases[i].outcome));
+        is_str(res.code, cases[i].code, "its code");
+    }
+}
+
+
 int
 main(void)
 {
+    test_smtp_classify();
     test_plain();
     test_korean();
     test_long_body();

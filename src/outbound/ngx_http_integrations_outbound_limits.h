@@ -1,0 +1,59 @@
+/*
+ * The limits of an outbound call: a caller's rate_limit= zone, then its
+ * circuit_breaker= zone, keyed by the caller's name (a payment or a
+ * notification provider), and the breaker told how the call ended.
+ *
+ * A caller that owns its limits points req->limits at one of these (kept
+ * for the configuration's life: the breaker's ticket refers to its
+ * breaker_conf) and the outbound client runs admit before the call and
+ * record or release after it; without req->limits the process's hooks
+ * (ngx_http_integrations_outbound_hooks) decide.
+ */
+
+#ifndef NGX_HTTP_INTEGRATIONS_OUTBOUND_LIMITS_H
+#define NGX_HTTP_INTEGRATIONS_OUTBOUND_LIMITS_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "integrations_breaker.h"
+#include "ngx_http_integrations_outbound.h"
+
+
+struct ngx_http_integrations_outbound_limits_s {
+    ngx_str_t                    name;          /* the key in both zones */
+    const char                  *who;           /* "payments": log lines */
+    ngx_shm_zone_t              *rate_limit;    /* NULL: not limited */
+    ngx_shm_zone_t              *breaker;       /* NULL: no breaker */
+    integrations_breaker_conf_t  breaker_conf;
+};
+
+
+/*
+ * The limiter is asked without committing, then the breaker, then the
+ * limiter commits: a call the breaker refuses uses up none of the rate.
+ * NGX_OK: admitted (req->admission holds the breaker's ticket); NGX_BUSY:
+ * over the rate; NGX_DECLINED: the breaker is open; NGX_ERROR.  *wait is
+ * the refusal's wait in ms.
+ */
+ngx_int_t ngx_http_integrations_outbound_limits_admit(
+    ngx_http_integrations_outbound_limits_t *l,
+    ngx_http_integrations_outbound_req_t *req, uint64_t *wait);
+
+/* whether the breaker would admit a call now, without side effects */
+ngx_int_t ngx_http_integrations_outbound_limits_available(
+    ngx_http_integrations_outbound_limits_t *l);
+
+/*
+ * A finished call: no answer, or a 5xx (an SMTP 4xx), is a failure of
+ * the provider; any other answer a success.
+ */
+void ngx_http_integrations_outbound_limits_record(
+    ngx_http_integrations_outbound_req_t *req);
+
+/* an admitted call that ends with no outcome */
+void ngx_http_integrations_outbound_limits_release(
+    ngx_http_integrations_outbound_req_t *req);
+
+#endif /* NGX_HTTP_INTEGRATIONS_OUTBOUND_LIMITS_H */

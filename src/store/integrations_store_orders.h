@@ -1,0 +1,33 @@
+/*
+ * The durable store: the Coupang e-book flow's operations (migration 4:
+ * ORDER_INGEST, CURSOR_*, ORDER_DUE/FULFIL/MESSAGE, MARK, RETURN_*,
+ * REVOKE_*), run by integrations_store_db_run() like every operation.
+ * No nginx headers.
+ */
+
+#ifndef INTEGRATIONS_STORE_ORDERS_H
+#define INTEGRATIONS_STORE_ORDERS_H
+
+#include "integrations_store_db.h"
+
+
+integrations_store_rc_e integrations_store_orders_op(
+    const integrations_store_driver_t *d, integrations_store_conn_t *c,
+    integrations_store_op_t *op);
+
+/*
+ * An ORDER_INGEST hook (integrations_store_tx_hook_pt) that inserts the
+ * outbox items of data (an integrations_store_orders_outbox_t) in the
+ * ingest's transaction: the buyer's message, and alerts, commit with the
+ * order or not at all.
+ */
+typedef struct {
+    const integrations_store_outbox_item_t  *items;
+    size_t                                   n;
+    integrations_store_outbox_result_t      *results;
+} integrations_store_orders_outbox_t;
+
+int integrations_store_orders_outbox_hook(integrations_store_tx_t *tx,
+    void *data);
+
+#endif /* INTEGRATIONS_STORE_ORDERS_H */

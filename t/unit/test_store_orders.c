@@ -1,0 +1,719 @@
+/*
+ * The Coupang e-book flow's store operations (migration 4) against a
+ * real database, without nginx: SQLite in a temporary directory, and
+ * PostgreSQL as well when STORE_TEST_PG names one.  Ingest is idempotent
+ * (once per box, also from threads racing on one box), a hook runs inside
+ * the ingest transaction and its failure undoes everything, cursors only
+ * move forward, message outcomes and fulfil steps apply once, marks do
+ * not repeat until they expire, a return revokes unredeemed units first
+ * and only once, a withdrawal is noticed once.
+ */
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "integrations_store.h"
+#include "integrations_store_db.h"
+#include "integrations_store_orders.h"
+
+
+static const char  *backend;
+static const char  *dburl;
+static char         sqlite_path[512];
+
+
+#define B(s)  ((integrations_store_bytes_t) { (const unsigned char *) (s),     \
+                                              strlen(s) })
+
+
+static void
+t_conf(integrations_store_conf_t *conf, const char *url)
+{
+    const char  *err;
+
+    memset(conf, 0, sizeof(integrations_store_conf_t));
+
+    if (integrations_store_url_parse((const unsigned char *) url,
+                                     strlen(url), &conf->url, &err)
+        != 0)
+    {
+        printf("Bail out! bad URL %s: %s\n", url, err);
+        exit(1);
+    }
+
+    conf->timeout = 5000;
+    conf->connect_timeout = 2000;
+    conf->pool = 4;
+}
+
+
+static void
+t_op(integrations_store_op_t *op, integrations_store_kind_e kind,
+    int64_t now)
+{
+    integrations_store_op_clear(op);
+    memset(op, 0, sizeof(integrations_store_op_t));
+    op->kind = kind;
+    op->now = now;
+    op->deadline = integrations_store_clock() + 5000;
+}
+
+
+/* one number from SQL, through the backend's own client library */
+
+static long long
+t_value(const char *sql)
+{
+    long long      v;
+    sqlite3       *db;
+    sqlite3_stmt  *st;
+    PGconn        *pg;
+    PGresult      *res;
+
+    v = -1;
+
+    if (strcmp(backend, "sqlite") == 0) {
+        if (sqlite3_open(sqlite_path, &db) != SQLITE_OK) {
+            return -1;
+        }
+
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                v = sqlite3_column_int64(st, 0);
+            }
+
+            sqlite3_finalize(st);
+        }
+
+        sqlite3_close(db);
+        return v;
+    }
+
+    pg = PQconnectdb(dburl);
+
+    if (PQstatus(pg) == CONNECTION_OK) {
+        res = PQexec(pg, sql);
+
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+            v = atoll(PQgetvalue(res, 0, 0));
+        }
+
+        PQclear(res);
+    }
+
+    PQfinish(pg);
+    return v;
+}
+
+
+static void
+t_exec(const char *sql)
+{
+    sqlite3   *db;
+    PGconn    *pg;
+    PGresult  *res;
+
+    if (strcmp(backend, "sqlite") == 0) {
+        if (sqlite3_open(sqlite_path, &db) == SQLITE_OK) {
+            sqlite3_exec(db, sql, NULL, NULL, NULL);
+        }
+
+        sqlite3_close(db);
+        return;
+    }
+
+    pg = PQconnectdb(dburl);
+    PQclear(PQexec(pg, "SET client_min_messages TO warning"));
+    res = PQexec(pg, sql);
+    PQclear(res);
+    PQfinish(pg);
+}
+
+
+/* ---- an order: box 642538971006401429, two items, three units ---------- */
+
+static integrations_store_order_item_t  t_items[2];
+static integrations_store_order_unit_t  t_units[3];
+static char                              t_hash[3][65];
+static char                              t_msg[64];
+static char                              t_order[32];
+
+
+static void
+t_ingest(integrations_store_op_t *op, const char *box, int64_t now)
+{
+    int  i;
+
+    t_op(op, INTEGRATIONS_STORE_OP_ORDER_INGEST, now);
+
+    memset(t_items, 0, sizeof(t_items));
+    memset(t_units, 0, sizeof(t_units));
+
+    t_items[0].vendor_item_id = B("3242596358");
+    t_items[0].product_code = B("EBOOK-001");
+    t_items[0].item_name = B("[전자책] 예제 도서, PDF");
+    t_items[0].quantity = 2;
+    t_items[0].links = 2;
+    t_items[1].vendor_item_id = B("3242596359");
+    t_items[1].product_code = B("EBOOK-002");
+    t_items[1].quantity = 1;
+    t_items[1].links = 1;
+
+    for (i = 0; i < 3; i++) {
+        snprintf(t_hash[i], sizeof(t_hash[i]), "%s%02d%048d", box, i, 0);
+        t_hash[i][64] = '\0';
+        t_units[i].vendor_item_id = (i < 2) ? B("3242596358")
+                                            : B("3242596359");
+        t_units[i].product_code = (i < 2) ? B("EBOOK-001") : B("EBOOK-002");
+        t_units[i].unit = (i < 2) ? i + 1 : 1;
+        t_units[i].units = (i < 2) ? 2 : 1;
+        t_units[i].token_hash.data = (const unsigned char *) t_hash[i];
+        t_units[i].token_hash.len = 64;
+        t_units[i].expires_at = now + 30LL * 86400 * 1000;
+    }
+
+    op->in.ingest.vendor_id = B("A00012345");
+    op->in.ingest.shipment_box_id.data = (const unsigned char *) box;
+    op->in.ingest.shipment_box_id.len = strlen(box);
+    /* the racers' box is another order */
+    snprintf(t_order, sizeof(t_order), "%s",
+             strcmp(box, "642538971006409999") == 0 ? "22000009549999"
+                                                    : "22000009546234");
+    snprintf(t_msg, sizeof(t_msg), "coupang:A00012345:%s", box);
+    op->in.ingest.order_id = B(t_order);
+    op->in.ingest.coupang_status = B("ACCEPT");
+    op->in.ingest.contact = B("05031235464");
+    op->in.ingest.contact_source = B("orderer");
+    op->in.ingest.buyer_name = B("신*희");
+    op->in.ingest.message_id = B(t_msg);
+    op->in.ingest.detail = B("2 items, 3 links");
+    op->in.ingest.api = 4;
+    op->in.ingest.contact_kind = 1;
+    op->in.ingest.ordered_at = now - 60000;
+    op->in.ingest.message_state = INTEGRATIONS_STORE_MSG_QUEUED;
+    op->in.ingest.fulfil_state = INTEGRATIONS_STORE_FULFIL_WAIT;
+    op->in.ingest.items = t_items;
+    op->in.ingest.nitems = 2;
+    op->in.ingest.units = t_units;
+    op->in.ingest.nunits = 3;
+}
+
+
+typedef struct {
+    int  calls;
+    int  fail;
+} t_hook_t;
+
+
+static int
+t_hook(integrations_store_tx_t *tx, void *data)
+{
+    t_hook_t  *h = data;
+
+    (void) tx;
+    h->calls++;
+
+    return h->fail ? INTEGRATIONS_STORE_ERROR : INTEGRATIONS_STORE_OK;
+}
+
+
+typedef struct {
+    integrations_store_pool_t  *pool;
+    integrations_store_op_t     op;     /* prepared before the threads */
+    int                         inserted;
+    integrations_store_rc_e     rc;
+} t_racer_t;
+
+
+static void *
+t_racer(void *data)
+{
+    t_racer_t  *r = data;
+
+    integrations_store_db_run(r->pool, &r->op);
+    r->rc = r->op.rc;
+    r->inserted = r->op.out.ingest.inserted;
+    integrations_store_op_clear(&r->op);
+
+    return NULL;
+}
+
+
+static void
+run_suite(const char *url)
+{
+    int                        i, inserted;
+    char                       q[256];
+    t_hook_t                   hook;
+    pthread_t                  th[4];
+    t_racer_t                  racer[4];
+    integrations_store_op_t    op;
+    integrations_store_conf_t  conf;
+    integrations_store_pool_t  pool;
+    integrations_store_return_item_t  ri[1];
+
+    memset(&op, 0, sizeof(op));
+    dburl = url;
+
+    t_exec("DROP TABLE IF EXISTS integrations_orders;"
+           "DROP TABLE IF EXISTS integrations_order_items;"
+           "DROP TABLE IF EXISTS integrations_activations;"
+           "DROP TABLE IF EXISTS integrations_activation_links;"
+           "DROP TABLE IF EXISTS integrations_order_events;"
+           "DROP TABLE IF EXISTS integrations_coupang_returns;"
+           "DROP TABLE IF EXISTS integrations_coupang_inquiries;"
+           "DROP TABLE IF EXISTS integrations_alert_marks;"
+           "DROP TABLE IF EXISTS integrations_job_cursors;"
+           "DROP TABLE IF EXISTS integrations_notification_attempts;"
+           "DROP TABLE IF EXISTS integrations_notifications;"
+           "DROP TABLE IF EXISTS integrations_idempotency;"
+           "DROP TABLE IF EXISTS integrations_leases;"
+           "DROP TABLE IF EXISTS integrations_health;"
+           "DROP TABLE IF EXISTS integrations_schema");
+
+    t_conf(&conf, url);
+    ok(integrations_store_pool_init(&pool, &conf) == 0, "[%s] pool", backend);
+
+    /* ingest: once */
+
+    memset(&hook, 0, sizeof(hook));
+    t_ingest(&op, "642538971006401429", 1000);
+    op.in.ingest.hook = t_hook;
+    op.in.ingest.hook_data = &hook;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ingest.inserted == 1,
+       "[%s] a new box is ingested (%s)", backend, op.error);
+    is_int(hook.calls, 1, "[%s]   its hook ran in the transaction", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_items"), 2,
+           "[%s]   two items", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_activations"), 3,
+           "[%s]   three units", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_activation_links"), 3,
+           "[%s]   three links", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events"), 1,
+           "[%s]   one event", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_orders WHERE"
+                   " shipment_box_id = '642538971006401429'"
+                   " AND order_id = '22000009546234'"), 1,
+           "[%s]   the 18-digit id kept as written", backend);
+
+    t_ingest(&op, "642538971006401429", 2000);
+    op.in.ingest.hook = t_hook;
+    op.in.ingest.hook_data = &hook;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ingest.inserted == 0,
+       "[%s] the same box again: nothing", backend);
+    is_int(hook.calls, 1, "[%s]   the hook did not run", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_activations"), 3,
+           "[%s]   no unit added", backend);
+
+    /* a failing hook undoes the box */
+
+    hook.fail = 1;
+    t_ingest(&op, "642538971006401430", 2000);
+    op.in.ingest.hook = t_hook;
+    op.in.ingest.hook_data = &hook;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc != INTEGRATIONS_STORE_OK && op.out.ingest.inserted == 0,
+       "[%s] a failing hook fails the ingest", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_orders WHERE"
+                   " shipment_box_id = '642538971006401430'"), 0,
+           "[%s]   and rolls the box back", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_activations"), 3,
+           "[%s]   with its units", backend);
+
+    /* four threads race on one box: one wins */
+
+    memset(racer, 0, sizeof(racer));
+
+    for (i = 0; i < 4; i++) {
+        racer[i].pool = &pool;
+        t_ingest(&racer[i].op, "642538971006409999", 5000);
+    }
+
+    for (i = 0; i < 4; i++) {
+        pthread_create(&th[i], NULL, t_racer, &racer[i]);
+    }
+
+    inserted = 0;
+
+    for (i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        inserted += racer[i].inserted;
+        ok(racer[i].rc == INTEGRATIONS_STORE_OK, "[%s] racer %d: %s", backend,
+           i, integrations_store_rc_name(racer[i].rc));
+    }
+
+    is_int(inserted, 1, "[%s] four racers on one box: one ingests it",
+           backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_activations WHERE"
+                   " shipment_box_id = '642538971006409999'"), 3,
+           "[%s]   its units once", backend);
+
+    /* cursors move forward only */
+
+    t_op(&op, INTEGRATIONS_STORE_OP_CURSOR_GET, 1000);
+    op.in.cursor.name = B("coupang_orders:A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && !op.out.cursor.found,
+       "[%s] no cursor yet", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_CURSOR_SET, 1000);
+    op.in.cursor.name = B("coupang_orders:A00012345");
+    op.in.cursor.value = 500;
+    integrations_store_db_run(&pool, &op);
+    t_op(&op, INTEGRATIONS_STORE_OP_CURSOR_SET, 1000);
+    op.in.cursor.name = B("coupang_orders:A00012345");
+    op.in.cursor.value = 400;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == 0,
+       "[%s] a cursor does not move back", backend);
+    t_op(&op, INTEGRATIONS_STORE_OP_CURSOR_GET, 1000);
+    op.in.cursor.name = B("coupang_orders:A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.out.cursor.found && op.out.cursor.value == 500,
+       "[%s]   it stays at 500", backend);
+
+    /* nothing is due before the message is sent */
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_DUE, 10000);
+    op.in.due.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.due.n == 0,
+       "[%s] nothing due while the message is queued", backend);
+
+    /* the message's outcome, once */
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGE, 3000);
+    op.in.message.message_id = B("coupang:A00012345:642538971006401429");
+    op.in.message.message_state = INTEGRATIONS_STORE_MSG_SENT;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == 1,
+       "[%s] the message sent", backend);
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGE, 3100);
+    op.in.message.message_id = B("coupang:A00012345:642538971006401429");
+    op.in.message.message_state = INTEGRATIONS_STORE_MSG_SENT;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == 0,
+       "[%s]   told twice: nothing more", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_activations WHERE"
+                   " shipment_box_id = '642538971006401429' AND state = 2"), 3,
+           "[%s]   its units are link_sent", backend);
+    is_int(t_value("SELECT sent_at FROM integrations_orders WHERE"
+                   " shipment_box_id = '642538971006401429'"), 3000,
+           "[%s]   sent_at recorded", backend);
+
+    /* due: the box with both items */
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_DUE, 10000);
+    op.in.due.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.due.n == 1,
+       "[%s] one box due (%s)", backend, op.error);
+
+    if (op.out.due.n == 1) {
+        is_str(op.out.due.orders[0].shipment_box_id, "642538971006401429",
+               "[%s]   its id", backend);
+        is_str(op.out.due.orders[0].order_id, "22000009546234",
+               "[%s]   its order", backend);
+        is_int(op.out.due.orders[0].fulfil_state,
+               INTEGRATIONS_STORE_FULFIL_ACK, "[%s]   to acknowledge",
+               backend);
+        is_int(op.out.due.orders[0].nitems, 2, "[%s]   two items", backend);
+        is_str(op.out.due.orders[0].items[1], "3242596359",
+               "[%s]   the second item", backend);
+    }
+
+    /* a fulfil step applies from its state only */
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_FULFIL, 11000);
+    op.in.fulfil.vendor_id = B("A00012345");
+    op.in.fulfil.shipment_box_id = B("642538971006401429");
+    op.in.fulfil.event = "acknowledged";
+    op.in.fulfil.from_state = INTEGRATIONS_STORE_FULFIL_ACK;
+    op.in.fulfil.to_state = INTEGRATIONS_STORE_FULFIL_INVOICE;
+    op.in.fulfil.next_at = 11000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == 1,
+       "[%s] acknowledged", backend);
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == 0,
+       "[%s]   a repeated outcome changes nothing", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_FULFIL, 12000);
+    op.in.fulfil.vendor_id = B("A00012345");
+    op.in.fulfil.shipment_box_id = B("642538971006401429");
+    op.in.fulfil.event = "invoiced";
+    op.in.fulfil.invoice_number = B("642538971006401429");
+    op.in.fulfil.from_state = INTEGRATIONS_STORE_FULFIL_INVOICE;
+    op.in.fulfil.to_state = INTEGRATIONS_STORE_FULFIL_DONE;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == 1,
+       "[%s] invoiced", backend);
+    is_int(t_value("SELECT acked_at + invoiced_at FROM integrations_orders"
+                   " WHERE shipment_box_id = '642538971006401429'"), 23000,
+           "[%s]   both times recorded", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006401429'"), 4,
+           "[%s]   four events", backend);
+
+    /* marks */
+
+    t_op(&op, INTEGRATIONS_STORE_OP_MARK, 1000);
+    op.in.mark.mark = B("key_expiry:2025-09-01");
+    op.in.mark.expires_at = 2000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == 1,
+       "[%s] a new mark", backend);
+    t_op(&op, INTEGRATIONS_STORE_OP_MARK, 1500);
+    op.in.mark.mark = B("key_expiry:2025-09-01");
+    op.in.mark.expires_at = 2500;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == 0,
+       "[%s]   not again while it lasts", backend);
+    t_op(&op, INTEGRATIONS_STORE_OP_MARK, 2000);
+    op.in.mark.mark = B("key_expiry:2025-09-01");
+    op.in.mark.expires_at = 3000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == 1,
+       "[%s]   again once it expired", backend);
+
+    for (i = 0; i < 2; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_MARK, 1000);
+        op.in.mark.table = 1;
+        op.in.mark.vendor_id = B("A00012345");
+        op.in.mark.mark = B("online:123");
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == (i == 0),
+           "[%s] an inquiry reported %s", backend,
+           i ? "again: not new" : "first: new");
+    }
+
+    /* a return of one unit of the first item: the unredeemed one goes */
+
+    t_exec("UPDATE integrations_activations SET state = 3 WHERE"
+           " shipment_box_id = '642538971006401429' AND unit = 1"
+           " AND vendor_item_id = '3242596358'");
+
+    ri[0].vendor_item_id = B("3242596358");
+    ri[0].count = 1;
+
+    for (i = 0; i < 2; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_RETURN_APPLY, 20000);
+        op.in.ret.vendor_id = B("A00012345");
+        op.in.ret.receipt_id = B("365937");
+        op.in.ret.order_id = B("22000009546234");
+        op.in.ret.receipt_type = B("RETURN");
+        op.in.ret.receipt_status = B("RETURNS_UNCHECKED");
+        op.in.ret.reason = B("return");
+        op.in.ret.revoke_call_state = INTEGRATIONS_STORE_REVOKE_DUE;
+        op.in.ret.items = ri;
+        op.in.ret.nitems = 1;
+        integrations_store_db_run(&pool, &op);
+
+        if (i == 0) {
+            ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.is_new
+               && op.out.ret.n == 1, "[%s] a return revokes one unit (%s)",
+               backend, op.error);
+            ok(op.out.ret.n == 1 && op.out.ret.units[0].unit == 2
+               && op.out.ret.units[0].was_state == 2,
+               "[%s]   the unredeemed one", backend);
+
+        } else {
+            ok(op.rc == INTEGRATIONS_STORE_OK && !op.out.ret.is_new
+               && op.out.ret.n == 0, "[%s]   seen again: nothing", backend);
+        }
+    }
+
+    snprintf(q, sizeof(q), "SELECT COUNT(*) FROM integrations_activation_links"
+             " WHERE revoked_at = 20000");
+    is_int(t_value(q), 1, "[%s]   its link revoked", backend);
+    is_int(t_value("SELECT state FROM integrations_orders WHERE"
+                   " shipment_box_id = '642538971006401429'"), 2,
+           "[%s]   the order is not all revoked", backend);
+
+    /* the rest of it: the redeemed unit and the second item */
+
+    ri[0].count = 5;
+    t_op(&op, INTEGRATIONS_STORE_OP_RETURN_APPLY, 21000);
+    op.in.ret.vendor_id = B("A00012345");
+    op.in.ret.receipt_id = B("365938");
+    op.in.ret.order_id = B("22000009546234");
+    op.in.ret.receipt_type = B("RETURN");
+    op.in.ret.receipt_status = B("RETURNS_UNCHECKED");
+    op.in.ret.reason = B("return");
+    op.in.ret.revoke_call_state = INTEGRATIONS_STORE_REVOKE_DUE;
+    op.in.ret.items = ri;
+    op.in.ret.nitems = 1;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 1
+       && op.out.ret.units[0].was_state == 3,
+       "[%s] a second return takes the redeemed unit", backend);
+
+    ri[0].vendor_item_id = B("3242596359");
+    ri[0].count = 1;
+    t_op(&op, INTEGRATIONS_STORE_OP_RETURN_APPLY, 22000);
+    op.in.ret.vendor_id = B("A00012345");
+    op.in.ret.receipt_id = B("365939");
+    op.in.ret.order_id = B("22000009546234");
+    op.in.ret.receipt_type = B("CANCEL");
+    op.in.ret.receipt_status = B("RELEASE_STOP_UNCHECKED");
+    op.in.ret.reason = B("cancel");
+    op.in.ret.items = ri;
+    op.in.ret.nitems = 1;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 1,
+       "[%s] a cancel takes the last unit", backend);
+    is_int(t_value("SELECT state FROM integrations_orders WHERE"
+                   " shipment_box_id = '642538971006401429'"), 4,
+           "[%s]   the order is revoked", backend);
+
+    /* revoke calls due: the two returns' units (the cancel's has none) */
+
+    t_op(&op, INTEGRATIONS_STORE_OP_REVOKE_DUE, 30000);
+    op.in.revoke_due.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.revoke_due.n == 2,
+       "[%s] two activation_revoke calls due (%s)", backend, op.error);
+
+    if (op.out.revoke_due.n == 2) {
+        is_str(op.out.revoke_due.units[0].receipt_id, "365937",
+               "[%s]   the first return's", backend);
+        is_str(op.out.revoke_due.units[0].product_code, "EBOOK-001",
+               "[%s]   with its product", backend);
+        is_str(op.out.revoke_due.units[0].reason, "return",
+               "[%s]   and reason", backend);
+    }
+
+    t_op(&op, INTEGRATIONS_STORE_OP_REVOKE_CALL, 30000);
+    op.in.revoke_call.vendor_id = B("A00012345");
+    op.in.revoke_call.shipment_box_id = B("642538971006401429");
+    op.in.revoke_call.vendor_item_id = B("3242596358");
+    op.in.revoke_call.unit = 2;
+    op.in.revoke_call.state = INTEGRATIONS_STORE_REVOKE_DONE;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == 1,
+       "[%s] a revoke call done", backend);
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == 0,
+       "[%s]   twice: nothing", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_REVOKE_DUE, 30000);
+    op.in.revoke_due.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    is_int(op.out.revoke_due.n, 1, "[%s]   one left", backend);
+
+    /* the transactional outbox: the buyer's message with the box */
+
+    {
+    integrations_store_outbox_item_t    item;
+    integrations_store_outbox_result_t  res;
+    integrations_store_orders_outbox_t  ob;
+
+    memset(&item, 0, sizeof(item));
+    item.id = B("coupang:A00012345:642538971006405555");
+    item.scope = B("");
+    item.idem_hash = B("h");
+    item.channel = B("sms");
+    item.provider = B("sms");
+    item.recipient = B("05031235464");
+    item.recipient_mask = B("0503****5464");
+    item.text = B("link");
+    item.send_at = 50000;
+    item.expires_at = 50000 + 86400000;
+    ob.items = &item;
+    ob.n = 1;
+    ob.results = &res;
+
+    t_ingest(&op, "642538971006405555", 50000);
+    op.in.ingest.hook = integrations_store_orders_outbox_hook;
+    op.in.ingest.hook_data = &ob;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ingest.inserted == 1,
+       "[%s] a box with its message in the outbox (%s)", backend, op.error);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_notifications WHERE"
+                   " id = 'coupang:A00012345:642538971006405555'"), 1,
+           "[%s]   the notification row", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 51000);
+    op.in.sync.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 0
+       && op.out.sync.failed == 0, "[%s]   queued: nothing to sync",
+       backend);
+
+    t_exec("UPDATE integrations_notifications SET state = 2 WHERE"
+           " id = 'coupang:A00012345:642538971006405555'");
+
+    for (i = 0; i < 2; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 52000);
+        op.in.sync.vendor_id = B("A00012345");
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == (i == 0),
+           "[%s]   sent by the outbox: %s", backend,
+           i ? "once only" : "synced");
+    }
+
+    is_int(t_value("SELECT fulfil_state FROM integrations_orders WHERE"
+                   " shipment_box_id = '642538971006405555'"),
+           INTEGRATIONS_STORE_FULFIL_ACK, "[%s]   its acknowledgement due",
+           backend);
+    }
+
+    /* a withdrawal, once */
+
+    for (i = 0; i < 2; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_RETURN_WITHDRAW, 40000);
+        op.in.withdraw.vendor_id = B("A00012345");
+        op.in.withdraw.receipt_id = B("365937");
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK && op.out.changed == (i == 0),
+           "[%s] a withdrawal %s", backend, i ? "again: nothing" : "noticed");
+    }
+
+    integrations_store_op_clear(&op);
+    integrations_store_pool_destroy(&pool);
+}
+
+
+int
+main(void)
+{
+    char         dir[] = "/tmp/test_store_orders-XXXXXX";
+    char         url[600], cmd[600];
+    const char  *pg;
+
+    if (mkdtemp(dir) == NULL) {
+        printf("Bail out! mkdtemp\n");
+        return 1;
+    }
+
+    backend = "sqlite";
+    snprintf(sqlite_path, sizeof(sqlite_path), "%s/store.db", dir);
+    snprintf(url, sizeof(url), "sqlite:%s", sqlite_path);
+    run_suite(url);
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) {
+        diag("could not remove %s", dir);
+    }
+
+    pg = getenv("STORE_TEST_PG");
+
+    if (pg && pg[0]) {
+        backend = "postgresql";
+        run_suite(pg);
+
+    } else {
+        diag("STORE_TEST_PG is not set: PostgreSQL skipped here");
+    }
+
+    return done_testing();
+}
