@@ -70,10 +70,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
 
     case 1:
-        if (integrations_act_admin_query(p, n, &q, &field, err, sizeof(err))
+        if (integrations_act_admin_query(p, n, data[0] & 0x80, &q, &field,
+                                         err, sizeof(err))
             == 0)
         {
-            if (q.limit < 1 || q.limit > INTEGRATIONS_ACT_ADMIN_LIMIT_MAX
+            if (q.limit < 1
+                || q.limit > (q.csv ? INTEGRATIONS_ACT_ADMIN_CSV_MAX
+                                    : INTEGRATIONS_ACT_ADMIN_LIMIT_MAX)
                 || q.states >= (1u << INTEGRATIONS_ACT_NSTATES))
             {
                 abort();

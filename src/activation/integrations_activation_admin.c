@@ -3,6 +3,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -108,7 +109,7 @@ integrations_act_admin_route(const char *path, size_t len, const char **id,
 
 
 int
-integrations_act_admin_query(const char *q, size_t len,
+integrations_act_admin_query(const char *q, size_t len, int csv,
     integrations_act_admin_query_t *out, const char **field, char *err,
     size_t err_len)
 {
@@ -125,7 +126,8 @@ integrations_act_admin_query(const char *q, size_t len,
     memset(out, 0, sizeof(integrations_act_admin_query_t));
     out->since = -1;
     out->until = -1;
-    out->limit = INTEGRATIONS_ACT_ADMIN_LIMIT_DEFAULT;
+    out->limit = 0;
+    out->csv = csv;
 
     *field = "";
     seen = 0;
@@ -211,20 +213,18 @@ integrations_act_admin_query(const char *q, size_t len,
             break;
 
         case 3:
-            if (!admin_digits(v, vlen, 3)) {
-                snprintf(err, err_len, "must be an integer from 1 to %d",
-                         INTEGRATIONS_ACT_ADMIN_LIMIT_MAX);
-                return -1;
-            }
-
             n = 0;
-            for (j = 0; j < vlen; j++) {
-                n = n * 10 + (v[j] - '0');
+
+            if (admin_digits(v, vlen, 4)) {
+                for (j = 0; j < vlen; j++) {
+                    n = n * 10 + (v[j] - '0');
+                }
             }
 
-            if (n < 1 || n > INTEGRATIONS_ACT_ADMIN_LIMIT_MAX) {
-                snprintf(err, err_len, "must be an integer from 1 to %d",
-                         INTEGRATIONS_ACT_ADMIN_LIMIT_MAX);
+            if (n < 1) {
+                snprintf(err, err_len, "must be an integer from 1 to %d "
+                         "(%d for CSV)", INTEGRATIONS_ACT_ADMIN_LIMIT_MAX,
+                         INTEGRATIONS_ACT_ADMIN_CSV_MAX);
                 return -1;
             }
 
@@ -251,6 +251,20 @@ integrations_act_admin_query(const char *q, size_t len,
                 return -1;
             }
         }
+    }
+
+    if (out->limit == 0) {
+        out->limit = out->csv ? INTEGRATIONS_ACT_ADMIN_CSV_DEFAULT
+                              : INTEGRATIONS_ACT_ADMIN_LIMIT_DEFAULT;
+
+    } else if (out->limit > (out->csv ? INTEGRATIONS_ACT_ADMIN_CSV_MAX
+                                      : INTEGRATIONS_ACT_ADMIN_LIMIT_MAX))
+    {
+        *field = "limit";
+        snprintf(err, err_len, "must be an integer from 1 to %d "
+                 "(%d for CSV)", INTEGRATIONS_ACT_ADMIN_LIMIT_MAX,
+                 INTEGRATIONS_ACT_ADMIN_CSV_MAX);
+        return -1;
     }
 
     if (out->since >= 0 && out->until >= 0 && out->until <= out->since) {
@@ -729,4 +743,627 @@ admin_cursor_parse(const char *p, size_t len,
     out->after_id_len = len - i;
 
     return 0;
+}
+
+
+/* ---- the answers ------------------------------------------------------- */
+
+/* the list's columns (STMT_ACT_LIST) */
+enum {
+    L_VENDOR = 0, L_BOX, L_ORDER, L_STATE, L_CKIND, L_CONTACT, L_SEEN,
+    L_UNITS, L_REDEEMED, L_MSG, L_SENT, L_FULFIL, L_UPDATED, L_PRODUCTS,
+    L_NCOLS
+};
+
+/* STMT_ACT_ORDER_BOXES */
+enum {
+    B_VENDOR = 0, B_BOX, B_ORDER, B_STATE, B_CKIND, B_CONTACT, B_SOURCE,
+    B_BUYER, B_SEEN, B_ORDERED, B_PAID, B_MSG, B_SENT, B_FULFIL, B_ACKED,
+    B_INVOICED, B_NCOLS
+};
+
+/* STMT_ACT_ORDER_UNITS */
+enum {
+    U_BOX = 0, U_ITEM, U_UNIT, U_UNITS, U_PRODUCT, U_NAME, U_STATE, U_GRANT,
+    U_ATTEMPTS, U_GRANTED, U_REDEEMED, U_REVOKED, U_REASON, U_GEN,
+    U_EXPIRES, U_USED, U_NCOLS
+};
+
+/* STMT_ACT_ORDER_EVENTS */
+enum {
+    E_ID = 0, E_BOX, E_ITEM, E_UNIT, E_AT, E_EVENT, E_STATE, E_DETAIL,
+    E_NCOLS
+};
+
+
+static yajl_val admin_rows(const char *json, size_t len, size_t ncols);
+static yajl_val admin_col(yajl_val row, size_t i);
+static int admin_str(yajl_val row, size_t i, const char **s, size_t *n);
+static int64_t admin_int(yajl_val row, size_t i, int64_t dflt);
+static void admin_gen_str(integrations_json_gen_t *w, const char *key,
+    yajl_val row, size_t i);
+static void admin_gen_time(integrations_json_gen_t *w, const char *key,
+    yajl_val row, size_t i);
+static void admin_gen_int(integrations_json_gen_t *w, const char *key,
+    yajl_val row, size_t i);
+static void admin_gen_name(integrations_json_gen_t *w, const char *key,
+    const char *name);
+static void admin_gen_contact(integrations_json_gen_t *w, yajl_val row,
+    size_t kind, size_t value);
+static size_t admin_masked(yajl_val row, size_t kind, size_t value,
+    char *out, size_t size);
+
+
+const char *
+integrations_act_admin_message_name(int64_t state)
+{
+    static const char  *names[] = { "none", "queued", "sent", "failed" };
+
+    return (state >= 0 && state < 4) ? names[state] : "unknown";
+}
+
+
+const char *
+integrations_act_admin_fulfil_name(int64_t state)
+{
+    static const char  *names[] = {
+        "wait", "ack", "invoice", "done", "failed", "canceled", "held"
+    };
+
+    return (state >= 0 && state < 7) ? names[state] : "unknown";
+}
+
+
+const char *
+integrations_act_admin_grant_name(int64_t state)
+{
+    static const char  *names[] = { "none", "pending", "granted", "failed" };
+
+    return (state >= 0 && state < 4) ? names[state] : "unknown";
+}
+
+
+char *
+integrations_act_admin_list(const char *rows, size_t len, unsigned limit,
+    int csv, char *next, size_t *out_len)
+{
+    char                     *out, *p, iso[32], masked[INTEGRATIONS_ACT_ADMIN_MASK_LEN],
+                              units[24], redeemed[24], sent[32];
+    size_t                    i, k, n, need, size, plen;
+    const char               *s, *products;
+    yajl_val                  v, row;
+    integrations_json_gen_t   w;
+    integrations_act_cell_t   cells[11];
+
+    next[0] = '\0';
+
+    v = admin_rows(rows, len, L_NCOLS);
+    if (v == NULL) {
+        return NULL;
+    }
+
+    n = v->u.array.len;
+
+    if (n && n >= limit) {
+        row = v->u.array.values[n - 1];
+
+        if (admin_str(row, L_BOX, &s, &k) != 0
+            || integrations_act_admin_cursor(admin_int(row, L_SEEN, 0), s, k,
+                                             next, 64)
+               < 0)
+        {
+            next[0] = '\0';
+        }
+    }
+
+    if (csv) {
+        static const char  *head[] = {
+            "order_id", "shipment_box_id", "state", "contact",
+            "first_seen_at", "units", "redeemed", "message", "fulfilment",
+            "products", "updated_at"
+        };
+
+        size = 256;
+        out = malloc(size);
+        if (out == NULL) {
+            yajl_tree_free(v);
+            return NULL;
+        }
+
+        for (i = 0; i < 11; i++) {
+            cells[i].data = head[i];
+            cells[i].len = strlen(head[i]);
+        }
+
+        *out_len = integrations_act_csv_row(cells, 11, out, size);
+
+        for (i = 0; i < n; i++) {
+            row = v->u.array.values[i];
+
+            if (admin_str(row, L_ORDER, &cells[0].data, &cells[0].len) != 0
+                || admin_str(row, L_BOX, &cells[1].data, &cells[1].len) != 0)
+            {
+                free(out);
+                yajl_tree_free(v);
+                return NULL;
+            }
+
+            s = integrations_act_state_name(
+                    (integrations_act_state_e) admin_int(row, L_STATE, -1));
+            cells[2].data = s ? s : "unknown";
+            cells[2].len = strlen(cells[2].data);
+
+            cells[3].len = admin_masked(row, L_CKIND, L_CONTACT, masked,
+                                        sizeof(masked));
+            cells[3].data = masked;
+
+            integrations_act_admin_iso(admin_int(row, L_SEEN, 0), iso);
+            cells[4].data = iso;
+            cells[4].len = strlen(iso);
+
+            cells[5].len = (size_t) snprintf(units, sizeof(units), "%lld",
+                               (long long) admin_int(row, L_UNITS, 0));
+            cells[5].data = units;
+            cells[6].len = (size_t) snprintf(redeemed, sizeof(redeemed),
+                               "%lld", (long long) admin_int(row, L_REDEEMED,
+                                                             0));
+            cells[6].data = redeemed;
+
+            cells[7].data = integrations_act_admin_message_name(
+                                admin_int(row, L_MSG, -1));
+            cells[7].len = strlen(cells[7].data);
+            cells[8].data = integrations_act_admin_fulfil_name(
+                                admin_int(row, L_FULFIL, -1));
+            cells[8].len = strlen(cells[8].data);
+
+            if (admin_str(row, L_PRODUCTS, &products, &plen) != 0) {
+                products = "";
+                plen = 0;
+            }
+
+            cells[9].data = products;
+            cells[9].len = plen;
+
+            integrations_act_admin_iso(admin_int(row, L_UPDATED, 0), sent);
+            cells[10].data = sent;
+            cells[10].len = strlen(sent);
+
+            need = integrations_act_csv_row(cells, 11, NULL, 0);
+
+            if (*out_len + need + 1 > size) {
+                size = (*out_len + need + 1) * 2;
+                p = realloc(out, size);
+                if (p == NULL) {
+                    free(out);
+                    yajl_tree_free(v);
+                    return NULL;
+                }
+                out = p;
+            }
+
+            *out_len += integrations_act_csv_row(cells, 11, out + *out_len,
+                                                 size - *out_len);
+        }
+
+        yajl_tree_free(v);
+
+        return out;
+    }
+
+    if (integrations_json_gen_init(&w) != 0) {
+        yajl_tree_free(v);
+        return NULL;
+    }
+
+    yajl_gen_map_open(w.g);
+    integrations_json_gen_cstr(&w, "orders");
+    yajl_gen_array_open(w.g);
+
+    for (i = 0; i < n; i++) {
+        row = v->u.array.values[i];
+
+        yajl_gen_map_open(w.g);
+        admin_gen_str(&w, "order_id", row, L_ORDER);
+        admin_gen_str(&w, "shipment_box_id", row, L_BOX);
+        admin_gen_str(&w, "vendor_id", row, L_VENDOR);
+        admin_gen_name(&w, "state", integrations_act_state_name(
+                           (integrations_act_state_e) admin_int(row, L_STATE,
+                                                                -1)));
+        admin_gen_contact(&w, row, L_CKIND, L_CONTACT);
+        admin_gen_time(&w, "first_seen_at", row, L_SEEN);
+        admin_gen_int(&w, "units", row, L_UNITS);
+        admin_gen_int(&w, "redeemed", row, L_REDEEMED);
+        admin_gen_name(&w, "message", integrations_act_admin_message_name(
+                                          admin_int(row, L_MSG, -1)));
+        admin_gen_time(&w, "sent_at", row, L_SENT);
+        admin_gen_name(&w, "fulfilment", integrations_act_admin_fulfil_name(
+                                             admin_int(row, L_FULFIL, -1)));
+        admin_gen_time(&w, "updated_at", row, L_UPDATED);
+
+        integrations_json_gen_cstr(&w, "products");
+        yajl_gen_array_open(w.g);
+
+        if (admin_str(row, L_PRODUCTS, &products, &plen) == 0) {
+            for (k = 0; k < plen; k = need + 1) {
+                for (need = k; need < plen && products[need] != ',';
+                     need++)
+                {
+                    /* void */
+                }
+
+                if (need > k) {
+                    integrations_json_gen_str(&w, products + k, need - k);
+                }
+            }
+        }
+
+        yajl_gen_array_close(w.g);
+        yajl_gen_map_close(w.g);
+    }
+
+    yajl_gen_array_close(w.g);
+
+    integrations_json_gen_cstr(&w, "next");
+    if (next[0]) {
+        integrations_json_gen_cstr(&w, next);
+    } else {
+        yajl_gen_null(w.g);
+    }
+
+    yajl_gen_map_close(w.g);
+
+    yajl_tree_free(v);
+
+    return integrations_json_gen_done(&w, out_len);
+}
+
+
+char *
+integrations_act_admin_order(const char *order_id, size_t id_len,
+    const char *boxes, size_t blen, const char *units, size_t ulen,
+    const char *events, size_t elen, int *found, size_t *out_len)
+{
+    char                      masked[INTEGRATIONS_ACT_ADMIN_MASK_LEN];
+    size_t                    i, n, k;
+    const char               *s;
+    yajl_val                  bv, uv, ev, row;
+    integrations_act_state_e  states[INTEGRATIONS_ACT_NSTATES], st;
+    integrations_json_gen_t   w;
+    unsigned                  seen;
+
+    *found = 0;
+
+    bv = admin_rows(boxes, blen, B_NCOLS);
+    uv = admin_rows(units, ulen, U_NCOLS);
+    ev = admin_rows(events, elen, E_NCOLS);
+
+    if (bv == NULL || uv == NULL || ev == NULL
+        || integrations_json_gen_init(&w) != 0)
+    {
+        yajl_tree_free(bv);
+        yajl_tree_free(uv);
+        yajl_tree_free(ev);
+        return NULL;
+    }
+
+    *found = bv->u.array.len > 0;
+
+    /* the order's state: the boxes' states as integrations_act_order_state
+       reads units' */
+
+    n = 0;
+    seen = 0;
+
+    for (i = 0; i < bv->u.array.len; i++) {
+        int64_t  b = admin_int(bv->u.array.values[i], B_STATE, -1);
+
+        if (b >= 0 && b < INTEGRATIONS_ACT_NSTATES && !(seen & (1u << b))) {
+            seen |= 1u << b;
+            states[n++] = (integrations_act_state_e) b;
+        }
+    }
+
+    st = integrations_act_order_state(states, n);
+
+    yajl_gen_map_open(w.g);
+    integrations_json_gen_cstr(&w, "order_id");
+    integrations_json_gen_str(&w, order_id, id_len);
+    admin_gen_name(&w, "state", integrations_act_state_name(st));
+
+    integrations_json_gen_cstr(&w, "boxes");
+    yajl_gen_array_open(w.g);
+
+    for (i = 0; i < bv->u.array.len; i++) {
+        row = bv->u.array.values[i];
+
+        yajl_gen_map_open(w.g);
+        admin_gen_str(&w, "shipment_box_id", row, B_BOX);
+        admin_gen_str(&w, "vendor_id", row, B_VENDOR);
+        admin_gen_name(&w, "state", integrations_act_state_name(
+                           (integrations_act_state_e) admin_int(row, B_STATE,
+                                                                -1)));
+        admin_gen_contact(&w, row, B_CKIND, B_CONTACT);
+        admin_gen_str(&w, "contact_source", row, B_SOURCE);
+
+        integrations_json_gen_cstr(&w, "buyer");
+        if (admin_str(row, B_BUYER, &s, &k) == 0 && k) {
+            k = integrations_act_mask(INTEGRATIONS_ACT_MASK_NAME, s, k,
+                                      masked, sizeof(masked));
+            integrations_json_gen_str(&w, masked, k);
+        } else {
+            yajl_gen_null(w.g);
+        }
+
+        admin_gen_time(&w, "first_seen_at", row, B_SEEN);
+        admin_gen_time(&w, "ordered_at", row, B_ORDERED);
+        admin_gen_time(&w, "paid_at", row, B_PAID);
+        admin_gen_name(&w, "message", integrations_act_admin_message_name(
+                                          admin_int(row, B_MSG, -1)));
+        admin_gen_time(&w, "sent_at", row, B_SENT);
+        admin_gen_name(&w, "fulfilment", integrations_act_admin_fulfil_name(
+                                             admin_int(row, B_FULFIL, -1)));
+        admin_gen_time(&w, "acked_at", row, B_ACKED);
+        admin_gen_time(&w, "invoiced_at", row, B_INVOICED);
+        yajl_gen_map_close(w.g);
+    }
+
+    yajl_gen_array_close(w.g);
+
+    integrations_json_gen_cstr(&w, "units");
+    yajl_gen_array_open(w.g);
+
+    for (i = 0; i < uv->u.array.len; i++) {
+        row = uv->u.array.values[i];
+
+        yajl_gen_map_open(w.g);
+        admin_gen_str(&w, "shipment_box_id", row, U_BOX);
+        admin_gen_str(&w, "vendor_item_id", row, U_ITEM);
+        admin_gen_int(&w, "unit", row, U_UNIT);
+        admin_gen_int(&w, "units", row, U_UNITS);
+        admin_gen_str(&w, "product_code", row, U_PRODUCT);
+        admin_gen_str(&w, "item_name", row, U_NAME);
+        admin_gen_name(&w, "state", integrations_act_state_name(
+                           (integrations_act_state_e) admin_int(row, U_STATE,
+                                                                -1)));
+        admin_gen_name(&w, "grant", integrations_act_admin_grant_name(
+                                        admin_int(row, U_GRANT, -1)));
+        admin_gen_int(&w, "grant_attempts", row, U_ATTEMPTS);
+        admin_gen_time(&w, "granted_at", row, U_GRANTED);
+        admin_gen_time(&w, "redeemed_at", row, U_REDEEMED);
+        admin_gen_time(&w, "revoked_at", row, U_REVOKED);
+        admin_gen_str(&w, "revoke_reason", row, U_REASON);
+
+        integrations_json_gen_cstr(&w, "link");
+        if (YAJL_IS_NULL(admin_col(row, U_GEN))) {
+            yajl_gen_null(w.g);
+        } else {
+            yajl_gen_map_open(w.g);
+            admin_gen_int(&w, "generation", row, U_GEN);
+            admin_gen_time(&w, "expires_at", row, U_EXPIRES);
+            admin_gen_time(&w, "used_at", row, U_USED);
+            yajl_gen_map_close(w.g);
+        }
+
+        yajl_gen_map_close(w.g);
+    }
+
+    yajl_gen_array_close(w.g);
+
+    integrations_json_gen_cstr(&w, "history");
+    yajl_gen_array_open(w.g);
+
+    for (i = 0; i < ev->u.array.len; i++) {
+        row = ev->u.array.values[i];
+
+        yajl_gen_map_open(w.g);
+        admin_gen_int(&w, "id", row, E_ID);
+        admin_gen_time(&w, "at", row, E_AT);
+        admin_gen_str(&w, "event", row, E_EVENT);
+        admin_gen_str(&w, "shipment_box_id", row, E_BOX);
+        admin_gen_str(&w, "vendor_item_id", row, E_ITEM);
+        admin_gen_int(&w, "unit", row, E_UNIT);
+
+        integrations_json_gen_cstr(&w, "state");
+        s = YAJL_IS_NULL(admin_col(row, E_STATE))
+            ? NULL
+            : integrations_act_state_name((integrations_act_state_e)
+                                          admin_int(row, E_STATE, -1));
+        if (s) {
+            integrations_json_gen_cstr(&w, s);
+        } else {
+            yajl_gen_null(w.g);
+        }
+
+        admin_gen_str(&w, "detail", row, E_DETAIL);
+        yajl_gen_map_close(w.g);
+    }
+
+    yajl_gen_array_close(w.g);
+    yajl_gen_map_close(w.g);
+
+    yajl_tree_free(bv);
+    yajl_tree_free(uv);
+    yajl_tree_free(ev);
+
+    return integrations_json_gen_done(&w, out_len);
+}
+
+
+/* an array of arrays of at least ncols: the store's rows */
+
+static yajl_val
+admin_rows(const char *json, size_t len, size_t ncols)
+{
+    size_t    i;
+    yajl_val  v, row;
+
+    v = integrations_json_parse(json, len, 3, 0, NULL);
+    if (v == NULL) {
+        return NULL;
+    }
+
+    if (!YAJL_IS_ARRAY(v)) {
+        yajl_tree_free(v);
+        return NULL;
+    }
+
+    for (i = 0; i < v->u.array.len; i++) {
+        row = v->u.array.values[i];
+
+        if (!YAJL_IS_ARRAY(row) || row->u.array.len < ncols) {
+            yajl_tree_free(v);
+            return NULL;
+        }
+    }
+
+    return v;
+}
+
+
+static yajl_val
+admin_col(yajl_val row, size_t i)
+{
+    return row->u.array.values[i];
+}
+
+
+static int
+admin_str(yajl_val row, size_t i, const char **s, size_t *n)
+{
+    return integrations_json_text(admin_col(row, i), s, n);
+}
+
+
+static int64_t
+admin_int(yajl_val row, size_t i, int64_t dflt)
+{
+    int64_t  n;
+
+    return integrations_json_int64(admin_col(row, i), &n) == 0 ? n : dflt;
+}
+
+
+static void
+admin_gen_str(integrations_json_gen_t *w, const char *key, yajl_val row,
+    size_t i)
+{
+    size_t       n;
+    const char  *s;
+
+    integrations_json_gen_cstr(w, key);
+
+    if (admin_str(row, i, &s, &n) == 0) {
+        integrations_json_gen_str(w, s, n);
+    } else {
+        yajl_gen_null(w->g);
+    }
+}
+
+
+static void
+admin_gen_time(integrations_json_gen_t *w, const char *key, yajl_val row,
+    size_t i)
+{
+    char     iso[32];
+    int64_t  ms;
+
+    integrations_json_gen_cstr(w, key);
+
+    if (integrations_json_int64(admin_col(row, i), &ms) == 0 && ms > 0) {
+        integrations_act_admin_iso(ms, iso);
+        integrations_json_gen_cstr(w, iso);
+    } else {
+        yajl_gen_null(w->g);
+    }
+}
+
+
+static void
+admin_gen_int(integrations_json_gen_t *w, const char *key, yajl_val row,
+    size_t i)
+{
+    int64_t  n;
+
+    integrations_json_gen_cstr(w, key);
+
+    if (integrations_json_int64(admin_col(row, i), &n) == 0) {
+        integrations_json_gen_int(w, (long long) n);
+    } else {
+        yajl_gen_null(w->g);
+    }
+}
+
+
+static void
+admin_gen_name(integrations_json_gen_t *w, const char *key, const char *name)
+{
+    integrations_json_gen_cstr(w, key);
+
+    if (name) {
+        integrations_json_gen_cstr(w, name);
+    } else {
+        yajl_gen_null(w->g);
+    }
+}
+
+
+static void
+admin_gen_contact(integrations_json_gen_t *w, yajl_val row, size_t kind,
+    size_t value)
+{
+    char     masked[INTEGRATIONS_ACT_ADMIN_MASK_LEN];
+    size_t   n;
+    int64_t  k;
+
+    integrations_json_gen_cstr(w, "contact");
+
+    n = admin_masked(row, kind, value, masked, sizeof(masked));
+    k = admin_int(row, kind, 0);
+
+    if (n == 0) {
+        yajl_gen_null(w->g);
+        return;
+    }
+
+    yajl_gen_map_open(w->g);
+    integrations_json_gen_cstr(w, "kind");
+    integrations_json_gen_cstr(w, k == INTEGRATIONS_ACT_CONTACT_EMAIL
+                                  ? "email" : "phone");
+    integrations_json_gen_cstr(w, "masked");
+    integrations_json_gen_str(w, masked, n);
+    yajl_gen_map_close(w->g);
+}
+
+
+/* the masked contact of a row, or "" (no kind, or no value) */
+
+static size_t
+admin_masked(yajl_val row, size_t kind, size_t value, char *out, size_t size)
+{
+    size_t                      n;
+    int64_t                     k;
+    const char                 *s;
+    integrations_act_contact_t  c;
+
+    out[0] = '\0';
+    k = admin_int(row, kind, 0);
+
+    if ((k != INTEGRATIONS_ACT_CONTACT_PHONE
+         && k != INTEGRATIONS_ACT_CONTACT_EMAIL)
+        || admin_str(row, value, &s, &n) != 0 || n == 0
+        || n >= sizeof(c.value))
+    {
+        return 0;
+    }
+
+    memset(&c, 0, sizeof(c));
+    c.kind = (integrations_act_contact_kind_e) k;
+    memcpy(c.value, s, n);
+    c.len = n;
+
+    n = integrations_act_mask_contact(&c, out, size);
+
+    memset(&c, 0, sizeof(c));
+
+    return n;
 }

@@ -25,8 +25,11 @@
 
 #define INTEGRATIONS_ACT_ADMIN_LIMIT_DEFAULT  50
 #define INTEGRATIONS_ACT_ADMIN_LIMIT_MAX      500
+#define INTEGRATIONS_ACT_ADMIN_CSV_DEFAULT    1000
+#define INTEGRATIONS_ACT_ADMIN_CSV_MAX        5000
 #define INTEGRATIONS_ACT_ADMIN_ID_MAX         20     /* digits of an id */
 #define INTEGRATIONS_ACT_ADMIN_REASON_MAX     200    /* bytes */
+#define INTEGRATIONS_ACT_ADMIN_MASK_LEN       300    /* a masked value */
 
 
 typedef enum {
@@ -56,7 +59,7 @@ typedef struct {
     unsigned   states;        /* 1 << integrations_act_state_e; 0: any */
     int64_t    since;         /* ms since the epoch, inclusive; -1: none */
     int64_t    until;         /* ms, exclusive; -1: none */
-    unsigned   limit;         /* 1..LIMIT_MAX */
+    unsigned   limit;         /* 1..LIMIT_MAX (CSV: 1..CSV_MAX) */
     int        after;         /* a cursor was given */
     int64_t    after_at;      /* the cursor: the last row's created_at */
     char       after_id[INTEGRATIONS_ACT_ADMIN_ID_MAX + 1];  /* and id */
@@ -71,13 +74,13 @@ typedef struct {
  *   since   an RFC 3339 time ("2025-09-01T10:00:00+09:00", "...Z",
  *           fractions of a second dropped) or a date "2025-09-01" (its
  *           KST midnight: the seller's day); until likewise
- *   limit   1..500 (default 50)
+ *   limit   1..500 (default 50); CSV 1..5000 (default 1000)
  *   after   the "next" cursor of the previous page: "<ms>.<order_id>"
- *   format  json or csv
+ *   format  json or csv (csv: the default, from the .csv endpoint)
  * Returns 0, or -1 with *field naming the parameter ("state", ...: a
  * static string) and err saying what is wrong with it.
  */
-int integrations_act_admin_query(const char *q, size_t len,
+int integrations_act_admin_query(const char *q, size_t len, int csv,
     integrations_act_admin_query_t *out, const char **field, char *err,
     size_t err_len);
 
@@ -130,5 +133,50 @@ int integrations_act_admin_keys(const char *text, size_t len,
  */
 int integrations_act_admin_bearer(const char *h, size_t len,
     const char **key, size_t *key_len);
+
+
+/*
+ * The answers, from the JSON rows the store built (ACT_LIST, ACT_ORDER:
+ * arrays of arrays, their columns in integrations_store.c).  Contacts and
+ * names are masked (integrations_act_mask()); times are RFC 3339 UTC with
+ * milliseconds; states, messages and fulfilment steps by name.
+ *
+ * The list:
+ *   {"orders": [{"order_id", "shipment_box_id", "vendor_id", "state",
+ *                "contact": {"kind", "masked"} | null, "first_seen_at",
+ *                "units", "redeemed", "message", "sent_at", "fulfilment",
+ *                "updated_at", "products": [...]}, ...],
+ *    "next": "<cursor>" | null}
+ * or as CSV (RFC 4180, a header row, integrations_act_csv_row()); *next
+ * gets the cursor (NUL-terminated, 64 bytes) when the page is full.
+ * Returns malloc()ed bytes, or NULL when rows are not what the store
+ * writes.
+ */
+char *integrations_act_admin_list(const char *rows, size_t len,
+    unsigned limit, int csv, char *next, size_t *out_len);
+
+/*
+ * One order:
+ *   {"order_id", "state", "boxes": [{"shipment_box_id", "vendor_id",
+ *    "state", "contact", "contact_source", "buyer", "first_seen_at",
+ *    "ordered_at", "paid_at", "message", "sent_at", "fulfilment",
+ *    "acked_at", "invoiced_at"}],
+ *    "units": [{"shipment_box_id", "vendor_item_id", "unit", "units",
+ *    "product_code", "item_name", "state", "grant", "grant_attempts",
+ *    "granted_at", "redeemed_at", "revoked_at", "revoke_reason",
+ *    "link": {"generation", "expires_at", "used_at"} | null}],
+ *    "history": [{"id", "at", "event", "shipment_box_id",
+ *    "vendor_item_id", "unit", "state", "detail"}]}
+ * NULL when the rows are not the store's, or there is no box (*found 0).
+ */
+char *integrations_act_admin_order(const char *order_id, size_t id_len,
+    const char *boxes, size_t blen, const char *units, size_t ulen,
+    const char *events, size_t elen, int *found, size_t *out_len);
+
+/* "none", "queued", "sent", "failed"; "wait", "ack", "invoice", "done",
+   "failed", "canceled", "held"; "none", "pending", "granted", "failed" */
+const char *integrations_act_admin_message_name(int64_t state);
+const char *integrations_act_admin_fulfil_name(int64_t state);
+const char *integrations_act_admin_grant_name(int64_t state);
 
 #endif /* INTEGRATIONS_ACTIVATION_ADMIN_H */

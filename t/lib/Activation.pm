@@ -47,7 +47,8 @@ sub http {
             deny all;
             activation_admin key_file=%%DIR%%/admin.keys;
         }
-        location /admin-open/ {
+        location /admin-denied/ {
+            deny all;
             activation_admin key_file=%%DIR%%/admin.keys;
         }
 CONF
@@ -132,6 +133,14 @@ sub order {
 
     return { order_id => $order, box => $box, item => $item,
              tokens => \@tokens, hashes => \@hashes };
+}
+
+# ms since the epoch as RFC 3339 UTC
+sub iso {
+    my ($ms) = @_;
+    my @t = gmtime(int($ms / 1000));
+    return sprintf('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', $t[5] + 1900,
+                   $t[4] + 1, $t[3], $t[2], $t[1], $t[0], $ms % 1000);
 }
 
 1;

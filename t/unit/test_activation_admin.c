@@ -65,7 +65,7 @@ static int
 query(const char *q, integrations_act_admin_query_t *out, const char **field,
     char *err)
 {
-    return integrations_act_admin_query(q, q ? strlen(q) : 0, out, field,
+    return integrations_act_admin_query(q, q ? strlen(q) : 0, 0, out, field,
                                         err, 256);
 }
 
@@ -123,6 +123,17 @@ test_query(void)
     is_str(field, "until", "names until");
 
     ok(query("format=csv", &q, &field, err) == 0 && q.csv, "format=csv");
+    is_int(q.limit, 1000, "CSV's default limit");
+    ok(query("format=csv&limit=5000", &q, &field, err) == 0, "CSV: 5000");
+    ok(query("format=csv&limit=5001", &q, &field, err) == -1, "CSV: 5001");
+    is_str(field, "limit", "names limit");
+    ok(query("limit=5000", &q, &field, err) == -1, "JSON: 5000 is too many");
+    ok(integrations_act_admin_query(S("limit=2000"), 1, &q, &field, err,
+                                    sizeof(err)) == 0
+       && q.csv && q.limit == 2000, "the .csv endpoint: CSV by default");
+    ok(integrations_act_admin_query(S("format=json"), 1, &q, &field, err,
+                                    sizeof(err)) == 0 && !q.csv,
+       "...unless format=json");
     ok(query("format=json", &q, &field, err) == 0 && !q.csv, "format=json");
     ok(query("format=xml", &q, &field, err) == -1, "format=xml");
     is_str(field, "format", "names format");
@@ -287,9 +298,113 @@ test_keys(void)
 }
 
 
+static void
+test_answers(void)
+{
+    int          found;
+    char        *out, next[64];
+    size_t       len;
+    const char  *rows =
+        "[[\"A00012345\",\"600001\",\"310001\",3,1,\"050312345678\","
+        "1756689616123,2,2,2,1756689617000,3,1756689618000,\"B,A\"],"
+        "[\"A00012345\",\"600000\",\"310000\",1,0,null,"
+        "1756689600000,1,0,0,null,6,1756689600000,null]]";
+
+    out = integrations_act_admin_list(rows, strlen(rows), 2, 0, next, &len);
+    ok(out != NULL, "the list as JSON");
+    ok(out && strstr(out, "\"state\":\"redeemed\"") != NULL, "state names");
+    ok(out && strstr(out, "\"masked\":\"050*****5678\"") != NULL,
+       "the contact masked");
+    ok(out && strstr(out, "050312345678") == NULL, "never in clear");
+    ok(out && strstr(out, "\"first_seen_at\":\"2025-09-01T01:20:16.123Z\"")
+       != NULL, "times in RFC 3339");
+    ok(out && strstr(out, "\"products\":[\"B\",\"A\"]") != NULL,
+       "products");
+    ok(out && strstr(out, "\"contact\":null") != NULL, "no contact: null");
+    ok(out && strstr(out, "\"fulfilment\":\"held\"") != NULL, "held");
+    is_str(next, "1756689600000.600000", "a full page has a next cursor");
+    ok(out && strstr(out, "\"next\":\"1756689600000.600000\"") != NULL,
+       "...in the answer");
+    free(out);
+
+    out = integrations_act_admin_list(rows, strlen(rows), 3, 0, next, &len);
+    ok(out && strstr(out, "\"next\":null") != NULL && next[0] == '\0',
+       "a page that is not full: no cursor");
+    free(out);
+
+    out = integrations_act_admin_list(rows, strlen(rows), 50, 1, next, &len);
+    ok(out != NULL, "the list as CSV");
+    ok(out && strncmp(out, "order_id,shipment_box_id,state,contact,", 39)
+       == 0, "a header row");
+    ok(out && strstr(out, "\r\n310001,600001,redeemed,050*****5678,"
+                          "2025-09-01T01:20:16.123Z,2,2,sent,done,\"B,A\","
+                          "2025-09-01T01:20:18.000Z\r\n") != NULL,
+       "a row, the products quoted");
+    ok(out && strstr(out, "310000,600000,no_contact,,") != NULL,
+       "no contact: empty");
+    free(out);
+
+    out = integrations_act_admin_list(S("[]"), 50, 0, next, &len);
+    ok(out && strcmp(out, "{\"orders\":[],\"next\":null}") == 0,
+       "an empty page");
+    free(out);
+
+    ok(integrations_act_admin_list(S("[[1]]"), 50, 0, next, &len) == NULL,
+       "rows that are not the store's");
+    ok(integrations_act_admin_list(S("{"), 50, 0, next, &len) == NULL,
+       "not JSON");
+
+    out = integrations_act_admin_order(S("310001"),
+        S("[[\"A1\",\"600001\",\"310001\",3,2,\"kim@example.com\","
+          "\"answer\",\"김철수\",1,2,3,2,4,3,5,6]]"),
+        S("[[\"600001\",\"700\",1,1,\"P\",\"책\",3,2,1,7,8,null,null,1,9,"
+          "8]]"),
+        S("[[1,\"600001\",\"700\",1,8,\"redeemed\",3,null]]"),
+        &found, &len);
+    ok(out != NULL && found, "one order");
+    ok(out && strstr(out, "\"state\":\"redeemed\"") != NULL, "its state");
+    ok(out && strstr(out, "k***@example.com") != NULL, "email masked");
+    ok(out && strstr(out, "김철수") == NULL, "the buyer's name masked");
+    ok(out && strstr(out, "\"grant\":\"granted\"") != NULL, "grant");
+    ok(out && strstr(out, "\"link\":{\"generation\":1") != NULL, "link");
+    ok(out && strstr(out, "\"history\":[{\"id\":1") != NULL, "history");
+    free(out);
+
+    out = integrations_act_admin_order(S("1"), S("[]"), S("[]"), S("[]"),
+                                       &found, &len);
+    ok(out != NULL && !found, "no box: not found");
+    free(out);
+}
+
+
+static void
+test_link_verdict(void)
+{
+    is_int(integrations_act_link_verdict(1, 0, 1, 1,
+                                         INTEGRATIONS_ACT_LINK_SENT, 10, 5),
+           INTEGRATIONS_ACT_PAGE_ON_IT, "used, grant failed: on it");
+    is_int(integrations_act_link_verdict(1, 0, 1, 0, INTEGRATIONS_ACT_FAILED,
+                                         10, 5),
+           INTEGRATIONS_ACT_PAGE_ON_IT, "used, unit failed: on it");
+    is_int(integrations_act_link_verdict(1, 0, 1, 0,
+                                         INTEGRATIONS_ACT_REDEEMED, 10, 5),
+           INTEGRATIONS_ACT_PAGE_USED, "used and redeemed: used");
+    is_int(integrations_act_link_verdict(1, 1, 1, 1, INTEGRATIONS_ACT_FAILED,
+                                         10, 5),
+           INTEGRATIONS_ACT_PAGE_REVOKED, "revoked wins");
+    is_int(integrations_act_link_verdict(1, 0, 0, 0,
+                                         INTEGRATIONS_ACT_LINK_SENT, 10, 10),
+           INTEGRATIONS_ACT_PAGE_EXPIRED, "expired");
+    is_int(integrations_act_link_verdict(0, 0, 0, 0, 0, 10, 5),
+           INTEGRATIONS_ACT_PAGE_UNKNOWN, "unknown");
+}
+
+
 int
 main(void)
 {
+    test_answers();
+    test_link_verdict();
     test_route();
     test_query();
     test_time();
