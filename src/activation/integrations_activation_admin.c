@@ -303,7 +303,7 @@ int
 integrations_act_admin_time(const char *p, size_t len, int64_t *ms)
 {
     size_t   i;
-    int64_t  t;
+    int64_t  t, frac, scale;
 
     /*
      * Coupang's reader takes RFC 3339 with an offset or "Z", a bare date
@@ -331,7 +331,19 @@ integrations_act_admin_time(const char *p, size_t len, int64_t *ms)
         return -1;
     }
 
-    *ms = t * 1000;
+    /* the milliseconds of a fraction (finer digits dropped) */
+
+    frac = 0;
+
+    if (len > 20 && p[19] == '.') {
+        for (i = 20, scale = 100; i < len && p[i] >= '0' && p[i] <= '9';
+             i++, scale /= 10)
+        {
+            frac += (p[i] - '0') * scale;
+        }
+    }
+
+    *ms = t * 1000 + frac;
 
     return 0;
 }

@@ -71,9 +71,10 @@ typedef struct {
  * The list's query string (without the "?"; NULL or empty for none):
  *   state   a state name, or several separated by ","
  *           (synced, no_contact, link_sent, redeemed, revoked, failed)
- *   since   an RFC 3339 time ("2025-09-01T10:00:00+09:00", "...Z",
- *           fractions of a second dropped) or a date "2025-09-01" (its
- *           KST midnight: the seller's day); until likewise
+ *   since   an RFC 3339 time ("2025-09-01T10:00:00+09:00", "...Z";
+ *           milliseconds kept, finer digits dropped) or a date
+ *           "2025-09-01" (its KST midnight: the seller's day); until
+ *           likewise
  *   limit   1..500 (default 50); CSV 1..5000 (default 1000)
  *   after   the "next" cursor of the previous page: "<ms>.<order_id>"
  *   format  json or csv (csv: the default, from the .csv endpoint)

@@ -170,8 +170,8 @@ act_redeem(act_tx_t *t)
     /*
      * Not durable at commit: a redeem lost in a power cut lets the link be
      * redeemed again, and the grant, sent again with the same webhook-id,
-     * is deduplicated by the seller.  The grant's outcome (a durable
-     * commit) makes it durable.
+     * is deduplicated by the seller.  Isolation is what makes it single
+     * use, and that a relaxed commit keeps.
      */
 
     rc = t->d->begin(t->c, INTEGRATIONS_STORE_TX_RELAXED, op->deadline,
@@ -351,7 +351,17 @@ act_grant_finish(act_tx_t *t)
     integrations_store_db_text(&pk[2], &in->vendor_item_id);
     integrations_store_db_int(&pk[3], in->unit);
 
-    rc = t->d->begin(t->c, INTEGRATIONS_STORE_TX_ATOMIC, op->deadline, E(op));
+    /*
+     * Not durable at commit either (one fsync per redeem would cap
+     * redeems at the disk's commit rate): lost in a power cut, the unit's
+     * grant is pending again, the next POST of its link takes it after
+     * its lock and grants again with the same webhook-id, which the
+     * seller deduplicates.  The next durable commit of any operation, or
+     * SQLite's checkpoint, makes it durable.
+     */
+
+    rc = t->d->begin(t->c, INTEGRATIONS_STORE_TX_RELAXED, op->deadline,
+                     E(op));
     if (rc != INTEGRATIONS_STORE_OK) {
         return rc;
     }

@@ -180,7 +180,9 @@ test_time(void)
     is_str(iso, "1970-01-01T00:00:00.000Z", "the epoch");
 
     ok(integrations_act_admin_time(S("2025-09-01T10:20:16.5+09:00"), &ms)
-       == 0 && ms == 1756689616000LL, "a fraction is dropped");
+       == 0 && ms == 1756689616500LL, "a fraction's milliseconds");
+    ok(integrations_act_admin_time(S("2025-09-01T01:20:16.123456Z"), &ms)
+       == 0 && ms == 1756689616123LL, "finer digits dropped");
     ok(integrations_act_admin_time(S("2025-09-01 10:20:16Z"), &ms) == -1,
        "a space for T is refused");
     ok(integrations_act_admin_time(S("2025-13-01"), &ms) == -1,
