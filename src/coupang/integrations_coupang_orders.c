@@ -575,8 +575,8 @@ integrations_coupang_sync_conf_check(
     lookback = conf->max_lookback ? conf->max_lookback
                                   : 7 * INTEGRATIONS_COUPANG_DAY;
 
-    if (conf->interval < 60) {
-        snprintf(err, err_len, "interval must be at least 1m");
+    if (conf->interval < 10) {
+        snprintf(err, err_len, "interval must be at least 10s");
         return -1;
     }
 

@@ -210,7 +210,7 @@ typedef struct {
 } integrations_coupang_window_t;
 
 /*
- * Checks the configuration: interval >= 60 s, window >= interval + 60 s
+ * Checks the configuration: interval >= 10 s, window >= interval + 60 s
  * (else minutes fall between runs), chunk 60 s..24 h, max_lookback up to
  * 30 days.  Returns 0, or -1 with the reason in err.
  */

@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 
 #include "integrations_cea.h"
+#include "ngx_http_integrations_coupang.h"
 #include "ngx_integrations_module.h"
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_secret.h"
@@ -987,4 +988,27 @@ ngx_http_integrations_coupang_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
 
     return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_integrations_coupang_credentials(ngx_conf_t *cf,
+    ngx_str_t *access_key, integrations_cea_key_t **key)
+{
+    ngx_http_integrations_coupang_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf,
+                                        ngx_http_integrations_coupang_module);
+
+    if (clcf->access_key.len == 0 || clcf->key == NGX_CONF_UNSET_PTR
+        || clcf->key == NULL)
+    {
+        *key = NULL;
+        return NGX_DECLINED;
+    }
+
+    *access_key = clcf->access_key;
+    *key = clcf->key;
+
+    return NGX_OK;
 }

@@ -11,6 +11,11 @@ package MockCoupang;
 #                             secret => 'TEST_SECRET_KEY');
 #   # or secret_file => 'conf/demo-secret.key' (a final newline ignored),
 #   # which keeps the secret off command lines
+#
+# With vendor_id => 'A00012345' it is a stateful Wing: see
+# MockCoupangWing.pm (orders over time and on demand, paging, v4 and v5,
+# acknowledgement and DIRECT invoice bodies checked, 429 and
+# INVALID_STATUS on demand, returns, withdrawals and inquiries).
 
 use strict;
 use warnings;
@@ -24,6 +29,12 @@ use MockServer;
 
 sub new {
     my ($class, %args) = @_;
+
+    if ($args{vendor_id}) {
+        require MockCoupangWing;
+        return MockCoupangWing->new(%args);
+    }
+
     my $ak = $args{access_key};
     my $secret = $args{secret} // read_secret($args{secret_file});
     my $skew = $args{max_skew} // 300;

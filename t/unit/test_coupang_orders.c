@@ -336,6 +336,14 @@ test_plan(void)
     c.window = 60;
     ok(integrations_coupang_sync_conf_check(&c, err, sizeof(err)) != 0
        && strstr(err, "window") != NULL, "window <= interval refused");
+    c.interval = 10;
+    c.window = 900;
+    ok(integrations_coupang_sync_conf_check(&c, err, sizeof(err)) == 0,
+       "an interval of 10 s is taken");
+    c.interval = 9;
+    ok(integrations_coupang_sync_conf_check(&c, err, sizeof(err)) != 0
+       && strstr(err, "10s") != NULL, "9 s is not");
+    c.interval = 60;
     c.window = 900;
     c.chunk = 90000;
     ok(integrations_coupang_sync_conf_check(&c, err, sizeof(err)) != 0,

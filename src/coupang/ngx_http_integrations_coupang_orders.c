@@ -1,0 +1,2517 @@
+/*
+ * The Coupang order sync: a background job that pulls ACCEPT ordersheets,
+ * ingests each box once (its activation links minted and its buyer
+ * message queued in the same store transaction), and, once the outbox
+ * has sent the message, acknowledges the box and uploads its DIRECT
+ * invoice.
+ *
+ *     coupang_access_key       AK;
+ *     coupang_secret_key_file  /etc/nginx/secrets/coupang;
+ *     coupang_orders           vendor_id=A00012345 interval=1m window=15m
+ *                              api=v4 rate_limit=coupang;
+ *     activation_product       3242596358 EBOOK-001;
+ *     activation_contact       orderer receiver answer;
+ *     activation_link_base     https://books.example.com/a/;
+ *     activation_message       sms=solapi;
+ *     activation_alert         slack to=#orders;
+ *
+ * Every worker runs a timer; each tick asks the store for the lease
+ * "coupang_orders:VENDOR" (holder: host and pid).  The holder runs the
+ * sync every interval; a holder that dies stops renewing, its lease
+ * lapses within three quarters of an interval and the next tick of any
+ * worker of any node takes it.  Work done twice by an old and a new
+ * holder is harmless: ingest is "ON CONFLICT DO NOTHING" per box, and a
+ * fulfil step applies only from the state it started at.
+ *
+ * Calls to Coupang go one at a time, at least 100 ms apart (never above
+ * 10 calls/s), and through the rate_limit= zone when one is named (its
+ * key is the vendor id: every node and worker shares it); each is CEA
+ * signed just before it leaves, on the outbound client.
+ *
+ * The run is a chain of steps, each a store operation or a Coupang call
+ * whose completion starts the next: a worker never waits.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <openssl/rand.h>
+
+#include "integrations_activation.h"
+#include "integrations_cea.h"
+#include "integrations_coupang_orders.h"
+#include "integrations_store.h"
+#include "integrations_store_orders.h"
+#include "ngx_http_integrations_coupang.h"
+#include "ngx_http_integrations_outbound.h"
+#include "ngx_http_integrations_rate_limit.h"
+#include "ngx_http_integrations_store.h"
+
+
+#define NGX_HTTP_CO_URL          "https://api-gateway.coupang.com"
+#define NGX_HTTP_CO_GAP          100       /* ms between calls: 10/s */
+#define NGX_HTTP_CO_WINDOWS      16
+#define NGX_HTTP_CO_429_TRIES    4
+#define NGX_HTTP_CO_ACK_TRIES    10
+#define NGX_HTTP_CO_INVOICE_TRIES  40
+#define NGX_HTTP_CO_MAX_LINKS    (INTEGRATIONS_ACT_MAX_UNITS * 4)
+
+
+typedef struct {
+    ngx_str_t                     vendor_item_id;
+    ngx_str_t                     product_code;
+    integrations_act_quantity_e   mode;
+} ngx_http_co_product_t;
+
+
+typedef struct {
+    ngx_flag_t                    enabled;
+    ngx_str_t                     vendor_id;
+    ngx_msec_t                    interval;
+    ngx_msec_t                    window;
+    ngx_msec_t                    fulfil_retry;
+    integrations_coupang_api_e    api;
+    ngx_shm_zone_t               *rate_limit;
+    ngx_str_t                     rate_limit_name;
+    ngx_str_t                     url;
+    ngx_msec_t                    timeout;
+
+    ngx_str_t                     access_key;
+    integrations_cea_key_t       *key;
+
+    ngx_array_t                  *products;     /* ngx_http_co_product_t */
+    integrations_act_source_e     sources[INTEGRATIONS_ACT_SOURCES_MAX];
+    ngx_uint_t                    nsources;
+    ngx_str_t                     link_base;
+    time_t                        ttl;
+
+    ngx_str_t                     sms;          /* providers */
+    ngx_str_t                     alimtalk;
+    ngx_str_t                     template_id;
+    ngx_str_t                     email;
+    ngx_str_t                     shop;         /* the message's name */
+
+    ngx_str_t                     alert;        /* provider */
+    ngx_str_t                     alert_to;
+
+    integrations_coupang_sync_conf_t  sync;
+} ngx_http_co_main_conf_t;
+
+
+typedef enum {
+    NGX_HTTP_CO_CURSOR = 0,
+    NGX_HTTP_CO_FETCH,
+    NGX_HTTP_CO_INGEST,
+    NGX_HTTP_CO_RESUME,
+    NGX_HTTP_CO_MESSAGES,
+    NGX_HTTP_CO_DUE,
+    NGX_HTTP_CO_ACK,
+    NGX_HTTP_CO_INVOICE,
+    NGX_HTTP_CO_FULFILLED,
+    NGX_HTTP_CO_DONE
+} ngx_http_co_step_e;
+
+
+typedef struct ngx_http_co_run_s  ngx_http_co_run_t;
+
+typedef void (*ngx_http_co_answer_pt)(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req);
+
+
+/* a fulfil outcome waiting to be written */
+typedef struct {
+    char                          box[INTEGRATIONS_STORE_ID_LEN];
+    int64_t                       from;
+    int64_t                       to;
+    int64_t                       attempts;
+    int64_t                       next_at;
+    const char                   *event;
+    ngx_str_t                     error;
+    ngx_uint_t                    invoice;
+} ngx_http_co_outcome_t;
+
+
+struct ngx_http_co_run_s {
+    ngx_pool_t                          *pool;
+    ngx_log_t                           *log;
+    ngx_http_co_main_conf_t             *cmcf;
+    ngx_http_co_step_e                   step;
+    int64_t                              started;     /* unix s */
+    ngx_uint_t                           failed;      /* a window failed */
+    ngx_uint_t                           sync;        /* not fulfil only */
+
+    /* windows */
+    integrations_coupang_window_t        windows[NGX_HTTP_CO_WINDOWS];
+    size_t                               nwindows;
+    size_t                               window;
+    int64_t                              resume;
+    ngx_str_t                            next_token;
+
+    /* the page being ingested */
+    integrations_coupang_ordersheets_t   sheets;
+    ngx_uint_t                           have_sheets;
+    size_t                               order;
+
+    /* fulfilment */
+    integrations_store_due_order_t      *due;
+    size_t                               ndue;
+    size_t                               due_at;      /* next to call */
+    ngx_array_t                         *outcomes;    /* ngx_http_co_outcome_t */
+    ngx_uint_t                           outcome_at;
+
+    /* the call in flight, and its pacing */
+    ngx_str_t                            method;
+    ngx_str_t                            target;      /* path?query */
+    ngx_str_t                            body;
+    ngx_http_co_answer_pt                answer;
+    ngx_uint_t                           tries;
+    ngx_event_t                          wait;
+
+    /* counters of this run, for the log */
+    ngx_uint_t                           seen;
+    ngx_uint_t                           ingested;
+};
+
+
+typedef struct {
+    ngx_event_t                          tick;
+    ngx_http_co_run_t                   *run;
+    ngx_msec_t                           last_run;    /* ngx_current_msec */
+    ngx_msec_t                           last_call;
+    ngx_uint_t                           leasing;     /* op in flight */
+    ngx_uint_t                           holding;
+    ngx_uint_t                           ran;
+    int64_t                              token;
+    u_char                               holder[NGX_MAXHOSTNAMELEN + 32];
+    size_t                               holder_len;
+    u_char                               lease[64];
+    size_t                               lease_len;
+    ngx_http_co_main_conf_t             *cmcf;
+} ngx_http_co_proc_t;
+
+
+static ngx_http_co_proc_t  ngx_http_co_proc;
+
+
+static void ngx_http_co_tick(ngx_event_t *ev);
+static void ngx_http_co_leased(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_run_start(ngx_http_co_proc_t *p,
+    ngx_http_co_step_e step);
+static void ngx_http_co_next(ngx_http_co_run_t *run);
+static void ngx_http_co_end(ngx_http_co_run_t *run);
+static ngx_int_t ngx_http_co_post(ngx_http_co_run_t *run,
+    ngx_http_integrations_store_op_t *op,
+    ngx_http_integrations_store_done_pt done);
+static void ngx_http_co_cursor_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_fetch(ngx_http_co_run_t *run);
+static void ngx_http_co_fetched(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_co_ingest_next(ngx_http_co_run_t *run);
+static ngx_int_t ngx_http_co_ingest(ngx_http_co_run_t *run,
+    integrations_coupang_order_t *o);
+static void ngx_http_co_ingested(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_simple_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_due_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_fulfil_next(ngx_http_co_run_t *run);
+static void ngx_http_co_acked(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_co_invoiced(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_co_outcome(ngx_http_co_run_t *run, const char *box,
+    size_t box_len, integrations_store_due_order_t *d, ngx_uint_t invoice,
+    integrations_coupang_outcome_e oc, ngx_str_t *why);
+static void ngx_http_co_write_outcomes(ngx_http_co_run_t *run);
+static void ngx_http_co_outcome_done(ngx_http_integrations_store_op_t *op);
+static ngx_int_t ngx_http_co_call(ngx_http_co_run_t *run, const char *method,
+    u_char *target, size_t target_len, u_char *body, size_t body_len,
+    ngx_http_co_answer_pt answer);
+static void ngx_http_co_send(ngx_event_t *ev);
+static void ngx_http_co_called(ngx_http_integrations_outbound_req_t *req);
+static ngx_int_t ngx_http_co_init_process(ngx_cycle_t *cycle);
+static void ngx_http_co_exit_process(ngx_cycle_t *cycle);
+static void *ngx_http_co_create_main_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_http_co_init(ngx_conf_t *cf);
+static char *ngx_http_co_orders(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_co_product(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_co_contact(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_co_message(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_co_alert(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_co_link_base(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+static ngx_command_t  ngx_http_co_commands[] = {
+
+    { ngx_string("coupang_orders"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_co_orders,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("activation_product"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
+      ngx_http_co_product,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("activation_contact"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_co_contact,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("activation_link_base"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_co_link_base,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_co_main_conf_t, link_base),
+      NULL },
+
+    { ngx_string("activation_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_co_main_conf_t, ttl),
+      NULL },
+
+    { ngx_string("activation_message"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_co_message,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("activation_alert"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_co_alert,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_co_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_co_init,                      /* postconfiguration */
+
+    ngx_http_co_create_main_conf,          /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_integrations_coupang_orders_module = {
+    NGX_MODULE_V1,
+    &ngx_http_co_module_ctx,               /* module context */
+    ngx_http_co_commands,                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_co_init_process,              /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_co_exit_process,              /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* ---- the lease ------------------------------------------------------ */
+
+static ngx_msec_t
+ngx_http_co_tick_ms(ngx_http_co_main_conf_t *cmcf)
+{
+    return ngx_max(1000, cmcf->interval / 4);
+}
+
+
+static ngx_msec_t
+ngx_http_co_lease_ms(ngx_http_co_main_conf_t *cmcf)
+{
+    return ngx_max(3000, cmcf->interval * 3 / 4);
+}
+
+
+static void
+ngx_http_co_tick(ngx_event_t *ev)
+{
+    ngx_http_co_proc_t                *p;
+    ngx_http_integrations_store_op_t  *op;
+
+    p = &ngx_http_co_proc;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    ngx_add_timer(ev, ngx_http_co_tick_ms(p->cmcf));
+
+    if (p->leasing) {
+        return;
+    }
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_LEASE_ACQUIRE,
+                                        p->lease_len + p->holder_len);
+    if (op == NULL) {
+        return;
+    }
+
+    (void) ngx_http_integrations_store_copy(op, &op->core.in.lease.name,
+                                            p->lease, p->lease_len);
+    (void) ngx_http_integrations_store_copy(op, &op->core.in.lease.holder,
+                                            p->holder, p->holder_len);
+    op->core.in.lease.ttl_ms = ngx_http_co_lease_ms(p->cmcf);
+    op->done = ngx_http_co_leased;
+
+    if (ngx_http_integrations_store_post(op, NULL) == NGX_OK) {
+        p->leasing = 1;
+
+    } else if (p->holding) {
+        /* the store is down: whoever holds it cannot renew either */
+        p->holding = 0;
+    }
+}
+
+
+static void
+ngx_http_co_leased(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_co_proc_t  *p;
+
+    p = &ngx_http_co_proc;
+    p->leasing = 0;
+
+    if (op->core.rc != INTEGRATIONS_STORE_OK) {
+        /* unknown: keep a run going only while the lease may last */
+        p->holding = 0;
+        return;
+    }
+
+    if (!op->core.out.lease.acquired) {
+        if (p->holding) {
+            ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                          "coupang_orders: %*s lost the sync lease",
+                          p->holder_len, p->holder);
+        }
+
+        p->holding = 0;
+        return;
+    }
+
+    if (!p->holding) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "coupang_orders: %*s holds the sync lease (token %L)",
+                      p->holder_len, p->holder, op->core.out.lease.token);
+    }
+
+    p->holding = 1;
+    p->token = op->core.out.lease.token;
+
+    if (p->run) {
+        return;
+    }
+
+    /*
+     * A sync every interval; between them, at every tick, only what is
+     * local and cheap when there is nothing to do: the outbox's outcomes,
+     * and the acknowledgements and invoices they made due.
+     */
+
+    if (!p->ran || ngx_current_msec - p->last_run >= p->cmcf->interval) {
+        ngx_http_co_run_start(p, NGX_HTTP_CO_CURSOR);
+
+    } else {
+        ngx_http_co_run_start(p, NGX_HTTP_CO_MESSAGES);
+    }
+}
+
+
+/* ---- a run ------------------------------------------------------------ */
+
+static void
+ngx_http_co_run_start(ngx_http_co_proc_t *p, ngx_http_co_step_e step)
+{
+    ngx_pool_t         *pool;
+    ngx_http_co_run_t  *run;
+
+    pool = ngx_create_pool(16384, ngx_cycle->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    run = ngx_pcalloc(pool, sizeof(ngx_http_co_run_t));
+    if (run == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    run->pool = pool;
+    run->log = ngx_cycle->log;
+    run->cmcf = p->cmcf;
+    run->started = ngx_time();
+    run->step = step;
+    run->sync = (step == NGX_HTTP_CO_CURSOR);
+    run->outcomes = ngx_array_create(pool, 16, sizeof(ngx_http_co_outcome_t));
+    run->wait.handler = ngx_http_co_send;
+    run->wait.data = run;
+    run->wait.log = ngx_cycle->log;
+    run->wait.cancelable = 1;
+
+    if (run->outcomes == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    p->run = run;
+
+    if (run->sync) {
+        p->ran = 1;
+        p->last_run = ngx_current_msec;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, run->log, 0,
+                   "coupang_orders: run starts");
+
+    ngx_http_co_next(run);
+}
+
+
+/* the next step; a step whose work is over moves run->step on */
+
+static void
+ngx_http_co_next(ngx_http_co_run_t *run)
+{
+    size_t                             n;
+    ngx_http_co_proc_t                *p;
+    ngx_http_co_main_conf_t           *cmcf;
+    ngx_http_integrations_store_op_t  *op;
+
+    p = &ngx_http_co_proc;
+    cmcf = run->cmcf;
+
+    if (!p->holding || ngx_exiting || ngx_quit || ngx_terminate) {
+        ngx_log_error(NGX_LOG_INFO, run->log, 0,
+                      "coupang_orders: run stopped: the lease is gone");
+        ngx_http_co_end(run);
+        return;
+    }
+
+    switch (run->step) {
+
+    case NGX_HTTP_CO_CURSOR:
+        op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_CURSOR_GET,
+                                            0);
+        if (op == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        op->core.in.cursor.name.data = p->lease;
+        op->core.in.cursor.name.len = p->lease_len;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_cursor_done);
+        return;
+
+    case NGX_HTTP_CO_FETCH:
+        if (run->window >= run->nwindows) {
+            run->step = run->failed ? NGX_HTTP_CO_MESSAGES
+                                    : NGX_HTTP_CO_RESUME;
+            ngx_http_co_next(run);
+            return;
+        }
+
+        ngx_http_co_fetch(run);
+        return;
+
+    case NGX_HTTP_CO_INGEST:
+        ngx_http_co_ingest_next(run);
+        return;
+
+    case NGX_HTTP_CO_RESUME:
+        op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_CURSOR_SET,
+                                            0);
+        if (op == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        op->core.in.cursor.name.data = p->lease;
+        op->core.in.cursor.name.len = p->lease_len;
+        op->core.in.cursor.value = run->resume * 1000;
+        run->step = NGX_HTTP_CO_MESSAGES;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_simple_done);
+        return;
+
+    case NGX_HTTP_CO_MESSAGES:
+        op = ngx_http_integrations_store_op(
+                 INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 0);
+        if (op == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        op->core.in.sync.vendor_id.data = cmcf->vendor_id.data;
+        op->core.in.sync.vendor_id.len = cmcf->vendor_id.len;
+        op->core.in.sync.limit = 1000;
+        run->step = NGX_HTTP_CO_DUE;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_simple_done);
+        return;
+
+    case NGX_HTTP_CO_DUE:
+        op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_ORDER_DUE,
+                                            0);
+        if (op == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        op->core.in.due.vendor_id.data = cmcf->vendor_id.data;
+        op->core.in.due.vendor_id.len = cmcf->vendor_id.len;
+        op->core.in.due.limit = INTEGRATIONS_COUPANG_ACK_MAX;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_due_done);
+        return;
+
+    case NGX_HTTP_CO_ACK:
+    case NGX_HTTP_CO_INVOICE:
+        ngx_http_co_fulfil_next(run);
+        return;
+
+    case NGX_HTTP_CO_FULFILLED:
+        ngx_http_co_write_outcomes(run);
+        return;
+
+    case NGX_HTTP_CO_DONE:
+        n = run->ingested;
+
+        if (!run->sync) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, run->log, 0,
+                      "coupang_orders: run done: %ui boxes seen, "
+                      "%ui new%s", run->seen, n,
+                      run->failed ? ", a window failed (retried next run)"
+                                  : "");
+        ngx_http_co_end(run);
+        return;
+    }
+}
+
+
+static void
+ngx_http_co_end(ngx_http_co_run_t *run)
+{
+    ngx_http_co_proc_t  *p;
+
+    p = &ngx_http_co_proc;
+
+    if (run->wait.timer_set) {
+        ngx_del_timer(&run->wait);
+    }
+
+    if (run->have_sheets) {
+        integrations_coupang_ordersheets_free(&run->sheets);
+        run->have_sheets = 0;
+    }
+
+    if (p->run == run) {
+        p->run = NULL;
+    }
+
+    ngx_destroy_pool(run->pool);
+}
+
+
+/* an op for the run; a refused post ends the run */
+
+static ngx_int_t
+ngx_http_co_post(ngx_http_co_run_t *run, ngx_http_integrations_store_op_t *op,
+    ngx_http_integrations_store_done_pt done)
+{
+    op->done = done;
+    op->data = run;
+
+    if (ngx_http_integrations_store_post(op, NULL) != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, run->log, 0,
+                      "coupang_orders: the store is unavailable, the run "
+                      "stops (next interval)");
+        ngx_http_co_end(run);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_co_op_failed(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_co_run_t  *run = op->data;
+
+    if (op->core.rc == INTEGRATIONS_STORE_OK) {
+        return 0;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, run->log, 0,
+                  "coupang_orders: store %s: %s: %s, the run stops",
+                  integrations_store_kind_name(op->core.kind),
+                  integrations_store_rc_name(op->core.rc), op->core.error);
+
+    ngx_http_co_end(run);
+
+    return 1;
+}
+
+
+static void
+ngx_http_co_simple_done(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_co_run_t  *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    if (op->core.kind == INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC
+        && (op->core.out.sync.sent || op->core.out.sync.failed))
+    {
+        ngx_log_error(NGX_LOG_INFO, run->log, 0,
+                      "coupang_orders: %L buyer messages sent, %L failed",
+                      op->core.out.sync.sent, op->core.out.sync.failed);
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_cursor_done(ngx_http_integrations_store_op_t *op)
+{
+    int64_t                   last_ok, now;
+    ngx_http_co_run_t        *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    last_ok = op->core.out.cursor.found ? op->core.out.cursor.value / 1000
+                                        : 0;
+    now = (int64_t) ngx_time();
+
+    run->nwindows = integrations_coupang_sync_plan(&run->cmcf->sync, last_ok,
+                                                   now, run->windows,
+                                                   NGX_HTTP_CO_WINDOWS,
+                                                   &run->resume);
+    run->window = 0;
+    run->step = NGX_HTTP_CO_FETCH;
+
+    ngx_http_co_next(run);
+}
+
+
+/* ---- ordersheets ------------------------------------------------------- */
+
+static void
+ngx_http_co_fetch(ngx_http_co_run_t *run)
+{
+    long                               n;
+    u_char                            *target;
+    integrations_coupang_query_t       q;
+    integrations_coupang_window_t     *w;
+    ngx_http_co_main_conf_t           *cmcf;
+
+    cmcf = run->cmcf;
+    w = &run->windows[run->window];
+
+    ngx_memzero(&q, sizeof(q));
+    q.kind = (w->mode == INTEGRATIONS_COUPANG_WINDOW_DAY)
+             ? INTEGRATIONS_COUPANG_Q_ORDERSHEETS_DAY
+             : INTEGRATIONS_COUPANG_Q_ORDERSHEETS_TIMEFRAME;
+    q.api = cmcf->api;
+    q.vendor_id = (const char *) cmcf->vendor_id.data;
+    q.vendor_id_len = cmcf->vendor_id.len;
+    q.from = w->from;
+    q.to = w->to;
+    q.status = "ACCEPT";
+
+    if (run->next_token.len) {
+        q.next_token = (const char *) run->next_token.data;
+        q.next_token_len = run->next_token.len;
+    }
+
+    target = ngx_pnalloc(run->pool, INTEGRATIONS_COUPANG_URL_MAX);
+    if (target == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    n = integrations_coupang_url(&q, (char *) target,
+                                 INTEGRATIONS_COUPANG_URL_MAX);
+    if (n < 0) {
+        ngx_log_error(NGX_LOG_ERR, run->log, 0,
+                      "coupang_orders: cannot build the ordersheets query");
+        run->failed = 1;
+        run->window++;
+        run->next_token.len = 0;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    (void) ngx_http_co_call(run, "GET", target, (size_t) n, NULL, 0,
+                            ngx_http_co_fetched);
+}
+
+
+static void
+ngx_http_co_fetched(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req)
+{
+    integrations_coupang_rc_e  rc;
+
+    if (req == NULL || req->status != 200) {
+        /* logged by the caller; the cursor stays, the next run repeats */
+        run->failed = 1;
+        run->window++;
+        run->next_token.len = 0;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    rc = integrations_coupang_parse_ordersheets(
+             (const char *) req->response_body.data, req->response_body.len,
+             &run->sheets);
+    run->have_sheets = 1;
+
+    if (rc != INTEGRATIONS_COUPANG_OK) {
+        ngx_log_error(NGX_LOG_ERR, run->log, 0,
+                      "coupang_orders: an ordersheets answer is unusable "
+                      "(%s%s%*s), the window is retried next run",
+                      rc == INTEGRATIONS_COUPANG_MALFORMED ? "malformed: "
+                                                           : "code ",
+                      rc == INTEGRATIONS_COUPANG_MALFORMED
+                          ? run->sheets.status.error : "",
+                      rc == INTEGRATIONS_COUPANG_MALFORMED
+                          ? 0 : (int) run->sheets.status.code_text.len,
+                      run->sheets.status.code_text.data);
+
+        integrations_coupang_ordersheets_free(&run->sheets);
+        run->have_sheets = 0;
+        run->failed = 1;
+        run->window++;
+        run->next_token.len = 0;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    run->order = 0;
+    run->step = NGX_HTTP_CO_INGEST;
+
+    ngx_http_co_next(run);
+}
+
+
+/* the page's boxes one after the other, then its next page or window */
+
+static void
+ngx_http_co_ingest_next(ngx_http_co_run_t *run)
+{
+    u_char                          *t;
+    integrations_coupang_order_t    *o;
+
+    while (run->order < run->sheets.n_orders) {
+        o = &run->sheets.orders[run->order++];
+        run->seen++;
+
+        if (o->error) {
+            ngx_log_error(NGX_LOG_WARN, run->log, 0,
+                          "coupang_orders: box %*s skipped: its field "
+                          "\"%s\" is unreadable",
+                          (int) o->shipment_box_id.len,
+                          o->shipment_box_id.data, o->error);
+            continue;
+        }
+
+        if (o->status.len != 6
+            || ngx_strncmp(o->status.data, "ACCEPT", 6) != 0)
+        {
+            continue;
+        }
+
+        if (ngx_http_co_ingest(run, o) == NGX_OK) {
+            return;
+        }
+
+        /* the run ended */
+        return;
+    }
+
+    /* the page is done */
+
+    if (run->sheets.next_token.len
+        && run->windows[run->window].mode == INTEGRATIONS_COUPANG_WINDOW_DAY)
+    {
+        t = ngx_pnalloc(run->pool, run->sheets.next_token.len);
+        if (t == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        ngx_memcpy(t, run->sheets.next_token.data,
+                   run->sheets.next_token.len);
+        run->next_token.data = t;
+        run->next_token.len = run->sheets.next_token.len;
+
+    } else {
+        run->next_token.len = 0;
+        run->window++;
+    }
+
+    integrations_coupang_ordersheets_free(&run->sheets);
+    run->have_sheets = 0;
+    run->step = NGX_HTTP_CO_FETCH;
+
+    ngx_http_co_next(run);
+}
+
+
+static ngx_http_co_product_t *
+ngx_http_co_find_product(ngx_http_co_main_conf_t *cmcf,
+    integrations_coupang_str_t *id)
+{
+    ngx_uint_t              i;
+    ngx_http_co_product_t  *pr;
+
+    if (cmcf->products == NULL) {
+        return NULL;
+    }
+
+    pr = cmcf->products->elts;
+
+    for (i = 0; i < cmcf->products->nelts; i++) {
+        if (pr[i].vendor_item_id.len == id->len
+            && ngx_strncmp(pr[i].vendor_item_id.data, id->data, id->len) == 0)
+        {
+            return &pr[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+#define NGX_HTTP_CO_B(b, s, l)                                                \
+    (b).data = (const unsigned char *) (s); (b).len = (l)
+
+#define NGX_HTTP_CO_BS(b, cs)                                                 \
+    (b).data = (const unsigned char *) (cs).data; (b).len = (cs).len
+
+
+/*
+ * One box: its items mapped, the contact chosen, a token minted for
+ * each unit to deliver (only its hash is stored; the link is in the
+ * message), the buyer's message (and the staff's alert) as outbox rows
+ * of the same transaction.
+ */
+
+static ngx_int_t
+ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
+{
+    int                                   have_contact;
+    u_char                               *text, *tp, *end, *s;
+    char                                  token[INTEGRATIONS_ACT_TOKEN_LEN];
+    char                                  mask[300];
+    size_t                                i, nunits, nmapped, nunmapped, k,
+                                          text_len;
+    unsigned                              links;
+    int64_t                               now_ms, expires;
+    ngx_pool_t                           *pool;
+    unsigned char                         rnd[INTEGRATIONS_ACT_TOKEN_BYTES];
+    long                                  ll;
+    ngx_http_co_product_t                *pr, **maps;
+    ngx_http_co_main_conf_t              *cmcf;
+    integrations_act_contact_t           *contact;
+    integrations_coupang_order_item_t    *it;
+    integrations_store_order_item_t      *items;
+    integrations_store_order_unit_t      *units;
+    integrations_store_outbox_item_t     *ob;
+    integrations_store_outbox_result_t   *obr;
+    integrations_store_orders_outbox_t   *obh;
+    integrations_store_order_ingest_t    *in;
+    ngx_http_integrations_store_op_t     *op;
+
+    cmcf = run->cmcf;
+    pool = run->pool;
+    now_ms = (int64_t) ngx_time() * 1000;
+    expires = now_ms + (int64_t) cmcf->ttl * 1000;
+
+    items = ngx_pcalloc(pool, (o->n_items + 1)
+                              * sizeof(integrations_store_order_item_t));
+    maps = ngx_pcalloc(pool, (o->n_items + 1) * sizeof(ngx_http_co_product_t *));
+    contact = ngx_pcalloc(pool, sizeof(integrations_act_contact_t));
+
+    if (items == NULL || maps == NULL || contact == NULL) {
+        goto nomem;
+    }
+
+    /* items and how many links each gets */
+
+    nunits = 0;
+    nmapped = 0;
+    nunmapped = 0;
+
+    for (i = 0; i < o->n_items; i++) {
+        it = &o->items[i];
+        pr = ngx_http_co_find_product(cmcf, &it->vendor_item_id);
+        maps[i] = pr;
+
+        NGX_HTTP_CO_BS(items[i].vendor_item_id, it->vendor_item_id);
+        NGX_HTTP_CO_BS(items[i].item_name, it->vendor_item_name);
+        items[i].quantity = it->shipping_count;
+        items[i].cancel_count = it->cancel_count;
+        items[i].hold_count = it->hold_count;
+        items[i].state = INTEGRATIONS_ACT_SYNCED;
+
+        if (pr == NULL) {
+            nunmapped++;
+            continue;
+        }
+
+        NGX_HTTP_CO_B(items[i].product_code, pr->product_code.data,
+                      pr->product_code.len);
+
+        links = integrations_act_link_count(it->shipping_count,
+                                            it->cancel_count, it->hold_count,
+                                            pr->mode);
+        items[i].links = links;
+        nunits += links;
+        nmapped++;
+    }
+
+    /* the contact, from the first mapped item's answers */
+
+    have_contact = 0;
+
+    for (i = 0; i < o->n_items; i++) {
+        if (maps[i]) {
+            have_contact = (integrations_act_contact_choose(cmcf->sources,
+                                                            cmcf->nsources, o,
+                                                            &o->items[i],
+                                                            contact)
+                            == 0);
+            break;
+        }
+    }
+
+    if (nmapped == 0) {
+        have_contact = 0;
+    }
+
+    units = ngx_pcalloc(pool, (nunits + 1)
+                              * sizeof(integrations_store_order_unit_t));
+
+    /* the message: a line per link */
+
+    k = 256 + cmcf->shop.len;
+
+    for (i = 0; i < o->n_items; i++) {
+        if (maps[i]) {
+            k += items[i].links * (o->items[i].vendor_item_name.len
+                                   + cmcf->link_base.len
+                                   + INTEGRATIONS_ACT_TOKEN_LEN + 64);
+        }
+    }
+
+    text = ngx_pnalloc(pool, k);
+
+    if (units == NULL || text == NULL) {
+        goto nomem;
+    }
+
+    tp = text;
+    end = text + k;
+
+    tp = ngx_slprintf(tp, end, "[%V] 쿠팡에서 구매하신 전자책의 활성화 링크입니다."
+                      " 링크는 한 번만 쓸 수 있습니다.\n", &cmcf->shop);
+
+    k = 0;
+
+    for (i = 0; i < o->n_items; i++) {
+        unsigned  u;
+
+        if (maps[i] == NULL) {
+            continue;
+        }
+
+        for (u = 1; u <= items[i].links; u++) {
+            NGX_HTTP_CO_BS(units[k].vendor_item_id, o->items[i].vendor_item_id);
+            NGX_HTTP_CO_B(units[k].product_code, maps[i]->product_code.data,
+                          maps[i]->product_code.len);
+            units[k].unit = u;
+            units[k].units = items[i].links;
+            units[k].expires_at = expires;
+            units[k].state = have_contact ? INTEGRATIONS_ACT_SYNCED
+                                          : INTEGRATIONS_ACT_NO_CONTACT;
+
+            if (have_contact) {
+                if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+                    ngx_log_error(NGX_LOG_ALERT, run->log, 0,
+                                  "coupang_orders: RAND_bytes() failed");
+                    ngx_http_co_end(run);
+                    return NGX_ERROR;
+                }
+
+                (void) integrations_act_token_encode(rnd, sizeof(rnd), token);
+                ngx_explicit_memzero(rnd, sizeof(rnd));
+
+                s = ngx_pnalloc(pool, INTEGRATIONS_ACT_HASH_HEX_LEN);
+                if (s == NULL) {
+                    goto nomem;
+                }
+
+                integrations_act_token_hash_hex(token, sizeof(token),
+                                                (char *) s);
+                NGX_HTTP_CO_B(units[k].token_hash, s,
+                              INTEGRATIONS_ACT_HASH_HEX_LEN);
+
+                tp = ngx_slprintf(tp, end, "%*s",
+                                  (size_t) o->items[i].vendor_item_name.len,
+                                  o->items[i].vendor_item_name.data);
+
+                if (items[i].links > 1) {
+                    tp = ngx_slprintf(tp, end, " (%ud/%ud)", u,
+                                      (unsigned) items[i].links);
+                }
+
+                tp = ngx_slprintf(tp, end, ": ");
+
+                ll = integrations_act_link((const char *) cmcf->link_base.data,
+                                           cmcf->link_base.len, token,
+                                           sizeof(token), (char *) tp,
+                                           end - tp);
+                ngx_explicit_memzero(token, sizeof(token));
+
+                if (ll < 0) {
+                    goto nomem;
+                }
+
+                tp += ll;
+                tp = ngx_slprintf(tp, end, "\n");
+            }
+
+            k++;
+        }
+    }
+
+    text_len = tp - text;
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_ORDER_INGEST, 0);
+    if (op == NULL) {
+        goto nomem;
+    }
+
+    in = &op->core.in.ingest;
+
+    NGX_HTTP_CO_B(in->vendor_id, cmcf->vendor_id.data, cmcf->vendor_id.len);
+    NGX_HTTP_CO_BS(in->shipment_box_id, o->shipment_box_id);
+    NGX_HTTP_CO_BS(in->order_id, o->order_id);
+    NGX_HTTP_CO_BS(in->coupang_status, o->status);
+    NGX_HTTP_CO_BS(in->buyer_name, o->orderer_name);
+    in->api = cmcf->api;
+    in->ordered_at = o->ordered_at * 1000;
+    in->paid_at = o->paid_at * 1000;
+    in->items = items;
+    in->nitems = o->n_items;
+    in->units = units;
+    in->nunits = k;
+    in->unmapped = (int64_t) nunmapped;
+
+    if (have_contact) {
+        in->contact.data = (const unsigned char *) contact->value;
+        in->contact.len = contact->len;
+        in->contact_kind = contact->kind;
+        s = (u_char *) integrations_act_source_name(contact->source);
+        NGX_HTTP_CO_B(in->contact_source, s, ngx_strlen(s));
+    }
+
+    if (nmapped == 0) {
+        in->state = INTEGRATIONS_ACT_SYNCED;
+        in->message_state = INTEGRATIONS_STORE_MSG_NONE;
+        in->fulfil_state = INTEGRATIONS_STORE_FULFIL_HELD;
+        NGX_HTTP_CO_B(in->detail, "unmapped", 8);
+
+    } else if (!have_contact) {
+        in->state = INTEGRATIONS_ACT_NO_CONTACT;
+        in->message_state = INTEGRATIONS_STORE_MSG_NONE;
+        in->fulfil_state = INTEGRATIONS_STORE_FULFIL_HELD;
+        NGX_HTTP_CO_B(in->detail, "no_contact", 10);
+
+    } else {
+        in->state = INTEGRATIONS_ACT_SYNCED;
+        in->message_state = INTEGRATIONS_STORE_MSG_QUEUED;
+        in->fulfil_state = nunmapped ? INTEGRATIONS_STORE_FULFIL_HELD
+                                     : INTEGRATIONS_STORE_FULFIL_WAIT;
+        NGX_HTTP_CO_B(in->detail, nunmapped ? "link_queued,unmapped"
+                                            : "link_queued",
+                      nunmapped ? 20 : 11);
+    }
+
+    /* the outbox rows: the buyer's message, the staff's alert */
+
+    ob = ngx_pcalloc(pool, 2 * sizeof(integrations_store_outbox_item_t));
+    obr = ngx_pcalloc(pool, 2 * sizeof(integrations_store_outbox_result_t));
+    obh = ngx_pcalloc(pool, sizeof(integrations_store_orders_outbox_t));
+
+    if (ob == NULL || obr == NULL || obh == NULL) {
+        ngx_http_integrations_store_free(op);
+        goto nomem;
+    }
+
+    obh->items = ob;
+    obh->results = obr;
+    obh->n = 0;
+
+    if (have_contact
+        && (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL
+            ? cmcf->email.len : (cmcf->sms.len || cmcf->alimtalk.len)))
+    {
+        s = ngx_pnalloc(pool, sizeof("coupang:") + cmcf->vendor_id.len
+                              + o->shipment_box_id.len + 1);
+        if (s == NULL) {
+            ngx_http_integrations_store_free(op);
+            goto nomem;
+        }
+
+        tp = ngx_sprintf(s, "coupang:%V:%*s", &cmcf->vendor_id,
+                         o->shipment_box_id.len, o->shipment_box_id.data);
+        NGX_HTTP_CO_B(ob[0].id, s, tp - s);
+        in->message_id = ob[0].id;
+
+        NGX_HTTP_CO_B(ob[0].scope, "", 0);
+        ob[0].idem_hash = ob[0].id;
+        NGX_HTTP_CO_B(ob[0].recipient, contact->value, contact->len);
+
+        k = integrations_act_mask_contact(contact, mask, sizeof(mask));
+        s = ngx_pnalloc(pool, k);
+        if (s == NULL) {
+            ngx_http_integrations_store_free(op);
+            goto nomem;
+        }
+
+        ngx_memcpy(s, mask, k);
+        NGX_HTTP_CO_B(ob[0].recipient_mask, s, k);
+        NGX_HTTP_CO_B(ob[0].text, text, text_len);
+
+        ob[0].send_at = now_ms;
+        ob[0].expires_at = now_ms + 86400000;
+
+        if (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL) {
+            NGX_HTTP_CO_B(ob[0].channel, "email", 5);
+            NGX_HTTP_CO_B(ob[0].provider, cmcf->email.data, cmcf->email.len);
+            NGX_HTTP_CO_B(ob[0].subject, "전자책 활성화 링크", 25);
+
+        } else if (cmcf->alimtalk.len) {
+            NGX_HTTP_CO_B(ob[0].channel, "alimtalk", 8);
+            NGX_HTTP_CO_B(ob[0].provider, cmcf->alimtalk.data,
+                          cmcf->alimtalk.len);
+            NGX_HTTP_CO_B(ob[0].template_id, cmcf->template_id.data,
+                          cmcf->template_id.len);
+            ob[0].fallback = cmcf->sms.len ? 1 : 0;
+
+        } else {
+            NGX_HTTP_CO_B(ob[0].channel, "sms", 3);
+            NGX_HTTP_CO_B(ob[0].provider, cmcf->sms.data, cmcf->sms.len);
+        }
+
+        obh->n = 1;
+
+    } else {
+        in->message_state = INTEGRATIONS_STORE_MSG_NONE;
+
+        if (have_contact) {
+            in->fulfil_state = INTEGRATIONS_STORE_FULFIL_HELD;
+        }
+    }
+
+    in->hook = obh->n ? integrations_store_orders_outbox_hook : NULL;
+    in->hook_data = obh;
+
+    return ngx_http_co_post(run, op, ngx_http_co_ingested);
+
+nomem:
+
+    ngx_http_co_end(run);
+
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_http_co_ingested(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_co_run_t  *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    if (op->core.out.ingest.inserted) {
+        run->ingested++;
+
+        ngx_log_error(NGX_LOG_INFO, run->log, 0,
+                      "coupang_orders: box %*s ingested (%s)",
+                      op->core.in.ingest.shipment_box_id.len,
+                      op->core.in.ingest.shipment_box_id.data,
+                      op->core.in.ingest.detail.data);
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+/* ---- acknowledgement and DIRECT invoice ------------------------------- */
+
+static void
+ngx_http_co_due_done(ngx_http_integrations_store_op_t *op)
+{
+    size_t              n;
+    ngx_http_co_run_t  *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    n = op->core.out.due.n;
+    run->ndue = n;
+    run->due_at = 0;
+
+    if (n == 0) {
+        run->step = NGX_HTTP_CO_DONE;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    /* op->result goes with the op: keep a copy */
+
+    run->due = ngx_pnalloc(run->pool,
+                           n * sizeof(integrations_store_due_order_t));
+    if (run->due == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    ngx_memcpy(run->due, op->core.out.due.orders,
+               n * sizeof(integrations_store_due_order_t));
+
+    run->step = NGX_HTTP_CO_ACK;
+    ngx_http_co_next(run);
+}
+
+
+/*
+ * ACK: every due box at ACK in one call (they are at most 50); then
+ * INVOICE: every due box at INVOICE in one call, one entry per item.
+ * The outcomes are written afterwards, one op each.
+ */
+
+static void
+ngx_http_co_fulfil_next(ngx_http_co_run_t *run)
+{
+    long                               n;
+    size_t                             i, j, m, len;
+    char                              *body;
+    u_char                            *target, *b;
+    integrations_coupang_str_t        *ids;
+    integrations_coupang_query_t       q;
+    integrations_coupang_invoice_t    *inv;
+    ngx_http_co_main_conf_t           *cmcf;
+    integrations_store_due_order_t    *d;
+
+    cmcf = run->cmcf;
+    ngx_memzero(&q, sizeof(q));
+    q.api = INTEGRATIONS_COUPANG_V4;
+    q.vendor_id = (const char *) cmcf->vendor_id.data;
+    q.vendor_id_len = cmcf->vendor_id.len;
+
+    target = ngx_pnalloc(run->pool, INTEGRATIONS_COUPANG_URL_MAX);
+    ids = ngx_pnalloc(run->pool,
+                      (run->ndue + 1) * sizeof(integrations_coupang_str_t));
+    inv = ngx_pnalloc(run->pool, (run->ndue * INTEGRATIONS_STORE_DUE_ITEMS + 1)
+                                 * sizeof(integrations_coupang_invoice_t));
+
+    if (target == NULL || ids == NULL || inv == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    if (run->step == NGX_HTTP_CO_ACK) {
+        m = 0;
+
+        for (i = 0; i < run->ndue; i++) {
+            d = &run->due[i];
+
+            if (d->fulfil_state == INTEGRATIONS_STORE_FULFIL_ACK) {
+                ids[m].data = d->shipment_box_id;
+                ids[m].len = ngx_strlen(d->shipment_box_id);
+                m++;
+            }
+        }
+
+        run->step = NGX_HTTP_CO_INVOICE;
+
+        if (m == 0) {
+            ngx_http_co_next(run);
+            return;
+        }
+
+        body = integrations_coupang_ack_body((const char *)
+                                             cmcf->vendor_id.data,
+                                             cmcf->vendor_id.len, ids, m,
+                                             &len);
+        q.kind = INTEGRATIONS_COUPANG_Q_ACKNOWLEDGE;
+
+        n = integrations_coupang_url(&q, (char *) target,
+                                     INTEGRATIONS_COUPANG_URL_MAX);
+
+        if (body == NULL || n < 0) {
+            free(body);
+            run->step = NGX_HTTP_CO_FULFILLED;
+            ngx_http_co_next(run);
+            return;
+        }
+
+        b = ngx_pnalloc(run->pool, len);
+        if (b == NULL) {
+            free(body);
+            ngx_http_co_end(run);
+            return;
+        }
+
+        ngx_memcpy(b, body, len);
+        free(body);
+
+        (void) ngx_http_co_call(run,
+                                integrations_coupang_method(
+                                    INTEGRATIONS_COUPANG_Q_ACKNOWLEDGE),
+                                target, (size_t) n, b, len,
+                                ngx_http_co_acked);
+        return;
+    }
+
+    /* INVOICE: the boxes that were there already and those just acked */
+
+    m = 0;
+
+    for (i = 0; i < run->ndue; i++) {
+        d = &run->due[i];
+
+        if (d->fulfil_state != INTEGRATIONS_STORE_FULFIL_INVOICE) {
+            continue;
+        }
+
+        for (j = 0; j < d->nitems; j++) {
+            inv[m].shipment_box_id.data = d->shipment_box_id;
+            inv[m].shipment_box_id.len = ngx_strlen(d->shipment_box_id);
+            inv[m].order_id.data = d->order_id;
+            inv[m].order_id.len = ngx_strlen(d->order_id);
+            inv[m].vendor_item_id.data = d->items[j];
+            inv[m].vendor_item_id.len = ngx_strlen(d->items[j]);
+            /* DIRECT: digits, one number per box: the box id itself */
+            inv[m].invoice_number = inv[m].shipment_box_id;
+            m++;
+        }
+    }
+
+    run->step = NGX_HTTP_CO_FULFILLED;
+
+    if (m == 0) {
+        ngx_http_co_next(run);
+        return;
+    }
+
+    body = integrations_coupang_invoice_body((const char *)
+                                             cmcf->vendor_id.data,
+                                             cmcf->vendor_id.len, inv, m,
+                                             &len);
+    q.kind = INTEGRATIONS_COUPANG_Q_INVOICE;
+
+    n = integrations_coupang_url(&q, (char *) target,
+                                 INTEGRATIONS_COUPANG_URL_MAX);
+
+    if (body == NULL || n < 0) {
+        free(body);
+        ngx_http_co_next(run);
+        return;
+    }
+
+    b = ngx_pnalloc(run->pool, len);
+    if (b == NULL) {
+        free(body);
+        ngx_http_co_end(run);
+        return;
+    }
+
+    ngx_memcpy(b, body, len);
+    free(body);
+
+    (void) ngx_http_co_call(run,
+                            integrations_coupang_method(
+                                INTEGRATIONS_COUPANG_Q_INVOICE),
+                            target, (size_t) n, b, len, ngx_http_co_invoiced);
+}
+
+
+static integrations_store_due_order_t *
+ngx_http_co_due_find(ngx_http_co_run_t *run, const char *box, size_t len,
+    int64_t state)
+{
+    size_t                           i;
+    integrations_store_due_order_t  *d;
+
+    for (i = 0; i < run->ndue; i++) {
+        d = &run->due[i];
+
+        if (d->fulfil_state == state && ngx_strlen(d->shipment_box_id) == len
+            && ngx_strncmp(d->shipment_box_id, box, len) == 0)
+        {
+            return d;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the answer of a whole call: every box of the call gets one outcome */
+
+static void
+ngx_http_co_results(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req, ngx_uint_t invoice)
+{
+    size_t                            i;
+    int64_t                           state;
+    ngx_str_t                         why;
+    integrations_coupang_rc_e         rc;
+    integrations_coupang_result_t    *r;
+    integrations_coupang_results_t    res;
+    integrations_store_due_order_t   *d;
+    integrations_coupang_outcome_e    oc;
+
+    state = invoice ? INTEGRATIONS_STORE_FULFIL_INVOICE
+                    : INTEGRATIONS_STORE_FULFIL_ACK;
+
+    ngx_memzero(&res, sizeof(res));
+    rc = INTEGRATIONS_COUPANG_MALFORMED;
+
+    if (req && req->status == 200) {
+        rc = integrations_coupang_parse_results(
+                 invoice ? INTEGRATIONS_COUPANG_INVOICE
+                         : INTEGRATIONS_COUPANG_ACK,
+                 (const char *) req->response_body.data,
+                 req->response_body.len, &res);
+    }
+
+    if (rc == INTEGRATIONS_COUPANG_OK) {
+        for (i = 0; i < res.n_results; i++) {
+            r = &res.results[i];
+            d = ngx_http_co_due_find(run, r->shipment_box_id.data,
+                                     r->shipment_box_id.len, state);
+            if (d == NULL) {
+                continue;
+            }
+
+            why.data = (u_char *) r->result_code.data;
+            why.len = r->result_code.len;
+
+            ngx_http_co_outcome(run, d->shipment_box_id,
+                                ngx_strlen(d->shipment_box_id), d, invoice,
+                                r->outcome, &why);
+        }
+    }
+
+    /* boxes the answer did not name (or no usable answer): again later */
+
+    for (i = 0; i < run->ndue; i++) {
+        d = &run->due[i];
+
+        if (d->fulfil_state != state) {
+            continue;
+        }
+
+        ngx_str_set(&why, "no result");
+        ngx_http_co_outcome(run, d->shipment_box_id,
+                            ngx_strlen(d->shipment_box_id), d, invoice,
+                            INTEGRATIONS_COUPANG_RETRY, &why);
+    }
+
+    if (rc != INTEGRATIONS_COUPANG_NOMEM) {
+        integrations_coupang_results_free(&res);
+    }
+
+    (void) oc;
+}
+
+
+static void
+ngx_http_co_acked(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req)
+{
+    ngx_http_co_results(run, req, 0);
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_invoiced(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req)
+{
+    ngx_http_co_results(run, req, 1);
+    ngx_http_co_next(run);
+}
+
+
+/*
+ * One box's outcome: recorded for writing, and the box's due entry
+ * moved on so that it is not answered twice (an acknowledged box goes on
+ * to its invoice in the same run).
+ */
+
+static void
+ngx_http_co_outcome(ngx_http_co_run_t *run, const char *box, size_t box_len,
+    integrations_store_due_order_t *d, ngx_uint_t invoice,
+    integrations_coupang_outcome_e oc, ngx_str_t *why)
+{
+    int64_t                   now_ms, retry, tries;
+    ngx_http_co_outcome_t    *w;
+    ngx_http_co_main_conf_t  *cmcf;
+
+    cmcf = run->cmcf;
+    now_ms = (int64_t) ngx_time() * 1000;
+    retry = (int64_t) cmcf->fulfil_retry;
+
+    w = ngx_array_push(run->outcomes);
+    if (w == NULL) {
+        return;
+    }
+
+    ngx_memzero(w, sizeof(ngx_http_co_outcome_t));
+    ngx_memcpy(w->box, box, ngx_min(box_len, sizeof(w->box) - 1));
+    w->from = d->fulfil_state;
+    w->invoice = invoice;
+    w->attempts = d->attempts + 1;
+    w->error = *why;
+
+    tries = invoice ? NGX_HTTP_CO_INVOICE_TRIES : NGX_HTTP_CO_ACK_TRIES;
+
+    switch (oc) {
+
+    case INTEGRATIONS_COUPANG_DONE:
+        w->to = invoice ? INTEGRATIONS_STORE_FULFIL_DONE
+                        : INTEGRATIONS_STORE_FULFIL_INVOICE;
+        w->attempts = 0;
+        w->next_at = now_ms;
+        w->event = invoice ? "invoiced" : "acknowledged";
+        w->error.len = 0;
+        break;
+
+    case INTEGRATIONS_COUPANG_CANCELED:
+        w->to = INTEGRATIONS_STORE_FULFIL_CANCELED;
+        w->event = "canceled";
+        break;
+
+    case INTEGRATIONS_COUPANG_FAILED:
+        w->to = INTEGRATIONS_STORE_FULFIL_FAILED;
+        w->event = invoice ? "invoice_failed" : "ack_failed";
+        break;
+
+    default:   /* RETRY, RETRY_LATER, CHECK */
+
+        if (w->attempts >= tries) {
+            w->to = INTEGRATIONS_STORE_FULFIL_FAILED;
+            w->event = invoice ? "invoice_failed" : "ack_failed";
+            break;
+        }
+
+        w->to = d->fulfil_state;
+        w->next_at = now_ms + retry * ngx_min(w->attempts, 10);
+        w->event = NULL;
+        break;
+    }
+
+    if (w->to == INTEGRATIONS_STORE_FULFIL_FAILED) {
+        ngx_log_error(NGX_LOG_ERR, run->log, 0,
+                      "coupang_orders: box %s: %s gave up after %L "
+                      "attempts (%V)", w->box,
+                      invoice ? "the DIRECT invoice" : "the acknowledgement",
+                      w->attempts, &w->error);
+    }
+
+    /* the same run goes on with an acknowledged box's invoice */
+    d->fulfil_state = (oc == INTEGRATIONS_COUPANG_DONE && !invoice)
+                      ? INTEGRATIONS_STORE_FULFIL_INVOICE : -1;
+    d->attempts = 0;
+}
+
+
+static void
+ngx_http_co_write_outcomes(ngx_http_co_run_t *run)
+{
+    size_t                              i, done;
+    ngx_http_co_outcome_t              *w, *all;
+    ngx_http_integrations_store_op_t   *op;
+    integrations_store_order_fulfil_t  *in;
+
+    all = run->outcomes->elts;
+
+    /* an acknowledged box invoiced in the same run: both, in order */
+
+    done = run->outcome_at;
+
+    if (done >= run->outcomes->nelts) {
+        run->step = NGX_HTTP_CO_DONE;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    w = &all[done];
+    run->outcome_at++;
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_ORDER_FULFIL, 0);
+    if (op == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    in = &op->core.in.fulfil;
+    in->vendor_id.data = run->cmcf->vendor_id.data;
+    in->vendor_id.len = run->cmcf->vendor_id.len;
+    in->shipment_box_id.data = (const unsigned char *) w->box;
+    in->shipment_box_id.len = ngx_strlen(w->box);
+    in->event = w->event;
+    in->error.data = w->error.data;
+    in->error.len = w->error.len;
+    in->from_state = w->from;
+    in->to_state = w->to;
+    in->attempts = w->attempts;
+    in->next_at = w->next_at;
+
+    if (w->invoice && w->to == INTEGRATIONS_STORE_FULFIL_DONE) {
+        in->invoice_number = in->shipment_box_id;
+    }
+
+    for (i = 0; i < done; i++) {
+        /* nothing: outcomes are written in the order they came */
+    }
+
+    (void) ngx_http_co_post(run, op, ngx_http_co_outcome_done);
+}
+
+
+static void
+ngx_http_co_outcome_done(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_co_run_t  *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    if (op->core.out.changed && op->core.in.fulfil.event) {
+        ngx_log_error(NGX_LOG_INFO, run->log, 0,
+                      "coupang_orders: box %*s %s",
+                      op->core.in.fulfil.shipment_box_id.len,
+                      op->core.in.fulfil.shipment_box_id.data,
+                      op->core.in.fulfil.event);
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+/* ---- calls to Coupang -------------------------------------------------- */
+
+static ngx_int_t
+ngx_http_co_call(ngx_http_co_run_t *run, const char *method, u_char *target,
+    size_t target_len, u_char *body, size_t body_len,
+    ngx_http_co_answer_pt answer)
+{
+    run->method.data = (u_char *) method;
+    run->method.len = ngx_strlen(method);
+    run->target.data = target;
+    run->target.len = target_len;
+    run->body.data = body;
+    run->body.len = body_len;
+    run->answer = answer;
+    run->tries = 0;
+
+    ngx_http_co_send(&run->wait);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Sends run's call when the pace allows: 100 ms after the previous call
+ * of this worker, and within the rate_limit= zone (all workers and
+ * nodes); otherwise waits for it on run->wait.
+ */
+
+static void
+ngx_http_co_send(ngx_event_t *ev)
+{
+    u_char                                *q, *p;
+    size_t                                 plen, qlen, n;
+    ngx_int_t                              rc;
+    ngx_str_t                              v;
+    ngx_msec_t                             gap;
+    ngx_http_co_run_t                     *run = ev->data;
+    ngx_http_co_proc_t                    *pp;
+    ngx_http_co_main_conf_t               *cmcf;
+    integrations_gcra_result_t             res;
+    ngx_http_integrations_outbound_req_t  *req;
+    char                                   date[INTEGRATIONS_CEA_DATE_LEN];
+    char                                   sig[INTEGRATIONS_CEA_SIGNATURE_LEN];
+
+    pp = &ngx_http_co_proc;
+    cmcf = run->cmcf;
+
+    if (!pp->holding || ngx_exiting || ngx_quit || ngx_terminate) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    gap = ngx_current_msec - pp->last_call;
+
+    if (pp->last_call && gap < NGX_HTTP_CO_GAP) {
+        ngx_add_timer(&run->wait, NGX_HTTP_CO_GAP - gap);
+        return;
+    }
+
+    if (cmcf->rate_limit) {
+        rc = ngx_http_integrations_rate_limit_account_key(cmcf->rate_limit,
+                                                 &cmcf->vendor_id,
+                                                 INTEGRATIONS_GCRA_NODELAY,
+                                                 1, ngx_current_msec,
+                                                 run->log, &res);
+
+        if (rc == NGX_OK && res.verdict == INTEGRATIONS_GCRA_REJECTED) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, run->log, 0,
+                           "coupang_orders: paced, %uL ms", res.retry_after);
+            ngx_add_timer(&run->wait, ngx_max(res.retry_after, 1));
+            return;
+        }
+    }
+
+    pp->last_call = ngx_current_msec;
+
+    req = ngx_pcalloc(run->pool, sizeof(ngx_http_integrations_outbound_req_t));
+    if (req == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    /* the URL: the base, then the target exactly as it is signed */
+
+    req->url.data = ngx_pnalloc(run->pool, cmcf->url.len + run->target.len);
+    if (req->url.data == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    req->url.len = ngx_sprintf(req->url.data, "%V%V", &cmcf->url,
+                               &run->target)
+                   - req->url.data;
+
+    p = run->target.data;
+    q = ngx_strlchr(p, p + run->target.len, '?');
+    plen = q ? (size_t) (q - p) : run->target.len;
+    qlen = q ? run->target.len - plen - 1 : 0;
+
+    integrations_cea_format_date(ngx_time(), date);
+
+    if (integrations_cea_sign(cmcf->key, date, run->method.data,
+                              run->method.len, p, plen,
+                              q ? q + 1 : NULL, qlen, sig)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, run->log, 0,
+                      "coupang_orders: the call cannot be signed");
+        run->answer(run, NULL);
+        return;
+    }
+
+    n = sizeof("CEA algorithm=HmacSHA256, access-key=, signed-date=, "
+               "signature=") - 1
+        + cmcf->access_key.len + INTEGRATIONS_CEA_DATE_LEN
+        + INTEGRATIONS_CEA_SIGNATURE_LEN;
+
+    v.data = ngx_pnalloc(run->pool, n);
+    if (v.data == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    v.len = ngx_snprintf(v.data, n, "CEA algorithm=HmacSHA256, access-key=%V, "
+                        "signed-date=%*s, signature=%*s", &cmcf->access_key,
+                        (size_t) INTEGRATIONS_CEA_DATE_LEN, date,
+                        (size_t) INTEGRATIONS_CEA_SIGNATURE_LEN, sig)
+            - v.data;
+
+    if (ngx_http_integrations_outbound_add_header(req, run->pool,
+                                                  "Authorization", &v)
+        != NGX_OK
+        || ngx_http_integrations_outbound_add_header(req, run->pool,
+                                                     "X-Requested-By",
+                                                     &cmcf->vendor_id)
+           != NGX_OK)
+    {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    if (run->body.len) {
+        ngx_str_set(&v, "application/json;charset=UTF-8");
+
+        if (ngx_http_integrations_outbound_add_header(req, run->pool,
+                                                      "Content-Type", &v)
+            != NGX_OK)
+        {
+            ngx_http_co_end(run);
+            return;
+        }
+    }
+
+    ngx_str_set(&req->provider, "coupang_orders");
+    req->method = run->method;
+    req->body = run->body;
+    req->pool = run->pool;
+    req->log = run->log;
+    req->timeout = cmcf->timeout;
+    req->connect_timeout = 5000;
+    req->max_response = 8 * 1024 * 1024;
+    req->done = ngx_http_co_called;
+    req->data = run;
+
+    rc = ngx_http_integrations_outbound_call(req, NULL);
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, run->log, 0,
+                      "coupang_orders: %V %V could not start",
+                      &run->method, &run->target);
+        run->answer(run, NULL);
+    }
+}
+
+
+static void
+ngx_http_co_called(ngx_http_integrations_outbound_req_t *req)
+{
+    ngx_str_t           ra;
+    ngx_msec_t          wait;
+    ngx_http_co_run_t  *run = req->data;
+
+    if (req->error != NGX_HTTP_INTEGRATIONS_OUTBOUND_OK) {
+        ngx_log_error(NGX_LOG_WARN, run->log, 0,
+                      "coupang_orders: %V %*s: no answer (%V)", &run->method,
+                      (int) (ngx_strlchr(run->target.data, run->target.data
+                                         + run->target.len, '?')
+                             ? (size_t) (ngx_strlchr(run->target.data,
+                                              run->target.data
+                                              + run->target.len, '?')
+                                         - run->target.data)
+                             : run->target.len),
+                      run->target.data, &req->error_text);
+        run->answer(run, NULL);
+        return;
+    }
+
+    if (req->status == 429 && ++run->tries < NGX_HTTP_CO_429_TRIES) {
+        wait = 1000u << run->tries;
+
+        if (ngx_http_integrations_outbound_header(req, "Retry-After", &ra)
+            == NGX_OK)
+        {
+            ngx_int_t  n = ngx_atoi(ra.data, ra.len);
+
+            if (n > 0 && n < 120) {
+                wait = (ngx_msec_t) n * 1000;
+            }
+        }
+
+        ngx_log_error(NGX_LOG_WARN, run->log, 0,
+                      "coupang_orders: Coupang answered 429, again in "
+                      "%M ms", wait);
+        ngx_add_timer(&run->wait, wait);
+        return;
+    }
+
+    if (req->status != 200) {
+        ngx_log_error(NGX_LOG_WARN, run->log, 0,
+                      "coupang_orders: %V: Coupang answered %ui",
+                      &run->method, req->status);
+    }
+
+    run->answer(run, req);
+}
+
+
+/* ---- processes --------------------------------------------------------- */
+
+static ngx_int_t
+ngx_http_co_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_co_proc_t       *p;
+    ngx_http_co_main_conf_t  *cmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                   ngx_http_integrations_coupang_orders_module);
+
+    if (cmcf == NULL || !cmcf->enabled) {
+        return NGX_OK;
+    }
+
+    p = &ngx_http_co_proc;
+    ngx_memzero(p, sizeof(ngx_http_co_proc_t));
+
+    p->cmcf = cmcf;
+    p->holder_len = ngx_snprintf(p->holder, sizeof(p->holder), "%V:%P",
+                                 &cycle->hostname, ngx_pid)
+                    - p->holder;
+    p->lease_len = ngx_snprintf(p->lease, sizeof(p->lease),
+                                "coupang_orders:%V", &cmcf->vendor_id)
+                   - p->lease;
+
+    p->tick.handler = ngx_http_co_tick;
+    p->tick.data = p;
+    p->tick.log = cycle->log;
+    p->tick.cancelable = 1;
+
+    /* workers start apart: the first one to ask gets the lease */
+    ngx_add_timer(&p->tick, 200 + ngx_random() % 800);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The lease is not released here: the store's own exit (earlier in the
+ * module order) has ended its pool.  It lapses within three quarters of
+ * an interval, and another worker takes it then.
+ */
+
+static void
+ngx_http_co_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_co_proc.holding = 0;
+}
+
+
+/* ---- configuration ----------------------------------------------------- */
+
+static void *
+ngx_http_co_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_co_main_conf_t  *cmcf;
+
+    cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_co_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     cmcf->enabled = 0;
+     *     cmcf->products = NULL;
+     *     cmcf->nsources = 0;
+     *     cmcf->link_base = { 0, NULL };
+     */
+
+    cmcf->ttl = NGX_CONF_UNSET;
+
+    return cmcf;
+}
+
+
+static ngx_int_t
+ngx_http_co_init(ngx_conf_t *cf)
+{
+    char                      err[128];
+    ngx_http_co_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf,
+                                   ngx_http_integrations_coupang_orders_module);
+
+    if (cmcf->ttl == NGX_CONF_UNSET) {
+        cmcf->ttl = INTEGRATIONS_ACT_TTL_DEFAULT;
+    }
+
+    if (cmcf->nsources == 0) {
+        cmcf->sources[0] = INTEGRATIONS_ACT_SRC_ORDERER;
+        cmcf->sources[1] = INTEGRATIONS_ACT_SRC_RECEIVER;
+        cmcf->sources[2] = INTEGRATIONS_ACT_SRC_ANSWER;
+        cmcf->nsources = 3;
+    }
+
+    if (!cmcf->enabled) {
+        return NGX_OK;
+    }
+
+    if (!ngx_http_integrations_store_enabled(cf)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"coupang_orders\" requires \"integrations_store\"");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_integrations_coupang_credentials(cf, &cmcf->access_key,
+                                                  &cmcf->key)
+        != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"coupang_orders\" requires \"coupang_access_key\" "
+                           "and \"coupang_secret_key_file\" in the http block");
+        return NGX_ERROR;
+    }
+
+    if (cmcf->link_base.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"coupang_orders\" requires "
+                           "\"activation_link_base\"");
+        return NGX_ERROR;
+    }
+
+    if (cmcf->rate_limit && cmcf->rate_limit->data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"coupang_orders\" rate_limit=%V: no such "
+                           "\"rate_limit_zone\"", &cmcf->rate_limit_name);
+        return NGX_ERROR;
+    }
+
+    if (integrations_coupang_sync_conf_check(&cmcf->sync, err, sizeof(err))
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"coupang_orders\" %s", err);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_co_orders(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_co_main_conf_t *cmcf = conf;
+
+    ngx_str_t   *value, v;
+    ngx_int_t    ms;
+    ngx_uint_t   i;
+
+    if (cmcf->enabled) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    cmcf->interval = 60000;
+    cmcf->window = 900000;
+    cmcf->fulfil_retry = 60000;
+    cmcf->timeout = 30000;
+    cmcf->api = INTEGRATIONS_COUPANG_V4;
+    ngx_str_set(&cmcf->url, NGX_HTTP_CO_URL);
+    ngx_str_set(&cmcf->shop, "쿠팡 전자책");
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "vendor_id=", 10) == 0) {
+            v.data = value[i].data + 10;
+            v.len = value[i].len - 10;
+
+            if (!integrations_coupang_vendor_id_valid((const char *) v.data,
+                                                      v.len))
+            {
+                goto invalid;
+            }
+
+            cmcf->vendor_id = v;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "interval=", 9) == 0
+            || ngx_strncmp(value[i].data, "window=", 7) == 0
+            || ngx_strncmp(value[i].data, "fulfil_retry=", 13) == 0
+            || ngx_strncmp(value[i].data, "timeout=", 8) == 0)
+        {
+            v.data = (u_char *) ngx_strchr(value[i].data, '=') + 1;
+            v.len = value[i].data + value[i].len - v.data;
+
+            ms = ngx_parse_time(&v, 0);
+            if (ms == NGX_ERROR || ms <= 0) {
+                goto invalid;
+            }
+
+            switch (value[i].data[0]) {
+            case 'i':
+                cmcf->interval = (ngx_msec_t) ms;
+                break;
+            case 'w':
+                cmcf->window = (ngx_msec_t) ms;
+                break;
+            case 'f':
+                cmcf->fulfil_retry = (ngx_msec_t) ms;
+                break;
+            default:
+                cmcf->timeout = (ngx_msec_t) ms;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "api=v4") == 0) {
+            cmcf->api = INTEGRATIONS_COUPANG_V4;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "api=v5") == 0) {
+            cmcf->api = INTEGRATIONS_COUPANG_V5;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "rate_limit=", 11) == 0) {
+            v.data = value[i].data + 11;
+            v.len = value[i].len - 11;
+
+            if (v.len == 0) {
+                goto invalid;
+            }
+
+            cmcf->rate_limit_name = v;
+            cmcf->rate_limit = ngx_http_integrations_rate_limit_zone_ref(cf,
+                                                                       &v);
+            if (cmcf->rate_limit == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "url=", 4) == 0) {
+            v.data = value[i].data + 4;
+            v.len = value[i].len - 4;
+
+            if (!((v.len > 7 && ngx_strncmp(v.data, "http://", 7) == 0)
+                  || (v.len > 8 && ngx_strncmp(v.data, "https://", 8) == 0))
+                || v.data[v.len - 1] == '/')
+            {
+                goto invalid;
+            }
+
+            cmcf->url = v;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "shop=", 5) == 0 && value[i].len > 5) {
+            cmcf->shop.data = value[i].data + 5;
+            cmcf->shop.len = value[i].len - 5;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (cmcf->vendor_id.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"coupang_orders\" requires vendor_id=");
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->sync.interval = cmcf->interval / 1000;
+    cmcf->sync.window = cmcf->window / 1000;
+    cmcf->enabled = 1;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"coupang_orders\" directive invalid parameter \"%V\"",
+                       &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_co_product(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_co_main_conf_t *cmcf = conf;
+
+    ngx_str_t              *value;
+    ngx_uint_t              i;
+    ngx_http_co_product_t  *pr;
+
+    value = cf->args->elts;
+
+    for (i = 0; i < value[1].len; i++) {
+        if (value[1].data[i] < '0' || value[1].data[i] > '9') {
+            break;
+        }
+    }
+
+    if (value[1].len == 0 || value[1].len > 20 || i < value[1].len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_product\" directive invalid "
+                           "vendorItemId \"%V\": digits expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[2].len == 0 || value[2].len > 63) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_product\" directive invalid product "
+                           "code \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cmcf->products == NULL) {
+        cmcf->products = ngx_array_create(cf->pool, 4,
+                                          sizeof(ngx_http_co_product_t));
+        if (cmcf->products == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    pr = cmcf->products->elts;
+
+    for (i = 0; i < cmcf->products->nelts; i++) {
+        if (pr[i].vendor_item_id.len == value[1].len
+            && ngx_strncmp(pr[i].vendor_item_id.data, value[1].data,
+                           value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"activation_product\" %V is mapped twice",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    pr = ngx_array_push(cmcf->products);
+    if (pr == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pr->vendor_item_id = value[1];
+    pr->product_code = value[2];
+    pr->mode = INTEGRATIONS_ACT_PER_ITEM;
+
+    if (cf->args->nelts == 4) {
+        if (ngx_strcmp(value[3].data, "quantity_links=per_item") == 0) {
+            pr->mode = INTEGRATIONS_ACT_PER_ITEM;
+
+        } else if (ngx_strcmp(value[3].data, "quantity_links=per_order") == 0)
+        {
+            pr->mode = INTEGRATIONS_ACT_PER_ORDER;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"activation_product\" directive invalid "
+                               "parameter \"%V\"", &value[3]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_co_contact(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_co_main_conf_t *cmcf = conf;
+
+    int          src;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (cmcf->nsources) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        src = integrations_act_source_by_name((const char *) value[i].data,
+                                              value[i].len);
+
+        if (src < 0 || cmcf->nsources >= INTEGRATIONS_ACT_SOURCES_MAX) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"activation_contact\" directive invalid "
+                               "parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (src == INTEGRATIONS_ACT_SRC_NONE) {
+            if (i != cf->args->nelts - 1) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"activation_contact\": \"none\" must "
+                                   "come last");
+                return NGX_CONF_ERROR;
+            }
+
+            break;
+        }
+
+        cmcf->sources[cmcf->nsources++] = (integrations_act_source_e) src;
+    }
+
+    if (cmcf->nsources == 0) {
+        /* "none" alone: every order is held as no_contact */
+        cmcf->sources[0] = INTEGRATIONS_ACT_SRC_NONE;
+        cmcf->nsources = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_co_link_base(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_co_main_conf_t *cmcf = conf;
+
+    char        err[128];
+    ngx_str_t  *value;
+
+    if (cmcf->link_base.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (integrations_act_link_base_check((const char *) value[1].data,
+                                         value[1].len, err, sizeof(err))
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_link_base\" \"%V\": %s", &value[1],
+                           err);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->link_base = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_co_message(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_co_main_conf_t *cmcf = conf;
+
+    ngx_str_t   *value, *dst;
+    ngx_uint_t   i;
+    u_char      *eq;
+
+    if (cmcf->sms.len || cmcf->alimtalk.len || cmcf->email.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        eq = (u_char *) ngx_strchr(value[i].data, '=');
+
+        if (eq == NULL || eq == value[i].data + value[i].len - 1) {
+            goto invalid;
+        }
+
+        if (ngx_strncmp(value[i].data, "sms=", 4) == 0) {
+            dst = &cmcf->sms;
+
+        } else if (ngx_strncmp(value[i].data, "alimtalk=", 9) == 0) {
+            dst = &cmcf->alimtalk;
+
+        } else if (ngx_strncmp(value[i].data, "template_id=", 12) == 0) {
+            dst = &cmcf->template_id;
+
+        } else if (ngx_strncmp(value[i].data, "email=", 6) == 0) {
+            dst = &cmcf->email;
+
+        } else {
+            goto invalid;
+        }
+
+        dst->data = eq + 1;
+        dst->len = value[i].data + value[i].len - dst->data;
+    }
+
+    if (cmcf->alimtalk.len && cmcf->template_id.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_message\" alimtalk= requires "
+                           "template_id=");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"activation_message\" directive invalid parameter "
+                       "\"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_co_alert(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_co_main_conf_t *cmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (cmcf->alert.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    cmcf->alert = value[1];
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strncmp(value[2].data, "to=", 3) != 0 || value[2].len == 3) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"activation_alert\" directive invalid "
+                               "parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        cmcf->alert_to.data = value[2].data + 3;
+        cmcf->alert_to.len = value[2].len - 3;
+    }
+
+    return NGX_CONF_OK;
+}
