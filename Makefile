@@ -41,7 +41,8 @@ CORE_LIBS    := -lcrypto -lyajl -lsqlite3 -lpq -lpthread
 # Debian packages: to build and test, and the extras fuzzing needs.
 DEPS         := make gcc libc6-dev perl curl openssl nginx nginx-dev libssl-dev \
                 libyajl-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev \
-                sqlite3 postgresql wrk valgrind bsdutils procps
+                sqlite3 postgresql wrk valgrind bsdutils procps \
+                python3-aiosmtpd
 FUZZ_DEPS    := clang libclang-rt-14-dev
 
 .PHONY: all deps deps-fuzz module unit integration test run bench \

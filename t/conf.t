@@ -25,7 +25,11 @@ sub nginx_t {
 # demo.conf, with the module where the test run built it
 my $demo = do { local (@ARGV, $/) = "$root/conf/demo.conf"; <> };
 $demo =~ s{load_module\s+\S+;}{load_module $ENV{MODULE};};
+$demo =~ s{\.\./build/run/notify/}{$dir/notify/}g;
+$demo =~ s{\bfile=templates/}{file=$root/conf/templates/}g;
 $demo =~ s{build/run/}{$dir/}g;
+mkdir "$dir/notify";
+$gw->write_file("notify/$_.key", "demo-$_-key:x\n") for qw(solapi slack);
 $demo =~ s{demo-secret.key}{$root/conf/demo-secret.key};
 $demo =~ s{demo-webhook.key}{$root/conf/demo-webhook.key};
 $demo =~ s{(?<=key_file=)demo-stripe.key}{$root/conf/demo-stripe.key};

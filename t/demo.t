@@ -23,17 +23,17 @@ plan skip_all => 'script(1) gives make run its terminal'
 
 sub slurp { my ($f) = @_; local (@ARGV, $/) = $f; my $t = <>; $t }
 
-# nine free consecutive ports, as DEMO_PORT wants them
+# sixteen free consecutive ports, as DEMO_PORT wants them
 sub free_base {
     for (1 .. 50) {
         my $base = 20000 + 10 * int(rand(3000));
         my @s = map {
             IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
                                   LocalPort => $base + $_, ReuseAddr => 1)
-        } 0 .. 8;
-        return $base if 9 == grep { defined } @s;
+        } 0 .. 15;
+        return $base if 16 == grep { defined } @s;
     }
-    die "no nine free ports\n";
+    die "no sixteen free ports\n";
 }
 
 my $base = free_base();

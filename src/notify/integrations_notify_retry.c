@@ -2,7 +2,13 @@
  * Retry timing: see integrations_notify_retry.h.
  */
 
+#include <string.h>
+
 #include "integrations_notify_retry.h"
+#include "integrations_time.h"
+
+
+#define INTEGRATIONS_RETRY_AFTER_MAX  86400
 
 
 /* uniform in [lo, hi]; the modulo bias of 64 random bits is negligible */
@@ -79,4 +85,119 @@ integrations_notify_next_attempt_at(const integrations_notify_retry_t *p,
     }
 
     return next;
+}
+
+
+static int
+integrations_retry_digits(const char *s, size_t n, int64_t *v)
+{
+    size_t  i;
+
+    *v = 0;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+
+        *v = *v * 10 + (s[i] - '0');
+    }
+
+    return 0;
+}
+
+
+int64_t
+integrations_notify_retry_after(const char *v, size_t len, int64_t now)
+{
+    size_t          i, n;
+    int64_t         secs, day, year, hour, min, sec, t;
+    unsigned        month;
+    const char     *p;
+
+    static const char  *wdays = "MonTueWedThuFriSatSun";
+    static const char  *months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+    if (v == NULL) {
+        return -1;
+    }
+
+    while (len && (v[0] == ' ' || v[0] == '\t')) {
+        v++;
+        len--;
+    }
+
+    while (len && (v[len - 1] == ' ' || v[len - 1] == '\t')) {
+        len--;
+    }
+
+    if (len == 0) {
+        return -1;
+    }
+
+    /* delta-seconds: digits only (at most 9 of them: no overflow) */
+
+    if (v[0] >= '0' && v[0] <= '9') {
+        if (len > 9 || integrations_retry_digits(v, len, &secs) != 0) {
+            return -1;
+        }
+
+        return secs > INTEGRATIONS_RETRY_AFTER_MAX
+               ? INTEGRATIONS_RETRY_AFTER_MAX : secs;
+    }
+
+    /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT", 29 bytes */
+
+    if (len != 29) {
+        return -1;
+    }
+
+    p = v;
+
+    for (i = 0; i < 7; i++) {
+        if (memcmp(p, wdays + 3 * i, 3) == 0) {
+            break;
+        }
+    }
+
+    if (i == 7 || p[3] != ',' || p[4] != ' ' || p[7] != ' '
+        || p[11] != ' ' || p[16] != ' ' || p[19] != ':' || p[22] != ':'
+        || p[25] != ' ' || memcmp(p + 26, "GMT", 3) != 0)
+    {
+        return -1;
+    }
+
+    for (n = 0; n < 12; n++) {
+        if (memcmp(p + 8, months + 3 * n, 3) == 0) {
+            break;
+        }
+    }
+
+    if (n == 12
+        || integrations_retry_digits(p + 5, 2, &day) != 0
+        || integrations_retry_digits(p + 12, 4, &year) != 0
+        || integrations_retry_digits(p + 17, 2, &hour) != 0
+        || integrations_retry_digits(p + 20, 2, &min) != 0
+        || integrations_retry_digits(p + 23, 2, &sec) != 0)
+    {
+        return -1;
+    }
+
+    month = (unsigned) n + 1;
+
+    if (day < 1 || day > (int64_t) integrations_time_month_days(year, month)
+        || hour > 23 || min > 59 || sec > 60)
+    {
+        return -1;
+    }
+
+    t = integrations_time_days_from_civil(year, month, (unsigned) day) * 86400
+        + hour * 3600 + min * 60 + sec;
+
+    if (t <= now) {
+        return 0;
+    }
+
+    return (t - now > INTEGRATIONS_RETRY_AFTER_MAX)
+           ? INTEGRATIONS_RETRY_AFTER_MAX : t - now;
 }

@@ -20,6 +20,7 @@
 #ifndef INTEGRATIONS_NOTIFY_RETRY_H
 #define INTEGRATIONS_NOTIFY_RETRY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 
@@ -52,5 +53,16 @@ int64_t integrations_notify_next_attempt_at(
     const integrations_notify_retry_t *policy, unsigned attempt,
     int64_t created_ms, int64_t now_ms, int64_t retry_after_ms,
     int64_t prev_delay_ms, uint64_t rand, int64_t *delay_ms);
+
+/*
+ * A Retry-After header's value (RFC 9110 10.2.3): delta-seconds
+ * ("120"), or an HTTP-date in the IMF-fixdate form ("Wed, 21 Oct 2015
+ * 07:28:00 GMT"), as seconds from now (0 for a date past).  White space
+ * around the value is allowed.  -1: absent or not one of those forms (the
+ * obsolete RFC 850 and asctime dates are not taken).  At most 86400: a
+ * provider's wait longer than a day is a day.
+ */
+int64_t integrations_notify_retry_after(const char *v, size_t len,
+    int64_t now);
 
 #endif /* INTEGRATIONS_NOTIFY_RETRY_H */

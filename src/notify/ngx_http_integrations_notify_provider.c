@@ -23,9 +23,11 @@
 #include "integrations_breaker.h"
 #include "integrations_codec.h"
 #include "integrations_fcm.h"
+#include "integrations_json.h"
 #include "integrations_mime.h"
 #include "integrations_notify.h"
 #include "integrations_notify_request.h"
+#include "integrations_notify_retry.h"
 #include "integrations_recipient.h"
 #include "integrations_sendgrid.h"
 #include "integrations_slack.h"
@@ -36,6 +38,7 @@
 #include "ngx_http_integrations_notify_provider.h"
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_outbound_limits.h"
+#include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_rate_limit.h"
 #include "ngx_http_integrations_secret.h"
 
@@ -189,6 +192,8 @@ static ngx_int_t ngx_http_integrations_np_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_http_integrations_np_fcm_free(void *data);
 static ngx_int_t ngx_http_integrations_np_postconf(ngx_conf_t *cf);
+static char *ngx_http_integrations_np_test(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static void *ngx_http_integrations_np_create_main_conf(ngx_conf_t *cf);
 
 
@@ -198,6 +203,13 @@ static ngx_command_t  ngx_http_integrations_np_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_integrations_np_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("notify_provider_test"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_integrations_np_test,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -1381,9 +1393,7 @@ static void
 ngx_http_integrations_np_response(ngx_http_integrations_outbound_req_t *req,
     integrations_notify_response_t *r)
 {
-    u_char     *p, *last;
-    int64_t     n;
-    ngx_str_t   v;
+    ngx_str_t  v;
 
     ngx_memzero(r, sizeof(integrations_notify_response_t));
 
@@ -1410,22 +1420,11 @@ ngx_http_integrations_np_response(ngx_http_integrations_outbound_req_t *req,
         r->message_id_len = v.len;
     }
 
-    /* Retry-After in seconds; an HTTP date is not taken */
-
     if (ngx_http_integrations_outbound_header(req, "Retry-After", &v)
-        == NGX_OK
-        && v.len > 0 && v.len <= 9)
+        == NGX_OK)
     {
-        n = 0;
-        last = v.data + v.len;
-
-        for (p = v.data; p < last && *p >= '0' && *p <= '9'; p++) {
-            n = n * 10 + (*p - '0');
-        }
-
-        if (p == last) {
-            r->retry_after = ngx_min(n, 86400);
-        }
+        r->retry_after = integrations_notify_retry_after((char *) v.data,
+                                                         v.len, ngx_time());
     }
 }
 
@@ -1687,8 +1686,12 @@ static ngx_int_t
 ngx_http_integrations_np_join(ngx_conf_t *cf, ngx_str_t *out,
     ngx_str_t *base, const char *path1, ngx_str_t *mid, const char *path2)
 {
-    u_char  *p;
-    size_t   l1, l2;
+    u_char     *p;
+    size_t      l1, l2;
+    ngx_str_t   b;
+
+    b = *base;                        /* out may be base */
+    base = &b;
 
     l1 = ngx_strlen(path1);
     l2 = path2 ? ngx_strlen(path2) : 0;
@@ -2545,7 +2548,11 @@ ngx_http_integrations_np_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
 bad:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "notify_provider \"%V\": \"key_file=%V\" must hold %s",
+                       (pr->type == NGX_HTTP_INTEGRATIONS_NOTIFY_FCM)
+                       ? "notify_provider \"%V\": \"key_file=%V\" is not a "
+                         "usable service-account key: %s"
+                       : "notify_provider \"%V\": \"key_file=%V\" must hold "
+                         "%s",
                        &pr->name, key_file, why);
 
     return NGX_ERROR;
@@ -2641,4 +2648,537 @@ ngx_http_integrations_np_create_main_conf(ngx_conf_t *cf)
     }
 
     return nmcf;
+}
+
+
+/*
+ * notify_provider_test: one send, now, through a named provider, with no
+ * outbox and no retry: to check a provider's configuration and
+ * credentials (and the tests' way to drive every provider type).
+ *
+ *     POST {"provider":"solapi","channel":"sms","to":"010-1234-5678",
+ *           "subject":"...","text":"...","html":"...","to_name":"...",
+ *           "template_id":"...","variables":{"name":"..."},
+ *           "data":{"k":"v"},"fallback":true,"id":"n-1","attempt":1}
+ *
+ * answers 200 with the outcome: {"outcome":"sent","attempted":true,
+ * "code":"","text":"","message_id":"...","http_status":202,
+ * "retry_after":-1,"retry_after_ms":0,"flags":["ambiguous"],
+ * "sent_as":0,"idempotency_key":"ngx-notify-n-1","dedupes":false}.
+ * Recipients are normalized as the provider's route says (a 422 names
+ * "to").  Place it behind allow/deny: it sends real messages.
+ */
+
+#define NGX_HTTP_NP_TEST_MAX_BODY  (256 * 1024)
+
+typedef struct {
+    ngx_http_request_t                       *request;
+    ngx_http_integrations_notify_message_t    msg;
+    yajl_val                                  tree;
+} ngx_http_integrations_np_test_t;
+
+
+static void ngx_http_integrations_np_test_body(ngx_http_request_t *r);
+static void ngx_http_integrations_np_test_done(void *data,
+    ngx_http_integrations_notify_outcome_t *o);
+static void ngx_http_integrations_np_test_free(void *data);
+
+
+static ngx_int_t
+ngx_http_integrations_np_test_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    if (r->method != NGX_HTTP_POST) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_read_client_request_body(r,
+                                       ngx_http_integrations_np_test_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_np_test_problem(ngx_http_request_t *r,
+    ngx_uint_t status, const char *field, const char *why)
+{
+    ngx_str_t  detail;
+    u_char     buf[256];
+
+    detail.data = buf;
+    detail.len = ngx_snprintf(buf, sizeof(buf), "\"%s\": %s", field, why)
+                 - buf;
+
+    return ngx_http_integrations_problem(r, status,
+                                         status == 400 ? "invalid_request"
+                                                       : "unprocessable",
+                                         status == 400 ? "Invalid request"
+                                                       : "Cannot be sent",
+                                         &detail);
+}
+
+
+/* a string field, or absent; -1: present but not a clean string */
+
+static ngx_int_t
+ngx_http_integrations_np_test_str(yajl_val root, const char *key,
+    ngx_str_t *out)
+{
+    const char  *v;
+    size_t       len;
+    yajl_val     j;
+
+    j = integrations_json_get(root, key);
+
+    if (j == NULL) {
+        ngx_str_null(out);
+        return NGX_OK;
+    }
+
+    if (integrations_notify_json_str(j, 1, &v, &len) != 0) {
+        return NGX_ERROR;
+    }
+
+    out->data = (u_char *) v;
+    out->len = len;
+
+    return NGX_OK;
+}
+
+
+/* {"k":"v",...} into kv pairs, in r->pool */
+
+static ngx_int_t
+ngx_http_integrations_np_test_kv(ngx_http_request_t *r, yajl_val root,
+    const char *key, integrations_notify_kv_t **kv, ngx_uint_t *n)
+{
+    size_t    i, len;
+    yajl_val  o;
+
+    o = integrations_json_get(root, key);
+
+    *kv = NULL;
+    *n = 0;
+
+    if (o == NULL) {
+        return NGX_OK;
+    }
+
+    if (!YAJL_IS_OBJECT(o)) {
+        return NGX_ERROR;
+    }
+
+    *kv = ngx_pcalloc(r->pool, (o->u.object.len + 1)
+                               * sizeof(integrations_notify_kv_t));
+    if (*kv == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < o->u.object.len; i++) {
+        if (integrations_notify_json_str(o->u.object.values[i], 1,
+                                         &(*kv)[i].value, &len)
+            != 0)
+        {
+            return NGX_ERROR;
+        }
+
+        (*kv)[i].value_len = len;
+        (*kv)[i].key = o->u.object.keys[i];
+        (*kv)[i].key_len = ngx_strlen(o->u.object.keys[i]);
+    }
+
+    *n = o->u.object.len;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_integrations_np_test_body(ngx_http_request_t *r)
+{
+    u_char                                   *body, *p;
+    size_t                                    len, olen;
+    char                                     *to;
+    ngx_int_t                                 rc;
+    ngx_str_t                                 name, channel;
+    ngx_buf_t                                *b;
+    ngx_uint_t                                i, ch;
+    yajl_val                                  root, j;
+    ngx_chain_t                              *cl;
+    const char                               *why, *field;
+    ngx_pool_cleanup_t                       *cln;
+    integrations_notify_route_t               route;
+    ngx_http_integrations_np_test_t          *t;
+    ngx_http_integrations_np_main_conf_t     *nmcf;
+    ngx_http_integrations_notify_provider_t  *pr, **pp;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL
+        || r->request_body->temp_file)
+    {
+        ngx_http_finalize_request(r, ngx_http_integrations_np_test_problem(
+                                      r, 400, "body", "none, or too large"));
+        return;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    if (len == 0 || len > NGX_HTTP_NP_TEST_MAX_BODY) {
+        ngx_http_finalize_request(r, ngx_http_integrations_np_test_problem(
+                                      r, 400, "body", "empty or too large"));
+        return;
+    }
+
+    body = ngx_pnalloc(r->pool, len);
+    if (body == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = body;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    }
+
+    t = ngx_pcalloc(r->pool, sizeof(ngx_http_integrations_np_test_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (t == NULL || cln == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    root = integrations_json_parse((char *) body, len, 8,
+                                   INTEGRATIONS_JSON_UNIQUE_KEYS, NULL);
+    if (root == NULL || !YAJL_IS_OBJECT(root)) {
+        yajl_tree_free(root);
+        ngx_http_finalize_request(r, ngx_http_integrations_np_test_problem(
+                                      r, 400, "body", "not a JSON object"));
+        return;
+    }
+
+    t->tree = root;
+    t->request = r;
+    cln->handler = ngx_http_integrations_np_test_free;
+    cln->data = t;
+
+    field = "provider";
+
+    if (ngx_http_integrations_np_test_str(root, "provider", &name) != NGX_OK
+        || name.len == 0)
+    {
+        goto invalid;
+    }
+
+    nmcf = ngx_http_get_module_main_conf(r,
+                                 ngx_http_integrations_notify_provider_module);
+    pp = nmcf->providers.elts;
+    pr = NULL;
+
+    for (i = 0; i < nmcf->providers.nelts; i++) {
+        if (pp[i]->name.len == name.len
+            && ngx_strncmp(pp[i]->name.data, name.data, name.len) == 0)
+        {
+            pr = pp[i];
+        }
+    }
+
+    if (pr == NULL) {
+        ngx_http_finalize_request(r, ngx_http_integrations_np_test_problem(
+                                      r, 422, "provider", "no such provider"));
+        return;
+    }
+
+    field = "channel";
+
+    if (ngx_http_integrations_np_test_str(root, "channel", &channel)
+        != NGX_OK)
+    {
+        goto invalid;
+    }
+
+    ch = (ngx_uint_t) -1;
+
+    for (i = 0; i <= INTEGRATIONS_NOTIFY_SLACK; i++) {
+        if (channel.len == 0
+            ? (pr->channels & NGX_HTTP_INTEGRATIONS_NOTIFY_CH(i))
+            : ngx_strlen(integrations_notify_channel_type_name((int) i))
+                  == channel.len
+              && ngx_strncmp(integrations_notify_channel_type_name((int) i),
+                             channel.data, channel.len) == 0)
+        {
+            ch = i;
+            break;
+        }
+    }
+
+    if (ch == (ngx_uint_t) -1
+        || ngx_http_integrations_notify_provider_route(pr, ch, &route)
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, ngx_http_integrations_np_test_problem(
+                                      r, 422, "channel",
+                                      "not served by the provider"));
+        return;
+    }
+
+    t->msg.channel = ch;
+
+    field = "to";
+
+    if (ngx_http_integrations_np_test_str(root, "to", &t->msg.to) != NGX_OK)
+    {
+        goto invalid;
+    }
+
+    if (route.recipient != INTEGRATIONS_RCPT_NONE) {
+        to = ngx_pnalloc(r->pool, INTEGRATIONS_RCPT_MAX + 1);
+        if (to == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        if (integrations_rcpt_normalize(route.recipient, route.default_cc,
+                                        (char *) t->msg.to.data,
+                                        t->msg.to.len, to,
+                                        INTEGRATIONS_RCPT_MAX + 1, &olen,
+                                        &why)
+            != 0)
+        {
+            ngx_http_finalize_request(r, ngx_http_integrations_np_test_problem(
+                                          r, 422, "to", why));
+            return;
+        }
+
+        t->msg.to.data = (u_char *) to;
+        t->msg.to.len = olen;
+    }
+
+    field = "subject";
+    if (ngx_http_integrations_np_test_str(root, "subject", &t->msg.subject)
+        != NGX_OK)
+    {
+        goto invalid;
+    }
+
+    field = "text";
+    if (ngx_http_integrations_np_test_str(root, "text", &t->msg.text)
+        != NGX_OK)
+    {
+        goto invalid;
+    }
+
+    field = "html";
+    if (ngx_http_integrations_np_test_str(root, "html", &t->msg.html)
+        != NGX_OK)
+    {
+        goto invalid;
+    }
+
+    field = "to_name";
+    if (ngx_http_integrations_np_test_str(root, "to_name", &t->msg.to_name)
+        != NGX_OK)
+    {
+        goto invalid;
+    }
+
+    field = "template_id";
+    if (ngx_http_integrations_np_test_str(root, "template_id",
+                                          &t->msg.template_id)
+        != NGX_OK)
+    {
+        goto invalid;
+    }
+
+    field = "id";
+    if (ngx_http_integrations_np_test_str(root, "id", &t->msg.id) != NGX_OK)
+    {
+        goto invalid;
+    }
+
+    if (t->msg.id.len == 0) {
+        ngx_str_set(&t->msg.id, "test");
+    }
+
+    field = "variables";
+    if (ngx_http_integrations_np_test_kv(r, root, "variables",
+                                         &t->msg.variables,
+                                         &t->msg.nvariables)
+        != NGX_OK)
+    {
+        goto invalid;
+    }
+
+    field = "data";
+    if (ngx_http_integrations_np_test_kv(r, root, "data", &t->msg.data,
+                                         &t->msg.ndata)
+        != NGX_OK)
+    {
+        goto invalid;
+    }
+
+    j = integrations_json_get(root, "fallback");
+    t->msg.fallback = YAJL_IS_TRUE(j);
+
+    t->msg.attempt = 1;
+
+    j = integrations_json_get(root, "attempt");
+    if (j && YAJL_IS_INTEGER(j) && YAJL_GET_INTEGER(j) > 0) {
+        t->msg.attempt = (ngx_uint_t) YAJL_GET_INTEGER(j);
+    }
+
+    r->main->count++;
+
+    rc = ngx_http_integrations_notify_send(pr, &t->msg, r->pool,
+                                           r->connection->log,
+                                           ngx_http_integrations_np_test_done,
+                                           t);
+    if (rc != NGX_OK) {
+        r->main->count--;
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_finalize_request(r, NGX_DONE);
+    return;
+
+invalid:
+
+    ngx_http_finalize_request(r, ngx_http_integrations_np_test_problem(r, 400,
+                                  field, "not a string of text"));
+}
+
+
+static void
+ngx_http_integrations_np_test_done(void *data,
+    ngx_http_integrations_notify_outcome_t *o)
+{
+    ngx_http_integrations_np_test_t  *t = data;
+
+    char                      *out;
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_buf_t                 *b;
+    ngx_chain_t                cl;
+    ngx_connection_t          *c;
+    ngx_http_request_t        *r;
+    integrations_notify_gen_t  j;
+
+    r = t->request;
+    c = r->connection;
+
+    integrations_notify_gen_init(&j);
+    integrations_notify_gen_map(&j, 1);
+    integrations_notify_gen_cstr(&j, "outcome");
+    integrations_notify_gen_cstr(&j,
+                     integrations_notify_outcome_name(o->result.outcome));
+    integrations_notify_gen_cstr(&j, "attempted");
+    integrations_notify_gen_bool(&j, o->attempted ? 1 : 0);
+    integrations_notify_gen_key(&j, "code", o->result.code,
+                                ngx_strlen(o->result.code));
+    integrations_notify_gen_key(&j, "text", o->result.text,
+                                ngx_strlen(o->result.text));
+    integrations_notify_gen_key(&j, "message_id", o->result.message_id,
+                                ngx_strlen(o->result.message_id));
+    integrations_notify_gen_cstr(&j, "http_status");
+    integrations_notify_gen_int(&j, o->result.http_status);
+    integrations_notify_gen_cstr(&j, "retry_after");
+    integrations_notify_gen_int(&j, o->result.retry_after);
+    integrations_notify_gen_cstr(&j, "retry_after_ms");
+    integrations_notify_gen_int(&j, (long long) o->retry_after_ms);
+    integrations_notify_gen_cstr(&j, "flags");
+    integrations_notify_gen_array(&j, 1);
+
+    if (o->result.flags & INTEGRATIONS_NOTIFY_F_PRUNE) {
+        integrations_notify_gen_cstr(&j, "prune");
+    }
+    if (o->result.flags & INTEGRATIONS_NOTIFY_F_REAUTH) {
+        integrations_notify_gen_cstr(&j, "reauth");
+    }
+    if (o->result.flags & INTEGRATIONS_NOTIFY_F_CONFIG) {
+        integrations_notify_gen_cstr(&j, "config");
+    }
+    if (o->result.flags & INTEGRATIONS_NOTIFY_F_FALLBACK) {
+        integrations_notify_gen_cstr(&j, "fallback");
+    }
+    if (o->result.flags & INTEGRATIONS_NOTIFY_F_AMBIGUOUS) {
+        integrations_notify_gen_cstr(&j, "ambiguous");
+    }
+
+    integrations_notify_gen_array(&j, 0);
+    integrations_notify_gen_cstr(&j, "sent_as");
+    integrations_notify_gen_int(&j, (long long) o->sent_as);
+    integrations_notify_gen_key(&j, "idempotency_key",
+                                (char *) o->idempotency_key.data,
+                                o->idempotency_key.len);
+    integrations_notify_gen_map(&j, 0);
+
+    out = integrations_notify_gen_done(&j, &len);
+
+    if (out == NULL) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        free(out);
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    b->last = ngx_cpymem(b->last, out, len);
+    b->last_buf = (r == r->main);
+    b->last_in_chain = 1;
+    free(out);
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc != NGX_ERROR && rc <= NGX_OK) {
+        cl.buf = b;
+        cl.next = NULL;
+        rc = ngx_http_output_filter(r, &cl);
+    }
+
+done:
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_integrations_np_test_free(void *data)
+{
+    ngx_http_integrations_np_test_t  *t = data;
+
+    yajl_tree_free(t->tree);
+    t->tree = NULL;
+}
+
+
+static char *
+ngx_http_integrations_np_test(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_integrations_np_test_handler;
+
+    return NGX_CONF_OK;
 }

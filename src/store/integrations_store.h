@@ -608,8 +608,11 @@ typedef struct {
     integrations_store_bytes_t  provider;     /* who sends it next (a
                                                  fallback changes it) */
     int                         fallback;
-    int                         uncount;      /* 1: nothing was attempted
-                                                 (a limiter said no) */
+    int64_t                     uncount;      /* attempts to take back:
+                                                 1 when nothing was
+                                                 attempted (a limiter said
+                                                 no), all of them when a
+                                                 fallback starts afresh */
     integrations_store_bytes_t  message_id;   /* NULL: none (yet) */
     integrations_store_bytes_t  error;        /* NULL: none */
 
@@ -621,7 +624,12 @@ typedef struct {
     unsigned                    http_status;
     int64_t                     duration_ms;
 
+    /* a notification to insert with it (the operator's alert), or NULL:
+     * inserted only when the outcome is stored */
+    const integrations_store_outbox_item_t  *alert;
+
     int                         stored;       /* out */
+    integrations_store_outbox_result_t  alert_result;   /* out */
 } integrations_store_outbox_finish_rec_t;
 
 typedef struct {

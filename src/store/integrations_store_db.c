@@ -1556,7 +1556,7 @@ integrations_store_db_outbox_finish(const integrations_store_driver_t *d,
         integrations_store_db_int(&p[6], f->last_delay);
         integrations_store_db_text(&p[7], &f->provider);
         integrations_store_db_int(&p[8], f->fallback);
-        integrations_store_db_int(&p[9], f->uncount ? 1 : 0);
+        integrations_store_db_int(&p[9], f->uncount);
         integrations_store_db_int(&p[10], op->now);
 
         changed = 0;
@@ -1568,6 +1568,15 @@ integrations_store_db_outbox_finish(const integrations_store_driver_t *d,
         }
 
         f->stored = (changed > 0);
+
+        if (f->stored && f->alert) {
+            rc = integrations_store_db_outbox_one(d, c, f->alert, op->now,
+                                                  op->deadline,
+                                                  &f->alert_result, E(op));
+            if (rc != INTEGRATIONS_STORE_OK) {
+                goto failed;
+            }
+        }
 
         if (f->attempt == 0) {
             continue;

@@ -4,6 +4,7 @@
  */
 
 #include <stdint.h>
+#include <string.h>
 
 #include "tap.h"
 #include "integrations_notify_retry.h"
@@ -150,9 +151,57 @@ test_limits(void)
 }
 
 
+static void
+test_retry_after_header(void)
+{
+    size_t   i;
+    int64_t  now;
+
+    static const struct {
+        const char  *v;
+        int64_t      want;
+    } cases[] = {
+        { "120", 120 },
+        { " 7 ", 7 },
+        { "0", 0 },
+        { "999999999", 86400 },
+        { "1234567890", -1 },
+        { "-1", -1 },
+        { "1.5", -1 },
+        { "12a", -1 },
+        { "", -1 },
+        { "   ", -1 },
+        { "Wed, 21 Oct 2015 07:28:30 GMT", 30 },
+        { "Wed, 21 Oct 2015 07:28:00 GMT", 0 },
+        { "Tue, 20 Oct 2015 07:28:00 GMT", 0 },
+        { "Thu, 22 Oct 2015 08:28:00 GMT", 86400 },
+        { "Wed, 21 Oct 2015 07:28:30 UTC", -1 },
+        { "Wed, 21 Oct 2015 07:28:30 GMT ", 30 },
+        { "Wednesday, 21-Oct-15 07:28:30 GMT", -1 },
+        { "Wed Oct 21 07:28:30 2015", -1 },
+        { "Wed, 31 Feb 2015 07:28:30 GMT", -1 },
+        { "Wed, 21 Foo 2015 07:28:30 GMT", -1 },
+        { "Wed, 21 Oct 2015 24:28:30 GMT", -1 },
+        { "Xyz, 21 Oct 2015 07:28:30 GMT", -1 },
+    };
+
+    /* Wed, 21 Oct 2015 07:28:00 GMT */
+    now = 1445412480;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ok(integrations_notify_retry_after(cases[i].v, strlen(cases[i].v), now)
+           == cases[i].want, "Retry-After \"%s\": %lld", cases[i].v,
+           (long long) cases[i].want);
+    }
+
+    ok(integrations_notify_retry_after(NULL, 0, now) == -1, "none: -1");
+}
+
+
 int
 main(void)
 {
+    test_retry_after_header();
     test_full();
     test_decorrelated();
     test_limits();
