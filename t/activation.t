@@ -21,6 +21,7 @@ use Time::HiRes qw(sleep time);
 use Activation;
 use Gateway;
 use MockApp;
+use MockNotify;
 use Store;
 
 my $VG = $ENV{VALGRIND} ? 1 : 0;
@@ -29,6 +30,16 @@ my $IO = $VG ? 60 : 10;
 my $gw = Gateway->new(workers => 2);
 my $whsec = Activation::keys($gw);
 my $app = MockApp->new(port => $gw->port('app'), secret => $whsec);
+my $notify = MockNotify->new(gw => $gw);
+$notify->write_keys($gw);
+
+# staff alerts go to Slack through notify_alert
+my $T = $VG ? '20s' : '5s';
+my $alerts = <<"CONF";
+    notify_provider ops type=slack key_file=%%DIR%%/slack.key
+                    base_url=http://127.0.0.1:%%PORT:slack%% timeout=$T;
+    notify_alert ops channel=#alerts;
+CONF
 
 sub get {
     my ($path, %h) = @_;
@@ -48,7 +59,8 @@ for my $backend (Store->backends) {
     my $st = Store->new($backend, $gw);
     $app->set_mode('healthy');
     $app->clear;
-    $gw->start(http => Activation::http($st));
+    $notify->clear;
+    $gw->start(http => Activation::http($st, extra => $alerts));
 
     # the schema is made by the first connection: a GET makes one
     my $r = get('/a/' . ('x' x 43));
@@ -218,6 +230,16 @@ for my $backend (Store->backends) {
         or diag(join "\n", grep { /activation/ } split /\n/, $gw->error_log);
     unlike($gw->error_log, qr/050312345678/,
            "[$backend] the buyer's number is not in the log");
+    my @slack;
+    ok(wait_for(sub { @slack = grep { ($_->{json}{text} // '')
+                                      =~ /\Q$bad->{order_id}\E/ }
+                               $notify->received('slack');
+                      @slack }), "[$backend] the staff's Slack alert");
+    is($slack[0]{json}{channel}, 'alerts', "[$backend] to #alerts");
+    like($slack[0]{json}{text} // '', qr/050\*+5678/,
+         "[$backend] the buyer masked in it");
+    unlike($slack[0]{body}, qr/050312345678/,
+           "[$backend] never in clear");
     ok(wait_for(sub { $st->value("SELECT state FROM integrations_activations"
                                  . " WHERE order_id = '$bad->{order_id}'")
                       == 5 }), "[$backend] the unit failed");

@@ -36,6 +36,7 @@
 
 #include "integrations_activation.h"
 #include "integrations_recipient.h"
+#include "ngx_http_integrations_notify.h"
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_secret.h"
@@ -1115,16 +1116,17 @@ ngx_http_integrations_act_cleanup(void *data)
 
 
 /*
- * Staff hear of a grant that failed for good; the buyer is masked.
- * Until notifications' alert API is merged this is a warning in the
- * error log, which the staff's log shipping alerts on.
+ * Staff hear of a grant that failed for good, through notify_alert (and
+ * the error log); the buyer is masked.
  */
 
 static void
 ngx_http_integrations_act_alert(ngx_log_t *log,
     ngx_http_integrations_act_grant_t *g, const char *why)
 {
-    char  masked[INTEGRATIONS_STORE_ACT_CONTACT_LEN];
+    u_char     text[1024], *p;
+    char       masked[INTEGRATIONS_STORE_ACT_CONTACT_LEN];
+    ngx_int_t  rc;
 
     masked[0] = '\0';
 
@@ -1133,12 +1135,26 @@ ngx_http_integrations_act_alert(ngx_log_t *log,
                                              sizeof(masked));
     }
 
-    ngx_log_error(NGX_LOG_WARN, log, 0,
-                  "activation alert: the grant of order %s, item %s, unit "
-                  "%L (buyer %s) failed for good: %s; the buyer was told "
-                  "that staff follow up", g->link.order_id,
-                  g->link.vendor_item_id, g->link.unit,
-                  masked[0] ? masked : "without a contact", why);
+    p = ngx_snprintf(text, sizeof(text),
+                     "activation alert: the grant of order %s, item %s, "
+                     "unit %L (buyer %s) failed for good: %s; the buyer was "
+                     "told that staff follow up", g->link.order_id,
+                     g->link.vendor_item_id, g->link.unit,
+                     masked[0] ? masked : "without a contact", why);
+
+    ngx_log_error(NGX_LOG_WARN, log, 0, "%*s", p - text, text);
+
+    rc = ngx_http_integrations_notify_alert(text + sizeof("activation "
+                                                          "alert: ") - 1,
+                                            p - text
+                                            - (sizeof("activation alert: ")
+                                               - 1));
+
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "activation: the alert could not be queued (the "
+                      "store is down); the line above stands for it");
+    }
 }
 
 
