@@ -4,6 +4,7 @@
 use strict;
 use warnings;
 
+use FindBin;
 use Test::More;
 
 use Activation;
@@ -45,8 +46,27 @@ my @good = (
     [ "$store", "activation_admin key_file=$dir/admin.keys;", 'admin' ],
 );
 
+# the README's example, with this test's files
+{
+    open my $fh, '<', "$FindBin::Bin/../README.md" or die "README.md: $!";
+    local $/;
+    my $readme = <$fh>;
+    my ($ex) = $readme =~ /<!-- activation example[^\n]*\n(.*?)<!-- end of activation example -->/s;
+    ok($ex, 'the README has the example');
+    $ex =~ s/^    //mg;
+    my $url = $st->url;
+    $ex =~ s{sqlite:/var/lib/nginx/integrations/store\.db}{$url};
+    $ex =~ s{/etc/nginx/secrets/grant\.whsec}{$dir/grant.key};
+    $ex =~ s{/etc/nginx/secrets/claim\.key}{$dir/claim.key};
+    $ex =~ s{/etc/nginx/secrets/admin\.keys}{$dir/admin.keys};
+    $ex =~ s{listen 443 ssl;}{listen 127.0.0.1:%%PORT:gw%%;};
+    push @good, [ $ex, undef, "the README's example" ];
+}
+
 for my $g (@good) {
-    my ($ok, $out) = $gw->test_config(http => conf($g->[0], $g->[1]));
+    my ($ok, $out) = $gw->test_config(http => defined $g->[1]
+                                             ? conf($g->[0], $g->[1])
+                                             : $g->[0]);
     ok($ok, "passes: $g->[2]") or diag($out);
 }
 
