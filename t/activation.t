@@ -67,8 +67,7 @@ for my $backend (Store->backends) {
     is($r->{status}, 404, "[$backend] a token that is no token: 404");
     like($r->{headers}{'content-type'}, qr{^text/html; charset=utf-8},
          "[$backend] an HTML page");
-    wait_for(sub { defined eval { $st->value("SELECT count(*) FROM"
-                                             . " integrations_orders") } });
+    ok(Activation::wait_schema($gw, $st), "[$backend] the schema is made");
 
     my $o = Activation::order($st);
     my $path = "/a/$o->{tokens}[0]";

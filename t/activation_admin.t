@@ -41,8 +41,9 @@ for my $backend (Store->backends) {
     $gw->start(http => Activation::http($st, admin => 1));
 
     # the first connection makes the schema
+    ok(Activation::wait_schema($gw, $st), "[$backend] the schema is made");
     Store::wait_for(sub {
-        admin('GET', '/admin/orders')->{status} == 200 });
+        admin('GET', '/admin/orders')->{status} == 200 }, $VG ? 120 : 10);
 
     # ---- access
 
