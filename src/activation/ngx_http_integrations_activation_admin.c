@@ -831,13 +831,6 @@ ngx_http_integrations_act_admin(ngx_conf_t *cf, ngx_command_t *cmd,
     path.data = value[1].data + 9;
     path.len = value[1].len - 9;
 
-    if (!ngx_http_integrations_store_enabled(cf)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"activation_admin\" requires "
-                           "\"integrations_store\" (before it)");
-        return NGX_CONF_ERROR;
-    }
-
     if (ngx_http_integrations_secret_read(cf, &cmd->name, &path, &secret)
         != NGX_OK)
     {
@@ -912,7 +905,14 @@ ngx_http_integrations_act_admin_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_integrations_act_admin_loc_conf_t  *prev = parent;
     ngx_http_integrations_act_admin_loc_conf_t  *conf = child;
 
-    (void) cf;
+    if (conf->keys != NGX_CONF_UNSET_PTR && conf->keys != prev->keys
+        && !ngx_http_integrations_store_enabled(cf))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_admin\" requires "
+                           "\"integrations_store\"");
+        return NGX_CONF_ERROR;
+    }
 
     ngx_conf_merge_ptr_value(conf->keys, prev->keys, NULL);
 
