@@ -257,6 +257,17 @@ for my $backend (Store->backends) {
     is($r->{status}, 202, "[$backend] 503 on every attempt: 202");
     is(scalar(() = $app->grants), 3, "[$backend] after 3 attempts");
 
+    # ---- a link whose message the outbox gave up on reached the buyer
+
+    $app->clear;
+    $app->set_mode('healthy');
+    my $sf = Activation::order($st, state => 5);
+    $r = post("/a/$sf->{tokens}[0]");
+    is($r->{status}, 303, "[$backend] the message 'failed', the link works");
+    is($st->value("SELECT state FROM integrations_activations WHERE"
+                  . " order_id = '$sf->{order_id}'"), 3,
+       "[$backend] ...redeemed");
+
     # ---- 100 concurrent redeems of one token: one winner
 
     $app->clear;

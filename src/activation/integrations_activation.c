@@ -654,6 +654,17 @@ integrations_act_transition(integrations_act_state_e state,
             s = INTEGRATIONS_ACT_REDEEMED;
             a = INTEGRATIONS_ACT_DO_REDIRECT | INTEGRATIONS_ACT_DO_FULFIL;
 
+        } else if (state == INTEGRATIONS_ACT_FAILED) {
+
+            /*
+             * The outbox gave up on the message (or could not tell), yet
+             * the buyer holds the link and used it: it reached them.  (A
+             * grant that failed used the link: no redeem gets here.)
+             */
+
+            s = INTEGRATIONS_ACT_REDEEMED;
+            a = INTEGRATIONS_ACT_DO_REDIRECT | INTEGRATIONS_ACT_DO_FULFIL;
+
         } else {
             /*
              * revoked meanwhile (a return raced the click): the grant

@@ -1660,21 +1660,22 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
     /*
      * INTEGRATIONS_STORE_STMT_ACT_GRANT_TAKE: the unit's grant for an
      * attempt ($5 owner, $6 until, $7 now, $8 the link's hash): a first one,
-     * or one whose attempt died
+     * or one whose attempt died; of a unit synced, link_sent, or failed
+     * by its message (a failed grant is grant_state 3: never again)
      */
     { "UPDATE integrations_activations SET grant_state = 1, "
       "grant_owner = ?5, grant_until = ?6, grant_attempts = "
       "grant_attempts + 1, updated_at = ?7 WHERE vendor_id = ?1 AND "
       "shipment_box_id = ?2 AND vendor_item_id = ?3 AND unit = ?4 AND "
-      "token_hash = ?8 AND revoked_at IS NULL AND state IN (0, 2) AND "
-      "(grant_state = 0 OR (grant_state = 1 AND grant_until <= ?7)) "
+      "token_hash = ?8 AND revoked_at IS NULL AND state IN (0, 2, 5) "
+      "AND (grant_state = 0 OR (grant_state = 1 AND grant_until <= ?7)) "
       "RETURNING state",
       "UPDATE integrations_activations SET grant_state = 1, "
       "grant_owner = $5, grant_until = $6, grant_attempts = "
       "grant_attempts + 1, updated_at = $7 WHERE vendor_id = $1 AND "
       "shipment_box_id = $2 AND vendor_item_id = $3 AND unit = $4 AND "
-      "token_hash = $8 AND revoked_at IS NULL AND state IN (0, 2) AND "
-      "(grant_state = 0 OR (grant_state = 1 AND grant_until <= $7)) "
+      "token_hash = $8 AND revoked_at IS NULL AND state IN (0, 2, 5) "
+      "AND (grant_state = 0 OR (grant_state = 1 AND grant_until <= $7)) "
       "RETURNING state",
       8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_TEXT } },
 

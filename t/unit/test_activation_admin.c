@@ -382,6 +382,17 @@ test_answers(void)
 static void
 test_link_verdict(void)
 {
+    unsigned                  a;
+    integrations_act_state_e  next;
+
+    is_int(integrations_act_transition(INTEGRATIONS_ACT_FAILED,
+                                       INTEGRATIONS_ACT_EV_REDEEMED, &next,
+                                       &a),
+           INTEGRATIONS_ACT_APPLIED,
+           "a link whose message the outbox gave up on may be redeemed");
+    ok(next == INTEGRATIONS_ACT_REDEEMED
+       && (a & INTEGRATIONS_ACT_DO_FULFIL), "...redeemed, and fulfilled");
+
     is_int(integrations_act_link_verdict(1, 0, 1, 1,
                                          INTEGRATIONS_ACT_LINK_SENT, 10, 5),
            INTEGRATIONS_ACT_PAGE_ON_IT, "used, grant failed: on it");
