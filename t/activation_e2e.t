@@ -93,9 +93,12 @@ for my $backend (Store->backends) {
     # that is overwritten to link_sent by ORDER_MESSAGE_SET (h-orders'
     # statement sets the box's state unconditionally: reported), so the
     # buyer clicks after it here.
-    ok(Store::wait_for(sub { $st->value("SELECT message_state FROM"
-            . " integrations_orders WHERE shipment_box_id = '$box'") == 2 },
-            $wait), "$t the message is marked sent");
+    # (On a loaded machine the provider's answer may come too late: the
+    # outbox then says "unknown", the sync "failed"; the buyer who got the
+    # link can redeem it all the same.)
+    ok(Store::wait_for(sub { ($st->value("SELECT message_state FROM"
+            . " integrations_orders WHERE shipment_box_id = '$box'") // 0)
+            >= 2 }, $wait), "$t the message's outcome is recorded");
 
     # GET: the page, nothing used
     my $r = $gw->request('GET', $path, timeout => $IO);
@@ -116,6 +119,9 @@ for my $backend (Store->backends) {
     is($g[0]{json}{data}{shipment_box_id}, $box, "$t for the box");
     is($g[0]{json}{data}{product_code}, 'SOLVE-MATH-1', "$t the product");
     is($g[0]{json}{data}{contact}{kind}, 'phone', "$t with the contact");
+    ok(Store::wait_for(sub { $st->value("SELECT state FROM"
+            . " integrations_activations WHERE shipment_box_id = '$box'")
+            == 3 }, $wait), "$t the unit is redeemed");
     is($gw->request('POST', $path, timeout => $IO)->{status}, 409,
        "$t a second POST: used");
 
