@@ -5,7 +5,8 @@
 #   make test     build, then run the unit and integration tests
 #                 (make test VALGRIND=1: nginx under valgrind memcheck)
 #   make bench    wrk against bare proxy_pass and the module's locations,
-#                 the payments API, the durable store and notifications
+#                 the payments API, the durable store, notifications,
+#                 order sync and activation redeems
 #                 (make bench-instructions: callgrind's count per request)
 #   make fuzz     run every libFuzzer target for FUZZ_SECONDS each
 #
@@ -130,6 +131,7 @@ bench: deps $(MODULE) $(BUILD)/bench/store_commit
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/store
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/notify
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/coupang_orders
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/activation
 
 # the cost of one durable commit, through the store's own code
 $(BUILD)/bench/store_commit: bench/store_commit.c $(CORE_SRCS) $(CORE_HDRS)

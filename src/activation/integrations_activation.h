@@ -573,4 +573,17 @@ size_t integrations_act_mask(integrations_act_mask_e kind, const char *s,
 size_t integrations_act_mask_contact(const integrations_act_contact_t *c,
     char *out, size_t size);
 
+/* ------------------------------------------------------------------ */
+/* The page of a link, with its unit's grant                          */
+
+/*
+ * integrations_act_token_verdict(), and then for a used link the unit's
+ * grant: failed for good (grant_failed set, or the unit FAILED) is the
+ * "we are on it" page, on GET and POST alike, since the buyer paid and a
+ * person follows up; a grant still in flight or done is USED.
+ */
+integrations_act_page_e integrations_act_link_verdict(int found,
+    int revoked, int used, int grant_failed, integrations_act_state_e state,
+    int64_t expires_at, int64_t now);
+
 #endif /* INTEGRATIONS_ACTIVATION_H */

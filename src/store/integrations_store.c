@@ -1606,6 +1606,388 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       " JOIN integrations_notifications n ON n.id = o.message_id"
       " WHERE o.message_state = 1 AND o.vendor_id = $1 AND n.state >= 2"
       " LIMIT 1",
+      1, { T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_LINK_GET: a link by its hash: expires_at,
+     * used, revoked, state, grant_state, grant_until, item_name, vendor_id,
+     * shipment_box_id, vendor_item_id, unit, units, order_id, product_code
+     */
+    { "SELECT l.expires_at, CASE WHEN l.used_at IS NULL THEN 0 ELSE 1 "
+      "END, CASE WHEN l.revoked_at IS NULL AND a.revoked_at IS NULL "
+      "AND a.token_hash = l.token_hash THEN 0 ELSE 1 END, "
+      "COALESCE(a.state, 4), COALESCE(a.grant_state, 0), "
+      "COALESCE(a.grant_until, 0), i.item_name, l.vendor_id, "
+      "l.shipment_box_id, l.vendor_item_id, l.unit, COALESCE(a.units, "
+      "1), a.order_id, a.product_code FROM "
+      "integrations_activation_links l LEFT JOIN "
+      "integrations_activations a ON a.vendor_id = l.vendor_id AND "
+      "a.shipment_box_id = l.shipment_box_id AND a.vendor_item_id = "
+      "l.vendor_item_id AND a.unit = l.unit LEFT JOIN "
+      "integrations_order_items i ON i.vendor_id = l.vendor_id AND "
+      "i.shipment_box_id = l.shipment_box_id AND i.vendor_item_id = "
+      "l.vendor_item_id WHERE l.token_hash = ?1",
+      "SELECT l.expires_at, CASE WHEN l.used_at IS NULL THEN 0 ELSE 1 "
+      "END, CASE WHEN l.revoked_at IS NULL AND a.revoked_at IS NULL "
+      "AND a.token_hash = l.token_hash THEN 0 ELSE 1 END, "
+      "COALESCE(a.state, 4), COALESCE(a.grant_state, 0), "
+      "COALESCE(a.grant_until, 0), i.item_name, l.vendor_id, "
+      "l.shipment_box_id, l.vendor_item_id, l.unit, COALESCE(a.units, "
+      "1), a.order_id, a.product_code FROM "
+      "integrations_activation_links l LEFT JOIN "
+      "integrations_activations a ON a.vendor_id = l.vendor_id AND "
+      "a.shipment_box_id = l.shipment_box_id AND a.vendor_item_id = "
+      "l.vendor_item_id AND a.unit = l.unit LEFT JOIN "
+      "integrations_order_items i ON i.vendor_id = l.vendor_id AND "
+      "i.shipment_box_id = l.shipment_box_id AND i.vendor_item_id = "
+      "l.vendor_item_id WHERE l.token_hash = $1",
+      1, { T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_LINK_USE: the single-use guarantee: $2 is
+     * now
+     */
+    { "UPDATE integrations_activation_links SET used_at = ?2 WHERE "
+      "token_hash = ?1 AND used_at IS NULL AND revoked_at IS NULL AND "
+      "expires_at > ?2 RETURNING vendor_id, shipment_box_id, "
+      "vendor_item_id, unit",
+      "UPDATE integrations_activation_links SET used_at = $2 WHERE "
+      "token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND "
+      "expires_at > $2 RETURNING vendor_id, shipment_box_id, "
+      "vendor_item_id, unit",
+      2, { T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_GRANT_TAKE: the unit's grant for an
+     * attempt ($5 owner, $6 until, $7 now, $8 the link's hash): a first one,
+     * or one whose attempt died; of a unit synced, link_sent, or failed
+     * by its message (a failed grant is grant_state 3: never again)
+     */
+    { "UPDATE integrations_activations SET grant_state = 1, "
+      "grant_owner = ?5, grant_until = ?6, grant_attempts = "
+      "grant_attempts + 1, updated_at = ?7 WHERE vendor_id = ?1 AND "
+      "shipment_box_id = ?2 AND vendor_item_id = ?3 AND unit = ?4 AND "
+      "token_hash = ?8 AND revoked_at IS NULL AND state IN (0, 2, 5) "
+      "AND (grant_state = 0 OR (grant_state = 1 AND grant_until <= ?7)) "
+      "RETURNING state",
+      "UPDATE integrations_activations SET grant_state = 1, "
+      "grant_owner = $5, grant_until = $6, grant_attempts = "
+      "grant_attempts + 1, updated_at = $7 WHERE vendor_id = $1 AND "
+      "shipment_box_id = $2 AND vendor_item_id = $3 AND unit = $4 AND "
+      "token_hash = $8 AND revoked_at IS NULL AND state IN (0, 2, 5) "
+      "AND (grant_state = 0 OR (grant_state = 1 AND grant_until <= $7)) "
+      "RETURNING state",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT, T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_CONTACT_GET: a box's contact:
+     * contact_kind, contact, order_id
+     */
+    { "SELECT contact_kind, contact, order_id FROM integrations_orders "
+      "WHERE vendor_id = ?1 AND shipment_box_id = ?2",
+      "SELECT contact_kind, contact, order_id FROM integrations_orders "
+      "WHERE vendor_id = $1 AND shipment_box_id = $2",
+      2, { T_TEXT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_ACT_EVENT_ADD: a line of an order's history */
+    { "INSERT INTO integrations_order_events (vendor_id, "
+      "shipment_box_id, vendor_item_id, unit, at, event, state, "
+      "detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+      "INSERT INTO integrations_order_events (vendor_id, "
+      "shipment_box_id, vendor_item_id, unit, at, event, state, "
+      "detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      8, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_TEXT, T_INT, T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_UNIT_GET: a unit: state, grant_state,
+     * grant_owner
+     */
+    { "SELECT state, grant_state, grant_owner FROM "
+      "integrations_activations WHERE vendor_id = ?1 AND "
+      "shipment_box_id = ?2 AND vendor_item_id = ?3 AND unit = ?4",
+      "SELECT state, grant_state, grant_owner FROM "
+      "integrations_activations WHERE vendor_id = $1 AND "
+      "shipment_box_id = $2 AND vendor_item_id = $3 AND unit = $4",
+      4, { T_TEXT, T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_GRANT_SET: a grant's outcome, fenced by
+     * its owner $5: $6 grant_state, $7 state, $8 now, $9 1:
+     * activation_revoke due
+     */
+    { "UPDATE integrations_activations SET grant_state = ?6, state = "
+      "?7, grant_owner = NULL, grant_until = NULL, granted_at = CASE "
+      "WHEN ?6 = 2 THEN ?8 ELSE granted_at END, redeemed_at = CASE "
+      "WHEN ?6 = 2 AND ?7 = 3 THEN ?8 ELSE redeemed_at END, "
+      "revoke_call_state = CASE WHEN ?9 = 1 THEN 1 ELSE "
+      "revoke_call_state END, next_revoke_at = CASE WHEN ?9 = 1 THEN "
+      "?8 ELSE next_revoke_at END, updated_at = ?8 WHERE vendor_id = "
+      "?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 AND unit = "
+      "?4 AND grant_state = 1 AND grant_owner = ?5",
+      "UPDATE integrations_activations SET grant_state = $6, state = "
+      "$7, grant_owner = NULL, grant_until = NULL, granted_at = CASE "
+      "WHEN $6 = 2 THEN $8 ELSE granted_at END, redeemed_at = CASE "
+      "WHEN $6 = 2 AND $7 = 3 THEN $8 ELSE redeemed_at END, "
+      "revoke_call_state = CASE WHEN $9 = 1 THEN 1 ELSE "
+      "revoke_call_state END, next_revoke_at = CASE WHEN $9 = 1 THEN "
+      "$8 ELSE next_revoke_at END, updated_at = $8 WHERE vendor_id = "
+      "$1 AND shipment_box_id = $2 AND vendor_item_id = $3 AND unit = "
+      "$4 AND grant_state = 1 AND grant_owner = $5",
+      9, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT,
+           T_INT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_ORDER_STATES: the states of a box's units
+     * as a mask (distinct powers of two summed), and their count
+     */
+    { "SELECT COALESCE(SUM(DISTINCT (1 << state)), 0), COUNT(*) FROM "
+      "integrations_activations WHERE vendor_id = ?1 AND "
+      "shipment_box_id = ?2",
+      "SELECT COALESCE(SUM(DISTINCT (1::BIGINT << state::INT)), "
+      "0)::BIGINT, COUNT(*)::BIGINT FROM integrations_activations "
+      "WHERE vendor_id = $1 AND shipment_box_id = $2",
+      2, { T_TEXT, T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_ORDER_STATE_SET: a box's state ($3) from
+     * its units'
+     */
+    { "UPDATE integrations_orders SET state = ?3, updated_at = ?4 "
+      "WHERE vendor_id = ?1 AND shipment_box_id = ?2",
+      "UPDATE integrations_orders SET state = $3, updated_at = $4 "
+      "WHERE vendor_id = $1 AND shipment_box_id = $2",
+      4, { T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_LIST: a page of boxes, newest first, as
+     * one JSON array of [vendor_id, shipment_box_id, order_id, state,
+     * contact_kind, contact, first_seen_at, units, redeemed, message_state,
+     * sent_at, fulfil_state, updated_at, products]: $1 states mask, $2
+     * since, $3 until, $4 1: after ($5 first_seen_at, $6 shipment_box_id),
+     * $7 limit
+     */
+    { "SELECT COALESCE(json_group_array(json_array(vendor_id, "
+      "shipment_box_id, order_id, state, contact_kind, contact, "
+      "first_seen_at, units, redeemed, message_state, sent_at, "
+      "fulfil_state, updated_at, products)), '[]') FROM (SELECT "
+      "o.vendor_id, o.shipment_box_id, o.order_id, o.state, "
+      "o.contact_kind, o.contact, o.first_seen_at, (SELECT COUNT(*) "
+      "FROM integrations_activations a WHERE a.vendor_id = o.vendor_id "
+      "AND a.shipment_box_id = o.shipment_box_id) AS units, (SELECT "
+      "COUNT(*) FROM integrations_activations a WHERE a.vendor_id = "
+      "o.vendor_id AND a.shipment_box_id = o.shipment_box_id AND "
+      "a.state = 3) AS redeemed, o.message_state, o.sent_at, "
+      "o.fulfil_state, o.updated_at, (SELECT group_concat(DISTINCT "
+      "i.product_code) FROM integrations_order_items i WHERE "
+      "i.vendor_id = o.vendor_id AND i.shipment_box_id = "
+      "o.shipment_box_id) AS products FROM integrations_orders o WHERE "
+      "(?4 = 0 OR o.first_seen_at < ?5 OR (o.first_seen_at = ?5 AND "
+      "o.shipment_box_id < ?6)) AND (?2 < 0 OR o.first_seen_at >= ?2) "
+      "AND (?3 < 0 OR o.first_seen_at < ?3) AND (?1 = 0 OR ((1 << "
+      "o.state) & ?1) <> 0) ORDER BY o.first_seen_at DESC, "
+      "o.shipment_box_id DESC LIMIT ?7)",
+      "SELECT COALESCE(json_agg(json_build_array(vendor_id, "
+      "shipment_box_id, order_id, state, contact_kind, contact, "
+      "first_seen_at, units, redeemed, message_state, sent_at, "
+      "fulfil_state, updated_at, products) ORDER BY first_seen_at "
+      "DESC, shipment_box_id DESC), '[]')::TEXT FROM (SELECT "
+      "o.vendor_id, o.shipment_box_id, o.order_id, o.state, "
+      "o.contact_kind, o.contact, o.first_seen_at, (SELECT COUNT(*) "
+      "FROM integrations_activations a WHERE a.vendor_id = o.vendor_id "
+      "AND a.shipment_box_id = o.shipment_box_id) AS units, (SELECT "
+      "COUNT(*) FROM integrations_activations a WHERE a.vendor_id = "
+      "o.vendor_id AND a.shipment_box_id = o.shipment_box_id AND "
+      "a.state = 3) AS redeemed, o.message_state, o.sent_at, "
+      "o.fulfil_state, o.updated_at, (SELECT string_agg(DISTINCT "
+      "i.product_code, ',') FROM integrations_order_items i WHERE "
+      "i.vendor_id = o.vendor_id AND i.shipment_box_id = "
+      "o.shipment_box_id) AS products FROM integrations_orders o WHERE "
+      "($4 = 0 OR o.first_seen_at < $5 OR (o.first_seen_at = $5 AND "
+      "o.shipment_box_id < $6)) AND ($2 < 0 OR o.first_seen_at >= $2) "
+      "AND ($3 < 0 OR o.first_seen_at < $3) AND ($1 = 0 OR ((1::BIGINT "
+      "<< o.state::INT) & $1) <> 0) ORDER BY o.first_seen_at DESC, "
+      "o.shipment_box_id DESC LIMIT $7) x",
+      7, { T_INT, T_INT, T_INT, T_INT, T_INT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_ORDER_BOXES: an order's boxes as one JSON
+     * array of [vendor_id, shipment_box_id, order_id, state, contact_kind,
+     * contact, contact_source, buyer_name, first_seen_at, ordered_at,
+     * paid_at, message_state, sent_at, fulfil_state, acked_at, invoiced_at]
+     */
+    { "SELECT COALESCE(json_group_array(json_array(vendor_id, "
+      "shipment_box_id, order_id, state, contact_kind, contact, "
+      "contact_source, buyer_name, first_seen_at, ordered_at, paid_at, "
+      "message_state, sent_at, fulfil_state, acked_at, invoiced_at)), "
+      "'[]') FROM (SELECT * FROM integrations_orders WHERE order_id = "
+      "?1 ORDER BY shipment_box_id LIMIT 100)",
+      "SELECT COALESCE(json_agg(json_build_array(vendor_id, "
+      "shipment_box_id, order_id, state, contact_kind, contact, "
+      "contact_source, buyer_name, first_seen_at, ordered_at, paid_at, "
+      "message_state, sent_at, fulfil_state, acked_at, invoiced_at) "
+      "ORDER BY shipment_box_id), '[]')::TEXT FROM (SELECT * FROM "
+      "integrations_orders WHERE order_id = $1 ORDER BY "
+      "shipment_box_id LIMIT 100) x",
+      1, { T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_ORDER_UNITS: an order's units with their
+     * live links as one JSON array of [a.shipment_box_id, a.vendor_item_id,
+     * a.unit, a.units, a.product_code, i.item_name, a.state, a.grant_state,
+     * a.grant_attempts, a.granted_at, a.redeemed_at, a.revoked_at,
+     * a.revoke_reason, l.generation, l.expires_at, l.used_at]
+     */
+    { "SELECT COALESCE(json_group_array(json_array(a.shipment_box_id, "
+      "a.vendor_item_id, a.unit, a.units, a.product_code, i.item_name, "
+      "a.state, a.grant_state, a.grant_attempts, a.granted_at, "
+      "a.redeemed_at, a.revoked_at, a.revoke_reason, l.generation, "
+      "l.expires_at, l.used_at)), '[]') FROM (SELECT * FROM "
+      "integrations_activations WHERE order_id = ?1 ORDER BY "
+      "shipment_box_id, vendor_item_id, unit LIMIT 1000) a LEFT JOIN "
+      "integrations_order_items i ON i.vendor_id = a.vendor_id AND "
+      "i.shipment_box_id = a.shipment_box_id AND i.vendor_item_id = "
+      "a.vendor_item_id LEFT JOIN integrations_activation_links l ON "
+      "l.token_hash = a.token_hash",
+      "SELECT COALESCE(json_agg(json_build_array(a.shipment_box_id, "
+      "a.vendor_item_id, a.unit, a.units, a.product_code, i.item_name, "
+      "a.state, a.grant_state, a.grant_attempts, a.granted_at, "
+      "a.redeemed_at, a.revoked_at, a.revoke_reason, l.generation, "
+      "l.expires_at, l.used_at) ORDER BY a.shipment_box_id, "
+      "a.vendor_item_id, a.unit), '[]')::TEXT FROM (SELECT * FROM "
+      "integrations_activations WHERE order_id = $1 ORDER BY "
+      "shipment_box_id, vendor_item_id, unit LIMIT 1000) a LEFT JOIN "
+      "integrations_order_items i ON i.vendor_id = a.vendor_id AND "
+      "i.shipment_box_id = a.shipment_box_id AND i.vendor_item_id = "
+      "a.vendor_item_id LEFT JOIN integrations_activation_links l ON "
+      "l.token_hash = a.token_hash",
+      1, { T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_ORDER_EVENTS: an order's history, oldest
+     * first, as one JSON array of [id, shipment_box_id, vendor_item_id,
+     * unit, at, event, state, detail]
+     */
+    { "SELECT COALESCE(json_group_array(json_array(id, "
+      "shipment_box_id, vendor_item_id, unit, at, event, state, "
+      "detail)), '[]') FROM (SELECT e.* FROM integrations_order_events "
+      "e JOIN integrations_orders o ON o.vendor_id = e.vendor_id AND "
+      "o.shipment_box_id = e.shipment_box_id WHERE o.order_id = ?1 "
+      "ORDER BY e.id LIMIT 1000) x",
+      "SELECT COALESCE(json_agg(json_build_array(id, shipment_box_id, "
+      "vendor_item_id, unit, at, event, state, detail) ORDER BY id), "
+      "'[]')::TEXT FROM (SELECT e.* FROM integrations_order_events e "
+      "JOIN integrations_orders o ON o.vendor_id = e.vendor_id AND "
+      "o.shipment_box_id = e.shipment_box_id WHERE o.order_id = $1 "
+      "ORDER BY e.id LIMIT 1000) x",
+      1, { T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_UNIT_NEXT: an order's next unit after ($2,
+     * $3, $4): vendor_id, shipment_box_id, vendor_item_id, unit, state,
+     * product_code
+     */
+    { "SELECT vendor_id, shipment_box_id, vendor_item_id, unit, state, "
+      "product_code FROM integrations_activations WHERE order_id = ?1 "
+      "AND (shipment_box_id > ?2 OR (shipment_box_id = ?2 AND "
+      "(vendor_item_id > ?3 OR (vendor_item_id = ?3 AND unit > ?4)))) "
+      "ORDER BY shipment_box_id, vendor_item_id, unit LIMIT 1",
+      "SELECT vendor_id, shipment_box_id, vendor_item_id, unit, state, "
+      "product_code FROM integrations_activations WHERE order_id = $1 "
+      "AND (shipment_box_id > $2 OR (shipment_box_id = $2 AND "
+      "(vendor_item_id > $3 OR (vendor_item_id = $3 AND unit > $4)))) "
+      "ORDER BY shipment_box_id, vendor_item_id, unit LIMIT 1",
+      4, { T_TEXT, T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_UNIT_REVOKE: a unit revoked by hand: $5
+     * now, $6 the reason, $7 1: activation_revoke due
+     */
+    { "UPDATE integrations_activations SET state = 4, revoked_at = ?5, "
+      "revoke_reason = ?6, revoke_call_state = CASE WHEN ?7 = 1 THEN 1 "
+      "ELSE revoke_call_state END, next_revoke_at = CASE WHEN ?7 = 1 "
+      "THEN ?5 ELSE next_revoke_at END, updated_at = ?5 WHERE "
+      "vendor_id = ?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 "
+      "AND unit = ?4",
+      "UPDATE integrations_activations SET state = 4, revoked_at = $5, "
+      "revoke_reason = $6, revoke_call_state = CASE WHEN $7 = 1 THEN 1 "
+      "ELSE revoke_call_state END, next_revoke_at = CASE WHEN $7 = 1 "
+      "THEN $5 ELSE next_revoke_at END, updated_at = $5 WHERE "
+      "vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 "
+      "AND unit = $4",
+      7, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_LINKS_REVOKE: every live link of a unit
+     * revoked ($5 now)
+     */
+    { "UPDATE integrations_activation_links SET revoked_at = ?5 WHERE "
+      "vendor_id = ?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 "
+      "AND unit = ?4 AND revoked_at IS NULL",
+      "UPDATE integrations_activation_links SET revoked_at = $5 WHERE "
+      "vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 "
+      "AND unit = $4 AND revoked_at IS NULL",
+      5, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_LINK_ADD: a unit's next link: $1 hash, $6
+     * now, $7 expires_at
+     */
+    { "INSERT INTO integrations_activation_links (token_hash, "
+      "vendor_id, shipment_box_id, vendor_item_id, unit, generation, "
+      "created_at, expires_at) SELECT ?1, ?2, ?3, ?4, ?5, "
+      "COALESCE(MAX(generation), 0) + 1, ?6, ?7 FROM "
+      "integrations_activation_links WHERE vendor_id = ?2 AND "
+      "shipment_box_id = ?3 AND vendor_item_id = ?4 AND unit = ?5",
+      "INSERT INTO integrations_activation_links (token_hash, "
+      "vendor_id, shipment_box_id, vendor_item_id, unit, generation, "
+      "created_at, expires_at) SELECT $1, $2, $3, $4, $5, "
+      "COALESCE(MAX(generation), 0) + 1, $6, $7 FROM "
+      "integrations_activation_links WHERE vendor_id = $2 AND "
+      "shipment_box_id = $3 AND vendor_item_id = $4 AND unit = $5",
+      7, { T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_UNIT_RESEND: a unit's live link replaced:
+     * $5 hash, $6 state, $7 now
+     */
+    { "UPDATE integrations_activations SET token_hash = ?5, state = "
+      "?6, grant_state = 0, grant_owner = NULL, grant_until = NULL, "
+      "revoked_at = NULL, revoke_reason = NULL, updated_at = ?7 WHERE "
+      "vendor_id = ?1 AND shipment_box_id = ?2 AND vendor_item_id = ?3 "
+      "AND unit = ?4",
+      "UPDATE integrations_activations SET token_hash = $5, state = "
+      "$6, grant_state = 0, grant_owner = NULL, grant_until = NULL, "
+      "revoked_at = NULL, revoke_reason = NULL, updated_at = $7 WHERE "
+      "vendor_id = $1 AND shipment_box_id = $2 AND vendor_item_id = $3 "
+      "AND unit = $4",
+      7, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_TEXT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_CONTACT_SET: a box's contact given by an
+     * admin: $3 kind, $4 value, $5 source, $6 now
+     */
+    { "UPDATE integrations_orders SET contact_kind = ?3, contact = ?4, "
+      "contact_source = ?5, updated_at = ?6 WHERE vendor_id = ?1 AND "
+      "shipment_box_id = ?2",
+      "UPDATE integrations_orders SET contact_kind = $3, contact = $4, "
+      "contact_source = $5, updated_at = $6 WHERE vendor_id = $1 AND "
+      "shipment_box_id = $2",
+      6, { T_TEXT, T_TEXT, T_INT, T_TEXT, T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ACT_FULFIL_DUE: redeemed before "sent" */
+    { "UPDATE integrations_orders SET fulfil_state = 1, next_fulfil_at = ?3,"
+      " updated_at = ?3 WHERE vendor_id = ?1 AND shipment_box_id = ?2"
+      " AND fulfil_state = 0",
+      "UPDATE integrations_orders SET fulfil_state = 1, next_fulfil_at = $3,"
+      " updated_at = $3 WHERE vendor_id = $1 AND shipment_box_id = $2"
+      " AND fulfil_state = 0",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /* INTEGRATIONS_STORE_STMT_ACT_ORDER_FIND: one box of an order */
+    { "SELECT vendor_id, shipment_box_id FROM integrations_orders"
+      " WHERE order_id = ?1 LIMIT 1",
+      "SELECT vendor_id, shipment_box_id FROM integrations_orders"
+      " WHERE order_id = $1 LIMIT 1",
       1, { T_TEXT } }
 };
 
@@ -1700,7 +2082,9 @@ integrations_store_kind_name(integrations_store_kind_e kind)
         "order_ingest", "cursor_get",
         "cursor_set", "order_due", "order_fulfil", "order_message", "mark",
         "return_apply", "return_withdraw", "revoke_due", "revoke_call",
-        "order_messages_sync"
+        "order_messages_sync",
+        "act_lookup", "act_redeem", "act_grant_finish", "act_list",
+        "act_order", "act_revoke", "act_resend"
     };
 
     if ((unsigned) kind >= sizeof(names) / sizeof(names[0])) {

@@ -210,6 +210,28 @@ typedef enum {
     INTEGRATIONS_STORE_STMT_REVOKE_DUE_NEXT,
     INTEGRATIONS_STORE_STMT_REVOKE_CALL_SET,
     INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_DONE_NEXT,
+    /* activation: the buyer's side and the admin API */
+    INTEGRATIONS_STORE_STMT_ACT_LINK_GET,
+    INTEGRATIONS_STORE_STMT_ACT_LINK_USE,
+    INTEGRATIONS_STORE_STMT_ACT_GRANT_TAKE,
+    INTEGRATIONS_STORE_STMT_ACT_CONTACT_GET,
+    INTEGRATIONS_STORE_STMT_ACT_EVENT_ADD,
+    INTEGRATIONS_STORE_STMT_ACT_UNIT_GET,
+    INTEGRATIONS_STORE_STMT_ACT_GRANT_SET,
+    INTEGRATIONS_STORE_STMT_ACT_ORDER_STATES,
+    INTEGRATIONS_STORE_STMT_ACT_ORDER_STATE_SET,
+    INTEGRATIONS_STORE_STMT_ACT_LIST,
+    INTEGRATIONS_STORE_STMT_ACT_ORDER_BOXES,
+    INTEGRATIONS_STORE_STMT_ACT_ORDER_UNITS,
+    INTEGRATIONS_STORE_STMT_ACT_ORDER_EVENTS,
+    INTEGRATIONS_STORE_STMT_ACT_UNIT_NEXT,
+    INTEGRATIONS_STORE_STMT_ACT_UNIT_REVOKE,
+    INTEGRATIONS_STORE_STMT_ACT_LINKS_REVOKE,
+    INTEGRATIONS_STORE_STMT_ACT_LINK_ADD,
+    INTEGRATIONS_STORE_STMT_ACT_UNIT_RESEND,
+    INTEGRATIONS_STORE_STMT_ACT_CONTACT_SET,
+    INTEGRATIONS_STORE_STMT_ACT_FULFIL_DUE,
+    INTEGRATIONS_STORE_STMT_ACT_ORDER_FIND,
     INTEGRATIONS_STORE_NSTMTS
 } integrations_store_stmt_e;
 
@@ -289,6 +311,14 @@ typedef enum {
     INTEGRATIONS_STORE_OP_REVOKE_DUE,
     INTEGRATIONS_STORE_OP_REVOKE_CALL,
     INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC,
+    /* activation (integrations_store_act.h) */
+    INTEGRATIONS_STORE_OP_ACT_LOOKUP,
+    INTEGRATIONS_STORE_OP_ACT_REDEEM,
+    INTEGRATIONS_STORE_OP_ACT_GRANT_FINISH,
+    INTEGRATIONS_STORE_OP_ACT_LIST,
+    INTEGRATIONS_STORE_OP_ACT_ORDER,
+    INTEGRATIONS_STORE_OP_ACT_REVOKE,
+    INTEGRATIONS_STORE_OP_ACT_RESEND,
     INTEGRATIONS_STORE_NKINDS
 } integrations_store_kind_e;
 
@@ -932,6 +962,9 @@ typedef struct {
 #define INTEGRATIONS_STORE_REVOKE_DONE  2
 #define INTEGRATIONS_STORE_REVOKE_FAIL  3
 
+#include "integrations_store_act.h"
+
+
 typedef struct {
     integrations_store_kind_e          kind;
     integrations_store_rc_e            rc;
@@ -961,6 +994,10 @@ typedef struct {
         integrations_store_revoke_due_t      revoke_due;
         integrations_store_revoke_call_t     revoke_call;
         integrations_store_messages_sync_t   sync;
+        integrations_store_act_token_t       act_token;
+        integrations_store_act_grant_t       act_grant;
+        integrations_store_act_list_t        act_list;
+        integrations_store_act_order_t       act_order;
     } in;
 
     union {
@@ -978,6 +1015,10 @@ typedef struct {
         integrations_store_return_apply_result_t  ret;
         integrations_store_revoke_due_result_t  revoke_due;
         integrations_store_messages_sync_result_t  sync;
+        integrations_store_act_link_t           act_link;
+        integrations_store_act_grant_result_t   act_grant;
+        integrations_store_act_json_t           act_json;
+        integrations_store_act_change_result_t  act_change;
     } out;
 
     unsigned char                     *result;    /* malloc'd: out's bytes */

@@ -55,10 +55,6 @@ static integrations_store_rc_e integrations_store_db_write(
     integrations_store_op_t *op, integrations_store_tx_e tx,
     integrations_store_stmt_e stmt, integrations_store_val_t *p,
     integrations_store_val_t *row, unsigned ncols, int *found);
-static void integrations_store_db_text(integrations_store_val_t *v,
-    integrations_store_bytes_t *b);
-static void integrations_store_db_int(integrations_store_val_t *v,
-    int64_t i);
 static void integrations_store_db_bytes(integrations_store_val_t *v,
     const integrations_store_bytes_t *b);
 
@@ -382,6 +378,15 @@ integrations_store_db_op(const integrations_store_driver_t *d,
     case INTEGRATIONS_STORE_OP_REVOKE_CALL:
     case INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC:
         return integrations_store_orders_op(d, c, op);
+
+    case INTEGRATIONS_STORE_OP_ACT_LOOKUP:
+    case INTEGRATIONS_STORE_OP_ACT_REDEEM:
+    case INTEGRATIONS_STORE_OP_ACT_GRANT_FINISH:
+    case INTEGRATIONS_STORE_OP_ACT_LIST:
+    case INTEGRATIONS_STORE_OP_ACT_ORDER:
+    case INTEGRATIONS_STORE_OP_ACT_REVOKE:
+    case INTEGRATIONS_STORE_OP_ACT_RESEND:
+        return integrations_store_db_act(d, c, op);
 
     default:
         snprintf(E(op), "unknown operation %d", (int) op->kind);
@@ -1744,9 +1749,9 @@ integrations_store_db_write(const integrations_store_driver_t *d,
 }
 
 
-static void
+void
 integrations_store_db_text(integrations_store_val_t *v,
-    integrations_store_bytes_t *b)
+    const integrations_store_bytes_t *b)
 {
     v->type = INTEGRATIONS_STORE_TEXT;
     v->i = 0;
@@ -1755,7 +1760,7 @@ integrations_store_db_text(integrations_store_val_t *v,
 }
 
 
-static void
+void
 integrations_store_db_int(integrations_store_val_t *v, int64_t i)
 {
     v->type = INTEGRATIONS_STORE_INT;

@@ -171,6 +171,15 @@ integrations_store_rc_e integrations_store_db_migrate(
     int64_t now, uint64_t deadline, unsigned *version, char *err,
     size_t errlen);
 
+/* a statement's parameter from bytes (NULL data: "") or an integer */
+void integrations_store_db_text(integrations_store_val_t *v,
+    const integrations_store_bytes_t *b);
+void integrations_store_db_int(integrations_store_val_t *v, int64_t i);
+
+/* the activation operations (integrations_store_act.c) */
+integrations_store_rc_e integrations_store_db_act(
+    const integrations_store_driver_t *d, integrations_store_conn_t *c,
+    integrations_store_op_t *op);
 
 /*
  * What a transaction hook (integrations_store_tx_hook_pt) gets: the

@@ -1,0 +1,155 @@
+/*
+ * The store's operations of the buyer's side of an activation and of its
+ * admin API (issue 12), on migration 4's tables: included by
+ * integrations_store.h, which lists their kinds.
+ *
+ *   ACT_LOOKUP        a link by its token's hash: what its page says; reads
+ *   ACT_REDEEM        the single-use step: one
+ *                       UPDATE integrations_activation_links SET used_at
+ *                       WHERE token_hash = $1 AND used_at IS NULL AND
+ *                       revoked_at IS NULL AND expires_at > $now RETURNING
+ *                     then the unit's grant taken for this attempt (owner,
+ *                     until), in one transaction; of N concurrent redeems
+ *                     of one token exactly one gets won = 1.  A link used
+ *                     by an attempt that died (its grant still pending
+ *                     after "until") is won again by the next POST: the
+ *                     grant's webhook-id is the same, the seller dedupes.
+ *   ACT_GRANT_FINISH  the grant call's outcome, fenced by the owner: the
+ *                     unit redeemed (or failed), the order's state, the
+ *                     history
+ *   ACT_LIST          the admin list: one page of orders (JSON rows)
+ *   ACT_ORDER         one order: its boxes, units and history (JSON rows)
+ *   ACT_REVOKE        admin: every unit of an order revoked
+ *   ACT_RESEND        admin: every unit that may be resent gets a fresh
+ *                     token (minted in the store's thread, returned in
+ *                     clear once, for the message) and the old one revoked
+ */
+
+#ifndef INTEGRATIONS_STORE_ACT_H
+#define INTEGRATIONS_STORE_ACT_H
+
+
+/* integrations_activations.grant_state */
+#define INTEGRATIONS_STORE_GRANT_NONE      0
+#define INTEGRATIONS_STORE_GRANT_PENDING   1    /* an attempt holds it */
+#define INTEGRATIONS_STORE_GRANT_DONE      2
+#define INTEGRATIONS_STORE_GRANT_FAILED    3
+
+/* the longest ids and texts these operations hand back */
+#define INTEGRATIONS_STORE_ACT_ID_LEN      24
+#define INTEGRATIONS_STORE_ACT_CODE_LEN    128
+#define INTEGRATIONS_STORE_ACT_NAME_LEN    256
+#define INTEGRATIONS_STORE_ACT_CONTACT_LEN 256
+
+/* ACT_RESEND mints at most this many tokens for one order */
+#define INTEGRATIONS_STORE_ACT_UNITS_MAX   100
+
+
+/* ACT_LOOKUP, ACT_REDEEM */
+typedef struct {
+    integrations_store_bytes_t  token_hash;    /* 64 hex digits */
+    int64_t                     owner;         /* REDEEM: the attempt */
+    int64_t                     lock_ms;       /* REDEEM: its grant's
+                                                  longest life */
+} integrations_store_act_token_t;
+
+typedef struct {
+    int       found;
+    int       won;              /* REDEEM: this attempt holds the grant */
+    int       retaken;          /* ... of a link an attempt that died used */
+    int       used;
+    int       revoked;          /* the link, or its unit */
+    int64_t   expires_at;       /* ms */
+    int64_t   state;            /* the unit's integrations_act_state_e */
+    int64_t   grant_state;
+    int64_t   unit;
+    int64_t   units;
+    int64_t   contact_kind;     /* integrations_act_contact_kind_e */
+    char      vendor_id[INTEGRATIONS_STORE_ACT_ID_LEN];
+    char      shipment_box_id[INTEGRATIONS_STORE_ACT_ID_LEN];
+    char      order_id[INTEGRATIONS_STORE_ACT_ID_LEN];
+    char      vendor_item_id[INTEGRATIONS_STORE_ACT_ID_LEN];
+    char      product_code[INTEGRATIONS_STORE_ACT_CODE_LEN];
+    char      item_name[INTEGRATIONS_STORE_ACT_NAME_LEN];
+    char      contact[INTEGRATIONS_STORE_ACT_CONTACT_LEN];  /* REDEEM */
+} integrations_store_act_link_t;
+
+
+/* ACT_GRANT_FINISH */
+typedef struct {
+    integrations_store_bytes_t  vendor_id;
+    integrations_store_bytes_t  shipment_box_id;
+    integrations_store_bytes_t  vendor_item_id;
+    int64_t                     unit;
+    int64_t                     owner;
+    int64_t                     granted;       /* 1 granted, 0 failed */
+    int64_t                     attempts;      /* calls made */
+    integrations_store_bytes_t  detail;        /* for the history: "HTTP
+                                                  503", never row data */
+} integrations_store_act_grant_t;
+
+typedef struct {
+    int       applied;          /* 0: fenced out, or the state said no */
+    int       call_revoke;      /* revoked meanwhile: the grant is undone
+                                   (activation_revoke is due) */
+    int64_t   state;            /* the unit's state afterwards */
+} integrations_store_act_grant_result_t;
+
+
+/* ACT_LIST: rows newest first, by (first_seen_at, shipment_box_id) */
+typedef struct {
+    int64_t                     states;        /* mask; 0: any */
+    int64_t                     since;         /* ms; -1: none */
+    int64_t                     until;
+    int64_t                     limit;
+    int64_t                     after;         /* 1: a cursor */
+    int64_t                     after_at;
+    integrations_store_bytes_t  after_id;
+} integrations_store_act_list_t;
+
+/* ACT_ORDER, ACT_REVOKE, ACT_RESEND: an order by its orderId */
+typedef struct {
+    integrations_store_bytes_t  order_id;
+    integrations_store_bytes_t  reason;        /* REVOKE, RESEND */
+    int64_t                     contact_kind;  /* RESEND: 0 keep */
+    integrations_store_bytes_t  contact;
+    int64_t                     ttl_ms;        /* RESEND: the new links' */
+} integrations_store_act_order_t;
+
+/*
+ * JSON texts the database built (arrays of arrays, the columns of each
+ * statement's comment in integrations_store.c), in op->result; read by
+ * integrations_activation_admin.c.  ACT_LIST fills rows; ACT_ORDER
+ * boxes, units and events.
+ */
+typedef struct {
+    integrations_store_bytes_t  rows;
+    integrations_store_bytes_t  boxes;
+    integrations_store_bytes_t  units;
+    integrations_store_bytes_t  events;
+} integrations_store_act_json_t;
+
+typedef struct {
+    char      shipment_box_id[INTEGRATIONS_STORE_ACT_ID_LEN];
+    char      vendor_item_id[INTEGRATIONS_STORE_ACT_ID_LEN];
+    char      product_code[INTEGRATIONS_STORE_ACT_CODE_LEN];
+    int64_t   unit;
+    int64_t   was_state;
+    int64_t   state;
+    char      token[48];        /* RESEND: the new token, in clear */
+} integrations_store_act_unit_t;
+
+typedef struct {
+    int                              found;     /* the order exists */
+    size_t                           changed;   /* units changed */
+    size_t                           refused;   /* units the state kept */
+    size_t                           no_contact;  /* RESEND: units of a
+                                                     box without one */
+    int64_t                          contact_kind;
+    char                             contact[INTEGRATIONS_STORE_ACT_CONTACT_LEN];
+    char                             vendor_id[INTEGRATIONS_STORE_ACT_ID_LEN];
+    integrations_store_act_unit_t   *units;     /* in op->result */
+    size_t                           n;
+} integrations_store_act_change_result_t;
+
+#endif /* INTEGRATIONS_STORE_ACT_H */
