@@ -225,6 +225,7 @@ for my $backend (Store->backends) {
     # the CS monitor (the first sync's): one message with the counts and
     # the Wing link
 
+    wait_for(sub { grep { /고객문의/ } slack_texts() }, $wait);
     my @cs = grep { /고객문의/ } slack_texts();
     is(scalar @cs, 1, "$t one CS alert");
     like($cs[0] // '', qr/긴급: 1건.*일반: 1건/s, "$t   counts by urgency");

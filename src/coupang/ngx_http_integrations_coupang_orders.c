@@ -48,6 +48,7 @@
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_rate_limit.h"
 #include "ngx_http_integrations_secret.h"
+#include "ngx_http_integrations_status.h"
 #include "ngx_http_integrations_store.h"
 
 
@@ -100,6 +101,16 @@ typedef struct {
     integrations_act_signer_t    *revoke_signer;
 
     int64_t                       key_issued;   /* unix s; 0: not set */
+
+    /* metrics (shared by the workers) */
+    ngx_http_integrations_status_counter_t  *m_boxes;
+    ngx_http_integrations_status_counter_t  *m_unmapped;
+    ngx_http_integrations_status_counter_t  *m_no_contact;
+    ngx_http_integrations_status_counter_t  *m_fulfilled;
+    ngx_http_integrations_status_counter_t  *m_fulfil_failed;
+    ngx_http_integrations_status_counter_t  *m_revoked;
+    ngx_http_integrations_status_counter_t  *m_window_failed;
+    ngx_http_integrations_status_counter_t  *m_calls;
 
     ngx_msec_t                    cs_interval;  /* 0: no CS monitor */
     ngx_msec_t                    cs_urgent;
@@ -953,6 +964,7 @@ ngx_http_co_fetched(ngx_http_co_run_t *run,
 
     if (req == NULL || req->status != 200) {
         /* logged by the caller; the cursor stays, the next run repeats */
+        ngx_http_integrations_status_increment(run->cmcf->m_window_failed);
         run->failed = 1;
         run->window++;
         run->next_token.len = 0;
@@ -1549,6 +1561,17 @@ ngx_http_co_ingested(ngx_http_integrations_store_op_t *op)
         box = run->bboxes[i];
         run->ingested++;
 
+        ngx_http_integrations_status_increment(run->cmcf->m_boxes);
+
+        if (box->alert == INTEGRATIONS_ACT_ALERT_UNMAPPED) {
+            ngx_http_integrations_status_increment(run->cmcf->m_unmapped);
+
+        } else if (box->alert == INTEGRATIONS_ACT_ALERT_NO_CONTACT
+                   || box->alert == INTEGRATIONS_ACT_ALERT_MESSAGE_REFUSED)
+        {
+            ngx_http_integrations_status_increment(run->cmcf->m_no_contact);
+        }
+
         ngx_http_co_alert(run, box->alert, box->order, NULL, NULL,
                           box->product, NULL, 0, box->links);
 
@@ -2014,6 +2037,18 @@ ngx_http_co_outcome_done(ngx_http_integrations_store_op_t *op)
         return;
     }
 
+    if (op->core.out.changed
+        && op->core.in.fulfil.to_state == INTEGRATIONS_STORE_FULFIL_DONE)
+    {
+        ngx_http_integrations_status_increment(run->cmcf->m_fulfilled);
+    }
+
+    if (op->core.out.changed
+        && op->core.in.fulfil.to_state == INTEGRATIONS_STORE_FULFIL_FAILED)
+    {
+        ngx_http_integrations_status_increment(run->cmcf->m_fulfil_failed);
+    }
+
     if (op->core.out.changed && op->core.in.fulfil.event) {
         ngx_log_error(NGX_LOG_INFO, run->log, 0,
                       "coupang_orders: box %*s %s",
@@ -2101,6 +2136,7 @@ ngx_http_co_send(ngx_event_t *ev)
     }
 
     pp->last_call = ngx_current_msec;
+    ngx_http_integrations_status_increment(cmcf->m_calls);
 
     req = ngx_pcalloc(run->pool, sizeof(ngx_http_integrations_outbound_req_t));
     if (req == NULL) {
@@ -2409,6 +2445,37 @@ ngx_http_co_init(ngx_conf_t *cf)
                            "\"coupang_orders\" %s", err);
         return NGX_ERROR;
     }
+
+#define NGX_HTTP_CO_COUNTER(field, name, help)                                \
+    cmcf->field = ngx_http_integrations_status_add_counter(cf, name, help);   \
+    if (cmcf->field == NULL) {                                                \
+        return NGX_ERROR;                                                     \
+    }
+
+    NGX_HTTP_CO_COUNTER(m_boxes, "integrations_coupang_orders_boxes_total",
+                        "Coupang boxes ingested (each once).");
+    NGX_HTTP_CO_COUNTER(m_unmapped,
+                        "integrations_coupang_orders_unmapped_total",
+                        "Boxes with an item no activation_product maps.");
+    NGX_HTTP_CO_COUNTER(m_no_contact,
+                        "integrations_coupang_orders_no_contact_total",
+                        "Boxes held without a usable buyer contact.");
+    NGX_HTTP_CO_COUNTER(m_fulfilled,
+                        "integrations_coupang_orders_fulfilled_total",
+                        "Boxes acknowledged and invoiced (DEPARTURE).");
+    NGX_HTTP_CO_COUNTER(m_fulfil_failed,
+                        "integrations_coupang_orders_fulfil_failed_total",
+                        "Acknowledgements or invoices given up (alerted).");
+    NGX_HTTP_CO_COUNTER(m_revoked,
+                        "integrations_coupang_orders_revoked_total",
+                        "Activations revoked by returns and cancellations.");
+    NGX_HTTP_CO_COUNTER(m_window_failed,
+                        "integrations_coupang_orders_window_failures_total",
+                        "Ordersheet windows that failed (retried next sync).");
+    NGX_HTTP_CO_COUNTER(m_calls, "integrations_coupang_orders_calls_total",
+                        "Calls made to Coupang by the order sync.");
+
+#undef NGX_HTTP_CO_COUNTER
 
     return NGX_OK;
 }
@@ -3094,6 +3161,7 @@ ngx_http_co_return_next(ngx_http_co_run_t *run)
 static void
 ngx_http_co_return_done(ngx_http_integrations_store_op_t *op)
 {
+    size_t                              n;
     ngx_http_co_run_t                  *run = op->data;
     integrations_store_return_apply_t  *in;
 
@@ -3104,6 +3172,10 @@ ngx_http_co_return_done(ngx_http_integrations_store_op_t *op)
     in = &op->core.in.ret;
 
     if (op->core.out.ret.is_new && op->core.out.ret.n) {
+        for (n = 0; n < op->core.out.ret.n; n++) {
+            ngx_http_integrations_status_increment(run->cmcf->m_revoked);
+        }
+
         ngx_log_error(NGX_LOG_NOTICE, run->log, 0,
                       "coupang_orders: %*s %*s of order %*s: %uz "
                       "activation(s) revoked", in->receipt_type.len,
