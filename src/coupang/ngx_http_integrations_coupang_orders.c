@@ -180,6 +180,7 @@ struct ngx_http_co_run_s {
     int64_t                              started;     /* unix s */
     ngx_uint_t                           failed;      /* a window failed */
     ngx_uint_t                           sync;        /* not fulfil only */
+    ngx_uint_t                           lost;        /* the lease went */
 
     /* windows */
     integrations_coupang_window_t        windows[NGX_HTTP_CO_WINDOWS];
@@ -248,6 +249,9 @@ typedef struct {
     ngx_msec_t                           last_call;
     ngx_uint_t                           leasing;     /* op in flight */
     ngx_uint_t                           holding;
+    ngx_msec_t                           asked;       /* the op's post */
+    ngx_msec_t                           until;       /* ours at most until:
+                                                         its post + ttl */
     ngx_uint_t                           ran;
     ngx_msec_t                           last_cs;
     ngx_uint_t                           cs_ran;
@@ -487,6 +491,7 @@ ngx_http_co_tick(ngx_event_t *ev)
 
     if (ngx_http_integrations_store_post(op, NULL) == NGX_OK) {
         p->leasing = 1;
+        p->asked = ngx_current_msec;
 
     } else if (p->holding) {
         /* the store is down: whoever holds it cannot renew either */
@@ -529,6 +534,13 @@ ngx_http_co_leased(ngx_http_integrations_store_op_t *op)
     p->holding = 1;
     p->token = op->core.out.lease.token;
 
+    /*
+     * The store counted the lease from when the operation ran, which is
+     * after it was posted: counting from the post, this worker stops
+     * before anyone else may start, however slow the store's answer was.
+     */
+    p->until = p->asked + ngx_http_co_lease_ms(p->cmcf);
+
     if (p->run) {
         return;
     }
@@ -549,6 +561,15 @@ ngx_http_co_leased(ngx_http_integrations_store_op_t *op)
 
 
 /* ---- a run ------------------------------------------------------------ */
+
+/* 1 while this worker may act as the holder */
+
+static ngx_uint_t
+ngx_http_co_holding(ngx_http_co_proc_t *p)
+{
+    return p->holding && (ngx_msec_int_t) (p->until - ngx_current_msec) > 0;
+}
+
 
 static void
 ngx_http_co_run_start(ngx_http_co_proc_t *p, ngx_http_co_step_e step)
@@ -611,9 +632,13 @@ ngx_http_co_next(ngx_http_co_run_t *run)
     p = &ngx_http_co_proc;
     cmcf = run->cmcf;
 
-    if (!p->holding || ngx_exiting || ngx_quit || ngx_terminate) {
-        ngx_log_error(NGX_LOG_INFO, run->log, 0,
-                      "coupang_orders: run stopped: the lease is gone");
+    /*
+     * Store steps go on without the lease (every write is keyed or
+     * fenced): what a call's answer said is still written.  Calls to
+     * Coupang need it (ngx_http_co_send()).
+     */
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
         ngx_http_co_end(run);
         return;
     }
@@ -764,6 +789,11 @@ ngx_http_co_next(ngx_http_co_run_t *run)
         if (!run->sync) {
             ngx_http_co_end(run);
             return;
+        }
+
+        if (run->lost) {
+            ngx_log_error(NGX_LOG_INFO, run->log, 0,
+                          "coupang_orders: run cut short: the lease is gone");
         }
 
         ngx_log_error(NGX_LOG_INFO, run->log, 0,
@@ -2108,8 +2138,17 @@ ngx_http_co_send(ngx_event_t *ev)
     pp = &ngx_http_co_proc;
     cmcf = run->cmcf;
 
-    if (!pp->holding || ngx_exiting || ngx_quit || ngx_terminate) {
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
         ngx_http_co_end(run);
+        return;
+    }
+
+    if (!ngx_http_co_holding(pp)) {
+        /* no call without the lease: the step ends as if it failed */
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, run->log, 0,
+                       "coupang_orders: no lease, no call");
+        run->lost = 1;
+        run->answer(run, NULL);
         return;
     }
 
