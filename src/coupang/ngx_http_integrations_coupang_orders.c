@@ -48,6 +48,7 @@
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_rate_limit.h"
 #include "ngx_http_integrations_secret.h"
+#include "ngx_http_integrations_status.h"
 #include "ngx_http_integrations_store.h"
 
 
@@ -100,6 +101,16 @@ typedef struct {
     integrations_act_signer_t    *revoke_signer;
 
     int64_t                       key_issued;   /* unix s; 0: not set */
+
+    /* metrics (shared by the workers) */
+    ngx_http_integrations_status_counter_t  *m_boxes;
+    ngx_http_integrations_status_counter_t  *m_unmapped;
+    ngx_http_integrations_status_counter_t  *m_no_contact;
+    ngx_http_integrations_status_counter_t  *m_fulfilled;
+    ngx_http_integrations_status_counter_t  *m_fulfil_failed;
+    ngx_http_integrations_status_counter_t  *m_revoked;
+    ngx_http_integrations_status_counter_t  *m_window_failed;
+    ngx_http_integrations_status_counter_t  *m_calls;
 
     ngx_msec_t                    cs_interval;  /* 0: no CS monitor */
     ngx_msec_t                    cs_urgent;
@@ -169,6 +180,7 @@ struct ngx_http_co_run_s {
     int64_t                              started;     /* unix s */
     ngx_uint_t                           failed;      /* a window failed */
     ngx_uint_t                           sync;        /* not fulfil only */
+    ngx_uint_t                           lost;        /* the lease went */
 
     /* windows */
     integrations_coupang_window_t        windows[NGX_HTTP_CO_WINDOWS];
@@ -237,6 +249,9 @@ typedef struct {
     ngx_msec_t                           last_call;
     ngx_uint_t                           leasing;     /* op in flight */
     ngx_uint_t                           holding;
+    ngx_msec_t                           asked;       /* the op's post */
+    ngx_msec_t                           until;       /* ours at most until:
+                                                         its post + ttl */
     ngx_uint_t                           ran;
     ngx_msec_t                           last_cs;
     ngx_uint_t                           cs_ran;
@@ -476,6 +491,7 @@ ngx_http_co_tick(ngx_event_t *ev)
 
     if (ngx_http_integrations_store_post(op, NULL) == NGX_OK) {
         p->leasing = 1;
+        p->asked = ngx_current_msec;
 
     } else if (p->holding) {
         /* the store is down: whoever holds it cannot renew either */
@@ -518,6 +534,13 @@ ngx_http_co_leased(ngx_http_integrations_store_op_t *op)
     p->holding = 1;
     p->token = op->core.out.lease.token;
 
+    /*
+     * The store counted the lease from when the operation ran, which is
+     * after it was posted: counting from the post, this worker stops
+     * before anyone else may start, however slow the store's answer was.
+     */
+    p->until = p->asked + ngx_http_co_lease_ms(p->cmcf);
+
     if (p->run) {
         return;
     }
@@ -538,6 +561,15 @@ ngx_http_co_leased(ngx_http_integrations_store_op_t *op)
 
 
 /* ---- a run ------------------------------------------------------------ */
+
+/* 1 while this worker may act as the holder */
+
+static ngx_uint_t
+ngx_http_co_holding(ngx_http_co_proc_t *p)
+{
+    return p->holding && (ngx_msec_int_t) (p->until - ngx_current_msec) > 0;
+}
+
 
 static void
 ngx_http_co_run_start(ngx_http_co_proc_t *p, ngx_http_co_step_e step)
@@ -600,9 +632,13 @@ ngx_http_co_next(ngx_http_co_run_t *run)
     p = &ngx_http_co_proc;
     cmcf = run->cmcf;
 
-    if (!p->holding || ngx_exiting || ngx_quit || ngx_terminate) {
-        ngx_log_error(NGX_LOG_INFO, run->log, 0,
-                      "coupang_orders: run stopped: the lease is gone");
+    /*
+     * Store steps go on without the lease (every write is keyed or
+     * fenced): what a call's answer said is still written.  Calls to
+     * Coupang need it (ngx_http_co_send()).
+     */
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
         ngx_http_co_end(run);
         return;
     }
@@ -753,6 +789,11 @@ ngx_http_co_next(ngx_http_co_run_t *run)
         if (!run->sync) {
             ngx_http_co_end(run);
             return;
+        }
+
+        if (run->lost) {
+            ngx_log_error(NGX_LOG_INFO, run->log, 0,
+                          "coupang_orders: run cut short: the lease is gone");
         }
 
         ngx_log_error(NGX_LOG_INFO, run->log, 0,
@@ -953,6 +994,7 @@ ngx_http_co_fetched(ngx_http_co_run_t *run,
 
     if (req == NULL || req->status != 200) {
         /* logged by the caller; the cursor stays, the next run repeats */
+        ngx_http_integrations_status_increment(run->cmcf->m_window_failed);
         run->failed = 1;
         run->window++;
         run->next_token.len = 0;
@@ -1549,6 +1591,17 @@ ngx_http_co_ingested(ngx_http_integrations_store_op_t *op)
         box = run->bboxes[i];
         run->ingested++;
 
+        ngx_http_integrations_status_increment(run->cmcf->m_boxes);
+
+        if (box->alert == INTEGRATIONS_ACT_ALERT_UNMAPPED) {
+            ngx_http_integrations_status_increment(run->cmcf->m_unmapped);
+
+        } else if (box->alert == INTEGRATIONS_ACT_ALERT_NO_CONTACT
+                   || box->alert == INTEGRATIONS_ACT_ALERT_MESSAGE_REFUSED)
+        {
+            ngx_http_integrations_status_increment(run->cmcf->m_no_contact);
+        }
+
         ngx_http_co_alert(run, box->alert, box->order, NULL, NULL,
                           box->product, NULL, 0, box->links);
 
@@ -2014,6 +2067,18 @@ ngx_http_co_outcome_done(ngx_http_integrations_store_op_t *op)
         return;
     }
 
+    if (op->core.out.changed
+        && op->core.in.fulfil.to_state == INTEGRATIONS_STORE_FULFIL_DONE)
+    {
+        ngx_http_integrations_status_increment(run->cmcf->m_fulfilled);
+    }
+
+    if (op->core.out.changed
+        && op->core.in.fulfil.to_state == INTEGRATIONS_STORE_FULFIL_FAILED)
+    {
+        ngx_http_integrations_status_increment(run->cmcf->m_fulfil_failed);
+    }
+
     if (op->core.out.changed && op->core.in.fulfil.event) {
         ngx_log_error(NGX_LOG_INFO, run->log, 0,
                       "coupang_orders: box %*s %s",
@@ -2073,8 +2138,17 @@ ngx_http_co_send(ngx_event_t *ev)
     pp = &ngx_http_co_proc;
     cmcf = run->cmcf;
 
-    if (!pp->holding || ngx_exiting || ngx_quit || ngx_terminate) {
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
         ngx_http_co_end(run);
+        return;
+    }
+
+    if (!ngx_http_co_holding(pp)) {
+        /* no call without the lease: the step ends as if it failed */
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, run->log, 0,
+                       "coupang_orders: no lease, no call");
+        run->lost = 1;
+        run->answer(run, NULL);
         return;
     }
 
@@ -2101,6 +2175,7 @@ ngx_http_co_send(ngx_event_t *ev)
     }
 
     pp->last_call = ngx_current_msec;
+    ngx_http_integrations_status_increment(cmcf->m_calls);
 
     req = ngx_pcalloc(run->pool, sizeof(ngx_http_integrations_outbound_req_t));
     if (req == NULL) {
@@ -2409,6 +2484,37 @@ ngx_http_co_init(ngx_conf_t *cf)
                            "\"coupang_orders\" %s", err);
         return NGX_ERROR;
     }
+
+#define NGX_HTTP_CO_COUNTER(field, name, help)                                \
+    cmcf->field = ngx_http_integrations_status_add_counter(cf, name, help);   \
+    if (cmcf->field == NULL) {                                                \
+        return NGX_ERROR;                                                     \
+    }
+
+    NGX_HTTP_CO_COUNTER(m_boxes, "integrations_coupang_orders_boxes_total",
+                        "Coupang boxes ingested (each once).");
+    NGX_HTTP_CO_COUNTER(m_unmapped,
+                        "integrations_coupang_orders_unmapped_total",
+                        "Boxes with an item no activation_product maps.");
+    NGX_HTTP_CO_COUNTER(m_no_contact,
+                        "integrations_coupang_orders_no_contact_total",
+                        "Boxes held without a usable buyer contact.");
+    NGX_HTTP_CO_COUNTER(m_fulfilled,
+                        "integrations_coupang_orders_fulfilled_total",
+                        "Boxes acknowledged and invoiced (DEPARTURE).");
+    NGX_HTTP_CO_COUNTER(m_fulfil_failed,
+                        "integrations_coupang_orders_fulfil_failed_total",
+                        "Acknowledgements or invoices given up (alerted).");
+    NGX_HTTP_CO_COUNTER(m_revoked,
+                        "integrations_coupang_orders_revoked_total",
+                        "Activations revoked by returns and cancellations.");
+    NGX_HTTP_CO_COUNTER(m_window_failed,
+                        "integrations_coupang_orders_window_failures_total",
+                        "Ordersheet windows that failed (retried next sync).");
+    NGX_HTTP_CO_COUNTER(m_calls, "integrations_coupang_orders_calls_total",
+                        "Calls made to Coupang by the order sync.");
+
+#undef NGX_HTTP_CO_COUNTER
 
     return NGX_OK;
 }
@@ -3094,6 +3200,7 @@ ngx_http_co_return_next(ngx_http_co_run_t *run)
 static void
 ngx_http_co_return_done(ngx_http_integrations_store_op_t *op)
 {
+    size_t                              n;
     ngx_http_co_run_t                  *run = op->data;
     integrations_store_return_apply_t  *in;
 
@@ -3104,6 +3211,10 @@ ngx_http_co_return_done(ngx_http_integrations_store_op_t *op)
     in = &op->core.in.ret;
 
     if (op->core.out.ret.is_new && op->core.out.ret.n) {
+        for (n = 0; n < op->core.out.ret.n; n++) {
+            ngx_http_integrations_status_increment(run->cmcf->m_revoked);
+        }
+
         ngx_log_error(NGX_LOG_NOTICE, run->log, 0,
                       "coupang_orders: %*s %*s of order %*s: %uz "
                       "activation(s) revoked", in->receipt_type.len,
