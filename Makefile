@@ -5,8 +5,8 @@
 #   make test     build, then run the unit and integration tests
 #                 (make test VALGRIND=1: nginx under valgrind memcheck)
 #   make bench    wrk against bare proxy_pass and the module's locations,
-#                 the payments API, the durable store and activation
-#                 redeems
+#                 the payments API, the durable store, notifications,
+#                 the order sync and activation redeems
 #                 (make bench-instructions: callgrind's count per request)
 #   make fuzz     run every libFuzzer target for FUZZ_SECONDS each
 #
@@ -41,7 +41,7 @@ CORE_LIBS    := -lcrypto -lyajl -lsqlite3 -lpq -lpthread
 # Debian packages: to build and test, and the extras fuzzing needs.
 DEPS         := make gcc libc6-dev perl curl openssl nginx nginx-dev libssl-dev \
                 libyajl-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev \
-                sqlite3 postgresql wrk valgrind bsdutils procps \
+                sqlite3 postgresql redis-server wrk valgrind bsdutils procps \
                 python3-aiosmtpd
 FUZZ_DEPS    := clang libclang-rt-14-dev
 
@@ -129,6 +129,8 @@ bench: deps $(MODULE) $(BUILD)/bench/store_commit
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/run
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/payments
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/store
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/notify
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/coupang_orders
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) ./bench/activation
 
 # the cost of one durable commit, through the store's own code

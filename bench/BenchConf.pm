@@ -30,9 +30,18 @@ sub prepare {
     $gw->write_file('stripe.key', "$stripe_secret\n");
 }
 
+# $redis: the URL of a Redis for the scope=cluster cases (bench/run and
+# bench/instructions start one)
 sub gateway {
-    my ($upstream_port) = @_;
-    return <<"CONF";
+    my ($upstream_port, $redis) = @_;
+    my $cluster = !$redis ? '' : <<"CONF";
+    integrations_redis  $redis  timeout=1s;
+    rate_limit_zone  \$binary_remote_addr zone=rlc:10m rate=1000000r/s
+                     burst=100000 scope=cluster on_error=reject;
+    rate_limit_zone  \$binary_remote_addr zone=rls:10m rate=1000000r/s
+                     burst=100000 scope=cluster sync=100ms on_error=reject;
+CONF
+    return $cluster . <<"CONF";
     access_log off;
 
     upstream backend {
@@ -72,6 +81,16 @@ sub gateway {
 
         location /rate_limit/ {
             rate_limit zone=rl;
+            proxy_pass http://backend;
+        }
+
+        location /rate_limit_cluster/ {
+            rate_limit zone=rlc;
+            proxy_pass http://backend;
+        }
+
+        location /rate_limit_sync/ {
+            rate_limit zone=rls;
             proxy_pass http://backend;
         }
 
@@ -120,6 +139,10 @@ sub cases {
         { name => 'bare',            path => "/bare$orders" },
         { name => 'coupang_sign',    path => "/coupang$orders" },
         { name => 'rate_limit',      path => "/rate_limit$orders" },
+        { name => 'rate_limit_cluster', path => "/rate_limit_cluster$orders",
+          redis => 1 },
+        { name => 'rate_limit_sync', path => "/rate_limit_sync$orders",
+          redis => 1 },
         { name => 'limit_req',       path => "/limit_req$orders" },
         { name => 'circuit_breaker', path => "/circuit_breaker$orders" },
         { name => 'bare_post_1k',    path => '/bare/hooks/stripe',

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # A provider stand-in for benchmarks: answers every request after a fixed
-# delay (default 50 ms) with a Stripe-shaped payment intent, on keep-alive
-# connections.  asyncio: thousands of waiting requests cost no thread.
+# delay (default 50 ms) with a Stripe-shaped payment intent (or, with
+# "solapi", Solapi's accepted message), on keep-alive connections.
+# asyncio: thousands of waiting requests cost no thread.
 #
-#   bench/latency_mock.py PORT [DELAY_MS]
+#   bench/latency_mock.py PORT [DELAY_MS [stripe|solapi]]
 
 import asyncio
 import sys
@@ -11,6 +12,11 @@ import sys
 BODY = (b'{"id":"pi_bench","object":"payment_intent","amount":1050,'
         b'"currency":"usd","status":"succeeded","created":1700000000,'
         b'"metadata":{"order_id":"bench-1"}}')
+if len(sys.argv) > 3 and sys.argv[3] == 'solapi':
+    BODY = (b'{"groupId":"G4VBENCH","messageId":"M4VBENCH",'
+            b'"accountId":"19000000000000","statusCode":"2000",'
+            b'"statusMessage":"ok","to":"01012345678","from":"0293022266",'
+            b'"type":"SMS","country":"82"}')
 HEAD = (b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
         b'Content-Length: ' + str(len(BODY)).encode() + b'\r\n\r\n')
 

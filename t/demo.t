@@ -125,6 +125,25 @@ like($body, qr/^\{"code":"ERROR","message":"Request is not authorized\.",/,
 is($line, 'HTTP/1.1 200 OK', 'curl -x: the gateway as an HTTP proxy');
 is($body, $answer, 'curl -x: the same answer');
 
+# the Coupang e-book flow: an order on demand, the buyer's SMS with its
+# link printed by the Solapi sandbox, the box fulfilled at the sandbox
+
+my $made = `curl -s -X POST http://127.0.0.1:@{[port(1)]}/mock/orders`;
+my ($box) = $made =~ /"shipmentBoxId":"(\d{18})"/;
+ok($box, 'an order on demand') or diag $made;
+my $link = qr{\[solapi\] \S+ to 0503\d{8}.*http://127\.0\.0\.1:@{[port(0)]}/a/[A-Za-z0-9_-]{43}};
+$deadline = time + ($ENV{VALGRIND} ? 120 : 40);
+drain(0.2) until $output =~ $link || time > $deadline;
+like($output, $link, "the buyer's message with its link, at the SMS sandbox");
+my $state = '';
+$deadline = time + ($ENV{VALGRIND} ? 120 : 40);
+until ($state =~ /"status" : "DEPARTURE"/ || time > $deadline) {
+    drain(0.5);
+    $state = `curl -s http://127.0.0.1:@{[port(1)]}/mock/state`;
+}
+like($state, qr/"status" : "DEPARTURE"/,
+     'the box acknowledged and invoiced (DEPARTURE) at the sandbox');
+
 # no command line of the demo shows a secret
 
 my ($master) = slurp("$root/build/run-$base/nginx.pid") =~ /(\d+)/;

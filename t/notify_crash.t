@@ -117,7 +117,10 @@ for my $backend (Store->backends) {
 
     my $master = $gw->{pid};
     my @workers = children($master);
-    kill 'KILL', $master, @workers;
+    # stopped first, the master cannot log its workers' deaths ([alert])
+    kill 'STOP', $master;
+    kill 'KILL', @workers;
+    kill 'KILL', $master;
     waitpid($master, 0);
     delete $gw->{pid};
     my ($before) = received($mock, 'crash');

@@ -18,12 +18,14 @@ use Test::More;
 use JSON::PP;
 use Encode qw(encode decode);
 use IPC::Open2;
+use IO::Socket::INET;
 use File::Basename qw(dirname);
 
 use Gateway;
 use MockSMTP;
 
 my $J = JSON::PP->new->utf8->canonical;
+my $T = $ENV{VALGRIND} ? '30s' : '10s';   # a send's timeout
 my $LIB = dirname(__FILE__) . '/lib';
 
 my $gw = Gateway->new(workers => 1);
@@ -32,6 +34,12 @@ my $tls_port = $gw->port('smtp_starttls');
 my $ssl_port = $gw->port('smtp_implicit');
 my $plain_port = $gw->port('smtp_plain');
 my $down_port = Gateway::free_port();
+
+# a server that takes the connection and never greets
+my $mute = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
+                                 LocalPort => 0, Proto => 'tcp')
+    or die "listen: $!";
+my $mute_port = $mute->sockport;
 
 my $starttls = MockSMTP->new(port => $tls_port, tls => 'starttls',
                              auth => 'mailer:s3cret-pass');
@@ -42,6 +50,16 @@ my $plain = MockSMTP->new(port => $plain_port);
 $gw->write_file('ca.pem', $starttls->ca_pem . $implicit->ca_pem);
 $gw->write_file('smtp.key', "mailer:s3cret-pass\n");
 $gw->write_file('wrong.key', "mailer:not-the-password\n");
+$gw->write_file('ready.tpl', encode('UTF-8', <<'TPL'));
+Subject: {{name}}님, 주문하신 전자책 「{{title}}」이 준비되었습니다
+--- text
+안녕하세요 {{name}}님,
+아래 링크에서 전자책을 받으세요.
+{{{link}}}
+--- html
+<p>안녕하세요 {{name}}님,</p>
+<p><a href="{{link}}">{{title}} 받기</a></p>
+TPL
 
 $gw->start(http => encode('UTF-8', <<"CONF"));
     integrations_outbound_trusted_certificate %%DIR%%/ca.pem;
@@ -49,25 +67,36 @@ $gw->start(http => encode('UTF-8', <<"CONF"));
     notify_provider mail type=smtp key_file=%%DIR%%/smtp.key
                     base_url=smtp://127.0.0.1:$tls_port
                     from=books\@example.com "from_name=전자책 서점"
-                    reply_to=help\@example.com timeout=5s;
+                    reply_to=help\@example.com timeout=$T connect_timeout=$T;
     notify_provider mails type=smtp key_file=%%DIR%%/smtp.key
                     base_url=smtps://127.0.0.1:$ssl_port
-                    from=books\@example.com timeout=5s;
+                    from=books\@example.com timeout=$T connect_timeout=$T;
     notify_provider wrong type=smtp key_file=%%DIR%%/wrong.key
                     base_url=smtp://127.0.0.1:$tls_port
-                    from=books\@example.com timeout=5s;
+                    from=books\@example.com timeout=$T connect_timeout=$T;
     notify_provider notls type=smtp key_file=%%DIR%%/smtp.key
                     base_url=smtp://127.0.0.1:$plain_port
-                    from=books\@example.com timeout=5s;
+                    from=books\@example.com timeout=$T connect_timeout=$T;
     notify_provider plain type=smtp base_url=smtp://127.0.0.1:$plain_port
-                    starttls=off from=books\@example.com timeout=5s;
+                    starttls=off from=books\@example.com timeout=$T
+                    connect_timeout=$T;
     notify_provider down type=smtp base_url=smtp://127.0.0.1:$down_port
-                    starttls=off from=books\@example.com timeout=5s
+                    starttls=off from=books\@example.com timeout=$T
                     connect_timeout=2s;
+
+    notify_provider mute type=smtp base_url=smtp://127.0.0.1:$mute_port
+                    starttls=off from=books\@example.com timeout=$T
+                    connect_timeout=1s;
+
+    integrations_store sqlite:%%DIR%%/store.db;
+    notify_template ready file=%%DIR%%/ready.tpl;
+    notify_route email mail;
+    notify_delivery interval=100ms;
 
     server {
         listen 127.0.0.1:%%PORT:gw%%;
         location = /send { notify_provider_test; }
+        location /notifications { notify_api; }
     }
 CONF
 
@@ -75,7 +104,7 @@ sub send_mail {
     my (%m) = @_;
     my $r = $gw->request('POST', '/send',
                          headers => { 'Content-Type' => 'application/json' },
-                         body => $J->encode(\%m), timeout => 30);
+                         body => $J->encode(\%m), timeout => 120);
     my $o = eval { $J->decode($r->{body}) } // {};
     return ($r, $o);
 }
@@ -206,6 +235,52 @@ is(parse_mime($m[0]{raw} // '')->{headers}{Subject}, '암묵적 TLS',
                      subject => 's', text => 't', id => 'ntf-0004');
 is($o->{outcome}, 'sent', 'starttls=off to a local relay: sent');
 
+# through the API: a template rendered at the request, the outbox, the
+# delivery worker, the SMTP server
+
+$starttls->clear;
+$r = $gw->request('POST', '/notifications/bulk',
+                  headers => { 'Content-Type' => 'application/json' },
+                  body => $J->encode({ items => [{
+                      channel => 'email', to => 'Reader@Example.NET',
+                      template => 'ready',
+                      data => { name => '홍길동', title => '파친코 & <2>',
+                                link => 'https://books.example.com/d/42?a=1&b=2' },
+                  }] }));
+is($r->{status}, 202, 'the API queued the email');
+my $nid = eval { $J->decode($r->{body})->{items}[0]{id} } // '';
+like($nid, qr/^ntf_/, 'with an id');
+
+@m = $starttls->wait_messages(1);
+is(scalar @m, 1, 'the delivery worker sent it to the SMTP server');
+$raw = $m[0]{raw} // '';
+$bare_lf = () = $raw =~ /(?<!\r)\n/g;
+is($bare_lf, 0, 'CRLF throughout');
+$p = parse_mime($raw);
+is($p->{headers}{Subject},
+   '홍길동님, 주문하신 전자책 「파친코 & <2>」이 준비되었습니다',
+   'the rendered Korean subject decodes exactly (not HTML-escaped)');
+is($p->{content_type}, 'multipart/alternative', 'both parts');
+is($p->{parts}[0]{text}, "안녕하세요 홍길동님,\r\n아래 링크에서 전자책을 "
+   . "받으세요.\r\nhttps://books.example.com/d/42?a=1&b=2",
+   'the text part, raw values');
+is($p->{parts}[1]{text}, "<p>안녕하세요 홍길동님,</p>\r\n<p><a href=\""
+   . "https://books.example.com/d/42?a=1&amp;b=2\">파친코 &amp; &lt;2&gt; "
+   . "받기</a></p>", 'the HTML part, HTML-escaped values');
+ok($p->{date_parsed}, 'a Date');
+is_deeply($p->{defects}, [], 'no defect');
+
+my $st = {};
+for (1 .. ($ENV{VALGRIND} ? 200 : 50)) {
+    my $g = $gw->get("/notifications/$nid");
+    $st = eval { $J->decode($g->{body}) } // {};
+    last if ($st->{status} // '') eq 'sent';
+    select undef, undef, undef, 0.1;
+}
+is($st->{status}, 'sent', 'GET /notifications/{id}: sent');
+like($head = $raw, qr/^Message-ID: \Q$st->{provider_message_id}\E\r$/m,
+     'its provider_message_id is the Message-ID');
+
 # failures, classified
 
 $starttls->set_mode('reject');
@@ -242,6 +317,13 @@ is($after, $before, 'and the server got nothing in clear');
                      subject => 's', text => 't', id => 'ntf-0009');
 is($o->{outcome}, 'retryable', 'no server: retryable');
 is($o->{code}, 'connect', 'connection refused');
+
+($r, $o) = send_mail(provider => 'mute', to => 'reader@example.net',
+                     subject => 's', text => 't', id => 'ntf-0011');
+is($o->{outcome}, 'retryable', 'a server that never greets: retryable');
+is($o->{code}, 'connect', 'a failure of the handshake, before any of the '
+   . 'message left');
+ok(!(grep { $_ eq 'ambiguous' } @{ $o->{flags} // [] }), 'not ambiguous');
 
 # bad messages never reach the server
 

@@ -34,7 +34,14 @@ $gw->write_file('fcm_other.json',
                 $mock->fcm_key_json(private_key_id => 'mockkeyid0001'));
 
 my $refused = Gateway::free_port();
-my $T = $VG ? '20s' : '5s';
+
+$gw->write_file('ready_sms.tpl',
+                encode('UTF-8', "[책방] {{name}}님, 주문하신 책이 준비되었습니다.\n"));
+$gw->write_file('long_sms.tpl', encode('UTF-8', "Subject: 주문 안내\n--- text\n"
+                . "{{name}}님, " . ('가' x 50) . "\n"));
+$gw->write_file('ready_ata.tpl',
+                encode('UTF-8', "{{name}}님, 주문하신 책이 준비되었습니다.\n"));
+my $T = $VG ? '30s' : '10s';
 
 my $conf = <<"CONF";
     rate_limit_zone      \$binary_remote_addr zone=sends:64k rate=1r/m
@@ -78,9 +85,24 @@ my $conf = <<"CONF";
     notify_provider hasty type=slack key_file=%%DIR%%/slack.key
                     base_url=http://127.0.0.1:%%PORT:slack%% timeout=1s;
 
+    integrations_store sqlite:%%DIR%%/store.db;
+    notify_delivery interval=100ms;
+    notify_retry attempts=1;
+    notify_template ready_sms file=%%DIR%%/ready_sms.tpl;
+    notify_template long_sms file=%%DIR%%/long_sms.tpl;
+    notify_template ready_ata file=%%DIR%%/ready_ata.tpl
+                    alimtalk_template_id=TPL_ORDER_READY;
+    notify_route sms solapi;
+    notify_route alimtalk solapi;
+    notify_route us_sms twilio type=sms;
+    notify_route email sendgrid;
+    notify_route push fcm;
+    notify_route slack slack;
+
     server {
         listen 127.0.0.1:%%PORT:gw%%;
         location = /send { notify_provider_test; }
+        location /notifications { notify_api; }
     }
 CONF
 
@@ -391,6 +413,101 @@ is($o->{outcome}, 'retryable', 'a timeout: retryable');
 like(flags($o), qr/ambiguous/, 'ambiguous: it may have been received');
 $mock->{slack}->set_mode('healthy');
 
+# through the API: templates rendered at the request, the outbox, the
+# delivery worker, the provider
+
+sub enqueue {
+    my (%n) = @_;
+    my $r = $gw->request('POST', '/notifications/bulk',
+                         headers => { 'Content-Type' => 'application/json' },
+                         body => $J->encode({ items => [\%n] }));
+    my $b = eval { $J->decode($r->{body}) } // {};
+    return ($r->{status}, $b->{items} ? $b->{items}[0]{id} : undef, $b);
+}
+
+sub settled {
+    my ($id) = @_;
+    my $st = {};
+    for (1 .. ($VG ? 300 : 100)) {
+        my $g = $gw->get("/notifications/$id");
+        $st = eval { $J->decode($g->{body}) } // {};
+        last if ($st->{status} // 'queued') !~ /^(queued|sending)$/;
+        sleep 0.1;
+    }
+    return $st;
+}
+
+$mock->clear;
+my ($st, $id, $b) = enqueue(channel => 'sms', to => '010-2222-3333',
+                            template => 'ready_sms',
+                            data => { name => '홍길동' });
+is($st, 202, 'API: a Korean SMS from a template is queued');
+my $s = settled($id);
+is($s->{status}, 'sent', 'and sent') or diag(explain $s);
+like($s->{provider_message_id} // '', qr/^M4V/, 'with Solapi\'s messageId');
+$got = last_received('solapi')->{json}{message};
+is($got->{type}, 'SMS', 'Solapi got an SMS');
+is($got->{text}, '[책방] 홍길동님, 주문하신 책이 준비되었습니다.',
+   'the rendered text');
+is($got->{to}, '01022223333', 'to the normalized number');
+
+($st, $id) = enqueue(channel => 'sms', to => '01022223333',
+                     template => 'long_sms', data => { name => '홍길동' });
+$s = settled($id);
+is($s->{status}, 'sent', 'API: a long Korean text is sent');
+$got = last_received('solapi')->{json}{message};
+is($got->{type}, 'LMS', 'as an LMS');
+is($got->{subject}, '주문 안내', 'with the template\'s subject');
+
+my $before_422 = () = $mock->received('solapi');
+($st, $id, $b) = enqueue(channel => 'sms', to => '01022223333',
+                         text => "이모지 \x{1F600} 포함");
+is($st, 422, 'API: text EUC-KR cannot hold is refused at the request');
+like($b->{detail} // '', qr/U\+1F600/, 'naming the character')
+    or diag(explain $b);
+my $after_422 = () = $mock->received('solapi');
+is($after_422, $before_422, 'and nothing is sent');
+
+($st, $id) = enqueue(channel => 'alimtalk', to => '010-4444-5555',
+                     template => 'ready_ata', data => { name => '김철수' });
+$s = settled($id);
+is($s->{status}, 'sent', 'API: an AlimTalk from a template is sent')
+    or diag(explain $s);
+$got = last_received('solapi')->{json}{message};
+is($got->{type}, 'ATA', 'as ATA');
+is($got->{kakaoOptions}{templateId}, 'TPL_ORDER_READY',
+   'with the template\'s AlimTalk id');
+is_deeply($got->{kakaoOptions}{variables}, { '#{name}' => '김철수' },
+          'and its variables');
+is($got->{text}, '김철수님, 주문하신 책이 준비되었습니다.', 'the text');
+
+($st, $id) = enqueue(channel => 'us_sms', to => '+1 415 555 0199',
+                     text => 'Your book is ready');
+$s = settled($id);
+is($s->{status}, 'sent', 'API: Twilio');
+is(last_received('twilio')->{form}{To}, '+14155550199', 'To in E.164');
+
+($st, $id) = enqueue(channel => 'email', to => 'reader@example.com',
+                     subject => '안내', text => '본문', html => '<b>본문</b>');
+$s = settled($id);
+is($s->{status}, 'sent', 'API: SendGrid');
+like($s->{provider_message_id} // '', qr/^mock/, 'its X-Message-Id');
+
+($st, $id) = enqueue(channel => 'push', to => $device, subject => '제목',
+                     text => '푸시');
+$s = settled($id);
+is($s->{status}, 'sent', 'API: FCM');
+
+($st, $id) = enqueue(channel => 'slack', to => '#alerts', text => 'deploy done');
+$s = settled($id);
+is($s->{status}, 'sent', 'API: Slack');
+
+$mock->{slack}->set_mode('permanent');
+($st, $id) = enqueue(channel => 'slack', to => '#alerts', text => 'x');
+$s = settled($id);
+is($s->{status}, 'failed', 'API: Slack ok:false is a failed notification');
+$mock->{slack}->set_mode('healthy');
+
 # privacy
 
 my $log = $gw->error_log;
@@ -434,5 +551,25 @@ for my $b (@bad) {
     like($out, $b->[1], 'naming it') or diag($out);
     unlike($out, qr/mock-|xoxb/, 'and no secret');
 }
+
+# the README's example passes nginx -t, with key files of the right shapes
+
+open my $rd, '<:encoding(UTF-8)', 'README.md' or die "README.md: $!";
+my $readme = do { local $/; <$rd> };
+my ($example) = $readme =~ /^(    notify_provider  sms .*?)\n\n/ms;
+ok($example, 'the README has the notify_provider example');
+my %shape = (solapi => "NCSKEY:secret\n",
+             twilio => "AC0123456789abcdef0123456789abcdef:token\n",
+             smtp => "user:password\n", sendgrid => "SG.key\n",
+             'fcm.json' => $mock->fcm_key_json, slack => "xoxb-1\n",
+             'slack-webhook' => "https://hooks.slack.com/services/T/B/x\n");
+$t->write_file("readme-$_", $shape{$_}) for keys %shape;
+(my $ex = $example // '') =~ s{/etc/nginx/secrets/}{%%DIR%%/readme-}g;
+my ($passed, $out) = $t->test_config(http => encode('UTF-8', <<"CONF"));
+    rate_limit_zone \$binary_remote_addr zone=slack:64k rate=1r/s;
+    circuit_breaker_zone zone=providers:64k;
+$ex
+CONF
+ok($passed, "nginx -t takes the README's example") or diag($out);
 
 done_testing();

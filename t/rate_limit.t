@@ -165,30 +165,44 @@ sub flood {
     my $dir = $gw->dir;
     my $t0 = time;
     my @pids;
+    # the children are forked first and all start on one signal, so that
+    # forking 15 processes on a loaded machine does not spread the burst
     for my $i (1 .. 15) {
         my $pid = fork() // die;
         if ($pid == 0) {
+            sleep 0.001 until -e "$dir/shape.go";
+            my $start = time;
             my $r = $gw->get('/shape/x', timeout => 20);
             open my $fh, '>', "$dir/shape.$i" or die;
-            printf $fh "%s %s %.3f", $r->{status},
-                   $r->{headers}{'x-rl-status'} // '-', time - $t0;
+            printf $fh "%s %s %.3f %.6f", $r->{status},
+                   $r->{headers}{'x-rl-status'} // '-', time - $t0, $start;
             close $fh;
             POSIX::_exit(0);
         }
         push @pids, $pid;
     }
+    sleep 0.2;
+    $gw->write_file('shape.go', '');
     waitpid($_, 0) for @pids;
 
-    my (%status, %verdict);
+    my (%status, %verdict, @start);
     for my $i (1 .. 15) {
-        my ($s, $v) = split / /, $gw->read_file("shape.$i");
+        my ($s, $v, undef, $st) = split / /, $gw->read_file("shape.$i");
         $status{$s}++;
         $verdict{$v}++;
+        push @start, $st;
     }
+    @start = sort { $a <=> $b } @start;
+    # the counts below hold for a burst that arrives within one emission
+    # interval (100 ms); a loaded machine may still spread it
+    my $spread = $start[-1] - $start[0];
+    my $burst = $spread <= 0.08;
 
     SKIP: {
         skip 'the 15 requests do not arrive within 100 ms under valgrind', 3
             if $VG;
+        skip sprintf('the 15 requests were spread over %.3f s', $spread), 3
+            unless $burst;
         is($status{200}, 6, 'delay: burst + 1 admitted') or diag explain \%status;
         is($status{429}, 9, 'delay: the rest rejected at once');
         is($verdict{DELAYED}, 5, 'delay: 5 of them $rate_limit_status DELAYED')
@@ -197,16 +211,24 @@ sub flood {
 
     my @t = sort { $a <=> $b } map { $_->{time} } $up->requests;
     ok(@t >= 2, 'delay: requests reached the upstream');
-    my $min_gap = 1e9;
+    # the n-th release comes n x 100 ms after the first, as the mock
+    # upstream sees them; it forks per connection, so a loaded machine
+    # adds tens of ms to any one arrival: 50 ms of slack, no more
+    my $early = 0;
     for my $i (1 .. $#t) {
-        $min_gap = $t[$i] - $t[$i - 1] if $t[$i] - $t[$i - 1] < $min_gap;
+        $early++ if $t[$i] - $t[0] < 0.1 * $i - 0.05;
     }
-    # released exactly 100 ms apart; 15 ms for loopback and fork jitter
-    ok($min_gap >= 0.085, sprintf('delay: releases at least 100 ms apart'
-                                  . ' (min gap %.3f s)', $min_gap));
+    SKIP: {
+        # a late request may pass at once under the burst allowance
+        skip sprintf('the 15 requests were spread over %.3f s', $spread), 1
+            unless $burst || $VG;
+        is($early, 0, 'delay: released 100 ms apart');
+    }
     SKIP: {
         skip 'timing under valgrind', 1 if $VG;
-        ok($t[-1] - $t[0] >= 0.45,
+        skip sprintf('the 15 requests were spread over %.3f s', $spread), 1
+            unless $burst;
+        ok($t[-1] - $t[0] >= 0.40,
            sprintf('delay: the burst was spread over %.3f s', $t[-1] - $t[0]));
     }
 }

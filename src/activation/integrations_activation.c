@@ -315,10 +315,10 @@ integrations_act_phone(const char *p, size_t len, int mobile_only, char *out,
         }
 
         /*
-         * by hand: with _FORTIFY_SOURCE glibc's memmove is __memmove_chk,
-         * an alias of __memcpy_chk, which valgrind reports as an overlap
+         * a byte loop, not memmove(): with _FORTIFY_SOURCE memmove() is
+         * __memmove_chk, which valgrind reports as an overlapping
+         * __memcpy_chk
          */
-
         for (k = n; k > 0; k--) {
             d[k] = d[k - 1];
         }

@@ -77,10 +77,13 @@
  *
  * Only a caller that set op->done gets NGX_AGAIN.  The shared-memory
  * backend here always answers at once: update() is one lock, one tree
- * lookup and one apply() call, and never NGX_AGAIN.  A backend that keeps
- * the values elsewhere (a cluster-wide Redis, issue 13: rate_limit_zone
- * and webhook_dedupe_zone "scope=cluster") answers later; given a caller
- * that cannot wait it answers NGX_ERROR, or falls back to the local zone.
+ * lookup and one apply() call, and never NGX_AGAIN.  The cluster scope
+ * (rate_limit_zone and webhook_dedupe_zone "scope=cluster") does not run
+ * apply() remotely: a C decision on a value read from Redis and written
+ * back would be the read-then-write race of Kong's and APISIX's limiters.
+ * Each feature has its own atomic Redis operation instead (a Lua GCRA, a
+ * SET NX), through ngx_http_integrations_redis.h, and keeps this zone
+ * under it for sync= and on_error=local (docs/architecture.md, "Redis").
  *
  * So that one operation runs unchanged on any backend, apply() and idle():
  *   - read and change only the value and op->data: no logging, no

@@ -38,13 +38,17 @@
 #include <openssl/rand.h>
 
 #include "integrations_activation.h"
+#include "integrations_activation_message.h"
 #include "integrations_cea.h"
 #include "integrations_coupang_orders.h"
 #include "integrations_store.h"
 #include "integrations_store_orders.h"
 #include "ngx_http_integrations_coupang.h"
+#include "ngx_http_integrations_notify.h"
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_rate_limit.h"
+#include "ngx_http_integrations_secret.h"
+#include "ngx_http_integrations_status.h"
 #include "ngx_http_integrations_store.h"
 
 
@@ -55,6 +59,7 @@
 #define NGX_HTTP_CO_ACK_TRIES    10
 #define NGX_HTTP_CO_INVOICE_TRIES  40
 #define NGX_HTTP_CO_MAX_LINKS    (INTEGRATIONS_ACT_MAX_UNITS * 4)
+#define NGX_HTTP_CO_BATCH        50        /* boxes a transaction */
 
 
 typedef struct {
@@ -85,14 +90,30 @@ typedef struct {
     ngx_str_t                     link_base;
     time_t                        ttl;
 
-    ngx_str_t                     sms;          /* providers */
-    ngx_str_t                     alimtalk;
-    ngx_str_t                     template_id;
-    ngx_str_t                     email;
+    ngx_str_t                     channel;      /* activation_message */
+    ngx_str_t                     template_name;
+    ngx_str_t                     email_channel;
+    ngx_str_t                     email_template;
+    ngx_flag_t                    fallback;
     ngx_str_t                     shop;         /* the message's name */
 
-    ngx_str_t                     alert;        /* provider */
-    ngx_str_t                     alert_to;
+    ngx_str_t                     revoke_url;   /* activation_revoke */
+    integrations_act_signer_t    *revoke_signer;
+
+    int64_t                       key_issued;   /* unix s; 0: not set */
+
+    /* metrics (shared by the workers) */
+    ngx_http_integrations_status_counter_t  *m_boxes;
+    ngx_http_integrations_status_counter_t  *m_unmapped;
+    ngx_http_integrations_status_counter_t  *m_no_contact;
+    ngx_http_integrations_status_counter_t  *m_fulfilled;
+    ngx_http_integrations_status_counter_t  *m_fulfil_failed;
+    ngx_http_integrations_status_counter_t  *m_revoked;
+    ngx_http_integrations_status_counter_t  *m_window_failed;
+    ngx_http_integrations_status_counter_t  *m_calls;
+
+    ngx_msec_t                    cs_interval;  /* 0: no CS monitor */
+    ngx_msec_t                    cs_urgent;
 
     integrations_coupang_sync_conf_t  sync;
 } ngx_http_co_main_conf_t;
@@ -103,11 +124,20 @@ typedef enum {
     NGX_HTTP_CO_FETCH,
     NGX_HTTP_CO_INGEST,
     NGX_HTTP_CO_RESUME,
+    NGX_HTTP_CO_RETURNS,
+    NGX_HTTP_CO_RETURN_APPLY,
+    NGX_HTTP_CO_WITHDRAWALS,
+    NGX_HTTP_CO_WITHDRAW_APPLY,
+    NGX_HTTP_CO_KEY,
+    NGX_HTTP_CO_CS,
+    NGX_HTTP_CO_CS_MARK,
     NGX_HTTP_CO_MESSAGES,
     NGX_HTTP_CO_DUE,
     NGX_HTTP_CO_ACK,
     NGX_HTTP_CO_INVOICE,
     NGX_HTTP_CO_FULFILLED,
+    NGX_HTTP_CO_REVOKE_DUE,
+    NGX_HTTP_CO_REVOKE_CALL,
     NGX_HTTP_CO_DONE
 } ngx_http_co_step_e;
 
@@ -131,6 +161,17 @@ typedef struct {
 } ngx_http_co_outcome_t;
 
 
+/* one box being ingested */
+typedef struct {
+    ngx_http_co_run_t                   *run;
+    integrations_coupang_order_t        *order;
+    integrations_coupang_str_t          *product;
+    integrations_act_alert_e             alert;
+    unsigned                             links;
+    unsigned                             refused:1;
+} ngx_http_co_box_t;
+
+
 struct ngx_http_co_run_s {
     ngx_pool_t                          *pool;
     ngx_log_t                           *log;
@@ -151,6 +192,33 @@ struct ngx_http_co_run_s {
     integrations_coupang_ordersheets_t   sheets;
     ngx_uint_t                           have_sheets;
     size_t                               order;
+
+    /* the batch being ingested: boxes in one transaction */
+    integrations_store_order_ingest_t   *batch;
+    ngx_http_co_box_t                  **bboxes;
+    int                                 *bflags;
+    size_t                               nbatch;
+
+    /* returns and withdrawals */
+    ngx_uint_t                           rkind;       /* 0 CANCEL, 1 UC,
+                                                         2 RU */
+    integrations_coupang_returns_t       returns;
+    ngx_uint_t                           have_returns;
+    integrations_coupang_withdrawals_t   withdrawals;
+    ngx_uint_t                           have_withdrawals;
+    size_t                               rat;
+
+    /* the CS monitor */
+    ngx_uint_t                           cs_kind;     /* 0 online, 1 call */
+    unsigned                             cs_page;
+    integrations_coupang_inquiries_t     inquiries;
+    ngx_uint_t                           have_inquiries;
+    integrations_act_cs_counts_t         cs_counts;
+
+    /* activation_revoke calls */
+    integrations_store_revoke_due_unit_t *revokes;
+    size_t                               nrevokes;
+    size_t                               revoke_at;
 
     /* fulfilment */
     integrations_store_due_order_t      *due;
@@ -181,6 +249,8 @@ typedef struct {
     ngx_uint_t                           leasing;     /* op in flight */
     ngx_uint_t                           holding;
     ngx_uint_t                           ran;
+    ngx_msec_t                           last_cs;
+    ngx_uint_t                           cs_ran;
     int64_t                              token;
     u_char                               holder[NGX_MAXHOSTNAMELEN + 32];
     size_t                               holder_len;
@@ -210,6 +280,10 @@ static void ngx_http_co_ingest_next(ngx_http_co_run_t *run);
 static ngx_int_t ngx_http_co_ingest(ngx_http_co_run_t *run,
     integrations_coupang_order_t *o);
 static void ngx_http_co_ingested(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_alert(ngx_http_co_run_t *run,
+    integrations_act_alert_e kind, integrations_coupang_order_t *o,
+    const char *box, const char *order, integrations_coupang_str_t *product,
+    const char *detail, size_t dlen, unsigned count);
 static void ngx_http_co_simple_done(ngx_http_integrations_store_op_t *op);
 static void ngx_http_co_due_done(ngx_http_integrations_store_op_t *op);
 static void ngx_http_co_fulfil_next(ngx_http_co_run_t *run);
@@ -239,10 +313,36 @@ static char *ngx_http_co_contact(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_co_message(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_co_alert(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static char *ngx_http_co_link_base(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_co_revoke(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_co_key_issued(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_co_signer_free(void *data);
+static void ngx_http_co_returns(ngx_http_co_run_t *run);
+static void ngx_http_co_returns_got(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_co_return_next(ngx_http_co_run_t *run);
+static void ngx_http_co_return_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_withdrawals(ngx_http_co_run_t *run);
+static void ngx_http_co_withdrawals_got(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_co_withdraw_next(ngx_http_co_run_t *run);
+static void ngx_http_co_withdraw_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_key(ngx_http_co_run_t *run);
+static void ngx_http_co_cs(ngx_http_co_run_t *run);
+static void ngx_http_co_cs_got(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_co_cs_mark_next(ngx_http_co_run_t *run);
+static void ngx_http_co_cs_mark_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_cs_report(ngx_http_co_run_t *run);
+static void ngx_http_co_key_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_revoke_due_done(ngx_http_integrations_store_op_t *op);
+static void ngx_http_co_revoke_next(ngx_http_co_run_t *run);
+static void ngx_http_co_revoke_called(
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_co_revoke_set_done(ngx_http_integrations_store_op_t *op);
 
 
 static ngx_command_t  ngx_http_co_commands[] = {
@@ -289,9 +389,16 @@ static ngx_command_t  ngx_http_co_commands[] = {
       0,
       NULL },
 
-    { ngx_string("activation_alert"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
-      ngx_http_co_alert,
+    { ngx_string("activation_revoke"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_co_revoke,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("coupang_key_issued"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_co_key_issued,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -529,7 +636,7 @@ ngx_http_co_next(ngx_http_co_run_t *run)
 
     case NGX_HTTP_CO_FETCH:
         if (run->window >= run->nwindows) {
-            run->step = run->failed ? NGX_HTTP_CO_MESSAGES
+            run->step = run->failed ? NGX_HTTP_CO_RETURNS
                                     : NGX_HTTP_CO_RESUME;
             ngx_http_co_next(run);
             return;
@@ -553,9 +660,62 @@ ngx_http_co_next(ngx_http_co_run_t *run)
         op->core.in.cursor.name.data = p->lease;
         op->core.in.cursor.name.len = p->lease_len;
         op->core.in.cursor.value = run->resume * 1000;
-        run->step = NGX_HTTP_CO_MESSAGES;
+        run->step = NGX_HTTP_CO_RETURNS;
 
         (void) ngx_http_co_post(run, op, ngx_http_co_simple_done);
+        return;
+
+    case NGX_HTTP_CO_RETURNS:
+        ngx_http_co_returns(run);
+        return;
+
+    case NGX_HTTP_CO_RETURN_APPLY:
+        ngx_http_co_return_next(run);
+        return;
+
+    case NGX_HTTP_CO_WITHDRAWALS:
+        ngx_http_co_withdrawals(run);
+        return;
+
+    case NGX_HTTP_CO_WITHDRAW_APPLY:
+        ngx_http_co_withdraw_next(run);
+        return;
+
+    case NGX_HTTP_CO_KEY:
+        ngx_http_co_key(run);
+        return;
+
+    case NGX_HTTP_CO_CS:
+        ngx_http_co_cs(run);
+        return;
+
+    case NGX_HTTP_CO_CS_MARK:
+        ngx_http_co_cs_mark_next(run);
+        return;
+
+    case NGX_HTTP_CO_REVOKE_DUE:
+        if (cmcf->revoke_url.len == 0) {
+            run->step = NGX_HTTP_CO_DONE;
+            ngx_http_co_next(run);
+            return;
+        }
+
+        op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_REVOKE_DUE,
+                                            0);
+        if (op == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        op->core.in.revoke_due.vendor_id.data = cmcf->vendor_id.data;
+        op->core.in.revoke_due.vendor_id.len = cmcf->vendor_id.len;
+        op->core.in.revoke_due.limit = 50;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_revoke_due_done);
+        return;
+
+    case NGX_HTTP_CO_REVOKE_CALL:
+        ngx_http_co_revoke_next(run);
         return;
 
     case NGX_HTTP_CO_MESSAGES:
@@ -631,6 +791,21 @@ ngx_http_co_end(ngx_http_co_run_t *run)
     if (run->have_sheets) {
         integrations_coupang_ordersheets_free(&run->sheets);
         run->have_sheets = 0;
+    }
+
+    if (run->have_returns) {
+        integrations_coupang_returns_free(&run->returns);
+        run->have_returns = 0;
+    }
+
+    if (run->have_withdrawals) {
+        integrations_coupang_withdrawals_free(&run->withdrawals);
+        run->have_withdrawals = 0;
+    }
+
+    if (run->have_inquiries) {
+        integrations_coupang_inquiries_free(&run->inquiries);
+        run->have_inquiries = 0;
     }
 
     if (p->run == run) {
@@ -789,6 +964,7 @@ ngx_http_co_fetched(ngx_http_co_run_t *run,
 
     if (req == NULL || req->status != 200) {
         /* logged by the caller; the cursor stays, the next run repeats */
+        ngx_http_integrations_status_increment(run->cmcf->m_window_failed);
         run->failed = 1;
         run->window++;
         run->next_token.len = 0;
@@ -829,15 +1005,36 @@ ngx_http_co_fetched(ngx_http_co_run_t *run,
 }
 
 
-/* the page's boxes one after the other, then its next page or window */
+/*
+ * The page's boxes, NGX_HTTP_CO_BATCH at a time in one store transaction
+ * (one durable commit for them all), then its next page or window.
+ */
 
 static void
 ngx_http_co_ingest_next(ngx_http_co_run_t *run)
 {
-    u_char                          *t;
-    integrations_coupang_order_t    *o;
+    u_char                            *t;
+    integrations_coupang_order_t      *o;
+    ngx_http_integrations_store_op_t  *op;
 
-    while (run->order < run->sheets.n_orders) {
+    if (run->batch == NULL) {
+        run->batch = ngx_palloc(run->pool, NGX_HTTP_CO_BATCH
+                                   * sizeof(integrations_store_order_ingest_t));
+        run->bboxes = ngx_palloc(run->pool,
+                                 NGX_HTTP_CO_BATCH * sizeof(ngx_http_co_box_t *));
+        run->bflags = ngx_palloc(run->pool, NGX_HTTP_CO_BATCH * sizeof(int));
+
+        if (run->batch == NULL || run->bboxes == NULL || run->bflags == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+    }
+
+    run->nbatch = 0;
+
+    while (run->order < run->sheets.n_orders
+           && run->nbatch < NGX_HTTP_CO_BATCH)
+    {
         o = &run->sheets.orders[run->order++];
         run->seen++;
 
@@ -856,11 +1053,26 @@ ngx_http_co_ingest_next(ngx_http_co_run_t *run)
             continue;
         }
 
-        if (ngx_http_co_ingest(run, o) == NGX_OK) {
+        if (ngx_http_co_ingest(run, o) != NGX_OK) {
+            /* the run ended */
+            return;
+        }
+    }
+
+    if (run->nbatch) {
+        op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_ORDER_INGEST,
+                                            0);
+        if (op == NULL) {
+            ngx_http_co_end(run);
             return;
         }
 
-        /* the run ended */
+        ngx_memzero(run->bflags, NGX_HTTP_CO_BATCH * sizeof(int));
+        op->core.in.ingest.boxes = run->batch;
+        op->core.in.ingest.nboxes = run->nbatch;
+        op->core.in.ingest.inserted = run->bflags;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_ingested);
         return;
     }
 
@@ -928,27 +1140,33 @@ ngx_http_co_find_product(ngx_http_co_main_conf_t *cmcf,
 /*
  * One box: its items mapped, the contact chosen, a token minted for
  * each unit to deliver (only its hash is stored; the link is in the
- * message), the buyer's message (and the staff's alert) as outbox rows
- * of the same transaction.
+ * message), and the buyer's message prepared by notifications
+ * (ngx_http_integrations_notify_prepare(): channel, template, recipient
+ * checked and rendered now) as outbox rows of the same transaction.
  */
 
 static ngx_int_t
 ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
 {
     int                                   have_contact;
-    u_char                               *text, *tp, *end, *s;
+    u_char                               *s, *urls, *up;
+    char                                 *json;
     char                                  token[INTEGRATIONS_ACT_TOKEN_LEN];
-    char                                  mask[300];
     size_t                                i, nunits, nmapped, nunmapped, k,
-                                          text_len;
-    unsigned                              links;
+                                          jlen, nitems;
+    unsigned                              links, u;
     int64_t                               now_ms, expires;
+    long                                  ll;
+    ngx_int_t                             rc;
     ngx_pool_t                           *pool;
     unsigned char                         rnd[INTEGRATIONS_ACT_TOKEN_BYTES];
-    long                                  ll;
     ngx_http_co_product_t                *pr, **maps;
     ngx_http_co_main_conf_t              *cmcf;
+    ngx_http_co_box_t                    *box;
     integrations_act_contact_t           *contact;
+    integrations_act_message_t            msg;
+    integrations_act_msg_link_t          *ml;
+    integrations_notify_problem_t         problem;
     integrations_coupang_order_item_t    *it;
     integrations_store_order_item_t      *items;
     integrations_store_order_unit_t      *units;
@@ -956,7 +1174,6 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
     integrations_store_outbox_result_t   *obr;
     integrations_store_orders_outbox_t   *obh;
     integrations_store_order_ingest_t    *in;
-    ngx_http_integrations_store_op_t     *op;
 
     cmcf = run->cmcf;
     pool = run->pool;
@@ -965,12 +1182,20 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
 
     items = ngx_pcalloc(pool, (o->n_items + 1)
                               * sizeof(integrations_store_order_item_t));
-    maps = ngx_pcalloc(pool, (o->n_items + 1) * sizeof(ngx_http_co_product_t *));
+    maps = ngx_pcalloc(pool, (o->n_items + 1)
+                             * sizeof(ngx_http_co_product_t *));
     contact = ngx_pcalloc(pool, sizeof(integrations_act_contact_t));
+    box = ngx_pcalloc(pool, sizeof(ngx_http_co_box_t));
+    obh = ngx_pcalloc(pool, sizeof(integrations_store_orders_outbox_t));
 
-    if (items == NULL || maps == NULL || contact == NULL) {
+    if (items == NULL || maps == NULL || contact == NULL || box == NULL
+        || obh == NULL)
+    {
         goto nomem;
     }
+
+    box->run = run;
+    box->order = o;
 
     /* items and how many links each gets */
 
@@ -1021,48 +1246,40 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
         }
     }
 
-    if (nmapped == 0) {
+    if (nmapped == 0 || nunits == 0) {
+        have_contact = 0;
+    }
+
+    if (have_contact
+        && (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL
+            ? cmcf->email_channel.len == 0 : cmcf->channel.len == 0))
+    {
+        /* no channel for this kind of contact */
         have_contact = 0;
     }
 
     units = ngx_pcalloc(pool, (nunits + 1)
                               * sizeof(integrations_store_order_unit_t));
+    ml = ngx_pcalloc(pool, (nunits + 1) * sizeof(integrations_act_msg_link_t));
+    urls = ngx_pnalloc(pool, (nunits + 1) * (cmcf->link_base.len
+                                             + INTEGRATIONS_ACT_TOKEN_LEN + 1));
 
-    /* the message: a line per link */
-
-    k = 256 + cmcf->shop.len;
-
-    for (i = 0; i < o->n_items; i++) {
-        if (maps[i]) {
-            k += items[i].links * (o->items[i].vendor_item_name.len
-                                   + cmcf->link_base.len
-                                   + INTEGRATIONS_ACT_TOKEN_LEN + 64);
-        }
-    }
-
-    text = ngx_pnalloc(pool, k);
-
-    if (units == NULL || text == NULL) {
+    if (units == NULL || ml == NULL || urls == NULL) {
         goto nomem;
     }
 
-    tp = text;
-    end = text + k;
-
-    tp = ngx_slprintf(tp, end, "[%V] 쿠팡에서 구매하신 전자책의 활성화 링크입니다."
-                      " 링크는 한 번만 쓸 수 있습니다.\n", &cmcf->shop);
-
+    up = urls;
     k = 0;
 
     for (i = 0; i < o->n_items; i++) {
-        unsigned  u;
 
         if (maps[i] == NULL) {
             continue;
         }
 
         for (u = 1; u <= items[i].links; u++) {
-            NGX_HTTP_CO_BS(units[k].vendor_item_id, o->items[i].vendor_item_id);
+            NGX_HTTP_CO_BS(units[k].vendor_item_id,
+                           o->items[i].vendor_item_id);
             NGX_HTTP_CO_B(units[k].product_code, maps[i]->product_code.data,
                           maps[i]->product_code.len);
             units[k].unit = u;
@@ -1092,43 +1309,108 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
                 NGX_HTTP_CO_B(units[k].token_hash, s,
                               INTEGRATIONS_ACT_HASH_HEX_LEN);
 
-                tp = ngx_slprintf(tp, end, "%*s",
-                                  (size_t) o->items[i].vendor_item_name.len,
-                                  o->items[i].vendor_item_name.data);
-
-                if (items[i].links > 1) {
-                    tp = ngx_slprintf(tp, end, " (%ud/%ud)", u,
-                                      (unsigned) items[i].links);
-                }
-
-                tp = ngx_slprintf(tp, end, ": ");
-
                 ll = integrations_act_link((const char *) cmcf->link_base.data,
                                            cmcf->link_base.len, token,
-                                           sizeof(token), (char *) tp,
-                                           end - tp);
+                                           sizeof(token), (char *) up,
+                                           cmcf->link_base.len
+                                           + INTEGRATIONS_ACT_TOKEN_LEN + 1);
                 ngx_explicit_memzero(token, sizeof(token));
 
                 if (ll < 0) {
                     goto nomem;
                 }
 
-                tp += ll;
-                tp = ngx_slprintf(tp, end, "\n");
+                ml[k].product = o->items[i].vendor_item_name.data;
+                ml[k].product_len = o->items[i].vendor_item_name.len;
+                ml[k].url = (const char *) up;
+                ml[k].url_len = (size_t) ll;
+                ml[k].unit = u;
+                ml[k].units = (unsigned) items[i].links;
+                up += ll + 1;
             }
 
             k++;
         }
     }
 
-    text_len = tp - text;
+    /* the buyer's message, prepared by notifications */
 
-    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_ORDER_INGEST, 0);
-    if (op == NULL) {
-        goto nomem;
+    nitems = 0;
+    ob = NULL;
+    obr = NULL;
+
+    if (have_contact) {
+        s = ngx_pnalloc(pool, sizeof("coupang:") + cmcf->vendor_id.len
+                              + o->shipment_box_id.len + 1);
+        if (s == NULL) {
+            goto nomem;
+        }
+
+        ngx_memzero(&msg, sizeof(msg));
+        msg.email = (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL);
+        msg.channel = (const char *) (msg.email ? cmcf->email_channel.data
+                                                : cmcf->channel.data);
+        msg.template_name = (const char *) (msg.email
+                                            ? cmcf->email_template.data
+                                            : cmcf->template_name.data);
+        msg.to = contact->value;
+        msg.to_len = contact->len;
+        msg.key = (const char *) s;
+        msg.key_len = ngx_sprintf(s, "coupang:%V:%*s", &cmcf->vendor_id,
+                                  o->shipment_box_id.len,
+                                  o->shipment_box_id.data)
+                      - s;
+        msg.shop = (const char *) cmcf->shop.data;
+        msg.shop_len = cmcf->shop.len;
+        msg.fallback = !msg.email && cmcf->fallback;
+        msg.links = ml;
+        msg.nlinks = k;
+        msg.expires_at = expires / 1000;
+
+        json = integrations_act_message_json(&msg, &jlen);
+        ngx_memzero(&problem, sizeof(problem));
+
+        rc = json ? ngx_http_integrations_notify_prepare(pool,
+                                                         (u_char *) json,
+                                                         jlen, &ob, &nitems,
+                                                         &problem)
+                  : NGX_ERROR;
+
+        if (json) {
+            ngx_explicit_memzero(json, jlen);
+            free(json);
+        }
+
+        if (rc == NGX_ERROR) {
+            goto nomem;
+        }
+
+        if (rc == NGX_DECLINED || nitems == 0) {
+            /* the channel refused it (a recipient it cannot reach...) */
+            ngx_log_error(NGX_LOG_WARN, run->log, 0,
+                          "coupang_orders: box %*s: the buyer's message "
+                          "was refused (%s), the box is held",
+                          o->shipment_box_id.len, o->shipment_box_id.data,
+                          problem.field[0] ? problem.field : "no item");
+            box->refused = 1;
+            have_contact = 0;
+            nitems = 0;
+
+            for (i = 0; i < k; i++) {
+                units[i].state = INTEGRATIONS_ACT_NO_CONTACT;
+                units[i].token_hash.len = 0;
+            }
+        }
+
+        obr = ngx_pcalloc(pool, (nitems + 1)
+                                * sizeof(integrations_store_outbox_result_t));
+        if (obr == NULL) {
+            goto nomem;
+        }
     }
 
-    in = &op->core.in.ingest;
+    in = &run->batch[run->nbatch];
+    ngx_memzero(in, sizeof(integrations_store_order_ingest_t));
 
     NGX_HTTP_CO_B(in->vendor_id, cmcf->vendor_id.data, cmcf->vendor_id.len);
     NGX_HTTP_CO_BS(in->shipment_box_id, o->shipment_box_id);
@@ -1144,7 +1426,7 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
     in->nunits = k;
     in->unmapped = (int64_t) nunmapped;
 
-    if (have_contact) {
+    if (contact->kind != INTEGRATIONS_ACT_CONTACT_NONE) {
         in->contact.data = (const unsigned char *) contact->value;
         in->contact.len = contact->len;
         in->contact_kind = contact->kind;
@@ -1153,108 +1435,51 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
     }
 
     if (nmapped == 0) {
+        box->alert = INTEGRATIONS_ACT_ALERT_UNMAPPED;
         in->state = INTEGRATIONS_ACT_SYNCED;
         in->message_state = INTEGRATIONS_STORE_MSG_NONE;
         in->fulfil_state = INTEGRATIONS_STORE_FULFIL_HELD;
         NGX_HTTP_CO_B(in->detail, "unmapped", 8);
 
     } else if (!have_contact) {
+        box->alert = box->refused ? INTEGRATIONS_ACT_ALERT_MESSAGE_REFUSED
+                                  : INTEGRATIONS_ACT_ALERT_NO_CONTACT;
         in->state = INTEGRATIONS_ACT_NO_CONTACT;
         in->message_state = INTEGRATIONS_STORE_MSG_NONE;
         in->fulfil_state = INTEGRATIONS_STORE_FULFIL_HELD;
         NGX_HTTP_CO_B(in->detail, "no_contact", 10);
 
     } else {
+        box->alert = nunmapped ? INTEGRATIONS_ACT_ALERT_UNMAPPED
+                               : INTEGRATIONS_ACT_ALERT_NEW_ORDER;
         in->state = INTEGRATIONS_ACT_SYNCED;
         in->message_state = INTEGRATIONS_STORE_MSG_QUEUED;
         in->fulfil_state = nunmapped ? INTEGRATIONS_STORE_FULFIL_HELD
                                      : INTEGRATIONS_STORE_FULFIL_WAIT;
+        in->message_id = ob[0].id;
         NGX_HTTP_CO_B(in->detail, nunmapped ? "link_queued,unmapped"
                                             : "link_queued",
                       nunmapped ? 20 : 11);
+
+        obh->items = ob;
+        obh->results = obr;
+        obh->n = nitems;
+        in->hook = integrations_store_orders_outbox_hook;
+        in->hook_data = obh;
     }
 
-    /* the outbox rows: the buyer's message, the staff's alert */
+    box->links = (unsigned) k;
 
-    ob = ngx_pcalloc(pool, 2 * sizeof(integrations_store_outbox_item_t));
-    obr = ngx_pcalloc(pool, 2 * sizeof(integrations_store_outbox_result_t));
-    obh = ngx_pcalloc(pool, sizeof(integrations_store_orders_outbox_t));
-
-    if (ob == NULL || obr == NULL || obh == NULL) {
-        ngx_http_integrations_store_free(op);
-        goto nomem;
-    }
-
-    obh->items = ob;
-    obh->results = obr;
-    obh->n = 0;
-
-    if (have_contact
-        && (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL
-            ? cmcf->email.len : (cmcf->sms.len || cmcf->alimtalk.len)))
-    {
-        s = ngx_pnalloc(pool, sizeof("coupang:") + cmcf->vendor_id.len
-                              + o->shipment_box_id.len + 1);
-        if (s == NULL) {
-            ngx_http_integrations_store_free(op);
-            goto nomem;
-        }
-
-        tp = ngx_sprintf(s, "coupang:%V:%*s", &cmcf->vendor_id,
-                         o->shipment_box_id.len, o->shipment_box_id.data);
-        NGX_HTTP_CO_B(ob[0].id, s, tp - s);
-        in->message_id = ob[0].id;
-
-        NGX_HTTP_CO_B(ob[0].scope, "", 0);
-        ob[0].idem_hash = ob[0].id;
-        NGX_HTTP_CO_B(ob[0].recipient, contact->value, contact->len);
-
-        k = integrations_act_mask_contact(contact, mask, sizeof(mask));
-        s = ngx_pnalloc(pool, k);
-        if (s == NULL) {
-            ngx_http_integrations_store_free(op);
-            goto nomem;
-        }
-
-        ngx_memcpy(s, mask, k);
-        NGX_HTTP_CO_B(ob[0].recipient_mask, s, k);
-        NGX_HTTP_CO_B(ob[0].text, text, text_len);
-
-        ob[0].send_at = now_ms;
-        ob[0].expires_at = now_ms + 86400000;
-
-        if (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL) {
-            NGX_HTTP_CO_B(ob[0].channel, "email", 5);
-            NGX_HTTP_CO_B(ob[0].provider, cmcf->email.data, cmcf->email.len);
-            NGX_HTTP_CO_B(ob[0].subject, "전자책 활성화 링크", 25);
-
-        } else if (cmcf->alimtalk.len) {
-            NGX_HTTP_CO_B(ob[0].channel, "alimtalk", 8);
-            NGX_HTTP_CO_B(ob[0].provider, cmcf->alimtalk.data,
-                          cmcf->alimtalk.len);
-            NGX_HTTP_CO_B(ob[0].template_id, cmcf->template_id.data,
-                          cmcf->template_id.len);
-            ob[0].fallback = cmcf->sms.len ? 1 : 0;
-
-        } else {
-            NGX_HTTP_CO_B(ob[0].channel, "sms", 3);
-            NGX_HTTP_CO_B(ob[0].provider, cmcf->sms.data, cmcf->sms.len);
-        }
-
-        obh->n = 1;
-
-    } else {
-        in->message_state = INTEGRATIONS_STORE_MSG_NONE;
-
-        if (have_contact) {
-            in->fulfil_state = INTEGRATIONS_STORE_FULFIL_HELD;
+    for (i = 0; i < o->n_items; i++) {
+        if (maps[i]) {
+            box->product = &o->items[i].vendor_item_name;
+            break;
         }
     }
 
-    in->hook = obh->n ? integrations_store_orders_outbox_hook : NULL;
-    in->hook_data = obh;
+    run->bboxes[run->nbatch++] = box;
 
-    return ngx_http_co_post(run, op, ngx_http_co_ingested);
+    return NGX_OK;
 
 nomem:
 
@@ -1264,23 +1489,97 @@ nomem:
 }
 
 
+/* a staff alert through notify_alert (none configured: the log only) */
+
+static void
+ngx_http_co_alert(ngx_http_co_run_t *run, integrations_act_alert_e kind,
+    integrations_coupang_order_t *o, const char *box, const char *order,
+    integrations_coupang_str_t *product, const char *detail, size_t dlen,
+    unsigned count)
+{
+    char                      *text;
+    size_t                     len;
+    integrations_act_alert_t   a;
+
+    ngx_memzero(&a, sizeof(a));
+
+    if (o) {
+        a.box = o->shipment_box_id.data;
+        a.box_len = o->shipment_box_id.len;
+        a.order = o->order_id.data;
+        a.order_len = o->order_id.len;
+        a.buyer = o->orderer_name.data;
+        a.buyer_len = o->orderer_name.len;
+
+    } else {
+        a.box = box;
+        a.box_len = box ? ngx_strlen(box) : 0;
+        a.order = order;
+        a.order_len = order ? ngx_strlen(order) : 0;
+    }
+
+    if (product) {
+        a.product = product->data;
+        a.product_len = product->len;
+    }
+
+    a.detail = detail;
+    a.detail_len = dlen;
+    a.count = count;
+
+    text = integrations_act_alert_text(kind, &a, &len);
+    if (text == NULL) {
+        return;
+    }
+
+    if (ngx_http_integrations_notify_alert((u_char *) text, len) != NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, run->log, 0,
+                      "coupang_orders: alert not queued (no notify_alert, "
+                      "or the store is down)");
+    }
+
+    free(text);
+}
+
+
 static void
 ngx_http_co_ingested(ngx_http_integrations_store_op_t *op)
 {
+    size_t              i;
+    ngx_http_co_box_t  *box;
     ngx_http_co_run_t  *run = op->data;
 
     if (ngx_http_co_op_failed(op)) {
         return;
     }
 
-    if (op->core.out.ingest.inserted) {
+    for (i = 0; i < run->nbatch; i++) {
+        if (!run->bflags[i]) {
+            continue;
+        }
+
+        box = run->bboxes[i];
         run->ingested++;
+
+        ngx_http_integrations_status_increment(run->cmcf->m_boxes);
+
+        if (box->alert == INTEGRATIONS_ACT_ALERT_UNMAPPED) {
+            ngx_http_integrations_status_increment(run->cmcf->m_unmapped);
+
+        } else if (box->alert == INTEGRATIONS_ACT_ALERT_NO_CONTACT
+                   || box->alert == INTEGRATIONS_ACT_ALERT_MESSAGE_REFUSED)
+        {
+            ngx_http_integrations_status_increment(run->cmcf->m_no_contact);
+        }
+
+        ngx_http_co_alert(run, box->alert, box->order, NULL, NULL,
+                          box->product, NULL, 0, box->links);
 
         ngx_log_error(NGX_LOG_INFO, run->log, 0,
                       "coupang_orders: box %*s ingested (%s)",
-                      op->core.in.ingest.shipment_box_id.len,
-                      op->core.in.ingest.shipment_box_id.data,
-                      op->core.in.ingest.detail.data);
+                      run->batch[i].shipment_box_id.len,
+                      run->batch[i].shipment_box_id.data,
+                      run->batch[i].detail.data);
     }
 
     ngx_http_co_next(run);
@@ -1304,7 +1603,7 @@ ngx_http_co_due_done(ngx_http_integrations_store_op_t *op)
     run->due_at = 0;
 
     if (n == 0) {
-        run->step = NGX_HTTP_CO_DONE;
+        run->step = NGX_HTTP_CO_REVOKE_DUE;
         ngx_http_co_next(run);
         return;
     }
@@ -1662,6 +1961,10 @@ ngx_http_co_outcome(ngx_http_co_run_t *run, const char *box, size_t box_len,
                       "attempts (%V)", w->box,
                       invoice ? "the DIRECT invoice" : "the acknowledgement",
                       w->attempts, &w->error);
+
+        ngx_http_co_alert(run, INTEGRATIONS_ACT_ALERT_FULFIL_FAILED, NULL,
+                          w->box, d->order_id, NULL,
+                          (const char *) w->error.data, w->error.len, 0);
     }
 
     /* the same run goes on with an acknowledged box's invoice */
@@ -1686,7 +1989,7 @@ ngx_http_co_write_outcomes(ngx_http_co_run_t *run)
     done = run->outcome_at;
 
     if (done >= run->outcomes->nelts) {
-        run->step = NGX_HTTP_CO_DONE;
+        run->step = NGX_HTTP_CO_REVOKE_DUE;
         ngx_http_co_next(run);
         return;
     }
@@ -1732,6 +2035,18 @@ ngx_http_co_outcome_done(ngx_http_integrations_store_op_t *op)
 
     if (ngx_http_co_op_failed(op)) {
         return;
+    }
+
+    if (op->core.out.changed
+        && op->core.in.fulfil.to_state == INTEGRATIONS_STORE_FULFIL_DONE)
+    {
+        ngx_http_integrations_status_increment(run->cmcf->m_fulfilled);
+    }
+
+    if (op->core.out.changed
+        && op->core.in.fulfil.to_state == INTEGRATIONS_STORE_FULFIL_FAILED)
+    {
+        ngx_http_integrations_status_increment(run->cmcf->m_fulfil_failed);
     }
 
     if (op->core.out.changed && op->core.in.fulfil.event) {
@@ -1821,6 +2136,7 @@ ngx_http_co_send(ngx_event_t *ev)
     }
 
     pp->last_call = ngx_current_msec;
+    ngx_http_integrations_status_increment(cmcf->m_calls);
 
     req = ngx_pcalloc(run->pool, sizeof(ngx_http_integrations_outbound_req_t));
     if (req == NULL) {
@@ -2070,6 +2386,17 @@ ngx_http_co_init(ngx_conf_t *cf)
         cmcf->ttl = INTEGRATIONS_ACT_TTL_DEFAULT;
     }
 
+    if (cmcf->shop.len == 0) {
+        ngx_str_set(&cmcf->shop, "쿠팡 전자책");
+    }
+
+    if (cmcf->revoke_url.len && !cmcf->enabled) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_revoke\" requires "
+                           "\"coupang_orders\"");
+        return NGX_ERROR;
+    }
+
     if (cmcf->nsources == 0) {
         cmcf->sources[0] = INTEGRATIONS_ACT_SRC_ORDERER;
         cmcf->sources[1] = INTEGRATIONS_ACT_SRC_RECEIVER;
@@ -2119,6 +2446,37 @@ ngx_http_co_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+#define NGX_HTTP_CO_COUNTER(field, name, help)                                \
+    cmcf->field = ngx_http_integrations_status_add_counter(cf, name, help);   \
+    if (cmcf->field == NULL) {                                                \
+        return NGX_ERROR;                                                     \
+    }
+
+    NGX_HTTP_CO_COUNTER(m_boxes, "integrations_coupang_orders_boxes_total",
+                        "Coupang boxes ingested (each once).");
+    NGX_HTTP_CO_COUNTER(m_unmapped,
+                        "integrations_coupang_orders_unmapped_total",
+                        "Boxes with an item no activation_product maps.");
+    NGX_HTTP_CO_COUNTER(m_no_contact,
+                        "integrations_coupang_orders_no_contact_total",
+                        "Boxes held without a usable buyer contact.");
+    NGX_HTTP_CO_COUNTER(m_fulfilled,
+                        "integrations_coupang_orders_fulfilled_total",
+                        "Boxes acknowledged and invoiced (DEPARTURE).");
+    NGX_HTTP_CO_COUNTER(m_fulfil_failed,
+                        "integrations_coupang_orders_fulfil_failed_total",
+                        "Acknowledgements or invoices given up (alerted).");
+    NGX_HTTP_CO_COUNTER(m_revoked,
+                        "integrations_coupang_orders_revoked_total",
+                        "Activations revoked by returns and cancellations.");
+    NGX_HTTP_CO_COUNTER(m_window_failed,
+                        "integrations_coupang_orders_window_failures_total",
+                        "Ordersheet windows that failed (retried next sync).");
+    NGX_HTTP_CO_COUNTER(m_calls, "integrations_coupang_orders_calls_total",
+                        "Calls made to Coupang by the order sync.");
+
+#undef NGX_HTTP_CO_COUNTER
+
     return NGX_OK;
 }
 
@@ -2142,9 +2500,10 @@ ngx_http_co_orders(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cmcf->window = 900000;
     cmcf->fulfil_retry = 60000;
     cmcf->timeout = 30000;
+    cmcf->cs_interval = 600000;
+    cmcf->cs_urgent = 86400000;
     cmcf->api = INTEGRATIONS_COUPANG_V4;
     ngx_str_set(&cmcf->url, NGX_HTTP_CO_URL);
-    ngx_str_set(&cmcf->shop, "쿠팡 전자책");
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -2165,14 +2524,38 @@ ngx_http_co_orders(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "interval=", 9) == 0
             || ngx_strncmp(value[i].data, "window=", 7) == 0
             || ngx_strncmp(value[i].data, "fulfil_retry=", 13) == 0
-            || ngx_strncmp(value[i].data, "timeout=", 8) == 0)
+            || ngx_strncmp(value[i].data, "timeout=", 8) == 0
+            || ngx_strncmp(value[i].data, "cs_interval=", 12) == 0
+            || ngx_strncmp(value[i].data, "cs_urgent=", 10) == 0)
         {
             v.data = (u_char *) ngx_strchr(value[i].data, '=') + 1;
             v.len = value[i].data + value[i].len - v.data;
 
+            if (ngx_strncmp(value[i].data, "cs_interval=off", 15) == 0
+                && value[i].len == 15)
+            {
+                cmcf->cs_interval = 0;
+                continue;
+            }
+
             ms = ngx_parse_time(&v, 0);
             if (ms == NGX_ERROR || ms <= 0) {
                 goto invalid;
+            }
+
+            if (value[i].data[1] == 's') {
+                if (value[i].data[3] == 'i') {
+                    if (ms < 60000) {
+                        goto invalid;
+                    }
+
+                    cmcf->cs_interval = (ngx_msec_t) ms;
+
+                } else {
+                    cmcf->cs_urgent = (ngx_msec_t) ms;
+                }
+
+                continue;
             }
 
             switch (value[i].data[0]) {
@@ -2232,12 +2615,6 @@ ngx_http_co_orders(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             cmcf->url = v;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "shop=", 5) == 0 && value[i].len > 5) {
-            cmcf->shop.data = value[i].data + 5;
-            cmcf->shop.len = value[i].len - 5;
             continue;
         }
 
@@ -2432,47 +2809,62 @@ ngx_http_co_message(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_co_main_conf_t *cmcf = conf;
 
+    u_char      *eq;
     ngx_str_t   *value, *dst;
     ngx_uint_t   i;
-    u_char      *eq;
 
-    if (cmcf->sms.len || cmcf->alimtalk.len || cmcf->email.len) {
+    if (cmcf->channel.len || cmcf->email_channel.len) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "fallback=on") == 0) {
+            cmcf->fallback = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "fallback=off") == 0) {
+            cmcf->fallback = 0;
+            continue;
+        }
+
         eq = (u_char *) ngx_strchr(value[i].data, '=');
 
         if (eq == NULL || eq == value[i].data + value[i].len - 1) {
             goto invalid;
         }
 
-        if (ngx_strncmp(value[i].data, "sms=", 4) == 0) {
-            dst = &cmcf->sms;
+        if (ngx_strncmp(value[i].data, "channel=", 8) == 0) {
+            dst = &cmcf->channel;
 
-        } else if (ngx_strncmp(value[i].data, "alimtalk=", 9) == 0) {
-            dst = &cmcf->alimtalk;
+        } else if (ngx_strncmp(value[i].data, "template=", 9) == 0) {
+            dst = &cmcf->template_name;
 
-        } else if (ngx_strncmp(value[i].data, "template_id=", 12) == 0) {
-            dst = &cmcf->template_id;
+        } else if (ngx_strncmp(value[i].data, "email_channel=", 14) == 0) {
+            dst = &cmcf->email_channel;
 
-        } else if (ngx_strncmp(value[i].data, "email=", 6) == 0) {
-            dst = &cmcf->email;
+        } else if (ngx_strncmp(value[i].data, "email_template=", 15) == 0) {
+            dst = &cmcf->email_template;
+
+        } else if (ngx_strncmp(value[i].data, "shop=", 5) == 0) {
+            dst = &cmcf->shop;
 
         } else {
             goto invalid;
         }
 
+        /* NUL-terminated: the argument's own */
         dst->data = eq + 1;
         dst->len = value[i].data + value[i].len - dst->data;
     }
 
-    if (cmcf->alimtalk.len && cmcf->template_id.len == 0) {
+    if (cmcf->channel.len == 0 && cmcf->email_channel.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"activation_message\" alimtalk= requires "
-                           "template_id=");
+                           "\"activation_message\" requires channel= or "
+                           "email_channel=");
         return NGX_CONF_ERROR;
     }
 
@@ -2488,30 +2880,992 @@ invalid:
 
 
 static char *
-ngx_http_co_alert(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_co_revoke(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_co_main_conf_t *cmcf = conf;
 
-    ngx_str_t  *value;
+    char                 err[128];
+    ngx_str_t           *value, path, secret;
+    ngx_pool_cleanup_t  *cln;
 
-    if (cmcf->alert.len) {
+    if (cmcf->revoke_url.len) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    cmcf->alert = value[1];
 
-    if (cf->args->nelts == 3) {
-        if (ngx_strncmp(value[2].data, "to=", 3) != 0 || value[2].len == 3) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"activation_alert\" directive invalid "
-                               "parameter \"%V\"", &value[2]);
-            return NGX_CONF_ERROR;
-        }
-
-        cmcf->alert_to.data = value[2].data + 3;
-        cmcf->alert_to.len = value[2].len - 3;
+    if (!((value[1].len > 7 && ngx_strncmp(value[1].data, "http://", 7) == 0)
+          || (value[1].len > 8
+              && ngx_strncmp(value[1].data, "https://", 8) == 0)))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_revoke\" directive invalid URL "
+                           "\"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
     }
 
+    if (ngx_strncmp(value[2].data, "secret_file=", 12) != 0
+        || value[2].len == 12)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_revoke\" directive invalid "
+                           "parameter \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    path.data = value[2].data + 12;
+    path.len = value[2].len - 12;
+
+    if (ngx_http_integrations_secret_read(cf, &cmd->name, &path, &secret)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->revoke_signer = integrations_act_signer_new((const char *)
+                                                      secret.data,
+                                                      secret.len, err,
+                                                      sizeof(err));
+    if (cmcf->revoke_signer == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"activation_revoke\" secret_file \"%V\": %s",
+                           &path, err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        integrations_act_signer_free(cmcf->revoke_signer);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_co_signer_free;
+    cln->data = cmcf->revoke_signer;
+
+    cmcf->revoke_url = value[1];
+
     return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_co_signer_free(void *data)
+{
+    integrations_act_signer_free(data);
+}
+
+
+static char *
+ngx_http_co_key_issued(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_co_main_conf_t *cmcf = conf;
+
+    int64_t     t;
+    ngx_str_t  *value;
+
+    if (cmcf->key_issued) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (integrations_act_parse_date((const char *) value[1].data,
+                                    value[1].len, &t)
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"coupang_key_issued\" directive invalid date "
+                           "\"%V\": YYYY-MM-DD expected", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    cmcf->key_issued = t;
+
+    return NGX_CONF_OK;
+}
+
+
+/* ---- returns, cancellations, withdrawals -------------------------------- */
+
+/*
+ * Three lists a run, over the sync's window: cancellations (cancelType=
+ * CANCEL, no status), and returns just filed (UC) or stopping a release
+ * (RU).  A receipt seen again (the windows overlap) changes nothing.
+ */
+
+static void
+ngx_http_co_returns(ngx_http_co_run_t *run)
+{
+    long                           n;
+    u_char                        *target;
+    int64_t                        now;
+    integrations_coupang_query_t   q;
+    ngx_http_co_main_conf_t       *cmcf;
+
+    static const char  *statuses[] = { NULL, "UC", "RU" };
+
+    cmcf = run->cmcf;
+
+    if (run->rkind >= 3) {
+        run->step = NGX_HTTP_CO_WITHDRAWALS;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    now = (int64_t) ngx_time();
+
+    ngx_memzero(&q, sizeof(q));
+    q.kind = INTEGRATIONS_COUPANG_Q_RETURNS;
+    q.vendor_id = (const char *) cmcf->vendor_id.data;
+    q.vendor_id_len = cmcf->vendor_id.len;
+    q.to = (now / 60 + 1) * 60;
+    q.from = q.to - ngx_min((int64_t) cmcf->window / 1000 + 180,
+                            INTEGRATIONS_COUPANG_TIMEFRAME_MAX);
+    q.cancel_type = run->rkind == 0 ? INTEGRATIONS_COUPANG_CANCEL
+                                    : INTEGRATIONS_COUPANG_RETURN;
+    q.status = statuses[run->rkind];
+
+    target = ngx_pnalloc(run->pool, INTEGRATIONS_COUPANG_URL_MAX);
+    if (target == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    n = integrations_coupang_url(&q, (char *) target,
+                                 INTEGRATIONS_COUPANG_URL_MAX);
+    if (n < 0) {
+        run->rkind++;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    (void) ngx_http_co_call(run, "GET", target, (size_t) n, NULL, 0,
+                            ngx_http_co_returns_got);
+}
+
+
+static void
+ngx_http_co_returns_got(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req)
+{
+    integrations_coupang_rc_e  rc;
+
+    run->rkind++;
+
+    if (req == NULL || req->status != 200) {
+        ngx_http_co_next(run);
+        return;
+    }
+
+    rc = integrations_coupang_parse_returns(
+             (const char *) req->response_body.data, req->response_body.len,
+             &run->returns);
+    run->have_returns = 1;
+
+    if (rc != INTEGRATIONS_COUPANG_OK) {
+        ngx_log_error(NGX_LOG_ERR, run->log, 0,
+                      "coupang_orders: a returnRequests answer is unusable%s"
+                      "%s", rc == INTEGRATIONS_COUPANG_MALFORMED ? ": " : "",
+                      rc == INTEGRATIONS_COUPANG_MALFORMED
+                      ? run->returns.status.error : "");
+        integrations_coupang_returns_free(&run->returns);
+        run->have_returns = 0;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    run->rat = 0;
+    run->step = NGX_HTTP_CO_RETURN_APPLY;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_return_next(ngx_http_co_run_t *run)
+{
+    size_t                              i, n;
+    integrations_coupang_return_t      *r;
+    integrations_store_return_item_t   *items;
+    integrations_store_return_apply_t  *in;
+    ngx_http_integrations_store_op_t   *op;
+
+    while (run->rat < run->returns.n_returns) {
+        r = &run->returns.returns[run->rat++];
+
+        if (r->error || r->n_items == 0) {
+            continue;
+        }
+
+        items = ngx_pcalloc(run->pool, r->n_items
+                                       * sizeof(integrations_store_return_item_t));
+        if (items == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        n = 0;
+
+        for (i = 0; i < r->n_items; i++) {
+            items[n].vendor_item_id.data =
+                (const unsigned char *) r->items[i].vendor_item_id.data;
+            items[n].vendor_item_id.len = r->items[i].vendor_item_id.len;
+            items[n].count = r->items[i].cancel_count > 0
+                             ? r->items[i].cancel_count
+                             : r->items[i].purchase_count;
+            n++;
+        }
+
+        op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_RETURN_APPLY,
+                                            0);
+        if (op == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        in = &op->core.in.ret;
+        in->vendor_id.data = run->cmcf->vendor_id.data;
+        in->vendor_id.len = run->cmcf->vendor_id.len;
+        in->receipt_id.data = (const unsigned char *) r->receipt_id.data;
+        in->receipt_id.len = r->receipt_id.len;
+        in->order_id.data = (const unsigned char *) r->order_id.data;
+        in->order_id.len = r->order_id.len;
+        in->receipt_type.data = (const unsigned char *)
+                                (r->type == INTEGRATIONS_COUPANG_CANCEL
+                                 ? "CANCEL" : "RETURN");
+        in->receipt_type.len = 6;
+        in->receipt_status.data = (const unsigned char *)
+                                  r->receipt_status.data;
+        in->receipt_status.len = r->receipt_status.len;
+        in->reason.data = (const unsigned char *)
+                          (r->type == INTEGRATIONS_COUPANG_CANCEL
+                           ? "cancel" : "return");
+        in->reason.len = 6;
+        in->requested_at = r->created_at * 1000;
+        in->revoke_call_state = run->cmcf->revoke_url.len
+                                ? INTEGRATIONS_STORE_REVOKE_DUE
+                                : INTEGRATIONS_STORE_REVOKE_NONE;
+        in->items = items;
+        in->nitems = n;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_return_done);
+        return;
+    }
+
+    integrations_coupang_returns_free(&run->returns);
+    run->have_returns = 0;
+    run->step = NGX_HTTP_CO_RETURNS;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_return_done(ngx_http_integrations_store_op_t *op)
+{
+    size_t                              n;
+    ngx_http_co_run_t                  *run = op->data;
+    integrations_store_return_apply_t  *in;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    in = &op->core.in.ret;
+
+    if (op->core.out.ret.is_new && op->core.out.ret.n) {
+        for (n = 0; n < op->core.out.ret.n; n++) {
+            ngx_http_integrations_status_increment(run->cmcf->m_revoked);
+        }
+
+        ngx_log_error(NGX_LOG_NOTICE, run->log, 0,
+                      "coupang_orders: %*s %*s of order %*s: %uz "
+                      "activation(s) revoked", in->receipt_type.len,
+                      in->receipt_type.data, in->receipt_id.len,
+                      in->receipt_id.data, in->order_id.len,
+                      in->order_id.data, op->core.out.ret.n);
+
+        ngx_http_co_alert(run, INTEGRATIONS_ACT_ALERT_RETURN, NULL,
+                          op->core.out.ret.units[0].shipment_box_id,
+                          (const char *) in->order_id.data, NULL,
+                          (const char *) in->receipt_type.data,
+                          in->receipt_type.len,
+                          (unsigned) op->core.out.ret.n);
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_withdrawals(ngx_http_co_run_t *run)
+{
+    long                           n;
+    u_char                        *target;
+    int64_t                        now;
+    integrations_coupang_query_t   q;
+    ngx_http_co_main_conf_t       *cmcf;
+
+    cmcf = run->cmcf;
+    now = (int64_t) ngx_time();
+
+    ngx_memzero(&q, sizeof(q));
+    q.kind = INTEGRATIONS_COUPANG_Q_WITHDRAWALS;
+    q.vendor_id = (const char *) cmcf->vendor_id.data;
+    q.vendor_id_len = cmcf->vendor_id.len;
+    q.to = now;
+    q.from = now - 6 * 86400;
+
+    target = ngx_pnalloc(run->pool, INTEGRATIONS_COUPANG_URL_MAX);
+    if (target == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    n = integrations_coupang_url(&q, (char *) target,
+                                 INTEGRATIONS_COUPANG_URL_MAX);
+    if (n < 0) {
+        run->step = NGX_HTTP_CO_KEY;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    (void) ngx_http_co_call(run, "GET", target, (size_t) n, NULL, 0,
+                            ngx_http_co_withdrawals_got);
+}
+
+
+static void
+ngx_http_co_withdrawals_got(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req)
+{
+    integrations_coupang_rc_e  rc;
+
+    run->step = NGX_HTTP_CO_KEY;
+
+    if (req == NULL || req->status != 200) {
+        ngx_http_co_next(run);
+        return;
+    }
+
+    rc = integrations_coupang_parse_withdrawals(
+             (const char *) req->response_body.data, req->response_body.len,
+             &run->withdrawals);
+    run->have_withdrawals = 1;
+
+    if (rc != INTEGRATIONS_COUPANG_OK) {
+        integrations_coupang_withdrawals_free(&run->withdrawals);
+        run->have_withdrawals = 0;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    run->rat = 0;
+    run->step = NGX_HTTP_CO_WITHDRAW_APPLY;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_withdraw_next(ngx_http_co_run_t *run)
+{
+    integrations_coupang_withdrawal_t  *w;
+    ngx_http_integrations_store_op_t   *op;
+
+    while (run->rat < run->withdrawals.n_withdrawals) {
+        w = &run->withdrawals.withdrawals[run->rat++];
+
+        if (w->error || w->cancel_id.len == 0) {
+            continue;
+        }
+
+        op = ngx_http_integrations_store_op(
+                 INTEGRATIONS_STORE_OP_RETURN_WITHDRAW, 0);
+        if (op == NULL) {
+            ngx_http_co_end(run);
+            return;
+        }
+
+        op->core.in.withdraw.vendor_id.data = run->cmcf->vendor_id.data;
+        op->core.in.withdraw.vendor_id.len = run->cmcf->vendor_id.len;
+        op->core.in.withdraw.receipt_id.data =
+            (const unsigned char *) w->cancel_id.data;
+        op->core.in.withdraw.receipt_id.len = w->cancel_id.len;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_withdraw_done);
+        return;
+    }
+
+    integrations_coupang_withdrawals_free(&run->withdrawals);
+    run->have_withdrawals = 0;
+    run->step = NGX_HTTP_CO_KEY;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_withdraw_done(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_co_run_t                  *run = op->data;
+    integrations_coupang_withdrawal_t  *w;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    if (op->core.out.changed) {
+        w = &run->withdrawals.withdrawals[run->rat - 1];
+
+        ngx_log_error(NGX_LOG_NOTICE, run->log, 0,
+                      "coupang_orders: return %*s of order %*s withdrawn",
+                      w->cancel_id.len, w->cancel_id.data, w->order_id.len,
+                      w->order_id.data);
+
+        ngx_http_co_alert(run, INTEGRATIONS_ACT_ALERT_WITHDRAWN, NULL, "-",
+                          w->order_id.data, NULL, w->cancel_id.data,
+                          w->cancel_id.len, 0);
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+/* ---- the key's expiry: one alert a day from 14 days before ------------- */
+
+static void
+ngx_http_co_key(ngx_http_co_run_t *run)
+{
+    u_char                            *s;
+    int64_t                            expires, days;
+    integrations_act_key_e             st;
+    ngx_http_co_main_conf_t           *cmcf;
+    ngx_http_integrations_store_op_t  *op;
+
+    cmcf = run->cmcf;
+    run->step = NGX_HTTP_CO_CS;
+
+    if (cmcf->key_issued == 0) {
+        ngx_http_co_next(run);
+        return;
+    }
+
+    st = integrations_act_key_check(cmcf->key_issued, (int64_t) ngx_time(),
+                                    &expires, &days);
+
+    if (st == INTEGRATIONS_ACT_KEY_OK) {
+        ngx_http_co_next(run);
+        return;
+    }
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_MARK, 64);
+    if (op == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    s = ngx_pnalloc(run->pool, 64);
+    if (s == NULL) {
+        ngx_http_integrations_store_free(op);
+        ngx_http_co_end(run);
+        return;
+    }
+
+    op->core.in.mark.mark.data = s;
+    op->core.in.mark.mark.len = ngx_snprintf(s, 64, "coupang_key:%V:%L",
+                                             &cmcf->vendor_id,
+                                             cmcf->key_issued)
+                                - s;
+    op->core.in.mark.expires_at = (int64_t) ngx_time() * 1000 + 86400000;
+
+    (void) ngx_http_co_post(run, op, ngx_http_co_key_done);
+}
+
+
+static void
+ngx_http_co_key_done(ngx_http_integrations_store_op_t *op)
+{
+    char                     *text;
+    size_t                    len;
+    int64_t                   expires, days;
+    integrations_act_key_e    st;
+    ngx_http_co_run_t        *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    if (op->core.out.changed) {
+        st = integrations_act_key_check(run->cmcf->key_issued,
+                                        (int64_t) ngx_time(), &expires, &days);
+        text = integrations_act_key_message(st, expires, days, &len);
+
+        if (text) {
+            ngx_log_error(NGX_LOG_WARN, run->log, 0,
+                          "coupang_orders: the Coupang API key %s in %L "
+                          "days", st == INTEGRATIONS_ACT_KEY_EXPIRED
+                                  ? "expired" : "expires", days);
+
+            (void) ngx_http_integrations_notify_alert((u_char *) text, len);
+            free(text);
+        }
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+/* ---- activation_revoke: signed as Standard Webhooks, retried ----------- */
+
+static void
+ngx_http_co_revoke_due_done(ngx_http_integrations_store_op_t *op)
+{
+    size_t              n;
+    ngx_http_co_run_t  *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    n = op->core.out.revoke_due.n;
+    run->nrevokes = n;
+    run->revoke_at = 0;
+
+    if (n == 0) {
+        run->step = NGX_HTTP_CO_DONE;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    run->revokes = ngx_pnalloc(run->pool,
+                               n * sizeof(integrations_store_revoke_due_unit_t));
+    if (run->revokes == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    ngx_memcpy(run->revokes, op->core.out.revoke_due.units,
+               n * sizeof(integrations_store_revoke_due_unit_t));
+
+    run->step = NGX_HTTP_CO_REVOKE_CALL;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_revoke_next(ngx_http_co_run_t *run)
+{
+    char                                   *body;
+    char                                    id[INTEGRATIONS_ACT_MSG_ID_LEN];
+    char                                    sig[INTEGRATIONS_ACT_SIGNATURE_LEN];
+    size_t                                  len;
+    u_char                                 *b, *ts;
+    ngx_str_t                               v;
+    integrations_act_call_t                 c;
+    ngx_http_co_main_conf_t                *cmcf;
+    integrations_store_revoke_due_unit_t   *u;
+    ngx_http_integrations_outbound_req_t   *req;
+
+    cmcf = run->cmcf;
+
+    if (run->revoke_at >= run->nrevokes) {
+        run->step = NGX_HTTP_CO_DONE;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    u = &run->revokes[run->revoke_at++];
+
+    ngx_memzero(&c, sizeof(c));
+    c.order_id = u->order_id;
+    c.order_id_len = ngx_strlen(u->order_id);
+    c.shipment_box_id = u->shipment_box_id;
+    c.shipment_box_id_len = ngx_strlen(u->shipment_box_id);
+    c.vendor_item_id = u->vendor_item_id;
+    c.vendor_item_id_len = ngx_strlen(u->vendor_item_id);
+    c.product_code = u->product_code;
+    c.product_code_len = ngx_strlen(u->product_code);
+    c.unit = (unsigned) u->unit;
+    c.units = (unsigned) u->units;
+    c.reason = ngx_strcmp(u->reason, "cancel") == 0
+               ? INTEGRATIONS_ACT_WHY_CANCEL
+               : ngx_strcmp(u->reason, "return") == 0
+                 ? INTEGRATIONS_ACT_WHY_RETURN : INTEGRATIONS_ACT_WHY_ADMIN;
+    c.receipt_id = u->receipt_id[0] ? u->receipt_id : NULL;
+    c.receipt_id_len = ngx_strlen(u->receipt_id);
+    c.at = (int64_t) ngx_time();
+
+    body = integrations_act_call_body(INTEGRATIONS_ACT_CALL_REVOKE, &c, &len);
+    if (body == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    b = ngx_pnalloc(run->pool, len);
+    if (b == NULL) {
+        free(body);
+        ngx_http_co_end(run);
+        return;
+    }
+
+    ngx_memcpy(b, body, len);
+    free(body);
+
+    integrations_act_msg_id(INTEGRATIONS_ACT_CALL_REVOKE, c.order_id,
+                            c.order_id_len, c.vendor_item_id,
+                            c.vendor_item_id_len, c.unit, id);
+    integrations_act_sign(cmcf->revoke_signer, id, sizeof(id), c.at,
+                          (const char *) b, len, sig);
+
+    req = ngx_pcalloc(run->pool, sizeof(ngx_http_integrations_outbound_req_t));
+    ts = ngx_pnalloc(run->pool, NGX_INT64_LEN);
+
+    if (req == NULL || ts == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    v.data = (u_char *) id;
+    v.len = sizeof(id);
+
+    if (ngx_http_integrations_outbound_add_header(req, run->pool,
+                                                  "webhook-id", &v)
+        != NGX_OK)
+    {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    v.data = ts;
+    v.len = ngx_sprintf(ts, "%L", c.at) - ts;
+
+    if (ngx_http_integrations_outbound_add_header(req, run->pool,
+                                                  "webhook-timestamp", &v)
+        != NGX_OK)
+    {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    v.data = (u_char *) sig;
+    v.len = sizeof(sig);
+
+    if (ngx_http_integrations_outbound_add_header(req, run->pool,
+                                                  "webhook-signature", &v)
+        != NGX_OK)
+    {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    ngx_str_set(&v, "application/json");
+
+    if (ngx_http_integrations_outbound_add_header(req, run->pool,
+                                                  "Content-Type", &v)
+        != NGX_OK)
+    {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    ngx_str_set(&req->provider, "activation_revoke");
+    ngx_str_set(&req->method, "POST");
+    req->url = cmcf->revoke_url;
+    req->body.data = b;
+    req->body.len = len;
+    req->pool = run->pool;
+    req->log = run->log;
+    req->timeout = 10000;
+    req->connect_timeout = 5000;
+    req->done = ngx_http_co_revoke_called;
+    req->data = run;
+
+    if (ngx_http_integrations_outbound_call(req, NULL) != NGX_OK) {
+        req->status = 0;
+        ngx_http_co_revoke_called(req);
+    }
+}
+
+
+static void
+ngx_http_co_revoke_called(ngx_http_integrations_outbound_req_t *req)
+{
+    int64_t                                 state, attempts, next_at;
+    ngx_http_co_run_t                      *run = req->data;
+    integrations_act_grant_e                g;
+    integrations_store_revoke_due_unit_t   *u;
+    integrations_store_revoke_call_t       *in;
+    ngx_http_integrations_store_op_t       *op;
+
+    u = &run->revokes[run->revoke_at - 1];
+    g = integrations_act_grant_outcome(
+            req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_OK ? req->status : 0);
+
+    attempts = u->attempts + 1;
+    next_at = 0;
+
+    if (g == INTEGRATIONS_ACT_GRANT_OK) {
+        state = INTEGRATIONS_STORE_REVOKE_DONE;
+
+    } else if (g == INTEGRATIONS_ACT_GRANT_RETRY && attempts < 10) {
+        state = INTEGRATIONS_STORE_REVOKE_DUE;
+        next_at = (int64_t) ngx_time() * 1000
+                  + (int64_t) run->cmcf->fulfil_retry * attempts;
+
+    } else {
+        state = INTEGRATIONS_STORE_REVOKE_FAIL;
+
+        ngx_log_error(NGX_LOG_ERR, run->log, 0,
+                      "coupang_orders: activation_revoke for box %s item %s "
+                      "unit %L gave up (HTTP %ui)", u->shipment_box_id,
+                      u->vendor_item_id, u->unit, req->status);
+
+        ngx_http_co_alert(run, INTEGRATIONS_ACT_ALERT_REVOKE_FAILED, NULL,
+                          u->shipment_box_id, u->order_id, NULL, NULL, 0, 1);
+    }
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_REVOKE_CALL, 0);
+    if (op == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    in = &op->core.in.revoke_call;
+    in->vendor_id.data = run->cmcf->vendor_id.data;
+    in->vendor_id.len = run->cmcf->vendor_id.len;
+    in->shipment_box_id.data = (const unsigned char *) u->shipment_box_id;
+    in->shipment_box_id.len = ngx_strlen(u->shipment_box_id);
+    in->vendor_item_id.data = (const unsigned char *) u->vendor_item_id;
+    in->vendor_item_id.len = ngx_strlen(u->vendor_item_id);
+    in->unit = u->unit;
+    in->state = state;
+    in->attempts = attempts;
+    in->next_at = next_at;
+
+    (void) ngx_http_co_post(run, op, ngx_http_co_revoke_set_done);
+}
+
+
+static void
+ngx_http_co_revoke_set_done(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_co_run_t  *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+
+/* ---- the CS monitor ---------------------------------------------------- */
+
+/*
+ * Every cs_interval (10 minutes), in a sync run: the unanswered product
+ * and call-center inquiries of the last 7 days (a page of 50 / 30 each,
+ * up to 5 pages), each marked in the store; those not reported before
+ * are counted by urgency into one Slack message with the Wing link.
+ */
+
+static void
+ngx_http_co_cs(ngx_http_co_run_t *run)
+{
+    long                           n;
+    u_char                        *target;
+    int64_t                        now;
+    ngx_http_co_proc_t            *p;
+    integrations_coupang_query_t   q;
+    ngx_http_co_main_conf_t       *cmcf;
+
+    cmcf = run->cmcf;
+    p = &ngx_http_co_proc;
+
+    if (run->cs_kind == 0 && run->cs_page == 0) {
+        if (!run->sync || cmcf->cs_interval == 0
+            || (p->cs_ran && ngx_current_msec - p->last_cs < cmcf->cs_interval))
+        {
+            run->step = NGX_HTTP_CO_MESSAGES;
+            ngx_http_co_next(run);
+            return;
+        }
+
+        p->cs_ran = 1;
+        p->last_cs = ngx_current_msec;
+        ngx_memzero(&run->cs_counts, sizeof(run->cs_counts));
+        run->cs_page = 1;
+    }
+
+    if (run->cs_kind >= 2) {
+        ngx_http_co_cs_report(run);
+        return;
+    }
+
+    now = (int64_t) ngx_time();
+
+    ngx_memzero(&q, sizeof(q));
+    q.kind = run->cs_kind == 0 ? INTEGRATIONS_COUPANG_Q_ONLINE_INQUIRIES
+                               : INTEGRATIONS_COUPANG_Q_CALL_INQUIRIES;
+    q.vendor_id = (const char *) cmcf->vendor_id.data;
+    q.vendor_id_len = cmcf->vendor_id.len;
+    q.to = now;
+    q.from = now - 6 * 86400;
+    q.page = run->cs_page;
+
+    target = ngx_pnalloc(run->pool, INTEGRATIONS_COUPANG_URL_MAX);
+    if (target == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    n = integrations_coupang_url(&q, (char *) target,
+                                 INTEGRATIONS_COUPANG_URL_MAX);
+    if (n < 0) {
+        run->cs_kind++;
+        run->cs_page = 1;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    (void) ngx_http_co_call(run, "GET", target, (size_t) n, NULL, 0,
+                            ngx_http_co_cs_got);
+}
+
+
+static void
+ngx_http_co_cs_got(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req)
+{
+    integrations_coupang_rc_e  rc;
+
+    if (req == NULL || req->status != 200) {
+        run->cs_kind++;
+        run->cs_page = 1;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    rc = integrations_coupang_parse_inquiries(
+             run->cs_kind == 0 ? INTEGRATIONS_COUPANG_INQUIRY_ONLINE
+                               : INTEGRATIONS_COUPANG_INQUIRY_CALL_CENTER,
+             (const char *) req->response_body.data, req->response_body.len,
+             &run->inquiries);
+    run->have_inquiries = 1;
+
+    if (rc != INTEGRATIONS_COUPANG_OK) {
+        integrations_coupang_inquiries_free(&run->inquiries);
+        run->have_inquiries = 0;
+        run->cs_kind++;
+        run->cs_page = 1;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    run->rat = 0;
+    run->step = NGX_HTTP_CO_CS_MARK;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_cs_mark_next(ngx_http_co_run_t *run)
+{
+    u_char                            *key;
+    integrations_coupang_inquiry_t    *iq;
+    ngx_http_integrations_store_op_t  *op;
+
+    while (run->rat < run->inquiries.n_inquiries) {
+        iq = &run->inquiries.inquiries[run->rat++];
+
+        if (iq->error || iq->answered || iq->inquiry_id.len == 0) {
+            continue;
+        }
+
+        key = ngx_pnalloc(run->pool, 32);
+        op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_MARK, 0);
+
+        if (key == NULL || op == NULL) {
+            if (op) {
+                ngx_http_integrations_store_free(op);
+            }
+
+            ngx_http_co_end(run);
+            return;
+        }
+
+        op->core.in.mark.table = 1;
+        op->core.in.mark.vendor_id.data = run->cmcf->vendor_id.data;
+        op->core.in.mark.vendor_id.len = run->cmcf->vendor_id.len;
+        op->core.in.mark.mark.data = key;
+        op->core.in.mark.mark.len = integrations_coupang_inquiry_key(iq,
+                                                                (char *) key);
+        op->core.in.mark.at = iq->inquiry_at * 1000;
+
+        (void) ngx_http_co_post(run, op, ngx_http_co_cs_mark_done);
+        return;
+    }
+
+    /* the next page, or the other kind */
+
+    if (run->inquiries.total_pages > (int64_t) run->cs_page
+        && run->cs_page < 5)
+    {
+        run->cs_page++;
+
+    } else {
+        run->cs_kind++;
+        run->cs_page = 1;
+    }
+
+    integrations_coupang_inquiries_free(&run->inquiries);
+    run->have_inquiries = 0;
+    run->step = NGX_HTTP_CO_CS;
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_cs_mark_done(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_co_run_t  *run = op->data;
+
+    if (ngx_http_co_op_failed(op)) {
+        return;
+    }
+
+    if (op->core.out.changed) {
+        /* not reported before */
+        integrations_act_cs_count(&run->cs_counts,
+                                  &run->inquiries.inquiries[run->rat - 1],
+                                  (int64_t) ngx_time(),
+                                  (int64_t) run->cmcf->cs_urgent / 1000);
+    }
+
+    ngx_http_co_next(run);
+}
+
+
+static void
+ngx_http_co_cs_report(ngx_http_co_run_t *run)
+{
+    char    *text;
+    size_t   len;
+
+    run->step = NGX_HTTP_CO_MESSAGES;
+
+    if (run->cs_counts.urgent + run->cs_counts.normal) {
+        text = integrations_act_cs_message(&run->cs_counts,
+                                           (int64_t) ngx_time(), NULL, 0,
+                                           &len);
+        if (text) {
+            ngx_log_error(NGX_LOG_INFO, run->log, 0,
+                          "coupang_orders: %uz new unanswered inquiries "
+                          "(%uz urgent) reported",
+                          run->cs_counts.urgent + run->cs_counts.normal,
+                          run->cs_counts.urgent);
+
+            (void) ngx_http_integrations_notify_alert((u_char *) text, len);
+            free(text);
+        }
+    }
+
+    ngx_http_co_next(run);
 }

@@ -24,14 +24,23 @@
 #include <ngx_http.h>
 
 #include "integrations_gcra.h"
+#include "integrations_gcra_cluster.h"
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_rate_limit.h"
+#include "ngx_http_integrations_redis.h"
 #include "ngx_http_integrations_status.h"
 #include "ngx_http_integrations_zone.h"
 
 #define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_OFF      0
 #define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_ON       1
 #define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_LEGACY   2
+
+/* on_error= of a scope=cluster zone */
+#define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_LOCAL    0
+#define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_REJECT   1
+
+/* keys reconciled by one sync= round, at most */
+#define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_SYNC_MAX 1024
 
 
 /* the zone's totals, in its header */
@@ -43,11 +52,36 @@ typedef struct {
 } ngx_http_integrations_rate_limit_totals_t;
 
 
+/*
+ * The value of a key in a scope=cluster zone: the node's own GCRA state
+ * (used with sync=, and while Redis is down) and, with sync=, the
+ * admissions not yet reported to Redis.
+ */
+
+typedef struct {
+    integrations_gcra_state_t     state;
+    uint32_t                      pending;
+    uint32_t                      reserved;
+} ngx_http_integrations_rate_limit_cluster_value_t;
+
+
 /* the zone's configuration */
 
 typedef struct {
     integrations_gcra_params_t    params;
     ngx_http_complex_value_t      key;
+
+    /* scope=cluster */
+    ngx_uint_t                    cluster;
+    ngx_msec_t                    sync;        /* 0: Redis decides each */
+    ngx_uint_t                    on_error;
+    ngx_uint_t                    nodes;
+    integrations_gcra_params_t    local;       /* a node's share */
+    ngx_str_t                     prefix;      /* of the Redis keys */
+    ngx_str_t                     interval;    /* T, tau in us, as text */
+    ngx_str_t                     tau;
+    ngx_shm_zone_t               *shm_zone;
+    ngx_event_t                   sync_ev;     /* worker 0's */
 } ngx_http_integrations_rate_limit_zone_t;
 
 
@@ -58,9 +92,34 @@ typedef struct {
     uint64_t                           now;
     integrations_gcra_mode_e           mode;
     ngx_uint_t                         commit;
+    ngx_uint_t                         pending;  /* count for sync= */
+    uint64_t                           ahead;    /* sync=: Redis's TAT */
     integrations_gcra_result_t        *result;
     integrations_gcra_state_t          after;   /* the key's, for headers */
 } ngx_http_integrations_rate_limit_decision_t;
+
+
+/*
+ * A decision that waits for Redis: the rate limit handler's, or an
+ * outbound call's admission.  done(ask) gets ask->rc: NGX_OK with
+ * ask->d.result, NGX_BUSY for on_error=reject, NGX_ERROR.
+ */
+
+typedef struct ngx_http_integrations_rate_limit_ask_s
+    ngx_http_integrations_rate_limit_ask_t;
+
+struct ngx_http_integrations_rate_limit_ask_s {
+    ngx_http_integrations_redis_cmd_t *cmd;
+    ngx_shm_zone_t                    *shm_zone;
+    ngx_str_t                          key;      /* the zone's key */
+    ngx_log_t                         *log;
+    ngx_int_t                          rc;
+    ngx_http_integrations_rate_limit_decision_t  d;
+    integrations_gcra_result_t         result;
+    void                             (*done)(
+                                    ngx_http_integrations_rate_limit_ask_t *);
+    void                              *data;
+};
 
 
 typedef struct {
@@ -83,18 +142,57 @@ typedef struct {
 
 typedef struct {
     integrations_gcra_verdict_e   verdict;
+
+    /* where the handler is, when it waits for Redis */
+    ngx_http_request_t           *request;
+    ngx_uint_t                    pass;
+    ngx_uint_t                    n;
+    uint64_t                      delay;
+    ngx_http_integrations_rate_limit_t  *shown_limit;
+    integrations_gcra_quota_t     shown;
+    ngx_http_integrations_rate_limit_ask_t  ask;
+    unsigned                      waiting:1;
+    unsigned                      cleanup:1;
+    unsigned                      answered:1;
+    unsigned                      decided:1;
 } ngx_http_integrations_rate_limit_ctx_t;
 
 
 static ngx_int_t ngx_http_integrations_rate_limit_handler(
     ngx_http_request_t *r);
 static ngx_int_t ngx_http_integrations_rate_limit_account(
-    ngx_http_request_t *r, ngx_http_integrations_rate_limit_t *limit,
-    ngx_uint_t commit, uint64_t now,
-    ngx_http_integrations_rate_limit_decision_t *d);
+    ngx_http_request_t *r, ngx_http_integrations_rate_limit_ctx_t *ctx,
+    ngx_http_integrations_rate_limit_t *limit, ngx_uint_t commit,
+    uint64_t now);
+static void ngx_http_integrations_rate_limit_answered(
+    ngx_http_integrations_rate_limit_ask_t *ask);
+static void ngx_http_integrations_rate_limit_cleanup(void *data);
+static ngx_int_t ngx_http_integrations_rate_limit_unavailable(
+    ngx_http_request_t *r, ngx_http_integrations_rate_limit_loc_conf_t *lcf,
+    ngx_http_integrations_rate_limit_t *limit);
 static ngx_int_t ngx_http_integrations_rate_limit_decide(
     ngx_shm_zone_t *shm_zone, ngx_str_t *key, ngx_log_t *log,
     ngx_http_integrations_rate_limit_decision_t *d);
+static ngx_int_t ngx_http_integrations_rate_limit_ask(
+    ngx_http_integrations_rate_limit_ask_t *ask, ngx_pool_t *pool);
+static void ngx_http_integrations_rate_limit_redis_done(
+    ngx_http_integrations_redis_cmd_t *cmd, integrations_resp_reply_t *reply);
+static ngx_int_t ngx_http_integrations_rate_limit_fallback(
+    ngx_http_integrations_rate_limit_ask_t *ask);
+static void ngx_http_integrations_rate_limit_count(
+    ngx_http_integrations_zone_t *kz,
+    ngx_http_integrations_rate_limit_decision_t *d);
+static void ngx_http_integrations_rate_limit_sync_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_integrations_rate_limit_sync_visit(void *data,
+    ngx_str_t *key, void *value);
+static void ngx_http_integrations_rate_limit_sync_done(
+    ngx_http_integrations_redis_cmd_t *cmd, integrations_resp_reply_t *reply);
+static ngx_uint_t ngx_http_integrations_rate_limit_sync_apply(
+    ngx_http_integrations_zone_op_t *op, void *value);
+static void ngx_http_integrations_rate_limit_async_done(
+    ngx_http_integrations_rate_limit_ask_t *ask);
+static ngx_int_t ngx_http_integrations_rate_limit_init_process(
+    ngx_cycle_t *cycle);
 static ngx_uint_t ngx_http_integrations_rate_limit_apply(
     ngx_http_integrations_zone_op_t *op, void *value);
 static ngx_uint_t ngx_http_integrations_rate_limit_idle(
@@ -116,6 +214,9 @@ static ngx_int_t ngx_http_integrations_rate_limit_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_integrations_rate_limit_cluster_conf(ngx_conf_t *cf,
+    ngx_command_t *cmd, ngx_http_integrations_rate_limit_zone_t *zone,
+    ngx_str_t *name, ngx_str_t *scope);
 static char *ngx_http_integrations_rate_limit(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_integrations_rate_limit_headers_slot(ngx_conf_t *cf,
@@ -141,7 +242,7 @@ static ngx_conf_enum_t  ngx_http_integrations_rate_limit_headers_values[] = {
 static ngx_command_t  ngx_http_integrations_rate_limit_commands[] = {
 
     { ngx_string("rate_limit_zone"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1234,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_integrations_rate_limit_zone,
       0,
       0,
@@ -194,7 +295,7 @@ ngx_module_t  ngx_http_integrations_rate_limit_module = {
     NGX_HTTP_MODULE,                               /* module type */
     NULL,                                          /* init master */
     NULL,                                          /* init module */
-    NULL,                                          /* init process */
+    ngx_http_integrations_rate_limit_init_process, /* init process */
     NULL,                                          /* init thread */
     NULL,                                          /* exit thread */
     NULL,                                          /* exit process */
@@ -219,19 +320,36 @@ static ngx_http_integrations_zone_type_t  ngx_http_integrations_rate_limit_type
 };
 
 
+/* scope=cluster: the node's state and what sync= has to report */
+
+static ngx_http_integrations_zone_type_t
+    ngx_http_integrations_rate_limit_cluster_type = {
+    "rate_limit_zone",
+    "evicting the least recently used keys (logged once)",
+    0x49524c43,                                    /* "IRLC" */
+    1,
+    sizeof(ngx_http_integrations_rate_limit_cluster_value_t),
+    sizeof(ngx_http_integrations_rate_limit_totals_t),
+    NGX_HTTP_INTEGRATIONS_ZONE_RESET
+};
+
+
+static ngx_http_integrations_redis_script_t
+    ngx_http_integrations_rate_limit_script;
+
+
 static ngx_int_t
 ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
 {
-    uint64_t                                      now, delay;
     ngx_int_t                                     rc;
     ngx_uint_t                                    n, last, pass;
-    integrations_gcra_quota_t                     quota, shown;
-    integrations_gcra_result_t                    result;
-    ngx_http_integrations_rate_limit_t           *limits, *shown_limit;
+    integrations_gcra_quota_t                     quota;
+    ngx_pool_cleanup_t                           *cln;
+    integrations_gcra_result_t                   *result;
+    ngx_http_integrations_rate_limit_t           *limits;
     ngx_http_integrations_rate_limit_ctx_t       *ctx;
     ngx_http_integrations_rate_limit_zone_t      *zone;
     ngx_http_integrations_rate_limit_loc_conf_t  *lcf;
-    ngx_http_integrations_rate_limit_decision_t   d;
 
     if (r != r->main) {
         return NGX_DECLINED;
@@ -239,9 +357,14 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_integrations_rate_limit_module);
 
-    if (ctx) {
+    if (ctx && ctx->decided) {
         /* decided before: this is the phase run again after a delay */
         return NGX_DECLINED;
+    }
+
+    if (ctx && ctx->waiting) {
+        /* an event while Redis decides: it goes on waiting */
+        return NGX_AGAIN;
     }
 
     lcf = ngx_http_get_module_loc_conf(r,
@@ -251,22 +374,22 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_pcalloc(r->pool,
-                      sizeof(ngx_http_integrations_rate_limit_ctx_t));
     if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ctx = ngx_pcalloc(r->pool,
+                          sizeof(ngx_http_integrations_rate_limit_ctx_t));
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_integrations_rate_limit_module);
+
+        ctx->request = r;
+        ctx->verdict = INTEGRATIONS_GCRA_PASSED;
     }
-
-    ngx_http_set_ctx(r, ctx, ngx_http_integrations_rate_limit_module);
-
-    ctx->verdict = INTEGRATIONS_GCRA_PASSED;
 
     limits = lcf->limits.elts;
     last = lcf->limits.nelts - 1;
-    now = ngx_current_msec;
-    delay = 0;
-    shown_limit = NULL;
-    d.result = &result;
+    result = &ctx->ask.result;
 
     /*
      * All limits must pass.  The first pass only checks the limits before
@@ -274,43 +397,89 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
      * others, so that a request rejected by one limit uses up no other.
      * A commit may still reject, if another worker took the last token in
      * between: then the limits committed before it count the request
-     * although it was rejected, which errs on the safe side.
+     * although it was rejected, which errs on the safe side.  A limit of
+     * a scope=cluster zone may have to wait for Redis: the handler then
+     * returns NGX_AGAIN, and the answer runs the phase again, which goes
+     * on where it was (ctx->pass, ctx->n).
      */
 
-    for (pass = 0; pass < 2; pass++) {
+    for ( /* void */ ; ctx->pass < 2; ctx->pass++, ctx->n = 0) {
 
-        for (n = 0; n <= last; n++) {
+        pass = ctx->pass;
+
+        for ( /* void */ ; ctx->n <= last; ctx->n++) {
+
+            n = ctx->n;
 
             if (pass == 1 && n == last) {
                 break;
             }
 
-            rc = ngx_http_integrations_rate_limit_account(r, &limits[n],
+            if (ctx->answered) {
+                ctx->answered = 0;
+                rc = ctx->ask.rc;
+
+            } else {
+                rc = ngx_http_integrations_rate_limit_account(r, ctx,
+                                                 &limits[n],
                                                  pass == 1 || n == last,
-                                                 now, &d);
+                                                 ngx_current_msec);
+            }
+
+            if (rc == NGX_AGAIN) {
+
+                if (!ctx->cleanup) {
+
+                    /* a decision Redis has not answered when the request
+                     * goes is cancelled */
+
+                    cln = ngx_pool_cleanup_add(r->pool, 0);
+                    if (cln == NULL) {
+                        ngx_http_integrations_rate_limit_cleanup(ctx);
+                        ctx->decided = 1;
+                        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                    }
+
+                    cln->handler = ngx_http_integrations_rate_limit_cleanup;
+                    cln->data = ctx;
+                    ctx->cleanup = 1;
+                }
+
+                ctx->waiting = 1;
+                r->write_event_handler = ngx_http_request_empty_handler;
+                return NGX_AGAIN;
+            }
 
             if (rc == NGX_DECLINED) {
                 continue;
             }
 
+            if (rc == NGX_BUSY) {
+                ctx->decided = 1;
+                return ngx_http_integrations_rate_limit_unavailable(r, lcf,
+                                                                  &limits[n]);
+            }
+
             if (rc != NGX_OK) {
+                ctx->decided = 1;
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            if (result.verdict == INTEGRATIONS_GCRA_REJECTED) {
+            if (result->verdict == INTEGRATIONS_GCRA_REJECTED) {
+                ctx->decided = 1;
                 ctx->verdict = INTEGRATIONS_GCRA_REJECTED;
 
                 return ngx_http_integrations_rate_limit_reject(r, lcf,
                                                                &limits[n],
-                                                               &d);
+                                                               &ctx->ask.d);
             }
 
             if (pass == 0 && n != last) {
                 continue;
             }
 
-            if (result.delay > delay) {
-                delay = result.delay;
+            if (result->delay > ctx->delay) {
+                ctx->delay = result->delay;
             }
 
             if (lcf->headers == NGX_HTTP_INTEGRATIONS_RATE_LIMIT_OFF) {
@@ -322,11 +491,16 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
             zone = ((ngx_http_integrations_zone_t *)
                         limits[n].shm_zone->data)->conf;
 
-            integrations_gcra_quota(&d.after, &zone->params, now, 0, &quota);
+            integrations_gcra_quota(&ctx->ask.d.after, ctx->ask.d.params,
+                                    ctx->ask.d.now, 0, &quota);
 
-            if (shown_limit == NULL || quota.remaining < shown.remaining) {
-                shown = quota;
-                shown_limit = &limits[n];
+            (void) zone;
+
+            if (ctx->shown_limit == NULL
+                || quota.remaining < ctx->shown.remaining)
+            {
+                ctx->shown = quota;
+                ctx->shown_limit = &limits[n];
             }
         }
 
@@ -335,22 +509,24 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
         }
     }
 
-    if (shown_limit
-        && ngx_http_integrations_rate_limit_headers(r, lcf, shown_limit,
-                                                    &shown)
+    ctx->decided = 1;
+
+    if (ctx->shown_limit
+        && ngx_http_integrations_rate_limit_headers(r, lcf, ctx->shown_limit,
+                                                    &ctx->shown)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (delay == 0) {
+    if (ctx->delay == 0) {
         return NGX_DECLINED;
     }
 
     ctx->verdict = INTEGRATIONS_GCRA_DELAYED;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "rate_limit: delaying request for %uL ms", delay);
+                   "rate_limit: delaying request for %uL ms", ctx->delay);
 
     if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -360,7 +536,7 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
     r->write_event_handler = ngx_http_integrations_rate_limit_delay;
 
     r->connection->write->delayed = 1;
-    ngx_add_timer(r->connection->write, (ngx_msec_t) delay);
+    ngx_add_timer(r->connection->write, (ngx_msec_t) ctx->delay);
 
     return NGX_AGAIN;
 }
@@ -368,31 +544,107 @@ ngx_http_integrations_rate_limit_handler(ngx_http_request_t *r)
 
 /*
  * Decides one limit for a request: the key is the zone's expression.
- * Returns what ngx_http_integrations_rate_limit_account_key() returns.
+ * NGX_AGAIN: Redis decides, the answer comes to
+ * ngx_http_integrations_rate_limit_answered(); otherwise what
+ * ngx_http_integrations_rate_limit_ask() returns.
  */
 
 static ngx_int_t
 ngx_http_integrations_rate_limit_account(ngx_http_request_t *r,
+    ngx_http_integrations_rate_limit_ctx_t *ctx,
     ngx_http_integrations_rate_limit_t *limit, ngx_uint_t commit,
-    uint64_t now, ngx_http_integrations_rate_limit_decision_t *d)
+    uint64_t now)
 {
-    ngx_str_t                                 key;
     ngx_http_integrations_zone_t             *kz;
+    ngx_http_integrations_rate_limit_ask_t   *ask;
     ngx_http_integrations_rate_limit_zone_t  *zone;
 
     kz = limit->shm_zone->data;
     zone = kz->conf;
+    ask = &ctx->ask;
 
-    if (ngx_http_complex_value(r, &zone->key, &key) != NGX_OK) {
+    if (ngx_http_complex_value(r, &zone->key, &ask->key) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    d->mode = limit->mode;
-    d->commit = commit;
-    d->now = now;
+    ask->shm_zone = limit->shm_zone;
+    ask->log = r->connection->log;
+    ask->done = ngx_http_integrations_rate_limit_answered;
+    ask->data = ctx;
+    ask->d.mode = limit->mode;
+    ask->d.commit = commit;
+    ask->d.now = now;
+    ask->d.result = &ask->result;
 
-    return ngx_http_integrations_rate_limit_decide(limit->shm_zone, &key,
-                                                   r->connection->log, d);
+    return ngx_http_integrations_rate_limit_ask(ask, r->pool);
+}
+
+
+static void
+ngx_http_integrations_rate_limit_answered(
+    ngx_http_integrations_rate_limit_ask_t *ask)
+{
+    ngx_connection_t                        *c;
+    ngx_http_request_t                      *r;
+    ngx_http_integrations_rate_limit_ctx_t  *ctx;
+
+    ctx = ask->data;
+    r = ctx->request;
+    c = r->connection;
+
+    ctx->waiting = 0;
+    ctx->answered = 1;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_integrations_rate_limit_cleanup(void *data)
+{
+    ngx_http_integrations_rate_limit_ctx_t *ctx = data;
+
+    if (ctx->ask.cmd) {
+        ngx_http_integrations_redis_cancel(ctx->ask.cmd);
+        ctx->ask.cmd = NULL;
+    }
+}
+
+
+/* on_error=reject while Redis cannot decide: 503, retry in a second */
+
+static ngx_int_t
+ngx_http_integrations_rate_limit_unavailable(ngx_http_request_t *r,
+    ngx_http_integrations_rate_limit_loc_conf_t *lcf,
+    ngx_http_integrations_rate_limit_t *limit)
+{
+    u_char     buf[NGX_MAX_ERROR_STR], *p;
+    ngx_int_t  rc;
+    ngx_str_t  detail;
+
+    (void) lcf;
+
+    if (ngx_http_integrations_retry_after(r, 1) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_snprintf(buf, sizeof(buf), "rate limit \"%V\" cannot be "
+                     "decided: Redis is unavailable",
+                     &limit->shm_zone->shm.name);
+
+    detail.data = buf;
+    detail.len = p - buf;
+
+    rc = ngx_http_integrations_problem(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                       "rate_limit_unavailable",
+                                       "Rate limit unavailable", &detail);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
 }
 
 
@@ -409,14 +661,279 @@ ngx_http_integrations_rate_limit_account_key(ngx_shm_zone_t *shm_zone,
     ngx_str_t *key, integrations_gcra_mode_e mode, ngx_uint_t commit,
     uint64_t now, ngx_log_t *log, integrations_gcra_result_t *result)
 {
-    ngx_http_integrations_rate_limit_decision_t  d;
+    ngx_int_t                                rc;
+    ngx_http_integrations_rate_limit_ask_t   ask;
 
-    d.mode = mode;
-    d.commit = commit;
-    d.now = now;
-    d.result = result;
+    /* a caller that cannot wait: Redis is not asked */
 
-    return ngx_http_integrations_rate_limit_decide(shm_zone, key, log, &d);
+    ngx_memzero(&ask, sizeof(ngx_http_integrations_rate_limit_ask_t));
+
+    ask.shm_zone = shm_zone;
+    ask.key = *key;
+    ask.log = log;
+    ask.d.mode = mode;
+    ask.d.commit = commit;
+    ask.d.now = now;
+    ask.d.result = result;
+
+    rc = ngx_http_integrations_rate_limit_ask(&ask, NULL);
+
+    return (rc == NGX_BUSY) ? NGX_ERROR : rc;
+}
+
+
+ngx_uint_t
+ngx_http_integrations_rate_limit_remote(ngx_shm_zone_t *shm_zone)
+{
+    ngx_http_integrations_zone_t             *kz;
+    ngx_http_integrations_rate_limit_zone_t  *zone;
+
+    kz = shm_zone->data;
+    zone = kz ? kz->conf : NULL;
+
+    return zone && zone->cluster && zone->sync == 0;
+}
+
+
+ngx_int_t
+ngx_http_integrations_rate_limit_account_async(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *key, ngx_uint_t commit, ngx_pool_t *pool, ngx_log_t *log,
+    ngx_http_integrations_rate_limit_async_t *a)
+{
+    ngx_http_integrations_rate_limit_ask_t  *ask;
+
+    ask = ngx_pcalloc(pool, sizeof(ngx_http_integrations_rate_limit_ask_t));
+    if (ask == NULL) {
+        return NGX_ERROR;
+    }
+
+    ask->shm_zone = shm_zone;
+    ask->key = *key;
+    ask->log = log;
+    ask->done = ngx_http_integrations_rate_limit_async_done;
+    ask->data = a;
+    ask->d.mode = INTEGRATIONS_GCRA_NODELAY;
+    ask->d.commit = commit;
+    ask->d.now = ngx_current_msec;
+    ask->d.result = &a->result;
+
+    a->ask = ask;
+
+    return ngx_http_integrations_rate_limit_ask(ask, pool);
+}
+
+
+void
+ngx_http_integrations_rate_limit_account_cancel(
+    ngx_http_integrations_rate_limit_async_t *a)
+{
+    ngx_http_integrations_rate_limit_ask_t  *ask;
+
+    ask = a->ask;
+
+    if (ask && ask->cmd) {
+        ngx_http_integrations_redis_cancel(ask->cmd);
+        ask->cmd = NULL;
+    }
+}
+
+
+static void
+ngx_http_integrations_rate_limit_async_done(
+    ngx_http_integrations_rate_limit_ask_t *ask)
+{
+    ngx_http_integrations_rate_limit_async_t  *a;
+
+    a = ask->data;
+    a->rc = ask->rc;
+    a->done(a);
+}
+
+
+/*
+ * One decision for ask->key in its zone.  A shared-memory zone, a
+ * scope=cluster zone with sync=, and one whose Redis is down (with
+ * on_error=local) decide here and now: NGX_OK with ask->d filled,
+ * NGX_DECLINED (the key cannot be limited), NGX_ERROR.  A scope=cluster
+ * zone otherwise asks Redis when the caller can wait (a pool is given):
+ * NGX_AGAIN, and ask->done(ask) with ask->rc later.  NGX_BUSY:
+ * on_error=reject and Redis is down.
+ */
+
+static ngx_int_t
+ngx_http_integrations_rate_limit_ask(
+    ngx_http_integrations_rate_limit_ask_t *ask, ngx_pool_t *pool)
+{
+    u_char                                   *p;
+    uint64_t                                  n;
+    ngx_str_t                                 args[6];
+    ngx_http_integrations_zone_t             *kz;
+    ngx_http_integrations_rate_limit_zone_t  *zone;
+
+    kz = ask->shm_zone->data;
+    zone = kz->conf;
+
+    ask->d.params = &zone->params;
+    ask->d.pending = 0;
+    ask->cmd = NULL;
+
+    if (!zone->cluster) {
+        return ngx_http_integrations_rate_limit_decide(ask->shm_zone,
+                                                       &ask->key, ask->log,
+                                                       &ask->d);
+    }
+
+    if (ask->key.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    if (!ngx_http_integrations_redis_up()) {
+        return ngx_http_integrations_rate_limit_fallback(ask);
+    }
+
+    if (zone->sync) {
+        /* decided here on the whole quota; reported at the next sync */
+        ask->d.pending = 1;
+        return ngx_http_integrations_rate_limit_decide(ask->shm_zone,
+                                                       &ask->key, ask->log,
+                                                       &ask->d);
+    }
+
+    if (pool == NULL) {
+        /* a caller that cannot wait gets the node's share */
+        return ngx_http_integrations_rate_limit_fallback(ask);
+    }
+
+    if (ask->key.len > 65535) {
+        return ngx_http_integrations_rate_limit_decide(ask->shm_zone,
+                                                       &ask->key, ask->log,
+                                                       &ask->d);
+    }
+
+    /* EVALSHA sha 1 PREFIX+KEY T TAU OP */
+
+    p = ngx_pnalloc(pool, zone->prefix.len + ask->key.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(p, zone->prefix.data, zone->prefix.len),
+               ask->key.data, ask->key.len);
+
+    n = ask->d.commit ? INTEGRATIONS_GCRA_CLUSTER_TAKE
+                      : INTEGRATIONS_GCRA_CLUSTER_CHECK;
+
+    ngx_str_set(&args[0], "1");
+    args[1].data = p;
+    args[1].len = zone->prefix.len + ask->key.len;
+    args[2] = zone->interval;
+    args[3] = zone->tau;
+    args[4].data = (u_char *) (n ? "1" : "0");
+    args[4].len = 1;
+    ngx_str_set(&args[5], "0");
+
+    ask->cmd = ngx_http_integrations_redis_send(6, args,
+                                    &ngx_http_integrations_rate_limit_script,
+                                    ngx_http_integrations_rate_limit_redis_done,
+                                    ask, ask->log);
+
+    if (ask->cmd == NULL) {
+        return ngx_http_integrations_rate_limit_fallback(ask);
+    }
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_integrations_rate_limit_redis_done(
+    ngx_http_integrations_redis_cmd_t *cmd, integrations_resp_reply_t *reply)
+{
+    ngx_http_integrations_rate_limit_ask_t *ask = cmd->data;
+
+    size_t                                    i;
+    int64_t                                   v[4];
+    uint64_t                                  ahead;
+    const char                               *err;
+    ngx_http_integrations_zone_t             *kz;
+    ngx_http_integrations_rate_limit_zone_t  *zone;
+
+    ask->cmd = NULL;
+
+    kz = ask->shm_zone->data;
+    zone = kz->conf;
+
+    err = "no answer";
+
+    if (reply && reply->v[0].type == INTEGRATIONS_RESP_ARRAY
+        && reply->n == 5)
+    {
+        for (i = 0; i < 4; i++) {
+            if (reply->v[i + 1].type != INTEGRATIONS_RESP_INTEGER) {
+                break;
+            }
+
+            v[i] = reply->v[i + 1].integer;
+        }
+
+        err = (i == 4) ? integrations_gcra_cluster_result(v, 4,
+                                                  &zone->params, ask->d.mode,
+                                                  ask->d.result, &ahead)
+                       : "unexpected answer of the rate limit script";
+
+    } else if (reply) {
+        err = "unexpected answer of the rate limit script";
+    }
+
+    if (err == NULL) {
+        /* what the headers need: the key's TAT, on this node's clock */
+        ask->d.after.tat_ms = ask->d.now + ahead;
+        ask->d.after.tat_frac = 0;
+        ask->d.after.reserved = 0;
+
+        ngx_http_integrations_rate_limit_count(kz, &ask->d);
+
+        ask->rc = NGX_OK;
+
+    } else {
+        if (reply) {
+            ngx_log_error(NGX_LOG_ERR, ask->log, 0,
+                          "rate_limit_zone \"%V\": %s",
+                          &ask->shm_zone->shm.name, err);
+        }
+
+        ask->d.now = ngx_current_msec;
+        ask->rc = ngx_http_integrations_rate_limit_fallback(ask);
+    }
+
+    ask->done(ask);
+}
+
+
+/*
+ * Redis cannot decide: on_error=local decides on the node's share of the
+ * quota (nodes=), on_error=reject refuses (NGX_BUSY).
+ */
+
+static ngx_int_t
+ngx_http_integrations_rate_limit_fallback(
+    ngx_http_integrations_rate_limit_ask_t *ask)
+{
+    ngx_http_integrations_zone_t             *kz;
+    ngx_http_integrations_rate_limit_zone_t  *zone;
+
+    kz = ask->shm_zone->data;
+    zone = kz->conf;
+
+    if (zone->on_error == NGX_HTTP_INTEGRATIONS_RATE_LIMIT_REJECT) {
+        return NGX_BUSY;
+    }
+
+    ask->d.params = &zone->local;
+    ask->d.pending = 0;
+
+    return ngx_http_integrations_rate_limit_decide(ask->shm_zone, &ask->key,
+                                                   ask->log, &ask->d);
 }
 
 
@@ -433,7 +950,6 @@ ngx_http_integrations_rate_limit_decide(ngx_shm_zone_t *shm_zone,
     ngx_http_integrations_zone_t               *kz;
     ngx_http_integrations_zone_op_t             op;
     ngx_http_integrations_rate_limit_zone_t    *zone;
-    ngx_http_integrations_rate_limit_totals_t  *totals;
 
     if (key->len == 0) {
         return NGX_DECLINED;
@@ -450,7 +966,9 @@ ngx_http_integrations_rate_limit_decide(ngx_shm_zone_t *shm_zone,
     kz = shm_zone->data;
     zone = kz->conf;
 
-    d->params = &zone->params;
+    if (d->params == NULL) {
+        d->params = &zone->params;
+    }
 
     ngx_http_integrations_zone_op_init(&op, key,
                            ngx_http_integrations_zone_hash(key->data, key->len),
@@ -465,6 +983,18 @@ ngx_http_integrations_rate_limit_decide(ngx_shm_zone_t *shm_zone,
                       "a key of %uz bytes", &shm_zone->shm.name, key->len);
         return NGX_ERROR;
     }
+
+    ngx_http_integrations_rate_limit_count(kz, d);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_integrations_rate_limit_count(ngx_http_integrations_zone_t *kz,
+    ngx_http_integrations_rate_limit_decision_t *d)
+{
+    ngx_http_integrations_rate_limit_totals_t  *totals;
 
     totals = kz->data;
 
@@ -486,14 +1016,13 @@ ngx_http_integrations_rate_limit_decide(ngx_shm_zone_t *shm_zone,
         }
         break;
     }
-
-    return NGX_OK;
 }
 
 
 /*
  * Decided on d->after, a copy of the key's state (all zero for a key the
- * zone does not hold), which is stored back only with commit.
+ * zone does not hold), which is stored back only with commit.  In a
+ * scope=cluster zone the state is followed by the sync= count.
  */
 
 static ngx_uint_t
@@ -501,6 +1030,8 @@ ngx_http_integrations_rate_limit_apply(ngx_http_integrations_zone_op_t *op,
     void *value)
 {
     ngx_http_integrations_rate_limit_decision_t *d = op->data;
+
+    ngx_http_integrations_rate_limit_cluster_value_t  *cv;
 
     if (value) {
         ngx_memcpy(&d->after, value, sizeof(integrations_gcra_state_t));
@@ -514,6 +1045,13 @@ ngx_http_integrations_rate_limit_apply(ngx_http_integrations_zone_op_t *op,
 
     if (value && d->commit) {
         ngx_memcpy(value, &d->after, sizeof(integrations_gcra_state_t));
+
+        if (d->pending
+            && d->result->verdict != INTEGRATIONS_GCRA_REJECTED)
+        {
+            cv = value;
+            cv->pending++;
+        }
     }
 
     return NGX_HTTP_INTEGRATIONS_ZONE_TOUCH;
@@ -529,6 +1067,239 @@ ngx_http_integrations_rate_limit_idle(ngx_http_integrations_zone_op_t *op,
     ngx_http_integrations_rate_limit_decision_t *d = op->data;
 
     return integrations_gcra_idle(value, d->params, d->now);
+}
+
+
+/*
+ * sync=: worker 0 of each node reports, every interval, the admissions
+ * its node made on each key since the last report (ADD), and takes the
+ * cluster's TAT back into the node's state: a key that other nodes used
+ * is then as far ahead here as in Redis.  Between two reports each node
+ * decides alone on the whole quota, so the cluster admits at most
+ * nodes x rate x sync more than the rate (plus each node's burst).
+ */
+
+typedef struct {
+    ngx_http_integrations_rate_limit_zone_t  *zone;
+    ngx_queue_t                               queue;
+    uint32_t                                  n;
+    size_t                                    len;
+    u_char                                    key[1];
+} ngx_http_integrations_rate_limit_sync_t;
+
+
+typedef struct {
+    ngx_queue_t                               items;
+    ngx_uint_t                                count;
+    ngx_http_integrations_rate_limit_zone_t  *zone;
+} ngx_http_integrations_rate_limit_sync_walk_t;
+
+
+static void
+ngx_http_integrations_rate_limit_sync_handler(ngx_event_t *ev)
+{
+    u_char                                        *p;
+    ngx_str_t                                      args[6];
+    ngx_queue_t                                   *q;
+    ngx_http_integrations_rate_limit_zone_t       *zone;
+    ngx_http_integrations_rate_limit_sync_t       *item;
+    ngx_http_integrations_rate_limit_sync_walk_t   walk;
+    u_char                                         n[NGX_INT32_LEN];
+
+    zone = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    ngx_add_timer(ev, zone->sync);
+
+    if (!ngx_http_integrations_redis_up()) {
+        /* the node decides on its share meanwhile: nothing to report */
+        return;
+    }
+
+    ngx_queue_init(&walk.items);
+    walk.count = 0;
+    walk.zone = zone;
+
+    (void) ngx_http_integrations_zone_walk(zone->shm_zone->data,
+                                  ngx_http_integrations_rate_limit_sync_visit,
+                                  &walk);
+
+    while (!ngx_queue_empty(&walk.items)) {
+        q = ngx_queue_head(&walk.items);
+        ngx_queue_remove(q);
+        item = ngx_queue_data(q, ngx_http_integrations_rate_limit_sync_t,
+                              queue);
+
+        p = ngx_alloc(zone->prefix.len + item->len, ev->log);
+        if (p == NULL) {
+            ngx_free(item);
+            continue;
+        }
+
+        ngx_memcpy(ngx_cpymem(p, zone->prefix.data, zone->prefix.len),
+                   item->key, item->len);
+
+        ngx_str_set(&args[0], "1");
+        args[1].data = p;
+        args[1].len = zone->prefix.len + item->len;
+        args[2] = zone->interval;
+        args[3] = zone->tau;
+        ngx_str_set(&args[4], "2");
+        args[5].data = n;
+        args[5].len = ngx_sprintf(n, "%uD", item->n) - n;
+
+        if (ngx_http_integrations_redis_send(6, args,
+                                   &ngx_http_integrations_rate_limit_script,
+                                   ngx_http_integrations_rate_limit_sync_done,
+                                   item, ev->log)
+            == NULL)
+        {
+            ngx_free(item);
+        }
+
+        /* the command holds its own copy of the arguments */
+        ngx_free(p);
+    }
+}
+
+
+/* under the zone's lock: takes each key's count, leaves it at 0 */
+
+static ngx_int_t
+ngx_http_integrations_rate_limit_sync_visit(void *data, ngx_str_t *key,
+    void *value)
+{
+    ngx_http_integrations_rate_limit_sync_walk_t *walk = data;
+
+    ngx_http_integrations_rate_limit_sync_t           *item;
+    ngx_http_integrations_rate_limit_cluster_value_t  *cv;
+
+    cv = value;
+
+    if (cv->pending == 0) {
+        return NGX_OK;
+    }
+
+    item = ngx_alloc(sizeof(ngx_http_integrations_rate_limit_sync_t)
+                     + key->len, ngx_cycle->log);
+    if (item == NULL) {
+        return NGX_DONE;
+    }
+
+    item->zone = walk->zone;
+    item->n = cv->pending;
+    item->len = key->len;
+    ngx_memcpy(item->key, key->data, key->len);
+
+    cv->pending = 0;
+
+    ngx_queue_insert_tail(&walk->items, &item->queue);
+
+    if (++walk->count == NGX_HTTP_INTEGRATIONS_RATE_LIMIT_SYNC_MAX) {
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_integrations_rate_limit_sync_done(
+    ngx_http_integrations_redis_cmd_t *cmd, integrations_resp_reply_t *reply)
+{
+    ngx_http_integrations_rate_limit_sync_t *item = cmd->data;
+
+    uint64_t                          target;
+    ngx_str_t                         key;
+    ngx_http_integrations_zone_op_t   op;
+
+    if (reply && reply->n == 2 && reply->v[0].type == INTEGRATIONS_RESP_ARRAY
+        && reply->v[1].type == INTEGRATIONS_RESP_INTEGER
+        && reply->v[1].integer >= 0)
+    {
+        /* the cluster's TAT on this node's clock */
+        target = ngx_current_msec + ((uint64_t) reply->v[1].integer + 999)
+                                    / 1000;
+
+        key.data = item->key;
+        key.len = item->len;
+
+        ngx_http_integrations_zone_op_init(&op, &key,
+                           ngx_http_integrations_zone_hash(key.data, key.len),
+                           ngx_http_integrations_rate_limit_sync_apply,
+                           &target, cmd->log);
+
+        (void) ngx_http_integrations_zone_update(item->zone->shm_zone->data,
+                                                 &op);
+    }
+
+    ngx_free(item);
+}
+
+
+static ngx_uint_t
+ngx_http_integrations_rate_limit_sync_apply(ngx_http_integrations_zone_op_t *op,
+    void *value)
+{
+    uint64_t  *target = op->data;
+
+    ngx_http_integrations_rate_limit_cluster_value_t  *cv;
+
+    cv = value;
+
+    if (cv == NULL) {
+        return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
+    }
+
+    if (cv->state.tat_ms < *target) {
+        cv->state.tat_ms = *target;
+        cv->state.tat_frac = 0;
+    }
+
+    return NGX_HTTP_INTEGRATIONS_ZONE_KEEP;
+}
+
+
+static ngx_int_t
+ngx_http_integrations_rate_limit_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                                     i;
+    ngx_http_conf_ctx_t                           *ctx;
+    ngx_http_integrations_zone_t                 **zones;
+    ngx_http_integrations_rate_limit_zone_t       *zone;
+    ngx_http_integrations_rate_limit_main_conf_t  *rmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER || ngx_worker != 0) {
+        return NGX_OK;
+    }
+
+    ctx = (ngx_http_conf_ctx_t *) cycle->conf_ctx[ngx_http_module.index];
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    rmcf = ctx->main_conf[ngx_http_integrations_rate_limit_module.ctx_index];
+    zones = rmcf->list.zones.elts;
+
+    for (i = 0; i < rmcf->list.zones.nelts; i++) {
+        zone = zones[i]->conf;
+
+        if (!zone->cluster || zone->sync == 0) {
+            continue;
+        }
+
+        zone->sync_ev.handler = ngx_http_integrations_rate_limit_sync_handler;
+        zone->sync_ev.data = zone;
+        zone->sync_ev.log = cycle->log;
+        zone->sync_ev.cancelable = 1;
+
+        ngx_add_timer(&zone->sync_ev, zone->sync);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -806,7 +1577,7 @@ ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     ssize_t                                        size;
     uint32_t                                       count, period, burst;
     ngx_int_t                                      n;
-    ngx_str_t                                     *value, name;
+    ngx_str_t                                     *value, name, s, *scope;
     ngx_uint_t                                     i;
     const char                                    *err;
     ngx_http_integrations_zone_t                  *kz;
@@ -837,6 +1608,10 @@ ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     period = 0;
     burst = 0;
     name.len = 0;
+    scope = NULL;
+    zone->sync = NGX_CONF_UNSET_MSEC;
+    zone->on_error = NGX_CONF_UNSET_UINT;
+    zone->nodes = NGX_CONF_UNSET_UINT;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -883,6 +1658,59 @@ ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (ngx_strcmp(value[i].data, "scope=cluster") == 0) {
+            zone->cluster = 1;
+            scope = &value[i];
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "scope=local") == 0) {
+            zone->cluster = 0;
+            scope = &value[i];
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "sync=", 5) == 0) {
+
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            n = ngx_parse_time(&s, 0);
+
+            if (n == NGX_ERROR || n == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid sync value \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            zone->sync = (ngx_msec_t) n;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "on_error=local") == 0) {
+            zone->on_error = NGX_HTTP_INTEGRATIONS_RATE_LIMIT_LOCAL;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "on_error=reject") == 0) {
+            zone->on_error = NGX_HTTP_INTEGRATIONS_RATE_LIMIT_REJECT;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "nodes=", 6) == 0) {
+
+            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+
+            if (n == NGX_ERROR || n == 0 || n > 1000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid nodes value \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            zone->nodes = (ngx_uint_t) n;
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\"", &value[i]);
         return NGX_CONF_ERROR;
@@ -909,9 +1737,18 @@ ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_integrations_rate_limit_cluster_conf(cf, cmd, zone, &name,
+                                                      scope)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     kz = ngx_http_integrations_zone_add(cf, &name, size,
-                                      &ngx_http_integrations_rate_limit_type,
-                                      &ngx_http_integrations_rate_limit_module);
+                              zone->cluster
+                              ? &ngx_http_integrations_rate_limit_cluster_type
+                              : &ngx_http_integrations_rate_limit_type,
+                              &ngx_http_integrations_rate_limit_module);
     if (kz == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -936,6 +1773,96 @@ ngx_http_integrations_rate_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     default:
         return NGX_CONF_ERROR;
     }
+}
+
+
+/*
+ * scope=cluster [sync=TIME] [on_error=local|reject] [nodes=N]: the
+ * parameters after the others are read; on_error=local (the default)
+ * needs nodes=, the share a node falls back to.
+ */
+
+static char *
+ngx_http_integrations_rate_limit_cluster_conf(ngx_conf_t *cf,
+    ngx_command_t *cmd, ngx_http_integrations_rate_limit_zone_t *zone,
+    ngx_str_t *name, ngx_str_t *scope)
+{
+    u_char      *p;
+    uint64_t     t, tau;
+    const char  *err;
+
+    if (!zone->cluster) {
+        if (zone->sync != NGX_CONF_UNSET_MSEC
+            || zone->on_error != NGX_CONF_UNSET_UINT
+            || zone->nodes != NGX_CONF_UNSET_UINT)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" directive: \"sync\", \"on_error\" "
+                               "and \"nodes\" need \"scope=cluster\"",
+                               &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    (void) scope;
+
+    if (zone->sync == NGX_CONF_UNSET_MSEC) {
+        zone->sync = 0;
+    }
+
+    if (zone->on_error == NGX_CONF_UNSET_UINT) {
+        zone->on_error = NGX_HTTP_INTEGRATIONS_RATE_LIMIT_LOCAL;
+    }
+
+    if (zone->nodes == NGX_CONF_UNSET_UINT) {
+
+        if (zone->on_error == NGX_HTTP_INTEGRATIONS_RATE_LIMIT_LOCAL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" directive: \"scope=cluster\" with "
+                               "\"on_error=local\" needs \"nodes=N\", the "
+                               "number of gateways that share the quota",
+                               &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        zone->nodes = 1;
+    }
+
+    err = integrations_gcra_cluster_local(&zone->params,
+                                          (uint32_t) zone->nodes,
+                                          &zone->local);
+    if (err) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s in \"%V\" directive",
+                           err, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the Redis keys: integrations:rl:NAME:KEY */
+
+    zone->prefix.len = sizeof("integrations:rl:") - 1 + name->len + 1;
+    zone->prefix.data = ngx_pnalloc(cf->pool, zone->prefix.len);
+    if (zone->prefix.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(zone->prefix.data, "integrations:rl:%V:", name);
+
+    integrations_gcra_cluster_args(&zone->params, &t, &tau);
+
+    p = ngx_pnalloc(cf->pool, 2 * NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    zone->interval.data = p;
+    zone->interval.len = ngx_sprintf(p, "%uL", t) - p;
+    p += zone->interval.len;
+    zone->tau.data = p;
+    zone->tau.len = ngx_sprintf(p, "%uL", tau) - p;
+
+    return NGX_CONF_OK;
 }
 
 
@@ -1094,8 +2021,11 @@ ngx_http_integrations_rate_limit_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_integrations_rate_limit_init(ngx_conf_t *cf)
 {
+    ngx_uint_t                                     i;
     ngx_http_handler_pt                           *h;
     ngx_http_core_main_conf_t                     *cmcf;
+    ngx_http_integrations_zone_t                 **zones;
+    ngx_http_integrations_rate_limit_zone_t       *zone;
     ngx_http_integrations_rate_limit_main_conf_t  *rmcf;
 
     rmcf = ngx_http_conf_get_module_main_conf(cf,
@@ -1108,6 +2038,30 @@ ngx_http_integrations_rate_limit_init(ngx_conf_t *cf)
     {
         return NGX_ERROR;
     }
+
+    zones = rmcf->list.zones.elts;
+
+    for (i = 0; i < rmcf->list.zones.nelts; i++) {
+        zone = zones[i]->conf;
+
+        if (!zone->cluster) {
+            continue;
+        }
+
+        zone->shm_zone = zones[i]->shm_zone;
+
+        if (!ngx_http_integrations_redis_configured(cf)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "rate_limit_zone \"%V\" is scope=cluster: "
+                               "\"integrations_redis\" is not set",
+                               &zones[i]->shm_zone->shm.name);
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_http_integrations_redis_script_init(
+                                    &ngx_http_integrations_rate_limit_script,
+                                    integrations_gcra_cluster_script);
 
     if (rmcf->list.refs.nelts == 0) {
         return NGX_OK;

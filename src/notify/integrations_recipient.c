@@ -236,7 +236,8 @@ integrations_rcpt_kr(const char *in, size_t len, char *out, size_t size,
                                                    + 2];
     size_t  nd, n;
 
-    *why = "is not a Korean mobile number (010-XXXX-XXXX)";
+    *why = "is not a Korean mobile or safe number (010-XXXX-XXXX, "
+           "0503-XXXX-XXXX)";
 
     if (integrations_rcpt_digits(in, len, d, &nd, &plus) != 0) {
         return -1;
@@ -272,11 +273,21 @@ integrations_rcpt_kr(const char *in, size_t len, char *out, size_t size,
 }
 
 
-/* 010 and 8 digits; 011, 016-019 and 7 or 8 */
+/*
+ * 010 and 8 digits; 011, 016-019 and 7 or 8; and the virtual "safe
+ * numbers" (안심번호) 0502..0508 and 8 digits, which marketplaces such as
+ * Coupang give in place of a buyer's mobile and which take SMS.
+ */
 
 static int
 integrations_rcpt_kr_valid(const char *d, size_t n)
 {
+    if (n == 12 && d[0] == '0' && d[1] == '5' && d[2] == '0'
+        && d[3] >= '2' && d[3] <= '8')
+    {
+        return 1;
+    }
+
     if (n < 10 || n > 11 || d[0] != '0' || d[1] != '1') {
         return 0;
     }
@@ -828,6 +839,13 @@ integrations_rcpt_mask(int kind, const char *r, size_t len, char *out)
 
     case INTEGRATIONS_RCPT_KR_MOBILE:
         if (!integrations_rcpt_kr_valid(r, len)) {
+            break;
+        }
+
+        if (len == 12) {
+            /* a safe number: 0503-****-5464 */
+            n = snprintf(out, INTEGRATIONS_RCPT_MASK, "%.4s-****-%.4s", r,
+                         r + 8);
             break;
         }
 

@@ -41,7 +41,30 @@ typedef struct {
     u_char                               scope[INTEGRATIONS_STORE_HASH_LEN
                                                + 1];
     ngx_str_t                            id;         /* GET */
+    ngx_queue_t                          queue;      /* in a group */
+    ngx_http_request_t                  *request;
+    ngx_http_event_handler_pt            write_handler;
 } ngx_http_integrations_notify_ctx_t;
+
+
+/*
+ * Group commit: the enqueues of one worker that arrive while its commit is
+ * in flight go together in the next transaction, so that a busy worker
+ * waits for the disk once per group, not once per request.
+ */
+typedef struct {
+    ngx_queue_t                          waiting;
+    ngx_uint_t                           inflight;
+    ngx_event_t                          guard;
+} ngx_http_integrations_notify_group_t;
+
+typedef struct {
+    ngx_uint_t                           n;
+    ngx_http_integrations_notify_ctx_t **ctx;
+} ngx_http_integrations_notify_grouped_t;
+
+#define NGX_HTTP_NOTIFY_GROUPS       2        /* commits in flight */
+#define NGX_HTTP_NOTIFY_GROUP_ITEMS  4000
 
 
 /* an enqueue from the C API: its memory */
@@ -65,8 +88,15 @@ static ngx_int_t ngx_http_integrations_notify_items(ngx_pool_t *pool,
     ngx_http_integrations_notify_main_conf_t *nmcf,
     integrations_notify_request_t *req, u_char *scope,
     integrations_store_outbox_item_t **items, size_t *n);
-static void ngx_http_integrations_notify_enqueued(
+static void ngx_http_integrations_notify_group_post(void);
+static void ngx_http_integrations_notify_grouped(
     ngx_http_integrations_store_op_t *op);
+static void ngx_http_integrations_notify_wait(ngx_http_request_t *r);
+static void ngx_http_integrations_notify_group_guard(ngx_event_t *ev);
+static void ngx_http_integrations_notify_answer(ngx_http_request_t *r,
+    ngx_http_integrations_notify_ctx_t *ctx, ngx_int_t ok);
+static void ngx_http_integrations_notify_respond(ngx_http_request_t *r,
+    ngx_http_integrations_notify_ctx_t *ctx);
 static ngx_int_t ngx_http_integrations_notify_get(ngx_http_request_t *r,
     ngx_http_integrations_notify_ctx_t *ctx);
 static void ngx_http_integrations_notify_got(
@@ -239,6 +269,11 @@ ngx_module_t  ngx_http_integrations_notify_module = {
     NGX_MODULE_V1_PADDING
 };
 
+
+static ngx_http_integrations_notify_group_t  ngx_http_notify_group;
+
+/* what the event code's debug lines read an event's data as */
+static ngx_connection_t  ngx_http_notify_group_ident;
 
 static ngx_str_t  ngx_http_integrations_notify_zone_name =
     ngx_string("integrations_notify");
@@ -457,7 +492,6 @@ ngx_http_integrations_notify_body(ngx_http_request_t *r)
     ngx_pool_cleanup_t                        *cln;
     integrations_notify_env_t                  env;
     integrations_notify_problem_t              pb;
-    ngx_http_integrations_store_op_t          *op;
     ngx_http_integrations_notify_ctx_t        *ctx;
     ngx_http_integrations_notify_main_conf_t  *nmcf;
 
@@ -516,25 +550,26 @@ ngx_http_integrations_notify_body(ngx_http_request_t *r)
         return;
     }
 
-    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_OUTBOX_ENQUEUE,
-                                        0);
-    if (op == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+    /*
+     * Held as the store holds a request for its operation (a file read in
+     * a thread): it cannot be freed meanwhile; its body read holds it once.
+     */
+
+    ctx->request = r;
+    ctx->write_handler = r->write_event_handler;
+    r->main->blocked++;
+    r->aio = 1;
+    r->write_event_handler = ngx_http_integrations_notify_wait;
+
+    if (ngx_http_notify_group.waiting.next == NULL) {
+        ngx_queue_init(&ngx_http_notify_group.waiting);
     }
 
-    op->core.in.outbox_enqueue.items = ctx->items;
-    op->core.in.outbox_enqueue.n = ctx->n;
-    op->core.in.outbox_enqueue.results = ctx->results;
-    op->done = ngx_http_integrations_notify_enqueued;
-    op->data = r;
+    ngx_queue_insert_tail(&ngx_http_notify_group.waiting, &ctx->queue);
 
-    if (ngx_http_integrations_store_post(op, r) != NGX_OK) {
-        ngx_http_finalize_request(r,
-                                 ngx_http_integrations_store_unavailable(r));
-        return;
+    if (ngx_http_notify_group.inflight < NGX_HTTP_NOTIFY_GROUPS) {
+        ngx_http_integrations_notify_group_post();
     }
-
     /* the request stays until done(): its body read holds it once */
 }
 
@@ -757,43 +792,239 @@ ngx_http_integrations_notify_items(ngx_pool_t *pool,
 }
 
 
+/* the next group: every request waiting, up to a bound on items */
+
 static void
-ngx_http_integrations_notify_enqueued(ngx_http_integrations_store_op_t *op)
+ngx_http_integrations_notify_group_post(void)
+{
+    size_t                                   n, k, i, off;
+    ngx_queue_t                             *q;
+    ngx_http_integrations_store_op_t        *op;
+    ngx_http_integrations_notify_ctx_t      *ctx;
+    ngx_http_integrations_notify_group_t    *g;
+    ngx_http_integrations_notify_grouped_t  *gr;
+    integrations_store_outbox_item_t        *items;
+
+    g = &ngx_http_notify_group;
+
+    if (ngx_queue_empty(&g->waiting)) {
+        return;
+    }
+
+    n = 0;
+    k = 0;
+
+    for (q = ngx_queue_head(&g->waiting);
+         q != ngx_queue_sentinel(&g->waiting);
+         q = ngx_queue_next(q))
+    {
+        ctx = ngx_queue_data(q, ngx_http_integrations_notify_ctx_t, queue);
+
+        if (k && n + ctx->n > NGX_HTTP_NOTIFY_GROUP_ITEMS) {
+            break;
+        }
+
+        n += ctx->n;
+        k++;
+    }
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_OUTBOX_ENQUEUE,
+                    sizeof(ngx_http_integrations_notify_grouped_t)
+                    + k * sizeof(ngx_http_integrations_notify_ctx_t *)
+                    + n * (sizeof(integrations_store_outbox_item_t)
+                           + sizeof(integrations_store_outbox_result_t))
+                    + 16);
+
+    if (op == NULL) {
+        /* no memory: every waiting request gets a 500 */
+
+        while (!ngx_queue_empty(&g->waiting)) {
+            q = ngx_queue_head(&g->waiting);
+            ngx_queue_remove(q);
+            ctx = ngx_queue_data(q, ngx_http_integrations_notify_ctx_t,
+                                 queue);
+            ngx_http_integrations_notify_answer(ctx->request, ctx,
+                                                NGX_ERROR);
+        }
+
+        return;
+    }
+
+    gr = (ngx_http_integrations_notify_grouped_t *) op->room;
+    gr->n = k;
+    gr->ctx = (ngx_http_integrations_notify_ctx_t **) (gr + 1);
+    items = (integrations_store_outbox_item_t *)
+            ngx_align_ptr((u_char *) (gr->ctx + k), 16);
+
+    op->core.in.outbox_enqueue.items = items;
+    op->core.in.outbox_enqueue.results =
+                             (integrations_store_outbox_result_t *) (items + n);
+    op->core.in.outbox_enqueue.n = n;
+    op->done = ngx_http_integrations_notify_grouped;
+    op->data = gr;
+
+    off = 0;
+
+    for (i = 0; i < k; i++) {
+        q = ngx_queue_head(&g->waiting);
+        ngx_queue_remove(q);
+        ctx = ngx_queue_data(q, ngx_http_integrations_notify_ctx_t, queue);
+
+        gr->ctx[i] = ctx;
+        ngx_memcpy(&items[off], ctx->items,
+                   ctx->n * sizeof(integrations_store_outbox_item_t));
+        off += ctx->n;
+    }
+
+    if (ngx_http_integrations_store_post(op, NULL) != NGX_OK) {
+        /* the op is freed: the store is down, 503 for each */
+
+        for (i = 0; i < k; i++) {
+            ngx_http_integrations_notify_answer(gr->ctx[i]->request,
+                                                gr->ctx[i], NGX_DECLINED);
+        }
+
+        return;
+    }
+
+    g->inflight++;
+
+    if (!g->guard.timer_set) {
+        g->guard.handler = ngx_http_integrations_notify_group_guard;
+        g->guard.log = ngx_cycle->log;
+        ngx_http_notify_group_ident.fd = (ngx_socket_t) -1;
+        g->guard.data = &ngx_http_notify_group_ident;
+        ngx_add_timer(&g->guard, 600000);
+    }
+}
+
+
+static void
+ngx_http_integrations_notify_grouped(ngx_http_integrations_store_op_t *op)
+{
+    size_t                                   i, off;
+    ngx_int_t                                ok;
+    ngx_http_integrations_notify_ctx_t      *ctx;
+    ngx_http_integrations_notify_group_t    *g;
+    ngx_http_integrations_notify_grouped_t  *gr;
+
+    g = &ngx_http_notify_group;
+    gr = op->data;
+    g->inflight--;
+
+    ok = (op->core.rc == INTEGRATIONS_STORE_OK) ? NGX_OK : NGX_DECLINED;
+    off = 0;
+
+    for (i = 0; i < gr->n; i++) {
+        ctx = gr->ctx[i];
+        ngx_memcpy(ctx->results, op->core.in.outbox_enqueue.results + off,
+                   ctx->n * sizeof(integrations_store_outbox_result_t));
+        off += ctx->n;
+
+        ngx_http_integrations_notify_answer(ctx->request, ctx, ok);
+    }
+
+    if (!ngx_queue_empty(&g->waiting)) {
+        ngx_http_integrations_notify_group_post();
+    }
+
+    if (g->inflight == 0 && ngx_queue_empty(&g->waiting)
+        && g->guard.timer_set)
+    {
+        ngx_del_timer(&g->guard);
+    }
+}
+
+
+static void
+ngx_http_integrations_notify_wait(ngx_http_request_t *r)
+{
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "notify: waiting for the outbox");
+}
+
+
+/* a worker that exits waits for its enqueues (a non-cancelable timer) */
+
+static void
+ngx_http_integrations_notify_group_guard(ngx_event_t *ev)
+{
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                  "notify: enqueues still in flight after 10 minutes");
+}
+
+
+/*
+ * One request's answer (ok: NGX_OK committed, NGX_DECLINED the store
+ * said no, NGX_ERROR no memory), after its hold is released.  A request
+ * whose client went away meanwhile is finalized by the handler nginx left
+ * in its place, after its notifications are counted: they were accepted.
+ */
+
+static void
+ngx_http_integrations_notify_answer(ngx_http_request_t *r,
+    ngx_http_integrations_notify_ctx_t *ctx, ngx_int_t ok)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    if (r->write_event_handler != ngx_http_integrations_notify_wait) {
+        if (ok == NGX_OK) {
+            ngx_http_integrations_notify_counted(
+                    ngx_http_get_module_main_conf(r,
+                                       ngx_http_integrations_notify_module),
+                    ctx->items, ctx->results, ctx->n);
+        }
+
+        r->write_event_handler(r);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
+    r->write_event_handler = ctx->write_handler;
+
+    if (ok == NGX_DECLINED) {
+        ngx_http_finalize_request(r,
+                                 ngx_http_integrations_store_unavailable(r));
+
+    } else if (ok != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+
+    } else {
+        ngx_http_integrations_notify_respond(r, ctx);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_integrations_notify_respond(ngx_http_request_t *r,
+    ngx_http_integrations_notify_ctx_t *ctx)
 {
     char                                      *json;
     size_t                                     i, len;
     ngx_int_t                                  rc;
     ngx_str_t                                  d;
     ngx_table_elt_t                           *h;
-    ngx_http_request_t                        *r;
     integrations_notify_gen_t                  j;
     integrations_store_outbox_result_t        *res;
-    ngx_http_integrations_notify_ctx_t        *ctx;
     ngx_http_integrations_notify_main_conf_t  *nmcf;
 
-    r = op->data;
-    ctx = ngx_http_get_module_ctx(r, ngx_http_integrations_notify_module);
     nmcf = ngx_http_get_module_main_conf(r,
                                          ngx_http_integrations_notify_module);
 
-    if (op->core.rc != INTEGRATIONS_STORE_OK) {
-        if (!op->abandoned) {
-            ngx_http_finalize_request(r,
-                                 ngx_http_integrations_store_unavailable(r));
-        }
-
-        return;
-    }
-
-    /* durable now, whatever becomes of the client */
+    /* durable now */
 
     ngx_http_integrations_notify_counted(nmcf, ctx->items, ctx->results,
                                          ctx->n);
     ngx_http_integrations_notify_sender_kick();
-
-    if (op->abandoned) {
-        return;
-    }
 
     res = ctx->results;
 

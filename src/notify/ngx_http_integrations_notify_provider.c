@@ -1242,6 +1242,7 @@ ngx_http_integrations_np_build(ngx_http_integrations_np_send_t *s,
         p = ngx_cpymem(p, m->to.data, m->to.len);
         *p = '>';
 
+        ngx_str_set(&req->method, "SMTP");   /* for the log line */
         req->smtp.starttls = c->starttls ? 1 : 0;
         req->username = c->user;
         req->password = c->pass;
@@ -1315,6 +1316,18 @@ ngx_http_integrations_np_answer(ngx_http_integrations_outbound_req_t *req)
     s = req->data;
     s->req = NULL;
     res = &s->outcome.result;
+
+    if (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_REFUSED) {
+
+        /* a scope=cluster rate_limit refused it after asking Redis */
+
+        ngx_http_integrations_np_refuse(s, INTEGRATIONS_NOTIFY_RETRYABLE,
+                                        (req->refused == NGX_DECLINED)
+                                        ? "circuit_open" : "rate_limited",
+                                        "refused by the provider's limits",
+                                        req->refused_wait);
+        return;
+    }
 
     ngx_http_integrations_np_response(req, &r);
 
@@ -1401,7 +1414,10 @@ ngx_http_integrations_np_response(ngx_http_integrations_outbound_req_t *req,
 
     if (req->error != NGX_HTTP_INTEGRATIONS_OUTBOUND_OK) {
         r->status = 0;
-        r->transport = (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_CONNECT)
+        /* nothing left before the connect (or SMTP's handshake) was done */
+
+        r->transport = (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_CONNECT
+                        || !req->started)
                        ? INTEGRATIONS_NOTIFY_T_CONNECT
                        : (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_TIMEOUT)
                          ? INTEGRATIONS_NOTIFY_T_TIMEOUT
@@ -1741,7 +1757,7 @@ ngx_http_integrations_np_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     size_t                                     olen;
     ngx_int_t                                  rc, n, type;
     ngx_str_t                                 *value, v, key_file, name;
-    ngx_str_t                                 *field, charset, starttls;
+    ngx_str_t                                 *field;
     ngx_uint_t                                 i, breaker_params;
     ngx_msec_t                                 ms;
     const char                                *err, *why;
@@ -1837,28 +1853,28 @@ ngx_http_integrations_np_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     p->type_name.data = (u_char *) ngx_http_integrations_np_type_names[type];
     p->type_name.len = ngx_strlen(p->type_name.data);
 
+#define NGX_HTTP_NP_CH(t)                                                      \
+    NGX_HTTP_INTEGRATIONS_NOTIFY_CH(INTEGRATIONS_NOTIFY_##t)
+
     switch (p->type) {
     case NGX_HTTP_INTEGRATIONS_NOTIFY_SMTP:
     case NGX_HTTP_INTEGRATIONS_NOTIFY_SENDGRID:
-        p->channels = NGX_HTTP_INTEGRATIONS_NOTIFY_CH(INTEGRATIONS_NOTIFY_EMAIL);
+        p->channels = NGX_HTTP_NP_CH(EMAIL);
         break;
     case NGX_HTTP_INTEGRATIONS_NOTIFY_TWILIO:
-        p->channels = NGX_HTTP_INTEGRATIONS_NOTIFY_CH(INTEGRATIONS_NOTIFY_SMS);
+        p->channels = NGX_HTTP_NP_CH(SMS);
         break;
     case NGX_HTTP_INTEGRATIONS_NOTIFY_SOLAPI:
-        p->channels = NGX_HTTP_INTEGRATIONS_NOTIFY_CH(INTEGRATIONS_NOTIFY_SMS)
-                 | NGX_HTTP_INTEGRATIONS_NOTIFY_CH(INTEGRATIONS_NOTIFY_ALIMTALK);
+        p->channels = NGX_HTTP_NP_CH(SMS) | NGX_HTTP_NP_CH(ALIMTALK);
         break;
     case NGX_HTTP_INTEGRATIONS_NOTIFY_FCM:
-        p->channels = NGX_HTTP_INTEGRATIONS_NOTIFY_CH(INTEGRATIONS_NOTIFY_PUSH);
+        p->channels = NGX_HTTP_NP_CH(PUSH);
         break;
     default:
-        p->channels = NGX_HTTP_INTEGRATIONS_NOTIFY_CH(INTEGRATIONS_NOTIFY_SLACK);
+        p->channels = NGX_HTTP_NP_CH(SLACK);
     }
 
     ngx_str_null(&key_file);
-    ngx_str_null(&charset);
-    ngx_str_null(&starttls);
     breaker_params = 0;
 
     for (n = 2; n < (ngx_int_t) cf->args->nelts; n++) {

@@ -134,6 +134,9 @@ static void ngx_http_integrations_outbound_release(
 static void ngx_http_integrations_outbound_log(
     ngx_http_integrations_outbound_req_t *req);
 static void ngx_http_integrations_outbound_cleanup(void *data);
+static ngx_int_t ngx_http_integrations_outbound_wait(
+    ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_integrations_outbound_wait_cleanup(void *data);
 static size_t ngx_http_integrations_outbound_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
 static size_t ngx_http_integrations_outbound_read(char *ptr, size_t size,
@@ -234,7 +237,12 @@ ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
 
         rc = ngx_http_integrations_outbound_limits_admit(req->limits, req,
                                                          &wait);
+        if (rc == NGX_AGAIN) {
+            return ngx_http_integrations_outbound_wait(req);
+        }
+
         if (rc != NGX_OK) {
+            req->refused = rc;
             req->refused_wait = (ngx_msec_t) wait;
 
             if (retry_after) {
@@ -246,6 +254,11 @@ ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
 
     } else if (ngx_http_integrations_outbound_hooks.admit) {
         rc = ngx_http_integrations_outbound_hooks.admit(req, retry_after);
+
+        if (rc == NGX_AGAIN) {
+            return ngx_http_integrations_outbound_wait(req);
+        }
+
         if (rc != NGX_OK) {
             return rc;
         }
@@ -258,6 +271,79 @@ ngx_http_integrations_outbound_call(ngx_http_integrations_outbound_req_t *req,
     }
 
     return rc;
+}
+
+
+/*
+ * admit() waits: the call is started, or refused, when it answers; a
+ * client that goes meanwhile makes the pool cleanup stop the wait.
+ */
+
+static ngx_int_t
+ngx_http_integrations_outbound_wait(ngx_http_integrations_outbound_req_t *req)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    req->admitting = 1;
+
+    if (req->request) {
+        cln = ngx_pool_cleanup_add(req->request->pool, 0);
+        if (cln == NULL) {
+            ngx_http_integrations_outbound_cancel(req);
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_integrations_outbound_wait_cleanup;
+        cln->data = req;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_integrations_outbound_wait_cleanup(void *data)
+{
+    ngx_http_integrations_outbound_req_t  *req = data;
+
+    if (req->admitting) {
+        req->admitting = 0;
+        ngx_http_integrations_outbound_unadmit(req);
+    }
+}
+
+
+void
+ngx_http_integrations_outbound_admitted(
+    ngx_http_integrations_outbound_req_t *req, ngx_int_t rc, ngx_msec_t wait)
+{
+    if (!req->admitting) {
+        return;
+    }
+
+    req->admitting = 0;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_integrations_outbound_start(req);
+
+        if (rc == NGX_OK) {
+            return;
+        }
+
+        ngx_http_integrations_outbound_unadmit(req);
+
+        req->error = NGX_HTTP_INTEGRATIONS_OUTBOUND_ERROR;
+        ngx_str_set(&req->error_text, "the call could not be started");
+
+    } else {
+        req->error = NGX_HTTP_INTEGRATIONS_OUTBOUND_REFUSED;
+        req->refused = rc;
+        req->refused_wait = wait;
+        ngx_str_set(&req->error_text, "refused by its limits");
+    }
+
+    req->status = 0;
+    req->done(req);
 }
 
 
@@ -479,6 +565,12 @@ failed:
 void
 ngx_http_integrations_outbound_cancel(ngx_http_integrations_outbound_req_t *req)
 {
+    if (req->admitting) {
+        req->admitting = 0;
+        ngx_http_integrations_outbound_unadmit(req);
+        return;
+    }
+
     if (!req->active) {
         return;
     }
@@ -1060,11 +1152,18 @@ static void
 ngx_http_integrations_outbound_finish(
     ngx_http_integrations_outbound_req_t *req, CURLcode code)
 {
-    long     status;
-    u_char  *p;
+    long        status, sent;
+    u_char     *p;
+    curl_off_t  pretransfer;
 
     status = 0;
     curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+
+    pretransfer = 0;
+    sent = 0;
+    curl_easy_getinfo(req->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+    curl_easy_getinfo(req->easy, CURLINFO_REQUEST_SIZE, &sent);
+    req->started = (pretransfer > 0 || sent > 0);
 
     req->status = (code == CURLE_OK) ? (ngx_uint_t) status : 0;
     req->duration = ngx_current_msec - req->start;

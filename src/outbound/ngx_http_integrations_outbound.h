@@ -44,7 +44,9 @@ typedef enum {
     NGX_HTTP_INTEGRATIONS_OUTBOUND_CONNECT,    /* resolve/connect/TLS failed */
     NGX_HTTP_INTEGRATIONS_OUTBOUND_TIMEOUT,    /* connect or total timeout */
     NGX_HTTP_INTEGRATIONS_OUTBOUND_TOO_LARGE,  /* response over max_response */
-    NGX_HTTP_INTEGRATIONS_OUTBOUND_ERROR       /* anything else */
+    NGX_HTTP_INTEGRATIONS_OUTBOUND_ERROR,      /* anything else */
+    NGX_HTTP_INTEGRATIONS_OUTBOUND_REFUSED     /* admit() refused it after
+                                                  waiting: req->refused */
 } ngx_http_integrations_outbound_error_e;
 
 
@@ -104,12 +106,25 @@ struct ngx_http_integrations_outbound_req_s {
     ngx_http_integrations_outbound_error_e    error;
     ngx_str_t                                 error_text;  /* curl's */
     ngx_msec_t                                duration;
+    unsigned                                  started:1;  /* the connect
+                                                    (for SMTP the whole
+                                                    handshake) was done and
+                                                    the request may have
+                                                    left: a failure is
+                                                    ambiguous */
 
     /* the admit hook's state, for record() or release() */
     void                                     *admission;
-    ngx_msec_t                                refused_wait;  /* NGX_BUSY,
-                                                    NGX_DECLINED with limits:
-                                                    the wait in ms */
+    void                                     *admission_wait;  /* while
+                                                   admit() waits */
+
+    /*
+     * A refusal by the limits: NGX_BUSY (over the rate) or NGX_DECLINED
+     * (breaker open), given at once by ngx_http_integrations_outbound_call()
+     * or, after a wait, to done() as error REFUSED; and its wait in ms.
+     */
+    ngx_int_t                                 refused;
+    ngx_msec_t                                refused_wait;
 
     /* private */
     void                                     *easy;
@@ -126,6 +141,7 @@ struct ngx_http_integrations_outbound_req_s {
     size_t                                    hsize;
     char                                     *errbuf;
     unsigned                                  active:1;
+    unsigned                                  admitting:1;
 };
 
 
@@ -136,7 +152,13 @@ struct ngx_http_integrations_outbound_req_s {
  * admit() runs before a call is started: NGX_OK lets it go; NGX_BUSY
  * (limited) or NGX_DECLINED (breaker open) refuses it, and
  * ngx_http_integrations_outbound_call() returns that code at once, with
- * *retry_after set, without calling done().
+ * *retry_after set, without calling done().  NGX_AGAIN: it waits (a
+ * scope=cluster rate limit asks Redis) and calls
+ * ngx_http_integrations_outbound_admitted() later; the call then returns
+ * NGX_OK, and a refusal comes to done() as error REFUSED with
+ * req->refused and req->refused_wait.  The same holds for req->limits
+ * (ngx_http_integrations_outbound_limits.h).  release() is called for a call
+ * cancelled while admit() waits (it must stop waiting).
  * available() asks, without side effects, whether the provider's breaker
  * would admit a call now: provider selection skips those that would not.
  * record() sees every finished call (req->status, req->error) and feeds
@@ -166,6 +188,13 @@ extern ngx_http_integrations_outbound_hooks_t
  */
 ngx_int_t ngx_http_integrations_outbound_call(
     ngx_http_integrations_outbound_req_t *req, time_t *retry_after);
+
+/*
+ * admit()'s late answer: NGX_OK starts the call; NGX_BUSY or NGX_DECLINED
+ * (with the wait in ms) comes to done() as error REFUSED
+ */
+void ngx_http_integrations_outbound_admitted(
+    ngx_http_integrations_outbound_req_t *req, ngx_int_t rc, ngx_msec_t wait);
 
 /* Cancels a call in flight; done() is not called.  Idempotent. */
 void ngx_http_integrations_outbound_cancel(

@@ -14,6 +14,28 @@
 #include "ngx_http_integrations_rate_limit.h"
 
 
+/* a call waiting for Redis's decision */
+typedef struct {
+    ngx_http_integrations_rate_limit_async_t   async;
+    ngx_http_integrations_outbound_limits_t   *limits;
+    ngx_http_integrations_outbound_req_t      *req;
+} ngx_http_integrations_outbound_limits_wait_t;
+
+
+static ngx_int_t ngx_http_integrations_outbound_limits_breaker(
+    ngx_http_integrations_outbound_limits_t *l,
+    ngx_http_integrations_outbound_req_t *req, uint64_t *wait);
+static ngx_int_t ngx_http_integrations_outbound_limits_cluster(
+    ngx_http_integrations_outbound_limits_t *l,
+    ngx_http_integrations_outbound_req_t *req, uint64_t *wait);
+static void ngx_http_integrations_outbound_limits_decided(
+    ngx_http_integrations_rate_limit_async_t *a);
+static ngx_int_t ngx_http_integrations_outbound_limits_answer(
+    ngx_http_integrations_outbound_limits_t *l,
+    ngx_http_integrations_outbound_req_t *req, ngx_int_t rc,
+    integrations_gcra_result_t *res, uint64_t *wait);
+
+
 /*
  * Over the rate a call is refused, never delayed: the caller says when
  * to come back (a client's 429, a notification's next attempt).
@@ -24,14 +46,18 @@ ngx_http_integrations_outbound_limits_admit(
     ngx_http_integrations_outbound_limits_t *l,
     ngx_http_integrations_outbound_req_t *req, uint64_t *wait)
 {
-    uint64_t                                         now;
-    ngx_int_t                                        rc;
-    integrations_gcra_result_t                       res;
-    integrations_breaker_verdict_e                   v;
-    ngx_http_integrations_circuit_breaker_ticket_t  *t;
+    uint64_t                    now;
+    ngx_int_t                   rc;
+    integrations_gcra_result_t  res;
 
     now = ngx_current_msec;
     *wait = 0;
+
+    if (l->rate_limit
+        && ngx_http_integrations_rate_limit_remote(l->rate_limit))
+    {
+        return ngx_http_integrations_outbound_limits_cluster(l, req, wait);
+    }
 
     if (l->rate_limit) {
         rc = ngx_http_integrations_rate_limit_account_key(l->rate_limit,
@@ -45,28 +71,9 @@ ngx_http_integrations_outbound_limits_admit(
         }
     }
 
-    if (l->breaker) {
-        t = ngx_pcalloc(req->pool,
-                       sizeof(ngx_http_integrations_circuit_breaker_ticket_t));
-        if (t == NULL) {
-            return NGX_ERROR;
-        }
-
-        v = ngx_http_integrations_circuit_breaker_acquire_key(l->breaker,
-                                                     &l->breaker_conf,
-                                                     &l->name, now, req->log,
-                                                     t, wait);
-
-        if (v == INTEGRATIONS_BREAKER_REJECT) {
-            ngx_log_error(NGX_LOG_INFO, req->log, 0,
-                          "%s: %V call refused, its circuit breaker "
-                          "is %s", l->who, &l->name,
-                          integrations_breaker_state_str(t->state));
-
-            return NGX_DECLINED;
-        }
-
-        req->admission = t;
+    rc = ngx_http_integrations_outbound_limits_breaker(l, req, wait);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     if (l->rate_limit) {
@@ -95,6 +102,161 @@ limited:
                   "%s: %V call refused by rate_limit_zone \"%V\", "
                   "retry in %uL ms", l->who, &l->name,
                   &l->rate_limit->shm.name, *wait);
+
+    return NGX_BUSY;
+}
+
+
+/* the breaker's ticket in req->admission, or NGX_DECLINED: it is open */
+
+static ngx_int_t
+ngx_http_integrations_outbound_limits_breaker(
+    ngx_http_integrations_outbound_limits_t *l,
+    ngx_http_integrations_outbound_req_t *req, uint64_t *wait)
+{
+    integrations_breaker_verdict_e                   v;
+    ngx_http_integrations_circuit_breaker_ticket_t  *t;
+
+    if (l->breaker == NULL) {
+        return NGX_OK;
+    }
+
+    t = ngx_pcalloc(req->pool,
+                    sizeof(ngx_http_integrations_circuit_breaker_ticket_t));
+    if (t == NULL) {
+        return NGX_ERROR;
+    }
+
+    v = ngx_http_integrations_circuit_breaker_acquire_key(l->breaker,
+                                                          &l->breaker_conf,
+                                                          &l->name,
+                                                          ngx_current_msec,
+                                                          req->log, t, wait);
+
+    if (v == INTEGRATIONS_BREAKER_REJECT) {
+        ngx_log_error(NGX_LOG_INFO, req->log, 0,
+                      "%s: %V call refused, its circuit breaker is %s",
+                      l->who, &l->name,
+                      integrations_breaker_state_str(t->state));
+
+        return NGX_DECLINED;
+    }
+
+    req->admission = t;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A scope=cluster zone decided by Redis, one round trip: the breaker
+ * first (here, at once), then one TAKE on Redis; a call the limit refuses
+ * gives its breaker slot back, so it uses up neither.  NGX_AGAIN: the
+ * answer comes to ngx_http_integrations_outbound_admitted().
+ */
+
+static ngx_int_t
+ngx_http_integrations_outbound_limits_cluster(
+    ngx_http_integrations_outbound_limits_t *l,
+    ngx_http_integrations_outbound_req_t *req, uint64_t *wait)
+{
+    ngx_int_t                                      rc;
+    ngx_http_integrations_rate_limit_async_t      *a;
+    ngx_http_integrations_outbound_limits_wait_t  *w;
+
+    rc = ngx_http_integrations_outbound_limits_breaker(l, req, wait);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    w = ngx_pcalloc(req->pool,
+                    sizeof(ngx_http_integrations_outbound_limits_wait_t));
+    if (w == NULL) {
+        ngx_http_integrations_outbound_limits_release(req);
+        req->admission = NULL;
+        return NGX_ERROR;
+    }
+
+    w->limits = l;
+    w->req = req;
+
+    a = &w->async;
+    a->done = ngx_http_integrations_outbound_limits_decided;
+    a->data = w;
+
+    rc = ngx_http_integrations_rate_limit_account_async(l->rate_limit,
+                                                        &l->name, 1,
+                                                        req->pool, req->log,
+                                                        a);
+
+    if (rc == NGX_AGAIN) {
+        req->admission_wait = a;
+        return NGX_AGAIN;
+    }
+
+    rc = ngx_http_integrations_outbound_limits_answer(l, req, rc, &a->result,
+                                                      wait);
+    if (rc != NGX_OK) {
+        ngx_http_integrations_outbound_limits_release(req);
+        req->admission = NULL;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_integrations_outbound_limits_decided(
+    ngx_http_integrations_rate_limit_async_t *a)
+{
+    uint64_t                                       wait;
+    ngx_int_t                                      rc;
+    ngx_http_integrations_outbound_req_t          *req;
+    ngx_http_integrations_outbound_limits_wait_t  *w;
+
+    w = a->data;
+    req = w->req;
+    req->admission_wait = NULL;
+    wait = 0;
+
+    rc = ngx_http_integrations_outbound_limits_answer(w->limits, req, a->rc,
+                                                      &a->result, &wait);
+    if (rc != NGX_OK) {
+        ngx_http_integrations_outbound_limits_release(req);
+        req->admission = NULL;
+    }
+
+    ngx_http_integrations_outbound_admitted(req, rc, (ngx_msec_t) wait);
+}
+
+
+/* NGX_OK, or NGX_BUSY: over the rate, or Redis down with on_error=reject */
+
+static ngx_int_t
+ngx_http_integrations_outbound_limits_answer(
+    ngx_http_integrations_outbound_limits_t *l,
+    ngx_http_integrations_outbound_req_t *req, ngx_int_t rc,
+    integrations_gcra_result_t *res, uint64_t *wait)
+{
+    if (rc == NGX_BUSY) {
+        ngx_log_error(NGX_LOG_INFO, req->log, 0,
+                      "%s: %V call refused: rate_limit_zone \"%V\" "
+                      "cannot be decided, Redis is down", l->who, &l->name,
+                      &l->rate_limit->shm.name);
+        *wait = 1000;
+        return NGX_BUSY;
+    }
+
+    if (rc != NGX_OK || res->verdict != INTEGRATIONS_GCRA_REJECTED) {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, req->log, 0,
+                  "%s: %V call refused by rate_limit_zone \"%V\", "
+                  "retry in %uL ms", l->who, &l->name,
+                  &l->rate_limit->shm.name, res->retry_after);
+
+    *wait = res->retry_after;
 
     return NGX_BUSY;
 }
@@ -166,6 +328,12 @@ void
 ngx_http_integrations_outbound_limits_release(
     ngx_http_integrations_outbound_req_t *req)
 {
+    if (req->admission_wait) {
+        /* cancelled while Redis decides */
+        ngx_http_integrations_rate_limit_account_cancel(req->admission_wait);
+        req->admission_wait = NULL;
+    }
+
     if (req->admission == NULL) {
         return;
     }

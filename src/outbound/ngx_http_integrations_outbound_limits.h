@@ -34,8 +34,11 @@ struct ngx_http_integrations_outbound_limits_s {
  * The limiter is asked without committing, then the breaker, then the
  * limiter commits: a call the breaker refuses uses up none of the rate.
  * NGX_OK: admitted (req->admission holds the breaker's ticket); NGX_BUSY:
- * over the rate; NGX_DECLINED: the breaker is open; NGX_ERROR.  *wait is
- * the refusal's wait in ms.
+ * over the rate (or Redis down under on_error=reject); NGX_DECLINED: the
+ * breaker is open; NGX_ERROR.  *wait is the refusal's wait in ms.
+ * NGX_AGAIN: a scope=cluster zone asks Redis (the breaker has already
+ * admitted), and ngx_http_integrations_outbound_admitted() gets the
+ * answer; release() stops the wait.
  */
 ngx_int_t ngx_http_integrations_outbound_limits_admit(
     ngx_http_integrations_outbound_limits_t *l,

@@ -1996,6 +1996,12 @@ ngx_http_integrations_pay_unavailable(ngx_http_request_t *r,
     ngx_int_t   n;
     ngx_uint_t  status;
 
+    if (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_REFUSED) {
+        /* refused by its limits after waiting for Redis */
+        return ngx_http_integrations_pay_refused(r, req->refused,
+                                 (time_t) ((req->refused_wait + 999) / 1000));
+    }
+
     retry = NGX_HTTP_PAY_RETRY_AFTER;
 
     if (ngx_http_integrations_outbound_header(req, "Retry-After", &v)

@@ -734,8 +734,20 @@ typedef struct {
  * first; a box already there (another window, another node, a restart)
  * changes nothing and out.ingest.inserted is 0: each box is processed
  * once.  The hook (the outbox insert) runs only for a new box.
+ *
+ * A batch: with nboxes > 0 the op's own fields are ignored and each of
+ * boxes[] is ingested as above, all in one transaction (one durable
+ * commit for them all); inserted[i] (the caller's array) says whether
+ * boxes[i] was new, out.ingest.inserted how many were.  A failure rolls
+ * the whole batch back.
  */
-typedef struct {
+typedef struct integrations_store_order_ingest_s
+    integrations_store_order_ingest_t;
+
+struct integrations_store_order_ingest_s {
+    const integrations_store_order_ingest_t  *boxes;
+    size_t                            nboxes;
+    int                              *inserted;
     integrations_store_bytes_t        vendor_id;
     integrations_store_bytes_t        shipment_box_id;
     integrations_store_bytes_t        order_id;
@@ -759,7 +771,7 @@ typedef struct {
     size_t                            nunits;
     integrations_store_tx_hook_pt     hook;
     void                             *hook_data;
-} integrations_store_order_ingest_t;
+};
 
 typedef struct {
     int                               inserted;

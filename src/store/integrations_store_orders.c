@@ -31,6 +31,10 @@
 static integrations_store_rc_e integrations_store_orders_ingest(
     const integrations_store_driver_t *d, integrations_store_conn_t *c,
     integrations_store_op_t *op);
+static integrations_store_rc_e integrations_store_orders_ingest_one(
+    const integrations_store_driver_t *d, integrations_store_conn_t *c,
+    integrations_store_op_t *op, const integrations_store_order_ingest_t *in,
+    int *inserted);
 static integrations_store_rc_e integrations_store_orders_due(
     const integrations_store_driver_t *d, integrations_store_conn_t *c,
     integrations_store_op_t *op);
@@ -188,14 +192,10 @@ static integrations_store_rc_e
 integrations_store_orders_ingest(const integrations_store_driver_t *d,
     integrations_store_conn_t *c, integrations_store_op_t *op)
 {
-    int                                      found;
-    size_t                                   i;
-    integrations_store_tx_t                  tx;
-    integrations_store_rc_e                  rc;
-    integrations_store_val_t                 p[19], row[1];
-    const integrations_store_order_unit_t   *u;
-    const integrations_store_order_item_t   *it;
-    integrations_store_order_ingest_t       *in;
+    int                                 inserted;
+    size_t                              i, n;
+    integrations_store_rc_e             rc;
+    integrations_store_order_ingest_t  *in;
 
     in = &op->in.ingest;
     op->out.ingest.inserted = 0;
@@ -205,6 +205,70 @@ integrations_store_orders_ingest(const integrations_store_driver_t *d,
         return rc;
     }
 
+    n = 0;
+
+    if (in->nboxes == 0) {
+        rc = integrations_store_orders_ingest_one(d, c, op, in, &inserted);
+        n = (size_t) inserted;
+
+    } else {
+        for (i = 0; i < in->nboxes; i++) {
+            rc = integrations_store_orders_ingest_one(d, c, op,
+                                                      &in->boxes[i],
+                                                      &inserted);
+            if (rc != INTEGRATIONS_STORE_OK) {
+                break;
+            }
+
+            if (in->inserted) {
+                in->inserted[i] = inserted;
+            }
+
+            n += (size_t) inserted;
+        }
+    }
+
+    if (rc != INTEGRATIONS_STORE_OK) {
+        (void) d->end(c, 0, op->deadline, NULL, 0);
+
+        for (i = 0; in->inserted && i < in->nboxes; i++) {
+            in->inserted[i] = 0;
+        }
+
+        return rc;
+    }
+
+    rc = d->end(c, 1, op->deadline, E(op));
+
+    if (rc == INTEGRATIONS_STORE_OK) {
+        op->out.ingest.inserted = (int) n;
+
+    } else {
+        for (i = 0; in->inserted && i < in->nboxes; i++) {
+            in->inserted[i] = 0;
+        }
+    }
+
+    return rc;
+}
+
+
+/* one box inside the ingest's transaction; *inserted 1 if it was new */
+
+static integrations_store_rc_e
+integrations_store_orders_ingest_one(const integrations_store_driver_t *d,
+    integrations_store_conn_t *c, integrations_store_op_t *op,
+    const integrations_store_order_ingest_t *in, int *inserted)
+{
+    int                                      found;
+    size_t                                   i;
+    integrations_store_tx_t                  tx;
+    integrations_store_rc_e                  rc;
+    integrations_store_val_t                 p[19], row[1];
+    const integrations_store_order_unit_t   *u;
+    const integrations_store_order_item_t   *it;
+
+    *inserted = 0;
     v_text(&p[0], &in->vendor_id);
     v_text(&p[1], &in->shipment_box_id);
     v_text(&p[2], &in->order_id);
@@ -238,12 +302,12 @@ integrations_store_orders_ingest(const integrations_store_driver_t *d,
     rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_INSERT, p, row, 1, &found,
                  NULL, op->deadline, E(op));
     if (rc != INTEGRATIONS_STORE_OK) {
-        goto failed;
+        return rc;
     }
 
     if (!found) {
         /* seen before: nothing to do */
-        return d->end(c, 1, op->deadline, E(op));
+        return INTEGRATIONS_STORE_OK;
     }
 
     for (i = 0; i < in->nitems; i++) {
@@ -264,7 +328,7 @@ integrations_store_orders_ingest(const integrations_store_driver_t *d,
         rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_ITEM_INSERT, p, NULL, 0,
                      NULL, NULL, op->deadline, E(op));
         if (rc != INTEGRATIONS_STORE_OK) {
-            goto failed;
+            return rc;
         }
     }
 
@@ -285,7 +349,7 @@ integrations_store_orders_ingest(const integrations_store_driver_t *d,
         rc = d->exec(c, INTEGRATIONS_STORE_STMT_ACTIVATION_INSERT, p, NULL, 0,
                      NULL, NULL, op->deadline, E(op));
         if (rc != INTEGRATIONS_STORE_OK) {
-            goto failed;
+            return rc;
         }
 
         if (u->token_hash.len == 0) {
@@ -304,7 +368,7 @@ integrations_store_orders_ingest(const integrations_store_driver_t *d,
         rc = d->exec(c, INTEGRATIONS_STORE_STMT_LINK_INSERT, p, NULL, 0,
                      NULL, NULL, op->deadline, E(op));
         if (rc != INTEGRATIONS_STORE_OK) {
-            goto failed;
+            return rc;
         }
     }
 
@@ -314,7 +378,7 @@ integrations_store_orders_ingest(const integrations_store_driver_t *d,
                                          NULL, 0, "ingest", in->state,
                                          &in->detail);
     if (rc != INTEGRATIONS_STORE_OK) {
-        goto failed;
+        return rc;
     }
 
     if (in->hook) {
@@ -324,23 +388,13 @@ integrations_store_orders_ingest(const integrations_store_driver_t *d,
 
         rc = (integrations_store_rc_e) in->hook(&tx, in->hook_data);
         if (rc != INTEGRATIONS_STORE_OK) {
-            goto failed;
+            return rc;
         }
     }
 
-    rc = d->end(c, 1, op->deadline, E(op));
+    *inserted = 1;
 
-    if (rc == INTEGRATIONS_STORE_OK) {
-        op->out.ingest.inserted = 1;
-    }
-
-    return rc;
-
-failed:
-
-    (void) d->end(c, 0, op->deadline, NULL, 0);
-
-    return rc;
+    return INTEGRATIONS_STORE_OK;
 }
 
 

@@ -148,6 +148,9 @@ typedef struct {
     ngx_str_t                          body;          /* a copy */
     ngx_http_integrations_paypal_waiter_t  waiter;
 
+    /* scope=cluster: the mark asked of Redis */
+    ngx_http_integrations_dedupe_wait_t    dwait;
+
     unsigned                           passed:1;
     unsigned                           has_id:1;
     unsigned                           marked:1;
@@ -188,6 +191,11 @@ static ngx_int_t ngx_http_integrations_webhook_refuse_id(
 static ngx_int_t ngx_http_integrations_webhook_answer(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx, ngx_uint_t status,
     integrations_webhook_rc_e rc, ngx_str_t *detail);
+static void ngx_http_integrations_webhook_dedupe_ready(
+    ngx_http_integrations_dedupe_wait_t *w);
+static ngx_int_t ngx_http_integrations_webhook_dedupe_answer(
+    ngx_http_request_t *r, ngx_http_integrations_webhook_ctx_t *ctx,
+    ngx_http_integrations_dedupe_t *dd, ngx_http_integrations_dedupe_rc_e drc);
 static ngx_int_t ngx_http_integrations_webhook_dedupe(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx,
     ngx_http_integrations_webhook_loc_conf_t *wlcf);
@@ -243,7 +251,7 @@ static ngx_command_t  ngx_http_integrations_webhook_commands[] = {
       NULL },
 
     { ngx_string("webhook_dedupe_zone"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1234,
       ngx_http_integrations_webhook_dedupe_zone,
       0,
       0,
@@ -537,6 +545,11 @@ static void
 ngx_http_integrations_webhook_resume(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx, ngx_int_t rc)
 {
+    if (rc == NGX_AGAIN) {
+        /* Redis is asked for the mark: the read body keeps the request */
+        return;
+    }
+
     if (rc == NGX_DECLINED) {
         ctx->passed = 1;
 
@@ -1439,10 +1452,8 @@ ngx_http_integrations_webhook_dedupe(ngx_http_request_t *r,
     ngx_http_integrations_webhook_ctx_t *ctx,
     ngx_http_integrations_webhook_loc_conf_t *wlcf)
 {
-    u_char                                      *p;
-    ngx_str_t                                    detail;
-    ngx_http_integrations_dedupe_rc_e            drc;
-    ngx_http_integrations_webhook_shcounters_t  *cnt;
+    u_char                             *p;
+    ngx_http_integrations_dedupe_rc_e   drc;
 
     if (!ctx->has_id) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -1462,18 +1473,91 @@ ngx_http_integrations_webhook_dedupe(ngx_http_request_t *r,
     p = ngx_cpymem(p, ctx->id.data, ctx->id.len);
     ctx->key_len = p - ctx->key;
 
+    ctx->dwait.ready = ngx_http_integrations_webhook_dedupe_ready;
+    ctx->dwait.data = r;
+
     drc = ngx_http_integrations_dedupe_begin(wlcf->dedupe, r->connection->log,
                                              ctx->key, ctx->key_len,
-                                             &ctx->token);
+                                             &ctx->token, &ctx->dwait);
+
+    if (drc == NGX_HTTP_INTEGRATIONS_DEDUPE_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    return ngx_http_integrations_webhook_dedupe_answer(r, ctx, wlcf->dedupe,
+                                                       drc);
+}
+
+
+static void
+ngx_http_integrations_webhook_dedupe_ready(
+    ngx_http_integrations_dedupe_wait_t *w)
+{
+    ngx_int_t                                  rc;
+    ngx_connection_t                          *c;
+    ngx_http_request_t                        *r;
+    ngx_http_integrations_webhook_ctx_t       *ctx;
+    ngx_http_integrations_webhook_loc_conf_t  *wlcf;
+
+    r = w->data;
+    c = r->connection;
+
+    ctx = ngx_http_integrations_webhook_get_ctx(r);
+    wlcf = ngx_http_get_module_loc_conf(r,
+                                        ngx_http_integrations_webhook_module);
+
+    ctx->token = w->token;
+
+    rc = ngx_http_integrations_webhook_dedupe_answer(r, ctx, wlcf->dedupe,
+                                                     w->rc);
+
+    ngx_http_integrations_webhook_resume(r, ctx, rc);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_integrations_webhook_dedupe_answer(ngx_http_request_t *r,
+    ngx_http_integrations_webhook_ctx_t *ctx,
+    ngx_http_integrations_dedupe_t *dd, ngx_http_integrations_dedupe_rc_e drc)
+{
+    ngx_str_t                                    detail;
+    ngx_http_integrations_webhook_shcounters_t  *cnt;
 
     cnt = ngx_http_integrations_webhook_counters_of(r, ctx->provider);
 
     switch (drc) {
 
     case NGX_HTTP_INTEGRATIONS_DEDUPE_NEW:
-        ctx->dedupe = wlcf->dedupe;
+        ctx->dedupe = dd;
         ctx->marked = 1;
         return NGX_DECLINED;
+
+    case NGX_HTTP_INTEGRATIONS_DEDUPE_UNAVAILABLE:
+
+        /* the provider retries later: nothing lost, nothing twice */
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "webhook_verify: %s event \"%*s\": the replay marks "
+                      "of webhook_dedupe_zone \"%V\" cannot be read "
+                      "(Redis is down), answered 503",
+                      ngx_http_integrations_webhook_name(ctx->provider),
+                      ctx->id.len, ctx->id.data,
+                      ngx_http_integrations_dedupe_name(dd));
+
+        if (ngx_http_integrations_retry_after(r, 10) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_str_set(&detail, "the replay protection cannot be reached, "
+                             "retry later");
+
+        return ngx_http_integrations_problem(r,
+                                             NGX_HTTP_SERVICE_UNAVAILABLE,
+                                             "webhook_dedupe_unavailable",
+                                             "Webhook replay protection "
+                                             "unavailable", &detail);
 
     case NGX_HTTP_INTEGRATIONS_DEDUPE_DELIVERED:
         ctx->status = NGX_HTTP_INTEGRATIONS_WEBHOOK_ST_REPLAYED;
@@ -1516,7 +1600,7 @@ ngx_http_integrations_webhook_dedupe(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "webhook_verify: webhook_dedupe_zone \"%V\" cannot "
                       "hold %s event \"%*s\", passed without dedupe",
-                      ngx_http_integrations_dedupe_name(wlcf->dedupe),
+                      ngx_http_integrations_dedupe_name(dd),
                       ngx_http_integrations_webhook_name(ctx->provider),
                       ctx->id.len, ctx->id.data);
         return NGX_DECLINED;
@@ -1653,6 +1737,9 @@ ngx_http_integrations_webhook_cleanup(void *data)
     /* a delivery whose client went while its certificate was fetched */
 
     ngx_http_integrations_paypal_cert_cancel(&ctx->waiter);
+
+    /* a mark Redis takes after the client went is removed by dedupe */
+    ngx_http_integrations_dedupe_cancel(&ctx->dwait);
 
     if (ctx->marked) {
         ngx_http_integrations_dedupe_end(ctx->dedupe, ctx->key, ctx->key_len,
@@ -2369,15 +2456,19 @@ ngx_http_integrations_webhook_dedupe_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
     ssize_t      size;
-    ngx_int_t    ttl;
-    ngx_str_t   *value, name, s;
-    ngx_uint_t   i;
+    ngx_int_t                        ttl;
+    ngx_str_t                       *value, name, s;
+    ngx_uint_t                       i, cluster, local, on_error;
+    ngx_http_integrations_dedupe_t  *dd;
 
     value = cf->args->elts;
 
     ngx_memzero(&name, sizeof(ngx_str_t));
     size = 0;
     ttl = NGX_HTTP_INTEGRATIONS_DEDUPE_TTL;
+    cluster = 0;
+    local = 0;
+    on_error = 0;
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -2406,6 +2497,28 @@ ngx_http_integrations_webhook_dedupe_zone(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (ngx_strcmp(value[i].data, "scope=cluster") == 0) {
+            cluster = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "scope=local") == 0) {
+            cluster = 0;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "on_error=local") == 0) {
+            local = 1;
+            on_error = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "on_error=reject") == 0) {
+            local = 0;
+            on_error = 1;
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\"", &value[i]);
         return NGX_CONF_ERROR;
@@ -2418,9 +2531,21 @@ ngx_http_integrations_webhook_dedupe_zone(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_integrations_dedupe_declare(cf, &name, size, (time_t) ttl,
-                                       &ngx_http_integrations_webhook_module)
-        == NULL)
+    if (on_error && !cluster) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive: \"on_error\" needs "
+                           "\"scope=cluster\"", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    dd = ngx_http_integrations_dedupe_declare(cf, &name, size, (time_t) ttl,
+                                       &ngx_http_integrations_webhook_module);
+    if (dd == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cluster && ngx_http_integrations_dedupe_cluster(cf, dd, local)
+                   != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }

@@ -238,7 +238,7 @@ sub numbers {
 sub reply {
     my ($code, $data) = @_;
     return ($code, { 'Content-Type' => 'application/json;charset=UTF-8' },
-            numbers(JSON::PP->new->canonical->utf8->encode($data)));
+            numbers(JSON::PP->new->canonical->encode($data)));
 }
 
 sub handle {
@@ -425,9 +425,11 @@ sub list {
 
         $st->{lists}++;
 
-        return reply(200, { code => 200, message => 'OK', nextToken => $next,
-                            data => [ map { order_json($st->{orders}{$_}, $api) }
-                                      @boxes ] });
+        # Coupang's key order (as MockCoupang answers an empty page)
+        my $data = numbers(JSON::PP->new->canonical->encode(
+            [ map { order_json($st->{orders}{$_}, $api) } @boxes ]));
+        return (200, { 'Content-Type' => 'application/json;charset=UTF-8' },
+                qq({"code":200,"message":"OK","data":$data,"nextToken":"$next"}));
     });
 }
 

@@ -255,7 +255,9 @@ sub h_solapi {
         =~ m{^application/json};
     my $b = eval { decode_json($req->{body}) } or return wire('not JSON');
     my $msg = $b->{message} or return wire('no message');
-    return wire('to') unless ($msg->{to} // '') =~ /^01[016789]\d{7,8}$/;
+    # mobiles, and marketplaces' safe numbers (0502..0508)
+    return wire('to')
+        unless ($msg->{to} // '') =~ /^(01[016789]\d{7,8}|050[2-8]\d{8})$/;
     return wire('from') unless ($msg->{from} // '') eq $SOLAPI_SENDER;
     my $type = $msg->{type} // '';
     my $text = encode('UTF-8', $msg->{text} // '');
@@ -453,7 +455,9 @@ sub h_slack {
 
     return json(200, { ok => JSON::PP::true, channel => 'C0123MOCK',
                        ts => sprintf('%d.%06d', time, rand 1e6),
-                       message => { text => $b->{text} } });
+                       # bytes: a decoded (wide) text would kill the reply
+                       message => { text => encode('UTF-8',
+                                                   $b->{text} // '') } });
 }
 
 # FCM: the token endpoint (an RS256 JWT verified with the public key; its

@@ -8,6 +8,7 @@ package MockProviders;
 # what was wrong, so a test failure says why.
 #
 #   my $m = MockProviders->new(gw => $gw);       # ports from the gateway
+#   MockProviders->new(gw => $gw, slow => 4);    # 'slow' answers after 4 s
 #   $m->{stripe}->set_mode('slow');              # healthy|slow|failing|down
 #   $m->{stripe}->requests;                      # what Stripe received
 #
@@ -40,6 +41,7 @@ sub new {
     my ($class, %args) = @_;
     my $gw = $args{gw};
     my $self = bless {}, $class;
+    my $slow = $ENV{VALGRIND} ? 6 : $args{slow} // 2;
     $self->set_token_ttl($args{token_ttl} // 32400);
 
     for my $name (qw(stripe toss paypal square coinbase)) {
@@ -48,7 +50,7 @@ sub new {
             handler => sub {
                 my ($req, $mode) = @_;
                 return { close => 1 } if $mode eq 'down';
-                sleep($ENV{VALGRIND} ? 6 : 2) if $mode eq 'slow';
+                sleep($slow) if $mode eq 'slow';
                 sleep 0.05 if $mode eq 'latency';
                 if ($mode eq 'failing') {
                     return (503, { 'Content-Type' => 'application/json',

@@ -52,6 +52,12 @@ static const rcpt_case_t  cases[] = {
     { INTEGRATIONS_RCPT_KR_MOBILE, 0, "+1 415 555 0123", NULL },
     { INTEGRATIONS_RCPT_KR_MOBILE, 0, "010-1234-56789", NULL },
     { INTEGRATIONS_RCPT_KR_MOBILE, 0, "010/1234/5678", NULL },
+    /* marketplaces' safe numbers (Coupang's orderer.safeNumber) */
+    { INTEGRATIONS_RCPT_KR_MOBILE, 0, "0503-1234-5464", "050312345464" },
+    { INTEGRATIONS_RCPT_KR_MOBILE, 0, "+82 503-1234-5464", "050312345464" },
+    { INTEGRATIONS_RCPT_KR_MOBILE, 0, "0508-1234-5464", "050812345464" },
+    { INTEGRATIONS_RCPT_KR_MOBILE, 0, "0509-1234-5464", NULL },
+    { INTEGRATIONS_RCPT_KR_MOBILE, 0, "0503-123-5464", NULL },
 
     /* email */
     { INTEGRATIONS_RCPT_EMAIL, 0, "Kim.J+books@Example.COM",
@@ -175,6 +181,7 @@ test_mask(void)
         const char  *mask;
     } masks[] = {
         { INTEGRATIONS_RCPT_KR_MOBILE, "01012345678", "010-****-5678" },
+        { INTEGRATIONS_RCPT_KR_MOBILE, "050312345464", "0503-****-5464" },
         { INTEGRATIONS_RCPT_KR_MOBILE, "0111234567", "011-***-4567" },
         { INTEGRATIONS_RCPT_KR_MOBILE, "not a number", "***" },
         { INTEGRATIONS_RCPT_E164, "+14155550123", "+1 ***-***-0123" },

@@ -357,6 +357,48 @@ run_suite(const char *url)
                    " shipment_box_id = '642538971006409999'"), 3,
            "[%s]   its units once", backend);
 
+    /* a batch in one transaction: a box seen before among new ones */
+
+    {
+    int                                 flags[3];
+    integrations_store_order_ingest_t   boxes[3];
+    integrations_store_order_unit_t     nolink[3];
+    static const char                  *ids[3] = {
+        "642538971006401429", "642538971006407001", "642538971006407002"
+    };
+
+    for (i = 0; i < 3; i++) {
+        t_ingest(&op, ids[i], 6000);
+        boxes[i] = op.in.ingest;
+        boxes[i].shipment_box_id.data = (const unsigned char *) ids[i];
+        boxes[i].shipment_box_id.len = strlen(ids[i]);
+        boxes[i].message_id.len = 0;
+        boxes[i].order_id = B("22000009547000");
+    }
+
+    memcpy(nolink, t_units, sizeof(nolink));
+    for (i = 0; i < 3; i++) {
+        nolink[i].token_hash.len = 0;
+    }
+    for (i = 0; i < 3; i++) {
+        boxes[i].units = nolink;
+    }
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_INGEST, 6000);
+    op.in.ingest.boxes = boxes;
+    op.in.ingest.nboxes = 3;
+    op.in.ingest.inserted = flags;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ingest.inserted == 2,
+       "[%s] a batch of three, one seen before: two ingested (%s)", backend,
+       op.error);
+    ok(flags[0] == 0 && flags[1] == 1 && flags[2] == 1,
+       "[%s]   each box says whether it was new", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_activations WHERE"
+                   " order_id = '22000009547000'"), 6,
+           "[%s]   the new boxes' units", backend);
+    }
+
     /* cursors move forward only */
 
     t_op(&op, INTEGRATIONS_STORE_OP_CURSOR_GET, 1000);
