@@ -28,7 +28,7 @@ sub http_conf {
     my ($st) = @_;
     my $t = $VG ? '20s' : '2s';
     my $lease = $VG ? '40s' : '4s';
-    return $st->directive . <<"CONF";
+    return $st->directive($VG ? 'timeout=30s' : undef) . <<"CONF";
     integrations_outbound_bind 127.0.0.1;
     notify_provider keyed type=solapi key_file=%%DIR%%/solapi.key
                     base_url=http://127.0.0.1:%%PORT:solapi%%
@@ -98,6 +98,10 @@ for my $backend (Store->backends) {
     $mock->{solapi}->set_mode('latency');
 
     $gw->start(http => http_conf($st));
+
+    # the store answers (a first connection is slow under valgrind)
+    Store::wait_for(sub {
+        $gw->get('/notifications/ntf_0')->{status} == 404 });
 
     # kill -9 during a burst of 500 (and 100 to the provider that does
     # not deduplicate)

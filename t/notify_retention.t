@@ -24,7 +24,8 @@ for my $backend (Store->backends) {
     $mock->write_keys($gw);
     my $st = Store->new($backend, $gw);
 
-    $gw->start(http => $st->directive . <<'CONF');
+    $gw->start(http => $st->directive($VG ? 'timeout=30s' : undef)
+                       . <<'CONF');
     integrations_outbound_bind 127.0.0.1;
     notify_provider sms type=solapi key_file=%%DIR%%/solapi.key
                     base_url=http://127.0.0.1:%%PORT:solapi%%
@@ -36,6 +37,10 @@ for my $backend (Store->backends) {
         location /notifications { notify_api; }
     }
 CONF
+
+    # the store answers (a first connection is slow under valgrind)
+    Store::wait_for(sub {
+        $gw->get('/notifications/ntf_0')->{status} == 404 });
 
     my @ids;
     for my $i (1 .. 3) {

@@ -798,7 +798,7 @@ static void
 ngx_http_integrations_notify_group_post(void)
 {
     size_t                                   n, k, i, off;
-    ngx_queue_t                             *q;
+    ngx_queue_t                             *q, taken;
     ngx_http_integrations_store_op_t        *op;
     ngx_http_integrations_notify_ctx_t      *ctx;
     ngx_http_integrations_notify_group_t    *g;
@@ -864,10 +864,12 @@ ngx_http_integrations_notify_group_post(void)
     op->data = gr;
 
     off = 0;
+    ngx_queue_init(&taken);
 
     for (i = 0; i < k; i++) {
         q = ngx_queue_head(&g->waiting);
         ngx_queue_remove(q);
+        ngx_queue_insert_tail(&taken, q);
         ctx = ngx_queue_data(q, ngx_http_integrations_notify_ctx_t, queue);
 
         gr->ctx[i] = ctx;
@@ -877,11 +879,15 @@ ngx_http_integrations_notify_group_post(void)
     }
 
     if (ngx_http_integrations_store_post(op, NULL) != NGX_OK) {
-        /* the op is freed: the store is down, 503 for each */
+        /* the op is freed with gr: the store is down, 503 for each */
 
-        for (i = 0; i < k; i++) {
-            ngx_http_integrations_notify_answer(gr->ctx[i]->request,
-                                                gr->ctx[i], NGX_DECLINED);
+        while (!ngx_queue_empty(&taken)) {
+            q = ngx_queue_head(&taken);
+            ngx_queue_remove(q);
+            ctx = ngx_queue_data(q, ngx_http_integrations_notify_ctx_t,
+                                 queue);
+            ngx_http_integrations_notify_answer(ctx->request, ctx,
+                                                NGX_DECLINED);
         }
 
         return;

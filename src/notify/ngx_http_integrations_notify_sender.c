@@ -983,8 +983,7 @@ static void
 ngx_http_integrations_notify_flush(ngx_event_t *ev)
 {
     ngx_uint_t                              n;
-    ngx_queue_t                            *q;
-    ngx_pool_t                             *pool;
+    ngx_queue_t                            *q, mine;
     ngx_http_integrations_store_op_t       *op;
     ngx_http_integrations_notify_send_t    *s;
     ngx_http_integrations_notify_batch_t   *b;
@@ -1024,11 +1023,22 @@ ngx_http_integrations_notify_flush(ngx_event_t *ev)
         op->done = ngx_http_integrations_notify_finished;
         op->data = b;
 
+        /* the sends' list outside the op, which a refusal frees */
+
+        ngx_queue_init(&mine);
+
+        if (!ngx_queue_empty(&b->sends)) {
+            mine.next = b->sends.next;
+            mine.prev = b->sends.prev;
+            mine.next->prev = &mine;
+            mine.prev->next = &mine;
+        }
+
         if (ngx_http_integrations_store_post(op, NULL) != NGX_OK) {
             /* the store is down: all back, in order, and again later */
 
-            while (!ngx_queue_empty(&b->sends)) {
-                q = ngx_queue_last(&b->sends);
+            while (!ngx_queue_empty(&mine)) {
+                q = ngx_queue_last(&mine);
                 ngx_queue_remove(q);
                 ngx_queue_insert_head(&S->pending, q);
                 S->npending++;
@@ -1038,10 +1048,19 @@ ngx_http_integrations_notify_flush(ngx_event_t *ev)
             break;
         }
 
+        /* posted: the list goes back into the op for done() */
+
+        ngx_queue_init(&b->sends);
+
+        if (!ngx_queue_empty(&mine)) {
+            b->sends.next = mine.next;
+            b->sends.prev = mine.prev;
+            b->sends.next->prev = &b->sends;
+            b->sends.prev->next = &b->sends;
+        }
+
         S->finishing++;
     }
-
-    (void) pool;
 
     ngx_http_integrations_notify_hold();
 }

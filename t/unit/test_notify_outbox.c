@@ -230,5 +230,53 @@ main(void)
     ok(integrations_notify_kv_parse("{\"a\":1}", 7, &back, &n) == -1,
        "  a value not a string: refused");
 
+    /* Twilio status callbacks */
+
+    {
+        integrations_notify_receipt_t  rc;
+        const char                    *why;
+
+#define SID "SM0123456789abcdef0123456789abcdef"
+
+        s = "AccountSid=AC1&MessageSid=" SID "&MessageStatus=delivered&To=%2B1";
+        ok(integrations_notify_twilio_receipt(s, strlen(s), &rc, &why) == 0
+           && rc.status == INTEGRATIONS_NOTIFY_RECEIPT_DELIVERED
+           && strcmp(rc.message_id, SID) == 0 && rc.error[0] == '\0',
+           "a receipt: delivered");
+
+        s = "MessageSid=" SID "&MessageStatus=undelivered&ErrorCode=30003";
+        ok(integrations_notify_twilio_receipt(s, strlen(s), &rc, &why) == 0
+           && rc.status == INTEGRATIONS_NOTIFY_RECEIPT_FAILED
+           && strcmp(rc.error, "twilio:30003") == 0,
+           "  undelivered, with its code");
+
+        s = "MessageSid=" SID "&MessageStatus=sent";
+        ok(integrations_notify_twilio_receipt(s, strlen(s), &rc, &why) == 0
+           && rc.status == INTEGRATIONS_NOTIFY_RECEIPT_NONE,
+           "  sent: nothing final");
+
+        s = "MessageSid=" SID "&MessageStatus=delivered&MessageStatus=failed";
+        ok(integrations_notify_twilio_receipt(s, strlen(s), &rc, &why) == -1,
+           "  a status twice: refused");
+
+        s = "MessageSid=SM1&MessageStatus=delivered";
+        ok(integrations_notify_twilio_receipt(s, strlen(s), &rc, &why) == -1,
+           "  a short sid: refused");
+
+        s = "MessageSid=" SID "&MessageStatus=deli%0Avered";
+        ok(integrations_notify_twilio_receipt(s, strlen(s), &rc, &why) == -1,
+           "  a control character: refused");
+
+        s = "MessageSid=" SID "&MessageStatus=delivered&ErrorCode=3x";
+        ok(integrations_notify_twilio_receipt(s, strlen(s), &rc, &why) == -1,
+           "  a code that is not a number: refused");
+
+        s = "MessageStatus=delivered";
+        ok(integrations_notify_twilio_receipt(s, strlen(s), &rc, &why) == -1,
+           "  no sid: refused");
+
+#undef SID
+    }
+
     return done_testing();
 }
