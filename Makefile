@@ -6,7 +6,7 @@
 #                 (make test VALGRIND=1: nginx under valgrind memcheck)
 #   make bench    wrk against bare proxy_pass and the module's locations,
 #                 the payments API, the durable store, notifications,
-#                 the order sync and activation redeems
+#                 order sync and activation redeems
 #                 (make bench-instructions: callgrind's count per request)
 #   make fuzz     run every libFuzzer target for FUZZ_SECONDS each
 #

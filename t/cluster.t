@@ -27,7 +27,10 @@ use MockServer;
 use Store;
 
 my $VG = $ENV{VALGRIND};
-my $TIMEOUT = $VG ? 2000 : 300;
+# under valgrind on a loaded machine a node answers in seconds: Redis's
+# timeout must not be what fails (no test here waits for it)
+my $TIMEOUT = $VG ? 10000 : 300;
+my $CLIENTS = $VG ? 3 : 6;
 my $STRIPE_KEY = 'whsec_cluster_test_secret';
 
 plan skip_all => 'needs PostgreSQL (STORE_BACKENDS)'
@@ -64,6 +67,8 @@ my $http = <<"CONF";
                      scope=cluster nodes=3;
     rate_limit_zone  strict  zone=strict:1m  rate=10r/s burst=5
                      scope=cluster on_error=reject;
+    rate_limit_zone  synced  zone=synced:1m  rate=10r/s burst=5
+                     scope=cluster sync=100ms nodes=3;
     webhook_dedupe_zone  zone=hooks:1m  scope=cluster;
 
     add_header  X-Node  %%NODE%%  always;
@@ -85,7 +90,10 @@ my $http = <<"CONF";
                             proxy_pass http://127.0.0.1:%%PORT:up%%; }
         location /strict/ { rate_limit zone=strict;
                             proxy_pass http://127.0.0.1:%%PORT:up%%; }
+        location /synced/ { rate_limit zone=synced;
+                            proxy_pass http://127.0.0.1:%%PORT:up%%; }
         location /payments { payment_api; }
+        location = /status { integrations_status; }
         location /hooks/stripe {
             webhook_verify  stripe secret_file=%%DIR%%/stripe-webhook.key
                             dedupe=hooks;
@@ -94,11 +102,13 @@ my $http = <<"CONF";
     }
 CONF
 
-$cl->start(http => $http, store => sub { $st->share($_[0])->directive });
+$cl->start(http => $http, store => sub {
+    $st->share($_[0])->directive($VG ? 'timeout=30s' : undef);
+});
 
 # $clients processes, each sending to the nodes in turn for $secs seconds
 sub flood {
-    my ($path, $clients, $secs, $tag) = @_;
+    my ($path, $clients, $secs, $tag, $during) = @_;
     my $dir = $cl->node(1)->dir;
     my $t0 = time;
     my @pids;
@@ -111,7 +121,7 @@ sub flood {
             while (time < $t0 + $secs) {
                 my $gw = $cl->node($i++ % 3 + 1);
                 my $t = time;
-                my $r = eval { $gw->get($path, timeout => 10) };
+                my $r = eval { $gw->get($path, timeout => $VG ? 60 : 10) };
                 my $dt = time - $t;
                 $worst = $dt if $dt > $worst;
                 $n{$r ? $r->{status} : 'died'}++;
@@ -123,6 +133,8 @@ sub flood {
         }
         push @pids, $pid;
     }
+    # what the test does meanwhile (Redis killed and started again)
+    $during->($t0) if $during;
     waitpid($_, 0) for @pids;
     my $elapsed = time - $t0;
     my %n;
@@ -141,7 +153,7 @@ sub flood {
 
 {
     my $secs = $VG ? 4 : 5;
-    my ($n, $elapsed, $worst) = flood('/vendor/a', 6, $secs, 'a');
+    my ($n, $elapsed, $worst) = flood('/vendor/a', $CLIENTS, $secs, 'a');
     my $admitted = $n->{200} // 0;
     my $bound = floor($elapsed * 10) + 5 + 1;
 
@@ -149,10 +161,37 @@ sub flood {
        sprintf('three nodes, one 10r/s burst=5 limit: %d admitted in %.2f s,'
                . ' at most 10 x seconds + burst + 1 = %d', $admitted,
                $elapsed, $bound));
-    ok(($n->{429} // 0) > 2 * $admitted, 'the flood was really excessive')
-        or diag explain $n;
+    SKIP: {
+        skip 'a flood under valgrind is a trickle', 1 if $VG;
+        ok(($n->{429} // 0) > 2 * $admitted, 'the flood was really excessive')
+            or diag explain $n;
+    }
     ok(!grep({ $_ ne '200' && $_ ne '429' } keys %$n), 'only 200 and 429')
         or diag explain $n;
+    SKIP: {
+        skip 'throughput under valgrind', 1 if $VG;
+        ok($admitted >= floor(($elapsed - 1) * 10),
+           "and the rate is reached ($admitted)");
+    }
+}
+
+# --- sync=100ms: each node decides alone, the cluster reconciles --------------
+
+{
+    my $secs = $VG ? 4 : 5;
+    my ($n, $elapsed) = flood('/synced/a', $CLIENTS, $secs, 's');
+    my $admitted = $n->{200} // 0;
+
+    # the documented overshoot: nodes x rate x sync on top of the rate,
+    # and each node's burst + 1 (it decides the first ones alone)
+    my $bound = floor($elapsed * 10) + 3 * 10 * 0.1 + 3 * 6;
+    my $alone = 3 * (floor($elapsed * 10) + 6);
+
+    ok($admitted <= $bound,
+       sprintf('sync=100ms on three nodes: %d admitted in %.2f s, within'
+               . ' rate x time + nodes x rate x sync + nodes x (burst + 1)'
+               . ' = %d (alone they would take up to %d)', $admitted,
+               $elapsed, $bound, $alone));
     SKIP: {
         skip 'throughput under valgrind', 1 if $VG;
         ok($admitted >= floor(($elapsed - 1) * 10),
@@ -172,7 +211,7 @@ sub stripe_delivery {
     my $t = int time;
     my $sig = hmac_sha256_hex("$t.$body", $STRIPE_KEY);
     return $gw->request('POST', '/hooks/stripe', body => $body,
-        timeout => 20,
+        timeout => $VG ? 60 : 20,
         headers => { 'Stripe-Signature' => "t=$t,v1=$sig",
                      'Content-Type' => 'application/json' });
 }
@@ -219,7 +258,7 @@ sub app_saw {
 
     ok(Store::wait_for(sub {
            ($rd->cli('GET', "integrations:dd:hooks:stripe:$id") // '')
-               =~ /^f/ }, 10), 'the first copy is marked in flight');
+               =~ /^f/ }), 'the first copy is marked in flight');
 
     my $copy = stripe_delivery($cl->node(3), id => $id, body => $body);
     is($copy->{status}, 409, 'a concurrent copy on node C: 409');
@@ -237,6 +276,14 @@ sub app_saw {
 # --- the payments API's idempotency on the shared store -------------------------
 
 {
+    # each node's store is up (under valgrind its first probe may fail)
+    $cl->each(sub {
+        my ($gw, $i) = @_;
+        ok(Store::wait_for(sub {
+               $gw->get("/status")->{body} =~ /^integrations_store_up\{[^}]*\} 1$/m
+           }), "node $i: the store is up");
+    });
+
     my $key = "cluster-pay-$$";
     my $first = Store::pay($cl->node(1), $key);
     is($first->{status}, 201, 'an idempotent payment started on A')
@@ -258,21 +305,17 @@ sub app_saw {
     my $dir = $cl->node(1)->dir;
     my $secs = $VG ? 8 : 4;
 
-    # Redis goes away after 1 s and is back after half the run
+    # Redis goes away after 1 s and is back after half the run (from here,
+    # while the flood's processes run)
 
-    my $killer = fork() // die;
-    if ($killer == 0) {
-        sleep 1;
-        $rd->kill;
-        sleep $secs / 2 - 1;
-        $rd->start;
-        POSIX::_exit(0);
-    }
-
-    my ($n, $elapsed, $worst) = flood('/vendor/b', 6, $secs, 'b');
-    waitpid($killer, 0);
-    $rd->{pid} = `pgrep -f 'redis-server.*$rd->{sock}' | head -1` + 0;
-    chomp $rd->{pid};
+    my ($n, $elapsed, $worst) = flood('/vendor/b', $CLIENTS, $secs, 'b',
+        sub {
+            my ($t0) = @_;
+            sleep 1;
+            $rd->kill;
+            sleep $secs / 2 - 1;
+            $rd->start;
+        });
 
     my $admitted = $n->{200} // 0;
 
@@ -288,7 +331,7 @@ sub app_saw {
     ok(!$n->{died} && !grep({ $_ ne '200' && $_ ne '429' } keys %$n),
        'on_error=local: only 200 and 429, never an error')
         or diag explain $n;
-    ok($worst < $TIMEOUT / 1000 + ($VG ? 3 : 0.5),
+    ok($worst < ($VG ? 20 : $TIMEOUT / 1000 + 0.5),
        sprintf('no request waited longer than the timeout (worst %.3f s)',
                $worst));
 
@@ -296,7 +339,7 @@ sub app_saw {
     my $r = $cl->node(2)->get('/strict/x');
     ok(Store::wait_for(sub {
            my $r = $cl->node(2)->get('/strict/x');
-           $r->{status} == 503 && $r->{headers}{'retry-after'} }, 5),
+           $r->{status} == 503 && $r->{headers}{'retry-after'} }),
        'Redis down, on_error=reject: 503 with Retry-After');
 
     my $hook = stripe_delivery($cl->node(3), id => "evt_down_$$");
@@ -307,11 +350,11 @@ sub app_saw {
 
     $rd->start;
     ok(Store::wait_for(sub {
-           $cl->node(2)->get('/strict/x')->{status} == 200 }, 5),
+           $cl->node(2)->get('/strict/x')->{status} == 200 }),
        'Redis back: on_error=reject passes again, by itself');
     ok(Store::wait_for(sub {
            stripe_delivery($cl->node(3), id => "evt_down_$$")->{status}
-               == 200 }, 5),
+               == 200 }),
        'and the provider\'s retry is delivered');
     is(app_saw("evt_down_$$"), 1, '... once');
 }

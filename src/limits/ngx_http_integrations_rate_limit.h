@@ -30,10 +30,10 @@ ngx_shm_zone_t *ngx_http_integrations_rate_limit_zone_ref(ngx_conf_t *cf,
  * Decides one call for key in the zone at "now" (ngx_current_msec).
  * Without commit the state is left as it was.  A scope=cluster zone
  * without sync= is decided on this node's share of the quota (as when
- * Redis is down, on_error=local), as the caller cannot wait for Redis.  Returns NGX_OK with
- * *result filled, NGX_DECLINED if the key cannot be limited (empty, or
- * longer than 65535 bytes: logged), NGX_ERROR if the zone cannot hold
- * the key (logged).
+ * Redis is down, on_error=local), as the caller cannot wait for Redis.
+ * Returns NGX_OK with *result filled, NGX_DECLINED if the key cannot be
+ * limited (empty, or longer than 65535 bytes: logged), NGX_ERROR if the
+ * zone cannot hold the key (logged).
  */
 ngx_int_t ngx_http_integrations_rate_limit_account_key(
     ngx_shm_zone_t *shm_zone, ngx_str_t *key, integrations_gcra_mode_e mode,
@@ -63,7 +63,7 @@ typedef struct ngx_http_integrations_rate_limit_async_s
 
 struct ngx_http_integrations_rate_limit_async_s {
     void                        (*done)(
-                                    ngx_http_integrations_rate_limit_async_t *a);
+                                ngx_http_integrations_rate_limit_async_t *a);
     void                         *data;
     ngx_int_t                     rc;
     integrations_gcra_result_t    result;

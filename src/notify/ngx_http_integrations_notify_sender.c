@@ -346,7 +346,10 @@ ngx_http_integrations_notify_claimed(ngx_http_integrations_store_op_t *op)
     sp->claiming = 0;
     S->claims--;
 
+    /* every way out lets the guard go, or an exiting worker stays */
+
     if (!S->running) {
+        ngx_http_integrations_notify_hold();
         return;
     }
 
@@ -357,6 +360,7 @@ ngx_http_integrations_notify_claimed(ngx_http_integrations_store_op_t *op)
                           "failed: %s", &sp->provider->name, op->core.error);
         }
 
+        ngx_http_integrations_notify_hold();
         return;
     }
 

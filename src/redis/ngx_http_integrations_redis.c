@@ -127,7 +127,8 @@ static void ngx_http_integrations_redis_schedule(
 static void ngx_http_integrations_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_integrations_redis_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_integrations_redis_reply(
-    ngx_http_integrations_redis_conn_t *rc, ngx_http_integrations_redis_cmd_t *cmd,
+    ngx_http_integrations_redis_conn_t *rc,
+    ngx_http_integrations_redis_cmd_t *cmd,
     integrations_resp_reply_t *reply);
 static void ngx_http_integrations_redis_timer(
     ngx_http_integrations_redis_conn_t *rc);
@@ -291,6 +292,44 @@ ngx_http_integrations_redis_send(ngx_uint_t argc, ngx_str_t *argv,
 }
 
 
+void
+ngx_http_integrations_redis_flush(ngx_http_integrations_redis_cmd_t *cmd)
+{
+    ngx_http_integrations_redis_conn_t  *rc;
+
+    ssize_t                              n;
+    ngx_connection_t                    *c;
+
+    rc = cmd->conn;
+
+    if (rc->state != NGX_HTTP_INTEGRATIONS_REDIS_READY) {
+        return;
+    }
+
+    c = rc->c;
+
+    /*
+     * What can be sent now; a failure is left to the posted write
+     * handler, which fails the connection from the event loop, not from
+     * within the caller (a filter, say).
+     */
+
+    while (c->write->ready && rc->out_pos < rc->out_len) {
+        n = c->send(c, rc->out + rc->out_pos, rc->out_len - rc->out_pos);
+
+        if (n == NGX_AGAIN || n == NGX_ERROR) {
+            break;
+        }
+
+        rc->out_pos += n;
+    }
+
+    if (!c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+}
+
+
 /* the next connection of the pool, opened if it is not */
 
 static ngx_http_integrations_redis_conn_t *
@@ -298,7 +337,8 @@ ngx_http_integrations_redis_pick(void)
 {
     ngx_http_integrations_redis_conn_t  *rc;
 
-    rc = &ngx_http_integrations_redis_w.conns[ngx_http_integrations_redis_w.next];
+    rc = ngx_http_integrations_redis_w.conns
+         + ngx_http_integrations_redis_w.next;
 
     if (++ngx_http_integrations_redis_w.next
         == ngx_http_integrations_redis_w.conf->pool)
@@ -520,12 +560,14 @@ ngx_http_integrations_redis_queue(ngx_http_integrations_redis_conn_t *rc,
     cmd->done = NULL;
     cmd->data = NULL;
     cmd->log = ngx_http_integrations_redis_w.log;
-    cmd->deadline = ngx_current_msec + ngx_http_integrations_redis_w.conf->timeout;
+    cmd->deadline = ngx_current_msec
+                    + ngx_http_integrations_redis_w.conf->timeout;
     cmd->script = script;
     cmd->tail = NULL;
     cmd->tail_len = 0;
     cmd->argc = n;
     cmd->internal = internal;
+    cmd->conn = rc;
 
     if (script) {
         cmd->tail = (u_char *) (cmd + 1);
@@ -1463,7 +1505,7 @@ ngx_http_integrations_redis_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_integrations_redis_w.conns = ngx_pcalloc(cycle->pool,
-                            rmcf->pool * sizeof(ngx_http_integrations_redis_conn_t));
+                   rmcf->pool * sizeof(ngx_http_integrations_redis_conn_t));
     if (ngx_http_integrations_redis_w.conns == NULL) {
         return NGX_ERROR;
     }

@@ -87,6 +87,7 @@ struct ngx_http_integrations_redis_cmd_s {
     ngx_uint_t                            internal;    /* AUTH, SELECT,
                                                           PING */
     size_t                                size;        /* allocated */
+    void                                 *conn;
 };
 
 
@@ -107,6 +108,15 @@ ngx_http_integrations_redis_cmd_t *ngx_http_integrations_redis_send(
     ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_integrations_redis_script_t *script,
     ngx_http_integrations_redis_done_pt done, void *data, ngx_log_t *log);
+
+/*
+ * Writes the command (and what is queued before it) now rather than at
+ * the end of this turn of the event loop: for a command that an answer
+ * to the client must not overtake (a delivery recorded before the
+ * provider hears it was).  done() may run from within it if the write
+ * fails.
+ */
+void ngx_http_integrations_redis_flush(ngx_http_integrations_redis_cmd_t *cmd);
 
 #define ngx_http_integrations_redis_cancel(cmd)                             \
     do {                                                                    \

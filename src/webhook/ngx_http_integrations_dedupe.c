@@ -253,7 +253,7 @@ ngx_http_integrations_dedupe_begin(ngx_http_integrations_dedupe_t *dd,
     ngx_str_t                               args[7];
     ngx_http_integrations_dedupe_call_t     call;
     ngx_http_integrations_dedupe_totals_t  *totals;
-    u_char                                  mark[NGX_HTTP_INTEGRATIONS_DEDUPE_MARK_LEN];
+    u_char                     mark[NGX_HTTP_INTEGRATIONS_DEDUPE_MARK_LEN];
 
     if (len == 0 || len > NGX_HTTP_INTEGRATIONS_DEDUPE_KEY_MAX) {
         return NGX_HTTP_INTEGRATIONS_DEDUPE_FAILED;
@@ -497,12 +497,19 @@ ngx_http_integrations_dedupe_end(ngx_http_integrations_dedupe_t *dd,
 {
     u_char                               *p;
     ngx_str_t                             args[6];
+    ngx_http_integrations_redis_cmd_t    *cmd;
     ngx_http_integrations_dedupe_call_t   call;
-    u_char                                mark[NGX_HTTP_INTEGRATIONS_DEDUPE_MARK_LEN];
+    u_char                     mark[NGX_HTTP_INTEGRATIONS_DEDUPE_MARK_LEN];
 
     if (token & NGX_HTTP_INTEGRATIONS_DEDUPE_REDIS) {
 
-        /* EVALSHA end 1 PREFIX+KEY MARK DELIVERED TTL_MS */
+        /*
+         * EVALSHA end 1 PREFIX+KEY MARK DELIVERED TTL_MS, written at once:
+         * end() runs as the response head goes out, and a copy the
+         * provider sends once it has its answer must find the delivery
+         * recorded (Redis reads this connection's bytes before that
+         * copy's, which leave later).
+         */
 
         p = ngx_http_integrations_dedupe_key(dd, key, len, &args[1]);
         if (p == NULL) {
@@ -516,12 +523,15 @@ ngx_http_integrations_dedupe_end(ngx_http_integrations_dedupe_t *dd,
         args[3].len = 1;
         args[4] = dd->ttl_ms;
 
-        if (ngx_http_integrations_redis_send(5, args,
+        cmd = ngx_http_integrations_redis_send(5, args,
                                       &ngx_http_integrations_dedupe_end_script,
                                       ngx_http_integrations_dedupe_ended,
-                                      NULL, ngx_cycle->log)
-            == NULL)
-        {
+                                      NULL, ngx_cycle->log);
+
+        if (cmd) {
+            ngx_http_integrations_redis_flush(cmd);
+
+        } else {
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "webhook_dedupe_zone \"%V\": Redis is down, the "
                           "mark of a delivery lapses in %d s",
