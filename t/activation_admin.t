@@ -218,6 +218,8 @@ for my $backend (Store->backends) {
     is($r->{json}{changed}, 1, "[$backend] one unit");
     is($r->{json}{units}[0]{state}, 'synced', "[$backend] synced again");
     unlike($r->{body}, qr/token|\/a\//, "[$backend] no link in the answer");
+    is($r->{json}{message}, 'not_queued',
+       "[$backend] the fixture's order has no message to renew");
     is($gw->request('GET', "/a/$rs->{tokens}[0]")->{status}, 403,
        "[$backend] the old link is revoked");
     my ($gen, $hash) = @{ ($st->sql("SELECT l.generation, l.token_hash FROM"

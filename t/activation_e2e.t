@@ -44,7 +44,7 @@ my $flow = <<"CONF";
     activation_product    3242596358  SOLVE-MATH-1;
     activation_contact    orderer answer;
     activation_link_base  http://127.0.0.1:%%PORT:gw%%/a/;
-    activation_message    sms=sms;
+    activation_message    channel=sms;
 
     notify_provider sms type=solapi key_file=%%DIR%%/solapi.key
                     base_url=http://127.0.0.1:%%PORT:solapi%%
@@ -58,11 +58,7 @@ for my $backend (Store->backends) {
     my $st = Store->new($backend, $gw);
     my $cp = MockCoupang->new(port => $gw->port('coupang'), access_key => $AK,
                               secret => $SECRET, vendor_id => $V);
-    # ASCII names: MockCoupangWing's lists encode its Korean names twice
-    # (byte strings through JSON::PP's utf8), which no SMS can carry
-    my $box = $cp->add_order(items => [{ vendor_item_id => '3242596358',
-                                         name => 'Solve Math E-book' }],
-                             name => 'Kim');
+    my $box = $cp->add_order(items => [{ vendor_item_id => '3242596358' }]);
     $notify->clear;
     $app->clear;
 
@@ -139,6 +135,50 @@ for my $backend (Store->backends) {
     ok((grep { $_ eq 'redeemed' } @events) && @events >= 3,
        "$t its history from ingest to redeemed: @events");
     is($j->{units}[0]{grant}, 'granted', "$t granted");
+
+    # ---- a resend: a new link in the buyer's message, the old one revoked
+
+    my $box2 = $cp->add_order(items => [{ vendor_item_id => '3242596358' }]);
+    my $first;
+    ok(Store::wait_for(sub {
+        for my $r ($notify->received('solapi')) {
+            my $text = $r->{json}{message}{text} // next;
+            next if $text eq ($sms->{json}{message}{text} // '');
+            ($first) = $text =~ m{/a/([A-Za-z0-9_-]{43})} or next;
+            return 1;
+        }
+        return 0;
+    }, $wait), "$t a second order's message arrives");
+    Store::wait_for(sub { ($st->value("SELECT message_state FROM"
+        . " integrations_orders WHERE shipment_box_id = '$box2'") // 0) >= 2 },
+        $wait);
+    my $order2 = $st->value("SELECT order_id FROM integrations_orders WHERE"
+                            . " shipment_box_id = '$box2'");
+    my $seen = () = $notify->received('solapi');
+
+    $r = $gw->request('POST', "/admin/orders/$order2/resend",
+        body => '{"reason":"the buyer lost the SMS"}', timeout => $IO,
+        headers => { Authorization => "Bearer $Activation::ADMIN_KEY",
+                     'Content-Type' => 'application/json' });
+    is($r->{status}, 200, "$t resend: 200");
+    my $rj = eval { decode_json($r->{body}) } // {};
+    is($rj->{message}, 'queued', "$t the message is queued again");
+
+    my $again;
+    ok(Store::wait_for(sub {
+        my @all = $notify->received('solapi');
+        return 0 if @all <= $seen;
+        ($again) = ($all[-1]{json}{message}{text} // '')
+                   =~ m{/a/([A-Za-z0-9_-]{43})};
+        return $again;
+    }, $wait), "$t the buyer gets a new message");
+    isnt($again, $first, "$t with a new link");
+    is($gw->request('GET', "/a/$first", timeout => $IO)->{status}, 403,
+       "$t the old link is revoked");
+    is($gw->request('GET', "/a/$again", timeout => $IO)->{status}, 200,
+       "$t the new link is fresh");
+    is($gw->request('POST', "/a/$again", timeout => $IO)->{status}, 303,
+       "$t and redeems");
 
     $gw->stop;
     $cp->stop;

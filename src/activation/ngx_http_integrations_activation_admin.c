@@ -689,8 +689,10 @@ ngx_http_integrations_act_admin_changed(
     }
 
     len = sizeof("{\"order_id\":\"\",\"changed\":,\"unchanged\":,"
-                 "\"no_contact\":,\"units\":[],\"message\":\"not_queued\"}")
-          + ctx->order_id.len + 3 * NGX_SIZE_T_LEN
+                 "\"no_contact\":,\"units\":[],\"message\":"
+                 "\"partly_queued\",\"messages_queued\":,"
+                 "\"messages_unqueued\":}")
+          + ctx->order_id.len + 5 * NGX_SIZE_T_LEN
           + res->n * (sizeof("{\"shipment_box_id\":\"\",\"vendor_item_id\":"
                              "\"\",\"unit\":,\"was\":\"\",\"state\":\"\"},")
                       + 2 * INTEGRATIONS_STORE_ACT_ID_LEN + NGX_INT64_LEN
@@ -721,13 +723,23 @@ ngx_http_integrations_act_admin_changed(
     }
 
     /*
-     * The buyer's message with the new links goes through notifications
-     * (the order sync's template); until that is wired the links stay in
-     * the store, revocable and resendable, and the answer says so.
+     * A resend queues each box's last buyer message again with the new
+     * links (in the store's transaction); a box that never had one, or a
+     * new contact another channel must carry, leaves its links waiting.
      */
 
-    p = ngx_sprintf(p, "],\"message\":\"%s\"}",
-                    resend ? "not_queued" : "none");
+    p = ngx_sprintf(p, "],\"message\":\"%s\"",
+                    !resend ? "none"
+                    : res->unqueued == 0 ? "queued"
+                    : res->queued ? "partly_queued" : "not_queued");
+
+    if (resend) {
+        p = ngx_sprintf(p, ",\"messages_queued\":%uz,"
+                        "\"messages_unqueued\":%uz", res->queued,
+                        res->unqueued);
+    }
+
+    *p++ = '}';
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "activation admin: %s order %V: %uz unit(s) changed, %uz "

@@ -1988,7 +1988,41 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       " WHERE order_id = ?1 LIMIT 1",
       "SELECT vendor_id, shipment_box_id FROM integrations_orders"
       " WHERE order_id = $1 LIMIT 1",
-      1, { T_TEXT } }
+      1, { T_TEXT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_MESSAGE_GET: a box's last buyer message:
+     * message_id, channel, provider, recipient, recipient_mask, template,
+     * subject, body_text, body_html, variables, template_id, sms_type,
+     * fallback
+     */
+    { "SELECT o.message_id, n.channel, n.provider, n.recipient,"
+      " n.recipient_mask, n.template, n.subject, n.body_text, n.body_html,"
+      " n.variables, n.template_id, n.sms_type, n.fallback"
+      " FROM integrations_orders o JOIN integrations_notifications n"
+      " ON n.id = o.message_id"
+      " WHERE o.vendor_id = ?1 AND o.shipment_box_id = ?2",
+      "SELECT o.message_id, n.channel, n.provider, n.recipient,"
+      " n.recipient_mask, n.template, n.subject, n.body_text, n.body_html,"
+      " n.variables, n.template_id, n.sms_type, n.fallback"
+      " FROM integrations_orders o JOIN integrations_notifications n"
+      " ON n.id = o.message_id"
+      " WHERE o.vendor_id = $1 AND o.shipment_box_id = $2",
+      2, { T_TEXT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_ACT_LINK_UNIT: whose link a token was */
+    { "SELECT vendor_item_id, unit FROM integrations_activation_links"
+      " WHERE token_hash = ?1 AND vendor_id = ?2 AND shipment_box_id = ?3",
+      "SELECT vendor_item_id, unit FROM integrations_activation_links"
+      " WHERE token_hash = $1 AND vendor_id = $2 AND shipment_box_id = $3",
+      3, { T_TEXT, T_TEXT, T_TEXT } },
+
+    /* INTEGRATIONS_STORE_STMT_ACT_MESSAGE_SET: the box's message is new */
+    { "UPDATE integrations_orders SET message_id = ?3, message_state = 1,"
+      " updated_at = ?4 WHERE vendor_id = ?1 AND shipment_box_id = ?2",
+      "UPDATE integrations_orders SET message_id = $3, message_state = 1,"
+      " updated_at = $4 WHERE vendor_id = $1 AND shipment_box_id = $2",
+      4, { T_TEXT, T_TEXT, T_TEXT, T_INT } }
 };
 
 

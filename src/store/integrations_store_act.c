@@ -16,6 +16,25 @@
 #include "integrations_store_db.h"
 
 
+/* the columns of STMT_ACT_MESSAGE_GET */
+enum {
+    MSG_ID = 0,
+    MSG_CHANNEL,
+    MSG_PROVIDER,
+    MSG_RECIPIENT,
+    MSG_MASK,
+    MSG_TEMPLATE,
+    MSG_SUBJECT,
+    MSG_TEXT,
+    MSG_HTML,
+    MSG_VARIABLES,
+    MSG_TEMPLATE_ID,
+    MSG_SMS_TYPE,
+    MSG_FALLBACK,
+    MSG_NCOLS
+};
+
+
 #define E(op)  (op)->error, sizeof((op)->error)
 
 
@@ -63,6 +82,16 @@ static integrations_store_rc_e act_grant_finish(act_tx_t *t);
 static integrations_store_rc_e act_list(act_tx_t *t);
 static integrations_store_rc_e act_order(act_tx_t *t);
 static integrations_store_rc_e act_change(act_tx_t *t, int resend);
+static integrations_store_rc_e act_resend_messages(act_tx_t *t,
+    const char *vendor, integrations_store_act_unit_t *units, size_t n,
+    integrations_store_act_change_result_t *out);
+static integrations_store_rc_e act_resend_message(act_tx_t *t,
+    const char *vendor, const char *box, integrations_store_act_unit_t *units,
+    size_t n, int *queued);
+static size_t act_relink(act_tx_t *t, const char *vendor, const char *box,
+    integrations_store_act_unit_t *units, size_t n, unsigned char *text,
+    size_t len, integrations_store_rc_e *rc);
+static int act_token_char(unsigned char c);
 static integrations_store_rc_e act_link_get(act_tx_t *t,
     integrations_store_val_t *hash, integrations_store_act_link_t *l);
 static integrations_store_rc_e act_event(act_tx_t *t,
@@ -879,6 +908,13 @@ act_change(act_tx_t *t, int resend)
         }
     }
 
+    if (resend && out->changed) {
+        rc = act_resend_messages(t, out->vendor_id, units, n, out);
+        if (rc != INTEGRATIONS_STORE_OK) {
+            goto failed;
+        }
+    }
+
     rc = t->d->end(t->c, 1, op->deadline, E(op));
     if (rc != INTEGRATIONS_STORE_OK) {
         OPENSSL_cleanse(units, INTEGRATIONS_STORE_ACT_UNITS_MAX
@@ -1087,4 +1123,328 @@ act_json_copy(act_tx_t *t, integrations_store_val_t *v, size_t at,
     *len = v->len;
 
     return INTEGRATIONS_STORE_OK;
+}
+
+
+/*
+ * A resend's messages: for each box with a new link, its last buyer
+ * message (the one the order sync queued, or an earlier resend) is queued
+ * again in this transaction, through the outbox's own insert, with every
+ * link in it replaced by its unit's new one (a token's hash names its
+ * unit; tokens are all 43 characters, so the text keeps its length and
+ * its channel's limits).  A box that never had a message (no_contact at
+ * ingest) has none to renew; a new contact of another kind than the
+ * message's channel (an email for an SMS) cannot take it either: both are
+ * counted as unqueued, their links waiting in the store.
+ */
+
+static integrations_store_rc_e
+act_resend_messages(act_tx_t *t, const char *vendor,
+    integrations_store_act_unit_t *units, size_t n,
+    integrations_store_act_change_result_t *out)
+{
+    int                      queued;
+    size_t                   i, j;
+    integrations_store_rc_e  rc;
+
+    for (i = 0; i < n; i++) {
+
+        if (units[i].token[0] == '\0') {
+            continue;
+        }
+
+        /* each box once: at its first unit with a new link */
+
+        for (j = 0; j < i; j++) {
+            if (units[j].token[0] != '\0'
+                && strcmp(units[j].shipment_box_id,
+                          units[i].shipment_box_id) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j < i) {
+            continue;
+        }
+
+        queued = 0;
+
+        rc = act_resend_message(t, vendor, units[i].shipment_box_id, units,
+                                n, &queued);
+        if (rc != INTEGRATIONS_STORE_OK) {
+            return rc;
+        }
+
+        if (queued) {
+            out->queued++;
+        } else {
+            out->unqueued++;
+        }
+    }
+
+    return INTEGRATIONS_STORE_OK;
+}
+
+
+static integrations_store_rc_e
+act_resend_message(act_tx_t *t, const char *vendor, const char *box,
+    integrations_store_act_unit_t *units, size_t n, int *queued)
+{
+    int                                  found, email;
+    char                                 id[INTEGRATIONS_STORE_OUTBOX_ID_MAX
+                                            + 1],
+                                         mask[INTEGRATIONS_STORE_ACT_CONTACT_LEN];
+    size_t                               i, off, need, replaced, len[MSG_NCOLS];
+    unsigned char                       *buf, *v[MSG_NCOLS];
+    integrations_store_rc_e              rc;
+    integrations_store_val_t             p[4], row[MSG_NCOLS];
+    integrations_store_op_t             *op;
+    integrations_store_act_order_t      *in;
+    integrations_act_contact_t           c;
+    integrations_store_outbox_item_t     item;
+    integrations_store_outbox_result_t   res;
+
+    op = t->op;
+    in = &op->in.act_order;
+    *queued = 0;
+
+    act_cstr(&p[0], vendor);
+    act_cstr(&p[1], box);
+
+    found = 0;
+
+    rc = act_exec(t, INTEGRATIONS_STORE_STMT_ACT_MESSAGE_GET, p, row,
+                  MSG_NCOLS, &found, NULL);
+    if (rc != INTEGRATIONS_STORE_OK || !found
+        || row[MSG_TEXT].type == INTEGRATIONS_STORE_NULL)
+    {
+        return rc;
+    }
+
+    email = (row[MSG_CHANNEL].len == 5
+             && memcmp(row[MSG_CHANNEL].p, "email", 5) == 0);
+
+    if (in->contact_kind != INTEGRATIONS_ACT_CONTACT_NONE
+        && (in->contact_kind == INTEGRATIONS_ACT_CONTACT_EMAIL) != email)
+    {
+        return INTEGRATIONS_STORE_OK;       /* another channel: unqueued */
+    }
+
+    /* the row's bytes go with the next statement: one copy of them all */
+
+    need = 0;
+
+    for (i = 0; i < MSG_NCOLS; i++) {
+        len[i] = (row[i].type == INTEGRATIONS_STORE_TEXT
+                  || row[i].type == INTEGRATIONS_STORE_BLOB) ? row[i].len : 0;
+        need += len[i] + 1;
+    }
+
+    buf = malloc(need);
+    if (buf == NULL) {
+        snprintf(E(op), "out of memory");
+        return INTEGRATIONS_STORE_ERROR;
+    }
+
+    off = 0;
+
+    for (i = 0; i < MSG_NCOLS; i++) {
+        v[i] = NULL;
+
+        if (row[i].type == INTEGRATIONS_STORE_TEXT
+            || row[i].type == INTEGRATIONS_STORE_BLOB)
+        {
+            v[i] = buf + off;
+            memcpy(v[i], row[i].p, len[i]);
+            v[i][len[i]] = '\0';
+            off += len[i] + 1;
+        }
+    }
+
+    memset(&item, 0, sizeof(item));
+    item.sms_type = (int) row[MSG_SMS_TYPE].i;
+    item.fallback = (int) row[MSG_FALLBACK].i;
+
+    /* the links: replaced in the text and in the template's variables */
+
+    replaced = act_relink(t, vendor, box, units, n, v[MSG_TEXT],
+                          len[MSG_TEXT], &rc);
+
+    if (rc == INTEGRATIONS_STORE_OK && v[MSG_VARIABLES]) {
+        replaced += act_relink(t, vendor, box, units, n, v[MSG_VARIABLES],
+                               len[MSG_VARIABLES], &rc);
+    }
+
+    if (rc != INTEGRATIONS_STORE_OK || replaced == 0) {
+        OPENSSL_cleanse(buf, need);
+        free(buf);
+        return rc;
+    }
+
+    snprintf(id, sizeof(id), "act:%s:%s:%lld", vendor, box,
+             (long long) op->now);
+
+#define ACT_B(f, s, l)  do { item.f.data = (const unsigned char *) (s);       \
+                             item.f.len = (l); } while (0)
+
+    ACT_B(id, id, strlen(id));
+    ACT_B(scope, "", 0);
+    ACT_B(idem_hash, id, strlen(id));
+    ACT_B(channel, v[MSG_CHANNEL], len[MSG_CHANNEL]);
+    ACT_B(provider, v[MSG_PROVIDER], len[MSG_PROVIDER]);
+    ACT_B(recipient, v[MSG_RECIPIENT], len[MSG_RECIPIENT]);
+    ACT_B(recipient_mask, v[MSG_MASK], len[MSG_MASK]);
+
+    if (in->contact_kind != INTEGRATIONS_ACT_CONTACT_NONE) {
+        memset(&c, 0, sizeof(c));
+        c.kind = (integrations_act_contact_kind_e) in->contact_kind;
+        c.len = in->contact.len < sizeof(c.value) - 1
+                ? in->contact.len : sizeof(c.value) - 1;
+        memcpy(c.value, in->contact.data, c.len);
+
+        ACT_B(recipient, in->contact.data, in->contact.len);
+        ACT_B(recipient_mask, mask,
+              integrations_act_mask_contact(&c, mask, sizeof(mask)));
+        OPENSSL_cleanse(&c, sizeof(c));
+    }
+
+    if (v[MSG_TEMPLATE]) {
+        ACT_B(template_name, v[MSG_TEMPLATE], len[MSG_TEMPLATE]);
+    }
+
+    if (v[MSG_SUBJECT]) {
+        ACT_B(subject, v[MSG_SUBJECT], len[MSG_SUBJECT]);
+    }
+
+    ACT_B(text, v[MSG_TEXT], len[MSG_TEXT]);
+
+    if (v[MSG_HTML]) {
+        ACT_B(html, v[MSG_HTML], len[MSG_HTML]);
+    }
+
+    if (v[MSG_VARIABLES]) {
+        ACT_B(variables, v[MSG_VARIABLES], len[MSG_VARIABLES]);
+    }
+
+    if (v[MSG_TEMPLATE_ID]) {
+        ACT_B(template_id, v[MSG_TEMPLATE_ID], len[MSG_TEMPLATE_ID]);
+    }
+
+#undef ACT_B
+
+    item.send_at = op->now;
+    item.expires_at = op->now + 86400000;
+
+    memset(&res, 0, sizeof(res));
+
+    rc = integrations_store_db_outbox_insert(t->d, t->c, &item, 1, op->now,
+                                             op->deadline, &res, E(op));
+
+    if (rc == INTEGRATIONS_STORE_OK) {
+        integrations_store_val_t  mp[4];
+
+        mp[0] = p[0];
+        mp[1] = p[1];
+        act_cstr(&mp[2], id);
+        integrations_store_db_int(&mp[3], op->now);
+
+        rc = act_exec(t, INTEGRATIONS_STORE_STMT_ACT_MESSAGE_SET, mp, NULL, 0,
+                      NULL, NULL);
+    }
+
+    /* the text holds the new links in clear */
+
+    OPENSSL_cleanse(buf, need);
+    free(buf);
+
+    if (rc == INTEGRATIONS_STORE_OK) {
+        *queued = 1;
+    }
+
+    return rc;
+}
+
+
+/*
+ * Every link of text (a token after "/" or "=", 43 characters of the
+ * token alphabet, not inside a longer run) whose hash names a unit of
+ * this resend is rewritten with the unit's new token, in place.  Returns
+ * how many were.
+ */
+
+static size_t
+act_relink(act_tx_t *t, const char *vendor, const char *box,
+    integrations_store_act_unit_t *units, size_t n, unsigned char *text,
+    size_t len, integrations_store_rc_e *rc)
+{
+    int                       found;
+    char                      hash[INTEGRATIONS_ACT_HASH_HEX_LEN],
+                              item[INTEGRATIONS_STORE_ACT_ID_LEN];
+    size_t                    i, k, replaced;
+    int64_t                   unit;
+    integrations_store_val_t  p[3], row[2];
+
+    *rc = INTEGRATIONS_STORE_OK;
+    replaced = 0;
+
+    for (i = 1; i + INTEGRATIONS_ACT_TOKEN_LEN <= len; i++) {
+
+        if ((text[i - 1] != '/' && text[i - 1] != '=')
+            || (i + INTEGRATIONS_ACT_TOKEN_LEN < len
+                && act_token_char(text[i + INTEGRATIONS_ACT_TOKEN_LEN]))
+            || !integrations_act_token_valid((const char *) text + i,
+                                             INTEGRATIONS_ACT_TOKEN_LEN))
+        {
+            continue;
+        }
+
+        integrations_act_token_hash_hex((const char *) text + i,
+                                        INTEGRATIONS_ACT_TOKEN_LEN, hash);
+
+        p[0].type = INTEGRATIONS_STORE_TEXT;
+        p[0].i = 0;
+        p[0].p = (const unsigned char *) hash;
+        p[0].len = INTEGRATIONS_ACT_HASH_HEX_LEN;
+        act_cstr(&p[1], vendor);
+        act_cstr(&p[2], box);
+
+        found = 0;
+
+        *rc = act_exec(t, INTEGRATIONS_STORE_STMT_ACT_LINK_UNIT, p, row, 2,
+                       &found, NULL);
+        if (*rc != INTEGRATIONS_STORE_OK) {
+            return replaced;
+        }
+
+        if (!found) {
+            continue;
+        }
+
+        act_copy(item, sizeof(item), &row[0]);
+        unit = row[1].i;
+
+        for (k = 0; k < n; k++) {
+            if (units[k].token[0] != '\0' && units[k].unit == unit
+                && strcmp(units[k].vendor_item_id, item) == 0
+                && strcmp(units[k].shipment_box_id, box) == 0)
+            {
+                memcpy(text + i, units[k].token, INTEGRATIONS_ACT_TOKEN_LEN);
+                replaced++;
+                break;
+            }
+        }
+
+        i += INTEGRATIONS_ACT_TOKEN_LEN - 1;
+    }
+
+    return replaced;
+}
+
+
+static int
+act_token_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+           || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }

@@ -21,8 +21,11 @@
  *   ACT_ORDER         one order: its boxes, units and history (JSON rows)
  *   ACT_REVOKE        admin: every unit of an order revoked
  *   ACT_RESEND        admin: every unit that may be resent gets a fresh
- *                     token (minted in the store's thread, returned in
- *                     clear once, for the message) and the old one revoked
+ *                     token (minted in the store's thread) and the old one
+ *                     revoked; each box's last buyer message is queued
+ *                     again in the same transaction (the outbox's own
+ *                     insert), its links replaced by the new ones (found
+ *                     by their hashes), to the contact given if any
  */
 
 #ifndef INTEGRATIONS_STORE_ACT_H
@@ -145,6 +148,12 @@ typedef struct {
     size_t                           refused;   /* units the state kept */
     size_t                           no_contact;  /* RESEND: units of a
                                                      box without one */
+    size_t                           queued;    /* RESEND: boxes whose
+                                                   message was queued */
+    size_t                           unqueued;  /* ... that had no message
+                                                   to renew, or whose new
+                                                   contact needs another
+                                                   channel */
     int64_t                          contact_kind;
     char                             contact[INTEGRATIONS_STORE_ACT_CONTACT_LEN];
     char                             vendor_id[INTEGRATIONS_STORE_ACT_ID_LEN];
