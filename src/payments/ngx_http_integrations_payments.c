@@ -36,13 +36,11 @@
 #include "integrations_gcra.h"
 #include "integrations_money.h"
 #include "integrations_payment.h"
-#include "ngx_http_integrations_circuit_breaker.h"
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_outbound_limits.h"
 #include "ngx_http_integrations_payments.h"
 #include "ngx_http_integrations_payments_metrics.h"
 #include "ngx_http_integrations_problem.h"
-#include "ngx_http_integrations_rate_limit.h"
 #include "ngx_http_integrations_secret.h"
 #include "ngx_http_integrations_status.h"
 #include "ngx_http_integrations_store.h"
@@ -2963,48 +2961,21 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[n].data, "rate_limit=", 11) == 0) {
-            v.data = value[n].data + 11;
-            v.len = value[n].len - 11;
-
-            if (v.len == 0) {
-                goto invalid;
-            }
-
-            p->limits.rate_limit =
-                       ngx_http_integrations_rate_limit_zone_ref(cf, &v);
-            if (p->limits.rate_limit == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[n].data, "circuit_breaker=", 16) == 0) {
-            v.data = value[n].data + 16;
-            v.len = value[n].len - 16;
-
-            if (v.len == 0) {
-                goto invalid;
-            }
-
-            p->limits.breaker =
-                       ngx_http_integrations_circuit_breaker_zone_ref(cf, &v);
-            if (p->limits.breaker == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        rc = ngx_http_integrations_circuit_breaker_param(&value[n],
-                                                 &p->limits.breaker_conf);
+        rc = ngx_http_integrations_outbound_limits_param(cf, &value[n],
+                                                         &p->limits);
         if (rc == NGX_ERROR) {
             goto invalid;
         }
 
-        if (rc == NGX_OK) {
+        if (rc == NGX_ABORT) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc == NGX_DONE) {
             breaker_params = n;
+        }
+
+        if (rc != NGX_DECLINED) {
             continue;
         }
 
