@@ -185,8 +185,6 @@ static void ngx_http_integrations_pay_idem_abandon(
 static void ngx_http_integrations_pay_idem_attempt(
     ngx_http_integrations_pay_ctx_t *ctx, integrations_store_bytes_t *scope,
     integrations_store_bytes_t *key, int64_t *owner);
-static char *ngx_http_integrations_pay_idem_scope(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_integrations_pay_read_body(ngx_http_request_t *r,
     ngx_http_integrations_pay_ctx_t *ctx);
 static ngx_int_t ngx_http_integrations_pay_body_refused(ngx_http_request_t *r,
@@ -291,9 +289,9 @@ static ngx_command_t  ngx_http_integrations_pay_commands[] = {
 
     { ngx_string("payment_idempotency_scope"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_integrations_pay_idem_scope,
+      ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_integrations_pay_loc_conf_t, idem_scope),
       NULL },
 
       ngx_null_command
@@ -2742,40 +2740,6 @@ ngx_http_integrations_pay_idem_abandon(ngx_http_integrations_pay_ctx_t *ctx)
 }
 
 
-static char *
-ngx_http_integrations_pay_idem_scope(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_integrations_pay_loc_conf_t *plcf = conf;
-
-    ngx_str_t                         *value;
-    ngx_http_compile_complex_value_t   ccv;
-
-    if (plcf->idem_scope != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    plcf->idem_scope = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-    if (plcf->idem_scope == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &value[1];
-    ccv.complex_value = plcf->idem_scope;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
 static ngx_http_integrations_pay_provider_t *
 ngx_http_integrations_pay_find(ngx_http_request_t *r, u_char *name,
     size_t len)
@@ -3202,6 +3166,7 @@ ngx_http_integrations_pay_create_loc_conf(ngx_conf_t *cf)
 
     conf->enable = NGX_CONF_UNSET;
     conf->idem_ttl = NGX_CONF_UNSET_MSEC;
+    /* unset, which ngx_http_set_complex_value_slot also takes as unset */
     conf->idem_scope = NGX_CONF_UNSET_PTR;
 
     return conf;
