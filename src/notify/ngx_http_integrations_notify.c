@@ -138,8 +138,6 @@ static char *ngx_http_integrations_notify_delivery(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_integrations_notify_api(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static char *ngx_http_integrations_notify_scope_directive(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_integrations_notify_postconf(ngx_conf_t *cf);
 static ngx_int_t ngx_http_integrations_notify_routes(ngx_conf_t *cf,
     ngx_http_integrations_notify_main_conf_t *nmcf);
@@ -223,9 +221,9 @@ static ngx_command_t  ngx_http_integrations_notify_commands[] = {
 
     { ngx_string("notify_idempotency_scope"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_integrations_notify_scope_directive,
+      ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_integrations_notify_loc_conf_t, scope),
       NULL },
 
     { ngx_string("notify_api"),
@@ -2423,42 +2421,6 @@ ngx_http_integrations_notify_api(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
-static char *
-ngx_http_integrations_notify_scope_directive(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf)
-{
-    ngx_http_integrations_notify_loc_conf_t *nlcf = conf;
-
-    ngx_str_t                         *value;
-    ngx_http_compile_complex_value_t   ccv;
-
-    if (nlcf->scope != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    nlcf->scope = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-    if (nlcf->scope == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &value[1];
-    ccv.complex_value = nlcf->scope;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    (void) cmd;
-
-    return NGX_CONF_OK;
-}
-
-
 /* ---- configuration ----------------------------------------------------- */
 
 static ngx_int_t
@@ -3020,6 +2982,7 @@ ngx_http_integrations_notify_create_loc_conf(ngx_conf_t *cf)
     }
 
     conf->enable = NGX_CONF_UNSET;
+    /* unset, which ngx_http_set_complex_value_slot also takes as unset */
     conf->scope = NGX_CONF_UNSET_PTR;
 
     return conf;

@@ -34,12 +34,10 @@
 #include "integrations_sms_kr.h"
 #include "integrations_solapi.h"
 #include "integrations_twilio.h"
-#include "ngx_http_integrations_circuit_breaker.h"
 #include "ngx_http_integrations_notify_provider.h"
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_outbound_limits.h"
 #include "ngx_http_integrations_problem.h"
-#include "ngx_http_integrations_rate_limit.h"
 #include "ngx_http_integrations_secret.h"
 
 
@@ -1928,48 +1926,21 @@ ngx_http_integrations_np_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[n].data, "rate_limit=", 11) == 0) {
-            v.data = value[n].data + 11;
-            v.len = value[n].len - 11;
-
-            if (v.len == 0) {
-                goto invalid;
-            }
-
-            c->limits.rate_limit =
-                       ngx_http_integrations_rate_limit_zone_ref(cf, &v);
-            if (c->limits.rate_limit == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[n].data, "circuit_breaker=", 16) == 0) {
-            v.data = value[n].data + 16;
-            v.len = value[n].len - 16;
-
-            if (v.len == 0) {
-                goto invalid;
-            }
-
-            c->limits.breaker =
-                       ngx_http_integrations_circuit_breaker_zone_ref(cf, &v);
-            if (c->limits.breaker == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        rc = ngx_http_integrations_circuit_breaker_param(&value[n],
-                                                 &c->limits.breaker_conf);
+        rc = ngx_http_integrations_outbound_limits_param(cf, &value[n],
+                                                         &c->limits);
         if (rc == NGX_ERROR) {
             goto invalid;
         }
 
-        if (rc == NGX_OK) {
+        if (rc == NGX_ABORT) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc == NGX_DONE) {
             breaker_params = n;
+        }
+
+        if (rc != NGX_DECLINED) {
             continue;
         }
 

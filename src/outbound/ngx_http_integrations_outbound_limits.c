@@ -263,6 +263,45 @@ ngx_http_integrations_outbound_limits_answer(
 
 
 ngx_int_t
+ngx_http_integrations_outbound_limits_param(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_integrations_outbound_limits_t *l)
+{
+    ngx_int_t  rc;
+    ngx_str_t  v;
+
+    if (ngx_strncmp(value->data, "rate_limit=", 11) == 0) {
+        v.data = value->data + 11;
+        v.len = value->len - 11;
+
+        if (v.len == 0) {
+            return NGX_ERROR;
+        }
+
+        l->rate_limit = ngx_http_integrations_rate_limit_zone_ref(cf, &v);
+
+        return (l->rate_limit == NULL) ? NGX_ABORT : NGX_OK;
+    }
+
+    if (ngx_strncmp(value->data, "circuit_breaker=", 16) == 0) {
+        v.data = value->data + 16;
+        v.len = value->len - 16;
+
+        if (v.len == 0) {
+            return NGX_ERROR;
+        }
+
+        l->breaker = ngx_http_integrations_circuit_breaker_zone_ref(cf, &v);
+
+        return (l->breaker == NULL) ? NGX_ABORT : NGX_OK;
+    }
+
+    rc = ngx_http_integrations_circuit_breaker_param(value, &l->breaker_conf);
+
+    return (rc == NGX_OK) ? NGX_DONE : rc;
+}
+
+
+ngx_int_t
 ngx_http_integrations_outbound_limits_available(
     ngx_http_integrations_outbound_limits_t *l)
 {

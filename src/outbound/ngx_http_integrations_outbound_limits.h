@@ -31,6 +31,20 @@ struct ngx_http_integrations_outbound_limits_s {
 
 
 /*
+ * One parameter of a provider directive that names its limits, at
+ * configuration time: "rate_limit=ZONE", "circuit_breaker=ZONE" or a
+ * breaker tuning parameter ("failures=5", "open=30s", ...).  Both the
+ * payment and the notification providers take the same set, so they parse
+ * it here.  NGX_OK: a zone taken; NGX_DONE: a breaker parameter taken (the
+ * caller remembers it: it needs "circuit_breaker=", which the caller's own
+ * message says); NGX_DECLINED: not a limits parameter; NGX_ERROR: a bad
+ * value (the caller's "invalid parameter"); NGX_ABORT: no such zone, the
+ * error already logged.
+ */
+ngx_int_t ngx_http_integrations_outbound_limits_param(ngx_conf_t *cf,
+    ngx_str_t *value, ngx_http_integrations_outbound_limits_t *l);
+
+/*
  * The limiter is asked without committing, then the breaker, then the
  * limiter commits: a call the breaker refuses uses up none of the rate.
  * NGX_OK: admitted (req->admission holds the breaker's ticket); NGX_BUSY:

@@ -36,13 +36,11 @@
 #include "integrations_gcra.h"
 #include "integrations_money.h"
 #include "integrations_payment.h"
-#include "ngx_http_integrations_circuit_breaker.h"
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_outbound_limits.h"
 #include "ngx_http_integrations_payments.h"
 #include "ngx_http_integrations_payments_metrics.h"
 #include "ngx_http_integrations_problem.h"
-#include "ngx_http_integrations_rate_limit.h"
 #include "ngx_http_integrations_secret.h"
 #include "ngx_http_integrations_status.h"
 #include "ngx_http_integrations_store.h"
@@ -187,8 +185,6 @@ static void ngx_http_integrations_pay_idem_abandon(
 static void ngx_http_integrations_pay_idem_attempt(
     ngx_http_integrations_pay_ctx_t *ctx, integrations_store_bytes_t *scope,
     integrations_store_bytes_t *key, int64_t *owner);
-static char *ngx_http_integrations_pay_idem_scope(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_integrations_pay_read_body(ngx_http_request_t *r,
     ngx_http_integrations_pay_ctx_t *ctx);
 static ngx_int_t ngx_http_integrations_pay_body_refused(ngx_http_request_t *r,
@@ -293,9 +289,9 @@ static ngx_command_t  ngx_http_integrations_pay_commands[] = {
 
     { ngx_string("payment_idempotency_scope"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_integrations_pay_idem_scope,
+      ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_integrations_pay_loc_conf_t, idem_scope),
       NULL },
 
       ngx_null_command
@@ -2744,40 +2740,6 @@ ngx_http_integrations_pay_idem_abandon(ngx_http_integrations_pay_ctx_t *ctx)
 }
 
 
-static char *
-ngx_http_integrations_pay_idem_scope(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_integrations_pay_loc_conf_t *plcf = conf;
-
-    ngx_str_t                         *value;
-    ngx_http_compile_complex_value_t   ccv;
-
-    if (plcf->idem_scope != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    plcf->idem_scope = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
-    if (plcf->idem_scope == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &value[1];
-    ccv.complex_value = plcf->idem_scope;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
 static ngx_http_integrations_pay_provider_t *
 ngx_http_integrations_pay_find(ngx_http_request_t *r, u_char *name,
     size_t len)
@@ -2963,48 +2925,21 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[n].data, "rate_limit=", 11) == 0) {
-            v.data = value[n].data + 11;
-            v.len = value[n].len - 11;
-
-            if (v.len == 0) {
-                goto invalid;
-            }
-
-            p->limits.rate_limit =
-                       ngx_http_integrations_rate_limit_zone_ref(cf, &v);
-            if (p->limits.rate_limit == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[n].data, "circuit_breaker=", 16) == 0) {
-            v.data = value[n].data + 16;
-            v.len = value[n].len - 16;
-
-            if (v.len == 0) {
-                goto invalid;
-            }
-
-            p->limits.breaker =
-                       ngx_http_integrations_circuit_breaker_zone_ref(cf, &v);
-            if (p->limits.breaker == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        rc = ngx_http_integrations_circuit_breaker_param(&value[n],
-                                                 &p->limits.breaker_conf);
+        rc = ngx_http_integrations_outbound_limits_param(cf, &value[n],
+                                                         &p->limits);
         if (rc == NGX_ERROR) {
             goto invalid;
         }
 
-        if (rc == NGX_OK) {
+        if (rc == NGX_ABORT) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc == NGX_DONE) {
             breaker_params = n;
+        }
+
+        if (rc != NGX_DECLINED) {
             continue;
         }
 
@@ -3231,6 +3166,7 @@ ngx_http_integrations_pay_create_loc_conf(ngx_conf_t *cf)
 
     conf->enable = NGX_CONF_UNSET;
     conf->idem_ttl = NGX_CONF_UNSET_MSEC;
+    /* unset, which ngx_http_set_complex_value_slot also takes as unset */
     conf->idem_scope = NGX_CONF_UNSET_PTR;
 
     return conf;
