@@ -69,12 +69,9 @@ static integrations_store_rc_e integrations_store_orders_event(
     const integrations_store_bytes_t *detail);
 static void integrations_store_orders_copy(char *dst, size_t size,
     const integrations_store_val_t *v);
-static void v_text(integrations_store_val_t *v,
-    const integrations_store_bytes_t *b);
 static void v_text_null(integrations_store_val_t *v,
     const integrations_store_bytes_t *b);
 static void v_str(integrations_store_val_t *v, const char *s);
-static void v_int(integrations_store_val_t *v, int64_t i);
 static void v_null(integrations_store_val_t *v);
 
 
@@ -92,7 +89,7 @@ integrations_store_orders_op(const integrations_store_driver_t *d,
         return integrations_store_orders_ingest(d, c, op);
 
     case INTEGRATIONS_STORE_OP_CURSOR_GET:
-        v_text(&p[0], &op->in.cursor.name);
+        integrations_store_db_text(&p[0], &op->in.cursor.name);
         found = 0;
 
         rc = d->exec(c, INTEGRATIONS_STORE_STMT_CURSOR_GET, p, row, 1, &found,
@@ -103,9 +100,9 @@ integrations_store_orders_op(const integrations_store_driver_t *d,
         return rc;
 
     case INTEGRATIONS_STORE_OP_CURSOR_SET:
-        v_text(&p[0], &op->in.cursor.name);
-        v_int(&p[1], op->in.cursor.value);
-        v_int(&p[2], op->now);
+        integrations_store_db_text(&p[0], &op->in.cursor.name);
+        integrations_store_db_int(&p[1], op->in.cursor.value);
+        integrations_store_db_int(&p[2], op->now);
 
         return integrations_store_orders_one(d, c, op,
                                              INTEGRATIONS_STORE_TX_WRITE,
@@ -126,19 +123,19 @@ integrations_store_orders_op(const integrations_store_driver_t *d,
 
     case INTEGRATIONS_STORE_OP_MARK:
         if (op->in.mark.table == 1) {
-            v_text(&p[0], &op->in.mark.vendor_id);
-            v_text(&p[1], &op->in.mark.mark);
-            v_int(&p[2], op->in.mark.at);
-            v_int(&p[3], op->now);
+            integrations_store_db_text(&p[0], &op->in.mark.vendor_id);
+            integrations_store_db_text(&p[1], &op->in.mark.mark);
+            integrations_store_db_int(&p[2], op->in.mark.at);
+            integrations_store_db_int(&p[3], op->now);
 
             return integrations_store_orders_one(d, c, op,
                        INTEGRATIONS_STORE_TX_WRITE,
                        INTEGRATIONS_STORE_STMT_INQUIRY_INSERT, p);
         }
 
-        v_text(&p[0], &op->in.mark.mark);
-        v_int(&p[1], op->now);
-        v_int(&p[2], op->in.mark.expires_at);
+        integrations_store_db_text(&p[0], &op->in.mark.mark);
+        integrations_store_db_int(&p[1], op->now);
+        integrations_store_db_int(&p[2], op->in.mark.expires_at);
 
         return integrations_store_orders_one(d, c, op,
                    INTEGRATIONS_STORE_TX_WRITE,
@@ -148,9 +145,9 @@ integrations_store_orders_op(const integrations_store_driver_t *d,
         return integrations_store_orders_return(d, c, op);
 
     case INTEGRATIONS_STORE_OP_RETURN_WITHDRAW:
-        v_text(&p[0], &op->in.withdraw.vendor_id);
-        v_text(&p[1], &op->in.withdraw.receipt_id);
-        v_int(&p[2], op->now);
+        integrations_store_db_text(&p[0], &op->in.withdraw.vendor_id);
+        integrations_store_db_text(&p[1], &op->in.withdraw.receipt_id);
+        integrations_store_db_int(&p[2], op->now);
 
         return integrations_store_orders_one(d, c, op,
                                         INTEGRATIONS_STORE_TX_WRITE,
@@ -161,14 +158,14 @@ integrations_store_orders_op(const integrations_store_driver_t *d,
         return integrations_store_orders_revoke_due(d, c, op);
 
     case INTEGRATIONS_STORE_OP_REVOKE_CALL:
-        v_text(&p[0], &op->in.revoke_call.vendor_id);
-        v_text(&p[1], &op->in.revoke_call.shipment_box_id);
-        v_text(&p[2], &op->in.revoke_call.vendor_item_id);
-        v_int(&p[3], op->in.revoke_call.unit);
-        v_int(&p[4], op->in.revoke_call.state);
-        v_int(&p[5], op->in.revoke_call.attempts);
-        v_int(&p[6], op->in.revoke_call.next_at);
-        v_int(&p[7], op->now);
+        integrations_store_db_text(&p[0], &op->in.revoke_call.vendor_id);
+        integrations_store_db_text(&p[1], &op->in.revoke_call.shipment_box_id);
+        integrations_store_db_text(&p[2], &op->in.revoke_call.vendor_item_id);
+        integrations_store_db_int(&p[3], op->in.revoke_call.unit);
+        integrations_store_db_int(&p[4], op->in.revoke_call.state);
+        integrations_store_db_int(&p[5], op->in.revoke_call.attempts);
+        integrations_store_db_int(&p[6], op->in.revoke_call.next_at);
+        integrations_store_db_int(&p[7], op->now);
 
         return integrations_store_orders_one(d, c, op,
                                         INTEGRATIONS_STORE_TX_WRITE,
@@ -269,25 +266,25 @@ integrations_store_orders_ingest_one(const integrations_store_driver_t *d,
     const integrations_store_order_item_t   *it;
 
     *inserted = 0;
-    v_text(&p[0], &in->vendor_id);
-    v_text(&p[1], &in->shipment_box_id);
-    v_text(&p[2], &in->order_id);
-    v_int(&p[3], in->api);
-    v_text(&p[4], &in->coupang_status);
-    v_int(&p[5], in->state);
-    v_int(&p[6], in->contact_kind);
+    integrations_store_db_text(&p[0], &in->vendor_id);
+    integrations_store_db_text(&p[1], &in->shipment_box_id);
+    integrations_store_db_text(&p[2], &in->order_id);
+    integrations_store_db_int(&p[3], in->api);
+    integrations_store_db_text(&p[4], &in->coupang_status);
+    integrations_store_db_int(&p[5], in->state);
+    integrations_store_db_int(&p[6], in->contact_kind);
     v_text_null(&p[7], &in->contact);
     v_text_null(&p[8], &in->contact_source);
     v_text_null(&p[9], &in->buyer_name);
-    v_int(&p[10], in->ordered_at);
-    v_int(&p[11], in->paid_at);
-    v_int(&p[12], op->now);
-    v_int(&p[13], (int64_t) in->nitems);
-    v_int(&p[14], (int64_t) in->nunits);
-    v_int(&p[15], in->unmapped);
+    integrations_store_db_int(&p[10], in->ordered_at);
+    integrations_store_db_int(&p[11], in->paid_at);
+    integrations_store_db_int(&p[12], op->now);
+    integrations_store_db_int(&p[13], (int64_t) in->nitems);
+    integrations_store_db_int(&p[14], (int64_t) in->nunits);
+    integrations_store_db_int(&p[15], in->unmapped);
     v_text_null(&p[16], &in->message_id);
-    v_int(&p[17], in->message_state);
-    v_int(&p[18], in->fulfil_state);
+    integrations_store_db_int(&p[17], in->message_state);
+    integrations_store_db_int(&p[18], in->fulfil_state);
 
     if (in->ordered_at == 0) {
         v_null(&p[10]);
@@ -313,17 +310,17 @@ integrations_store_orders_ingest_one(const integrations_store_driver_t *d,
     for (i = 0; i < in->nitems; i++) {
         it = &in->items[i];
 
-        v_text(&p[0], &in->vendor_id);
-        v_text(&p[1], &in->shipment_box_id);
-        v_text(&p[2], &it->vendor_item_id);
-        v_text(&p[3], &in->order_id);
+        integrations_store_db_text(&p[0], &in->vendor_id);
+        integrations_store_db_text(&p[1], &in->shipment_box_id);
+        integrations_store_db_text(&p[2], &it->vendor_item_id);
+        integrations_store_db_text(&p[3], &in->order_id);
         v_text_null(&p[4], &it->product_code);
         v_text_null(&p[5], &it->item_name);
-        v_int(&p[6], it->quantity);
-        v_int(&p[7], it->cancel_count);
-        v_int(&p[8], it->hold_count);
-        v_int(&p[9], it->links);
-        v_int(&p[10], it->state);
+        integrations_store_db_int(&p[6], it->quantity);
+        integrations_store_db_int(&p[7], it->cancel_count);
+        integrations_store_db_int(&p[8], it->hold_count);
+        integrations_store_db_int(&p[9], it->links);
+        integrations_store_db_int(&p[10], it->state);
 
         rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_ITEM_INSERT, p, NULL, 0,
                      NULL, NULL, op->deadline, E(op));
@@ -335,16 +332,16 @@ integrations_store_orders_ingest_one(const integrations_store_driver_t *d,
     for (i = 0; i < in->nunits; i++) {
         u = &in->units[i];
 
-        v_text(&p[0], &in->vendor_id);
-        v_text(&p[1], &in->shipment_box_id);
-        v_text(&p[2], &u->vendor_item_id);
-        v_int(&p[3], u->unit);
-        v_int(&p[4], u->units);
-        v_text(&p[5], &in->order_id);
-        v_text(&p[6], &u->product_code);
-        v_int(&p[7], u->state);
+        integrations_store_db_text(&p[0], &in->vendor_id);
+        integrations_store_db_text(&p[1], &in->shipment_box_id);
+        integrations_store_db_text(&p[2], &u->vendor_item_id);
+        integrations_store_db_int(&p[3], u->unit);
+        integrations_store_db_int(&p[4], u->units);
+        integrations_store_db_text(&p[5], &in->order_id);
+        integrations_store_db_text(&p[6], &u->product_code);
+        integrations_store_db_int(&p[7], u->state);
         v_text_null(&p[8], &u->token_hash);
-        v_int(&p[9], op->now);
+        integrations_store_db_int(&p[9], op->now);
 
         rc = d->exec(c, INTEGRATIONS_STORE_STMT_ACTIVATION_INSERT, p, NULL, 0,
                      NULL, NULL, op->deadline, E(op));
@@ -356,14 +353,14 @@ integrations_store_orders_ingest_one(const integrations_store_driver_t *d,
             continue;
         }
 
-        v_text(&p[0], &u->token_hash);
-        v_text(&p[1], &in->vendor_id);
-        v_text(&p[2], &in->shipment_box_id);
-        v_text(&p[3], &u->vendor_item_id);
-        v_int(&p[4], u->unit);
-        v_int(&p[5], 1);
-        v_int(&p[6], op->now);
-        v_int(&p[7], u->expires_at);
+        integrations_store_db_text(&p[0], &u->token_hash);
+        integrations_store_db_text(&p[1], &in->vendor_id);
+        integrations_store_db_text(&p[2], &in->shipment_box_id);
+        integrations_store_db_text(&p[3], &u->vendor_item_id);
+        integrations_store_db_int(&p[4], u->unit);
+        integrations_store_db_int(&p[5], 1);
+        integrations_store_db_int(&p[6], op->now);
+        integrations_store_db_int(&p[7], u->expires_at);
 
         rc = d->exec(c, INTEGRATIONS_STORE_STMT_LINK_INSERT, p, NULL, 0,
                      NULL, NULL, op->deadline, E(op));
@@ -372,7 +369,7 @@ integrations_store_orders_ingest_one(const integrations_store_driver_t *d,
         }
     }
 
-    v_text(&p[1], &in->shipment_box_id);
+    integrations_store_db_text(&p[1], &in->shipment_box_id);
 
     rc = integrations_store_orders_event(d, c, op, &in->vendor_id, &p[1],
                                          NULL, 0, "ingest", in->state,
@@ -433,9 +430,9 @@ integrations_store_orders_due(const integrations_store_driver_t *d,
     }
 
     for (n = 0; n < limit; n++) {
-        v_text(&p[0], &op->in.due.vendor_id);
-        v_int(&p[1], op->now);
-        v_int(&p[2], (int64_t) n);
+        integrations_store_db_text(&p[0], &op->in.due.vendor_id);
+        integrations_store_db_int(&p[1], op->now);
+        integrations_store_db_int(&p[2], (int64_t) n);
 
         found = 0;
 
@@ -458,9 +455,9 @@ integrations_store_orders_due(const integrations_store_driver_t *d,
         o->attempts = row[3].i;
 
         for (k = 0; k < INTEGRATIONS_STORE_DUE_ITEMS; k++) {
-            v_text(&q[0], &op->in.due.vendor_id);
+            integrations_store_db_text(&q[0], &op->in.due.vendor_id);
             v_str(&q[1], o->shipment_box_id);
-            v_int(&q[2], k);
+            integrations_store_db_int(&q[2], k);
 
             found = 0;
 
@@ -510,15 +507,15 @@ integrations_store_orders_fulfil(const integrations_store_driver_t *d,
         return rc;
     }
 
-    v_text(&p[0], &in->vendor_id);
-    v_text(&p[1], &in->shipment_box_id);
-    v_int(&p[2], in->from_state);
-    v_int(&p[3], in->to_state);
-    v_int(&p[4], in->attempts);
-    v_int(&p[5], in->next_at);
+    integrations_store_db_text(&p[0], &in->vendor_id);
+    integrations_store_db_text(&p[1], &in->shipment_box_id);
+    integrations_store_db_int(&p[2], in->from_state);
+    integrations_store_db_int(&p[3], in->to_state);
+    integrations_store_db_int(&p[4], in->attempts);
+    integrations_store_db_int(&p[5], in->next_at);
     v_text_null(&p[6], &in->error);
     v_text_null(&p[7], &in->invoice_number);
-    v_int(&p[8], op->now);
+    integrations_store_db_int(&p[8], op->now);
 
     changed = 0;
 
@@ -590,11 +587,11 @@ integrations_store_orders_apply(const integrations_store_driver_t *d,
         return rc;
     }
 
-    v_text(&p[0], message_id);
-    v_int(&p[1], message_state);
-    v_int(&p[2], op->now);
-    v_int(&p[3], state);
-    v_int(&p[4], sent ? INTEGRATIONS_STORE_FULFIL_ACK
+    integrations_store_db_text(&p[0], message_id);
+    integrations_store_db_int(&p[1], message_state);
+    integrations_store_db_int(&p[2], op->now);
+    integrations_store_db_int(&p[3], state);
+    integrations_store_db_int(&p[4], sent ? INTEGRATIONS_STORE_FULFIL_ACK
                   : INTEGRATIONS_STORE_FULFIL_HELD);
 
     found = 0;
@@ -615,8 +612,8 @@ integrations_store_orders_apply(const integrations_store_driver_t *d,
 
     v_str(&p[0], vendor);
     v_str(&p[1], box);
-    v_int(&p[2], state);
-    v_int(&p[3], op->now);
+    integrations_store_db_int(&p[2], state);
+    integrations_store_db_int(&p[3], op->now);
 
     rc = d->exec(c, INTEGRATIONS_STORE_STMT_ACTIVATIONS_SENT, p, NULL, 0, NULL,
                  NULL, op->deadline, E(op));
@@ -673,7 +670,7 @@ integrations_store_orders_sync(const integrations_store_driver_t *d,
     op->out.sync.failed = 0;
 
     for (n = 0; n < limit; n++) {
-        v_text(&p[0], &op->in.sync.vendor_id);
+        integrations_store_db_text(&p[0], &op->in.sync.vendor_id);
         found = 0;
 
         rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_DONE_NEXT, p,
@@ -780,13 +777,13 @@ integrations_store_orders_return(const integrations_store_driver_t *d,
         return rc;
     }
 
-    v_text(&p[0], &in->vendor_id);
-    v_text(&p[1], &in->receipt_id);
-    v_text(&p[2], &in->order_id);
-    v_text(&p[3], &in->receipt_type);
-    v_text(&p[4], &in->receipt_status);
-    v_int(&p[5], in->requested_at);
-    v_int(&p[6], op->now);
+    integrations_store_db_text(&p[0], &in->vendor_id);
+    integrations_store_db_text(&p[1], &in->receipt_id);
+    integrations_store_db_text(&p[2], &in->order_id);
+    integrations_store_db_text(&p[3], &in->receipt_type);
+    integrations_store_db_text(&p[4], &in->receipt_status);
+    integrations_store_db_int(&p[5], in->requested_at);
+    integrations_store_db_int(&p[6], op->now);
 
     found = 0;
 
@@ -806,9 +803,9 @@ integrations_store_orders_return(const integrations_store_driver_t *d,
     for (i = 0; i < in->nitems; i++) {
 
         for (k = 0; k < in->items[i].count && n < max; k++) {
-            v_text(&p[0], &in->vendor_id);
-            v_text(&p[1], &in->order_id);
-            v_text(&p[2], &in->items[i].vendor_item_id);
+            integrations_store_db_text(&p[0], &in->vendor_id);
+            integrations_store_db_text(&p[1], &in->order_id);
+            integrations_store_db_text(&p[2], &in->items[i].vendor_item_id);
 
             found = 0;
 
@@ -829,19 +826,19 @@ integrations_store_orders_return(const integrations_store_driver_t *d,
             memcpy(ru->shipment_box_id, box, sizeof(box));
             ru->unit = unit;
             ru->was_state = row[2].i;
-            v_text(&p[2], &in->items[i].vendor_item_id);
+            integrations_store_db_text(&p[2], &in->items[i].vendor_item_id);
             integrations_store_orders_copy(ru->vendor_item_id,
                                            sizeof(ru->vendor_item_id),
                                            &p[2]);
 
-            v_text(&p[0], &in->vendor_id);
+            integrations_store_db_text(&p[0], &in->vendor_id);
             v_str(&p[1], box);
-            v_text(&p[2], &in->items[i].vendor_item_id);
-            v_int(&p[3], unit);
-            v_int(&p[4], op->now);
-            v_text(&p[5], &in->reason);
-            v_text(&p[6], &in->receipt_id);
-            v_int(&p[7], in->revoke_call_state);
+            integrations_store_db_text(&p[2], &in->items[i].vendor_item_id);
+            integrations_store_db_int(&p[3], unit);
+            integrations_store_db_int(&p[4], op->now);
+            integrations_store_db_text(&p[5], &in->reason);
+            integrations_store_db_text(&p[6], &in->receipt_id);
+            integrations_store_db_int(&p[7], in->revoke_call_state);
 
             changed = 0;
 
@@ -870,9 +867,9 @@ integrations_store_orders_return(const integrations_store_driver_t *d,
                 goto failed;
             }
 
-            v_text(&q[0], &in->vendor_id);
+            integrations_store_db_text(&q[0], &in->vendor_id);
             v_str(&q[1], box);
-            v_int(&q[2], op->now);
+            integrations_store_db_int(&q[2], op->now);
 
             rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_STATE_SET, q, NULL,
                          0, NULL, NULL, op->deadline, E(op));
@@ -941,9 +938,9 @@ integrations_store_orders_revoke_due(const integrations_store_driver_t *d,
     }
 
     for (n = 0; n < limit; n++) {
-        v_text(&p[0], &op->in.revoke_due.vendor_id);
-        v_int(&p[1], op->now);
-        v_int(&p[2], (int64_t) n);
+        integrations_store_db_text(&p[0], &op->in.revoke_due.vendor_id);
+        integrations_store_db_int(&p[1], op->now);
+        integrations_store_db_int(&p[2], (int64_t) n);
 
         found = 0;
 
@@ -1030,23 +1027,23 @@ integrations_store_orders_event(const integrations_store_driver_t *d,
 {
     integrations_store_val_t  e[8];
 
-    v_text(&e[0], vendor);
+    integrations_store_db_text(&e[0], vendor);
     e[1] = *box;
 
     if (item) {
         e[2] = *item;
-        v_int(&e[3], unit);
+        integrations_store_db_int(&e[3], unit);
 
     } else {
         v_null(&e[2]);
         v_null(&e[3]);
     }
 
-    v_int(&e[4], op->now);
+    integrations_store_db_int(&e[4], op->now);
     v_str(&e[5], event);
 
     if (state >= 0) {
-        v_int(&e[6], state);
+        integrations_store_db_int(&e[6], state);
 
     } else {
         v_null(&e[6]);
@@ -1086,16 +1083,6 @@ integrations_store_orders_copy(char *dst, size_t size,
 }
 
 
-static void
-v_text(integrations_store_val_t *v, const integrations_store_bytes_t *b)
-{
-    v->type = INTEGRATIONS_STORE_TEXT;
-    v->i = 0;
-    v->p = b->data ? b->data : (const unsigned char *) "";
-    v->len = b->len;
-}
-
-
 /* text, or NULL when empty */
 
 static void
@@ -1106,7 +1093,7 @@ v_text_null(integrations_store_val_t *v, const integrations_store_bytes_t *b)
         return;
     }
 
-    v_text(v, b);
+    integrations_store_db_text(v, b);
 }
 
 
@@ -1117,16 +1104,6 @@ v_str(integrations_store_val_t *v, const char *s)
     v->i = 0;
     v->p = (const unsigned char *) s;
     v->len = strlen(s);
-}
-
-
-static void
-v_int(integrations_store_val_t *v, int64_t i)
-{
-    v->type = INTEGRATIONS_STORE_INT;
-    v->i = i;
-    v->p = NULL;
-    v->len = 0;
 }
 
 
