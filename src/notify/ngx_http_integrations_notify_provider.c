@@ -1364,7 +1364,7 @@ ngx_http_integrations_np_answer(ngx_http_integrations_outbound_req_t *req)
                 ngx_shmtx_lock(&shpool->mutex);
 
                 if (tok->len == s->token.len
-                    && ngx_memcmp(tok->token, s->token.data, tok->len) == 0)
+                    && CRYPTO_memcmp(tok->token, s->token.data, tok->len) == 0)
                 {
                     tok->len = 0;
                     tok->refresh_at = 0;
