@@ -544,6 +544,10 @@ my @bad = (
      qr/invalid parameter "concurrency=0"/],
     ['type=fcm key_file=%%DIR%%/slack.key',
      qr/is not a usable service-account key/],
+    ['type=slack key_file=%%DIR%%/slack.key timeout=0',
+     qr/invalid parameter "timeout=0"/],
+    ['type=slack key_file=%%DIR%%/slack.key connect_timeout=soon',
+     qr/invalid parameter "connect_timeout=soon"/],
 );
 for my $b (@bad) {
     my ($passed, $out) = $t->test_config(http => "notify_provider x $b->[0];");

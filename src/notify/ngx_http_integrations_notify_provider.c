@@ -1754,10 +1754,9 @@ ngx_http_integrations_np_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     char                                       out[16];
     size_t                                     olen;
     ngx_int_t                                  rc, n, type;
-    ngx_str_t                                 *value, v, key_file, name;
+    ngx_str_t                                 *value, key_file, name;
     ngx_str_t                                 *field;
     ngx_uint_t                                 i, breaker_params;
-    ngx_msec_t                                 ms;
     const char                                *err, *why;
     ngx_pool_cleanup_t                        *cln;
     ngx_http_integrations_np_conf_t           *c;
@@ -1944,24 +1943,14 @@ ngx_http_integrations_np_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[n].data, "connect_timeout=", 16) == 0
-            || ngx_strncmp(value[n].data, "timeout=", 8) == 0)
-        {
-            s = (u_char *) ngx_strchr(value[n].data, '=') + 1;
-            v.data = s;
-            v.len = value[n].len - (s - value[n].data);
+        rc = ngx_http_integrations_outbound_timeout_param(&value[n],
+                                                          &c->connect_timeout,
+                                                          &c->timeout);
+        if (rc == NGX_ERROR) {
+            goto invalid;
+        }
 
-            ms = ngx_parse_time(&v, 0);
-            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
-                goto invalid;
-            }
-
-            if (value[n].data[0] == 'c') {
-                c->connect_timeout = ms;
-            } else {
-                c->timeout = ms;
-            }
-
+        if (rc == NGX_OK) {
             continue;
         }
 

@@ -302,6 +302,38 @@ ngx_http_integrations_outbound_limits_param(ngx_conf_t *cf, ngx_str_t *value,
 
 
 ngx_int_t
+ngx_http_integrations_outbound_timeout_param(ngx_str_t *value,
+    ngx_msec_t *connect_timeout, ngx_msec_t *timeout)
+{
+    ngx_str_t    v;
+    ngx_msec_t   ms, *to;
+
+    if (ngx_strncmp(value->data, "connect_timeout=", 16) == 0) {
+        v.data = value->data + 16;
+        to = connect_timeout;
+
+    } else if (ngx_strncmp(value->data, "timeout=", 8) == 0) {
+        v.data = value->data + 8;
+        to = timeout;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    v.len = value->len - (v.data - value->data);
+
+    ms = ngx_parse_time(&v, 0);
+    if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+        return NGX_ERROR;
+    }
+
+    *to = ms;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_integrations_outbound_limits_available(
     ngx_http_integrations_outbound_limits_t *l)
 {

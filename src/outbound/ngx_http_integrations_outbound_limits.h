@@ -45,6 +45,14 @@ ngx_int_t ngx_http_integrations_outbound_limits_param(ngx_conf_t *cf,
     ngx_str_t *value, ngx_http_integrations_outbound_limits_t *l);
 
 /*
+ * "connect_timeout=TIME" or "timeout=TIME" of a provider directive, a
+ * non-zero time.  NGX_OK: taken; NGX_DECLINED: not a timeout parameter;
+ * NGX_ERROR: a bad value.
+ */
+ngx_int_t ngx_http_integrations_outbound_timeout_param(ngx_str_t *value,
+    ngx_msec_t *connect_timeout, ngx_msec_t *timeout);
+
+/*
  * The limiter is asked without committing, then the breaker, then the
  * limiter commits: a call the breaker refuses uses up none of the rate.
  * NGX_OK: admitted (req->admission holds the breaker's ticket); NGX_BUSY:

@@ -2797,10 +2797,9 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
     u_char                                *s;
     size_t                                 i;
     ngx_int_t                              type, rc;
-    ngx_str_t                             *value, v, key_file, name;
+    ngx_str_t                             *value, key_file, name;
     ngx_uint_t                             n, breaker_params;
     const char                            *err;
-    ngx_msec_t                             ms;
     ngx_pool_cleanup_t                    *cln;
     ngx_http_integrations_pay_provider_t  *p;
 
@@ -2943,24 +2942,14 @@ ngx_http_integrations_pay_provider(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[n].data, "connect_timeout=", 16) == 0
-            || ngx_strncmp(value[n].data, "timeout=", 8) == 0)
-        {
-            s = (u_char *) ngx_strchr(value[n].data, '=') + 1;
-            v.data = s;
-            v.len = value[n].len - (s - value[n].data);
+        rc = ngx_http_integrations_outbound_timeout_param(&value[n],
+                                                          &p->connect_timeout,
+                                                          &p->timeout);
+        if (rc == NGX_ERROR) {
+            goto invalid;
+        }
 
-            ms = ngx_parse_time(&v, 0);
-            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
-                goto invalid;
-            }
-
-            if (value[n].data[0] == 'c') {
-                p->connect_timeout = ms;
-            } else {
-                p->timeout = ms;
-            }
-
+        if (rc == NGX_OK) {
             continue;
         }
 
