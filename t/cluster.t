@@ -103,7 +103,7 @@ my $http = <<"CONF";
 CONF
 
 $cl->start(http => $http, store => sub {
-    $st->share($_[0])->directive($VG ? 'timeout=30s' : undef);
+    $st->share($_[0])->directive;
 });
 
 # $clients processes, each sending to the nodes in turn for $secs seconds

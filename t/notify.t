@@ -45,7 +45,7 @@ sub templates {
 
 sub http_conf {
     my ($st, %a) = @_;
-    my $store = $st->directive($VG ? 'timeout=30s' : undef);
+    my $store = $st->directive;
     my $retention = $a{retention} // '30d';
     return encode('UTF-8', $store . <<"CONF");
     integrations_outbound_bind 127.0.0.1;

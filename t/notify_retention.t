@@ -24,7 +24,7 @@ for my $backend (Store->backends) {
     $mock->write_keys($gw);
     my $st = Store->new($backend, $gw);
 
-    $gw->start(http => $st->directive($VG ? 'timeout=30s' : undef)
+    $gw->start(http => $st->directive
                        . <<'CONF');
     integrations_outbound_bind 127.0.0.1;
     notify_provider sms type=solapi key_file=%%DIR%%/solapi.key

@@ -186,12 +186,16 @@ sub url { $_[0]{url} }
 sub path { $_[0]{path} }
 sub pg { $PG }
 
-# the directive line, with any extra parameters
+# the directive line, with any extra parameters.  Under valgrind a
+# connect and the first migration can take longer than the default 5 s on
+# a loaded machine: the timeout is 30 s there unless the test sets one.
 sub directive {
     my ($self, $extra) = @_;
     my $line = "integrations_store $self->{url}";
     $line .= " password_file=$self->{password_file}"
         if $self->{password_file};
+    $extra = join ' ', grep { defined && length } $extra, 'timeout=30s'
+        if $ENV{VALGRIND} && !(defined $extra && $extra =~ /\btimeout=/);
     $line .= " $extra" if defined $extra && length $extra;
     return "    $line;\n";
 }
