@@ -11,7 +11,7 @@ package Cluster;
 #   %%SHARED:name%% a port the same for every node (a shared stand-in;
 #                   $cl->share_port('stripe') makes %%PORT:stripe%% so)
 #
-#   my $cl = Cluster->new(nodes => 3);
+#   my $cl = Cluster->new(nodes => 3);   # redis => undef: no Redis
 #   $cl->start(http => $conf, store => sub { $st->share($_[0])->directive });
 #   $cl->node(1)->get('/x');  $cl->each(sub { my ($gw, $i) = @_; ... });
 #   $cl->kill_node(2);        # SIGKILL to the master and its workers
@@ -25,13 +25,14 @@ use warnings;
 
 use Gateway;
 use Redis;
+use Time::HiRes ();
 
 sub new {
     my ($class, %args) = @_;
     my $self = bless {
         n => $args{nodes} // 3,
         workers => $args{workers} // 1,
-        redis => $args{redis} // Redis->new,
+        redis => exists $args{redis} ? $args{redis} : Redis->new,
         shared => {},
         nodes => [],
     }, $class;
@@ -72,8 +73,10 @@ sub each {
 # node's own %%PORT:x%% and %%DIR%% are left for Gateway
 sub text_for {
     my ($self, $text, $i) = @_;
-    my $url = $self->{redis}->url;
-    $text =~ s/%%REDIS%%/$url/g;
+    if ($self->{redis}) {
+        my $url = $self->{redis}->url;
+        $text =~ s/%%REDIS%%/$url/g;
+    }
     $text =~ s/%%NODE%%/$i/g;
     $text =~ s/%%SHARED:(\w+)%%/$self->shared_port($1)/ge;
     return $text;
@@ -100,14 +103,43 @@ sub start_node {
     $gw->start(http => $self->text_for($http, $i));
 }
 
-# a node dies: its workers and master get SIGKILL, nothing is cleaned up
+# a node's master and its workers (and other children), by pid
+sub pids {
+    my ($self, $i) = @_;
+    my $pid = $self->node($i)->{pid} or return ();
+    my @children = split ' ', `pgrep -P $pid 2>/dev/null` // '';
+    return ($pid, @children);
+}
+
+# the number of the node a process (a lease holder's pid) belongs to, or
+# undef when it is no running node's
+sub node_of_pid {
+    my ($self, $pid) = @_;
+    for my $i (1 .. $self->{n}) {
+        return $i if grep { $_ == $pid } $self->pids($i);
+    }
+    return undef;
+}
+
+# a node dies: its workers and master get SIGKILL, nothing is cleaned up;
+# returns once they are gone (the workers, reparented, may stay zombies
+# a while: they run no more)
 sub kill_node {
     my ($self, $i) = @_;
     my $gw = $self->node($i);
-    my $pid = delete $gw->{pid} or return;
-    my @workers = split ' ', `pgrep -P $pid 2>/dev/null` // '';
+    my ($pid, @workers) = $self->pids($i) or return;
     kill 'KILL', $pid, @workers;
     waitpid($pid, 0);
+    delete $gw->{pid};
+    for my $w (@workers) {
+        for (1 .. 100) {
+            open my $fh, '<', "/proc/$w/stat" or last;
+            my $stat = <$fh> // '';
+            close $fh;
+            last if $stat =~ /^\d+ \(.*\) [ZX] /s;
+            Time::HiRes::sleep(0.05);
+        }
+    }
     $gw->{checked} = 0;
 }
 
