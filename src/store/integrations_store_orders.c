@@ -573,9 +573,9 @@ integrations_store_orders_apply(const integrations_store_driver_t *d,
 {
     int                         found, sent;
     char                        vendor[64], box[INTEGRATIONS_STORE_ID_LEN];
-    int64_t                     state;
+    int64_t                     state, box_state;
     integrations_store_rc_e     rc;
-    integrations_store_val_t    p[5], row[2];
+    integrations_store_val_t    p[5], row[3];
     integrations_store_bytes_t  vb;
 
     sent = (message_state == INTEGRATIONS_STORE_MSG_SENT);
@@ -596,7 +596,7 @@ integrations_store_orders_apply(const integrations_store_driver_t *d,
 
     found = 0;
 
-    rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_SET, p, row, 2,
+    rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_SET, p, row, 3,
                  &found, NULL, op->deadline, E(op));
     if (rc != INTEGRATIONS_STORE_OK) {
         goto failed;
@@ -609,6 +609,7 @@ integrations_store_orders_apply(const integrations_store_driver_t *d,
 
     integrations_store_orders_copy(vendor, sizeof(vendor), &row[0]);
     integrations_store_orders_copy(box, sizeof(box), &row[1]);
+    box_state = row[2].i;           /* redeemed or revoked stay so */
 
     v_str(&p[0], vendor);
     v_str(&p[1], box);
@@ -627,7 +628,7 @@ integrations_store_orders_apply(const integrations_store_driver_t *d,
     rc = integrations_store_orders_event(d, c, op, &vb, &p[1], NULL, 0,
                                          sent ? "message_sent"
                                               : "message_failed",
-                                         state, NULL);
+                                         box_state, NULL);
     if (rc != INTEGRATIONS_STORE_OK) {
         goto failed;
     }
