@@ -1460,6 +1460,36 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       " RETURNING vendor_id, shipment_box_id, state",
       5, { T_TEXT, T_INT, T_INT, T_INT, T_INT } },
 
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCEL: the buyer's message of
+     * a box revoked whole, given up while still queued; $3 now.  Only a
+     * queued row (state 0): no sender holds it (a claim makes it sending
+     * in one statement, and on PostgreSQL this UPDATE then waits for the
+     * claim's row lock and finds it no longer queued); one being sent is
+     * let go, its links are revoked anyway
+     */
+    { "UPDATE integrations_notifications SET state = 4, error ="
+      " 'cancelled: the order was revoked', updated_at = ?3 WHERE state = 0"
+      " AND id = (SELECT message_id FROM integrations_orders WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND state = 4 AND"
+      " message_state = 1) RETURNING id",
+      "UPDATE integrations_notifications SET state = 4, error ="
+      " 'cancelled: the order was revoked', updated_at = $3 WHERE state = 0"
+      " AND id = (SELECT message_id FROM integrations_orders WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND state = 4 AND"
+      " message_state = 1) RETURNING id",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCELLED: the box follows:
+     * ORDER_MESSAGES_SYNC no longer looks at its message
+     */
+    { "UPDATE integrations_orders SET message_state = 4, updated_at = ?3"
+      " WHERE vendor_id = ?1 AND shipment_box_id = ?2 AND message_state = 1",
+      "UPDATE integrations_orders SET message_state = 4, updated_at = $3"
+      " WHERE vendor_id = $1 AND shipment_box_id = $2 AND message_state = 1",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
     /* INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_STATE: a box by its message */
     { "SELECT vendor_id, shipment_box_id, message_state FROM"
       " integrations_orders WHERE message_id = ?1",

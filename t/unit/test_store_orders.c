@@ -847,6 +847,65 @@ run_suite(const char *url)
                    " shipment_box_id = '642538971006408888'"),
            INTEGRATIONS_STORE_FULFIL_CANCELED, "[%s]   and not to fulfil",
            backend);
+
+    /*
+     * A return before the send: a box revoked in part keeps its queued
+     * message (the buyer keeps the rest), revoked whole gives it up
+     */
+
+    t_box_outbox(&pool, &item, &ob, "642538971006409191", 66000);
+
+    ri[0].vendor_item_id = B("3242596359");
+    ri[0].count = 1;
+    t_op(&op, INTEGRATIONS_STORE_OP_RETURN_APPLY, 67000);
+    op.in.ret.vendor_id = B("A00012345");
+    op.in.ret.receipt_id = B("365991");
+    op.in.ret.order_id = B("22000009549191");
+    op.in.ret.receipt_type = B("RETURN");
+    op.in.ret.receipt_status = B("RETURNS_UNCHECKED");
+    op.in.ret.reason = B("return");
+    op.in.ret.revoke_call_state = INTEGRATIONS_STORE_REVOKE_DUE;
+    op.in.ret.items = ri;
+    op.in.ret.nitems = 1;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 1,
+       "[%s] a return of one of three units (%s)", backend, op.error);
+    is_int(t_value("SELECT state FROM integrations_notifications WHERE"
+                   " id = 'coupang:A00012345:642538971006409191'"), 0,
+           "[%s]   the message stays queued", backend);
+
+    t_return_all(&pool, &op, "365992", "22000009549191", 68000);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 2,
+       "[%s] a return of the rest: the box revoked whole (%s)", backend,
+       op.error);
+    is_int(t_value("SELECT state FROM integrations_notifications WHERE"
+                   " id = 'coupang:A00012345:642538971006409191'"
+                   " AND error LIKE 'cancelled%'"), 4,
+           "[%s]   the queued message is given up", backend);
+    is_int(t_value("SELECT state * 10 + message_state FROM integrations_orders"
+                   " WHERE shipment_box_id = '642538971006409191'"),
+           40 + INTEGRATIONS_STORE_MSG_CANCELLED,
+           "[%s]   the box revoked, its message cancelled", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006409191' AND event ="
+                   " 'message_cancelled'"), 1,
+           "[%s]   its history: message_cancelled", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_CLAIM, 69000);
+    op.in.outbox_claim.provider = B("sms");
+    op.in.outbox_claim.holder = B("test");
+    op.in.outbox_claim.limit = 10;
+    op.in.outbox_claim.attempt_id = 1;
+    op.in.outbox_claim.lease_ms = 30000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.outbox_claim.n == 0,
+       "[%s]   no sender takes it (%s)", backend, op.error);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 70000);
+    op.in.sync.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 0
+       && op.out.sync.failed == 0, "[%s]   nor the order sync", backend);
     }
 
     /* a withdrawal, once */
