@@ -4,7 +4,8 @@
 # the mock SMS provider with the link, the link's GET shows the page and
 # changes nothing, its POST redeems it, the mock app receives a grant it
 # verifies, the buyer is redirected with a claim, and the admin API shows
-# the order redeemed with its whole history.
+# the order redeemed with its whole history; a buyer message still
+# queued when a return revokes its box is never sent.
 
 use strict;
 use warnings;
@@ -191,6 +192,45 @@ for my $backend (Store->backends) {
        "$t the new link is fresh");
     is($gw->request('POST', "/a/$again", timeout => $IO)->{status}, 303,
        "$t and redeems");
+
+    # ---- a return before the send: the queued message is given up
+
+    # the SMS provider answers 429 (Retry-After 3 s): the message waits
+    # in the outbox while the return, filed with the order, revokes the
+    # box in the same sync run
+    $notify->{solapi}->set_mode('ratelimit');
+    my $box3 = $cp->add_order(items => [{ vendor_item_id => '3242596358' }],
+                              phone => '0503-7777-0003');
+    $cp->add_return($box3, '3242596358', 1);
+    my $to3 = sub { scalar grep { ($_->{json}{message}{to} // '')
+                                  eq '050377770003' }
+                    $notify->received('solapi') };
+    ok(Store::wait_for(sub { ($st->value("SELECT state FROM"
+            . " integrations_orders WHERE shipment_box_id = '$box3'") // 0)
+            == 4 }, $wait), "$t a return before the send revokes the box");
+    my ($nstate, $nerr, $next) = @{ ($st->sql("SELECT n.state, n.error,"
+        . " n.next_attempt_at FROM integrations_notifications n JOIN"
+        . " integrations_orders o ON o.message_id = n.id WHERE"
+        . " o.shipment_box_id = '$box3'"))[0] // [] };
+    is($nstate, 4, "$t   its queued message is given up");
+    like($nerr // '', qr/^cancelled/, "$t   as cancelled");
+    $notify->{solapi}->set_mode('healthy');
+    my $tried = $to3->();
+
+    # past the retry it would have had: nothing reaches the provider
+    my ($until, $stop) = (($next // 0) / 1000 + 1.5, time + 15);
+    sleep 0.2 while time < $until && time < $stop;
+    is($to3->(), $tried, "$t   it never reaches the provider ($tried"
+                         . " refused attempt(s) before)");
+    my $order3 = $st->value("SELECT order_id FROM integrations_orders WHERE"
+                            . " shipment_box_id = '$box3'");
+    $r = $gw->request('GET', "/admin/orders/$order3", timeout => $IO,
+        headers => { Authorization => "Bearer $Activation::ADMIN_KEY" });
+    $j = eval { decode_json($r->{body}) } // {};
+    my @h3 = map { $_->{event} } @{ $j->{history} // [] };
+    ok((grep { $_ eq 'message_cancelled' } @h3),
+       "$t   the history says message_cancelled: @h3");
+    is($j->{state}, 'revoked', "$t   the order is revoked");
 
     $gw->stop;
     $cp->stop;
