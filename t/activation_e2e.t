@@ -4,7 +4,8 @@
 # the mock SMS provider with the link, the link's GET shows the page and
 # changes nothing, its POST redeems it, the mock app receives a grant it
 # verifies, the buyer is redirected with a claim, and the admin API shows
-# the order redeemed with its whole history.
+# the order redeemed with its whole history; a buyer message still
+# queued when a return revokes its box is never sent.
 
 use strict;
 use warnings;
@@ -85,17 +86,6 @@ for my $backend (Store->backends) {
                            . " shipment_box_id = '$box'");
     ok($order, "$t the order is stored");
 
-    # The sync job marks the message sent at its next run; a redeem before
-    # that is overwritten to link_sent by ORDER_MESSAGE_SET (h-orders'
-    # statement sets the box's state unconditionally: reported), so the
-    # buyer clicks after it here.
-    # (On a loaded machine the provider's answer may come too late: the
-    # outbox then says "unknown", the sync "failed"; the buyer who got the
-    # link can redeem it all the same.)
-    ok(Store::wait_for(sub { ($st->value("SELECT message_state FROM"
-            . " integrations_orders WHERE shipment_box_id = '$box'") // 0)
-            >= 2 }, $wait), "$t the message's outcome is recorded");
-
     # GET: the page, nothing used
     my $r = $gw->request('GET', $path, timeout => $IO);
     is($r->{status}, 200, "$t GET of the link: the page");
@@ -121,6 +111,22 @@ for my $backend (Store->backends) {
     is($gw->request('POST', $path, timeout => $IO)->{status}, 409,
        "$t a second POST: used");
 
+    # The buyer clicked as the SMS arrived, before the order sync read the
+    # message's outcome from the outbox (its next tick): that outcome,
+    # recorded now, leaves the box redeemed (ORDER_MESSAGE_SET moves a
+    # box only from synced).  (On a loaded machine the provider's answer
+    # may come too late: the outbox then says "unknown", the sync
+    # "failed"; the box stays redeemed all the same.)
+    ok(Store::wait_for(sub { ($st->value("SELECT message_state FROM"
+            . " integrations_orders WHERE shipment_box_id = '$box'") // 0)
+            >= 2 }, $wait), "$t the message's outcome is recorded");
+    my @order_events = map { $_->[0] } $st->sql("SELECT event FROM"
+        . " integrations_order_events WHERE shipment_box_id = '$box'"
+        . " AND event IN ('redeem', 'redeemed', 'message_sent',"
+        . " 'message_failed') ORDER BY id");
+    diag("$t the outcome came first (@order_events): the redeem did not"
+         . " race it") if ($order_events[0] // '') =~ /^message/;
+
     # the admin API: redeemed, the whole history
     ok(Store::wait_for(sub {
         my $a = $gw->request('GET', "/admin/orders/$order", timeout => $IO,
@@ -135,6 +141,13 @@ for my $backend (Store->backends) {
     ok((grep { $_ eq 'redeemed' } @events) && @events >= 3,
        "$t its history from ingest to redeemed: @events");
     is($j->{units}[0]{grant}, 'granted', "$t granted");
+    my $l = $gw->request('GET', "/admin/orders?state=redeemed",
+        timeout => $IO,
+        headers => { Authorization => "Bearer $Activation::ADMIN_KEY" });
+    my ($listed) = grep { $_->{order_id} eq $order }
+                   @{ (eval { decode_json($l->{body}) } // {})->{orders} // [] };
+    is($listed && $listed->{state}, 'redeemed',
+       "$t the admin list shows it redeemed, after the message's outcome");
 
     # ---- a resend: a new link in the buyer's message, the old one revoked
 
@@ -179,6 +192,45 @@ for my $backend (Store->backends) {
        "$t the new link is fresh");
     is($gw->request('POST', "/a/$again", timeout => $IO)->{status}, 303,
        "$t and redeems");
+
+    # ---- a return before the send: the queued message is given up
+
+    # the SMS provider answers 429 (Retry-After 3 s): the message waits
+    # in the outbox while the return, filed with the order, revokes the
+    # box in the same sync run
+    $notify->{solapi}->set_mode('ratelimit');
+    my $box3 = $cp->add_order(items => [{ vendor_item_id => '3242596358' }],
+                              phone => '0503-7777-0003');
+    $cp->add_return($box3, '3242596358', 1);
+    my $to3 = sub { scalar grep { ($_->{json}{message}{to} // '')
+                                  eq '050377770003' }
+                    $notify->received('solapi') };
+    ok(Store::wait_for(sub { ($st->value("SELECT state FROM"
+            . " integrations_orders WHERE shipment_box_id = '$box3'") // 0)
+            == 4 }, $wait), "$t a return before the send revokes the box");
+    my ($nstate, $nerr, $next) = @{ ($st->sql("SELECT n.state, n.error,"
+        . " n.next_attempt_at FROM integrations_notifications n JOIN"
+        . " integrations_orders o ON o.message_id = n.id WHERE"
+        . " o.shipment_box_id = '$box3'"))[0] // [] };
+    is($nstate, 4, "$t   its queued message is given up");
+    like($nerr // '', qr/^cancelled/, "$t   as cancelled");
+    $notify->{solapi}->set_mode('healthy');
+    my $tried = $to3->();
+
+    # past the retry it would have had: nothing reaches the provider
+    my ($until, $stop) = (($next // 0) / 1000 + 1.5, time + 15);
+    sleep 0.2 while time < $until && time < $stop;
+    is($to3->(), $tried, "$t   it never reaches the provider ($tried"
+                         . " refused attempt(s) before)");
+    my $order3 = $st->value("SELECT order_id FROM integrations_orders WHERE"
+                            . " shipment_box_id = '$box3'");
+    $r = $gw->request('GET', "/admin/orders/$order3", timeout => $IO,
+        headers => { Authorization => "Bearer $Activation::ADMIN_KEY" });
+    $j = eval { decode_json($r->{body}) } // {};
+    my @h3 = map { $_->{event} } @{ $j->{history} // [] };
+    ok((grep { $_ eq 'message_cancelled' } @h3),
+       "$t   the history says message_cancelled: @h3");
+    is($j->{state}, 'revoked', "$t   the order is revoked");
 
     $gw->stop;
     $cp->stop;

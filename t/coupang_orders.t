@@ -245,6 +245,11 @@ for my $backend (Store->backends) {
     my $late = $cp->add_order;
     my $rid = $cp->add_return($boxes[0], '3242596358', 1);
 
+    # returns first seen at Coupang's check (PR) or completed (CC): a
+    # fast refund, or a poll missed while they were UC
+    my $pr = $cp->add_return($boxes[1], '3242596358', 1, status => 'PR');
+    my $cc = $cp->add_return($two, '3242596359', 1, status => 'CC');
+
     ok(wait_for(sub { $orders->() >= 6 }, $wait),
        "$t a box created later is ingested by a later run");
     ok(wait_for(sub {
@@ -270,13 +275,47 @@ for my $backend (Store->backends) {
     ok(wait_for(sub { grep { /반품\/취소/ } slack_texts() }, $wait),
        "$t   staff alerted");
 
+    my $revoked = sub {
+        my ($box) = @_;
+        return $st->value("SELECT COUNT(*) FROM integrations_activations"
+                          . " WHERE shipment_box_id = '$box' AND state = 4");
+    };
+    my $calls = sub {
+        my ($box) = @_;
+        return scalar grep { $_->{target} eq '/revoke'
+                             && $_->{body} =~ /"shipment_box_id":"$box"/ }
+                      $app->requests;
+    };
+    ok(wait_for(sub { $revoked->($boxes[1]) == 1 && $revoked->($two) == 1 },
+                $wait), "$t a return listed only as PR, one only as CC:"
+                        . " each revokes its unit")
+        or diag explain [ $cp->return_lists,
+                          $st->sql("SELECT * FROM integrations_coupang_returns") ];
+    is($st->value("SELECT COUNT(*) FROM integrations_activation_links WHERE"
+                  . " shipment_box_id = '$boxes[1]' AND revoked_at IS NULL"),
+       0, "$t   the PR box's token revoked");
+    is($st->value("SELECT state FROM integrations_orders WHERE"
+                  . " shipment_box_id = '$boxes[1]'"), 4,
+       "$t   the PR box is revoked");
+    is($st->value("SELECT COUNT(*) FROM integrations_activation_links WHERE"
+                  . " shipment_box_id = '$two' AND vendor_item_id ="
+                  . " '3242596359' AND revoked_at IS NULL"), 0,
+       "$t   the CC item's token revoked");
+    is($revoked->($two), 1, "$t   only it: the box's other units stay");
+    ok(wait_for(sub { $calls->($boxes[1]) >= 1 && $calls->($two) >= 1 },
+                $wait), "$t   activation_revoke called for each");
+
+    # the PR return completes: listed under CC from now on
+    $cp->return_status($pr, 'CC');
+    my $cc_lists = $cp->return_lists->{CC} // 0;
+
     my $m = $gw->get('/metrics')->{body} // '';
     like($m, qr/^integrations_coupang_orders_boxes_total 6$/m,
          "$t metrics: six boxes");
     like($m, qr/^integrations_coupang_orders_fulfilled_total [345]$/m,
          "$t   three or more fulfilled");
-    like($m, qr/^integrations_coupang_orders_revoked_total 1$/m,
-         "$t   one revoked");
+    like($m, qr/^integrations_coupang_orders_revoked_total 3$/m,
+         "$t   three revoked (UC, PR, CC)");
     like($m, qr/^integrations_coupang_orders_unmapped_total 1$/m,
          "$t   one unmapped");
 
@@ -294,8 +333,25 @@ for my $backend (Store->backends) {
        }, $wait), "$t restarted: the withdrawn return is noticed");
     ok(wait_for(sub { grep { /반품 철회/ } slack_texts() }, $wait),
        "$t   and alerted");
-    is(scalar(grep { $_->{target} eq '/revoke' } $app->requests), 1,
-       "$t   activation_revoke was called once");
+    is($calls->($boxes[0]), 1, "$t   activation_revoke was called once");
+
+    # the PR return seen again as CC, after the restart: nothing changes
+    ok(wait_for(sub { ($cp->return_lists->{CC} // 0) > $cc_lists }, $wait),
+       "$t CC listed again after the PR return moved there");
+    is($calls->($boxes[1]), 1, "$t   activation_revoke called once for PR");
+    is($calls->($two), 1, "$t   and once for CC");
+    is($st->value("SELECT COUNT(*) FROM integrations_coupang_returns"
+                  . " WHERE receipt_id IN ('$pr', '$cc')"), 2,
+       "$t   each receipt stored once");
+    is($st->value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                  . " event = 'revoked' AND shipment_box_id IN"
+                  . " ('$boxes[1]', '$two')"), 2,
+       "$t   one unit revoked each, once");
+    my $lists = $cp->return_lists;
+    ok((!grep { !$lists->{$_} } qw(CANCEL UC RU PR CC)),
+       "$t   every list polled: CANCEL, UC, RU, PR, CC")
+        or diag explain $lists;
+
     is(scalar(grep { /고객문의/ } slack_texts()), 1,
        "$t   no inquiry reported twice");
     my @key = grep { /API 키/ } slack_texts();

@@ -809,9 +809,11 @@ static size_t admin_masked(yajl_val row, size_t kind, size_t value,
 const char *
 integrations_act_admin_message_name(int64_t state)
 {
-    static const char  *names[] = { "none", "queued", "sent", "failed" };
+    static const char  *names[] = {
+        "none", "queued", "sent", "failed", "cancelled"
+    };
 
-    return (state >= 0 && state < 4) ? names[state] : "unknown";
+    return (state >= 0 && state < 5) ? names[state] : "unknown";
 }
 
 

@@ -53,7 +53,12 @@
 
 
 #define NGX_HTTP_CO_URL          "https://api-gateway.coupang.com"
-#define NGX_HTTP_CO_GAP          100       /* ms between calls: 10/s */
+/*
+ * ms between calls: under 10/s with a margin, so that ten calls in a row
+ * cannot arrive within one second at Coupang when the network delays the
+ * first of them more than the last (at 100 ms, eleven could)
+ */
+#define NGX_HTTP_CO_GAP          110
 #define NGX_HTTP_CO_WINDOWS      16
 #define NGX_HTTP_CO_429_TRIES    4
 #define NGX_HTTP_CO_ACK_TRIES    10
@@ -202,7 +207,8 @@ struct ngx_http_co_run_s {
 
     /* returns and withdrawals */
     ngx_uint_t                           rkind;       /* 0 CANCEL, 1 UC,
-                                                         2 RU */
+                                                         2 RU, 3 PR,
+                                                         4 CC */
     integrations_coupang_returns_t       returns;
     ngx_uint_t                           have_returns;
     integrations_coupang_withdrawals_t   withdrawals;
@@ -3027,9 +3033,14 @@ ngx_http_co_key_issued(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /* ---- returns, cancellations, withdrawals -------------------------------- */
 
 /*
- * Three lists a run, over the sync's window: cancellations (cancelType=
- * CANCEL, no status), and returns just filed (UC) or stopping a release
- * (RU).  A receipt seen again (the windows overlap) changes nothing.
+ * Five lists a run, over the sync's window, each a call paced by the
+ * rate limit like any other: cancellations (cancelType=CANCEL, no
+ * status), and returns under each status Coupang lists them by: filed
+ * (UC), stopping a release (RU), at Coupang's check (PR) and completed
+ * (CC).  A return can first appear as PR or CC (a fast refund, or a poll
+ * missed while it was UC), so none is skipped.  A receipt seen again,
+ * under the same status or another (the windows overlap, the status
+ * moves on), changes nothing: RETURN_APPLY counts it once by its id.
  */
 
 static void
@@ -3041,11 +3052,11 @@ ngx_http_co_returns(ngx_http_co_run_t *run)
     integrations_coupang_query_t   q;
     ngx_http_co_main_conf_t       *cmcf;
 
-    static const char  *statuses[] = { NULL, "UC", "RU" };
+    static const char  *statuses[] = { NULL, "UC", "RU", "PR", "CC" };
 
     cmcf = run->cmcf;
 
-    if (run->rkind >= 3) {
+    if (run->rkind >= sizeof(statuses) / sizeof(statuses[0])) {
         run->step = NGX_HTTP_CO_WITHDRAWALS;
         ngx_http_co_next(run);
         return;

@@ -1439,19 +1439,56 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
 
     /*
      * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_SET:
-     * a queued message's outcome, once; $3 now
+     * a queued message's outcome, once; $3 now.  The box's state moves
+     * only from synced, the state a box has while its message (or a
+     * resend, which makes its units synced) is queued: a buyer faster
+     * than the outbox (redeemed), a return (revoked) or a failed grant
+     * (failed) came later in the box's life and stays; the units that
+     * follow the message are only the synced ones (ACTIVATIONS_SENT)
      */
     { "UPDATE integrations_orders SET message_state = ?2, sent_at = CASE"
-      " WHEN ?2 = 2 THEN ?3 ELSE sent_at END, state = ?4, fulfil_state = CASE"
-      " WHEN fulfil_state = 0 THEN ?5 ELSE fulfil_state END, next_fulfil_at ="
-      " ?3, updated_at = ?3 WHERE message_state = 1 AND message_id = ?1"
-      " RETURNING vendor_id, shipment_box_id",
+      " WHEN ?2 = 2 THEN ?3 ELSE sent_at END, state = CASE WHEN state = 0"
+      " THEN ?4 ELSE state END, fulfil_state = CASE WHEN fulfil_state = 0"
+      " THEN ?5 ELSE fulfil_state END, next_fulfil_at = ?3, updated_at = ?3"
+      " WHERE message_state = 1 AND message_id = ?1"
+      " RETURNING vendor_id, shipment_box_id, state",
       "UPDATE integrations_orders SET message_state = $2, sent_at = CASE"
-      " WHEN $2 = 2 THEN $3 ELSE sent_at END, state = $4, fulfil_state = CASE"
-      " WHEN fulfil_state = 0 THEN $5 ELSE fulfil_state END, next_fulfil_at ="
-      " $3, updated_at = $3 WHERE message_state = 1 AND message_id = $1"
-      " RETURNING vendor_id, shipment_box_id",
+      " WHEN $2 = 2 THEN $3 ELSE sent_at END, state = CASE WHEN state = 0"
+      " THEN $4 ELSE state END, fulfil_state = CASE WHEN fulfil_state = 0"
+      " THEN $5 ELSE fulfil_state END, next_fulfil_at = $3, updated_at = $3"
+      " WHERE message_state = 1 AND message_id = $1"
+      " RETURNING vendor_id, shipment_box_id, state",
       5, { T_TEXT, T_INT, T_INT, T_INT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCEL: the buyer's message of
+     * a box revoked whole, given up while still queued; $3 now.  Only a
+     * queued row (state 0): no sender holds it (a claim makes it sending
+     * in one statement, and on PostgreSQL this UPDATE then waits for the
+     * claim's row lock and finds it no longer queued); one being sent is
+     * let go, its links are revoked anyway
+     */
+    { "UPDATE integrations_notifications SET state = 4, error ="
+      " 'cancelled: the order was revoked', updated_at = ?3 WHERE state = 0"
+      " AND id = (SELECT message_id FROM integrations_orders WHERE"
+      " vendor_id = ?1 AND shipment_box_id = ?2 AND state = 4 AND"
+      " message_state = 1) RETURNING id",
+      "UPDATE integrations_notifications SET state = 4, error ="
+      " 'cancelled: the order was revoked', updated_at = $3 WHERE state = 0"
+      " AND id = (SELECT message_id FROM integrations_orders WHERE"
+      " vendor_id = $1 AND shipment_box_id = $2 AND state = 4 AND"
+      " message_state = 1) RETURNING id",
+      3, { T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCELLED: the box follows:
+     * ORDER_MESSAGES_SYNC no longer looks at its message
+     */
+    { "UPDATE integrations_orders SET message_state = 4, updated_at = ?3"
+      " WHERE vendor_id = ?1 AND shipment_box_id = ?2 AND message_state = 1",
+      "UPDATE integrations_orders SET message_state = 4, updated_at = $3"
+      " WHERE vendor_id = $1 AND shipment_box_id = $2 AND message_state = 1",
+      3, { T_TEXT, T_TEXT, T_INT } },
 
     /* INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_STATE: a box by its message */
     { "SELECT vendor_id, shipment_box_id, message_state FROM"

@@ -197,6 +197,8 @@ typedef enum {
     INTEGRATIONS_STORE_STMT_ORDER_ITEM_NEXT,
     INTEGRATIONS_STORE_STMT_ORDER_FULFIL_SET,
     INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_SET,
+    INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCEL,
+    INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCELLED,
     INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_STATE,
     INTEGRATIONS_STORE_STMT_ACTIVATIONS_SENT,
     INTEGRATIONS_STORE_STMT_MARK_INSERT,
@@ -677,7 +679,9 @@ typedef enum {
                                              nothing mapped */
     INTEGRATIONS_STORE_MSG_QUEUED,        /* in the outbox */
     INTEGRATIONS_STORE_MSG_SENT,          /* the provider took it */
-    INTEGRATIONS_STORE_MSG_FAILED         /* the outbox gave up */
+    INTEGRATIONS_STORE_MSG_FAILED,        /* the outbox gave up */
+    INTEGRATIONS_STORE_MSG_CANCELLED      /* given up while queued: the
+                                             box was revoked whole first */
 } integrations_store_msg_e;
 
 typedef enum {

@@ -14,6 +14,7 @@
 
 #include "integrations_activation.h"
 #include "integrations_store_db.h"
+#include "integrations_store_orders.h"
 
 
 /* the columns of STMT_ACT_MESSAGE_GET */
@@ -97,6 +98,8 @@ static integrations_store_rc_e act_link_get(act_tx_t *t,
 static integrations_store_rc_e act_event(act_tx_t *t,
     const integrations_store_val_t *pk, const char *event, int64_t state,
     const unsigned char *detail, size_t detail_len);
+static integrations_store_rc_e act_box_done(act_tx_t *t,
+    const integrations_store_val_t *box, const char *vendor, int resend);
 static integrations_store_rc_e act_order_state(act_tx_t *t,
     const integrations_store_val_t *box);
 static integrations_store_rc_e act_exec(act_tx_t *t,
@@ -741,7 +744,7 @@ act_change(act_tx_t *t, int resend)
                 act_cstr(&lb[0], last_vendor);
                 act_cstr(&lb[1], last_box);
 
-                rc = act_order_state(t, lb);
+                rc = act_box_done(t, lb, last_vendor, resend);
                 if (rc != INTEGRATIONS_STORE_OK) {
                     goto failed;
                 }
@@ -902,7 +905,7 @@ act_change(act_tx_t *t, int resend)
         act_cstr(&lb[0], last_vendor);
         act_cstr(&lb[1], last_box);
 
-        rc = act_order_state(t, lb);
+        rc = act_box_done(t, lb, last_vendor, resend);
         if (rc != INTEGRATIONS_STORE_OK) {
             goto failed;
         }
@@ -1012,6 +1015,33 @@ act_event(act_tx_t *t, const integrations_store_val_t *pk, const char *event,
 
     return act_exec(t, INTEGRATIONS_STORE_STMT_ACT_EVENT_ADD, p, NULL, 0, NULL,
                     NULL);
+}
+
+
+/*
+ * A box whose units an admin walked: its state from its units', and on a
+ * revoke, its buyer message given up if it is still queued and the box
+ * revoked whole (integrations_store_orders_cancel_message())
+ */
+
+static integrations_store_rc_e
+act_box_done(act_tx_t *t, const integrations_store_val_t *box,
+    const char *vendor, int resend)
+{
+    integrations_store_rc_e     rc;
+    integrations_store_bytes_t  vb;
+
+    rc = act_order_state(t, box);
+
+    if (rc != INTEGRATIONS_STORE_OK || resend) {
+        return rc;
+    }
+
+    vb.data = (const unsigned char *) vendor;
+    vb.len = strlen(vendor);
+
+    return integrations_store_orders_cancel_message(t->d, t->c, t->op, &vb,
+                                                    &box[1]);
 }
 
 

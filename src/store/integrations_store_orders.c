@@ -573,9 +573,9 @@ integrations_store_orders_apply(const integrations_store_driver_t *d,
 {
     int                         found, sent;
     char                        vendor[64], box[INTEGRATIONS_STORE_ID_LEN];
-    int64_t                     state;
+    int64_t                     state, box_state;
     integrations_store_rc_e     rc;
-    integrations_store_val_t    p[5], row[2];
+    integrations_store_val_t    p[5], row[3];
     integrations_store_bytes_t  vb;
 
     sent = (message_state == INTEGRATIONS_STORE_MSG_SENT);
@@ -596,7 +596,7 @@ integrations_store_orders_apply(const integrations_store_driver_t *d,
 
     found = 0;
 
-    rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_SET, p, row, 2,
+    rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_SET, p, row, 3,
                  &found, NULL, op->deadline, E(op));
     if (rc != INTEGRATIONS_STORE_OK) {
         goto failed;
@@ -609,6 +609,7 @@ integrations_store_orders_apply(const integrations_store_driver_t *d,
 
     integrations_store_orders_copy(vendor, sizeof(vendor), &row[0]);
     integrations_store_orders_copy(box, sizeof(box), &row[1]);
+    box_state = row[2].i;           /* redeemed or revoked stay so */
 
     v_str(&p[0], vendor);
     v_str(&p[1], box);
@@ -627,7 +628,7 @@ integrations_store_orders_apply(const integrations_store_driver_t *d,
     rc = integrations_store_orders_event(d, c, op, &vb, &p[1], NULL, 0,
                                          sent ? "message_sent"
                                               : "message_failed",
-                                         state, NULL);
+                                         box_state, NULL);
     if (rc != INTEGRATIONS_STORE_OK) {
         goto failed;
     }
@@ -877,6 +878,13 @@ integrations_store_orders_return(const integrations_store_driver_t *d,
                 goto failed;
             }
 
+            rc = integrations_store_orders_cancel_message(d, c, op,
+                                                          &in->vendor_id,
+                                                          &q[1]);
+            if (rc != INTEGRATIONS_STORE_OK) {
+                goto failed;
+            }
+
             n++;
         }
     }
@@ -901,6 +909,48 @@ failed:
     op->out.ret.is_new = 0;
 
     return rc;
+}
+
+
+/*
+ * Inside the caller's transaction, after a box's state was set: if the
+ * box is revoked whole and its buyer message is still queued, the
+ * message is given up (never sent: its links are dead), the box's
+ * message_state says so, and the history "message_cancelled".  Nothing
+ * otherwise, and nothing a second time.
+ */
+
+integrations_store_rc_e
+integrations_store_orders_cancel_message(const integrations_store_driver_t *d,
+    integrations_store_conn_t *c, integrations_store_op_t *op,
+    const integrations_store_bytes_t *vendor,
+    const integrations_store_val_t *box)
+{
+    int                       found;
+    integrations_store_rc_e   rc;
+    integrations_store_val_t  p[3], row[1];
+
+    integrations_store_db_text(&p[0], vendor);
+    p[1] = *box;
+    integrations_store_db_int(&p[2], op->now);
+
+    found = 0;
+
+    rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCEL, p, row, 1,
+                 &found, NULL, op->deadline, E(op));
+    if (rc != INTEGRATIONS_STORE_OK || !found) {
+        return rc;
+    }
+
+    rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCELLED, p, NULL,
+                 0, NULL, NULL, op->deadline, E(op));
+    if (rc != INTEGRATIONS_STORE_OK) {
+        return rc;
+    }
+
+    return integrations_store_orders_event(d, c, op, vendor, box, NULL, 0,
+                                           "message_cancelled", ACT_REVOKED,
+                                           NULL);
 }
 
 

@@ -30,4 +30,16 @@ typedef struct {
 int integrations_store_orders_outbox_hook(integrations_store_tx_t *tx,
     void *data);
 
+/*
+ * Inside a transaction that revoked units of a box (a return, an admin's
+ * revoke): once the box is revoked whole, its buyer message still queued
+ * in the outbox is given up (ORDER_MESSAGE_CANCEL; the box's
+ * message_state cancelled; the history "message_cancelled").  box is the
+ * shipmentBoxId as a statement parameter.
+ */
+integrations_store_rc_e integrations_store_orders_cancel_message(
+    const integrations_store_driver_t *d, integrations_store_conn_t *c,
+    integrations_store_op_t *op, const integrations_store_bytes_t *vendor,
+    const integrations_store_val_t *box);
+
 #endif /* INTEGRATIONS_STORE_ORDERS_H */

@@ -15,8 +15,11 @@ package MockCoupangWing;
 #   $cp->order($box)->{status};           # ACCEPT, INSTRUCT, DEPARTURE
 #   $cp->fault(list_429 => 2);             # the next two lists: 429
 #   $cp->fault(invoice_invalid => 1);      # the next invoice: INVALID_STATUS
-#   my $r = $cp->add_return($box, '3242596358', 1);
+#   my $r = $cp->add_return($box, '3242596358', 1);   # filed: UC
+#   $cp->add_return($box, '3242596358', 1, status => 'PR');  # or RU, CC
+#   $cp->return_status($r, 'CC');          # listed under CC from now on
 #   $cp->withdraw($r);
+#   $cp->return_lists;                     # { UC => n, PR => n, CANCEL => n }
 #   $cp->add_inquiry(kind => 'online');
 #   $cp->problems;                         # wire-format complaints, if any
 #
@@ -47,6 +50,12 @@ use MockCoupang;
 use MockServer;
 
 my $PREFIX = '/v2/providers/openapi/apis/api';
+
+# returnRequests' status= and the receiptStatus it lists
+our %RECEIPT_STATUS = (RU => 'RELEASE_STOP_UNCHECKED',
+                       UC => 'RETURNS_UNCHECKED',
+                       PR => 'REQUEST_COUPANG_CHECK',
+                       CC => 'RETURNS_COMPLETED');
 my $KST = 9 * 3600;
 
 sub new {
@@ -65,6 +74,8 @@ sub new {
     $self->state(sub {
         my ($st) = @_;
         $st->{next} //= 1;
+        $st->{next_receipt} //= 0;
+        $st->{return_lists} //= {};
         $st->{orders} //= {};
         $st->{returns} //= [];
         $st->{withdrawals} //= [];
@@ -188,15 +199,33 @@ sub add_return {
     return $self->state(sub {
         my ($st) = @_;
         my $o = $st->{orders}{$box} or die "no box $box";
-        my $id = 365937 + @{ $st->{returns} };
+        # from a counter: a withdrawn return leaves the list, and the
+        # next one must not get its id again
+        my $id = 365937 + $st->{next_receipt}++;
+        my $status = $r{status} // 'UC';
         push @{ $st->{returns} }, {
             receipt => $id, order => $o->{order}, box => $box,
             item => $item, count => $count, created => time,
             type => $r{type} // 'RETURN',
-            status => $r{status} // 'RETURNS_UNCHECKED',
+            status => $RECEIPT_STATUS{$status} // $status,
         };
         return $id;
     });
+}
+
+# a return moves on (UC to PR to CC): listed under its new status only
+sub return_status {
+    my ($self, $receipt, $status) = @_;
+    $self->state(sub {
+        my ($r) = grep { $_->{receipt} == $receipt } @{ $_[0]{returns} };
+        $r->{status} = $RECEIPT_STATUS{$status} // $status if $r;
+    });
+}
+
+# how often each returnRequests list was asked for, by status (CANCEL)
+sub return_lists {
+    my ($self) = @_;
+    return $self->state(sub { $_[0]{return_lists} // {} });
 }
 
 sub withdraw {
@@ -580,12 +609,16 @@ sub returns {
         return reply(400, { code => 400, message => 'bad dates' })
             unless defined $from && defined $to;
 
-        my %code = (RU => 'RELEASE_STOP_UNCHECKED', UC => 'RETURNS_UNCHECKED',
-                    PR => 'REQUEST_COUPANG_CHECK', CC => 'RETURNS_COMPLETED');
+        problem($st, "returnRequests: unknown status $q->{status}")
+            if $type eq 'RETURN' && $q->{status}
+               && !$RECEIPT_STATUS{$q->{status}};
+
+        $st->{return_lists}{$type eq 'CANCEL' ? 'CANCEL' : $q->{status}}++;
 
         my @r = grep {
             $_->{type} eq $type && $_->{created} >= $from && $_->{created} < $to
-                && ($type eq 'CANCEL' || $_->{status} eq ($code{$q->{status}} // ''))
+                && ($type eq 'CANCEL'
+                    || $_->{status} eq ($RECEIPT_STATUS{$q->{status}} // ''))
         } @{ $st->{returns} };
 
         return reply(200, { code => 200, message => 'OK', nextToken => '',

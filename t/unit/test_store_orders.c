@@ -206,6 +206,65 @@ t_ingest(integrations_store_op_t *op, const char *box, int64_t now)
 }
 
 
+/* a box of its own order, with its buyer message queued in the outbox */
+
+static void
+t_box_outbox(integrations_store_pool_t *pool,
+    integrations_store_outbox_item_t *item, integrations_store_orders_outbox_t *ob,
+    const char *box, int64_t now)
+{
+    static char                  id[64], order[32];
+    integrations_store_op_t      op;
+
+    snprintf(id, sizeof(id), "coupang:A00012345:%s", box);
+    snprintf(order, sizeof(order), "2200000954%s", box + strlen(box) - 4);
+
+    item->id = B(id);
+    item->send_at = now;
+    item->expires_at = now + 86400000;
+
+    memset(&op, 0, sizeof(op));
+    t_ingest(&op, box, now);
+    op.in.ingest.order_id = B(order);
+    op.in.ingest.message_id = B(id);
+    op.in.ingest.hook = integrations_store_orders_outbox_hook;
+    op.in.ingest.hook_data = ob;
+    integrations_store_db_run(pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ingest.inserted == 1,
+       "[%s] box %s with its message queued (%s)", backend, box, op.error);
+    integrations_store_op_clear(&op);
+}
+
+
+/* a return of every unit of t_ingest()'s items */
+
+static void
+t_return_all(integrations_store_pool_t *pool, integrations_store_op_t *op,
+    const char *receipt, const char *order, int64_t now)
+{
+    static integrations_store_return_item_t  ri[2];
+
+    ri[0].vendor_item_id = B("3242596358");
+    ri[0].count = 2;
+    ri[1].vendor_item_id = B("3242596359");
+    ri[1].count = 1;
+
+    t_op(op, INTEGRATIONS_STORE_OP_RETURN_APPLY, now);
+    op->in.ret.vendor_id = B("A00012345");
+    op->in.ret.receipt_id.data = (const unsigned char *) receipt;
+    op->in.ret.receipt_id.len = strlen(receipt);
+    op->in.ret.order_id.data = (const unsigned char *) order;
+    op->in.ret.order_id.len = strlen(order);
+    op->in.ret.receipt_type = B("RETURN");
+    op->in.ret.receipt_status = B("REQUEST_COUPANG_CHECK");
+    op->in.ret.reason = B("return");
+    op->in.ret.revoke_call_state = INTEGRATIONS_STORE_REVOKE_DUE;
+    op->in.ret.items = ri;
+    op->in.ret.nitems = 2;
+    integrations_store_db_run(pool, op);
+}
+
+
 typedef struct {
     int  calls;
     int  fail;
@@ -707,6 +766,146 @@ run_suite(const char *url)
                    " shipment_box_id = '642538971006405555'"),
            INTEGRATIONS_STORE_FULFIL_ACK, "[%s]   its acknowledgement due",
            backend);
+
+    /*
+     * A message's outcome never takes a box back: the buyer redeemed
+     * before the outbox's answer was synced (redeemed stays), a return
+     * revoked the box while its message was being sent (revoked stays)
+     */
+
+    t_box_outbox(&pool, &item, &ob, "642538971006407777", 60000);
+
+    for (i = 0; i < 3; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_ACT_REDEEM, 61000);
+        op.in.act_token.token_hash.data = (const unsigned char *) t_hash[i];
+        op.in.act_token.token_hash.len = 64;
+        op.in.act_token.owner = 7000 + i;
+        op.in.act_token.lock_ms = 60000;
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK && op.out.act_link.won,
+           "[%s] the buyer redeems unit %d before the outcome (%s)", backend,
+           i, op.error);
+
+        t_op(&op, INTEGRATIONS_STORE_OP_ACT_GRANT_FINISH, 61500);
+        op.in.act_grant.vendor_id = B("A00012345");
+        op.in.act_grant.shipment_box_id = B("642538971006407777");
+        op.in.act_grant.vendor_item_id = (i < 2) ? B("3242596358")
+                                                 : B("3242596359");
+        op.in.act_grant.unit = (i < 2) ? i + 1 : 1;
+        op.in.act_grant.owner = 7000 + i;
+        op.in.act_grant.granted = 1;
+        op.in.act_grant.attempts = 1;
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK && op.out.act_grant.applied,
+           "[%s]   granted (%s)", backend, op.error);
+    }
+
+    is_int(t_value("SELECT state FROM integrations_orders WHERE"
+                   " shipment_box_id = '642538971006407777'"), 3,
+           "[%s]   the box is redeemed", backend);
+    t_exec("UPDATE integrations_notifications SET state = 2 WHERE"
+           " id = 'coupang:A00012345:642538971006407777'");
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 62000);
+    op.in.sync.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 1,
+       "[%s]   then the message's outcome: sent", backend);
+    is_int(t_value("SELECT state * 10 + message_state FROM integrations_orders"
+                   " WHERE shipment_box_id = '642538971006407777'"), 32,
+           "[%s]   the box stays redeemed, its message sent", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_activations WHERE"
+                   " shipment_box_id = '642538971006407777' AND state = 3"), 3,
+           "[%s]   its units stay redeemed", backend);
+    is_int(t_value("SELECT state FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006407777' AND event ="
+                   " 'message_sent'"), 3,
+           "[%s]   its history: message_sent, the box redeemed", backend);
+
+    t_box_outbox(&pool, &item, &ob, "642538971006408888", 63000);
+    t_exec("UPDATE integrations_notifications SET state = 1 WHERE"
+           " id = 'coupang:A00012345:642538971006408888'");
+    t_return_all(&pool, &op, "365990", "22000009548888", 64000);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 3,
+       "[%s] a return revokes a box whose message is being sent (%s)",
+       backend, op.error);
+    is_int(t_value("SELECT state FROM integrations_orders WHERE"
+                   " shipment_box_id = '642538971006408888'"), 4,
+           "[%s]   the box is revoked", backend);
+    t_exec("UPDATE integrations_notifications SET state = 2 WHERE"
+           " id = 'coupang:A00012345:642538971006408888'");
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 65000);
+    op.in.sync.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 1,
+       "[%s]   then the message's outcome: sent", backend);
+    is_int(t_value("SELECT state * 10 + message_state FROM integrations_orders"
+                   " WHERE shipment_box_id = '642538971006408888'"), 42,
+           "[%s]   the box stays revoked, its message sent", backend);
+    is_int(t_value("SELECT fulfil_state FROM integrations_orders WHERE"
+                   " shipment_box_id = '642538971006408888'"),
+           INTEGRATIONS_STORE_FULFIL_CANCELED, "[%s]   and not to fulfil",
+           backend);
+
+    /*
+     * A return before the send: a box revoked in part keeps its queued
+     * message (the buyer keeps the rest), revoked whole gives it up
+     */
+
+    t_box_outbox(&pool, &item, &ob, "642538971006409191", 66000);
+
+    ri[0].vendor_item_id = B("3242596359");
+    ri[0].count = 1;
+    t_op(&op, INTEGRATIONS_STORE_OP_RETURN_APPLY, 67000);
+    op.in.ret.vendor_id = B("A00012345");
+    op.in.ret.receipt_id = B("365991");
+    op.in.ret.order_id = B("22000009549191");
+    op.in.ret.receipt_type = B("RETURN");
+    op.in.ret.receipt_status = B("RETURNS_UNCHECKED");
+    op.in.ret.reason = B("return");
+    op.in.ret.revoke_call_state = INTEGRATIONS_STORE_REVOKE_DUE;
+    op.in.ret.items = ri;
+    op.in.ret.nitems = 1;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 1,
+       "[%s] a return of one of three units (%s)", backend, op.error);
+    is_int(t_value("SELECT state FROM integrations_notifications WHERE"
+                   " id = 'coupang:A00012345:642538971006409191'"), 0,
+           "[%s]   the message stays queued", backend);
+
+    t_return_all(&pool, &op, "365992", "22000009549191", 68000);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 2,
+       "[%s] a return of the rest: the box revoked whole (%s)", backend,
+       op.error);
+    is_int(t_value("SELECT state FROM integrations_notifications WHERE"
+                   " id = 'coupang:A00012345:642538971006409191'"
+                   " AND error LIKE 'cancelled%'"), 4,
+           "[%s]   the queued message is given up", backend);
+    is_int(t_value("SELECT state * 10 + message_state FROM integrations_orders"
+                   " WHERE shipment_box_id = '642538971006409191'"),
+           40 + INTEGRATIONS_STORE_MSG_CANCELLED,
+           "[%s]   the box revoked, its message cancelled", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006409191' AND event ="
+                   " 'message_cancelled'"), 1,
+           "[%s]   its history: message_cancelled", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_CLAIM, 69000);
+    op.in.outbox_claim.provider = B("sms");
+    op.in.outbox_claim.holder = B("test");
+    op.in.outbox_claim.limit = 10;
+    op.in.outbox_claim.attempt_id = 1;
+    op.in.outbox_claim.lease_ms = 30000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.outbox_claim.n == 0,
+       "[%s]   no sender takes it (%s)", backend, op.error);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 70000);
+    op.in.sync.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 0
+       && op.out.sync.failed == 0, "[%s]   nor the order sync", backend);
     }
 
     /* a withdrawal, once */
