@@ -50,10 +50,25 @@
 #define NGX_HTTP_ACT_BACKOFF         250        /* ms, doubled per retry */
 #define NGX_HTTP_ACT_BACKOFF_MAX     2000       /* ms */
 #define NGX_HTTP_ACT_SEE_OTHER       303
+#define NGX_HTTP_ACT_SWEEP           2000       /* ms: the sweeper's tick */
+#define NGX_HTTP_ACT_SWEEP_BATCH     16         /* grants a tick at most */
+
+
+/* the sweeper of lapsed grants: one worker per node, under a lease */
+typedef struct {
+    ngx_event_t                      tick;
+    ngx_uint_t                       busy;        /* a step in flight */
+    ngx_uint_t                       taken;       /* this tick */
+    u_char                           lease[128];
+    size_t                           lease_len;
+    u_char                           holder[128];
+    size_t                           holder_len;
+} ngx_http_integrations_act_sweep_t;
 
 
 typedef struct {
     ngx_http_integrations_act_endpoint_t  grant;
+    ngx_flag_t                       api;         /* an activation_api */
 
     ngx_str_t                        redirect;        /* empty: none */
     integrations_act_claim_key_t    *claim_key;
@@ -155,6 +170,13 @@ static ngx_int_t ngx_http_integrations_act_url_check(ngx_conf_t *cf,
 static void ngx_http_integrations_act_free_signer(void *data);
 static void ngx_http_integrations_act_free_claim_key(void *data);
 static ngx_int_t ngx_http_integrations_act_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_integrations_act_init_process(ngx_cycle_t *cycle);
+static void ngx_http_integrations_act_sweep_tick(ngx_event_t *ev);
+static void ngx_http_integrations_act_sweep_leased(
+    ngx_http_integrations_store_op_t *op);
+static void ngx_http_integrations_act_sweep_step(void);
+static void ngx_http_integrations_act_sweep_taken(
+    ngx_http_integrations_store_op_t *op);
 static void *ngx_http_integrations_act_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_integrations_act_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_integrations_act_merge_loc_conf(ngx_conf_t *cf,
@@ -210,13 +232,27 @@ ngx_module_t  ngx_http_integrations_activation_module = {
     NGX_HTTP_MODULE,                               /* module type */
     NULL,                                          /* init master */
     NULL,                                          /* init module */
-    NULL,                                          /* init process */
+    ngx_http_integrations_act_init_process,        /* init process */
     NULL,                                          /* init thread */
     NULL,                                          /* exit thread */
     NULL,                                          /* exit process */
     NULL,                                          /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_http_integrations_act_sweep_t  ngx_http_integrations_act_sweep;
+
+
+/* a grant's longest life: every attempt, every pause, the store twice */
+
+static int64_t
+ngx_http_integrations_act_lock_ms(ngx_http_integrations_act_main_conf_t *amcf)
+{
+    return (int64_t) (amcf->grant.attempts
+                      * (amcf->grant.timeout + NGX_HTTP_ACT_BACKOFF_MAX)
+                      + 10000);
+}
 
 
 /* ---- the request ------------------------------------------------------- */
@@ -311,11 +347,7 @@ ngx_http_integrations_act_handler(ngx_http_request_t *r)
     if (r->method == NGX_HTTP_POST) {
         in->owner = ngx_http_integrations_store_token();
 
-        /* every attempt, every pause between them, and the store twice */
-        in->lock_ms = (int64_t) (amcf->grant.attempts
-                                 * (amcf->grant.timeout
-                                    + NGX_HTTP_ACT_BACKOFF_MAX)
-                                 + 10000);
+        in->lock_ms = ngx_http_integrations_act_lock_ms(amcf);
         op->done = ngx_http_integrations_act_redeemed;
 
     } else {
@@ -1223,6 +1255,184 @@ ngx_http_integrations_act_alert(ngx_log_t *log,
 }
 
 
+/* ---- the sweeper of lapsed grants ---------------------------------------- */
+
+/*
+ * A grant stays pending when its worker died mid-grant (kill -9, a
+ * crash) or the grant endpoint's limits refused its last attempt.  Every
+ * NGX_HTTP_ACT_SWEEP ms each worker asks for the store lease
+ * "activation_grants:HOST" (the node's); its holder takes the lapsed
+ * grants one at a time (ACT_GRANT_SWEEP: the same conditional UPDATE as
+ * a retaking redeem, so one sweeper of one node wins each, and a grant
+ * is taken again only after its new attempt's lock lapses too) and sends
+ * each as a won redeem does, with no buyer waiting.
+ */
+
+static void
+ngx_http_integrations_act_sweep_tick(ngx_event_t *ev)
+{
+    ngx_http_integrations_store_op_t   *op;
+    ngx_http_integrations_act_sweep_t  *sw;
+
+    sw = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_ACT_SWEEP);
+
+    if (sw->busy) {
+        return;
+    }
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_LEASE_ACQUIRE,
+                                        sw->lease_len + sw->holder_len);
+    if (op == NULL) {
+        return;
+    }
+
+    (void) ngx_http_integrations_store_copy(op, &op->core.in.lease.name,
+                                            sw->lease, sw->lease_len);
+    (void) ngx_http_integrations_store_copy(op, &op->core.in.lease.holder,
+                                            sw->holder, sw->holder_len);
+    op->core.in.lease.ttl_ms = 3 * NGX_HTTP_ACT_SWEEP;
+    op->done = ngx_http_integrations_act_sweep_leased;
+
+    if (ngx_http_integrations_store_post(op, NULL) == NGX_OK) {
+        sw->busy = 1;
+    }
+}
+
+
+static void
+ngx_http_integrations_act_sweep_leased(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_integrations_act_sweep_t  *sw;
+
+    sw = &ngx_http_integrations_act_sweep;
+    sw->busy = 0;
+
+    if (op->core.rc != INTEGRATIONS_STORE_OK || !op->core.out.lease.acquired)
+    {
+        return;
+    }
+
+    sw->taken = 0;
+
+    ngx_http_integrations_act_sweep_step();
+}
+
+
+static void
+ngx_http_integrations_act_sweep_step(void)
+{
+    ngx_http_integrations_store_op_t       *op;
+    ngx_http_integrations_act_sweep_t      *sw;
+    ngx_http_integrations_act_main_conf_t  *amcf;
+
+    sw = &ngx_http_integrations_act_sweep;
+
+    if (ngx_exiting || sw->taken >= NGX_HTTP_ACT_SWEEP_BATCH) {
+        return;
+    }
+
+    amcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                      ngx_http_integrations_activation_module);
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_ACT_GRANT_SWEEP,
+                                        0);
+    if (op == NULL) {
+        return;
+    }
+
+    op->core.in.act_token.owner = ngx_http_integrations_store_token();
+    op->core.in.act_token.lock_ms = ngx_http_integrations_act_lock_ms(amcf);
+    op->done = ngx_http_integrations_act_sweep_taken;
+
+    if (ngx_http_integrations_store_post(op, NULL) == NGX_OK) {
+        sw->busy = 1;
+    }
+}
+
+
+static void
+ngx_http_integrations_act_sweep_taken(ngx_http_integrations_store_op_t *op)
+{
+    integrations_store_act_link_t      *l;
+    ngx_http_integrations_act_sweep_t  *sw;
+
+    sw = &ngx_http_integrations_act_sweep;
+    sw->busy = 0;
+    l = &op->core.out.act_link;
+
+    if (op->core.rc != INTEGRATIONS_STORE_OK || !l->won) {
+        return;
+    }
+
+    sw->taken++;
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "activation: order %s item %s unit %L: a pending grant "
+                  "whose attempt ended without an outcome is sent again by "
+                  "the sweeper", l->order_id, l->vendor_item_id, l->unit);
+
+    if (ngx_http_integrations_act_grant_start(NULL, l,
+                                              op->core.in.act_token.owner)
+        != NGX_OK)
+    {
+        /* it stays pending: taken again when this lock lapses */
+        OPENSSL_cleanse(l->contact, sizeof(l->contact));
+        return;
+    }
+
+    OPENSSL_cleanse(l->contact, sizeof(l->contact));
+
+    ngx_http_integrations_act_sweep_step();
+}
+
+
+static ngx_int_t
+ngx_http_integrations_act_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_integrations_act_sweep_t      *sw;
+    ngx_http_integrations_act_main_conf_t  *amcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    amcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                      ngx_http_integrations_activation_module);
+
+    if (amcf == NULL || amcf->grant.url.data == NULL || !amcf->api) {
+        return NGX_OK;
+    }
+
+    sw = &ngx_http_integrations_act_sweep;
+    ngx_memzero(sw, sizeof(ngx_http_integrations_act_sweep_t));
+
+    sw->lease_len = ngx_snprintf(sw->lease, sizeof(sw->lease),
+                                 "activation_grants:%V", &cycle->hostname)
+                    - sw->lease;
+    sw->holder_len = ngx_snprintf(sw->holder, sizeof(sw->holder), "%V:%P",
+                                  &cycle->hostname, ngx_pid)
+                     - sw->holder;
+
+    sw->tick.handler = ngx_http_integrations_act_sweep_tick;
+    sw->tick.data = sw;
+    sw->tick.log = cycle->log;
+    sw->tick.cancelable = 1;
+
+    /* workers start apart: the first one to ask gets the lease */
+    ngx_add_timer(&sw->tick, 500 + ngx_random() % 1000);
+
+    return NGX_OK;
+}
+
+
 /* ---- configuration ----------------------------------------------------- */
 
 static char *
@@ -1703,6 +1913,8 @@ ngx_http_integrations_act_merge_loc_conf(ngx_conf_t *cf, void *parent,
                            "\"integrations_store\"");
         return NGX_CONF_ERROR;
     }
+
+    amcf->api = 1;
 
     return NGX_CONF_OK;
 }
