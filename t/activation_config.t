@@ -44,6 +44,12 @@ my @good = (
       . " attempts=5 timeout=750ms;", 'activation_api;',
       'attempts and timeout' ],
     [ "$store", "activation_admin key_file=$dir/admin.keys;", 'admin' ],
+    # the zones may come after the directive that names them
+    [ "$store activation_grant https://s.example/g secret_file=$dir/grant.key"
+      . " rate_limit=grants circuit_breaker=sellers failures=3 open=10s;"
+      . " rate_limit_zone \$binary_remote_addr zone=grants:64k rate=10r/s;"
+      . " circuit_breaker_zone zone=sellers:64k;", 'activation_api;',
+      'grant: rate_limit= and circuit_breaker=' ],
 );
 
 # the README's example, with this test's files
@@ -102,6 +108,22 @@ my @bad = (
       . " secret_file=$dir/bad.grant;", 'activation_api;',
       qr/"activation_grant" secret_file "\Q$dir\E\/bad\.grant": /,
       'grant: not a whsec_ secret' ],
+    [ "$store activation_grant http://127.0.0.1/g secret_file=$dir/grant.key"
+      . " rate_limit=nope;", 'activation_api;',
+      qr/"activation_grant": rate_limit_zone "nope" is unknown/,
+      'grant: an unknown rate_limit zone' ],
+    [ "$store activation_grant http://127.0.0.1/g secret_file=$dir/grant.key"
+      . " circuit_breaker=nope;", 'activation_api;',
+      qr/"activation_grant": circuit_breaker_zone "nope" is unknown/,
+      'grant: an unknown circuit_breaker zone' ],
+    [ "$store activation_grant http://127.0.0.1/g secret_file=$dir/grant.key"
+      . " rate_limit=;", 'activation_api;',
+      qr/"activation_grant" invalid parameter "rate_limit="/,
+      'grant: rate_limit= without a zone' ],
+    [ "$store activation_grant http://127.0.0.1/g secret_file=$dir/grant.key"
+      . " failures=3;", 'activation_api;',
+      qr/"activation_grant" parameter "failures=3" needs "circuit_breaker="/,
+      'grant: a breaker parameter without a breaker' ],
     [ "$store $grant activation_redirect \"solve://a b\""
       . " secret_file=$dir/claim.key;", 'activation_api;',
       qr/"activation_redirect" invalid URL "solve:\/\/a b"/,

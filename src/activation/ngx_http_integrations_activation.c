@@ -2,7 +2,8 @@
  * The buyer's side of an activation link (issue 12).
  *
  *     activation_grant     https://seller.example/grants
- *                          secret_file=keys/grant attempts=3 timeout=5s;
+ *                          secret_file=keys/grant attempts=3 timeout=5s
+ *                          circuit_breaker=seller;
  *     activation_redirect  solve://activate secret_file=keys/claim ttl=5m;
  *
  *     location /a/ {
@@ -36,6 +37,7 @@
 
 #include "integrations_activation.h"
 #include "integrations_recipient.h"
+#include "ngx_http_integrations_activation.h"
 #include "ngx_http_integrations_notify.h"
 #include "ngx_http_integrations_outbound.h"
 #include "ngx_http_integrations_problem.h"
@@ -48,13 +50,25 @@
 #define NGX_HTTP_ACT_BACKOFF         250        /* ms, doubled per retry */
 #define NGX_HTTP_ACT_BACKOFF_MAX     2000       /* ms */
 #define NGX_HTTP_ACT_SEE_OTHER       303
+#define NGX_HTTP_ACT_SWEEP           2000       /* ms: the sweeper's tick */
+#define NGX_HTTP_ACT_SWEEP_BATCH     16         /* grants a tick at most */
+
+
+/* the sweeper of lapsed grants: one worker per node, under a lease */
+typedef struct {
+    ngx_event_t                      tick;
+    ngx_uint_t                       busy;        /* a step in flight */
+    ngx_uint_t                       taken;       /* this tick */
+    u_char                           lease[128];
+    size_t                           lease_len;
+    u_char                           holder[128];
+    size_t                           holder_len;
+} ngx_http_integrations_act_sweep_t;
 
 
 typedef struct {
-    ngx_str_t                        grant_url;
-    integrations_act_signer_t       *signer;
-    ngx_msec_t                       grant_timeout;
-    ngx_uint_t                       grant_attempts;
+    ngx_http_integrations_act_endpoint_t  grant;
+    ngx_flag_t                       api;         /* an activation_api */
 
     ngx_str_t                        redirect;        /* empty: none */
     integrations_act_claim_key_t    *claim_key;
@@ -65,6 +79,8 @@ typedef struct {
     ngx_http_integrations_status_counter_t  *granted;
     ngx_http_integrations_status_counter_t  *grant_retries;
     ngx_http_integrations_status_counter_t  *grant_failed;
+    ngx_http_integrations_status_counter_t  *grant_refused;
+    ngx_http_integrations_status_counter_t  *grant_deferred;
     ngx_http_integrations_status_counter_t  *unavailable;
 } ngx_http_integrations_act_main_conf_t;
 
@@ -98,6 +114,9 @@ struct ngx_http_integrations_act_grant_s {
     ngx_str_t                            body;
     ngx_uint_t                           attempt;
     ngx_uint_t                           last_status;
+    ngx_uint_t                           refused;   /* the last attempt:
+                                                       by the limits */
+    ngx_msec_t                           refused_wait;
     int64_t                              owner;
     int64_t                              at;
     integrations_store_act_link_t        link;
@@ -147,10 +166,17 @@ static char *ngx_http_integrations_act_grant_conf(ngx_conf_t *cf,
 static char *ngx_http_integrations_act_redirect_conf(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_integrations_act_url_check(ngx_conf_t *cf,
-    ngx_str_t *url);
+    ngx_str_t *name, ngx_str_t *url);
 static void ngx_http_integrations_act_free_signer(void *data);
 static void ngx_http_integrations_act_free_claim_key(void *data);
 static ngx_int_t ngx_http_integrations_act_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_integrations_act_init_process(ngx_cycle_t *cycle);
+static void ngx_http_integrations_act_sweep_tick(ngx_event_t *ev);
+static void ngx_http_integrations_act_sweep_leased(
+    ngx_http_integrations_store_op_t *op);
+static void ngx_http_integrations_act_sweep_step(void);
+static void ngx_http_integrations_act_sweep_taken(
+    ngx_http_integrations_store_op_t *op);
 static void *ngx_http_integrations_act_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_integrations_act_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_integrations_act_merge_loc_conf(ngx_conf_t *cf,
@@ -206,13 +232,27 @@ ngx_module_t  ngx_http_integrations_activation_module = {
     NGX_HTTP_MODULE,                               /* module type */
     NULL,                                          /* init master */
     NULL,                                          /* init module */
-    NULL,                                          /* init process */
+    ngx_http_integrations_act_init_process,        /* init process */
     NULL,                                          /* init thread */
     NULL,                                          /* exit thread */
     NULL,                                          /* exit process */
     NULL,                                          /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_http_integrations_act_sweep_t  ngx_http_integrations_act_sweep;
+
+
+/* a grant's longest life: every attempt, every pause, the store twice */
+
+static int64_t
+ngx_http_integrations_act_lock_ms(ngx_http_integrations_act_main_conf_t *amcf)
+{
+    return (int64_t) (amcf->grant.attempts
+                      * (amcf->grant.timeout + NGX_HTTP_ACT_BACKOFF_MAX)
+                      + 10000);
+}
 
 
 /* ---- the request ------------------------------------------------------- */
@@ -307,11 +347,7 @@ ngx_http_integrations_act_handler(ngx_http_request_t *r)
     if (r->method == NGX_HTTP_POST) {
         in->owner = ngx_http_integrations_store_token();
 
-        /* every attempt, every pause between them, and the store twice */
-        in->lock_ms = (int64_t) (amcf->grant_attempts
-                                 * (amcf->grant_timeout
-                                    + NGX_HTTP_ACT_BACKOFF_MAX)
-                                 + 10000);
+        in->lock_ms = ngx_http_integrations_act_lock_ms(amcf);
         op->done = ngx_http_integrations_act_redeemed;
 
     } else {
@@ -554,15 +590,26 @@ ngx_http_integrations_act_grant_start(ngx_http_integrations_act_ctx_t *ctx,
     g->retry.data = g;
     g->retry.log = g->log;
 
-    if (ngx_http_integrations_act_grant_call(g) != NGX_OK) {
-        ngx_destroy_pool(pool);
-        return NGX_ERROR;
-    }
+    /*
+     * The buyer is waiting before the first call: a refusal by the limits
+     * ends an attempt at once, and with it perhaps the grant.
+     */
 
     if (ctx) {
         g->ctx = ctx;
         ctx->grant = g;
     }
+
+    if (ngx_http_integrations_act_grant_call(g) != NGX_OK) {
+        if (ctx) {
+            ctx->grant = NULL;
+        }
+
+        ngx_destroy_pool(pool);
+        return NGX_ERROR;
+    }
+
+    /* g may be gone: an outcome already came */
 
     return NGX_OK;
 }
@@ -594,18 +641,19 @@ ngx_http_integrations_act_grant_call(ngx_http_integrations_act_grant_t *g)
 
     ngx_str_set(&req->provider, "activation_grant");
     ngx_str_set(&req->method, "POST");
-    req->url = amcf->grant_url;
+    req->url = amcf->grant.url;
     req->body = g->body;
-    req->timeout = amcf->grant_timeout;
+    req->timeout = amcf->grant.timeout;
     req->pool = g->pool;
     req->log = g->log;
     req->request_id = g->request_id;
+    req->limits = &amcf->grant.limits;
     req->done = ngx_http_integrations_act_grant_done;
     req->data = g;
 
     /* Standard Webhooks: the same id on every attempt, signed anew */
 
-    integrations_act_sign(amcf->signer, g->msg_id, INTEGRATIONS_ACT_MSG_ID_LEN,
+    integrations_act_sign(amcf->grant.signer, g->msg_id, INTEGRATIONS_ACT_MSG_ID_LEN,
                           (int64_t) now, (const char *) g->body.data,
                           g->body.len, sig);
 
@@ -654,8 +702,9 @@ ngx_http_integrations_act_grant_call(ngx_http_integrations_act_grant_t *g)
     }
 
     if (rc == NGX_BUSY || rc == NGX_DECLINED) {
-        /* refused by a limit or a breaker: an attempt that got no answer */
-        g->last_status = 0;
+        /* refused by the limits: done() sees error REFUSED, as it would */
+        req->error = NGX_HTTP_INTEGRATIONS_OUTBOUND_REFUSED;
+        req->status = 0;
         g->req = NULL;
         ngx_http_integrations_act_grant_done(req);
         return NGX_OK;
@@ -678,6 +727,24 @@ ngx_http_integrations_act_grant_done(ngx_http_integrations_outbound_req_t *req)
     g->req = NULL;
     g->last_status = req->status;
 
+    /*
+     * Refused by the grant endpoint's rate_limit or open breaker: the
+     * seller was not asked, so it is an attempt that got no answer, never
+     * a refusal for good (see grant_end).
+     */
+
+    g->refused = (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_REFUSED);
+    g->refused_wait = g->refused ? req->refused_wait : 0;
+
+    if (g->refused) {
+        ngx_http_integrations_status_increment(g->amcf->grant_refused);
+        ngx_log_error(NGX_LOG_NOTICE, g->log, 0,
+                      "activation: the grant for order %s was not sent: "
+                      "refused by activation_grant's %s", g->link.order_id,
+                      req->refused == NGX_DECLINED ? "circuit_breaker"
+                                                   : "rate_limit");
+    }
+
     outcome = integrations_act_grant_outcome((unsigned) req->status);
 
     if (outcome == INTEGRATIONS_ACT_GRANT_OK) {
@@ -686,9 +753,13 @@ ngx_http_integrations_act_grant_done(ngx_http_integrations_outbound_req_t *req)
     }
 
     if (outcome == INTEGRATIONS_ACT_GRANT_RETRY
-        && g->attempt < g->amcf->grant_attempts)
+        && g->attempt < g->amcf->grant.attempts)
     {
         delay = NGX_HTTP_ACT_BACKOFF << (g->attempt - 1);
+
+        /* a refusal says when the limits may admit it; within reason */
+        delay = ngx_max(delay, g->refused_wait);
+
         if (delay > NGX_HTTP_ACT_BACKOFF_MAX) {
             delay = NGX_HTTP_ACT_BACKOFF_MAX;
         }
@@ -697,7 +768,7 @@ ngx_http_integrations_act_grant_done(ngx_http_integrations_outbound_req_t *req)
                       "activation: the grant for order %s got %ui, "
                       "attempt %ui of %ui; again in %M ms",
                       g->link.order_id, req->status, g->attempt,
-                      g->amcf->grant_attempts, delay);
+                      g->amcf->grant.attempts, delay);
 
         ngx_http_integrations_status_increment(g->amcf->grant_retries);
 
@@ -739,6 +810,30 @@ ngx_http_integrations_act_grant_end(ngx_http_integrations_act_grant_t *g,
     integrations_store_act_grant_t    *in;
     ngx_http_integrations_act_ctx_t   *ctx;
     ngx_http_integrations_store_op_t  *op;
+
+    if (!granted && g->refused) {
+
+        /*
+         * The last attempt was refused by the endpoint's own limits: the
+         * seller has not said no, so nothing is lost.  The unit stays
+         * pending under this attempt's lock, and the sweeper sends it
+         * again when the lock lapses (by then a breaker has closed, or
+         * admits its probe).  The buyer sees what a seller that is down
+         * shows.
+         */
+
+        ngx_http_integrations_status_increment(g->amcf->grant_deferred);
+
+        ngx_log_error(NGX_LOG_WARN, g->log, 0,
+                      "activation: the grant of order %s item %s unit %L "
+                      "stays pending after %ui attempt(s) refused by "
+                      "activation_grant's limits; it is sent again when "
+                      "its lock lapses", g->link.order_id,
+                      g->link.vendor_item_id, g->link.unit, g->attempt);
+
+        op = NULL;
+        goto buyer;
+    }
 
     if (granted) {
         ngx_http_integrations_status_increment(g->amcf->granted);
@@ -807,6 +902,8 @@ ngx_http_integrations_act_grant_end(ngx_http_integrations_act_grant_t *g,
                       "be stored; its unit stays pending until its lock "
                       "lapses", g->link.order_id);
     }
+
+buyer:
 
     ctx = g->ctx;
 
@@ -1158,6 +1255,184 @@ ngx_http_integrations_act_alert(ngx_log_t *log,
 }
 
 
+/* ---- the sweeper of lapsed grants ---------------------------------------- */
+
+/*
+ * A grant stays pending when its worker died mid-grant (kill -9, a
+ * crash) or the grant endpoint's limits refused its last attempt.  Every
+ * NGX_HTTP_ACT_SWEEP ms each worker asks for the store lease
+ * "activation_grants:HOST" (the node's); its holder takes the lapsed
+ * grants one at a time (ACT_GRANT_SWEEP: the same conditional UPDATE as
+ * a retaking redeem, so one sweeper of one node wins each, and a grant
+ * is taken again only after its new attempt's lock lapses too) and sends
+ * each as a won redeem does, with no buyer waiting.
+ */
+
+static void
+ngx_http_integrations_act_sweep_tick(ngx_event_t *ev)
+{
+    ngx_http_integrations_store_op_t   *op;
+    ngx_http_integrations_act_sweep_t  *sw;
+
+    sw = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_ACT_SWEEP);
+
+    if (sw->busy) {
+        return;
+    }
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_LEASE_ACQUIRE,
+                                        sw->lease_len + sw->holder_len);
+    if (op == NULL) {
+        return;
+    }
+
+    (void) ngx_http_integrations_store_copy(op, &op->core.in.lease.name,
+                                            sw->lease, sw->lease_len);
+    (void) ngx_http_integrations_store_copy(op, &op->core.in.lease.holder,
+                                            sw->holder, sw->holder_len);
+    op->core.in.lease.ttl_ms = 3 * NGX_HTTP_ACT_SWEEP;
+    op->done = ngx_http_integrations_act_sweep_leased;
+
+    if (ngx_http_integrations_store_post(op, NULL) == NGX_OK) {
+        sw->busy = 1;
+    }
+}
+
+
+static void
+ngx_http_integrations_act_sweep_leased(ngx_http_integrations_store_op_t *op)
+{
+    ngx_http_integrations_act_sweep_t  *sw;
+
+    sw = &ngx_http_integrations_act_sweep;
+    sw->busy = 0;
+
+    if (op->core.rc != INTEGRATIONS_STORE_OK || !op->core.out.lease.acquired)
+    {
+        return;
+    }
+
+    sw->taken = 0;
+
+    ngx_http_integrations_act_sweep_step();
+}
+
+
+static void
+ngx_http_integrations_act_sweep_step(void)
+{
+    ngx_http_integrations_store_op_t       *op;
+    ngx_http_integrations_act_sweep_t      *sw;
+    ngx_http_integrations_act_main_conf_t  *amcf;
+
+    sw = &ngx_http_integrations_act_sweep;
+
+    if (ngx_exiting || sw->taken >= NGX_HTTP_ACT_SWEEP_BATCH) {
+        return;
+    }
+
+    amcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                      ngx_http_integrations_activation_module);
+
+    op = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_ACT_GRANT_SWEEP,
+                                        0);
+    if (op == NULL) {
+        return;
+    }
+
+    op->core.in.act_token.owner = ngx_http_integrations_store_token();
+    op->core.in.act_token.lock_ms = ngx_http_integrations_act_lock_ms(amcf);
+    op->done = ngx_http_integrations_act_sweep_taken;
+
+    if (ngx_http_integrations_store_post(op, NULL) == NGX_OK) {
+        sw->busy = 1;
+    }
+}
+
+
+static void
+ngx_http_integrations_act_sweep_taken(ngx_http_integrations_store_op_t *op)
+{
+    integrations_store_act_link_t      *l;
+    ngx_http_integrations_act_sweep_t  *sw;
+
+    sw = &ngx_http_integrations_act_sweep;
+    sw->busy = 0;
+    l = &op->core.out.act_link;
+
+    if (op->core.rc != INTEGRATIONS_STORE_OK || !l->won) {
+        return;
+    }
+
+    sw->taken++;
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "activation: order %s item %s unit %L: a pending grant "
+                  "whose attempt ended without an outcome is sent again by "
+                  "the sweeper", l->order_id, l->vendor_item_id, l->unit);
+
+    if (ngx_http_integrations_act_grant_start(NULL, l,
+                                              op->core.in.act_token.owner)
+        != NGX_OK)
+    {
+        /* it stays pending: taken again when this lock lapses */
+        OPENSSL_cleanse(l->contact, sizeof(l->contact));
+        return;
+    }
+
+    OPENSSL_cleanse(l->contact, sizeof(l->contact));
+
+    ngx_http_integrations_act_sweep_step();
+}
+
+
+static ngx_int_t
+ngx_http_integrations_act_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_integrations_act_sweep_t      *sw;
+    ngx_http_integrations_act_main_conf_t  *amcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    amcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                      ngx_http_integrations_activation_module);
+
+    if (amcf == NULL || amcf->grant.url.data == NULL || !amcf->api) {
+        return NGX_OK;
+    }
+
+    sw = &ngx_http_integrations_act_sweep;
+    ngx_memzero(sw, sizeof(ngx_http_integrations_act_sweep_t));
+
+    sw->lease_len = ngx_snprintf(sw->lease, sizeof(sw->lease),
+                                 "activation_grants:%V", &cycle->hostname)
+                    - sw->lease;
+    sw->holder_len = ngx_snprintf(sw->holder, sizeof(sw->holder), "%V:%P",
+                                  &cycle->hostname, ngx_pid)
+                     - sw->holder;
+
+    sw->tick.handler = ngx_http_integrations_act_sweep_tick;
+    sw->tick.data = sw;
+    sw->tick.log = cycle->log;
+    sw->tick.cancelable = 1;
+
+    /* workers start apart: the first one to ask gets the lease */
+    ngx_add_timer(&sw->tick, 500 + ngx_random() % 1000);
+
+    return NGX_OK;
+}
+
+
 /* ---- configuration ----------------------------------------------------- */
 
 static char *
@@ -1180,7 +1455,7 @@ ngx_http_integrations_act_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* activation_grant URL secret_file=PATH [timeout=5s] [attempts=3] */
+/* activation_grant URL secret_file=PATH [timeout=5s] [attempts=3] ... */
 
 static char *
 ngx_http_integrations_act_grant_conf(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -1188,25 +1463,48 @@ ngx_http_integrations_act_grant_conf(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_integrations_act_main_conf_t  *amcf = conf;
 
-    char        err[128];
-    ngx_str_t  *value, path, secret, name;
-    ngx_int_t   n;
-    ngx_uint_t  i;
-    ngx_msec_t  ms;
+    return ngx_http_integrations_act_endpoint_conf(cf, cmd, &amcf->grant);
+}
+
+
+void
+ngx_http_integrations_act_endpoint_init(
+    ngx_http_integrations_act_endpoint_t *ep, ngx_msec_t timeout,
+    ngx_uint_t attempts)
+{
+    ep->timeout = timeout;
+    ep->attempts = attempts;
+    ep->limits.who = "activation";
+    integrations_breaker_conf_init(&ep->limits.breaker_conf);
+}
+
+
+char *
+ngx_http_integrations_act_endpoint_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_integrations_act_endpoint_t *ep)
+{
+    char                 err[128];
+    const char          *msg;
+    ngx_str_t           *value, path, secret, v;
+    ngx_int_t            n, rc;
+    ngx_uint_t           i, breaker_params;
+    ngx_msec_t           ms;
     ngx_pool_cleanup_t  *cln;
 
-    if (amcf->grant_url.data) {
+    if (ep->url.data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
-    if (ngx_http_integrations_act_url_check(cf, &value[1]) != NGX_OK) {
+    if (ngx_http_integrations_act_url_check(cf, &cmd->name, &value[1])
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    amcf->grant_url = value[1];
     ngx_str_null(&path);
+    breaker_params = 0;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -1217,18 +1515,18 @@ ngx_http_integrations_act_grant_conf(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            name.data = value[i].data + 8;
-            name.len = value[i].len - 8;
-            ms = ngx_parse_time(&name, 0);
+            v.data = value[i].data + 8;
+            v.len = value[i].len - 8;
+            ms = ngx_parse_time(&v, 0);
 
             if (ms == (ngx_msec_t) NGX_ERROR || ms < 100 || ms > 60000) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"activation_grant\" invalid timeout "
-                                   "\"%V\" (100ms to 60s)", &value[i]);
+                                   "\"%V\" invalid timeout \"%V\" "
+                                   "(100ms to 60s)", &cmd->name, &value[i]);
                 return NGX_CONF_ERROR;
             }
 
-            amcf->grant_timeout = ms;
+            ep->timeout = ms;
             continue;
         }
 
@@ -1237,26 +1535,59 @@ ngx_http_integrations_act_grant_conf(ngx_conf_t *cf, ngx_command_t *cmd,
 
             if (n < 1 || n > 10) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"activation_grant\" invalid attempts "
-                                   "\"%V\" (1 to 10)", &value[i]);
+                                   "\"%V\" invalid attempts \"%V\" "
+                                   "(1 to 10)", &cmd->name, &value[i]);
                 return NGX_CONF_ERROR;
             }
 
-            amcf->grant_attempts = (ngx_uint_t) n;
+            ep->attempts = (ngx_uint_t) n;
+            continue;
+        }
+
+        /* the limits every outbound caller has, keyed by the directive */
+
+        rc = ngx_http_integrations_outbound_limits_param(cf, &value[i],
+                                                         &ep->limits);
+        if (rc == NGX_ABORT) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc == NGX_DONE) {
+            breaker_params = i;
+        }
+
+        if (rc == NGX_OK || rc == NGX_DONE) {
             continue;
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"activation_grant\" invalid parameter \"%V\"",
+                           "\"%V\" invalid parameter \"%V\"", &cmd->name,
                            &value[i]);
         return NGX_CONF_ERROR;
     }
 
     if (path.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"activation_grant\" requires "
-                           "\"secret_file=PATH\"");
+                           "\"%V\" requires \"secret_file=PATH\"",
+                           &cmd->name);
         return NGX_CONF_ERROR;
+    }
+
+    if (breaker_params && ep->limits.breaker == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" parameter \"%V\" needs "
+                           "\"circuit_breaker=\"", &cmd->name,
+                           &value[breaker_params]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ep->limits.breaker) {
+        msg = integrations_breaker_conf_check(&ep->limits.breaker_conf);
+        if (msg) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" %s", &cmd->name,
+                               msg);
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (ngx_http_integrations_secret_read(cf, &cmd->name, &path, &secret)
@@ -1265,25 +1596,51 @@ ngx_http_integrations_act_grant_conf(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    amcf->signer = integrations_act_signer_new((const char *) secret.data,
-                                               secret.len, err, sizeof(err));
-    if (amcf->signer == NULL) {
+    ep->signer = integrations_act_signer_new((const char *) secret.data,
+                                             secret.len, err, sizeof(err));
+    if (ep->signer == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"activation_grant\" secret_file \"%V\": %s",
+                           "\"%V\" secret_file \"%V\": %s", &cmd->name,
                            &path, err);
         return NGX_CONF_ERROR;
     }
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
-        integrations_act_signer_free(amcf->signer);
+        integrations_act_signer_free(ep->signer);
         return NGX_CONF_ERROR;
     }
 
     cln->handler = ngx_http_integrations_act_free_signer;
-    cln->data = amcf->signer;
+    cln->data = ep->signer;
+
+    ep->url = value[1];
+    ep->limits.name = cmd->name;
 
     return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_integrations_act_endpoint_check(ngx_conf_t *cf,
+    ngx_http_integrations_act_endpoint_t *ep)
+{
+    if (ep->limits.rate_limit && ep->limits.rate_limit->data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": rate_limit_zone \"%V\" is unknown",
+                           &ep->limits.name,
+                           &ep->limits.rate_limit->shm.name);
+        return NGX_ERROR;
+    }
+
+    if (ep->limits.breaker && ep->limits.breaker->data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\": circuit_breaker_zone \"%V\" is unknown",
+                           &ep->limits.name, &ep->limits.breaker->shm.name);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1389,7 +1746,8 @@ ngx_http_integrations_act_redirect_conf(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 static ngx_int_t
-ngx_http_integrations_act_url_check(ngx_conf_t *cf, ngx_str_t *url)
+ngx_http_integrations_act_url_check(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *url)
 {
     ngx_uint_t  i;
 
@@ -1397,8 +1755,8 @@ ngx_http_integrations_act_url_check(ngx_conf_t *cf, ngx_str_t *url)
         && !(url->len > 8 && ngx_strncmp(url->data, "https://", 8) == 0))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"activation_grant\" invalid URL \"%V\": an "
-                           "absolute http:// or https:// URL is needed", url);
+                           "\"%V\" invalid URL \"%V\": an absolute "
+                           "http:// or https:// URL is needed", name, url);
         return NGX_ERROR;
     }
 
@@ -1408,8 +1766,7 @@ ngx_http_integrations_act_url_check(ngx_conf_t *cf, ngx_str_t *url)
             || url->data[i] == '>' || url->data[i] == '#')
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"activation_grant\" invalid URL \"%V\"",
-                               url);
+                               "\"%V\" invalid URL \"%V\"", name, url);
             return NGX_ERROR;
         }
     }
@@ -1440,8 +1797,14 @@ ngx_http_integrations_act_init(ngx_conf_t *cf)
     amcf = ngx_http_conf_get_module_main_conf(cf,
                                       ngx_http_integrations_activation_module);
 
-    if (amcf->grant_url.data == NULL) {
+    if (amcf->grant.url.data == NULL) {
         return NGX_OK;
+    }
+
+    if (ngx_http_integrations_act_endpoint_check(cf, &amcf->grant)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     amcf->redeems = ngx_http_integrations_status_add_counter(cf,
@@ -1461,6 +1824,14 @@ ngx_http_integrations_act_init(ngx_conf_t *cf)
     amcf->grant_failed = ngx_http_integrations_status_add_counter(cf,
                         "integrations_activation_grant_failures_total",
                         "Grants that failed for good (staff alerted).");
+    amcf->grant_refused = ngx_http_integrations_status_add_counter(cf,
+                        "integrations_activation_grant_refused_total",
+                        "Grant attempts not sent: activation_grant's "
+                        "rate_limit or circuit_breaker refused them.");
+    amcf->grant_deferred = ngx_http_integrations_status_add_counter(cf,
+                        "integrations_activation_grants_deferred_total",
+                        "Grants left pending because their last attempt "
+                        "was refused by the limits; sent again later.");
     amcf->unavailable = ngx_http_integrations_status_add_counter(cf,
                         "integrations_activation_store_unavailable_total",
                         "Buyer requests answered 503: the store was "
@@ -1468,7 +1839,8 @@ ngx_http_integrations_act_init(ngx_conf_t *cf)
 
     if (amcf->redeems == NULL || amcf->refused == NULL
         || amcf->granted == NULL || amcf->grant_retries == NULL
-        || amcf->grant_failed == NULL || amcf->unavailable == NULL)
+        || amcf->grant_failed == NULL || amcf->unavailable == NULL
+        || amcf->grant_refused == NULL || amcf->grant_deferred == NULL)
     {
         return NGX_ERROR;
     }
@@ -1488,8 +1860,7 @@ ngx_http_integrations_act_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    amcf->grant_timeout = 5000;
-    amcf->grant_attempts = 3;
+    ngx_http_integrations_act_endpoint_init(&amcf->grant, 5000, 3);
     amcf->claim_ttl = 300;
 
     return amcf;
@@ -1530,7 +1901,7 @@ ngx_http_integrations_act_merge_loc_conf(ngx_conf_t *cf, void *parent,
     amcf = ngx_http_conf_get_module_main_conf(cf,
                                       ngx_http_integrations_activation_module);
 
-    if (amcf->grant_url.data == NULL) {
+    if (amcf->grant.url.data == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"activation_api\" requires \"activation_grant\"");
         return NGX_CONF_ERROR;
@@ -1542,6 +1913,8 @@ ngx_http_integrations_act_merge_loc_conf(ngx_conf_t *cf, void *parent,
                            "\"integrations_store\"");
         return NGX_CONF_ERROR;
     }
+
+    amcf->api = 1;
 
     return NGX_CONF_OK;
 }

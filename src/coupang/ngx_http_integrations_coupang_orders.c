@@ -43,6 +43,7 @@
 #include "integrations_coupang_orders.h"
 #include "integrations_store.h"
 #include "integrations_store_orders.h"
+#include "ngx_http_integrations_activation.h"
 #include "ngx_http_integrations_coupang.h"
 #include "ngx_http_integrations_notify.h"
 #include "ngx_http_integrations_outbound.h"
@@ -102,8 +103,7 @@ typedef struct {
     ngx_flag_t                    fallback;
     ngx_str_t                     shop;         /* the message's name */
 
-    ngx_str_t                     revoke_url;   /* activation_revoke */
-    integrations_act_signer_t    *revoke_signer;
+    ngx_http_integrations_act_endpoint_t  revoke;  /* activation_revoke */
 
     int64_t                       key_issued;   /* unix s; 0: not set */
 
@@ -329,7 +329,6 @@ static char *ngx_http_co_revoke(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_co_key_issued(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static void ngx_http_co_signer_free(void *data);
 static void ngx_http_co_returns(ngx_http_co_run_t *run);
 static void ngx_http_co_returns_got(ngx_http_co_run_t *run,
     ngx_http_integrations_outbound_req_t *req);
@@ -400,7 +399,7 @@ static ngx_command_t  ngx_http_co_commands[] = {
       NULL },
 
     { ngx_string("activation_revoke"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_co_revoke,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -725,7 +724,7 @@ ngx_http_co_next(ngx_http_co_run_t *run)
         return;
 
     case NGX_HTTP_CO_REVOKE_DUE:
-        if (cmcf->revoke_url.len == 0) {
+        if (cmcf->revoke.url.len == 0) {
             run->step = NGX_HTTP_CO_DONE;
             ngx_http_co_next(run);
             return;
@@ -2414,6 +2413,9 @@ ngx_http_co_create_main_conf(ngx_conf_t *cf)
 
     cmcf->ttl = NGX_CONF_UNSET;
 
+    /* activation_revoke: the calls the order sync made before */
+    ngx_http_integrations_act_endpoint_init(&cmcf->revoke, 10000, 10);
+
     return cmcf;
 }
 
@@ -2435,10 +2437,16 @@ ngx_http_co_init(ngx_conf_t *cf)
         ngx_str_set(&cmcf->shop, "쿠팡 전자책");
     }
 
-    if (cmcf->revoke_url.len && !cmcf->enabled) {
+    if (cmcf->revoke.url.len && !cmcf->enabled) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"activation_revoke\" requires "
                            "\"coupang_orders\"");
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_integrations_act_endpoint_check(cf, &cmcf->revoke)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -2924,79 +2932,14 @@ invalid:
 }
 
 
+/* activation_revoke URL secret_file=PATH ...: as activation_grant */
+
 static char *
 ngx_http_co_revoke(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_co_main_conf_t *cmcf = conf;
 
-    char                 err[128];
-    ngx_str_t           *value, path, secret;
-    ngx_pool_cleanup_t  *cln;
-
-    if (cmcf->revoke_url.len) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (!((value[1].len > 7 && ngx_strncmp(value[1].data, "http://", 7) == 0)
-          || (value[1].len > 8
-              && ngx_strncmp(value[1].data, "https://", 8) == 0)))
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"activation_revoke\" directive invalid URL "
-                           "\"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_strncmp(value[2].data, "secret_file=", 12) != 0
-        || value[2].len == 12)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"activation_revoke\" directive invalid "
-                           "parameter \"%V\"", &value[2]);
-        return NGX_CONF_ERROR;
-    }
-
-    path.data = value[2].data + 12;
-    path.len = value[2].len - 12;
-
-    if (ngx_http_integrations_secret_read(cf, &cmd->name, &path, &secret)
-        != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    cmcf->revoke_signer = integrations_act_signer_new((const char *)
-                                                      secret.data,
-                                                      secret.len, err,
-                                                      sizeof(err));
-    if (cmcf->revoke_signer == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"activation_revoke\" secret_file \"%V\": %s",
-                           &path, err);
-        return NGX_CONF_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        integrations_act_signer_free(cmcf->revoke_signer);
-        return NGX_CONF_ERROR;
-    }
-
-    cln->handler = ngx_http_co_signer_free;
-    cln->data = cmcf->revoke_signer;
-
-    cmcf->revoke_url = value[1];
-
-    return NGX_CONF_OK;
-}
-
-
-static void
-ngx_http_co_signer_free(void *data)
-{
-    integrations_act_signer_free(data);
+    return ngx_http_integrations_act_endpoint_conf(cf, cmd, &cmcf->revoke);
 }
 
 
@@ -3191,7 +3134,7 @@ ngx_http_co_return_next(ngx_http_co_run_t *run)
                            ? "cancel" : "return");
         in->reason.len = 6;
         in->requested_at = r->created_at * 1000;
-        in->revoke_call_state = run->cmcf->revoke_url.len
+        in->revoke_call_state = run->cmcf->revoke.url.len
                                 ? INTEGRATIONS_STORE_REVOKE_DUE
                                 : INTEGRATIONS_STORE_REVOKE_NONE;
         in->items = items;
@@ -3507,6 +3450,7 @@ ngx_http_co_revoke_next(ngx_http_co_run_t *run)
     char                                    sig[INTEGRATIONS_ACT_SIGNATURE_LEN];
     size_t                                  len;
     u_char                                 *b, *ts;
+    ngx_int_t                               rc;
     ngx_str_t                               v;
     integrations_act_call_t                 c;
     ngx_http_co_main_conf_t                *cmcf;
@@ -3561,7 +3505,7 @@ ngx_http_co_revoke_next(ngx_http_co_run_t *run)
     integrations_act_msg_id(INTEGRATIONS_ACT_CALL_REVOKE, c.order_id,
                             c.order_id_len, c.vendor_item_id,
                             c.vendor_item_id_len, c.unit, id);
-    integrations_act_sign(cmcf->revoke_signer, id, sizeof(id), c.at,
+    integrations_act_sign(cmcf->revoke.signer, id, sizeof(id), c.at,
                           (const char *) b, len, sig);
 
     req = ngx_pcalloc(run->pool, sizeof(ngx_http_integrations_outbound_req_t));
@@ -3617,18 +3561,24 @@ ngx_http_co_revoke_next(ngx_http_co_run_t *run)
 
     ngx_str_set(&req->provider, "activation_revoke");
     ngx_str_set(&req->method, "POST");
-    req->url = cmcf->revoke_url;
+    req->url = cmcf->revoke.url;
     req->body.data = b;
     req->body.len = len;
     req->pool = run->pool;
     req->log = run->log;
-    req->timeout = 10000;
-    req->connect_timeout = 5000;
+    req->timeout = cmcf->revoke.timeout;
+    req->connect_timeout = ngx_min(5000, cmcf->revoke.timeout);
+    req->limits = &cmcf->revoke.limits;
     req->done = ngx_http_co_revoke_called;
     req->data = run;
 
-    if (ngx_http_integrations_outbound_call(req, NULL) != NGX_OK) {
+    rc = ngx_http_integrations_outbound_call(req, NULL);
+
+    if (rc != NGX_OK) {
         req->status = 0;
+        req->error = (rc == NGX_BUSY || rc == NGX_DECLINED)
+                     ? NGX_HTTP_INTEGRATIONS_OUTBOUND_REFUSED
+                     : NGX_HTTP_INTEGRATIONS_OUTBOUND_ERROR;
         ngx_http_co_revoke_called(req);
     }
 }
@@ -3651,10 +3601,22 @@ ngx_http_co_revoke_called(ngx_http_integrations_outbound_req_t *req)
     attempts = u->attempts + 1;
     next_at = 0;
 
-    if (g == INTEGRATIONS_ACT_GRANT_OK) {
+    if (req->error == NGX_HTTP_INTEGRATIONS_OUTBOUND_REFUSED) {
+
+        /* its own limits refused it: the seller was not asked, no attempt */
+
+        state = INTEGRATIONS_STORE_REVOKE_DUE;
+        attempts = u->attempts;
+        next_at = (int64_t) ngx_time() * 1000
+                  + (int64_t) ngx_max(run->cmcf->fulfil_retry,
+                                      req->refused_wait);
+
+    } else if (g == INTEGRATIONS_ACT_GRANT_OK) {
         state = INTEGRATIONS_STORE_REVOKE_DONE;
 
-    } else if (g == INTEGRATIONS_ACT_GRANT_RETRY && attempts < 10) {
+    } else if (g == INTEGRATIONS_ACT_GRANT_RETRY
+               && attempts < (int64_t) run->cmcf->revoke.attempts)
+    {
         state = INTEGRATIONS_STORE_REVOKE_DUE;
         next_at = (int64_t) ngx_time() * 1000
                   + (int64_t) run->cmcf->fulfil_retry * attempts;

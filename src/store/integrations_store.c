@@ -2059,7 +2059,20 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       " updated_at = ?4 WHERE vendor_id = ?1 AND shipment_box_id = ?2",
       "UPDATE integrations_orders SET message_id = $3, message_state = 1,"
       " updated_at = $4 WHERE vendor_id = $1 AND shipment_box_id = $2",
-      4, { T_TEXT, T_TEXT, T_TEXT, T_INT } }
+      4, { T_TEXT, T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_GRANT_DUE: the live link's hash of the
+     * unit whose pending grant lapsed longest ago ($1 now), of the units
+     * STMT_ACT_GRANT_TAKE would take
+     */
+    { "SELECT token_hash FROM integrations_activations WHERE grant_state "
+      "= 1 AND grant_until <= ?1 AND revoked_at IS NULL AND state IN (0, "
+      "2, 5) AND token_hash IS NOT NULL ORDER BY grant_until LIMIT 1",
+      "SELECT token_hash FROM integrations_activations WHERE grant_state "
+      "= 1 AND grant_until <= $1 AND revoked_at IS NULL AND state IN (0, "
+      "2, 5) AND token_hash IS NOT NULL ORDER BY grant_until LIMIT 1",
+      1, { T_INT } }
 };
 
 
@@ -2155,7 +2168,7 @@ integrations_store_kind_name(integrations_store_kind_e kind)
         "return_apply", "return_withdraw", "revoke_due", "revoke_call",
         "order_messages_sync",
         "act_lookup", "act_redeem", "act_grant_finish", "act_list",
-        "act_order", "act_revoke", "act_resend"
+        "act_order", "act_revoke", "act_resend", "act_grant_sweep"
     };
 
     if ((unsigned) kind >= sizeof(names) / sizeof(names[0])) {

@@ -80,6 +80,10 @@ typedef struct {
 static integrations_store_rc_e act_lookup(act_tx_t *t);
 static integrations_store_rc_e act_redeem(act_tx_t *t);
 static integrations_store_rc_e act_grant_finish(act_tx_t *t);
+static integrations_store_rc_e act_grant_sweep(act_tx_t *t);
+static integrations_store_rc_e act_grant_taken(act_tx_t *t,
+    integrations_store_val_t *hash, integrations_store_val_t *pk,
+    int retaken);
 static integrations_store_rc_e act_list(act_tx_t *t);
 static integrations_store_rc_e act_order(act_tx_t *t);
 static integrations_store_rc_e act_change(act_tx_t *t, int resend);
@@ -134,6 +138,9 @@ integrations_store_db_act(const integrations_store_driver_t *d,
     case INTEGRATIONS_STORE_OP_ACT_GRANT_FINISH:
         return act_grant_finish(&t);
 
+    case INTEGRATIONS_STORE_OP_ACT_GRANT_SWEEP:
+        return act_grant_sweep(&t);
+
     case INTEGRATIONS_STORE_OP_ACT_LIST:
         return act_list(&t);
 
@@ -185,7 +192,7 @@ act_redeem(act_tx_t *t)
     int                              found, taken, retaken;
     int64_t                          now;
     integrations_store_rc_e          rc;
-    integrations_store_val_t         hash, use[2], row[4], p[8], crow[3];
+    integrations_store_val_t         hash, use[2], row[4], p[8];
     integrations_store_op_t         *op;
     integrations_store_act_link_t   *l;
     integrations_store_act_token_t  *in;
@@ -304,28 +311,7 @@ act_redeem(act_tx_t *t)
             return t->d->end(t->c, 1, op->deadline, E(op));
         }
 
-        /* what the grant needs: the unit, its order, the buyer's contact */
-
-        rc = act_link_get(t, &hash, l);
-        if (rc != INTEGRATIONS_STORE_OK) {
-            goto failed;
-        }
-
-        found = 0;
-
-        rc = act_exec(t, INTEGRATIONS_STORE_STMT_ACT_CONTACT_GET, p, crow, 3,
-                      &found, NULL);
-        if (rc != INTEGRATIONS_STORE_OK) {
-            goto failed;
-        }
-
-        if (found) {
-            l->contact_kind = crow[0].i;
-            act_copy(l->contact, sizeof(l->contact), &crow[1]);
-        }
-
-        rc = act_event(t, p, retaken ? "redeem_retaken" : "redeem",
-                       l->state, NULL, 0);
+        rc = act_grant_taken(t, &hash, p, retaken);
         if (rc != INTEGRATIONS_STORE_OK) {
             goto failed;
         }
@@ -336,6 +322,167 @@ act_redeem(act_tx_t *t)
     if (rc == INTEGRATIONS_STORE_OK) {
         l->won = 1;
         l->retaken = retaken;
+
+    } else {
+        OPENSSL_cleanse(l->contact, sizeof(l->contact));
+    }
+
+    return rc;
+
+failed:
+
+    (void) t->d->end(t->c, 0, op->deadline, NULL, 0);
+    OPENSSL_cleanse(l->contact, sizeof(l->contact));
+
+    return rc;
+}
+
+
+/*
+ * What a grant just taken needs, in its transaction: the unit, its order,
+ * the buyer's contact; and the history row.  pk is the unit's key
+ * (vendor, box, item, unit).
+ */
+
+static integrations_store_rc_e
+act_grant_taken(act_tx_t *t, integrations_store_val_t *hash,
+    integrations_store_val_t *pk, int retaken)
+{
+    int                             found;
+    integrations_store_rc_e         rc;
+    integrations_store_val_t        crow[3];
+    integrations_store_act_link_t  *l;
+
+    l = &t->op->out.act_link;
+
+    rc = act_link_get(t, hash, l);
+    if (rc != INTEGRATIONS_STORE_OK) {
+        return rc;
+    }
+
+    found = 0;
+
+    rc = act_exec(t, INTEGRATIONS_STORE_STMT_ACT_CONTACT_GET, pk, crow, 3,
+                  &found, NULL);
+    if (rc != INTEGRATIONS_STORE_OK) {
+        return rc;
+    }
+
+    if (found) {
+        l->contact_kind = crow[0].i;
+        act_copy(l->contact, sizeof(l->contact), &crow[1]);
+    }
+
+    return act_event(t, pk, t->op->kind == INTEGRATIONS_STORE_OP_ACT_GRANT_SWEEP
+                            ? "grant_retaken"
+                            : retaken ? "redeem_retaken" : "redeem",
+                     l->state, NULL, 0);
+}
+
+
+/*
+ * The sweeper's step: the pending grant that lapsed longest ago, taken by
+ * STMT_ACT_GRANT_TAKE, the same conditional UPDATE as a retaking redeem
+ * (grant_state 1 AND grant_until <= now): on PostgreSQL a second node's
+ * UPDATE waits for the first's row lock and finds the lock renewed, on
+ * SQLite writers are one at a time, so one sweeper wins it.  The SELECT
+ * only names a candidate; the UPDATE decides.
+ */
+
+static integrations_store_rc_e
+act_grant_sweep(act_tx_t *t)
+{
+    int                              found;
+    char                             h[INTEGRATIONS_STORE_ACT_ID_LEN * 4],
+                                     v[INTEGRATIONS_STORE_ACT_ID_LEN],
+                                     b[INTEGRATIONS_STORE_ACT_ID_LEN],
+                                     i[INTEGRATIONS_STORE_ACT_ID_LEN];
+    int64_t                          now;
+    integrations_store_rc_e          rc;
+    integrations_store_val_t         hash, due[1], row[1], p[8];
+    integrations_store_op_t         *op;
+    integrations_store_act_link_t   *l;
+    integrations_store_act_token_t  *in;
+
+    op = t->op;
+    in = &op->in.act_token;
+    l = &op->out.act_link;
+    now = op->now;
+
+    memset(l, 0, sizeof(integrations_store_act_link_t));
+
+    /* relaxed as a redeem is: a lost take is only taken again */
+
+    rc = t->d->begin(t->c, INTEGRATIONS_STORE_TX_RELAXED, op->deadline,
+                     E(op));
+    if (rc != INTEGRATIONS_STORE_OK) {
+        return rc;
+    }
+
+    integrations_store_db_int(&due[0], now);
+    found = 0;
+
+    rc = act_exec(t, INTEGRATIONS_STORE_STMT_ACT_GRANT_DUE, due, row, 1,
+                  &found, NULL);
+    if (rc != INTEGRATIONS_STORE_OK) {
+        goto failed;
+    }
+
+    if (!found) {
+        return t->d->end(t->c, 1, op->deadline, E(op));
+    }
+
+    act_copy(h, sizeof(h), &row[0]);
+    act_cstr(&hash, h);
+
+    rc = act_link_get(t, &hash, l);
+    if (rc != INTEGRATIONS_STORE_OK) {
+        goto failed;
+    }
+
+    if (!l->found) {
+        return t->d->end(t->c, 1, op->deadline, E(op));
+    }
+
+    /* the link's fields are rewritten by the next read: keep them */
+
+    snprintf(v, sizeof(v), "%s", l->vendor_id);
+    snprintf(b, sizeof(b), "%s", l->shipment_box_id);
+    snprintf(i, sizeof(i), "%s", l->vendor_item_id);
+    act_cstr(&p[0], v);
+    act_cstr(&p[1], b);
+    act_cstr(&p[2], i);
+    integrations_store_db_int(&p[3], l->unit);
+    integrations_store_db_int(&p[4], in->owner);
+    integrations_store_db_int(&p[5], now + in->lock_ms);
+    integrations_store_db_int(&p[6], now);
+    p[7] = hash;
+
+    found = 0;
+
+    rc = act_exec(t, INTEGRATIONS_STORE_STMT_ACT_GRANT_TAKE, p, NULL, 0,
+                  &found, NULL);
+    if (rc != INTEGRATIONS_STORE_OK) {
+        goto failed;
+    }
+
+    memset(l, 0, sizeof(integrations_store_act_link_t));
+
+    if (!found) {
+        /* another sweeper, or the buyer's POST, took it first */
+        return t->d->end(t->c, 1, op->deadline, E(op));
+    }
+
+    rc = act_grant_taken(t, &hash, p, 1);
+    if (rc != INTEGRATIONS_STORE_OK) {
+        goto failed;
+    }
+
+    rc = t->d->end(t->c, 1, op->deadline, E(op));
+
+    if (rc == INTEGRATIONS_STORE_OK) {
+        l->won = 1;
+        l->retaken = 1;
 
     } else {
         OPENSSL_cleanse(l->contact, sizeof(l->contact));

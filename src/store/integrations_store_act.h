@@ -17,6 +17,13 @@
  *   ACT_GRANT_FINISH  the grant call's outcome, fenced by the owner: the
  *                     unit redeemed (or failed), the order's state, the
  *                     history
+ *   ACT_GRANT_SWEEP   a pending grant whose attempt's lock lapsed (its
+ *                     worker died, or the grant endpoint's limits refused
+ *                     its last attempt) taken for a new attempt (owner,
+ *                     until) by the same conditional UPDATE as ACT_REDEEM's
+ *                     retake, so of any number of sweepers on any nodes
+ *                     exactly one gets won = 1; the link as REDEEM's
+ *                     (in: act_token's owner and lock_ms; out: act_link)
  *   ACT_LIST          the admin list: one page of orders (JSON rows)
  *   ACT_ORDER         one order: its boxes, units and history (JSON rows)
  *   ACT_REVOKE        admin: every unit of an order revoked
