@@ -289,6 +289,12 @@ static void ngx_http_co_fetched(ngx_http_co_run_t *run,
 static void ngx_http_co_ingest_next(ngx_http_co_run_t *run);
 static ngx_int_t ngx_http_co_ingest(ngx_http_co_run_t *run,
     integrations_coupang_order_t *o);
+static ngx_int_t ngx_http_co_buyer_message(ngx_http_co_main_conf_t *cmcf,
+    ngx_pool_t *pool, ngx_str_t *key,
+    const integrations_act_contact_t *contact,
+    const integrations_act_msg_link_t *links, size_t n, int64_t expires_ms,
+    integrations_store_outbox_item_t **items, size_t *nitems,
+    integrations_notify_problem_t *problem);
 static void ngx_http_co_ingested(ngx_http_integrations_store_op_t *op);
 static void ngx_http_co_alert(ngx_http_co_run_t *run,
     integrations_act_alert_e kind, integrations_coupang_order_t *o,
@@ -1186,21 +1192,20 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
 {
     int                                   have_contact;
     u_char                               *s, *urls, *up;
-    char                                 *json;
     char                                  token[INTEGRATIONS_ACT_TOKEN_LEN];
     size_t                                i, nunits, nmapped, nunmapped, k,
-                                          jlen, nitems;
+                                          nitems;
     unsigned                              links, u;
     int64_t                               now_ms, expires;
     long                                  ll;
     ngx_int_t                             rc;
+    ngx_str_t                             key;
     ngx_pool_t                           *pool;
     unsigned char                         rnd[INTEGRATIONS_ACT_TOKEN_BYTES];
     ngx_http_co_product_t                *pr, **maps;
     ngx_http_co_main_conf_t              *cmcf;
     ngx_http_co_box_t                    *box;
     integrations_act_contact_t           *contact;
-    integrations_act_message_t            msg;
     integrations_act_msg_link_t          *ml;
     integrations_notify_problem_t         problem;
     integrations_coupang_order_item_t    *it;
@@ -1382,40 +1387,13 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
             goto nomem;
         }
 
-        ngx_memzero(&msg, sizeof(msg));
-        msg.email = (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL);
-        msg.channel = (const char *) (msg.email ? cmcf->email_channel.data
-                                                : cmcf->channel.data);
-        msg.template_name = (const char *) (msg.email
-                                            ? cmcf->email_template.data
-                                            : cmcf->template_name.data);
-        msg.to = contact->value;
-        msg.to_len = contact->len;
-        msg.key = (const char *) s;
-        msg.key_len = ngx_sprintf(s, "coupang:%V:%*s", &cmcf->vendor_id,
-                                  o->shipment_box_id.len,
-                                  o->shipment_box_id.data)
-                      - s;
-        msg.shop = (const char *) cmcf->shop.data;
-        msg.shop_len = cmcf->shop.len;
-        msg.fallback = !msg.email && cmcf->fallback;
-        msg.links = ml;
-        msg.nlinks = k;
-        msg.expires_at = expires / 1000;
+        key.data = s;
+        key.len = ngx_sprintf(s, "coupang:%V:%*s", &cmcf->vendor_id,
+                              o->shipment_box_id.len, o->shipment_box_id.data)
+                  - s;
 
-        json = integrations_act_message_json(&msg, &jlen);
-        ngx_memzero(&problem, sizeof(problem));
-
-        rc = json ? ngx_http_integrations_notify_prepare(pool,
-                                                         (u_char *) json,
-                                                         jlen, &ob, &nitems,
-                                                         &problem)
-                  : NGX_ERROR;
-
-        if (json) {
-            ngx_explicit_memzero(json, jlen);
-            free(json);
-        }
+        rc = ngx_http_co_buyer_message(cmcf, pool, &key, contact, ml, k,
+                                       expires, &ob, &nitems, &problem);
 
         if (rc == NGX_ERROR) {
             goto nomem;
@@ -1522,6 +1500,141 @@ nomem:
     ngx_http_co_end(run);
 
     return NGX_ERROR;
+}
+
+
+/*
+ * The buyer's message of a box, prepared by notifications as outbox items
+ * in pool: activation_message's channel and template for the contact's
+ * kind (AlimTalk with its SMS fallback, or email), every link one line.
+ * The order sync's ingest and an admin's resend both come here, so that
+ * a resent message is the first one with new links.  NGX_OK, NGX_DECLINED
+ * with *problem (the channel refused it), NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_co_buyer_message(ngx_http_co_main_conf_t *cmcf, ngx_pool_t *pool,
+    ngx_str_t *key, const integrations_act_contact_t *contact,
+    const integrations_act_msg_link_t *links, size_t n, int64_t expires_ms,
+    integrations_store_outbox_item_t **items, size_t *nitems,
+    integrations_notify_problem_t *problem)
+{
+    char                        *json;
+    size_t                       jlen;
+    ngx_int_t                    rc;
+    integrations_act_message_t   msg;
+
+    ngx_memzero(&msg, sizeof(msg));
+    msg.email = (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL);
+    msg.channel = (const char *) (msg.email ? cmcf->email_channel.data
+                                            : cmcf->channel.data);
+    msg.template_name = (const char *) (msg.email
+                                        ? cmcf->email_template.data
+                                        : cmcf->template_name.data);
+    msg.to = contact->value;
+    msg.to_len = contact->len;
+    msg.key = (const char *) key->data;
+    msg.key_len = key->len;
+    msg.shop = (const char *) cmcf->shop.data;
+    msg.shop_len = cmcf->shop.len;
+    msg.fallback = !msg.email && cmcf->fallback;
+    msg.links = links;
+    msg.nlinks = n;
+    msg.expires_at = expires_ms / 1000;
+
+    json = integrations_act_message_json(&msg, &jlen);
+    ngx_memzero(problem, sizeof(integrations_notify_problem_t));
+
+    rc = json ? ngx_http_integrations_notify_prepare(pool, (u_char *) json,
+                                                     jlen, items, nitems,
+                                                     problem)
+              : NGX_ERROR;
+
+    if (json) {
+        ngx_explicit_memzero(json, jlen);
+        free(json);
+    }
+
+    return rc;
+}
+
+
+int
+ngx_http_integrations_coupang_reachable(ngx_http_request_t *r, int kind)
+{
+    ngx_http_co_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r,
+                                ngx_http_integrations_coupang_orders_module);
+
+    if (cmcf == NULL || !cmcf->enabled) {
+        return 0;
+    }
+
+    return kind == INTEGRATIONS_ACT_CONTACT_EMAIL
+           ? cmcf->email_channel.len != 0
+           : kind == INTEGRATIONS_ACT_CONTACT_PHONE
+           ? cmcf->channel.len != 0 : 0;
+}
+
+
+ngx_int_t
+ngx_http_integrations_coupang_message(ngx_http_request_t *r,
+    ngx_pool_t *pool, ngx_str_t *box, const integrations_act_contact_t *c,
+    integrations_act_msg_link_t *links, size_t n, int64_t expires_ms,
+    integrations_store_outbox_item_t **items, size_t *nitems,
+    integrations_notify_problem_t *problem)
+{
+    long                      ll;
+    u_char                   *p;
+    size_t                    i;
+    ngx_str_t                 key;
+    ngx_http_co_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r,
+                                ngx_http_integrations_coupang_orders_module);
+
+    if (!ngx_http_integrations_coupang_reachable(r, c->kind)) {
+        ngx_memzero(problem, sizeof(integrations_notify_problem_t));
+        return NGX_DECLINED;
+    }
+
+    /* a key of its own: the first message's is taken, with other links */
+
+    key.data = ngx_pnalloc(pool, sizeof("coupang::resend:") + NGX_INT64_LEN
+                                 + cmcf->vendor_id.len + box->len);
+    if (key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    key.len = ngx_sprintf(key.data, "coupang:%V:%V:resend:%L",
+                          &cmcf->vendor_id, box, (int64_t) ngx_current_msec)
+              - key.data;
+
+    /* the links' url fields hold their tokens: made links here */
+
+    for (i = 0; i < n; i++) {
+        p = ngx_pnalloc(pool, cmcf->link_base.len
+                              + INTEGRATIONS_ACT_TOKEN_LEN + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ll = integrations_act_link((const char *) cmcf->link_base.data,
+                                   cmcf->link_base.len, links[i].url,
+                                   links[i].url_len, (char *) p,
+                                   cmcf->link_base.len
+                                   + INTEGRATIONS_ACT_TOKEN_LEN + 1);
+        if (ll < 0) {
+            return NGX_ERROR;
+        }
+
+        links[i].url = (const char *) p;
+        links[i].url_len = (size_t) ll;
+    }
+
+    return ngx_http_co_buyer_message(cmcf, pool, &key, c, links, n,
+                                     expires_ms, items, nitems, problem);
 }
 
 

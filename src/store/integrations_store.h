@@ -237,6 +237,7 @@ typedef enum {
     INTEGRATIONS_STORE_STMT_ACT_MESSAGE_GET,
     INTEGRATIONS_STORE_STMT_ACT_LINK_UNIT,
     INTEGRATIONS_STORE_STMT_ACT_MESSAGE_SET,
+    INTEGRATIONS_STORE_STMT_ACT_MESSAGE_QUEUE,
     INTEGRATIONS_STORE_NSTMTS
 } integrations_store_stmt_e;
 
@@ -324,6 +325,7 @@ typedef enum {
     INTEGRATIONS_STORE_OP_ACT_ORDER,
     INTEGRATIONS_STORE_OP_ACT_REVOKE,
     INTEGRATIONS_STORE_OP_ACT_RESEND,
+    INTEGRATIONS_STORE_OP_ACT_QUEUE,
     INTEGRATIONS_STORE_NKINDS
 } integrations_store_kind_e;
 
@@ -1005,6 +1007,7 @@ typedef struct {
         integrations_store_act_grant_t       act_grant;
         integrations_store_act_list_t        act_list;
         integrations_store_act_order_t       act_order;
+        integrations_store_act_queue_t       act_queue;
     } in;
 
     union {
