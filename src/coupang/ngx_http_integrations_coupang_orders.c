@@ -1589,6 +1589,7 @@ ngx_http_integrations_coupang_message(ngx_http_request_t *r,
     u_char                   *p;
     size_t                    i;
     ngx_str_t                 key;
+    ngx_time_t               *tp;
     ngx_http_co_main_conf_t  *cmcf;
 
     cmcf = ngx_http_get_module_main_conf(r,
@@ -1607,8 +1608,11 @@ ngx_http_integrations_coupang_message(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    tp = ngx_timeofday();
+
     key.len = ngx_sprintf(key.data, "coupang:%V:%V:resend:%L",
-                          &cmcf->vendor_id, box, (int64_t) ngx_current_msec)
+                          &cmcf->vendor_id, box,
+                          (int64_t) tp->sec * 1000 + (int64_t) tp->msec)
               - key.data;
 
     /* the links' url fields hold their tokens: made links here */
