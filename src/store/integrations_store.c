@@ -1400,13 +1400,17 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
 
     /*
      * INTEGRATIONS_STORE_STMT_ORDER_DUE_NEXT:
-     * the $3-th box due (one read transaction)
+     * the $3-th box due (one read transaction); check: its last
+     * acknowledgement's answer was ambiguous ("check: ..."), look it up
+     * singly before anything else
      */
-    { "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts FROM"
+    { "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts,"
+      " CASE WHEN fulfil_error LIKE 'check:%' THEN 1 ELSE 0 END FROM"
       " integrations_orders WHERE vendor_id = ?1 AND fulfil_state IN (1, 2)"
       " AND next_fulfil_at <= ?2 ORDER BY next_fulfil_at, shipment_box_id"
       " LIMIT 1 OFFSET ?3",
-      "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts FROM"
+      "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts,"
+      " CASE WHEN fulfil_error LIKE 'check:%' THEN 1 ELSE 0 END FROM"
       " integrations_orders WHERE vendor_id = $1 AND fulfil_state IN (1, 2)"
       " AND next_fulfil_at <= $2 ORDER BY next_fulfil_at, shipment_box_id"
       " LIMIT 1 OFFSET $3",

@@ -808,6 +808,7 @@ typedef struct {
     char      order_id[INTEGRATIONS_STORE_ID_LEN];
     int64_t   fulfil_state;
     int64_t   attempts;
+    int       check;         /* ACK: look the box up singly first */
     unsigned  nitems;
     char      items[INTEGRATIONS_STORE_DUE_ITEMS][INTEGRATIONS_STORE_ID_LEN];
 } integrations_store_due_order_t;
