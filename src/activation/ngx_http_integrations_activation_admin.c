@@ -682,7 +682,7 @@ ngx_http_integrations_act_admin_fresh(
     ngx_http_integrations_act_admin_ctx_t *ctx,
     ngx_http_integrations_store_op_t *op)
 {
-    char                                    mask[INTEGRATIONS_ACT_ADMIN_MASK_LEN];
+    char                           mask[INTEGRATIONS_ACT_ADMIN_MASK_LEN];
     size_t                                  i, j, k, nb, nitems, mlen;
     int64_t                                 expires;
     ngx_int_t                               rc;

@@ -638,8 +638,8 @@ act_change(act_tx_t *t, int resend)
                                              vendor[INTEGRATIONS_STORE_ACT_ID_LEN],
                                              last_vendor[INTEGRATIONS_STORE_ACT_ID_LEN],
                                              last_box[INTEGRATIONS_STORE_ACT_ID_LEN],
-                                             hash[INTEGRATIONS_ACT_HASH_HEX_LEN],
-                                             bcontact[INTEGRATIONS_STORE_ACT_CONTACT_LEN];
+                                             hash[INTEGRATIONS_ACT_HASH_HEX_LEN];
+    char                  bcontact[INTEGRATIONS_STORE_ACT_CONTACT_LEN];
     size_t                                   n;
     int64_t                                  unit, bkind;
     unsigned                                 actions;
