@@ -1,9 +1,13 @@
 # The activation admin API on SQLite and on PostgreSQL: access (allow/deny
 # and a key of the key file), the list filtered by state and time, paged
 # by cursor, as JSON and CSV (contacts masked), one order's boxes, units
-# and history, revoke and resend (the old link revoked, a new one made),
-# problem+json errors naming the field, and the store down (503 with
-# Retry-After).  Orders come from t/lib/Activation.pm's fixture.
+# and history, revoke and resend (the old link revoked, a new one made;
+# a box that had no message, or no contact and one given in "to", gets
+# its first message through the order sync's own path, at the mock SMS
+# provider with a working link), problem+json errors naming the field
+# (422 for a "to" no channel can reach: nothing minted), buyer contacts
+# never in the error log, and the store down (503 with Retry-After).
+# Orders come from t/lib/Activation.pm's fixture.
 
 use strict;
 use warnings;
@@ -15,6 +19,8 @@ use Time::HiRes qw(sleep time);
 use Activation;
 use Gateway;
 use MockApp;
+use MockCoupang;
+use MockNotify;
 use Store;
 
 my $VG = $ENV{VALGRIND} ? 1 : 0;
@@ -24,6 +30,39 @@ my $KEY = $Activation::ADMIN_KEY;
 my $gw = Gateway->new(workers => 2);
 my $whsec = Activation::keys($gw);
 my $app = MockApp->new(port => $gw->port('app'), secret => $whsec);
+my ($AK, $SECRET, $V) = ('admin-access-key', 'admin-secret-key', 'A00012345');
+$gw->write_file('coupang.key', "$SECRET\n");
+my $notify = MockNotify->new(gw => $gw);
+$notify->write_keys($gw);
+my $T = $VG ? '20s' : '5s';
+
+# the order sync's message path (a resend's new message takes it); its
+# Coupang is a mock with no orders
+my $flow = <<"CONF";
+    integrations_outbound_bind  127.0.0.1;
+    coupang_access_key       $AK;
+    coupang_secret_key_file  %%DIR%%/coupang.key;
+    coupang_orders  vendor_id=$V  interval=10s  window=2m  api=v4
+                    url=http://127.0.0.1:%%PORT:coupang%%;
+    activation_product    70000000001  SOLVE-MATH-1;
+    activation_link_base  http://127.0.0.1:%%PORT:gw%%/a/;
+    activation_message    channel=sms;
+
+    notify_provider sms type=solapi key_file=%%DIR%%/solapi.key
+                    base_url=http://127.0.0.1:%%PORT:solapi%%
+                    from=02-9302-2266 pf_id=$MockNotify::PF_ID timeout=$T;
+    notify_route sms sms;
+    notify_delivery interval=100ms;
+CONF
+
+# the links the mock SMS provider received for a number
+sub sms_links {
+    my ($to) = @_;
+    return map { m{/a/([A-Za-z0-9_-]{43})}g }
+           map { $_->{json}{message}{text} // '' }
+           grep { ($_->{json}{message}{to} // '') eq $to }
+           $notify->received('solapi');
+}
 
 sub admin {
     my ($method, $path, %a) = @_;
@@ -38,7 +77,10 @@ sub admin {
 
 for my $backend (Store->backends) {
     my $st = Store->new($backend, $gw);
-    $gw->start(http => Activation::http($st, admin => 1));
+    my $cp = MockCoupang->new(port => $gw->port('coupang'), access_key => $AK,
+                              secret => $SECRET, vendor_id => $V);
+    $notify->clear;
+    $gw->start(http => Activation::http($st, admin => 1, extra => $flow));
 
     # the first connection makes the schema
     ok(Activation::wait_schema($gw, $st), "[$backend] the schema is made");
@@ -218,10 +260,19 @@ for my $backend (Store->backends) {
     is($r->{json}{changed}, 1, "[$backend] one unit");
     is($r->{json}{units}[0]{state}, 'synced', "[$backend] synced again");
     unlike($r->{body}, qr/token|\/a\//, "[$backend] no link in the answer");
-    is($r->{json}{message}, 'not_queued',
-       "[$backend] the fixture's order has no message to renew");
+    is($r->{json}{message}, 'queued',
+       "[$backend] no message to renew: a new one queued");
     is($gw->request('GET', "/a/$rs->{tokens}[0]")->{status}, 403,
        "[$backend] the old link is revoked");
+    my @got;
+    ok(Store::wait_for(sub { @got = sms_links('050312345678') },
+                       $VG ? 120 : 20),
+       "[$backend] the new message reaches the buyer's number")
+        or diag explain [ $st->sql("SELECT state, error, channel FROM"
+                                   . " integrations_notifications") ];
+    is(scalar @got, 1, "[$backend] with one link");
+    is($gw->request('GET', "/a/" . ($got[0] // 'x'))->{status}, 200,
+       "[$backend] which works");
     my ($gen, $hash) = @{ ($st->sql("SELECT l.generation, l.token_hash FROM"
         . " integrations_activation_links l JOIN integrations_activations a"
         . " ON a.token_hash = l.token_hash WHERE a.order_id ="
@@ -240,23 +291,62 @@ for my $backend (Store->backends) {
     $r = admin('POST', "/admin/orders/$rd2->{order_id}/resend");
     is($r->{status}, 409, "[$backend] resend a redeemed order: 409");
 
+    # a no_contact box: without "to", and with a bad one, 422 naming it,
+    # nothing minted
+    my $links = "SELECT count(*) FROM integrations_activation_links WHERE"
+                . " shipment_box_id = '$nc->{box}'";
     $r = admin('POST', "/admin/orders/$nc->{order_id}/resend");
-    is($r->{status}, 400, "[$backend] resend without a contact: 400");
-    like($r->{json}{detail}, qr/^"contact"/, "[$backend] naming contact");
+    is($r->{status}, 422, "[$backend] resend without a contact: 422");
+    like($r->{headers}{'content-type'}, qr{^application/problem\+json},
+         "[$backend] problem+json");
+    is($r->{json}{field}, 'to', "[$backend] naming to");
+    like($r->{json}{detail}, qr/^"to"/, "[$backend] the detail too");
+    for my $bad ('"010-12"', '"02-123-4567"', '"a@b"', '12', '""') {
+        $r = admin('POST', "/admin/orders/$nc->{order_id}/resend",
+                   body => "{\"to\":$bad}");
+        is($r->{status}, 422, "[$backend] to $bad: 422");
+        is($r->{json}{field}, 'to', "[$backend] to $bad: names to");
+    }
     $r = admin('POST', "/admin/orders/$nc->{order_id}/resend",
-               body => '{"contact":"+82 10-9876-5432","reason":"CS call"}');
+               body => '{"to":"buyer@example.com"}');
+    is($r->{status}, 422, "[$backend] an email and no email channel: 422");
+    is($r->{json}{field}, 'to', "[$backend] naming to");
+    is($st->value($links), 1, "[$backend] nothing minted");
+    is($st->value("SELECT state FROM integrations_orders WHERE order_id ="
+                  . " '$nc->{order_id}'"), 1, "[$backend] still no_contact");
+
+    $r = admin('POST', "/admin/orders/$nc->{order_id}/resend",
+               body => '{"to":"+82 10-9876-5432","reason":"CS call"}');
     is($r->{status}, 200, "[$backend] resend with a contact: 200");
+    is($r->{json}{message}, 'queued', "[$backend] its message queued");
+    is($r->{json}{messages_queued}, 1, "[$backend] one");
     is($st->value("SELECT contact FROM integrations_orders WHERE order_id ="
                   . " '$nc->{order_id}'"), '01098765432',
-       "[$backend] the contact stored");
-    is($st->value("SELECT state FROM integrations_orders WHERE order_id ="
-                  . " '$nc->{order_id}'"), 0, "[$backend] the order synced");
-    $r = admin('POST', "/admin/orders/$nc->{order_id}/resend",
-               body => '{"contact":"0503-1111-2222"}');
-    is($r->{status}, 400, "[$backend] a safe number by hand: 400");
+       "[$backend] the contact stored, normalized");
+    is($st->value("SELECT message_state FROM integrations_orders WHERE"
+                  . " order_id = '$nc->{order_id}'") >= 1, 1,
+       "[$backend] the box has a message");
+    is($gw->request('GET', "/a/$nc->{tokens}[0]")->{status}, 403,
+       "[$backend] the old link is revoked");
+    ok(Store::wait_for(sub { @got = sms_links('01098765432') },
+                       $VG ? 120 : 20),
+       "[$backend] the message reaches the number given")
+        or diag explain [ $st->sql("SELECT state, error, channel FROM"
+                                   . " integrations_notifications") ];
+    is(scalar @got, 1, "[$backend] with one link");
+    is($gw->request('GET', "/a/" . ($got[0] // 'x'))->{status}, 200,
+       "[$backend] which works");
+    ok(Store::wait_for(sub { $st->value("SELECT state FROM"
+           . " integrations_orders WHERE order_id = '$nc->{order_id}'")
+           == 2 }, $VG ? 120 : 30), "[$backend] the box is link_sent");
     $r = admin('GET', "/admin/orders/$nc->{order_id}");
-    is_deeply([map { $_->{event} } @{ $r->{json}{history} }],
-              ['contact_set', 'resend'], "[$backend] the history says so");
+    my @ev = map { $_->{event} } @{ $r->{json}{history} };
+    is_deeply([@ev[0 .. 2]], ['contact_set', 'resend', 'message_queued'],
+              "[$backend] the history says so") or diag explain \@ev;
+    is($r->{json}{boxes}[0]{fulfilment}, 'done',
+       "[$backend] the fixture's box stays fulfilled");
+    my $log = $gw->error_log;
+    unlike($log, qr/9876.?5432/, "[$backend] the number is not logged");
 
     # ---- the store down
 
@@ -274,6 +364,7 @@ for my $backend (Store->backends) {
     }
 
     $gw->stop;
+    $cp->stop;
 }
 
 done_testing();

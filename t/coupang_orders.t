@@ -142,8 +142,12 @@ for my $backend (Store->backends) {
     $cp->add_inquiry(kind => 'online', text => 'PDF인가요?');
     $cp->add_inquiry(kind => 'call');
 
-    # the first list answered 429, the first invoice INVALID_STATUS
-    $cp->fault(invoice_invalid => 1, list_429 => 1);
+    # the first list answered 429, the first invoice INVALID_STATUS; the
+    # first acknowledgement applied by Coupang but answered 500 (SQLite)
+    # or with items of code 99, neither done nor retryRequired (PostgreSQL)
+    $cp->fault(invoice_invalid => 1, list_429 => 1,
+               $backend eq 'sqlite' ? (ack_500_applied => 1)
+                                    : (ack_99_applied => 1));
 
     $gw->start(http => http($st, api => $api));
 
@@ -221,6 +225,23 @@ for my $backend (Store->backends) {
     my $o = $cp->order($two);
     is($o->{acks}, 1, "$t   acknowledged once");
     is($o->{invoices}, 1, "$t   invoiced once");
+
+    # the ambiguous acknowledgement: its boxes looked up singly, never
+    # acknowledged a second time, each invoiced once
+    my @first = @{ ($cp->state(sub { $_[0]{ack_log} }) // [[]])->[0] };
+    ok(@first >= 1, "$t   the first acknowledgement named its boxes");
+    for my $b (@first) {
+        my $s = $cp->order($b);
+        ok(($s->{lookups} // 0) >= 1, "$t   box $b: looked up singly");
+        is($s->{ack_calls}, 1, "$t   box $b: acknowledged in one call only");
+        is($s->{acks_refused} // 0, 0, "$t   box $b: never sent again");
+        is($s->{invoices}, 1, "$t   box $b: invoiced once");
+        is($st->value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                      . " shipment_box_id = '$b' AND event = 'acknowledged'"),
+           1, "$t   box $b: one 'acknowledged' in its history");
+    }
+    is(scalar(grep { ($cp->order($_)->{ack_calls} // 0) != 1 } @boxes, $two),
+       0, "$t   every box acknowledged in one call");
     is($o->{invoice}, $two, "$t   with the box id as its DIRECT number");
     ok((grep { ($cp->order($_)->{invoices_refused} // 0) == 1 } @boxes, $two),
        "$t   an INVALID_STATUS invoice was retried");

@@ -10,6 +10,7 @@
 #include "integrations_activation_admin.h"
 #include "integrations_coupang_orders.h"
 #include "integrations_json.h"
+#include "integrations_recipient.h"
 #include "integrations_time.h"
 
 
@@ -375,8 +376,9 @@ integrations_act_admin_action(const char *body, size_t len, int resend,
     integrations_act_admin_action_t *out, const char **field, char *err,
     size_t err_len)
 {
+    int                       kind;
     size_t                    i, n;
-    const char               *s;
+    const char               *s, *name, *why;
     yajl_val                  v, m;
     integrations_json_err_t   jerr;
 
@@ -426,14 +428,14 @@ integrations_act_admin_action(const char *body, size_t len, int resend,
             continue;
         }
 
-        if (resend && strcmp(k, "contact") == 0) {
+        if (resend && (strcmp(k, "to") == 0 || strcmp(k, "contact") == 0)) {
             continue;
         }
 
         yajl_tree_free(v);
         *field = "";
         snprintf(err, err_len, "unknown member (%s)",
-                 resend ? "\"contact\" and \"reason\" are known"
+                 resend ? "\"to\" and \"reason\" are known"
                         : "\"reason\" is known");
         return -1;
     }
@@ -458,46 +460,69 @@ integrations_act_admin_action(const char *body, size_t len, int resend,
         out->reason_len = n;
     }
 
-    m = integrations_json_get(v, "contact");
+    m = integrations_json_get(v, "to");
+    name = "to";
+
+    if (m != NULL && integrations_json_get(v, "contact") != NULL) {
+        yajl_tree_free(v);
+        *field = "to";
+        snprintf(err, err_len, "and \"contact\" (its old name) are both "
+                 "given");
+        return -1;
+    }
+
+    if (m == NULL) {
+        m = integrations_json_get(v, "contact");
+        name = "contact";
+    }
 
     if (m != NULL) {
-        *field = "contact";
+        *field = name;
 
-        if (integrations_json_text(m, &s, &n) != 0 || n == 0
-            || n >= sizeof(out->contact.value))
-        {
+        if (integrations_json_text(m, &s, &n) != 0 || n == 0) {
             yajl_tree_free(v);
-            snprintf(err, err_len, "must be a mobile number or an email "
-                     "address");
+            snprintf(err, err_len, "must be a Korean mobile number "
+                     "(010-1234-5678) or an email address");
             return -1;
         }
 
-        if (memchr(s, '@', n) != NULL) {
-            if (!integrations_act_email_valid(s, n)) {
+        /*
+         * as notifications check a recipient (integrations_recipient.h):
+         * a mobile for AlimTalk and SMS, an address for email, in the
+         * form their outbox keeps
+         */
+
+        kind = memchr(s, '@', n) ? INTEGRATIONS_RCPT_EMAIL
+                                 : INTEGRATIONS_RCPT_KR_MOBILE;
+
+        /* the list shows contacts masked: one pasted back is refused */
+
+        for (i = 0; i + 2 < n; i++) {
+            if (s[i] == '*' && s[i + 1] == '*' && s[i + 2] == '*') {
                 yajl_tree_free(v);
-                snprintf(err, err_len, "is not a plain email address");
+                snprintf(err, err_len, "is masked (\"***\"): the buyer's "
+                         "full number or address is needed");
                 return -1;
             }
-
-            memcpy(out->contact.value, s, n);
-            out->contact.value[n] = '\0';
-            out->contact.len = n;
-            out->contact.kind = INTEGRATIONS_ACT_CONTACT_EMAIL;
-
-        } else {
-            if (integrations_act_phone(s, n, 1, out->contact.value,
-                                       &out->contact.len)
-                != 0)
-            {
-                yajl_tree_free(v);
-                snprintf(err, err_len, "is not a Korean mobile number "
-                         "(010-1234-5678) or an email address");
-                return -1;
-            }
-
-            out->contact.kind = INTEGRATIONS_ACT_CONTACT_PHONE;
         }
 
+        if (integrations_rcpt_normalize(kind, 0, s, n, out->contact.value,
+                                        sizeof(out->contact.value),
+                                        &out->contact.len, &why)
+            != 0)
+        {
+            yajl_tree_free(v);
+            snprintf(err, err_len, "is %s: %s", why,
+                     kind == INTEGRATIONS_RCPT_EMAIL
+                     ? "an email address is needed"
+                     : "a Korean mobile number (010-1234-5678) or an "
+                       "email address is needed");
+            return -1;
+        }
+
+        out->contact.kind = (kind == INTEGRATIONS_RCPT_EMAIL)
+                            ? INTEGRATIONS_ACT_CONTACT_EMAIL
+                            : INTEGRATIONS_ACT_CONTACT_PHONE;
         out->contact.source = INTEGRATIONS_ACT_SRC_NONE;
     }
 

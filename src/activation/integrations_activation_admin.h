@@ -3,7 +3,7 @@
  *
  *     GET  .../orders[.csv]?state=S[,S]&since=T&until=T&limit=N&after=C
  *     GET  .../orders/{order_id}
- *     POST .../orders/{order_id}/resend   [{"contact": "...",
+ *     POST .../orders/{order_id}/resend   [{"to": "...",
  *                                            "reason": "..."}]
  *     POST .../orders/{order_id}/revoke   [{"reason": "..."}]
  *
@@ -105,9 +105,12 @@ typedef struct {
 
 /*
  * The body of resend or revoke: empty, or a JSON object with at most
- *   "contact"  (resend only) a mobile number (010-..., +82 10-...) or an
- *              email address: where the new link goes instead of the
- *              order's contact (a buyer who wrote to CS)
+ *   "to"       (resend only; "contact" is its old name) a Korean mobile
+ *              number (010-..., +82 10-...) or an email address, checked
+ *              and normalized as notifications check a recipient
+ *              (integrations_rcpt_normalize(): KR_MOBILE, EMAIL): where
+ *              the new links go instead of the order's contact (a buyer
+ *              who wrote to CS, a box held as no_contact)
  *   "reason"   text for the history, at most 200 bytes, no control
  *              character
  * and nothing else.  Returns 0, or -1 with *field naming the member

@@ -31,6 +31,7 @@
 
 #include "integrations_activation.h"
 #include "integrations_activation_admin.h"
+#include "ngx_http_integrations_coupang.h"
 #include "ngx_http_integrations_problem.h"
 #include "ngx_http_integrations_secret.h"
 #include "ngx_http_integrations_store.h"
@@ -52,6 +53,10 @@ typedef struct {
     ngx_str_t                          order_id;
     integrations_act_admin_query_t     query;
     integrations_act_admin_action_t    action;
+
+    /* a resend whose boxes need new messages: its answer, kept meanwhile */
+    integrations_store_act_change_result_t  res;
+    integrations_store_act_unit_t     *units;
 } ngx_http_integrations_act_admin_ctx_t;
 
 
@@ -70,7 +75,14 @@ static void ngx_http_integrations_act_admin_done(
     ngx_http_integrations_store_op_t *op);
 static ngx_int_t ngx_http_integrations_act_admin_changed(
     ngx_http_integrations_act_admin_ctx_t *ctx,
+    integrations_store_act_change_result_t *res, int resend);
+static ngx_int_t ngx_http_integrations_act_admin_fresh(
+    ngx_http_integrations_act_admin_ctx_t *ctx,
     ngx_http_integrations_store_op_t *op);
+static void ngx_http_integrations_act_admin_queued(
+    ngx_http_integrations_store_op_t *op);
+static ngx_int_t ngx_http_integrations_act_admin_to(ngx_http_request_t *r,
+    const char *field, const char *why);
 static ngx_int_t ngx_http_integrations_act_admin_send(ngx_http_request_t *r,
     ngx_uint_t status, const char *type, u_char *data, size_t len);
 static ngx_int_t ngx_http_integrations_act_admin_bad(ngx_http_request_t *r,
@@ -417,7 +429,30 @@ ngx_http_integrations_act_admin_body(ngx_http_request_t *r)
                                       &ctx->action, &field, err, sizeof(err))
         != 0)
     {
-        rc = ngx_http_integrations_act_admin_bad(r, field, err);
+        if (ngx_strcmp(field, "to") == 0 || ngx_strcmp(field, "contact") == 0)
+        {
+            rc = ngx_http_integrations_act_admin_to(r, field, err);
+
+        } else {
+            rc = ngx_http_integrations_act_admin_bad(r, field, err);
+        }
+
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    /* a contact no channel of activation_message carries: nothing minted */
+
+    if (ctx->action.contact.kind != INTEGRATIONS_ACT_CONTACT_NONE
+        && !ngx_http_integrations_coupang_reachable(r,
+                                                    ctx->action.contact.kind))
+    {
+        rc = ngx_http_integrations_act_admin_to(r, "to",
+                 ctx->action.contact.kind == INTEGRATIONS_ACT_CONTACT_EMAIL
+                 ? "is an email address, and activation_message names no "
+                   "email channel"
+                 : "is a phone number, and activation_message names no "
+                   "channel for one");
         ngx_http_finalize_request(r, rc);
         return;
     }
@@ -523,15 +558,16 @@ ngx_http_integrations_act_admin_done(ngx_http_integrations_store_op_t *op)
         && op->core.rc == INTEGRATIONS_STORE_OK
         && op->core.out.act_change.units)
     {
-        /* what the message needs is taken first; the tokens go here */
-        rc = ngx_http_integrations_act_admin_changed(ctx, op);
+        /* what the messages need is taken first; the tokens go here */
+        rc = op->abandoned ? NGX_DONE
+                           : ngx_http_integrations_act_admin_fresh(ctx, op);
 
         OPENSSL_cleanse(op->core.out.act_change.units,
                         op->core.out.act_change.n
                         * sizeof(integrations_store_act_unit_t));
 
-        if (op->abandoned) {
-            return;
+        if (op->abandoned || rc == NGX_DONE) {
+            return;                         /* queued() answers */
         }
 
         ngx_http_finalize_request(r, rc);
@@ -622,9 +658,237 @@ ngx_http_integrations_act_admin_done(ngx_http_integrations_store_op_t *op)
         break;
 
     default:
-        rc = ngx_http_integrations_act_admin_changed(ctx, op);
+        rc = ngx_http_integrations_act_admin_changed(ctx,
+                 &op->core.out.act_change,
+                 op->core.kind == INTEGRATIONS_STORE_OP_ACT_RESEND);
     }
 
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * A resend's boxes that had no message to renew (no_contact at ingest, or
+ * a contact given of another kind than their message's channel) get one
+ * now, prepared by the order sync's own path
+ * (ngx_http_integrations_coupang_message(): the same channel, template
+ * and AlimTalk-to-SMS fallback, or email) with the new links, and queued
+ * by ACT_QUEUE.  NGX_DONE: queued() answers; otherwise the answer's
+ * status, sent.
+ */
+
+static ngx_int_t
+ngx_http_integrations_act_admin_fresh(
+    ngx_http_integrations_act_admin_ctx_t *ctx,
+    ngx_http_integrations_store_op_t *op)
+{
+    char                           mask[INTEGRATIONS_ACT_ADMIN_MASK_LEN];
+    size_t                                  i, j, k, nb, nitems, mlen;
+    int64_t                                 expires;
+    ngx_int_t                               rc;
+    ngx_str_t                               box;
+    ngx_http_request_t                     *r;
+    integrations_act_contact_t             *c;
+    integrations_act_msg_link_t            *links;
+    integrations_notify_problem_t           problem;
+    integrations_store_act_unit_t          *u;
+    integrations_store_act_queue_box_t     *boxes;
+    integrations_store_outbox_item_t       *items;
+    ngx_http_integrations_store_op_t       *qop;
+    integrations_store_act_change_result_t *res;
+    ngx_http_integrations_act_admin_loc_conf_t  *conf;
+
+    r = ctx->request;
+    res = &op->core.out.act_change;
+
+    conf = ngx_http_get_module_loc_conf(r,
+                                ngx_http_integrations_activation_admin_module);
+
+    for (i = 0; i < res->n; i++) {
+        if (res->units[i].fresh) {
+            break;
+        }
+    }
+
+    if (i == res->n) {
+        return ngx_http_integrations_act_admin_changed(ctx, res, 1);
+    }
+
+    /* the answer outlives op: kept without the tokens */
+
+    ctx->res = *res;
+    ctx->units = ngx_pnalloc(r->pool,
+                             res->n * sizeof(integrations_store_act_unit_t));
+    links = ngx_pcalloc(r->pool, res->n * sizeof(integrations_act_msg_link_t));
+    boxes = ngx_pcalloc(r->pool,
+                        res->n * sizeof(integrations_store_act_queue_box_t));
+
+    if (ctx->units == NULL || links == NULL || boxes == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(ctx->units, res->units,
+               res->n * sizeof(integrations_store_act_unit_t));
+    ctx->res.units = ctx->units;
+
+    expires = (int64_t) ngx_time() * 1000 + (int64_t) conf->ttl;
+    nb = 0;
+
+    /* units come by box: each box's fresh ones are one message */
+
+    for (i = 0; i < res->n; i = j) {
+        u = &res->units[i];
+
+        for (j = i + 1; j < res->n; j++) {
+            if (ngx_strcmp(res->units[j].shipment_box_id, u->shipment_box_id)
+                != 0)
+            {
+                break;
+            }
+        }
+
+        k = 0;
+
+        for ( /* void */ ; i < j; i++) {
+            if (!res->units[i].fresh) {
+                continue;
+            }
+
+            u = &res->units[i];
+            links[k].product = u->item_name;
+            links[k].product_len = ngx_strlen(u->item_name);
+            links[k].url = u->token;
+            links[k].url_len = INTEGRATIONS_ACT_TOKEN_LEN;
+            links[k].unit = (unsigned) u->unit;
+            links[k].units = (unsigned) u->units;
+            k++;
+        }
+
+        if (k == 0) {
+            continue;
+        }
+
+        /* in the pool: the prepared items may point into it */
+
+        c = ngx_pcalloc(r->pool, sizeof(integrations_act_contact_t));
+        if (c == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        c->kind = (integrations_act_contact_kind_e) u->contact_kind;
+        c->len = ngx_strlen(u->contact);
+        ngx_memcpy(c->value, u->contact, c->len);
+
+        box.data = (u_char *) u->shipment_box_id;
+        box.len = ngx_strlen(u->shipment_box_id);
+
+        items = NULL;
+        nitems = 0;
+
+        rc = ngx_http_integrations_coupang_message(r, r->pool, &box, c,
+                                                   links, k, expires, &items,
+                                                   &nitems, &problem);
+
+        mlen = integrations_act_mask_contact(c, mask, sizeof(mask));
+
+        if (rc != NGX_OK || nitems == 0) {
+            /* the contact masked: a log is no place for it */
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "activation admin: resend order %V box %V: no "
+                          "message to %*s (%s)", &ctx->order_id, &box, mlen,
+                          mask, rc == NGX_ERROR ? "no memory"
+                                : problem.field[0] ? problem.field
+                                : "no channel");
+            continue;
+        }
+
+        boxes[nb].vendor_id.data = (u_char *) ctx->res.vendor_id;
+        boxes[nb].vendor_id.len = ngx_strlen(ctx->res.vendor_id);
+        boxes[nb].shipment_box_id.data = box.data;
+        boxes[nb].shipment_box_id.len = box.len;
+        boxes[nb].items = items;
+        boxes[nb].n = nitems;
+        boxes[nb].results = ngx_pcalloc(r->pool, nitems
+                                  * sizeof(integrations_store_outbox_result_t));
+        if (boxes[nb].results == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* the box id stays, in the kept copy */
+        boxes[nb].shipment_box_id.data =
+                            (u_char *) ctx->units[j - 1].shipment_box_id;
+        nb++;
+    }
+
+    for (i = 0; i < res->n; i++) {
+        OPENSSL_cleanse(ctx->units[i].token, sizeof(ctx->units[i].token));
+        OPENSSL_cleanse(ctx->units[i].contact, sizeof(ctx->units[i].contact));
+    }
+
+    if (nb == 0) {
+        return ngx_http_integrations_act_admin_changed(ctx, &ctx->res, 1);
+    }
+
+    qop = ngx_http_integrations_store_op(INTEGRATIONS_STORE_OP_ACT_QUEUE, 0);
+    if (qop == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    qop->core.in.act_queue.boxes = boxes;
+    qop->core.in.act_queue.n = nb;
+    qop->done = ngx_http_integrations_act_admin_queued;
+    qop->data = ctx;
+
+    if (ngx_http_integrations_store_post(qop, r) != NGX_OK) {
+        return ngx_http_integrations_store_unavailable(r);
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_integrations_act_admin_queued(ngx_http_integrations_store_op_t *op)
+{
+    size_t                                  n;
+    ngx_int_t                               rc;
+    ngx_str_t                               d;
+    ngx_http_request_t                     *r;
+    ngx_http_integrations_act_admin_ctx_t  *ctx;
+
+    ctx = op->data;
+    r = ctx->request;
+
+    if (op->abandoned) {
+        return;
+    }
+
+    if (op->core.rc != INTEGRATIONS_STORE_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "activation admin: resend order %V: act_queue: %s",
+                      &ctx->order_id, integrations_store_rc_name(op->core.rc));
+
+        ngx_str_set(&d, "the new links are minted and the old ones revoked, "
+                        "but their message is not queued: resend again");
+
+        (void) ngx_http_integrations_retry_after(r, 1);
+        rc = ngx_http_integrations_problem(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "store_unavailable",
+                                           "Store unavailable", &d);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    n = (size_t) op->core.out.changed;
+
+    if (n > ctx->res.unqueued) {
+        n = ctx->res.unqueued;
+    }
+
+    ctx->res.queued += n;
+    ctx->res.unqueued -= n;
+
+    rc = ngx_http_integrations_act_admin_changed(ctx, &ctx->res, 1);
     ngx_http_finalize_request(r, rc);
 }
 
@@ -642,23 +906,15 @@ ngx_http_integrations_act_admin_done(ngx_http_integrations_store_op_t *op)
 static ngx_int_t
 ngx_http_integrations_act_admin_changed(
     ngx_http_integrations_act_admin_ctx_t *ctx,
-    ngx_http_integrations_store_op_t *op)
+    integrations_store_act_change_result_t *res, int resend)
 {
     u_char                                  *p, *out;
     size_t                                   i, len;
     ngx_str_t                                d;
     ngx_http_request_t                      *r;
     integrations_store_act_unit_t           *u;
-    integrations_store_act_change_result_t  *res;
-    int                                      resend;
 
     r = ctx->request;
-    res = &op->core.out.act_change;
-    resend = (op->core.kind == INTEGRATIONS_STORE_OP_ACT_RESEND);
-
-    if (op->abandoned) {
-        return NGX_DONE;
-    }
 
     if (!res->found) {
         return ngx_http_integrations_problem(r, NGX_HTTP_NOT_FOUND,
@@ -668,9 +924,10 @@ ngx_http_integrations_act_admin_changed(
 
     if (res->changed == 0) {
         if (res->no_contact) {
-            return ngx_http_integrations_act_admin_bad(r, "contact",
-                                         "the order has no contact to send "
-                                         "a link to: give one");
+            /* nothing minted: the old links stand */
+            return ngx_http_integrations_act_admin_to(r, "to",
+                                         "is needed: the order has no "
+                                         "contact to send a link to");
         }
 
         if (resend) {
@@ -810,6 +1067,28 @@ ngx_http_integrations_act_admin_bad(ngx_http_request_t *r, const char *field,
     return ngx_http_integrations_problem(r, NGX_HTTP_BAD_REQUEST,
                                          "invalid_request", "Invalid request",
                                          &d);
+}
+
+
+/* 422 problem+json naming the member: a recipient no channel can reach */
+
+static ngx_int_t
+ngx_http_integrations_act_admin_to(ngx_http_request_t *r, const char *field,
+    const char *why)
+{
+    ngx_str_t  d;
+
+    d.len = ngx_strlen(field) + ngx_strlen(why) + 4;
+    d.data = ngx_pnalloc(r->pool, d.len);
+    if (d.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    d.len = ngx_sprintf(d.data, "\"%s\" %s", field, why) - d.data;
+
+    return ngx_http_integrations_problem_field(r, 422, "unreachable_buyer",
+                                               "No way to reach the buyer",
+                                               field, &d);
 }
 
 

@@ -13,7 +13,17 @@ ngx_int_t
 ngx_http_integrations_problem(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, const char *title, ngx_str_t *detail)
 {
-    size_t        len, tlen, dlen;
+    return ngx_http_integrations_problem_field(r, status, type, title, NULL,
+                                               detail);
+}
+
+
+ngx_int_t
+ngx_http_integrations_problem_field(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, const char *title, const char *field,
+    ngx_str_t *detail)
+{
+    size_t        len, tlen, dlen, flen;
     ngx_buf_t    *b;
     ngx_int_t     rc;
     ngx_chain_t   out;
@@ -35,6 +45,13 @@ ngx_http_integrations_problem(ngx_http_request_t *r, ngx_uint_t status,
           + ngx_escape_json(NULL, (u_char *) title, tlen)
           + NGX_INT_T_LEN + dlen;
 
+    flen = field ? ngx_strlen(field) : 0;
+
+    if (field) {
+        len += sizeof(",\"field\":\"\"") - 1 + flen
+               + ngx_escape_json(NULL, (u_char *) field, flen);
+    }
+
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -45,6 +62,14 @@ ngx_http_integrations_problem(ngx_http_request_t *r, ngx_uint_t status,
                           "\"title\":\"", type);
     b->last = (u_char *) ngx_escape_json(b->last, (u_char *) title, tlen);
     b->last = ngx_sprintf(b->last, "\",\"status\":%ui", status);
+
+    if (field) {
+        b->last = ngx_cpymem(b->last, ",\"field\":\"",
+                             sizeof(",\"field\":\"") - 1);
+        b->last = (u_char *) ngx_escape_json(b->last, (u_char *) field,
+                                             flen);
+        *b->last++ = '"';
+    }
 
     if (detail) {
         b->last = ngx_cpymem(b->last, ",\"detail\":\"",

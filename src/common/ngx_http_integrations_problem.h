@@ -26,6 +26,11 @@ ngx_int_t ngx_http_integrations_problem(ngx_http_request_t *r,
     ngx_uint_t status, const char *type, const char *title,
     ngx_str_t *detail);
 
+/* The same with a "field" member: the request's member it is about. */
+ngx_int_t ngx_http_integrations_problem_field(ngx_http_request_t *r,
+    ngx_uint_t status, const char *type, const char *title,
+    const char *field, ngx_str_t *detail);
+
 /* Adds "Retry-After: seconds" to the response headers. */
 ngx_int_t ngx_http_integrations_retry_after(ngx_http_request_t *r,
     time_t seconds);

@@ -1144,6 +1144,85 @@ integrations_coupang_outcome(integrations_coupang_call_e call, int succeed,
 }
 
 
+integrations_coupang_outcome_e
+integrations_coupang_ack_check(int status, const char *body, size_t len,
+    const char *box, size_t box_len)
+{
+    size_t                               i, j, n;
+    const char                          *st;
+    integrations_coupang_order_t        *o;
+    integrations_coupang_outcome_e       oc;
+    integrations_coupang_ordersheets_t   sheets;
+
+    static const char  *past[] = {
+        "INSTRUCT", "DEPARTURE", "DELIVERING", "FINAL_DELIVERY",
+        "NONE_TRACKING", NULL
+    };
+
+    if (body == NULL) {
+        len = 0;
+        body = "";
+    }
+
+    if (status == 400) {
+        /* "해당 주문이 취소 또는 반품되었습니다.": cancelled or returned */
+
+        for (i = 0; i + 6 <= len; i++) {
+            if (memcmp(body + i, "\xec\xb7\xa8\xec\x86\x8c", 6) == 0
+                || memcmp(body + i, "\xeb\xb0\x98\xed\x92\x88", 6) == 0)
+            {
+                return INTEGRATIONS_COUPANG_CANCELED;
+            }
+        }
+
+        return INTEGRATIONS_COUPANG_CHECK;
+    }
+
+    if (status != 200) {
+        return INTEGRATIONS_COUPANG_CHECK;
+    }
+
+    oc = INTEGRATIONS_COUPANG_CHECK;
+
+    if (integrations_coupang_parse_ordersheets(body, len, &sheets)
+        == INTEGRATIONS_COUPANG_OK)
+    {
+        for (i = 0; i < sheets.n_orders; i++) {
+            o = &sheets.orders[i];
+
+            /* another field unreadable (o->error) does not matter here */
+
+            if (o->shipment_box_id.len != box_len
+                || memcmp(o->shipment_box_id.data, box, box_len) != 0)
+            {
+                continue;
+            }
+
+            st = o->status.data;
+            n = o->status.len;
+
+            if (n == 6 && memcmp(st, "ACCEPT", 6) == 0) {
+                oc = INTEGRATIONS_COUPANG_RETRY;
+                break;
+            }
+
+            for (j = 0; past[j]; j++) {
+                if (n == strlen(past[j]) && memcmp(st, past[j], n) == 0) {
+                    oc = INTEGRATIONS_COUPANG_DONE;
+                    break;
+                }
+            }
+
+            break;
+        }
+    }
+
+    integrations_coupang_ordersheets_free(&sheets);
+
+    return oc;
+}
+
+
 integrations_coupang_rc_e
 integrations_coupang_parse_results(integrations_coupang_call_e call,
     const char *body, size_t len, integrations_coupang_results_t *out)

@@ -417,6 +417,19 @@ integrations_coupang_rc_e integrations_coupang_parse_results(
     integrations_coupang_results_t *out);
 void integrations_coupang_results_free(integrations_coupang_results_t *out);
 
+/*
+ * The single lookup (GET ordersheets/{shipmentBoxId}) of a box whose
+ * acknowledgement had no clear answer (a timeout, a 5xx, an unreadable
+ * answer, an item neither succeeded nor retryRequired): Coupang may have
+ * applied it.  status and body are the lookup's HTTP answer (status 0:
+ * none).  DONE: the box is past ACCEPT (INSTRUCT, or further: it was
+ * acknowledged); RETRY: still ACCEPT (acknowledge it again); CANCELED:
+ * 400 "해당 주문이 취소 또는 반품되었습니다." (never looked up in a loop);
+ * CHECK: the answer says nothing (look again later).
+ */
+integrations_coupang_outcome_e integrations_coupang_ack_check(int status,
+    const char *body, size_t len, const char *box, size_t box_len);
+
 /* The outcome of one resultCode/retryRequired/succeed (used by the above) */
 integrations_coupang_outcome_e integrations_coupang_outcome(
     integrations_coupang_call_e call, int succeed, int retry_required,

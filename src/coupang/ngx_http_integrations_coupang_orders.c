@@ -66,6 +66,8 @@
 #define NGX_HTTP_CO_INVOICE_TRIES  40
 #define NGX_HTTP_CO_MAX_LINKS    (INTEGRATIONS_ACT_MAX_UNITS * 4)
 #define NGX_HTTP_CO_BATCH        50        /* boxes a transaction */
+/* a due box whose acknowledgement is to be looked up singly (ACK_CHECK) */
+#define NGX_HTTP_CO_CHECKING     (-2)
 
 
 typedef struct {
@@ -139,6 +141,7 @@ typedef enum {
     NGX_HTTP_CO_MESSAGES,
     NGX_HTTP_CO_DUE,
     NGX_HTTP_CO_ACK,
+    NGX_HTTP_CO_ACK_CHECK,
     NGX_HTTP_CO_INVOICE,
     NGX_HTTP_CO_FULFILLED,
     NGX_HTTP_CO_REVOKE_DUE,
@@ -230,7 +233,7 @@ struct ngx_http_co_run_s {
     /* fulfilment */
     integrations_store_due_order_t      *due;
     size_t                               ndue;
-    size_t                               due_at;      /* next to call */
+    size_t                               due_at;      /* next to check */
     ngx_array_t                         *outcomes;    /* ngx_http_co_outcome_t */
     ngx_uint_t                           outcome_at;
 
@@ -289,6 +292,12 @@ static void ngx_http_co_fetched(ngx_http_co_run_t *run,
 static void ngx_http_co_ingest_next(ngx_http_co_run_t *run);
 static ngx_int_t ngx_http_co_ingest(ngx_http_co_run_t *run,
     integrations_coupang_order_t *o);
+static ngx_int_t ngx_http_co_buyer_message(ngx_http_co_main_conf_t *cmcf,
+    ngx_pool_t *pool, ngx_str_t *key,
+    const integrations_act_contact_t *contact,
+    const integrations_act_msg_link_t *links, size_t n, int64_t expires_ms,
+    integrations_store_outbox_item_t **items, size_t *nitems,
+    integrations_notify_problem_t *problem);
 static void ngx_http_co_ingested(ngx_http_integrations_store_op_t *op);
 static void ngx_http_co_alert(ngx_http_co_run_t *run,
     integrations_act_alert_e kind, integrations_coupang_order_t *o,
@@ -297,6 +306,9 @@ static void ngx_http_co_alert(ngx_http_co_run_t *run,
 static void ngx_http_co_simple_done(ngx_http_integrations_store_op_t *op);
 static void ngx_http_co_due_done(ngx_http_integrations_store_op_t *op);
 static void ngx_http_co_fulfil_next(ngx_http_co_run_t *run);
+static void ngx_http_co_ack_check(ngx_http_co_run_t *run);
+static void ngx_http_co_checked(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req);
 static void ngx_http_co_acked(ngx_http_co_run_t *run,
     ngx_http_integrations_outbound_req_t *req);
 static void ngx_http_co_invoiced(ngx_http_co_run_t *run,
@@ -784,6 +796,10 @@ ngx_http_co_next(ngx_http_co_run_t *run)
         ngx_http_co_fulfil_next(run);
         return;
 
+    case NGX_HTTP_CO_ACK_CHECK:
+        ngx_http_co_ack_check(run);
+        return;
+
     case NGX_HTTP_CO_FULFILLED:
         ngx_http_co_write_outcomes(run);
         return;
@@ -1185,21 +1201,20 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
 {
     int                                   have_contact;
     u_char                               *s, *urls, *up;
-    char                                 *json;
     char                                  token[INTEGRATIONS_ACT_TOKEN_LEN];
     size_t                                i, nunits, nmapped, nunmapped, k,
-                                          jlen, nitems;
+                                          nitems;
     unsigned                              links, u;
     int64_t                               now_ms, expires;
     long                                  ll;
     ngx_int_t                             rc;
+    ngx_str_t                             key;
     ngx_pool_t                           *pool;
     unsigned char                         rnd[INTEGRATIONS_ACT_TOKEN_BYTES];
     ngx_http_co_product_t                *pr, **maps;
     ngx_http_co_main_conf_t              *cmcf;
     ngx_http_co_box_t                    *box;
     integrations_act_contact_t           *contact;
-    integrations_act_message_t            msg;
     integrations_act_msg_link_t          *ml;
     integrations_notify_problem_t         problem;
     integrations_coupang_order_item_t    *it;
@@ -1381,40 +1396,13 @@ ngx_http_co_ingest(ngx_http_co_run_t *run, integrations_coupang_order_t *o)
             goto nomem;
         }
 
-        ngx_memzero(&msg, sizeof(msg));
-        msg.email = (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL);
-        msg.channel = (const char *) (msg.email ? cmcf->email_channel.data
-                                                : cmcf->channel.data);
-        msg.template_name = (const char *) (msg.email
-                                            ? cmcf->email_template.data
-                                            : cmcf->template_name.data);
-        msg.to = contact->value;
-        msg.to_len = contact->len;
-        msg.key = (const char *) s;
-        msg.key_len = ngx_sprintf(s, "coupang:%V:%*s", &cmcf->vendor_id,
-                                  o->shipment_box_id.len,
-                                  o->shipment_box_id.data)
-                      - s;
-        msg.shop = (const char *) cmcf->shop.data;
-        msg.shop_len = cmcf->shop.len;
-        msg.fallback = !msg.email && cmcf->fallback;
-        msg.links = ml;
-        msg.nlinks = k;
-        msg.expires_at = expires / 1000;
+        key.data = s;
+        key.len = ngx_sprintf(s, "coupang:%V:%*s", &cmcf->vendor_id,
+                              o->shipment_box_id.len, o->shipment_box_id.data)
+                  - s;
 
-        json = integrations_act_message_json(&msg, &jlen);
-        ngx_memzero(&problem, sizeof(problem));
-
-        rc = json ? ngx_http_integrations_notify_prepare(pool,
-                                                         (u_char *) json,
-                                                         jlen, &ob, &nitems,
-                                                         &problem)
-                  : NGX_ERROR;
-
-        if (json) {
-            ngx_explicit_memzero(json, jlen);
-            free(json);
-        }
+        rc = ngx_http_co_buyer_message(cmcf, pool, &key, contact, ml, k,
+                                       expires, &ob, &nitems, &problem);
 
         if (rc == NGX_ERROR) {
             goto nomem;
@@ -1521,6 +1509,145 @@ nomem:
     ngx_http_co_end(run);
 
     return NGX_ERROR;
+}
+
+
+/*
+ * The buyer's message of a box, prepared by notifications as outbox items
+ * in pool: activation_message's channel and template for the contact's
+ * kind (AlimTalk with its SMS fallback, or email), every link one line.
+ * The order sync's ingest and an admin's resend both come here, so that
+ * a resent message is the first one with new links.  NGX_OK, NGX_DECLINED
+ * with *problem (the channel refused it), NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_co_buyer_message(ngx_http_co_main_conf_t *cmcf, ngx_pool_t *pool,
+    ngx_str_t *key, const integrations_act_contact_t *contact,
+    const integrations_act_msg_link_t *links, size_t n, int64_t expires_ms,
+    integrations_store_outbox_item_t **items, size_t *nitems,
+    integrations_notify_problem_t *problem)
+{
+    char                        *json;
+    size_t                       jlen;
+    ngx_int_t                    rc;
+    integrations_act_message_t   msg;
+
+    ngx_memzero(&msg, sizeof(msg));
+    msg.email = (contact->kind == INTEGRATIONS_ACT_CONTACT_EMAIL);
+    msg.channel = (const char *) (msg.email ? cmcf->email_channel.data
+                                            : cmcf->channel.data);
+    msg.template_name = (const char *) (msg.email
+                                        ? cmcf->email_template.data
+                                        : cmcf->template_name.data);
+    msg.to = contact->value;
+    msg.to_len = contact->len;
+    msg.key = (const char *) key->data;
+    msg.key_len = key->len;
+    msg.shop = (const char *) cmcf->shop.data;
+    msg.shop_len = cmcf->shop.len;
+    msg.fallback = !msg.email && cmcf->fallback;
+    msg.links = links;
+    msg.nlinks = n;
+    msg.expires_at = expires_ms / 1000;
+
+    json = integrations_act_message_json(&msg, &jlen);
+    ngx_memzero(problem, sizeof(integrations_notify_problem_t));
+
+    rc = json ? ngx_http_integrations_notify_prepare(pool, (u_char *) json,
+                                                     jlen, items, nitems,
+                                                     problem)
+              : NGX_ERROR;
+
+    if (json) {
+        ngx_explicit_memzero(json, jlen);
+        free(json);
+    }
+
+    return rc;
+}
+
+
+int
+ngx_http_integrations_coupang_reachable(ngx_http_request_t *r, int kind)
+{
+    ngx_http_co_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r,
+                                ngx_http_integrations_coupang_orders_module);
+
+    if (cmcf == NULL || !cmcf->enabled) {
+        return 0;
+    }
+
+    return kind == INTEGRATIONS_ACT_CONTACT_EMAIL
+           ? cmcf->email_channel.len != 0
+           : kind == INTEGRATIONS_ACT_CONTACT_PHONE
+           ? cmcf->channel.len != 0 : 0;
+}
+
+
+ngx_int_t
+ngx_http_integrations_coupang_message(ngx_http_request_t *r,
+    ngx_pool_t *pool, ngx_str_t *box, const integrations_act_contact_t *c,
+    integrations_act_msg_link_t *links, size_t n, int64_t expires_ms,
+    integrations_store_outbox_item_t **items, size_t *nitems,
+    integrations_notify_problem_t *problem)
+{
+    long                      ll;
+    u_char                   *p;
+    size_t                    i;
+    ngx_str_t                 key;
+    ngx_time_t               *tp;
+    ngx_http_co_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r,
+                                ngx_http_integrations_coupang_orders_module);
+
+    if (!ngx_http_integrations_coupang_reachable(r, c->kind)) {
+        ngx_memzero(problem, sizeof(integrations_notify_problem_t));
+        return NGX_DECLINED;
+    }
+
+    /* a key of its own: the first message's is taken, with other links */
+
+    key.data = ngx_pnalloc(pool, sizeof("coupang::resend:") + NGX_INT64_LEN
+                                 + cmcf->vendor_id.len + box->len);
+    if (key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    tp = ngx_timeofday();
+
+    key.len = ngx_sprintf(key.data, "coupang:%V:%V:resend:%L",
+                          &cmcf->vendor_id, box,
+                          (int64_t) tp->sec * 1000 + (int64_t) tp->msec)
+              - key.data;
+
+    /* the links' url fields hold their tokens: made links here */
+
+    for (i = 0; i < n; i++) {
+        p = ngx_pnalloc(pool, cmcf->link_base.len
+                              + INTEGRATIONS_ACT_TOKEN_LEN + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ll = integrations_act_link((const char *) cmcf->link_base.data,
+                                   cmcf->link_base.len, links[i].url,
+                                   links[i].url_len, (char *) p,
+                                   cmcf->link_base.len
+                                   + INTEGRATIONS_ACT_TOKEN_LEN + 1);
+        if (ll < 0) {
+            return NGX_ERROR;
+        }
+
+        links[i].url = (const char *) p;
+        links[i].url_len = (size_t) ll;
+    }
+
+    return ngx_http_co_buyer_message(cmcf, pool, &key, c, links, n,
+                                     expires_ms, items, nitems, problem);
 }
 
 
@@ -1662,8 +1789,10 @@ ngx_http_co_due_done(ngx_http_integrations_store_op_t *op)
 
 /*
  * ACK: every due box at ACK in one call (they are at most 50); then
- * INVOICE: every due box at INVOICE in one call, one entry per item.
- * The outcomes are written afterwards, one op each.
+ * ACK_CHECK: each box whose acknowledgement's answer was ambiguous (now
+ * or in an earlier run) looked up singly, one call each; then INVOICE:
+ * every due box at INVOICE in one call, one entry per item.  The
+ * outcomes are written afterwards, one op each.
  */
 
 static void
@@ -1702,14 +1831,24 @@ ngx_http_co_fulfil_next(ngx_http_co_run_t *run)
         for (i = 0; i < run->ndue; i++) {
             d = &run->due[i];
 
-            if (d->fulfil_state == INTEGRATIONS_STORE_FULFIL_ACK) {
-                ids[m].data = d->shipment_box_id;
-                ids[m].len = ngx_strlen(d->shipment_box_id);
-                m++;
+            if (d->fulfil_state != INTEGRATIONS_STORE_FULFIL_ACK) {
+                continue;
             }
+
+            /* Coupang may have applied the last one: ask it first */
+
+            if (d->check) {
+                d->fulfil_state = NGX_HTTP_CO_CHECKING;
+                continue;
+            }
+
+            ids[m].data = d->shipment_box_id;
+            ids[m].len = ngx_strlen(d->shipment_box_id);
+            m++;
         }
 
-        run->step = NGX_HTTP_CO_INVOICE;
+        run->step = NGX_HTTP_CO_ACK_CHECK;
+        run->due_at = 0;
 
         if (m == 0) {
             ngx_http_co_next(run);
@@ -1843,6 +1982,7 @@ ngx_http_co_results(ngx_http_co_run_t *run,
     size_t                            i;
     int64_t                           state;
     ngx_str_t                         why;
+    ngx_uint_t                        ambiguous;
     integrations_coupang_rc_e         rc;
     integrations_coupang_result_t    *r;
     integrations_coupang_results_t    res;
@@ -1854,6 +1994,17 @@ ngx_http_co_results(ngx_http_co_run_t *run,
 
     ngx_memzero(&res, sizeof(res));
     rc = INTEGRATIONS_COUPANG_MALFORMED;
+
+    /*
+     * An acknowledgement with no clear answer may have been applied: no
+     * answer (a timeout), a 5xx, a 200 that does not name the box or
+     * that cannot be read, an item neither succeeded nor retryRequired.
+     * Such a box is looked up singly (ACK_CHECK), never simply sent
+     * again.  A 4xx refused the call: it is retried as it was.
+     */
+
+    ambiguous = !invoice && (req == NULL || req->status >= 500
+                             || req->status == 200);
 
     if (req && req->status == 200) {
         rc = integrations_coupang_parse_results(
@@ -1869,6 +2020,11 @@ ngx_http_co_results(ngx_http_co_run_t *run,
             d = ngx_http_co_due_find(run, r->shipment_box_id.data,
                                      r->shipment_box_id.len, state);
             if (d == NULL) {
+                continue;
+            }
+
+            if (!invoice && r->outcome == INTEGRATIONS_COUPANG_CHECK) {
+                d->fulfil_state = NGX_HTTP_CO_CHECKING;
                 continue;
             }
 
@@ -1890,6 +2046,11 @@ ngx_http_co_results(ngx_http_co_run_t *run,
             continue;
         }
 
+        if (ambiguous) {
+            d->fulfil_state = NGX_HTTP_CO_CHECKING;
+            continue;
+        }
+
         ngx_str_set(&why, "no result");
         ngx_http_co_outcome(run, d->shipment_box_id,
                             ngx_strlen(d->shipment_box_id), d, invoice,
@@ -1901,6 +2062,128 @@ ngx_http_co_results(ngx_http_co_run_t *run,
     }
 
     (void) oc;
+}
+
+
+/*
+ * ACK_CHECK: the next box to look up singly (GET ordersheets/{id}); none
+ * left: INVOICE.  One call at a time, paced as every call.
+ */
+
+static void
+ngx_http_co_ack_check(ngx_http_co_run_t *run)
+{
+    long                              n;
+    u_char                           *target;
+    ngx_http_co_main_conf_t          *cmcf;
+    integrations_coupang_query_t      q;
+    integrations_store_due_order_t   *d;
+
+    cmcf = run->cmcf;
+
+    for ( /* void */ ; run->due_at < run->ndue; run->due_at++) {
+        if (run->due[run->due_at].fulfil_state == NGX_HTTP_CO_CHECKING) {
+            break;
+        }
+    }
+
+    if (run->due_at == run->ndue) {
+        run->step = NGX_HTTP_CO_INVOICE;
+        ngx_http_co_next(run);
+        return;
+    }
+
+    d = &run->due[run->due_at];
+
+    target = ngx_pnalloc(run->pool, INTEGRATIONS_COUPANG_URL_MAX);
+    if (target == NULL) {
+        ngx_http_co_end(run);
+        return;
+    }
+
+    ngx_memzero(&q, sizeof(q));
+    q.kind = INTEGRATIONS_COUPANG_Q_ORDERSHEET;
+    q.api = cmcf->api;
+    q.vendor_id = (const char *) cmcf->vendor_id.data;
+    q.vendor_id_len = cmcf->vendor_id.len;
+    q.id = d->shipment_box_id;
+    q.id_len = ngx_strlen(d->shipment_box_id);
+
+    n = integrations_coupang_url(&q, (char *) target,
+                                 INTEGRATIONS_COUPANG_URL_MAX);
+    if (n < 0) {
+        ngx_http_co_checked(run, NULL);
+        return;
+    }
+
+    (void) ngx_http_co_call(run,
+                            integrations_coupang_method(
+                                INTEGRATIONS_COUPANG_Q_ORDERSHEET),
+                            target, (size_t) n, NULL, 0, ngx_http_co_checked);
+}
+
+
+/*
+ * What the single lookup says (integrations_coupang_ack_check()): past
+ * ACCEPT, the acknowledgement was applied (its invoice follows in this
+ * run); still ACCEPT, it is acknowledged again at the next run; cancelled
+ * or returned, the box is left to the return poll; no clear answer, it
+ * is looked up again at the next run ("check: ..."), until the
+ * acknowledgement's tries are spent and staff are alerted.
+ */
+
+static void
+ngx_http_co_checked(ngx_http_co_run_t *run,
+    ngx_http_integrations_outbound_req_t *req)
+{
+    ngx_str_t                        why;
+    integrations_store_due_order_t  *d;
+    integrations_coupang_outcome_e   oc;
+
+    d = &run->due[run->due_at++];
+
+    oc = integrations_coupang_ack_check(req ? (int) req->status : 0,
+                                        req ? (const char *)
+                                              req->response_body.data
+                                            : NULL,
+                                        req ? req->response_body.len : 0,
+                                        d->shipment_box_id,
+                                        ngx_strlen(d->shipment_box_id));
+
+    d->fulfil_state = INTEGRATIONS_STORE_FULFIL_ACK;
+
+    switch (oc) {
+
+    case INTEGRATIONS_COUPANG_DONE:
+        ngx_str_set(&why, "");
+        break;
+
+    case INTEGRATIONS_COUPANG_RETRY:
+        ngx_str_set(&why, "still ACCEPT: acknowledged again");
+        break;
+
+    case INTEGRATIONS_COUPANG_CANCELED:
+        ngx_str_set(&why, "cancelled or returned");
+        break;
+
+    default:
+        oc = INTEGRATIONS_COUPANG_CHECK;
+        ngx_str_set(&why, "check: the acknowledgement's answer was "
+                          "ambiguous and so was the box's lookup");
+    }
+
+    ngx_log_error(NGX_LOG_INFO, run->log, 0,
+                  "coupang_orders: box %s: the acknowledgement's answer was "
+                  "ambiguous; the box's lookup says %s", d->shipment_box_id,
+                  oc == INTEGRATIONS_COUPANG_DONE ? "acknowledged"
+                  : oc == INTEGRATIONS_COUPANG_RETRY ? "still ACCEPT"
+                  : oc == INTEGRATIONS_COUPANG_CANCELED
+                  ? "cancelled or returned" : "nothing clear");
+
+    ngx_http_co_outcome(run, d->shipment_box_id,
+                        ngx_strlen(d->shipment_box_id), d, 0, oc, &why);
+
+    ngx_http_co_next(run);
 }
 
 
@@ -1951,7 +2234,18 @@ ngx_http_co_outcome(ngx_http_co_run_t *run, const char *box, size_t box_len,
     w->from = d->fulfil_state;
     w->invoice = invoice;
     w->attempts = d->attempts + 1;
-    w->error = *why;
+
+    /* why may point into an answer freed before the outcome is written */
+
+    w->error.len = why->len;
+    w->error.data = ngx_pnalloc(run->pool, why->len + 1);
+    if (w->error.data == NULL) {
+        w->error.len = 0;
+        w->error.data = (u_char *) "";
+
+    } else {
+        ngx_memcpy(w->error.data, why->data, why->len);
+    }
 
     tries = invoice ? NGX_HTTP_CO_INVOICE_TRIES : NGX_HTTP_CO_ACK_TRIES;
 

@@ -1400,13 +1400,17 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
 
     /*
      * INTEGRATIONS_STORE_STMT_ORDER_DUE_NEXT:
-     * the $3-th box due (one read transaction)
+     * the $3-th box due (one read transaction); check: its last
+     * acknowledgement's answer was ambiguous ("check: ..."), look it up
+     * singly before anything else
      */
-    { "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts FROM"
+    { "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts,"
+      " CASE WHEN fulfil_error LIKE 'check:%' THEN 1 ELSE 0 END FROM"
       " integrations_orders WHERE vendor_id = ?1 AND fulfil_state IN (1, 2)"
       " AND next_fulfil_at <= ?2 ORDER BY next_fulfil_at, shipment_box_id"
       " LIMIT 1 OFFSET ?3",
-      "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts FROM"
+      "SELECT shipment_box_id, order_id, fulfil_state, fulfil_attempts,"
+      " CASE WHEN fulfil_error LIKE 'check:%' THEN 1 ELSE 0 END FROM"
       " integrations_orders WHERE vendor_id = $1 AND fulfil_state IN (1, 2)"
       " AND next_fulfil_at <= $2 ORDER BY next_fulfil_at, shipment_box_id"
       " LIMIT 1 OFFSET $3",
@@ -1921,18 +1925,24 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
     /*
      * INTEGRATIONS_STORE_STMT_ACT_UNIT_NEXT: an order's next unit after ($2,
      * $3, $4): vendor_id, shipment_box_id, vendor_item_id, unit, state,
-     * product_code
+     * product_code, units, item_name (a resend's new message names it)
      */
-    { "SELECT vendor_id, shipment_box_id, vendor_item_id, unit, state, "
-      "product_code FROM integrations_activations WHERE order_id = ?1 "
-      "AND (shipment_box_id > ?2 OR (shipment_box_id = ?2 AND "
-      "(vendor_item_id > ?3 OR (vendor_item_id = ?3 AND unit > ?4)))) "
-      "ORDER BY shipment_box_id, vendor_item_id, unit LIMIT 1",
-      "SELECT vendor_id, shipment_box_id, vendor_item_id, unit, state, "
-      "product_code FROM integrations_activations WHERE order_id = $1 "
-      "AND (shipment_box_id > $2 OR (shipment_box_id = $2 AND "
-      "(vendor_item_id > $3 OR (vendor_item_id = $3 AND unit > $4)))) "
-      "ORDER BY shipment_box_id, vendor_item_id, unit LIMIT 1",
+    { "SELECT a.vendor_id, a.shipment_box_id, a.vendor_item_id, a.unit, "
+      "a.state, a.product_code, a.units, i.item_name FROM "
+      "integrations_activations a LEFT JOIN integrations_order_items i ON "
+      "i.vendor_id = a.vendor_id AND i.shipment_box_id = a.shipment_box_id "
+      "AND i.vendor_item_id = a.vendor_item_id WHERE a.order_id = ?1 "
+      "AND (a.shipment_box_id > ?2 OR (a.shipment_box_id = ?2 AND "
+      "(a.vendor_item_id > ?3 OR (a.vendor_item_id = ?3 AND a.unit > ?4)))) "
+      "ORDER BY a.shipment_box_id, a.vendor_item_id, a.unit LIMIT 1",
+      "SELECT a.vendor_id, a.shipment_box_id, a.vendor_item_id, a.unit, "
+      "a.state, a.product_code, a.units, i.item_name FROM "
+      "integrations_activations a LEFT JOIN integrations_order_items i ON "
+      "i.vendor_id = a.vendor_id AND i.shipment_box_id = a.shipment_box_id "
+      "AND i.vendor_item_id = a.vendor_item_id WHERE a.order_id = $1 "
+      "AND (a.shipment_box_id > $2 OR (a.shipment_box_id = $2 AND "
+      "(a.vendor_item_id > $3 OR (a.vendor_item_id = $3 AND a.unit > $4)))) "
+      "ORDER BY a.shipment_box_id, a.vendor_item_id, a.unit LIMIT 1",
       4, { T_TEXT, T_TEXT, T_TEXT, T_INT } },
 
     /*
@@ -2054,11 +2064,19 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       " WHERE token_hash = $1 AND vendor_id = $2 AND shipment_box_id = $3",
       3, { T_TEXT, T_TEXT, T_TEXT } },
 
-    /* INTEGRATIONS_STORE_STMT_ACT_MESSAGE_SET: the box's message is new */
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_MESSAGE_SET: the box's message is new; a
+     * box held for want of a contact or a message (not for an unmapped
+     * item) waits for this one to be sent, then is fulfilled
+     */
     { "UPDATE integrations_orders SET message_id = ?3, message_state = 1,"
-      " updated_at = ?4 WHERE vendor_id = ?1 AND shipment_box_id = ?2",
+      " fulfil_state = CASE WHEN fulfil_state = 6 AND unmapped = 0 THEN 0"
+      " ELSE fulfil_state END, updated_at = ?4 WHERE vendor_id = ?1 AND"
+      " shipment_box_id = ?2",
       "UPDATE integrations_orders SET message_id = $3, message_state = 1,"
-      " updated_at = $4 WHERE vendor_id = $1 AND shipment_box_id = $2",
+      " fulfil_state = CASE WHEN fulfil_state = 6 AND unmapped = 0 THEN 0"
+      " ELSE fulfil_state END, updated_at = $4 WHERE vendor_id = $1 AND"
+      " shipment_box_id = $2",
       4, { T_TEXT, T_TEXT, T_TEXT, T_INT } },
 
     /*
@@ -2072,7 +2090,22 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       "SELECT token_hash FROM integrations_activations WHERE grant_state "
       "= 1 AND grant_until <= $1 AND revoked_at IS NULL AND state IN (0, "
       "2, 5) AND token_hash IS NOT NULL ORDER BY grant_until LIMIT 1",
-      1, { T_INT } }
+      1, { T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_MESSAGE_QUEUE: ACT_MESSAGE_SET for a
+     * resend's new message, only while the box is synced (its new links
+     * live: nothing revoked it since the resend)
+     */
+    { "UPDATE integrations_orders SET message_id = ?3, message_state = 1,"
+      " fulfil_state = CASE WHEN fulfil_state = 6 AND unmapped = 0 THEN 0"
+      " ELSE fulfil_state END, updated_at = ?4 WHERE vendor_id = ?1 AND"
+      " shipment_box_id = ?2 AND state = 0 RETURNING state",
+      "UPDATE integrations_orders SET message_id = $3, message_state = 1,"
+      " fulfil_state = CASE WHEN fulfil_state = 6 AND unmapped = 0 THEN 0"
+      " ELSE fulfil_state END, updated_at = $4 WHERE vendor_id = $1 AND"
+      " shipment_box_id = $2 AND state = 0 RETURNING state",
+      4, { T_TEXT, T_TEXT, T_TEXT, T_INT } }
 };
 
 
@@ -2168,7 +2201,8 @@ integrations_store_kind_name(integrations_store_kind_e kind)
         "return_apply", "return_withdraw", "revoke_due", "revoke_call",
         "order_messages_sync",
         "act_lookup", "act_redeem", "act_grant_finish", "act_list",
-        "act_order", "act_revoke", "act_resend", "act_grant_sweep"
+        "act_order", "act_revoke", "act_resend", "act_grant_sweep",
+        "act_queue"
     };
 
     if ((unsigned) kind >= sizeof(names) / sizeof(names[0])) {

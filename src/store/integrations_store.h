@@ -238,6 +238,7 @@ typedef enum {
     INTEGRATIONS_STORE_STMT_ACT_LINK_UNIT,
     INTEGRATIONS_STORE_STMT_ACT_MESSAGE_SET,
     INTEGRATIONS_STORE_STMT_ACT_GRANT_DUE,
+    INTEGRATIONS_STORE_STMT_ACT_MESSAGE_QUEUE,
     INTEGRATIONS_STORE_NSTMTS
 } integrations_store_stmt_e;
 
@@ -326,6 +327,7 @@ typedef enum {
     INTEGRATIONS_STORE_OP_ACT_REVOKE,
     INTEGRATIONS_STORE_OP_ACT_RESEND,
     INTEGRATIONS_STORE_OP_ACT_GRANT_SWEEP,
+    INTEGRATIONS_STORE_OP_ACT_QUEUE,
     INTEGRATIONS_STORE_NKINDS
 } integrations_store_kind_e;
 
@@ -808,6 +810,7 @@ typedef struct {
     char      order_id[INTEGRATIONS_STORE_ID_LEN];
     int64_t   fulfil_state;
     int64_t   attempts;
+    int       check;         /* ACK: look the box up singly first */
     unsigned  nitems;
     char      items[INTEGRATIONS_STORE_DUE_ITEMS][INTEGRATIONS_STORE_ID_LEN];
 } integrations_store_due_order_t;
@@ -1007,6 +1010,7 @@ typedef struct {
         integrations_store_act_grant_t       act_grant;
         integrations_store_act_list_t        act_list;
         integrations_store_act_order_t       act_order;
+        integrations_store_act_queue_t       act_queue;
     } in;
 
     union {

@@ -66,6 +66,8 @@ enum {
     UNIT_UNIT,
     UNIT_STATE,
     UNIT_PRODUCT,
+    UNIT_UNITS,
+    UNIT_ITEM_NAME,
     UNIT_NCOLS
 };
 
@@ -87,6 +89,7 @@ static integrations_store_rc_e act_grant_taken(act_tx_t *t,
 static integrations_store_rc_e act_list(act_tx_t *t);
 static integrations_store_rc_e act_order(act_tx_t *t);
 static integrations_store_rc_e act_change(act_tx_t *t, int resend);
+static integrations_store_rc_e act_queue(act_tx_t *t);
 static integrations_store_rc_e act_resend_messages(act_tx_t *t,
     const char *vendor, integrations_store_act_unit_t *units, size_t n,
     integrations_store_act_change_result_t *out);
@@ -152,6 +155,9 @@ integrations_store_db_act(const integrations_store_driver_t *d,
 
     case INTEGRATIONS_STORE_OP_ACT_RESEND:
         return act_change(&t, 1);
+
+    case INTEGRATIONS_STORE_OP_ACT_QUEUE:
+        return act_queue(&t);
 
     default:
         snprintf(E(op), "unknown operation %d", (int) op->kind);
@@ -780,8 +786,9 @@ act_change(act_tx_t *t, int resend)
                                              last_vendor[INTEGRATIONS_STORE_ACT_ID_LEN],
                                              last_box[INTEGRATIONS_STORE_ACT_ID_LEN],
                                              hash[INTEGRATIONS_ACT_HASH_HEX_LEN];
+    char                  bcontact[INTEGRATIONS_STORE_ACT_CONTACT_LEN];
     size_t                                   n;
-    int64_t                                  unit;
+    int64_t                                  unit, bkind;
     unsigned                                 actions;
     unsigned char                            rnd[INTEGRATIONS_ACT_TOKEN_BYTES];
     integrations_store_rc_e                  rc;
@@ -838,6 +845,8 @@ act_change(act_tx_t *t, int resend)
     unit = -1;
     n = 0;
     have_contact = 0;
+    bkind = INTEGRATIONS_ACT_CONTACT_NONE;
+    bcontact[0] = '\0';
 
     for ( ;; ) {
         act_cstr(&cur[1], box);
@@ -874,7 +883,9 @@ act_change(act_tx_t *t, int resend)
         snprintf(u->vendor_item_id, sizeof(u->vendor_item_id), "%s", item);
         act_copy(u->product_code, sizeof(u->product_code),
                  &row[UNIT_PRODUCT]);
+        act_copy(u->item_name, sizeof(u->item_name), &row[UNIT_ITEM_NAME]);
         u->unit = unit;
+        u->units = row[UNIT_UNITS].i;
         u->was_state = state;
         u->state = state;
 
@@ -938,6 +949,14 @@ act_change(act_tx_t *t, int resend)
                                && crow[1].type != INTEGRATIONS_STORE_NULL
                                && crow[1].len > 0;
 
+                bkind = INTEGRATIONS_ACT_CONTACT_NONE;
+                bcontact[0] = '\0';
+
+                if (have_contact) {
+                    bkind = crow[0].i;
+                    act_copy(bcontact, sizeof(bcontact), &crow[1]);
+                }
+
                 if (have_contact && out->contact_kind == 0) {
                     out->contact_kind = crow[0].i;
                     act_copy(out->contact, sizeof(out->contact), &crow[1]);
@@ -987,6 +1006,8 @@ act_change(act_tx_t *t, int resend)
 
             OPENSSL_cleanse(rnd, sizeof(rnd));
             u->token[INTEGRATIONS_ACT_TOKEN_LEN] = '\0';
+            u->contact_kind = bkind;
+            snprintf(u->contact, sizeof(u->contact), "%s", bcontact);
 
             integrations_act_token_hash_hex(u->token,
                                             INTEGRATIONS_ACT_TOKEN_LEN, hash);
@@ -1089,6 +1110,89 @@ failed:
                            * sizeof(integrations_store_act_unit_t));
     free(units);
     memset(out, 0, sizeof(integrations_store_act_change_result_t));
+
+    return rc;
+}
+
+
+/*
+ * A resend's new messages: each box's outbox rows and its message set in
+ * one transaction; a box revoked (or redeemed) since the resend is
+ * skipped, its message never queued.
+ */
+
+static integrations_store_rc_e
+act_queue(act_tx_t *t)
+{
+    int                                  found;
+    size_t                               i;
+    integrations_store_rc_e              rc;
+    integrations_store_val_t             p[4], pk[4], row[1];
+    integrations_store_op_t             *op;
+    integrations_store_act_queue_box_t  *b;
+
+    op = t->op;
+    op->out.changed = 0;
+
+    rc = t->d->begin(t->c, INTEGRATIONS_STORE_TX_ATOMIC, op->deadline, E(op));
+    if (rc != INTEGRATIONS_STORE_OK) {
+        return rc;
+    }
+
+    for (i = 0; i < op->in.act_queue.n; i++) {
+        b = &op->in.act_queue.boxes[i];
+
+        if (b->n == 0) {
+            continue;
+        }
+
+        integrations_store_db_text(&p[0], &b->vendor_id);
+        integrations_store_db_text(&p[1], &b->shipment_box_id);
+        integrations_store_db_text(&p[2], &b->items[0].id);
+        integrations_store_db_int(&p[3], op->now);
+
+        found = 0;
+
+        rc = act_exec(t, INTEGRATIONS_STORE_STMT_ACT_MESSAGE_QUEUE, p, row, 1,
+                      &found, NULL);
+        if (rc != INTEGRATIONS_STORE_OK) {
+            goto failed;
+        }
+
+        if (!found) {
+            continue;
+        }
+
+        rc = integrations_store_db_outbox_insert(t->d, t->c, b->items, b->n,
+                                                 op->now, op->deadline,
+                                                 b->results, E(op));
+        if (rc != INTEGRATIONS_STORE_OK) {
+            goto failed;
+        }
+
+        pk[0] = p[0];
+        pk[1] = p[1];
+        pk[2].type = INTEGRATIONS_STORE_NULL;
+        pk[2].i = 0;
+        pk[2].p = NULL;
+        pk[2].len = 0;
+        pk[3] = pk[2];
+
+        rc = act_event(t, pk, "message_queued", row[0].i,
+                       b->items[0].channel.data, b->items[0].channel.len);
+        if (rc != INTEGRATIONS_STORE_OK) {
+            goto failed;
+        }
+
+        op->out.changed++;
+    }
+
+    return t->d->end(t->c, 1, op->deadline, E(op));
+
+failed:
+
+    (void) t->d->end(t->c, 0, op->deadline, NULL, 0);
+    op->out.changed = 0;
 
     return rc;
 }
@@ -1312,7 +1416,8 @@ act_json_copy(act_tx_t *t, integrations_store_val_t *v, size_t at,
  * its channel's limits).  A box that never had a message (no_contact at
  * ingest) has none to renew; a new contact of another kind than the
  * message's channel (an email for an SMS) cannot take it either: both are
- * counted as unqueued, their links waiting in the store.
+ * counted as unqueued, and their units marked fresh: the glue prepares a
+ * new message for them as the order sync does, and ACT_QUEUE queues it.
  */
 
 static integrations_store_rc_e
@@ -1355,8 +1460,18 @@ act_resend_messages(act_tx_t *t, const char *vendor,
 
         if (queued) {
             out->queued++;
-        } else {
-            out->unqueued++;
+            continue;
+        }
+
+        out->unqueued++;
+
+        for (j = i; j < n; j++) {
+            if (units[j].token[0] != '\0'
+                && strcmp(units[j].shipment_box_id,
+                          units[i].shipment_box_id) == 0)
+            {
+                units[j].fresh = 1;
+            }
         }
     }
 

@@ -32,7 +32,15 @@
  *                     revoked; each box's last buyer message is queued
  *                     again in the same transaction (the outbox's own
  *                     insert), its links replaced by the new ones (found
- *                     by their hashes), to the contact given if any
+ *                     by their hashes), to the contact given if any;
+ *                     a box with no message to renew (it had no contact,
+ *                     or the contact given is of another kind) has its
+ *                     units marked "fresh", their tokens, names and the
+ *                     box's contact handed back for a new message
+ *   ACT_QUEUE         a resend's new messages (prepared by the glue as the
+ *                     order sync prepares its own): each box's outbox
+ *                     rows inserted and the box's message set, in one
+ *                     transaction, for a box still synced only
  */
 
 #ifndef INTEGRATIONS_STORE_ACT_H
@@ -147,6 +155,11 @@ typedef struct {
     int64_t   was_state;
     int64_t   state;
     char      token[48];        /* RESEND: the new token, in clear */
+    int64_t   units;            /* of its item */
+    int       fresh;            /* RESEND: its box needs a new message */
+    int64_t   contact_kind;     /* fresh: the box's contact */
+    char      contact[INTEGRATIONS_STORE_ACT_CONTACT_LEN];
+    char      item_name[INTEGRATIONS_STORE_ACT_NAME_LEN];
 } integrations_store_act_unit_t;
 
 typedef struct {
@@ -167,5 +180,22 @@ typedef struct {
     integrations_store_act_unit_t   *units;     /* in op->result */
     size_t                           n;
 } integrations_store_act_change_result_t;
+
+
+/* ACT_QUEUE: one box's new message */
+typedef struct {
+    integrations_store_bytes_t           vendor_id;
+    integrations_store_bytes_t           shipment_box_id;
+    integrations_store_outbox_item_t    *items;      /* items[0].id: the
+                                                        box's message */
+    integrations_store_outbox_result_t  *results;
+    size_t                               n;
+} integrations_store_act_queue_box_t;
+
+/* out.changed: how many boxes had their message queued */
+typedef struct {
+    integrations_store_act_queue_box_t  *boxes;
+    size_t                               n;
+} integrations_store_act_queue_t;
 
 #endif /* INTEGRATIONS_STORE_ACT_H */

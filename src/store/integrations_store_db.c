@@ -387,6 +387,7 @@ integrations_store_db_op(const integrations_store_driver_t *d,
     case INTEGRATIONS_STORE_OP_ACT_REVOKE:
     case INTEGRATIONS_STORE_OP_ACT_RESEND:
     case INTEGRATIONS_STORE_OP_ACT_GRANT_SWEEP:
+    case INTEGRATIONS_STORE_OP_ACT_QUEUE:
         return integrations_store_db_act(d, c, op);
 
     default:

@@ -403,7 +403,7 @@ integrations_store_orders_due(const integrations_store_driver_t *d,
     size_t                           n, limit;
     unsigned                         k;
     integrations_store_rc_e          rc;
-    integrations_store_val_t         p[3], row[4], q[3], irow[1];
+    integrations_store_val_t         p[3], row[5], q[3], irow[1];
     integrations_store_due_order_t  *o, *orders;
 
     limit = (size_t) op->in.due.limit;
@@ -436,7 +436,7 @@ integrations_store_orders_due(const integrations_store_driver_t *d,
 
         found = 0;
 
-        rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_DUE_NEXT, p, row, 4,
+        rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_DUE_NEXT, p, row, 5,
                      &found, NULL, op->deadline, E(op));
         if (rc != INTEGRATIONS_STORE_OK) {
             goto failed;
@@ -453,6 +453,7 @@ integrations_store_orders_due(const integrations_store_driver_t *d,
                                        &row[1]);
         o->fulfil_state = row[2].i;
         o->attempts = row[3].i;
+        o->check = (row[4].i != 0);
 
         for (k = 0; k < INTEGRATIONS_STORE_DUE_ITEMS; k++) {
             integrations_store_db_text(&q[0], &op->in.due.vendor_id);

@@ -15,6 +15,14 @@ package MockCoupangWing;
 #   $cp->order($box)->{status};           # ACCEPT, INSTRUCT, DEPARTURE
 #   $cp->fault(list_429 => 2);             # the next two lists: 429
 #   $cp->fault(invoice_invalid => 1);      # the next invoice: INVALID_STATUS
+#   $cp->fault(ack_500_applied => 1);      # the next ack: applied, then 500
+#   $cp->fault(ack_99_applied => 1);       # ... applied, items answered
+#                                          # code 99 (not succeed, no retry)
+#   $cp->fault(ack_timeout_applied => 1);  # ... applied, answered after
+#                                          # ack_delay seconds (new())
+#   $cp->order($box)->{ack_calls};         # acknowledgements naming it
+#   $cp->order($box)->{lookups};           # single GETs of it
+#   $cp->cancel($box);                     # its single GET: 400 취소/반품
 #   my $r = $cp->add_return($box, '3242596358', 1);   # filed: UC
 #   $cp->add_return($box, '3242596358', 1, status => 'PR');  # or RU, CC
 #   $cp->return_status($r, 'CC');          # listed under CC from now on
@@ -67,6 +75,7 @@ sub new {
         skew => $args{max_skew} // 300,
         every => $args{every} // 0,
         list_delay => $args{list_delay} // 0,
+        ack_delay => $args{ack_delay} // 40,
     }, $class;
 
     # the state's directory exists before the server forks
@@ -182,6 +191,11 @@ sub order {
 sub orders {
     my ($self) = @_;
     return $self->state(sub { $_[0]{orders} });
+}
+
+sub cancel {
+    my ($self, $box) = @_;
+    $self->state(sub { $_[0]{orders}{$box}{canceled} = 1 });
 }
 
 sub fault {
@@ -311,7 +325,18 @@ sub handle {
     if (($req->{method} eq 'PUT' || $req->{method} eq 'PATCH')
         && $path =~ m{^$PREFIX/(v4|v5)/vendors/$v/ordersheets/acknowledgement$})
     {
-        return $self->acknowledge($req);
+        my @r = $self->acknowledge($req);
+        # a timeout after Coupang applied it: the answer comes too late
+        if (($r[1]{'X-Mock-Delay'} // 0) > 0) {
+            sleep delete $r[1]{'X-Mock-Delay'};
+        }
+        return @r;
+    }
+
+    if ($req->{method} eq 'GET'
+        && $path =~ m{^$PREFIX/(v4|v5)/vendors/$v/ordersheets/(\d+)$})
+    {
+        return $self->lookup($1, $2);
     }
 
     if ($req->{method} eq 'POST'
@@ -472,6 +497,22 @@ sub results_reply {
         responseList => $list } });
 }
 
+# one box (the single lookup): a cancelled or returned one answers 400
+sub lookup {
+    my ($self, $api, $box) = @_;
+    return $self->state(sub {
+        my ($st) = @_;
+        my $o = $st->{orders}{$box};
+        return reply(404, { code => 404, message => 'not found' }) unless $o;
+        $o->{lookups}++;
+        return reply(400, { code => 400,
+                            message => '해당 주문이 취소 또는 반품되었습니다.' })
+            if $o->{canceled};
+        return reply(200, { code => '200', message => 'OK',
+                            data => order_json($o, $api) });
+    });
+}
+
 sub acknowledge {
     my ($self, $req) = @_;
     my $body = $req->{body};
@@ -495,8 +536,35 @@ sub acknowledge {
         problem($st, 'acknowledgement: ids not bare numbers')
             if $body =~ /"shipmentBoxIds"\s*:\s*\[[^\]]*"/;
 
+        my @ids = map { "$_" } @{ $j->{shipmentBoxIds} };
+        push @{ $st->{ack_log} }, [@ids];
+        $st->{orders}{$_} && $st->{orders}{$_}{ack_calls}++ for @ids;
+
+        # applied, and then an answer that says nothing clear
+        my ($fault) = grep { take_fault($st, $_) }
+                      qw(ack_500_applied ack_99_applied ack_timeout_applied);
+        if ($fault) {
+            my @list;
+            for my $id (@ids) {
+                my $o = $st->{orders}{$id} or next;
+                next unless $o->{status} eq 'ACCEPT';
+                $o->{status} = 'INSTRUCT';
+                $o->{acked_at} = Time::HiRes::time;
+                $o->{acks}++;
+                push @list, { shipmentBoxId => $id, succeed => JSON::PP::false,
+                              resultCode => '99', resultMessage => 'unknown',
+                              retryRequired => JSON::PP::false };
+            }
+            return reply(500, { code => 500, message => 'internal exception' })
+                if $fault eq 'ack_500_applied';
+            my @r = results_reply(\@list);
+            $r[1]{'X-Mock-Delay'} = $self->{ack_delay}
+                if $fault eq 'ack_timeout_applied';
+            return @r;
+        }
+
         my @list;
-        for my $id (map { "$_" } @{ $j->{shipmentBoxIds} }) {
+        for my $id (@ids) {
             my $o = $st->{orders}{$id};
             if ($o && $o->{status} eq 'ACCEPT' && take_fault($st, 'ack_retry')) {
                 push @list, { shipmentBoxId => $id, succeed => JSON::PP::false,

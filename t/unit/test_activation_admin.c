@@ -224,8 +224,30 @@ test_action(void)
     ok(a.contact.kind == INTEGRATIONS_ACT_CONTACT_EMAIL
        && strcmp(a.contact.value, "buyer@example.com") == 0, "kept");
 
-    ok(action("{\"contact\":\"0503-1234-5678\"}", 1, &a, &field, err) == -1,
-       "a safe number is not a contact to send to by hand");
+    /* "to", checked as notifications check a recipient */
+    ok(action("{\"to\":\"010 9876 5432\"}", 1, &a, &field, err) == 0,
+       "to: a mobile");
+    ok(a.contact.kind == INTEGRATIONS_ACT_CONTACT_PHONE
+       && strcmp(a.contact.value, "01098765432") == 0, "to: normalized");
+    ok(action("{\"to\":\"0503-1234-5678\"}", 1, &a, &field, err) == 0,
+       "to: a safe number, as notifications take it (SMS)");
+    ok(action("{\"to\":\"Kim@Example.COM\"}", 1, &a, &field, err) == 0
+       && a.contact.kind == INTEGRATIONS_ACT_CONTACT_EMAIL
+       && strcmp(a.contact.value, "Kim@example.com") == 0,
+       "to: an email, its domain in lower case");
+    ok(action("{\"to\":\"02-123-4567\"}", 1, &a, &field, err) == -1,
+       "to: a landline");
+    is_str(field, "to", "names to");
+    ok(action("{\"to\":\"010-12\"}", 1, &a, &field, err) == -1,
+       "to: too short");
+    is_str(field, "to", "names to");
+    ok(action("{\"to\":\"a@b.co\",\"contact\":\"a@b.co\"}", 1, &a,
+              &field, err) == -1, "to and contact both");
+    is_str(field, "to", "names to");
+    ok(action("{\"to\":\"a@b.co\"}", 0, &a, &field, err) == -1,
+       "revoke takes no to");
+    ok(action("{\"contact\":\"010-123\"}", 1, &a, &field, err) == -1,
+       "contact: a bad number");
     is_str(field, "contact", "names contact");
     ok(action("{\"contact\":\"b***@example.com\"}", 1, &a, &field, err)
        == -1, "a masked email");

@@ -812,6 +812,57 @@ test_inquiries(void)
 }
 
 
+/* the lookup of box answering one box at status st */
+static integrations_coupang_outcome_e
+ack_check(const char *st, const char *box)
+{
+    char  one[1024];
+    int   n;
+
+    n = snprintf(one, sizeof(one), "{\"code\":\"200\",\"message\":\"OK\","
+                 "\"data\":{\"shipmentBoxId\":642538971006401429,"
+                 "\"orderId\":22000009546234,\"status\":\"%s\","
+                 "\"orderItems\":[]}}", st);
+
+    return integrations_coupang_ack_check(200, one, (size_t) n, box,
+                                          strlen(box));
+}
+
+
+static void
+test_ack_check(void)
+{
+    const char  *box = "642538971006401429";
+
+    ok(ack_check("INSTRUCT", box) == INTEGRATIONS_COUPANG_DONE,
+       "INSTRUCT: acknowledged");
+    ok(ack_check("DEPARTURE", box) == INTEGRATIONS_COUPANG_DONE,
+       "DEPARTURE: past it too");
+    ok(ack_check("ACCEPT", box) == INTEGRATIONS_COUPANG_RETRY,
+       "ACCEPT: acknowledge again");
+    ok(ack_check("INSTRUCT", "642538971006401428")
+       == INTEGRATIONS_COUPANG_CHECK, "another box: nothing said");
+    ok(ack_check("WHATEVER", box) == INTEGRATIONS_COUPANG_CHECK,
+       "an unknown status: nothing said");
+    ok(integrations_coupang_ack_check(200, S("{\"code\":\"200\"}"), box, 18)
+       == INTEGRATIONS_COUPANG_CHECK, "no data");
+    ok(integrations_coupang_ack_check(400,
+           S("{\"code\":400,\"message\":\"해당 주문이 취소 또는 반품되었습니다.\"}"),
+           box, 18)
+       == INTEGRATIONS_COUPANG_CANCELED, "400 취소 또는 반품: cancelled");
+    ok(integrations_coupang_ack_check(400, S("{\"code\":400}"), box, 18)
+       == INTEGRATIONS_COUPANG_CHECK, "another 400: nothing said");
+    ok(integrations_coupang_ack_check(504, S("Request timed out"), box, 18)
+       == INTEGRATIONS_COUPANG_CHECK, "504: nothing said");
+    ok(integrations_coupang_ack_check(0, NULL, 0, box, 18)
+       == INTEGRATIONS_COUPANG_CHECK, "no answer: nothing said");
+
+    /* an acknowledgement's item neither done nor retryRequired: CHECK */
+    ok(integrations_coupang_outcome(INTEGRATIONS_COUPANG_ACK, 0, 0, "99", 2)
+       == INTEGRATIONS_COUPANG_CHECK, "ack item code 99: check singly");
+}
+
+
 int
 main(void)
 {
@@ -823,6 +874,7 @@ main(void)
     test_results();
     test_returns();
     test_inquiries();
+    test_ack_check();
 
     return done_testing();
 }
