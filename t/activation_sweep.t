@@ -20,7 +20,7 @@ use Store;
 
 my $VG = $ENV{VALGRIND} ? 1 : 0;
 my $IO = $VG ? 120 : 30;
-my $TO = $VG ? '10s' : '1s';
+my $TO = $VG ? '5s' : '1s';
 # a grant's lock: attempts * (timeout + 2 s) + 10 s, then a sweep tick
 my $BOUND = $VG ? 200 : 40;
 
@@ -50,7 +50,12 @@ sub unit_state {
         . " '$o->{order_id}'"))[0] // [] };
 }
 
-for my $backend (Store->backends) {
+# Under valgrind SQLite only: each case waits out a grant's lock (24 s
+# there), and the sweep's SQL on PostgreSQL is what the plain run checks.
+my @backends = Store->backends;
+@backends = ($backends[0]) if $VG;
+
+for my $backend (@backends) {
     my $st = Store->new($backend, $gw);
     $app->set_mode('healthy');
     $app->clear;
