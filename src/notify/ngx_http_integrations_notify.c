@@ -63,7 +63,12 @@ typedef struct {
     ngx_http_integrations_notify_ctx_t **ctx;
 } ngx_http_integrations_notify_grouped_t;
 
-#define NGX_HTTP_NOTIFY_GROUPS       2        /* commits in flight */
+/*
+ * One commit in flight per worker: a second would only queue behind the
+ * first on the store's writer lock, and every enqueue that joins it waits
+ * for two commits instead of one.
+ */
+#define NGX_HTTP_NOTIFY_GROUPS       1        /* commits in flight */
 #define NGX_HTTP_NOTIFY_GROUP_ITEMS  4000
 
 

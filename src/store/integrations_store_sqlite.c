@@ -732,7 +732,13 @@ integrations_store_sqlite_lock(integrations_store_sqlite_t *s,
         return INTEGRATIONS_STORE_OK;
     }
 
-    step = 50000;
+    /*
+     * Short steps: a commit holds the lock for about one fsync (a few
+     * ms); a waiter that slept a whole millisecond past its release adds
+     * that to every enqueue behind it.
+     */
+
+    step = 20000;
 
     for ( ;; ) {
         if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0) {
@@ -763,7 +769,7 @@ integrations_store_sqlite_lock(integrations_store_sqlite_t *s,
 
         (void) nanosleep(&ts, NULL);
 
-        if (step < 1000000) {
+        if (step < 250000) {
             step *= 2;
         }
     }
