@@ -6,7 +6,9 @@
  * writes the TAT as an integer (tostring() would give 1.7e+15).  Redis 7
  * replicates a script's effects, not the script, so a write after TIME
  * is allowed.  The TTL is the time until TAT, plus a ms: a key that has
- * expired is as good as fresh.
+ * expired is as good as fresh.  A TAKE of N admits the first
+ * k = min(N, (limit - TAT) / T + 1) at once: N requests at one instant,
+ * decided in order, as N TAKEs in a row would.
  */
 
 #include "integrations_gcra_cluster.h"
@@ -33,14 +35,19 @@ const char  integrations_gcra_cluster_script[] =
     "if tat > limit then\n"
     "  return {0, tat - limit, tat - now, 0}\n"
     "end\n"
-    "local new = tat + T\n"
+    "local k = 1\n"
+    "if op == '1' then\n"
+    "  k = math.min(tonumber(ARGV[4]), math.floor((limit - tat) / T) + 1)\n"
+    "  if k < 1 then k = 1 end\n"
+    "end\n"
+    "local new = tat + k * T\n"
     "if op == '1' then\n"
     "  redis.call('SET', KEYS[1], string.format('%d', new), 'PX',\n"
     "             math.floor((new - now) / 1000) + 1)\n"
     "end\n"
     "local rem = 0\n"
     "if new <= limit then rem = math.floor((limit - new) / T) + 1 end\n"
-    "return {1, tat - now, new - now, rem}\n";
+    "return {k, tat - now, new - now, rem}\n";
 
 
 void
@@ -99,6 +106,48 @@ integrations_gcra_cluster_result(const int64_t *v, size_t n,
     } else {
         result->verdict = INTEGRATIONS_GCRA_PASSED;
     }
+
+    return NULL;
+}
+
+
+const char *
+integrations_gcra_cluster_nth(const int64_t *v, size_t n, uint64_t count,
+    uint64_t i, uint64_t interval_us, uint64_t tau_us, int64_t *one)
+{
+    int64_t  t, tau, tat, k;
+
+    t = (int64_t) interval_us;
+    tau = (int64_t) tau_us;
+
+    if (n != 4 || v[0] < 0 || (uint64_t) v[0] > count || v[1] < 0
+        || v[2] < 0 || v[3] < 0 || i >= count || t <= 0)
+    {
+        return "unexpected answer of the rate limit script";
+    }
+
+    k = v[0];
+
+    if (k == 0) {
+        /* all rejected, with the same wait */
+        one[0] = 0; one[1] = v[1]; one[2] = v[2]; one[3] = 0;
+        return NULL;
+    }
+
+    if ((int64_t) i >= k) {
+        /* after the k admitted: the TAT they left, over the limit */
+        tat = v[2];
+        one[0] = 0; one[1] = tat > tau ? tat - tau : 0; one[2] = tat;
+        one[3] = 0;
+        return NULL;
+    }
+
+    tat = v[1] + (int64_t) i * t;
+
+    one[0] = 1;
+    one[1] = tat;
+    one[2] = tat + t;
+    one[3] = (tat + t <= tau) ? (tau - tat - t) / t + 1 : 0;
 
     return NULL;
 }

@@ -20,6 +20,12 @@
  *
  *   CHECK (0)  the decision, the key untouched;
  *   TAKE  (1)  the decision, and an admitted request's TAT written;
+ *              with N > 1, the decisions of N requests at one instant
+ *              (a worker's requests for one key in one pass of its event
+ *              loop: one command for them all), answered as below with
+ *              admitted = k, the number admitted (the first k of them),
+ *              wait that of the first and reset, remaining after the
+ *              k-th; integrations_gcra_cluster_nth() gives each its own;
  *   ADD   (2)  sync=: N admissions made locally are added to the TAT
  *              (TAT = max(TAT, now) + N T), whatever the limit.
  *
@@ -51,6 +57,15 @@ extern const char  integrations_gcra_cluster_script[];
 /* T and TAU of params, in microseconds */
 void integrations_gcra_cluster_args(const integrations_gcra_params_t *params,
     uint64_t *interval_us, uint64_t *tau_us);
+
+/*
+ * The i-th (from 0) of the count requests of one TAKE of count: the
+ * answer (v, n integers) a TAKE of its own would have had at that
+ * instant, in one[4].  Returns NULL, or a message if v is not an answer.
+ */
+const char *integrations_gcra_cluster_nth(const int64_t *v, size_t n,
+    uint64_t count, uint64_t i, uint64_t interval_us, uint64_t tau_us,
+    int64_t *one);
 
 /*
  * The answer of CHECK or TAKE (its n integers) as the result

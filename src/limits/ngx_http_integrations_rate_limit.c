@@ -42,6 +42,9 @@
 /* keys reconciled by one sync= round, at most */
 #define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_SYNC_MAX 1024
 
+/* the TAKEs of one key one command carries at most */
+#define NGX_HTTP_INTEGRATIONS_RATE_LIMIT_BATCH    64
+
 
 /* the zone's totals, in its header */
 
@@ -108,8 +111,13 @@ typedef struct {
 typedef struct ngx_http_integrations_rate_limit_ask_s
     ngx_http_integrations_rate_limit_ask_t;
 
+typedef struct ngx_http_integrations_rate_limit_batch_s
+    ngx_http_integrations_rate_limit_batch_t;
+
 struct ngx_http_integrations_rate_limit_ask_s {
     ngx_http_integrations_redis_cmd_t *cmd;
+    ngx_http_integrations_rate_limit_batch_t  *batch;  /* or in one */
+    ngx_uint_t                         index;    /* in batch->asks */
     ngx_shm_zone_t                    *shm_zone;
     ngx_str_t                          key;      /* the zone's key */
     ngx_log_t                         *log;
@@ -119,6 +127,27 @@ struct ngx_http_integrations_rate_limit_ask_s {
     void                             (*done)(
                                     ngx_http_integrations_rate_limit_ask_t *);
     void                              *data;
+};
+
+
+/*
+ * A worker's TAKEs of one key in one pass of its event loop, sent to
+ * Redis as one TAKE of n when the pass ends (a posted event): a busy key
+ * costs Redis one script run a pass, not one a request, and each request
+ * still waits for Redis's decision on it.  A cancelled ask leaves a
+ * hole.  key is the Redis key (the zone's prefix and the key).
+ */
+
+struct ngx_http_integrations_rate_limit_batch_s {
+    ngx_queue_t                         queue;    /* an open one's */
+    ngx_shm_zone_t                     *shm_zone;
+    ngx_http_integrations_redis_cmd_t  *cmd;      /* once sent */
+    uint32_t                            hash;
+    ngx_uint_t                          n;
+    ngx_uint_t                          left;     /* not cancelled */
+    ngx_str_t                           key;
+    ngx_http_integrations_rate_limit_ask_t
+                              *asks[NGX_HTTP_INTEGRATIONS_RATE_LIMIT_BATCH];
 };
 
 
@@ -177,6 +206,16 @@ static ngx_int_t ngx_http_integrations_rate_limit_ask(
     ngx_http_integrations_rate_limit_ask_t *ask, ngx_pool_t *pool);
 static void ngx_http_integrations_rate_limit_redis_done(
     ngx_http_integrations_redis_cmd_t *cmd, integrations_resp_reply_t *reply);
+static ngx_int_t ngx_http_integrations_rate_limit_join(
+    ngx_http_integrations_rate_limit_ask_t *ask);
+static void ngx_http_integrations_rate_limit_batch_handler(ngx_event_t *ev);
+static void ngx_http_integrations_rate_limit_batch_done(
+    ngx_http_integrations_redis_cmd_t *cmd, integrations_resp_reply_t *reply);
+static void ngx_http_integrations_rate_limit_cancel(
+    ngx_http_integrations_rate_limit_ask_t *ask);
+static void ngx_http_integrations_rate_limit_answer(
+    ngx_http_integrations_rate_limit_ask_t *ask, int64_t *v,
+    const char *err);
 static ngx_int_t ngx_http_integrations_rate_limit_fallback(
     ngx_http_integrations_rate_limit_ask_t *ask);
 static void ngx_http_integrations_rate_limit_count(
@@ -607,10 +646,7 @@ ngx_http_integrations_rate_limit_cleanup(void *data)
 {
     ngx_http_integrations_rate_limit_ctx_t *ctx = data;
 
-    if (ctx->ask.cmd) {
-        ngx_http_integrations_redis_cancel(ctx->ask.cmd);
-        ctx->ask.cmd = NULL;
-    }
+    ngx_http_integrations_rate_limit_cancel(&ctx->ask);
 }
 
 
@@ -731,9 +767,8 @@ ngx_http_integrations_rate_limit_account_cancel(
 
     ask = a->ask;
 
-    if (ask && ask->cmd) {
-        ngx_http_integrations_redis_cancel(ask->cmd);
-        ask->cmd = NULL;
+    if (ask) {
+        ngx_http_integrations_rate_limit_cancel(ask);
     }
 }
 
@@ -765,7 +800,6 @@ ngx_http_integrations_rate_limit_ask(
     ngx_http_integrations_rate_limit_ask_t *ask, ngx_pool_t *pool)
 {
     u_char                                   *p;
-    uint64_t                                  n;
     ngx_str_t                                 args[6];
     ngx_http_integrations_zone_t             *kz;
     ngx_http_integrations_rate_limit_zone_t  *zone;
@@ -776,6 +810,7 @@ ngx_http_integrations_rate_limit_ask(
     ask->d.params = &zone->params;
     ask->d.pending = 0;
     ask->cmd = NULL;
+    ask->batch = NULL;
 
     if (!zone->cluster) {
         return ngx_http_integrations_rate_limit_decide(ask->shm_zone,
@@ -810,6 +845,10 @@ ngx_http_integrations_rate_limit_ask(
                                                        &ask->d);
     }
 
+    if (ask->d.commit) {
+        return ngx_http_integrations_rate_limit_join(ask);
+    }
+
     /* EVALSHA sha 1 PREFIX+KEY T TAU OP */
 
     p = ngx_pnalloc(pool, zone->prefix.len + ask->key.len);
@@ -820,16 +859,12 @@ ngx_http_integrations_rate_limit_ask(
     ngx_memcpy(ngx_cpymem(p, zone->prefix.data, zone->prefix.len),
                ask->key.data, ask->key.len);
 
-    n = ask->d.commit ? INTEGRATIONS_GCRA_CLUSTER_TAKE
-                      : INTEGRATIONS_GCRA_CLUSTER_CHECK;
-
     ngx_str_set(&args[0], "1");
     args[1].data = p;
     args[1].len = zone->prefix.len + ask->key.len;
     args[2] = zone->interval;
     args[3] = zone->tau;
-    args[4].data = (u_char *) (n ? "1" : "0");
-    args[4].len = 1;
+    ngx_str_set(&args[4], "0");     /* INTEGRATIONS_GCRA_CLUSTER_CHECK */
     ngx_str_set(&args[5], "0");
 
     ask->cmd = ngx_http_integrations_redis_send(6, args,
@@ -851,17 +886,11 @@ ngx_http_integrations_rate_limit_redis_done(
 {
     ngx_http_integrations_rate_limit_ask_t *ask = cmd->data;
 
-    size_t                                    i;
-    int64_t                                   v[4];
-    uint64_t                                  ahead;
-    const char                               *err;
-    ngx_http_integrations_zone_t             *kz;
-    ngx_http_integrations_rate_limit_zone_t  *zone;
+    size_t       i;
+    int64_t      v[4];
+    const char  *err;
 
     ask->cmd = NULL;
-
-    kz = ask->shm_zone->data;
-    zone = kz->conf;
 
     err = "no answer";
 
@@ -876,16 +905,41 @@ ngx_http_integrations_rate_limit_redis_done(
             v[i] = reply->v[i + 1].integer;
         }
 
-        err = (i == 4) ? integrations_gcra_cluster_result(v, 4,
-                                                  &zone->params, ask->d.mode,
-                                                  ask->d.result, &ahead)
-                       : "unexpected answer of the rate limit script";
+        err = (i == 4) ? NULL : "unexpected answer of the rate limit script";
 
     } else if (reply) {
         err = "unexpected answer of the rate limit script";
     }
 
-    if (err == NULL) {
+    ngx_http_integrations_rate_limit_answer(ask, err ? NULL : v,
+                                            reply ? err : NULL);
+}
+
+
+/*
+ * Redis's answer v for ask (a single TAKE's or CHECK's), or none (NULL):
+ * then err, if any, is logged and the fallback decides.  ask->done()
+ * runs.
+ */
+
+static void
+ngx_http_integrations_rate_limit_answer(
+    ngx_http_integrations_rate_limit_ask_t *ask, int64_t *v, const char *err)
+{
+    uint64_t                                  ahead;
+    ngx_http_integrations_zone_t             *kz;
+    ngx_http_integrations_rate_limit_zone_t  *zone;
+
+    kz = ask->shm_zone->data;
+    zone = kz->conf;
+
+    if (v) {
+        err = integrations_gcra_cluster_result(v, 4, &zone->params,
+                                               ask->d.mode, ask->d.result,
+                                               &ahead);
+    }
+
+    if (v && err == NULL) {
         /* what the headers need: the key's TAT, on this node's clock */
         ask->d.after.tat_ms = ask->d.now + ahead;
         ask->d.after.tat_frac = 0;
@@ -896,7 +950,7 @@ ngx_http_integrations_rate_limit_redis_done(
         ask->rc = NGX_OK;
 
     } else {
-        if (reply) {
+        if (err) {
             ngx_log_error(NGX_LOG_ERR, ask->log, 0,
                           "rate_limit_zone \"%V\": %s",
                           &ask->shm_zone->shm.name, err);
@@ -907,6 +961,265 @@ ngx_http_integrations_rate_limit_redis_done(
     }
 
     ask->done(ask);
+}
+
+
+/* this worker's open batches, and the event that sends them */
+
+static ngx_queue_t  ngx_http_integrations_rate_limit_batches;
+static ngx_event_t  ngx_http_integrations_rate_limit_batch_ev;
+
+
+/* a TAKE waits in its key's open batch: NGX_AGAIN, or the fallback's */
+
+static ngx_int_t
+ngx_http_integrations_rate_limit_join(
+    ngx_http_integrations_rate_limit_ask_t *ask)
+{
+    size_t                                     len;
+    uint32_t                                   hash;
+    ngx_queue_t                               *q;
+    ngx_http_integrations_zone_t              *kz;
+    ngx_http_integrations_rate_limit_zone_t   *zone;
+    ngx_http_integrations_rate_limit_batch_t  *b;
+
+    kz = ask->shm_zone->data;
+    zone = kz->conf;
+
+    len = zone->prefix.len + ask->key.len;
+    hash = ngx_crc32_short(ask->key.data, ask->key.len);
+
+    for (q = ngx_queue_head(&ngx_http_integrations_rate_limit_batches);
+         q != ngx_queue_sentinel(&ngx_http_integrations_rate_limit_batches);
+         q = ngx_queue_next(q))
+    {
+        b = ngx_queue_data(q, ngx_http_integrations_rate_limit_batch_t,
+                           queue);
+
+        if (b->shm_zone == ask->shm_zone && b->hash == hash
+            && b->key.len == len
+            && b->n < NGX_HTTP_INTEGRATIONS_RATE_LIMIT_BATCH
+            && ngx_memcmp(b->key.data + zone->prefix.len, ask->key.data,
+                          ask->key.len) == 0)
+        {
+            goto join;
+        }
+    }
+
+    b = ngx_alloc(sizeof(ngx_http_integrations_rate_limit_batch_t) + len,
+                  ask->log);
+    if (b == NULL) {
+        return ngx_http_integrations_rate_limit_fallback(ask);
+    }
+
+    b->shm_zone = ask->shm_zone;
+    b->cmd = NULL;
+    b->hash = hash;
+    b->n = 0;
+    b->left = 0;
+    b->key.data = (u_char *) &b[1];
+    b->key.len = len;
+
+    ngx_memcpy(ngx_cpymem(b->key.data, zone->prefix.data, zone->prefix.len),
+               ask->key.data, ask->key.len);
+
+    ngx_queue_insert_head(&ngx_http_integrations_rate_limit_batches,
+                          &b->queue);
+
+    if (!ngx_http_integrations_rate_limit_batch_ev.posted) {
+        ngx_post_event(&ngx_http_integrations_rate_limit_batch_ev,
+                       &ngx_posted_events);
+    }
+
+join:
+
+    ask->batch = b;
+    ask->index = b->n;
+    b->asks[b->n++] = ask;
+    b->left++;
+
+    return NGX_AGAIN;
+}
+
+
+/* the pass has ended: each open batch goes to Redis as a TAKE of n */
+
+static void
+ngx_http_integrations_rate_limit_batch_handler(ngx_event_t *ev)
+{
+    u_char                                     num[NGX_INT_T_LEN];
+    ngx_str_t                                  args[6];
+    ngx_uint_t                                 i, n;
+    ngx_queue_t                               *q;
+    ngx_http_integrations_zone_t              *kz;
+    ngx_http_integrations_rate_limit_ask_t    *ask;
+    ngx_http_integrations_rate_limit_zone_t   *zone;
+    ngx_http_integrations_rate_limit_batch_t  *b;
+
+    while (!ngx_queue_empty(&ngx_http_integrations_rate_limit_batches)) {
+
+        q = ngx_queue_last(&ngx_http_integrations_rate_limit_batches);
+        ngx_queue_remove(q);
+
+        b = ngx_queue_data(q, ngx_http_integrations_rate_limit_batch_t,
+                           queue);
+
+        /* the holes of cancelled asks closed */
+
+        for (i = 0, n = 0; i < b->n; i++) {
+            if (b->asks[i]) {
+                b->asks[i]->index = n;
+                b->asks[n++] = b->asks[i];
+            }
+        }
+
+        b->n = n;
+
+        if (n == 0) {
+            ngx_free(b);
+            continue;
+        }
+
+        kz = b->shm_zone->data;
+        zone = kz->conf;
+
+        /* EVALSHA sha 1 PREFIX+KEY T TAU 1 N */
+
+        ngx_str_set(&args[0], "1");
+        args[1] = b->key;
+        args[2] = zone->interval;
+        args[3] = zone->tau;
+        ngx_str_set(&args[4], "1");     /* INTEGRATIONS_GCRA_CLUSTER_TAKE */
+        args[5].data = num;
+        args[5].len = ngx_sprintf(num, "%ui", n) - num;
+
+        b->cmd = ngx_http_integrations_redis_send(6, args,
+                                    &ngx_http_integrations_rate_limit_script,
+                                    ngx_http_integrations_rate_limit_batch_done,
+                                    b, ev->log);
+
+        if (b->cmd == NULL) {
+            /* Redis cannot be asked: each decides on its own now */
+
+            for (i = 0; i < n; i++) {
+                ask = b->asks[i];
+
+                if (ask) {
+                    ask->batch = NULL;
+                    b->asks[i] = NULL;
+                    ngx_http_integrations_rate_limit_answer(ask, NULL, NULL);
+                }
+            }
+
+            ngx_free(b);
+        }
+    }
+}
+
+
+static void
+ngx_http_integrations_rate_limit_batch_done(
+    ngx_http_integrations_redis_cmd_t *cmd, integrations_resp_reply_t *reply)
+{
+    ngx_http_integrations_rate_limit_batch_t *b = cmd->data;
+
+    size_t                                    i;
+    int64_t                                   v[4], one[4];
+    uint64_t                                  t, tau;
+    const char                               *err;
+    ngx_http_integrations_zone_t             *kz;
+    ngx_http_integrations_rate_limit_ask_t   *ask;
+    ngx_http_integrations_rate_limit_zone_t  *zone;
+
+    /* answered: a cancel from within a done() below leaves b to us */
+    b->cmd = NULL;
+
+    kz = b->shm_zone->data;
+    zone = kz->conf;
+
+    integrations_gcra_cluster_args(&zone->params, &t, &tau);
+
+    err = "no answer";
+
+    if (reply && reply->v[0].type == INTEGRATIONS_RESP_ARRAY
+        && reply->n == 5)
+    {
+        for (i = 0; i < 4; i++) {
+            if (reply->v[i + 1].type != INTEGRATIONS_RESP_INTEGER) {
+                break;
+            }
+
+            v[i] = reply->v[i + 1].integer;
+        }
+
+        err = (i == 4) ? NULL : "unexpected answer of the rate limit script";
+
+    } else if (reply) {
+        err = "unexpected answer of the rate limit script";
+    }
+
+    /*
+     * done() may end a request whose cleanup cancels another ask of this
+     * batch: each is taken out before its done() runs
+     */
+
+    for (i = 0; i < b->n; i++) {
+        ask = b->asks[i];
+
+        if (ask == NULL) {
+            continue;
+        }
+
+        b->asks[i] = NULL;
+        b->left--;
+        ask->batch = NULL;
+
+        if (err == NULL) {
+            err = integrations_gcra_cluster_nth(v, 4, b->n, i, t, tau, one);
+        }
+
+        if (err) {
+            ngx_http_integrations_rate_limit_answer(ask, NULL,
+                                                    reply ? err : NULL);
+            continue;
+        }
+
+        ngx_http_integrations_rate_limit_answer(ask, one, NULL);
+    }
+
+    ngx_free(b);
+}
+
+
+/* an ask whose request has gone: its answer is never given */
+
+static void
+ngx_http_integrations_rate_limit_cancel(
+    ngx_http_integrations_rate_limit_ask_t *ask)
+{
+    ngx_http_integrations_rate_limit_batch_t  *b;
+
+    if (ask->cmd) {
+        ngx_http_integrations_redis_cancel(ask->cmd);
+        ask->cmd = NULL;
+    }
+
+    b = ask->batch;
+
+    if (b == NULL) {
+        return;
+    }
+
+    ask->batch = NULL;
+    b->asks[ask->index] = NULL;
+
+    if (--b->left == 0 && b->cmd) {
+        /* sent: nobody waits for the answer any more */
+        ngx_http_integrations_redis_cancel(b->cmd);
+        ngx_free(b);
+    }
+
+    /* not sent, or being answered: freed there */
 }
 
 
@@ -1271,6 +1584,12 @@ ngx_http_integrations_rate_limit_init_process(ngx_cycle_t *cycle)
     ngx_http_integrations_zone_t                 **zones;
     ngx_http_integrations_rate_limit_zone_t       *zone;
     ngx_http_integrations_rate_limit_main_conf_t  *rmcf;
+
+    ngx_queue_init(&ngx_http_integrations_rate_limit_batches);
+
+    ngx_http_integrations_rate_limit_batch_ev.handler =
+                                ngx_http_integrations_rate_limit_batch_handler;
+    ngx_http_integrations_rate_limit_batch_ev.log = cycle->log;
 
     if (ngx_process != NGX_PROCESS_WORKER || ngx_worker != 0) {
         return NGX_OK;

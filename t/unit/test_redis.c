@@ -279,6 +279,36 @@ test_cluster_core(void)
                                         &res, &ahead) != NULL,
        "three values refused");
 
+    /* one TAKE of 10 at 10r/s burst=5 on a fresh key: 6 admitted */
+
+    {
+        int64_t  b[4] = { 6, 0, 600000, 0 }, one[4];
+
+        err = integrations_gcra_cluster_nth(b, 4, 10, 0, 100000, 500000, one);
+        ok(err == NULL && one[0] == 1 && one[1] == 0 && one[2] == 100000
+           && one[3] == 5, "the first of a batch: as a fresh key's TAKE");
+        err = integrations_gcra_cluster_nth(b, 4, 10, 5, 100000, 500000, one);
+        ok(err == NULL && one[0] == 1 && one[1] == 500000
+           && one[2] == 600000 && one[3] == 0,
+           "the sixth: admitted, 500 ms behind, none left");
+        err = integrations_gcra_cluster_nth(b, 4, 10, 6, 100000, 500000, one);
+        ok(err == NULL && one[0] == 0 && one[1] == 100000
+           && one[2] == 600000 && one[3] == 0,
+           "the seventh: rejected, retry in T");
+
+        b[0] = 0; b[1] = 2000; b[2] = 502000;
+        err = integrations_gcra_cluster_nth(b, 4, 10, 3, 100000, 500000, one);
+        ok(err == NULL && one[0] == 0 && one[1] == 2000 && one[2] == 502000,
+           "none admitted: each the batch's wait");
+
+        b[0] = 11;
+        ok(integrations_gcra_cluster_nth(b, 4, 10, 0, 100000, 500000, one)
+           != NULL, "more admitted than asked refused");
+        b[0] = 1;
+        ok(integrations_gcra_cluster_nth(b, 4, 10, 10, 100000, 500000, one)
+           != NULL, "an index past the batch refused");
+    }
+
     err = integrations_gcra_cluster_local(&p, 3, &local);
     ok(err == NULL && local.count == 10 && local.period == 3000
        && local.burst == 1, "nodes=3: a third of the rate and burst");
@@ -591,6 +621,17 @@ test_real_redis(void)
        "100 pipelined TAKEs at 10r/s burst=5: 6 admitted (7 if a 100 ms "
        "tick passed): %d", admitted);
     ok(again >= 90, "the rejected ones retry within T: %d", again);
+
+    /* a TAKE of 10: 6 admitted at once, the key then full */
+
+    gcra_call(&rs, sha, "rb", &p, INTEGRATIONS_GCRA_CLUSTER_TAKE, 10);
+    ok(redis_ints(&rs, v, 8, &n) == 0 && n == 4 && v[0] >= 6 && v[0] <= 7
+       && v[1] == 0 && v[2] == v[0] * 100000,
+       "TAKE 10 on a fresh key: 6 admitted (7 if a tick passed): %lld",
+       (long long) v[0]);
+    gcra_call(&rs, sha, "rb", &p, INTEGRATIONS_GCRA_CLUSTER_TAKE, 1);
+    ok(redis_ints(&rs, v, 8, &n) == 0 && n == 4 && v[0] == 0,
+       "then a TAKE of one is refused");
 
     /* ADD: a node's local admissions pushed */
 
