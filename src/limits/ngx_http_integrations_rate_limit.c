@@ -213,6 +213,8 @@ static void ngx_http_integrations_rate_limit_batch_done(
     ngx_http_integrations_redis_cmd_t *cmd, integrations_resp_reply_t *reply);
 static void ngx_http_integrations_rate_limit_cancel(
     ngx_http_integrations_rate_limit_ask_t *ask);
+static const char *ngx_http_integrations_rate_limit_reply(
+    integrations_resp_reply_t *reply, int64_t *v);
 static void ngx_http_integrations_rate_limit_answer(
     ngx_http_integrations_rate_limit_ask_t *ask, int64_t *v,
     const char *err);
@@ -886,33 +888,43 @@ ngx_http_integrations_rate_limit_redis_done(
 {
     ngx_http_integrations_rate_limit_ask_t *ask = cmd->data;
 
-    size_t       i;
     int64_t      v[4];
     const char  *err;
 
     ask->cmd = NULL;
 
-    err = "no answer";
-
-    if (reply && reply->v[0].type == INTEGRATIONS_RESP_ARRAY
-        && reply->n == 5)
-    {
-        for (i = 0; i < 4; i++) {
-            if (reply->v[i + 1].type != INTEGRATIONS_RESP_INTEGER) {
-                break;
-            }
-
-            v[i] = reply->v[i + 1].integer;
-        }
-
-        err = (i == 4) ? NULL : "unexpected answer of the rate limit script";
-
-    } else if (reply) {
-        err = "unexpected answer of the rate limit script";
-    }
+    err = ngx_http_integrations_rate_limit_reply(reply, v);
 
     ngx_http_integrations_rate_limit_answer(ask, err ? NULL : v,
                                             reply ? err : NULL);
+}
+
+
+/* the script's answer to CHECK or TAKE in v[4]: NULL, or what is wrong */
+
+static const char *
+ngx_http_integrations_rate_limit_reply(integrations_resp_reply_t *reply,
+    int64_t *v)
+{
+    size_t  i;
+
+    if (reply == NULL) {
+        return "no answer";
+    }
+
+    if (reply->v[0].type != INTEGRATIONS_RESP_ARRAY || reply->n != 5) {
+        return "unexpected answer of the rate limit script";
+    }
+
+    for (i = 0; i < 4; i++) {
+        if (reply->v[i + 1].type != INTEGRATIONS_RESP_INTEGER) {
+            return "unexpected answer of the rate limit script";
+        }
+
+        v[i] = reply->v[i + 1].integer;
+    }
+
+    return NULL;
 }
 
 
@@ -1139,24 +1151,7 @@ ngx_http_integrations_rate_limit_batch_done(
 
     integrations_gcra_cluster_args(&zone->params, &t, &tau);
 
-    err = "no answer";
-
-    if (reply && reply->v[0].type == INTEGRATIONS_RESP_ARRAY
-        && reply->n == 5)
-    {
-        for (i = 0; i < 4; i++) {
-            if (reply->v[i + 1].type != INTEGRATIONS_RESP_INTEGER) {
-                break;
-            }
-
-            v[i] = reply->v[i + 1].integer;
-        }
-
-        err = (i == 4) ? NULL : "unexpected answer of the rate limit script";
-
-    } else if (reply) {
-        err = "unexpected answer of the rate limit script";
-    }
+    err = ngx_http_integrations_rate_limit_reply(reply, v);
 
     /*
      * done() may end a request whose cleanup cancels another ask of this
