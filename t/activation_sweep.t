@@ -21,7 +21,8 @@ use Store;
 my $VG = $ENV{VALGRIND} ? 1 : 0;
 my $IO = $VG ? 120 : 30;
 my $TO = $VG ? '5s' : '1s';
-# a grant's lock: attempts * (timeout + 2 s) + 10 s, then a sweep tick
+# a grant's lock: attempts * (timeout + 2 s) + 2 * the store's timeout,
+# then a sweep tick
 my $BOUND = $VG ? 200 : 40;
 
 my $gw = Gateway->new(workers => 2);
@@ -50,7 +51,7 @@ sub unit_state {
         . " '$o->{order_id}'"))[0] // [] };
 }
 
-# Under valgrind SQLite only: each case waits out a grant's lock (24 s
+# Under valgrind SQLite only: each case waits out a grant's lock (34 s
 # there), and the sweep's SQL on PostgreSQL is what the plain run checks.
 my @backends = Store->backends;
 @backends = ($backends[0]) if $VG;

@@ -69,6 +69,7 @@ typedef struct {
 typedef struct {
     ngx_http_integrations_act_endpoint_t  grant;
     ngx_flag_t                       api;         /* an activation_api */
+    ngx_msec_t                       store_timeout;
 
     ngx_str_t                        redirect;        /* empty: none */
     integrations_act_claim_key_t    *claim_key;
@@ -244,14 +245,17 @@ ngx_module_t  ngx_http_integrations_activation_module = {
 static ngx_http_integrations_act_sweep_t  ngx_http_integrations_act_sweep;
 
 
-/* a grant's longest life: every attempt, every pause, the store twice */
+/*
+ * A grant's longest life: every attempt, every pause, and the store twice
+ * (the take before, the outcome after), at integrations_store's timeout
+ */
 
 static int64_t
 ngx_http_integrations_act_lock_ms(ngx_http_integrations_act_main_conf_t *amcf)
 {
     return (int64_t) (amcf->grant.attempts
                       * (amcf->grant.timeout + NGX_HTTP_ACT_BACKOFF_MAX)
-                      + 10000);
+                      + 2 * amcf->store_timeout);
 }
 
 
@@ -1806,6 +1810,8 @@ ngx_http_integrations_act_init(ngx_conf_t *cf)
     {
         return NGX_ERROR;
     }
+
+    amcf->store_timeout = ngx_http_integrations_store_timeout(cf);
 
     amcf->redeems = ngx_http_integrations_status_add_counter(cf,
                         "integrations_activation_redeems_total",
