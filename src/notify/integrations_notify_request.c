@@ -558,7 +558,7 @@ static int
 integrations_notify_push_data(integrations_notify_ctx_t *c, yajl_val v)
 {
     char                         field[INTEGRATIONS_NOTIFY_PUSH_KEY_MAX + 16];
-    size_t                       i, n, kl, vl;
+    size_t                       i, k, n, kl, vl;
     const char                  *key, *value;
     integrations_notify_item_t  *it;
 
@@ -603,8 +603,8 @@ integrations_notify_push_data(integrations_notify_ctx_t *c, yajl_val v)
                                             INTEGRATIONS_NOTIFY_PUSH_KEY_MAX);
         }
 
-        for (value = key; value < key + kl; value++) {
-            if ((unsigned char) *value < 0x20 || *value == 0x7f) {
+        for (k = 0; k < kl; k++) {
+            if ((unsigned char) key[k] < 0x20 || key[k] == 0x7f) {
                 return integrations_notify_fail(c, 400, "push_data", "a key "
                                                 "of push_data holds a "
                                                 "control character");
