@@ -46,7 +46,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char                             token[INTEGRATIONS_FCM_TOKEN_MAX + 1];
     size_t                           k;
-    time_t                           at;
+    time_t                           at, ex;
     integrations_notify_result_t     res;
     integrations_notify_response_t   r;
 
@@ -84,9 +84,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     } else {
         if (integrations_fcm_token_parse(&r, 1000, token, sizeof(token), &at,
-                                         &res) == 0)
+                                         &ex, &res) == 0)
         {
-            if (strlen(token) == 0 || at <= 1000
+            if (strlen(token) == 0 || at <= 1000 || ex < at
                 || !integrations_json_plain(token, strlen(token), 0))
             {
                 abort();

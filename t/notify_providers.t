@@ -333,19 +333,102 @@ $o = send_one(provider => 'fcm', to => $device, text => 'x');
 is($o->{outcome}, 'sent', 'the next send is sent');
 is(MockNotify::tokens_issued(), 2, 'with a new token');
 
-# refreshed shortly before it expires: a 4 s token is refreshed at 2 s
+# refreshed ahead of its end, in the background: an 8 s token is
+# refreshed from 4 s (by the first send to see it, which goes on with the
+# old one) and used until 6 s (nginx's clock is in whole seconds: 4.5 s
+# after the fetch it reads 4 or 5 s); 16 s under valgrind
 
-$mock->set_token_ttl(4);
+my ($short, $nap) = $VG ? (16, 9) : (8, 4.5);
+$mock->set_token_ttl($short);
 $mock->reauth;
 send_one(provider => 'fcm', to => $device, text => 'x');
 $mock->{fcm}->set_mode('healthy');
 $o = send_one(provider => 'fcm', to => $device, text => 'x');
 is($o->{outcome}, 'sent', 'sent with a short-lived token');
 my $issued = MockNotify::tokens_issued();
-sleep 2.3;
+my $old = last_received('fcm', qr/messages:send/)->{header}{authorization};
+sleep $nap;
 $o = send_one(provider => 'fcm', to => $device, text => 'x');
 is($o->{outcome}, 'sent', 'sent after its refresh time');
-is(MockNotify::tokens_issued(), $issued + 1, 'with a fresh token');
+is(last_received('fcm', qr/messages:send/)->{header}{authorization}, $old,
+   'with the old token, still good');
+for (1 .. 50) { last if MockNotify::tokens_issued() > $issued; sleep 0.1; }
+is(MockNotify::tokens_issued(), $issued + 1, 'which it refreshed meanwhile');
+$o = send_one(provider => 'fcm', to => $device, text => 'x');
+isnt(last_received('fcm', qr/messages:send/)->{header}{authorization}, $old,
+     'the next send has the fresh one');
+
+# sends keep flowing over several refreshes, through both workers: the
+# token endpoint takes $delay s to answer, yet no send after the first
+# waits on it (each takes well under $delay s); one exchange per refresh
+# (never two within half a token's life), and FCM never sees a bearer
+# past its end
+
+my ($ttl, $delay) = $VG ? (20, 3) : (8, 1);
+$mock->set_token_ttl($ttl);
+$mock->set_token_delay($delay);
+$mock->reauth;
+send_one(provider => 'fcm', to => $device, text => 'x');
+$mock->{fcm}->set_mode('healthy');
+$o = send_one(provider => 'fcm', to => $device, text => 'first');
+is($o->{outcome}, 'sent', 'refresh: the first send fetches the token');
+my $t0 = time;
+my $first_token = MockNotify::tokens_issued();
+my $flow = "$gw->{dir}/flow";
+@pids = ();
+for my $k (1 .. 3) {
+    my $pid = fork() // die;
+    if ($pid == 0) {
+        open my $f, '>', "$flow.$k" or POSIX::_exit(2);
+        my $i = 0;
+        while (time < $t0 + 2 * $ttl + 1) {
+            my $t = time;
+            my $x = send_one(provider => 'fcm', to => $device,
+                             text => "flow $k " . $i++);
+            printf $f "%s %.3f %.3f\n", $x->{outcome} // 'none', $t,
+                   time - $t;
+            sleep 0.2;
+        }
+        close $f;
+        POSIX::_exit(0);
+    }
+    push @pids, $pid;
+}
+waitpid($_, 0) for @pids;
+my (@sends, %outcomes);
+for my $k (1 .. 3) {
+    open my $f, '<', "$flow.$k" or next;
+    while (<$f>) { my @x = split; push @sends, \@x; $outcomes{$x[0]}++; }
+}
+my $slowest = 0;
+$slowest < $_->[2] and $slowest = $_->[2] for @sends;
+ok(@sends > 20, 'refresh: ' . scalar(@sends) . ' sends over '
+   . (2 * $ttl + 1) . ' s');
+is_deeply(\%outcomes, { sent => scalar @sends }, 'every one sent')
+    or diag(explain \%outcomes);
+cmp_ok($slowest, '<', $delay, "none waited on the token exchange "
+       . "(slowest ${slowest} s)");
+my @times = MockNotify::token_times();
+my @new = @times[$first_token - 1 .. $#times];
+cmp_ok(scalar(@new), '>=', 3, 'refresh: ' . scalar(@new)
+       . ' tokens over the run (refreshed ahead of each end)');
+cmp_ok(scalar(@new), '<=', 2 + int((2 * $ttl + 1) / ($ttl / 2)),
+       'one exchange per refresh, not one per worker');
+my $closest = 1e9;
+for my $i (1 .. $#new) {
+    my $gap = $new[$i][0] - $new[$i - 1][0];
+    $closest = $gap if $gap < $closest;
+}
+cmp_ok($closest, '>=', $ttl / 2 - 0.5,
+       "no two exchanges within half a token's life (closest ${closest} s)");
+my $late = 0;
+for my $r ($mock->received('fcm', qr/messages:send/)) {
+    my ($bearer) = ($r->{header}{authorization} // '') =~ /^Bearer (\S+)$/;
+    my ($tok, $exp) = MockNotify::token_of($bearer // '');
+    $late++ if !$tok || ($r->{time} // 0) >= $exp;
+}
+is($late, 0, 'no send carried a token past its end');
+$mock->set_token_delay(0);
 $mock->set_token_ttl(3600);
 
 $mock->{fcm}->set_mode('permanent');
@@ -425,6 +508,19 @@ sub enqueue {
     return ($r->{status}, $b->{items} ? $b->{items}[0]{id} : undef, $b);
 }
 
+sub get_status {
+    my ($id) = @_;
+    my $g = $gw->get("/notifications/$id");
+    return (eval { $J->decode($g->{body}) } // {})->{status} // '';
+}
+
+# settled, for one not due before $at
+sub settled_after {
+    my ($id, $at) = @_;
+    sleep 0.1 while time < $at;
+    return settled($id);
+}
+
 sub settled {
     my ($id) = @_;
     my $st = {};
@@ -497,6 +593,56 @@ like($s->{provider_message_id} // '', qr/^mock/, 'its X-Message-Id');
                      text => '푸시');
 $s = settled($id);
 is($s->{status}, 'sent', 'API: FCM');
+ok(!exists last_received('fcm', qr/messages:send/)->{json}{message}{data},
+   'no push_data, no message.data');
+
+# push_data: FCM's message.data, strings only, sent as it is
+
+sub post_one {
+    my (%n) = @_;
+    my $r = $gw->request('POST', '/notifications',
+                         headers => { 'Content-Type' => 'application/json' },
+                         body => $J->encode(\%n));
+    return ($r, eval { $J->decode($r->{body}) } // {});
+}
+
+my ($r, $pb) = post_one(channel => 'push', to => $device, text => '배송 시작',
+                        push_data => { order => '42', badge => 3 });
+is($r->{status}, 422, 'API: push_data with a number is a 422');
+like($r->{headers}{'content-type'} // '', qr{^application/problem\+json},
+     'problem+json');
+is($pb->{field}, 'push_data.badge', 'naming push_data.badge')
+    or diag(explain $pb);
+
+($r, $pb) = post_one(channel => 'sms', to => '01022223333', text => 'x',
+                     push_data => { a => 'b' });
+is($r->{status}, 422, 'API: push_data on an SMS is a 422');
+is($pb->{field}, 'push_data', 'naming push_data');
+
+my %pd = (order => '42', deep_link => 'books://order/42', 이름 => '홍길동',
+          empty => '');
+my $fcm_before = () = $mock->received('fcm', qr/messages:send/);
+my $sendable = time + ($VG ? 40 : 4);
+($r, $pb) = post_one(channel => 'push', to => $device, subject => '주문',
+                     text => '배송 시작', push_data => \%pd,
+                     send_at => int($sendable) + 1);
+is($r->{status}, 202, 'API: a push with push_data is queued')
+    or diag($r->{body});
+$id = $pb->{id};
+is(get_status($id), 'queued', 'not due yet');
+
+# durable: the data is in the outbox, not in a worker's memory
+
+$gw->stop;
+$gw->start(http => encode('UTF-8', $conf));
+$s = settled_after($id, $sendable);
+is($s->{status}, 'sent', 'sent after a restart') or diag(explain $s);
+my @fcm_after = $mock->received('fcm', qr/messages:send/);
+is(scalar(@fcm_after), $fcm_before + 1, 'once');
+is_deeply($fcm_after[-1]{json}{message}{data}, \%pd,
+          'message.data is push_data, every value a string');
+is($fcm_after[-1]{json}{message}{notification}{body}, '배송 시작',
+   'beside the notification');
 
 ($st, $id) = enqueue(channel => 'slack', to => '#alerts', text => 'deploy done');
 $s = settled($id);

@@ -382,7 +382,7 @@ integrations_fcm_token_body(const integrations_fcm_key_t *key, time_t now,
 int
 integrations_fcm_token_parse(const integrations_notify_response_t *r,
     time_t now, char *token, size_t size, time_t *refresh_at,
-    integrations_notify_result_t *res)
+    time_t *expires_at, integrations_notify_result_t *res)
 {
     size_t                        n, i;
     long long                     expires;
@@ -469,7 +469,14 @@ integrations_fcm_token_parse(const integrations_notify_response_t *r,
     token[n] = '\0';
     OPENSSL_cleanse((void *) s, n);
 
+    /*
+     * Refreshed 5 minutes before its end (half its life if shorter) while
+     * sends go on with it; not used in its last minute (quarter), so that
+     * a send on its way, or a clock a little off, does not meet a 401.
+     */
+
     *refresh_at = now + expires - (expires / 2 < 300 ? expires / 2 : 300);
+    *expires_at = now + expires - (expires / 4 < 60 ? expires / 4 : 60);
 
     res->outcome = INTEGRATIONS_NOTIFY_SENT;
     res->code[0] = '\0';

@@ -81,15 +81,18 @@ char *integrations_fcm_token_body(const integrations_fcm_key_t *key,
     time_t now, size_t *len);
 
 /*
- * The token endpoint's answer: 0 with the token in token (size bytes)
- * and *refresh_at (now + expires_in, less 5 minutes, or half the
- * lifetime if that is shorter); or -1 and res: RETRYABLE, with F_CONFIG
+ * The token endpoint's answer: 0 with the token in token (size bytes),
+ * *refresh_at (now + expires_in, less 5 minutes, or half the lifetime if
+ * that is shorter: from then a send refreshes it in the background while
+ * it goes on with this one) and *expires_at (now + expires_in, less a
+ * minute, or a quarter of the lifetime: no send uses it from then); or
+ * -1 and res: RETRYABLE, with F_CONFIG
  * for invalid_grant, invalid_client, unauthorized_client and 401/403
  * (a revoked key, a wrong clock), UNKNOWN for a 200 that is not a token.
  */
 int integrations_fcm_token_parse(const integrations_notify_response_t *r,
     time_t now, char *token, size_t size, time_t *refresh_at,
-    integrations_notify_result_t *res);
+    time_t *expires_at, integrations_notify_result_t *res);
 
 /*
  * {"message":{"token","notification":{"title","body"},"data":{...}}}:

@@ -60,12 +60,14 @@ static int integrations_notify_korean(integrations_notify_ctx_t *c,
 static int integrations_notify_alimtalk(integrations_notify_ctx_t *c);
 static int integrations_notify_schedule(integrations_notify_ctx_t *c,
     yajl_val v);
+static int integrations_notify_push_data(integrations_notify_ctx_t *c,
+    yajl_val v);
 static char *integrations_notify_dup(const char *s, size_t n);
 
 
 static const char  *integrations_notify_fields[] = {
     "channel", "to", "provider", "template", "subject", "text", "html",
-    "data", "idempotency_key", "fallback", "send_at", NULL
+    "data", "push_data", "idempotency_key", "fallback", "send_at", NULL
 };
 
 static const char  *integrations_notify_types[] = {
@@ -484,6 +486,13 @@ integrations_notify_item(integrations_notify_ctx_t *c, yajl_val v)
         return -1;
     }
 
+    if (integrations_notify_push_data(c, integrations_json_get(v,
+                                                               "push_data"))
+        != 0)
+    {
+        return -1;
+    }
+
     /* what to send */
 
     return integrations_notify_content(c, v);
@@ -534,6 +543,97 @@ integrations_notify_schedule(integrations_notify_ctx_t *c, yajl_val v)
     }
 
     c->item->send_at = t;
+
+    return 0;
+}
+
+
+/*
+ * push_data: FCM's message.data, string to string, sent as it is (never
+ * templated: "data" is the template's).  The pairs point into the tree;
+ * the outbox keeps them as the AlimTalk variables are kept.
+ */
+
+static int
+integrations_notify_push_data(integrations_notify_ctx_t *c, yajl_val v)
+{
+    char                         field[INTEGRATIONS_NOTIFY_PUSH_KEY_MAX + 16];
+    size_t                       i, k, n, kl, vl;
+    const char                  *key, *value;
+    integrations_notify_item_t  *it;
+
+    if (v == NULL) {
+        return 0;
+    }
+
+    it = c->item;
+
+    if (it->route->type != INTEGRATIONS_NOTIFY_PUSH) {
+        return integrations_notify_fail(c, 422, "push_data", "push_data is "
+                                        "for push only");
+    }
+
+    if (!YAJL_IS_OBJECT(v)) {
+        return integrations_notify_fail(c, 400, "push_data", "push_data is "
+                                        "not an object");
+    }
+
+    n = v->u.object.len;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    it->variables = calloc(n, sizeof(integrations_notify_kv_t));
+    if (it->variables == NULL) {
+        return integrations_notify_fail(c, 422, "push_data", "out of memory");
+    }
+
+    for (i = 0; i < n; i++) {
+        key = v->u.object.keys[i];
+        kl = strlen(key);
+
+        if (kl == 0 || kl > INTEGRATIONS_NOTIFY_PUSH_KEY_MAX
+            || integrations_notify_utf8_check((const unsigned char *) key, kl)
+               != kl)
+        {
+            return integrations_notify_fail(c, 422, "push_data", "a key of "
+                                            "push_data is 1 to %d bytes of "
+                                            "UTF-8",
+                                            INTEGRATIONS_NOTIFY_PUSH_KEY_MAX);
+        }
+
+        for (k = 0; k < kl; k++) {
+            if ((unsigned char) key[k] < 0x20 || key[k] == 0x7f) {
+                return integrations_notify_fail(c, 400, "push_data", "a key "
+                                                "of push_data holds a "
+                                                "control character");
+            }
+        }
+
+        snprintf(field, sizeof(field), "push_data.%s", key);
+
+        if (!YAJL_IS_STRING(v->u.object.values[i])) {
+            /* FCM takes strings only: say which, before it is queued */
+            return integrations_notify_fail(c, 422, field, "%s is not a "
+                                            "string (FCM data values are "
+                                            "strings)", field);
+        }
+
+        if (integrations_notify_json_str(v->u.object.values[i], 1, &value,
+                                         &vl)
+            != 0)
+        {
+            return integrations_notify_fail(c, 400, field, "%s holds a "
+                                            "control character", field);
+        }
+
+        it->variables[i].key = key;
+        it->variables[i].key_len = kl;
+        it->variables[i].value = value;
+        it->variables[i].value_len = vl;
+        it->nvariables++;
+    }
 
     return 0;
 }
@@ -750,7 +850,7 @@ integrations_notify_subject(integrations_notify_ctx_t *c)
 static int
 integrations_notify_check(integrations_notify_ctx_t *c)
 {
-    size_t                       n;
+    size_t                       i, n;
     integrations_notify_item_t  *it;
 
     it = c->item;
@@ -805,9 +905,18 @@ integrations_notify_check(integrations_notify_ctx_t *c)
         return 0;
 
     case INTEGRATIONS_NOTIFY_PUSH:
-        if (it->subject_len + it->text_len > INTEGRATIONS_FCM_PAYLOAD_MAX) {
-            return integrations_notify_fail(c, 422, "text", "the title and "
-                                            "text are over %d bytes",
+        /* as integrations_fcm_message_body() counts it */
+        n = it->subject_len + it->text_len;
+
+        for (i = 0; i < it->nvariables; i++) {
+            n += it->variables[i].key_len + it->variables[i].value_len;
+        }
+
+        if (n > INTEGRATIONS_FCM_PAYLOAD_MAX) {
+            return integrations_notify_fail(c, 422, it->nvariables
+                                                    ? "push_data" : "text",
+                                            "the title, text and push_data "
+                                            "are over %d bytes",
                                             INTEGRATIONS_FCM_PAYLOAD_MAX);
         }
 

@@ -13,6 +13,11 @@
  *    "html": "...",                        content; html for email only
  *    "data": {"name": "홍길동", ...},       the template's data (strict: a
  *                                          variable it lacks is a 422)
+ *    "push_data": {"order": "42"},         push only: FCM's message.data,
+ *                                          string values only (a number
+ *                                          is a 422 naming
+ *                                          "push_data.badge"), sent as it
+ *                                          is, never templated
  *    "idempotency_key": "order-42-ready",  optional, 1..255 visible ASCII
  *    "fallback": true,                     AlimTalk only: SMS/LMS of the
  *                                          same text if Kakao cannot
@@ -53,6 +58,8 @@
 #define INTEGRATIONS_NOTIFY_MAX_ITEMS     1000
 #define INTEGRATIONS_NOTIFY_IDEM_MAX      255
 #define INTEGRATIONS_NOTIFY_SCHEDULE_MAX  (30 * 86400)
+#define INTEGRATIONS_NOTIFY_PUSH_KEY_MAX  100   /* bytes; the problem's
+                                                   field names it */
 
 
 typedef enum {
@@ -124,7 +131,8 @@ typedef struct {
                                                           integrations_sms_
                                                           type_e */
     integrations_notify_kv_t              *variables;  /* ALIMTALK: name ->
-                                                          rendered value */
+                                                          rendered value;
+                                                          PUSH: push_data */
     size_t                                 nvariables;
 
     const char                            *idempotency_key;   /* or NULL */

@@ -8,9 +8,13 @@
  * what an answer means.
  *
  * FCM's OAuth2 token lives in shared memory, one zone per fcm provider,
- * as PayPal's does: a worker that finds none (or one past its refresh
- * time) fetches it while the others poll the zone, never blocking; a
- * 401 from FCM (F_REAUTH) drops it.
+ * as PayPal's does: a worker that finds none (or none it may still use)
+ * fetches it while the others poll the zone, never blocking.  From its
+ * refresh time (5 minutes before it ends) the first send to see it takes
+ * the zone's fetch slot and refreshes it in the background, on a pool of
+ * its own, while it and every other send go on with the old token: one
+ * exchange per refresh across the workers, and no send waits on one
+ * after the first.  A 401 from FCM (F_REAUTH) drops it.
  */
 
 #include <ngx_config.h>
@@ -51,7 +55,8 @@
 
 typedef struct {
     uint32_t                   fingerprint;
-    time_t                     refresh_at;  /* 0: none; stale from then */
+    time_t                     refresh_at;  /* refreshed from then */
+    time_t                     expires;     /* 0: none; not used from then */
     ngx_msec_t                 fetching;    /* ngx_current_msec deadline */
     ngx_msec_t                 failed;      /* until then a fetch failed */
     unsigned                   fail_flags;
@@ -148,9 +153,18 @@ static ngx_int_t ngx_http_integrations_np_token(
     ngx_http_integrations_np_send_t *s);
 static ngx_int_t ngx_http_integrations_np_token_fetch(
     ngx_http_integrations_np_conf_t *cf, ngx_pool_t *pool, ngx_log_t *log,
-    ngx_http_integrations_np_send_t *s);
+    ngx_http_integrations_outbound_done_pt done, void *data,
+    ngx_http_integrations_outbound_req_t **out);
 static void ngx_http_integrations_np_token_done(
     ngx_http_integrations_outbound_req_t *req);
+static void ngx_http_integrations_np_token_refresh(
+    ngx_http_integrations_np_conf_t *c, ngx_log_t *log);
+static void ngx_http_integrations_np_token_refreshed(
+    ngx_http_integrations_outbound_req_t *req);
+static ngx_int_t ngx_http_integrations_np_token_store(
+    ngx_http_integrations_np_conf_t *c,
+    ngx_http_integrations_outbound_req_t *req, ngx_log_t *log,
+    integrations_notify_result_t *res);
 static void ngx_http_integrations_np_token_poll(ngx_event_t *ev);
 static ngx_http_integrations_np_token_t *ngx_http_integrations_np_token_shm(
     ngx_http_integrations_np_conf_t *c, ngx_slab_pool_t **shpool);
@@ -517,7 +531,7 @@ static ngx_int_t
 ngx_http_integrations_np_token(ngx_http_integrations_np_send_t *s)
 {
     time_t                             now;
-    ngx_uint_t                         fetch;
+    ngx_uint_t                         fetch, refresh;
     ngx_slab_pool_t                   *shpool;
     ngx_http_integrations_np_conf_t   *c;
     ngx_http_integrations_np_token_t  *tok;
@@ -533,16 +547,28 @@ ngx_http_integrations_np_token(ngx_http_integrations_np_send_t *s)
 
     now = ngx_time();
     fetch = 0;
+    refresh = 0;
 
     ngx_shmtx_lock(&shpool->mutex);
 
+    /* tok->fetching and tok->failed are deadlines: past them, nobody is
+     * fetching and no failure is held */
+
     if (tok->fingerprint == c->fingerprint && tok->len
-        && now < tok->refresh_at)
+        && now < tok->expires)
     {
         s->token.data = ngx_pnalloc(s->pool, tok->len);
         if (s->token.data) {
             ngx_memcpy(s->token.data, tok->token, tok->len);
             s->token.len = tok->len;
+        }
+
+        if (now >= tok->refresh_at
+            && (ngx_msec_int_t) (ngx_current_msec - tok->fetching) >= 0
+            && (ngx_msec_int_t) (tok->failed - ngx_current_msec) <= 0)
+        {
+            tok->fetching = ngx_current_msec + c->timeout + 1000;
+            refresh = 1;
         }
 
     } else if ((ngx_msec_int_t) (tok->failed - ngx_current_msec) > 0
@@ -557,21 +583,23 @@ ngx_http_integrations_np_token(ngx_http_integrations_np_send_t *s)
         return NGX_DONE;
 
     } else if ((ngx_msec_int_t) (ngx_current_msec - tok->fetching) >= 0) {
-
-        /* tok->fetching is a deadline: past it, nobody is fetching */
-
         tok->fetching = ngx_current_msec + c->timeout + 1000;
         fetch = 1;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
 
+    if (refresh) {
+        /* this send goes on with the old token; the new one is for later */
+        ngx_http_integrations_np_token_refresh(c, s->log);
+    }
+
     if (s->token.len) {
         return NGX_OK;
     }
 
     if (s->token.data == NULL && !fetch && tok->len
-        && tok->fingerprint == c->fingerprint && now < tok->refresh_at)
+        && tok->fingerprint == c->fingerprint && now < tok->expires)
     {
         ngx_http_integrations_np_refuse(s, INTEGRATIONS_NOTIFY_RETRYABLE,
                                         "internal", "no memory", 0);
@@ -581,7 +609,9 @@ ngx_http_integrations_np_token(ngx_http_integrations_np_send_t *s)
     if (fetch) {
         s->fetcher = 1;
 
-        if (ngx_http_integrations_np_token_fetch(c, s->pool, s->log, s)
+        if (ngx_http_integrations_np_token_fetch(c, s->pool, s->log,
+                                           ngx_http_integrations_np_token_done,
+                                           s, &s->req)
             != NGX_OK)
         {
             ngx_shmtx_lock(&shpool->mutex);
@@ -643,7 +673,9 @@ ngx_http_integrations_np_token_shm(ngx_http_integrations_np_conf_t *c,
 
 static ngx_int_t
 ngx_http_integrations_np_token_fetch(ngx_http_integrations_np_conf_t *c,
-    ngx_pool_t *pool, ngx_log_t *log, ngx_http_integrations_np_send_t *s)
+    ngx_pool_t *pool, ngx_log_t *log,
+    ngx_http_integrations_outbound_done_pt done, void *data,
+    ngx_http_integrations_outbound_req_t **out)
 {
     char                                  *body;
     size_t                                 len;
@@ -689,16 +721,16 @@ ngx_http_integrations_np_token_fetch(ngx_http_integrations_np_conf_t *c,
     req->pool = pool;
     req->log = log;
     req->limits = &none;              /* the token endpoint is not FCM */
-    req->done = ngx_http_integrations_np_token_done;
-    req->data = s;
+    req->done = done;
+    req->data = data;
 
-    if (s) {
-        s->req = req;
+    if (out) {
+        *out = req;
     }
 
     if (ngx_http_integrations_outbound_call(req, NULL) != NGX_OK) {
-        if (s) {
-            s->req = NULL;
+        if (out) {
+            *out = NULL;
         }
 
         return NGX_ERROR;
@@ -708,73 +740,23 @@ ngx_http_integrations_np_token_fetch(ngx_http_integrations_np_conf_t *c,
 }
 
 
+/* a send's token fetch: store it, then the send goes on, or is refused */
+
 static void
 ngx_http_integrations_np_token_done(ngx_http_integrations_outbound_req_t *req)
 {
-    char                               buf[INTEGRATIONS_FCM_TOKEN_MAX];
-    time_t                             now, refresh_at;
-    ngx_slab_pool_t                   *shpool;
-    integrations_notify_result_t       res;
-    integrations_notify_response_t     r;
-    ngx_http_integrations_np_conf_t   *c;
-    ngx_http_integrations_np_send_t   *s;
-    ngx_http_integrations_np_token_t  *tok;
+    integrations_notify_result_t      res;
+    ngx_http_integrations_np_send_t  *s;
 
     s = req->data;
     s->req = NULL;
-    c = s->conf;
 
-    shpool = NULL;
-    tok = ngx_http_integrations_np_token_shm(c, &shpool);
-
-    ngx_http_integrations_np_response(req, &r);
-
-    now = ngx_time();
-
-    if (tok == NULL) {
-        ngx_http_integrations_np_refuse(s, INTEGRATIONS_NOTIFY_RETRYABLE,
-                                        "token", "no token zone", 0);
-        return;
-    }
-
-    if (integrations_fcm_token_parse(&r, now, buf, sizeof(buf), &refresh_at,
-                                     &res)
-        == 0)
+    if (ngx_http_integrations_np_token_store(s->conf, req, s->log, &res)
+        == NGX_OK)
     {
-        ngx_shmtx_lock(&shpool->mutex);
-
-        tok->fingerprint = c->fingerprint;
-        tok->len = ngx_strlen(buf);
-        ngx_memcpy(tok->token, buf, tok->len);
-        tok->refresh_at = refresh_at;
-        tok->fetching = ngx_current_msec;
-        tok->failed = ngx_current_msec;
-        tok->fail_flags = 0;
-
-        ngx_shmtx_unlock(&shpool->mutex);
-
-        OPENSSL_cleanse(buf, sizeof(buf));
-
-        ngx_log_error(NGX_LOG_INFO, s->log, 0,
-                      "notify: %V token fetched, refreshed in %T s",
-                      &c->provider->name, refresh_at - now);
-
         ngx_http_integrations_np_step(s);
         return;
     }
-
-    OPENSSL_cleanse(buf, sizeof(buf));
-
-    ngx_shmtx_lock(&shpool->mutex);
-    tok->fetching = ngx_current_msec;
-    tok->failed = ngx_current_msec + NGX_HTTP_NP_TOKEN_FAIL_HOLD;
-    tok->fail_flags = res.flags & INTEGRATIONS_NOTIFY_F_CONFIG;
-    ngx_shmtx_unlock(&shpool->mutex);
-
-    ngx_log_error(NGX_LOG_ERR, s->log, 0,
-                  "notify: %V token call failed: status %ui %s %V",
-                  &c->provider->name, req->status, res.code,
-                  &req->error_text);
 
     /* the notification was not sent: nothing left for it */
 
@@ -788,6 +770,142 @@ ngx_http_integrations_np_token_done(ngx_http_integrations_outbound_req_t *req)
     s->outcome.attempted = 0;
 
     ngx_http_integrations_np_complete(s);
+}
+
+
+/*
+ * A refresh with no send waiting on it: its own pool, freed when done.
+ * The caller holds the zone's fetch slot (tok->fetching); a refresh that
+ * cannot start gives it back, and the next send after its refresh time
+ * tries again.
+ */
+
+static void
+ngx_http_integrations_np_token_refresh(ngx_http_integrations_np_conf_t *c,
+    ngx_log_t *log)
+{
+    ngx_pool_t                        *pool;
+    ngx_slab_pool_t                   *shpool;
+    ngx_http_integrations_np_token_t  *tok;
+
+    pool = NULL;
+
+    if (!ngx_exiting && !ngx_terminate) {
+        pool = ngx_create_pool(4096, ngx_cycle->log);
+    }
+
+    if (pool != NULL
+        && ngx_http_integrations_np_token_fetch(c, pool, ngx_cycle->log,
+                                      ngx_http_integrations_np_token_refreshed,
+                                      c, NULL)
+           == NGX_OK)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "notify: %V token refresh started",
+                       &c->provider->name);
+        return;
+    }
+
+    if (pool != NULL) {
+        ngx_destroy_pool(pool);
+    }
+
+    tok = ngx_http_integrations_np_token_shm(c, &shpool);
+
+    if (tok) {
+        ngx_shmtx_lock(&shpool->mutex);
+        tok->fetching = ngx_current_msec;
+        ngx_shmtx_unlock(&shpool->mutex);
+    }
+}
+
+
+static void
+ngx_http_integrations_np_token_refreshed(
+    ngx_http_integrations_outbound_req_t *req)
+{
+    integrations_notify_result_t  res;
+
+    (void) ngx_http_integrations_np_token_store(req->data, req,
+                                                ngx_cycle->log, &res);
+    ngx_destroy_pool(req->pool);
+}
+
+
+/*
+ * The token call's answer into the zone: NGX_OK, or NGX_ERROR with res
+ * (the failure held for NGX_HTTP_NP_TOKEN_FAIL_HOLD; a token that is
+ * still good stays in use).  Either way the fetch slot is free again.
+ */
+
+static ngx_int_t
+ngx_http_integrations_np_token_store(ngx_http_integrations_np_conf_t *c,
+    ngx_http_integrations_outbound_req_t *req, ngx_log_t *log,
+    integrations_notify_result_t *res)
+{
+    char                               buf[INTEGRATIONS_FCM_TOKEN_MAX];
+    time_t                             now, refresh_at, expires;
+    ngx_slab_pool_t                   *shpool;
+    integrations_notify_response_t     r;
+    ngx_http_integrations_np_token_t  *tok;
+
+    shpool = NULL;
+    tok = ngx_http_integrations_np_token_shm(c, &shpool);
+
+    if (tok == NULL) {
+        integrations_notify_result_init(res, 0);
+        res->outcome = INTEGRATIONS_NOTIFY_RETRYABLE;
+        ngx_cpystrn((u_char *) res->code, (u_char *) "token",
+                    sizeof(res->code));
+        ngx_cpystrn((u_char *) res->text, (u_char *) "no token zone",
+                    sizeof(res->text));
+        return NGX_ERROR;
+    }
+
+    ngx_http_integrations_np_response(req, &r);
+
+    now = ngx_time();
+
+    if (integrations_fcm_token_parse(&r, now, buf, sizeof(buf), &refresh_at,
+                                     &expires, res)
+        == 0)
+    {
+        ngx_shmtx_lock(&shpool->mutex);
+
+        tok->fingerprint = c->fingerprint;
+        tok->len = ngx_strlen(buf);
+        ngx_memcpy(tok->token, buf, tok->len);
+        tok->refresh_at = refresh_at;
+        tok->expires = expires;
+        tok->fetching = ngx_current_msec;
+        tok->failed = ngx_current_msec;
+        tok->fail_flags = 0;
+
+        ngx_shmtx_unlock(&shpool->mutex);
+
+        OPENSSL_cleanse(buf, sizeof(buf));
+
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "notify: %V token fetched, refreshed in %T s",
+                      &c->provider->name, refresh_at - now);
+
+        return NGX_OK;
+    }
+
+    OPENSSL_cleanse(buf, sizeof(buf));
+
+    ngx_shmtx_lock(&shpool->mutex);
+    tok->fetching = ngx_current_msec;
+    tok->failed = ngx_current_msec + NGX_HTTP_NP_TOKEN_FAIL_HOLD;
+    tok->fail_flags = res->flags & INTEGRATIONS_NOTIFY_F_CONFIG;
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "notify: %V token call failed: status %ui %s %V",
+                  &c->provider->name, req->status, res->code,
+                  &req->error_text);
+
+    return NGX_ERROR;
 }
 
 
@@ -1368,6 +1486,7 @@ ngx_http_integrations_np_answer(ngx_http_integrations_outbound_req_t *req)
                 {
                     tok->len = 0;
                     tok->refresh_at = 0;
+                    tok->expires = 0;
                 }
 
                 ngx_shmtx_unlock(&shpool->mutex);

@@ -605,7 +605,12 @@ ngx_http_integrations_notify_message(ngx_http_integrations_notify_send_t *s)
         m->fallback = 0;    /* our own fallback, after the last failure */
     }
 
-    if (s->row.variables.data && s->type == INTEGRATIONS_NOTIFY_ALIMTALK) {
+    /* AlimTalk variables or push data: the same JSON object of strings */
+
+    if (s->row.variables.data
+        && (s->type == INTEGRATIONS_NOTIFY_ALIMTALK
+            || s->type == INTEGRATIONS_NOTIFY_PUSH))
+    {
         if (integrations_notify_kv_parse((const char *) s->row.variables.data,
                                          s->row.variables.len, &kv, &n)
             != 0)
@@ -640,8 +645,14 @@ ngx_http_integrations_notify_message(ngx_http_integrations_notify_send_t *s)
 
         free(kv);
 
-        m->variables = copy;
-        m->nvariables = n;
+        if (s->type == INTEGRATIONS_NOTIFY_PUSH) {
+            m->data = copy;
+            m->ndata = n;
+
+        } else {
+            m->variables = copy;
+            m->nvariables = n;
+        }
     }
 
     return NGX_OK;

@@ -23,8 +23,11 @@ package MockNotify;
 # provider's own permanent error); and per provider: solapi notkakao (an
 # AlimTalk refused: 3104, not a KakaoTalk user), fcm reauth (every token
 # revoked: 401 once, then healthy), fcm tokenfail (the token endpoint
-# refuses: invalid_grant).  State (tokens, signatures seen) lives in
-# files: MockServer forks per connection.
+# refuses: invalid_grant).  FCM's tokens expire as issued (set_token_ttl:
+# expires_in; a bearer past it is a 401, as Google answers), the token
+# endpoint can be slow (set_token_delay), and token_times() says when
+# each was issued.  State (tokens, signatures seen) lives in files:
+# MockServer forks per connection.
 
 use strict;
 use warnings;
@@ -36,6 +39,7 @@ use JSON::PP;
 use MIME::Base64;
 use Time::HiRes qw(sleep time);
 use Time::Local qw(timegm);
+use B ();
 
 use MockServer;
 
@@ -146,6 +150,32 @@ sub set_token_ttl {
 
 sub tokens_issued { my @t = grep { !/\.revoked$/ } glob("$STATE/token-*");
                     return scalar @t; }
+
+# seconds the token endpoint waits before it answers
+sub set_token_delay { my ($self, $s) = @_; put('token_delay', $s); }
+
+# each token's [issued, expires] (epoch seconds, fractional), in order
+sub token_times {
+    my @t;
+    for my $f (grep { !/\.revoked$/ } glob("$STATE/token-*")) {
+        my ($n) = $f =~ /token-(\d+)$/ or next;
+        my (undef, $at, $exp) = split ' ', (get("token-$n") // '');
+        $t[$n - 1] = [$at, $exp];
+    }
+    return grep { defined } @t;
+}
+
+# the token a bearer header carries and whether it was still good then
+sub token_of {
+    my ($bearer) = @_;
+    for my $f (glob "$STATE/token-*") {
+        next if $f =~ /\.revoked$/;
+        open my $t, '<', $f or next;
+        my ($tok, $at, $exp) = split ' ', scalar <$t>;
+        return ($tok, $exp) if $tok eq $bearer;
+    }
+    return;
+}
 
 # fcm reauth: the next request revokes every token issued so far
 sub reauth { my ($self) = @_; unlink "$STATE/reauth-done";
@@ -515,11 +545,12 @@ sub h_fcm {
         return $bad->('Invalid grant: account not found')
             if $mode eq 'tokenfail';
 
+        sleep(0 + get('token_delay')) if get('token_delay');
+        my $ttl = 0 + (get('ttl') // 3600);
         my $n = tokens_issued() + 1;
         my $token = "ya29.mock-$n-" . rand_hex(8);
-        put("token-$n", $token);
-        return json(200, { access_token => $token,
-                           expires_in => 0 + (get('ttl') // 3600),
+        put("token-$n", sprintf("%s %.3f %.3f", $token, time, time + $ttl));
+        return json(200, { access_token => $token, expires_in => $ttl,
                            token_type => 'Bearer' });
     }
 
@@ -529,8 +560,10 @@ sub h_fcm {
     my ($bearer) = ($req->{header}{authorization} // '') =~ /^Bearer (\S+)$/;
     my %valid;
     for my $f (glob "$STATE/token-*") {
-        next if -e "$f.revoked";
-        open my $t, '<', $f or next; local $/; $valid{<$t>} = 1;
+        next if $f =~ /\.revoked$/ || -e "$f.revoked";
+        open my $t, '<', $f or next;
+        my ($tok, $at, $exp) = split ' ', scalar <$t>;
+        $valid{$tok} = 1 if time < $exp;      # an expired token: a 401
     }
 
     # reauth: every token issued so far is revoked, once
@@ -556,10 +589,16 @@ sub h_fcm {
     return wire('token') unless length($m->{token} // '');
     return wire('notification.body')
         unless length($m->{notification}{body} // '');
-    if ($m->{data}) {
+    if (exists $m->{data}) {
+        return wire('data is an object') unless ref $m->{data} eq 'HASH';
         for (values %{ $m->{data} }) {
-            return wire('data values must be strings') if ref $_
-                || !defined $_;
+            # JSON strings decode with only the string flag: 1 and "1"
+            # differ here, as they do to FCM
+            my $flags = defined $_ && !ref $_
+                        ? B::svref_2object(\$_)->FLAGS : 0;
+            return wire('data values must be strings')
+                unless ($flags & B::SVp_POK)
+                       && !($flags & (B::SVp_IOK | B::SVp_NOK));
         }
     }
 

@@ -226,7 +226,7 @@ test_token(void)
 {
     int                             rc;
     char                            tok[256];
-    time_t                          at;
+    time_t                          at, ex;
     integrations_notify_result_t    res;
     integrations_notify_response_t  r;
 
@@ -237,42 +237,59 @@ test_token(void)
     r.body_len = strlen(r.body);
     r.retry_after = -1;
 
-    rc = integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &res);
+    rc = integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &ex,
+                                      &res);
     ok(rc == 0 && strcmp(tok, "ya29.c.Kp8BCgi0") == 0, "the access token");
     is_int(at, 1000 + 3599 - 300, "refreshed 5 minutes before it expires");
+    is_int(ex, 1000 + 3599 - 60, "used until a minute before it expires");
 
     r.body = "{\"access_token\":\"t\",\"expires_in\":120}";
     r.body_len = strlen(r.body);
-    rc = integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &res);
+    rc = integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &ex,
+                                      &res);
     ok(rc == 0 && at == 1060, "a short lifetime: refreshed at half of it");
+    is_int(ex, 1090, "and used until three quarters of it");
+
+    r.body = "{\"access_token\":\"t\",\"expires_in\":6}";
+    r.body_len = strlen(r.body);
+    rc = integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &ex,
+                                      &res);
+    ok(rc == 0 && at == 1003 && ex == 1005,
+       "6 s: refreshed from 3 s, used until 5 s");
+    ok(at < ex, "refreshed before it stops being used");
 
     r.body = "{\"access_token\":\"t t\",\"expires_in\":3599}";
     r.body_len = strlen(r.body);
-    ok(integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &res)
+    ok(integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &ex,
+                                    &res)
        == -1 && res.outcome == INTEGRATIONS_NOTIFY_UNKNOWN,
        "a token with a space is refused (it goes in a header)");
 
     r.body = "{\"access_token\":\"t\\r\\nX: y\",\"expires_in\":3599}";
     r.body_len = strlen(r.body);
-    ok(integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &res)
+    ok(integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &ex,
+                                    &res)
        == -1 && tok[0] == '\0', "and one with CR LF");
 
     r.body = "{\"access_token\":\"t\",\"expires_in\":\"3599\"}";
     r.body_len = strlen(r.body);
-    ok(integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &res)
+    ok(integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &ex,
+                                    &res)
        == -1, "expires_in must be a number");
 
     r.body = "{\"access_token\":\"t\",\"expires_in\":3599,"
              "\"token_type\":\"MAC\"}";
     r.body_len = strlen(r.body);
-    ok(integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &res)
+    ok(integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &ex,
+                                    &res)
        == -1, "a token that is not Bearer");
 
     r.status = 400;
     r.body = "{\"error\":\"invalid_grant\",\"error_description\":"
              "\"Invalid JWT Signature.\"}";
     r.body_len = strlen(r.body);
-    ok(integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &res)
+    ok(integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &ex,
+                                    &res)
        == -1 && res.outcome == INTEGRATIONS_NOTIFY_RETRYABLE
        && (res.flags & INTEGRATIONS_NOTIFY_F_CONFIG)
        && strcmp(res.code, "invalid_grant") == 0,
@@ -281,7 +298,8 @@ test_token(void)
     r.status = 503;
     r.body = "";
     r.body_len = 0;
-    ok(integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &res)
+    ok(integrations_fcm_token_parse(&r, 1000, tok, sizeof(tok), &at, &ex,
+                                    &res)
        == -1 && res.outcome == INTEGRATIONS_NOTIFY_RETRYABLE, "503");
 }
 

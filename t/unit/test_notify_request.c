@@ -293,6 +293,104 @@ test_alimtalk(void)
 }
 
 
+#define PUSH_TO  "\"channel\":\"push\",\"to\":" \
+                 "\"bk3RNwTe3H0:CI2k_HHwgIpoDKCIZvvDMExUdFQ3P1\","
+
+static void
+test_push_data(void)
+{
+    char                           *body;
+    size_t                          i, n;
+    integrations_notify_request_t   req;
+    integrations_notify_problem_t   pb;
+
+    ok(parse("{" PUSH_TO "\"text\":\"준비됨\","
+             "\"push_data\":{\"order\":\"42\",\"링크\":\"a\\nb\"}}", 0,
+             &req, &pb) == 0, "push_data: strings");
+    ok(req.items[0].nvariables == 2
+       && req.items[0].variables[0].key_len == 5
+       && memcmp(req.items[0].variables[0].key, "order", 5) == 0
+       && req.items[0].variables[0].value_len == 2
+       && memcmp(req.items[0].variables[0].value, "42", 2) == 0,
+       "kept as pairs, in order");
+    ok(req.items[0].variables[1].value_len == 3
+       && memcmp(req.items[0].variables[1].value, "a\nb", 3) == 0,
+       "a value may hold a newline");
+    integrations_notify_request_free(&req);
+
+    ok(parse("{" PUSH_TO "\"template\":\"code\","
+             "\"data\":{\"code\":\"123456\"},"
+             "\"push_data\":{\"code\":\"{{code}}\"}}", 0, &req, &pb) == 0
+       && strcmp(req.items[0].text, "[쿠팡] 인증번호 123456") == 0
+       && req.items[0].nvariables == 1
+       && req.items[0].variables[0].value_len == 8
+       && memcmp(req.items[0].variables[0].value, "{{code}}", 8) == 0,
+       "with a template: data renders it, push_data is sent as it is");
+    integrations_notify_request_free(&req);
+
+    ok(parse("{" PUSH_TO "\"text\":\"x\",\"push_data\":{}}", 0, &req, &pb)
+       == 0 && req.items[0].nvariables == 0, "an empty push_data");
+    integrations_notify_request_free(&req);
+
+    ok(parse("{" PUSH_TO "\"text\":\"x\",\"push_data\":{\"order\":\"1\","
+             "\"badge\":3}}", 0, &req, &pb) == -1 && pb.status == 422
+       && strcmp(pb.field, "push_data.badge") == 0,
+       "a number: 422 naming push_data.badge (%s)", pb.field);
+    ok(strstr(pb.detail, "not a string") != NULL, "saying why: %s",
+       pb.detail);
+
+    ok(parse("{" PUSH_TO "\"text\":\"x\",\"push_data\":{\"a\":true}}", 0,
+             &req, &pb) == -1 && pb.status == 422
+       && strcmp(pb.field, "push_data.a") == 0, "a boolean: 422");
+    ok(parse("{" PUSH_TO "\"text\":\"x\",\"push_data\":{\"a\":null}}", 0,
+             &req, &pb) == -1 && strcmp(pb.field, "push_data.a") == 0,
+       "null: 422");
+    ok(parse("{" PUSH_TO "\"text\":\"x\",\"push_data\":{\"a\":{\"b\":"
+             "\"c\"}}}", 0, &req, &pb) == -1
+       && strcmp(pb.field, "push_data.a") == 0, "an object: 422");
+    ok(parse("{" PUSH_TO "\"text\":\"x\",\"push_data\":[\"a\"]}", 0,
+             &req, &pb) == -1 && pb.status == 400
+       && strcmp(pb.field, "push_data") == 0, "not an object: 400");
+    ok(parse("{" PUSH_TO "\"text\":\"x\",\"push_data\":{\"\":\"a\"}}", 0,
+             &req, &pb) == -1 && pb.status == 422
+       && strcmp(pb.field, "push_data") == 0, "an empty key: 422");
+    ok(parse("{" PUSH_TO "\"text\":\"x\",\"push_data\":{\"a\\u0001\":"
+             "\"a\"}}", 0, &req, &pb) == -1 && pb.status == 400,
+       "a control character in a key: 400");
+    ok(parse("{" PUSH_TO "\"text\":\"x\",\"push_data\":{\"a\":"
+             "\"\\u0001\"}}", 0, &req, &pb) == -1 && pb.status == 400
+       && strcmp(pb.field, "push_data.a") == 0,
+       "a control character in a value: 400");
+
+    ok(parse("{\"channel\":\"sms\",\"to\":\"01011112222\","
+             "\"text\":\"a\",\"push_data\":{\"a\":\"b\"}}", 0, &req, &pb)
+       == -1 && pb.status == 422 && strcmp(pb.field, "push_data") == 0,
+       "push_data on an SMS: 422");
+
+    /* FCM's 4096 bytes, title, text and data together, at the request */
+
+    n = 4096 - 1 - 1;                 /* text "x", key "k", the rest */
+    body = malloc(n + 256);
+    i = (size_t) sprintf(body, "{" PUSH_TO "\"text\":\"x\","
+                         "\"push_data\":{\"k\":\"");
+    memset(body + i, 'v', n);
+    strcpy(body + i + n, "\"}}");
+    ok(parse(body, 0, &req, &pb) == 0, "4096 bytes with push_data: taken");
+    integrations_notify_request_free(&req);
+
+    strcpy(body + i + n, "v\"}}");
+    ok(parse(body, 0, &req, &pb) == -1 && pb.status == 422
+       && strcmp(pb.field, "push_data") == 0,
+       "4097: 422 at the request (%s)", pb.field);
+    free(body);
+
+    ok(parse("{\"items\":[{" PUSH_TO "\"text\":\"x\"},{" PUSH_TO
+             "\"text\":\"x\",\"push_data\":{\"n\":1}}]}", 1, &req, &pb)
+       == -1 && strcmp(pb.field, "items[1].push_data.n") == 0,
+       "bulk: the item named (%s)", pb.field);
+}
+
+
 static void
 test_other_channels(void)
 {
@@ -319,6 +417,8 @@ test_other_channels(void)
        && strcmp(req.items[0].subject, "주문") == 0,
        "push with a title");
     integrations_notify_request_free(&req);
+
+    test_push_data();
 }
 
 
