@@ -906,6 +906,230 @@ run_suite(const char *url)
     integrations_store_db_run(&pool, &op);
     ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 0
        && op.out.sync.failed == 0, "[%s]   nor the order sync", backend);
+
+    /*
+     * A return while the message is being sent (issue 12), through the
+     * outbox's own CLAIM and FINISH: the attempt's retry ends it
+     * cancelled, never queued again; a sender that dies leaves it to the
+     * next claim, which ends it cancelled too; a send that reached the
+     * provider stands.  The box follows once, in ORDER_MESSAGES_SYNC.
+     */
+
+    {
+    integrations_store_outbox_finish_rec_t  f;
+
+    t_box_outbox(&pool, &item, &ob, "642538971006402121", 71000);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_CLAIM, 71500);
+    op.in.outbox_claim.provider = B("sms");
+    op.in.outbox_claim.holder = B("test");
+    op.in.outbox_claim.limit = 10;
+    op.in.outbox_claim.attempt_id = 21;
+    op.in.outbox_claim.lease_ms = 30000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.outbox_claim.n == 1,
+       "[%s] box 2121's message claimed: being sent (%s)", backend,
+       op.error);
+
+    t_return_all(&pool, &op, "365993", "22000009542121", 72000);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 3,
+       "[%s]   a return revokes the box meanwhile (%s)", backend, op.error);
+    is_int(t_value("SELECT state FROM integrations_notifications WHERE"
+                   " id = 'coupang:A00012345:642538971006402121' AND"
+                   " cancel_requested = 'cancelled: the order was revoked'"),
+           1, "[%s]   the message, still being sent, is marked", backend);
+    is_int(t_value("SELECT message_state FROM integrations_orders WHERE"
+                   " shipment_box_id = '642538971006402121'"),
+           INTEGRATIONS_STORE_MSG_QUEUED,
+           "[%s]   the box waits for its outcome", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 72500);
+    op.in.sync.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 0
+       && op.out.sync.failed == 0 && op.out.sync.cancelled == 0,
+       "[%s]   the order sync: nothing yet", backend);
+
+    /* the attempt fails retryably (a 503): not queued again */
+
+    memset(&f, 0, sizeof(f));
+    f.id = B("coupang:A00012345:642538971006402121");
+    f.attempt_id = 21;
+    f.state = INTEGRATIONS_STORE_NOTIFY_QUEUED;
+    f.next_attempt_at = 80000;
+    f.last_delay = 8000;
+    f.provider = B("sms");
+    f.error = B("http_503");
+    f.attempt = 1;
+    f.at = 72800;
+    f.attempt_provider = B("sms");
+    f.outcome = B("retry");
+    f.http_status = 503;
+    f.duration_ms = 900;
+
+    for (i = 0; i < 2; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_FINISH, 73000);
+        op.in.outbox_finish.recs = &f;
+        op.in.outbox_finish.n = 1;
+        f.stored = 0;
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK && f.stored,
+           "[%s]   %s retryable failure is stored (%s)", backend,
+           i ? "the same" : "its", op.error);
+        is_int(t_value("SELECT state FROM integrations_notifications WHERE"
+                       " id = 'coupang:A00012345:642538971006402121' AND"
+                       " error = 'cancelled: the order was revoked'"), 4,
+               "[%s]   as cancelled, not queued again", backend);
+    }
+
+    is_int(t_value("SELECT COUNT(*) FROM integrations_notification_attempts"
+                   " WHERE notification_id ="
+                   " 'coupang:A00012345:642538971006402121'"), 1,
+           "[%s]   its attempt recorded once", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_CLAIM, 90000);
+    op.in.outbox_claim.provider = B("sms");
+    op.in.outbox_claim.holder = B("test");
+    op.in.outbox_claim.limit = 10;
+    op.in.outbox_claim.attempt_id = 22;
+    op.in.outbox_claim.lease_ms = 30000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.outbox_claim.n == 0,
+       "[%s]   after its retry time no sender takes it (%s)", backend,
+       op.error);
+
+    for (i = 0; i < 2; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 91000);
+        op.in.sync.vendor_id = B("A00012345");
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 0
+           && op.out.sync.failed == 0 && op.out.sync.cancelled == (i == 0),
+           "[%s]   the order sync: %s", backend,
+           i ? "again, nothing" : "one cancelled");
+    }
+
+    is_int(t_value("SELECT state * 10 + message_state FROM integrations_orders"
+                   " WHERE shipment_box_id = '642538971006402121'"),
+           40 + INTEGRATIONS_STORE_MSG_CANCELLED,
+           "[%s]   the box revoked, its message cancelled", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006402121' AND event ="
+                   " 'message_cancelled' AND state = 4"), 1,
+           "[%s]   its history: message_cancelled, once", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006402121' AND event IN"
+                   " ('message_sent', 'message_failed')"), 0,
+           "[%s]   and neither sent nor failed", backend);
+
+    /* the sender dies while sending: its lease lapses */
+
+    t_box_outbox(&pool, &item, &ob, "642538971006403131", 92000);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_CLAIM, 92500);
+    op.in.outbox_claim.provider = B("sms");
+    op.in.outbox_claim.holder = B("test");
+    op.in.outbox_claim.limit = 10;
+    op.in.outbox_claim.attempt_id = 31;
+    op.in.outbox_claim.lease_ms = 5000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.outbox_claim.n == 1,
+       "[%s] box 3131's message claimed (%s)", backend, op.error);
+
+    t_return_all(&pool, &op, "365994", "22000009543131", 93000);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 3,
+       "[%s]   a return revokes the box meanwhile (%s)", backend, op.error);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_CLAIM, 98000);
+    op.in.outbox_claim.provider = B("sms");
+    op.in.outbox_claim.holder = B("test");
+    op.in.outbox_claim.limit = 10;
+    op.in.outbox_claim.attempt_id = 32;
+    op.in.outbox_claim.lease_ms = 30000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.outbox_claim.n == 0,
+       "[%s]   its lease lapsed: the next claim does not take it (%s)",
+       backend, op.error);
+    is_int(t_value("SELECT state * 100 + attempt_id FROM"
+                   " integrations_notifications WHERE"
+                   " id = 'coupang:A00012345:642538971006403131' AND"
+                   " error = 'cancelled: the order was revoked' AND"
+                   " lease_holder IS NULL"), 432,
+           "[%s]   but ends it cancelled, under its own attempt id",
+           backend);
+
+    memset(&f, 0, sizeof(f));
+    f.id = B("coupang:A00012345:642538971006403131");
+    f.attempt_id = 31;
+    f.state = INTEGRATIONS_STORE_NOTIFY_QUEUED;
+    f.next_attempt_at = 99000;
+    f.provider = B("sms");
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_FINISH, 98500);
+    op.in.outbox_finish.recs = &f;
+    op.in.outbox_finish.n = 1;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && !f.stored,
+       "[%s]   the dead attempt's late outcome is fenced out", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 99000);
+    op.in.sync.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.cancelled == 1
+       && op.out.sync.sent == 0 && op.out.sync.failed == 0,
+       "[%s]   the order sync: one cancelled", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006403131' AND event ="
+                   " 'message_cancelled'"), 1,
+           "[%s]   its history: message_cancelled", backend);
+
+    /* the in-flight attempt reaches the provider: it stays sent */
+
+    t_box_outbox(&pool, &item, &ob, "642538971006404141", 100000);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_CLAIM, 100500);
+    op.in.outbox_claim.provider = B("sms");
+    op.in.outbox_claim.holder = B("test");
+    op.in.outbox_claim.limit = 10;
+    op.in.outbox_claim.attempt_id = 41;
+    op.in.outbox_claim.lease_ms = 30000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.outbox_claim.n == 1,
+       "[%s] box 4141's message claimed (%s)", backend, op.error);
+
+    t_return_all(&pool, &op, "365995", "22000009544141", 101000);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 3,
+       "[%s]   a return revokes the box meanwhile (%s)", backend, op.error);
+
+    memset(&f, 0, sizeof(f));
+    f.id = B("coupang:A00012345:642538971006404141");
+    f.attempt_id = 41;
+    f.state = INTEGRATIONS_STORE_NOTIFY_SENT;
+    f.provider = B("sms");
+    f.message_id = B("M4141");
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_FINISH, 101500);
+    op.in.outbox_finish.recs = &f;
+    op.in.outbox_finish.n = 1;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && f.stored,
+       "[%s]   the attempt is sent (%s)", backend, op.error);
+    is_int(t_value("SELECT state FROM integrations_notifications WHERE"
+                   " id = 'coupang:A00012345:642538971006404141' AND"
+                   " error IS NULL"), 2,
+           "[%s]   and stays sent", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 102000);
+    op.in.sync.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 1
+       && op.out.sync.cancelled == 0,
+       "[%s]   the order sync: one sent", backend);
+    is_int(t_value("SELECT state * 10 + message_state FROM integrations_orders"
+                   " WHERE shipment_box_id = '642538971006404141'"), 42,
+           "[%s]   the box stays revoked, its message sent", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006404141' AND event ="
+                   " 'message_cancelled'"), 0,
+           "[%s]   no message_cancelled", backend);
+    }
     }
 
     /* a withdrawal, once */
