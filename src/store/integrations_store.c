@@ -2170,7 +2170,22 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       " fulfil_state = CASE WHEN fulfil_state = 6 AND unmapped = 0 THEN 0"
       " ELSE fulfil_state END, updated_at = $4 WHERE vendor_id = $1 AND"
       " shipment_box_id = $2 AND state = 0 RETURNING state",
-      4, { T_TEXT, T_TEXT, T_TEXT, T_INT } }
+      4, { T_TEXT, T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_GRANT_DEFER: a pending grant whose last
+     * attempt the limits refused lapses at $6 instead of at its lock's
+     * end, fenced by its owner $5; only ever sooner; $7 now
+     */
+    { "UPDATE integrations_activations SET grant_until = ?6, updated_at ="
+      " ?7 WHERE vendor_id = ?1 AND shipment_box_id = ?2 AND"
+      " vendor_item_id = ?3 AND unit = ?4 AND grant_state = 1 AND"
+      " grant_owner = ?5 AND grant_until > ?6",
+      "UPDATE integrations_activations SET grant_until = $6, updated_at ="
+      " $7 WHERE vendor_id = $1 AND shipment_box_id = $2 AND"
+      " vendor_item_id = $3 AND unit = $4 AND grant_state = 1 AND"
+      " grant_owner = $5 AND grant_until > $6",
+      7, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT } }
 };
 
 

@@ -1130,6 +1130,70 @@ run_suite(const char *url)
                    " 'message_cancelled'"), 0,
            "[%s]   no message_cancelled", backend);
     }
+
+    /*
+     * A grant whose last attempt the limits refused (an open breaker):
+     * its lock is made to end at the breaker's retry time, only sooner,
+     * only by its owner; the sweeper takes it then
+     */
+
+    t_box_outbox(&pool, &item, &ob, "642538971006405151", 103000);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ACT_REDEEM, 103500);
+    op.in.act_token.token_hash.data = (const unsigned char *) t_hash[0];
+    op.in.act_token.token_hash.len = 64;
+    op.in.act_token.owner = 8000;
+    op.in.act_token.lock_ms = 60000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.act_link.won,
+       "[%s] box 5151: a redeem holds the grant for 60 s (%s)", backend,
+       op.error);
+
+    {
+    static const struct { int64_t owner, retry_at; int applied; } d[] = {
+        { 8001, 106000, 0 },        /* not its owner */
+        { 8000, 106000, 1 },
+        { 8000, 110000, 0 },        /* later: never */
+        { 8000, 106000, 0 },        /* the same: nothing to change */
+    };
+
+    for (i = 0; i < 4; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_ACT_GRANT_FINISH, 104000);
+        op.in.act_grant.vendor_id = B("A00012345");
+        op.in.act_grant.shipment_box_id = B("642538971006405151");
+        op.in.act_grant.vendor_item_id = B("3242596358");
+        op.in.act_grant.unit = 1;
+        op.in.act_grant.owner = d[i].owner;
+        op.in.act_grant.attempts = 2;
+        op.in.act_grant.retry_at = d[i].retry_at;
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK
+           && op.out.act_grant.applied == d[i].applied,
+           "[%s]   the lock to end at %lld by %lld: %s (%s)", backend,
+           (long long) d[i].retry_at, (long long) d[i].owner,
+           d[i].applied ? "shortened" : "unchanged", op.error);
+    }
+    }
+
+    is_int(t_value("SELECT grant_state * 1000000 + grant_until FROM"
+                   " integrations_activations WHERE shipment_box_id ="
+                   " '642538971006405151' AND unit = 1 AND vendor_item_id ="
+                   " '3242596358'"), 1106000,
+           "[%s]   still pending, until 106000", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006405151' AND event LIKE"
+                   " 'grant%'"), 0, "[%s]   no outcome in its history",
+           backend);
+
+    for (i = 0; i < 2; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_ACT_GRANT_SWEEP, i ? 106500 : 105500);
+        op.in.act_token.owner = 8100 + i;
+        op.in.act_token.lock_ms = 60000;
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK && op.out.act_link.won == i,
+           "[%s]   the sweeper at %s (%s)", backend,
+           i ? "106500 takes it" : "105500 does not take it", op.error);
+    }
     }
 
     /* a withdrawal, once */
