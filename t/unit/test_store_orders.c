@@ -113,6 +113,43 @@ t_value(const char *sql)
 }
 
 
+/* SQLite: 1 if the plan of sql names index, 0 if not, -1 on error */
+
+static int
+t_plan_uses(const char *sql, const char *index)
+{
+    int            uses;
+    char           q[1024];
+    sqlite3       *db;
+    sqlite3_stmt  *st;
+    const char    *detail;
+
+    if (sqlite3_open(sqlite_path, &db) != SQLITE_OK) {
+        return -1;
+    }
+
+    snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+    uses = -1;
+
+    if (sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK) {
+        uses = 0;
+
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            detail = (const char *) sqlite3_column_text(st, 3);
+
+            if (detail && strstr(detail, index)) {
+                uses = 1;
+            }
+        }
+
+        sqlite3_finalize(st);
+    }
+
+    sqlite3_close(db);
+    return uses;
+}
+
+
 static void
 t_exec(const char *sql)
 {
@@ -1193,6 +1230,21 @@ run_suite(const char *url)
         ok(op.rc == INTEGRATIONS_STORE_OK && op.out.act_link.won == i,
            "[%s]   the sweeper at %s (%s)", backend,
            i ? "106500 takes it" : "105500 does not take it", op.error);
+    }
+
+    /* migration 6: the sweeper's look for lapsed grants by an index */
+
+    if (strcmp(backend, "sqlite") == 0) {
+        is_int(t_plan_uses(integrations_store_sql_text(
+                   INTEGRATIONS_STORE_SQLITE,
+                   INTEGRATIONS_STORE_STMT_ACT_GRANT_DUE),
+                   "integrations_activations_grant_due"), 1,
+               "[%s] STMT_ACT_GRANT_DUE uses its index", backend);
+
+    } else {
+        is_int(t_value("SELECT COUNT(*) FROM pg_indexes WHERE indexname ="
+                       " 'integrations_activations_grant_due'"), 1,
+               "[%s] STMT_ACT_GRANT_DUE's index exists", backend);
     }
     }
 
