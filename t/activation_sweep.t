@@ -2,7 +2,8 @@
 # endpoint's circuit_breaker: after failures of the seller's endpoint the
 # breaker opens, a later redeem's grant is refused without calling the
 # app (the buyer sees "we are on it", the refusal counted and logged),
-# and stays pending; once the breaker admits again the sweeper sends it.
+# and stays pending; once the breaker admits again (its retry time, not
+# the grant's whole lock) the sweeper sends it.
 # (2) kill -9 of the worker holding a grant (the app hangs): with no POST
 # again, the sweeper sends the grant once, and the order is redeemed.
 
@@ -82,6 +83,7 @@ CONF
     is(grants_of($a), 2, "[$backend] two attempts reached it");
 
     my $b = Activation::order($st);
+    my $refused_at = time;
     $r = post("/a/$b->{tokens}[0]");
     is($r->{status}, 202, "[$backend] the breaker open: the same 202");
     is(grants_of($b), 0, "[$backend] ...and the app was not called");
@@ -96,10 +98,21 @@ CONF
     like($m, qr/^integrations_activation_grants_deferred_total [1-9]/m,
          "[$backend] the deferred grant counted");
 
+    # its lock made to end at the breaker's retry time (open=3s)
+    ok(wait_for(sub { ($st->value("SELECT grant_until FROM"
+            . " integrations_activations WHERE order_id ="
+            . " '$b->{order_id}'") // 9e15) / 1000 <= time + 3.5 }, $IO),
+       "[$backend] its lock ends when the breaker may admit");
+
     $app->set_mode('healthy');
     ok(wait_for(sub { unit_state($st, $b) eq '3,2' }, $BOUND),
        "[$backend] once the breaker admits, the sweeper sends it")
         or diag(unit_state($st, $b));
+    # the lock: attempts * (timeout + 2 s) + 10 s (16 s, 24 s under
+    # valgrind); the breaker's 3 s, a sweep tick and the grant well before
+    my $took = time - $refused_at;
+    cmp_ok($took, '<', $VG ? 20 : 12,
+           sprintf("[$backend]   after %.1f s, not its whole lock", $took));
     is(grants_of($b), 1, "[$backend] once");
     like($gw->error_log, qr/order\ \Q$b->{order_id}\E\ .*\ sent\ again\ by
                            \ the\ sweeper/x, "[$backend] the sweep logged");

@@ -37,6 +37,7 @@
 
 #include "integrations_activation.h"
 #include "integrations_recipient.h"
+#include "integrations_store_db.h"
 #include "ngx_http_integrations_activation.h"
 #include "ngx_http_integrations_notify.h"
 #include "ngx_http_integrations_outbound.h"
@@ -809,11 +810,14 @@ ngx_http_integrations_act_grant_end(ngx_http_integrations_act_grant_t *g,
     ngx_uint_t granted)
 {
     u_char                             detail[64], *p;
+    int64_t                            retry_at;
     ngx_int_t                          rc;
     ngx_http_request_t                *r;
     integrations_store_act_grant_t    *in;
     ngx_http_integrations_act_ctx_t   *ctx;
     ngx_http_integrations_store_op_t  *op;
+
+    retry_at = 0;
 
     if (!granted && g->refused) {
 
@@ -821,25 +825,37 @@ ngx_http_integrations_act_grant_end(ngx_http_integrations_act_grant_t *g,
          * The last attempt was refused by the endpoint's own limits: the
          * seller has not said no, so nothing is lost.  The unit stays
          * pending under this attempt's lock, and the sweeper sends it
-         * again when the lock lapses (by then a breaker has closed, or
-         * admits its probe).  The buyer sees what a seller that is down
-         * shows.
+         * again when the lock lapses.  The limits said when they may
+         * admit it (an open breaker: its retry time): the lock is made to
+         * lapse then (ACT_GRANT_FINISH with retry_at, no outcome), not
+         * after the grant's whole life.  The buyer sees what a seller
+         * that is down shows.
          */
 
         ngx_http_integrations_status_increment(g->amcf->grant_deferred);
 
+        if (g->refused_wait == 0) {
+            ngx_log_error(NGX_LOG_WARN, g->log, 0,
+                          "activation: the grant of order %s item %s unit "
+                          "%L stays pending after %ui attempt(s) refused by "
+                          "activation_grant's limits; it is sent again "
+                          "when its lock lapses", g->link.order_id,
+                          g->link.vendor_item_id, g->link.unit, g->attempt);
+            op = NULL;
+            goto buyer;
+        }
+
         ngx_log_error(NGX_LOG_WARN, g->log, 0,
                       "activation: the grant of order %s item %s unit %L "
                       "stays pending after %ui attempt(s) refused by "
-                      "activation_grant's limits; it is sent again when "
-                      "its lock lapses", g->link.order_id,
-                      g->link.vendor_item_id, g->link.unit, g->attempt);
+                      "activation_grant's limits; it is sent again in "
+                      "%M ms", g->link.order_id, g->link.vendor_item_id,
+                      g->link.unit, g->attempt, g->refused_wait);
 
-        op = NULL;
-        goto buyer;
-    }
+        retry_at = integrations_store_wall_clock()
+                   + (int64_t) g->refused_wait;
 
-    if (granted) {
+    } else if (granted) {
         ngx_http_integrations_status_increment(g->amcf->granted);
 
     } else {
@@ -890,6 +906,7 @@ ngx_http_integrations_act_grant_end(ngx_http_integrations_act_grant_t *g,
             in->owner = g->owner;
             in->granted = granted ? 1 : 0;
             in->attempts = (int64_t) g->attempt;
+            in->retry_at = retry_at;
 
             op->done = ngx_http_integrations_act_grant_stored;
             op->data = NULL;

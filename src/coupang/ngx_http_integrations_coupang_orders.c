@@ -918,11 +918,13 @@ ngx_http_co_simple_done(ngx_http_integrations_store_op_t *op)
     }
 
     if (op->core.kind == INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC
-        && (op->core.out.sync.sent || op->core.out.sync.failed))
+        && (op->core.out.sync.sent || op->core.out.sync.failed
+            || op->core.out.sync.cancelled))
     {
         ngx_log_error(NGX_LOG_INFO, run->log, 0,
-                      "coupang_orders: %L buyer messages sent, %L failed",
-                      op->core.out.sync.sent, op->core.out.sync.failed);
+                      "coupang_orders: %L buyer messages sent, %L failed, "
+                      "%L cancelled", op->core.out.sync.sent,
+                      op->core.out.sync.failed, op->core.out.sync.cancelled);
     }
 
     ngx_http_co_next(run);

@@ -956,7 +956,38 @@ const integrations_store_migration_t  integrations_store_migrations[] = {
       "CREATE TABLE integrations_job_cursors ("
       " name TEXT PRIMARY KEY,"
       " value BIGINT NOT NULL,"
-      " updated_at BIGINT NOT NULL)" }
+      " updated_at BIGINT NOT NULL)" },
+
+    /*
+     * A notification's owner may ask for it to be cancelled while it is
+     * being sent (a box revoked while its buyer message is in flight): the
+     * column holds the error the row ends with instead of being queued or
+     * claimed again, NULL while nobody asked.  The outbox knows nothing of
+     * owners; see OUTBOX_FINISH and OUTBOX_CANCEL_DUE.
+     */
+    { 5, "notification cancel requests",
+
+      "ALTER TABLE integrations_notifications"
+      " ADD COLUMN cancel_requested TEXT",
+
+      "ALTER TABLE integrations_notifications"
+      " ADD COLUMN cancel_requested TEXT" },
+
+    /*
+     * The sweeper's STMT_ACT_GRANT_DUE every 2 s on every node: without
+     * it, a scan of every unit ever sold.  Partial: only pending grants,
+     * a handful at any time, are in it; grant_state in the key too, or
+     * SQLite's planner (no ANALYZE) prefers the state index and a sort
+     */
+    { 6, "activation grant due index",
+
+      "CREATE INDEX integrations_activations_grant_due"
+      " ON integrations_activations (grant_state, grant_until)"
+      " WHERE grant_state = 1",
+
+      "CREATE INDEX integrations_activations_grant_due"
+      " ON integrations_activations (grant_state, grant_until)"
+      " WHERE grant_state = 1" }
 };
 
 const size_t  integrations_store_nmigrations =
@@ -1219,21 +1250,25 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
 
     /*
      * INTEGRATIONS_STORE_STMT_OUTBOX_CLAIM: $3 the lease's end, $4 now;
-     * PostgreSQL locks the rows it takes and skips those another claim holds
+     * PostgreSQL locks the rows it takes and skips those another claim
+     * holds.  A row whose owner asked for it to be cancelled is never
+     * taken (OUTBOX_CANCEL_DUE ends it)
      */
     { "UPDATE integrations_notifications SET reclaimed = CASE WHEN"
       " state = 1 THEN 1 ELSE 0 END, state = 1, lease_holder = ?1,"
       " attempt_id = ?2, next_attempt_at = ?3, attempts = attempts + 1,"
       " updated_at = ?4 WHERE id IN (SELECT id FROM"
       " integrations_notifications WHERE state <= 1 AND provider = ?6"
-      " AND next_attempt_at <= ?4 ORDER BY next_attempt_at LIMIT ?5)"
+      " AND next_attempt_at <= ?4 AND cancel_requested IS NULL"
+      " ORDER BY next_attempt_at LIMIT ?5)"
       " RETURNING id, attempts, reclaimed, channel, provider, recipient,"
       " recipient_mask, subject, body_text, body_html, variables,"
       " template_id, sms_type, fallback, created_at, expires_at,"
       " last_delay",
       "WITH due AS (SELECT id FROM integrations_notifications WHERE"
-      " state <= 1 AND provider = $6 AND next_attempt_at <= $4 ORDER BY"
-      " next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED) UPDATE"
+      " state <= 1 AND provider = $6 AND next_attempt_at <= $4 AND"
+      " cancel_requested IS NULL ORDER BY next_attempt_at LIMIT $5"
+      " FOR UPDATE SKIP LOCKED) UPDATE"
       " integrations_notifications n SET reclaimed = CASE WHEN n.state ="
       " 1 THEN 1 ELSE 0 END, state = 1, lease_holder = $1, attempt_id ="
       " $2, next_attempt_at = $3, attempts = n.attempts + 1, updated_at"
@@ -1245,23 +1280,56 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       6, { T_TEXT, T_INT, T_INT, T_INT, T_INT, T_TEXT } },
 
     /*
+     * INTEGRATIONS_STORE_STMT_OUTBOX_CANCEL_DUE: before a claim, the due
+     * rows of provider whose owner asked for them to be cancelled (a
+     * sender died while sending one, or it was queued when asked) end
+     * failed with the owner's error, never sent; $2 the claim's attempt
+     * id, so that a late outcome of the dead attempt is fenced out.  On
+     * PostgreSQL a row another transaction holds is left to a later claim
+     */
+    { "UPDATE integrations_notifications SET state = 4, error ="
+      " cancel_requested, lease_holder = NULL, reclaimed = 0, attempt_id"
+      " = ?2, updated_at = ?3 WHERE id IN (SELECT id FROM"
+      " integrations_notifications WHERE state <= 1 AND provider = ?1"
+      " AND next_attempt_at <= ?3 AND cancel_requested IS NOT NULL"
+      " LIMIT ?4)",
+      "WITH due AS (SELECT id FROM integrations_notifications WHERE"
+      " state <= 1 AND provider = $1 AND next_attempt_at <= $3 AND"
+      " cancel_requested IS NOT NULL LIMIT $4 FOR UPDATE SKIP LOCKED)"
+      " UPDATE integrations_notifications n SET state = 4, error ="
+      " n.cancel_requested, lease_holder = NULL, reclaimed = 0,"
+      " attempt_id = $2, updated_at = $3 FROM due WHERE n.id = due.id",
+      4, { T_TEXT, T_INT, T_INT, T_INT } },
+
+    /*
      * INTEGRATIONS_STORE_STMT_OUTBOX_FINISH: fenced by the attempt id; run
-     * twice, the same
+     * twice, the same.  A row whose owner asked for it to be cancelled
+     * while this attempt was under way is not queued again (a retry, a
+     * fallback): it ends failed with the owner's error; any other outcome
+     * (sent: it reached the provider) stands.  On PostgreSQL an owner's
+     * request and this UPDATE take the row's lock in turn, and the later
+     * one sees the other's row
      */
     { "UPDATE integrations_notifications SET attempts = CASE WHEN state"
-      " = 1 THEN attempts - ?10 ELSE attempts END, state = ?3,"
+      " = 1 THEN attempts - ?10 ELSE attempts END, state = CASE WHEN ?3"
+      " = 0 AND cancel_requested IS NOT NULL THEN 4 ELSE ?3 END,"
       " next_attempt_at = ?4, provider_message_id = COALESCE(?5,"
-      " provider_message_id), error = ?6, last_delay = ?7, provider ="
-      " ?8, fallback = ?9, updated_at = ?11, lease_holder = NULL,"
-      " reclaimed = 0 WHERE id = ?1 AND attempt_id = ?2 AND (state = 1"
-      " OR state = ?3)",
+      " provider_message_id), error = CASE WHEN ?3 = 0 AND"
+      " cancel_requested IS NOT NULL THEN cancel_requested ELSE ?6 END,"
+      " last_delay = ?7, provider = ?8, fallback = ?9, updated_at = ?11,"
+      " lease_holder = NULL, reclaimed = 0 WHERE id = ?1 AND attempt_id"
+      " = ?2 AND (state = 1 OR state = ?3 OR (?3 = 0 AND state = 4 AND"
+      " cancel_requested IS NOT NULL))",
       "UPDATE integrations_notifications SET attempts = CASE WHEN state"
-      " = 1 THEN attempts - $10 ELSE attempts END, state = $3,"
+      " = 1 THEN attempts - $10 ELSE attempts END, state = CASE WHEN $3"
+      " = 0 AND cancel_requested IS NOT NULL THEN 4 ELSE $3 END,"
       " next_attempt_at = $4, provider_message_id = COALESCE($5,"
-      " provider_message_id), error = $6, last_delay = $7, provider ="
-      " $8, fallback = $9, updated_at = $11, lease_holder = NULL,"
-      " reclaimed = 0 WHERE id = $1 AND attempt_id = $2 AND (state = 1"
-      " OR state = $3)",
+      " provider_message_id), error = CASE WHEN $3 = 0 AND"
+      " cancel_requested IS NOT NULL THEN cancel_requested ELSE $6 END,"
+      " last_delay = $7, provider = $8, fallback = $9, updated_at = $11,"
+      " lease_holder = NULL, reclaimed = 0 WHERE id = $1 AND attempt_id"
+      " = $2 AND (state = 1 OR state = $3 OR ($3 = 0 AND state = 4 AND"
+      " cancel_requested IS NOT NULL))",
       11, { T_TEXT, T_INT, T_INT, T_INT, T_TEXT, T_TEXT, T_INT, T_TEXT, T_INT,
           T_INT, T_INT } },
 
@@ -1466,33 +1534,43 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
 
     /*
      * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCEL: the buyer's message of
-     * a box revoked whole, given up while still queued; $3 now.  Only a
-     * queued row (state 0): no sender holds it (a claim makes it sending
-     * in one statement, and on PostgreSQL this UPDATE then waits for the
-     * claim's row lock and finds it no longer queued); one being sent is
-     * let go, its links are revoked anyway
+     * a box revoked whole, never to be sent (again); $3 now; once.  A
+     * queued row (state 0) is given up at once (the answer: 4).  A row
+     * being sent (1) is marked: its attempt's outcome stands if it is
+     * sent, a retry of it ends cancelled instead (OUTBOX_FINISH), and a
+     * claim never takes it again (OUTBOX_CANCEL_DUE); the answer 1.  On
+     * PostgreSQL this UPDATE and a claim's or a FINISH's take the row's
+     * lock in turn, each seeing the row the other left
      */
-    { "UPDATE integrations_notifications SET state = 4, error ="
-      " 'cancelled: the order was revoked', updated_at = ?3 WHERE state = 0"
-      " AND id = (SELECT message_id FROM integrations_orders WHERE"
-      " vendor_id = ?1 AND shipment_box_id = ?2 AND state = 4 AND"
-      " message_state = 1) RETURNING id",
-      "UPDATE integrations_notifications SET state = 4, error ="
-      " 'cancelled: the order was revoked', updated_at = $3 WHERE state = 0"
-      " AND id = (SELECT message_id FROM integrations_orders WHERE"
-      " vendor_id = $1 AND shipment_box_id = $2 AND state = 4 AND"
-      " message_state = 1) RETURNING id",
+    { "UPDATE integrations_notifications SET cancel_requested ="
+      " 'cancelled: the order was revoked', state = CASE WHEN state = 0"
+      " THEN 4 ELSE state END, error = CASE WHEN state = 0 THEN"
+      " 'cancelled: the order was revoked' ELSE error END, updated_at ="
+      " ?3 WHERE state <= 1 AND cancel_requested IS NULL AND id ="
+      " (SELECT message_id FROM integrations_orders WHERE vendor_id = ?1"
+      " AND shipment_box_id = ?2 AND state = 4 AND message_state = 1)"
+      " RETURNING id, state",
+      "UPDATE integrations_notifications SET cancel_requested ="
+      " 'cancelled: the order was revoked', state = CASE WHEN state = 0"
+      " THEN 4 ELSE state END, error = CASE WHEN state = 0 THEN"
+      " 'cancelled: the order was revoked' ELSE error END, updated_at ="
+      " $3 WHERE state <= 1 AND cancel_requested IS NULL AND id ="
+      " (SELECT message_id FROM integrations_orders WHERE vendor_id = $1"
+      " AND shipment_box_id = $2 AND state = 4 AND message_state = 1)"
+      " RETURNING id, state",
       3, { T_TEXT, T_TEXT, T_INT } },
 
     /*
-     * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCELLED: the box follows:
-     * ORDER_MESSAGES_SYNC no longer looks at its message
+     * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCELLED: the box follows its
+     * cancelled message, once: ORDER_MESSAGES_SYNC no longer looks at it
      */
-    { "UPDATE integrations_orders SET message_state = 4, updated_at = ?3"
-      " WHERE vendor_id = ?1 AND shipment_box_id = ?2 AND message_state = 1",
-      "UPDATE integrations_orders SET message_state = 4, updated_at = $3"
-      " WHERE vendor_id = $1 AND shipment_box_id = $2 AND message_state = 1",
-      3, { T_TEXT, T_TEXT, T_INT } },
+    { "UPDATE integrations_orders SET message_state = 4, updated_at = ?2"
+      " WHERE message_state = 1 AND message_id = ?1"
+      " RETURNING vendor_id, shipment_box_id, state",
+      "UPDATE integrations_orders SET message_state = 4, updated_at = $2"
+      " WHERE message_state = 1 AND message_id = $1"
+      " RETURNING vendor_id, shipment_box_id, state",
+      2, { T_TEXT, T_INT } },
 
     /* INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_STATE: a box by its message */
     { "SELECT vendor_id, shipment_box_id, message_state FROM"
@@ -1637,13 +1715,16 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
 
     /*
      * INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_DONE_NEXT: a queued buyer
-     * message whose notification has an outcome (outbox states 2..5)
+     * message whose notification has an outcome (outbox states 2..5), and
+     * 1 if that outcome is the cancellation ORDER_MESSAGE_CANCEL asked for
      */
-    { "SELECT o.message_id, n.state FROM integrations_orders o"
+    { "SELECT o.message_id, n.state, CASE WHEN n.state = 4 AND n.error ="
+      " n.cancel_requested THEN 1 ELSE 0 END FROM integrations_orders o"
       " JOIN integrations_notifications n ON n.id = o.message_id"
       " WHERE o.message_state = 1 AND o.vendor_id = ?1 AND n.state >= 2"
       " LIMIT 1",
-      "SELECT o.message_id, n.state FROM integrations_orders o"
+      "SELECT o.message_id, n.state, CASE WHEN n.state = 4 AND n.error ="
+      " n.cancel_requested THEN 1 ELSE 0 END FROM integrations_orders o"
       " JOIN integrations_notifications n ON n.id = o.message_id"
       " WHERE o.message_state = 1 AND o.vendor_id = $1 AND n.state >= 2"
       " LIMIT 1",
@@ -2105,7 +2186,22 @@ static const integrations_store_sql_t  integrations_store_stmts[] = {
       " fulfil_state = CASE WHEN fulfil_state = 6 AND unmapped = 0 THEN 0"
       " ELSE fulfil_state END, updated_at = $4 WHERE vendor_id = $1 AND"
       " shipment_box_id = $2 AND state = 0 RETURNING state",
-      4, { T_TEXT, T_TEXT, T_TEXT, T_INT } }
+      4, { T_TEXT, T_TEXT, T_TEXT, T_INT } },
+
+    /*
+     * INTEGRATIONS_STORE_STMT_ACT_GRANT_DEFER: a pending grant whose last
+     * attempt the limits refused lapses at $6 instead of at its lock's
+     * end, fenced by its owner $5; only ever sooner; $7 now
+     */
+    { "UPDATE integrations_activations SET grant_until = ?6, updated_at ="
+      " ?7 WHERE vendor_id = ?1 AND shipment_box_id = ?2 AND"
+      " vendor_item_id = ?3 AND unit = ?4 AND grant_state = 1 AND"
+      " grant_owner = ?5 AND grant_until > ?6",
+      "UPDATE integrations_activations SET grant_until = $6, updated_at ="
+      " $7 WHERE vendor_id = $1 AND shipment_box_id = $2 AND"
+      " vendor_item_id = $3 AND unit = $4 AND grant_state = 1 AND"
+      " grant_owner = $5 AND grant_until > $6",
+      7, { T_TEXT, T_TEXT, T_TEXT, T_INT, T_INT, T_INT, T_INT } }
 };
 
 

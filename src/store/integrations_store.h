@@ -180,6 +180,7 @@ typedef enum {
     INTEGRATIONS_STORE_STMT_OUTBOX_ATTEMPTS,
     INTEGRATIONS_STORE_STMT_OUTBOX_DUE,
     INTEGRATIONS_STORE_STMT_OUTBOX_CLAIM,
+    INTEGRATIONS_STORE_STMT_OUTBOX_CANCEL_DUE,
     INTEGRATIONS_STORE_STMT_OUTBOX_FINISH,
     INTEGRATIONS_STORE_STMT_OUTBOX_ATTEMPT,
     INTEGRATIONS_STORE_STMT_OUTBOX_RECEIPT,
@@ -239,6 +240,7 @@ typedef enum {
     INTEGRATIONS_STORE_STMT_ACT_MESSAGE_SET,
     INTEGRATIONS_STORE_STMT_ACT_GRANT_DUE,
     INTEGRATIONS_STORE_STMT_ACT_MESSAGE_QUEUE,
+    INTEGRATIONS_STORE_STMT_ACT_GRANT_DEFER,
     INTEGRATIONS_STORE_NSTMTS
 } integrations_store_stmt_e;
 
@@ -452,6 +454,13 @@ typedef struct {
  * OUTBOX_FINISH writes an attempt's outcome only where the row still has
  * that attempt id: a sender whose lease lapsed cannot overwrite its
  * successor.  Every statement is safe to run twice.
+ *
+ * A row's owner (the order flow's ORDER_MESSAGE_CANCEL) may ask for it to
+ * be cancelled (migration 5: cancel_requested, the error it ends with).
+ * Queued, it ends failed at once; sending, its attempt's outcome stands
+ * if final (sent, failed, unknown), but instead of queued again (a retry,
+ * a fallback) it ends failed with that error, and a claim never takes it
+ * (OUTBOX_CLAIM first ends the due ones so: a sender died sending it).
  */
 
 #define INTEGRATIONS_STORE_OUTBOX_ID_MAX   64
@@ -684,8 +693,9 @@ typedef enum {
     INTEGRATIONS_STORE_MSG_QUEUED,        /* in the outbox */
     INTEGRATIONS_STORE_MSG_SENT,          /* the provider took it */
     INTEGRATIONS_STORE_MSG_FAILED,        /* the outbox gave up */
-    INTEGRATIONS_STORE_MSG_CANCELLED      /* given up while queued: the
-                                             box was revoked whole first */
+    INTEGRATIONS_STORE_MSG_CANCELLED      /* given up: the box was revoked
+                                             whole while it was queued, or
+                                             being sent and then not sent */
 } integrations_store_msg_e;
 
 typedef enum {
@@ -956,8 +966,9 @@ typedef struct {
 /*
  * ORDER_MESSAGES_SYNC: up to limit of vendor_id's queued buyer messages
  * whose notification has an outcome (the outbox's sent or delivered:
- * SENT; failed or unknown: FAILED) get it, each as ORDER_MESSAGE does;
- * out.sync counts them.
+ * SENT; failed or unknown: FAILED; the cancellation a revoke asked for
+ * while it was being sent: CANCELLED, the history "message_cancelled")
+ * get it, each as ORDER_MESSAGE does; out.sync counts them.
  */
 typedef struct {
     integrations_store_bytes_t        vendor_id;
@@ -967,6 +978,7 @@ typedef struct {
 typedef struct {
     int64_t                           sent;
     int64_t                           failed;
+    int64_t                           cancelled;
 } integrations_store_messages_sync_result_t;
 
 #define INTEGRATIONS_STORE_REVOKE_NONE  0

@@ -82,6 +82,8 @@ typedef struct {
 static integrations_store_rc_e act_lookup(act_tx_t *t);
 static integrations_store_rc_e act_redeem(act_tx_t *t);
 static integrations_store_rc_e act_grant_finish(act_tx_t *t);
+static integrations_store_rc_e act_grant_defer(act_tx_t *t,
+    integrations_store_val_t *pk);
 static integrations_store_rc_e act_grant_sweep(act_tx_t *t);
 static integrations_store_rc_e act_grant_taken(act_tx_t *t,
     integrations_store_val_t *hash, integrations_store_val_t *pk,
@@ -536,6 +538,10 @@ act_grant_finish(act_tx_t *t)
     integrations_store_db_text(&pk[2], &in->vendor_item_id);
     integrations_store_db_int(&pk[3], in->unit);
 
+    if (in->retry_at > 0) {
+        return act_grant_defer(t, pk);
+    }
+
     /*
      * Not durable at commit either (one fsync per redeem would cap
      * redeems at the disk's commit rate): lost in a power cut, the unit's
@@ -639,6 +645,54 @@ act_grant_finish(act_tx_t *t)
 failed:
 
     (void) t->d->end(t->c, 0, op->deadline, NULL, 0);
+
+    return rc;
+}
+
+
+/*
+ * The limits refused the grant's last attempt: no outcome, the grant
+ * stays this attempt's, but its lock ends at retry_at, so the sweeper
+ * takes it again then (when the breaker admits a probe) rather than at
+ * the lock's end.  Relaxed as an outcome is: lost, the whole lock is
+ * waited out, as before.  applied: the lock was shortened.
+ */
+
+static integrations_store_rc_e
+act_grant_defer(act_tx_t *t, integrations_store_val_t *pk)
+{
+    int64_t                          changed;
+    integrations_store_rc_e          rc;
+    integrations_store_op_t         *op;
+    integrations_store_act_grant_t  *in;
+
+    op = t->op;
+    in = &op->in.act_grant;
+
+    integrations_store_db_int(&pk[4], in->owner);
+    integrations_store_db_int(&pk[5], in->retry_at);
+    integrations_store_db_int(&pk[6], op->now);
+
+    rc = t->d->begin(t->c, INTEGRATIONS_STORE_TX_RELAXED, op->deadline,
+                     E(op));
+    if (rc != INTEGRATIONS_STORE_OK) {
+        return rc;
+    }
+
+    changed = 0;
+
+    rc = act_exec(t, INTEGRATIONS_STORE_STMT_ACT_GRANT_DEFER, pk, NULL, 0,
+                  NULL, &changed);
+    if (rc != INTEGRATIONS_STORE_OK) {
+        (void) t->d->end(t->c, 0, op->deadline, NULL, 0);
+        return rc;
+    }
+
+    rc = t->d->end(t->c, 1, op->deadline, E(op));
+
+    if (rc == INTEGRATIONS_STORE_OK) {
+        op->out.act_grant.applied = (changed > 0);
+    }
 
     return rc;
 }

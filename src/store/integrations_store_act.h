@@ -16,7 +16,10 @@
  *                     grant's webhook-id is the same, the seller dedupes.
  *   ACT_GRANT_FINISH  the grant call's outcome, fenced by the owner: the
  *                     unit redeemed (or failed), the order's state, the
- *                     history
+ *                     history; or, with retry_at, no outcome: the limits
+ *                     refused the last attempt, and the unit's grant,
+ *                     still pending, lapses at retry_at (when a breaker
+ *                     lets a probe through) rather than at its whole lock
  *   ACT_GRANT_SWEEP   a pending grant whose attempt's lock lapsed (its
  *                     worker died, or the grant endpoint's limits refused
  *                     its last attempt) taken for a new attempt (owner,
@@ -104,6 +107,9 @@ typedef struct {
     int64_t                     attempts;      /* calls made */
     integrations_store_bytes_t  detail;        /* for the history: "HTTP
                                                   503", never row data */
+    int64_t                     retry_at;      /* > 0: not an outcome, the
+                                                  lock ends then (ms; only
+                                                  ever made shorter) */
 } integrations_store_act_grant_t;
 
 typedef struct {

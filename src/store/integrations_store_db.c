@@ -32,6 +32,9 @@ enum {
 #define IDEM_STARTED  0
 #define IDEM_DONE     1
 
+/* rows ended by their owner's cancel request per claim; more: the next */
+#define INTEGRATIONS_STORE_OUTBOX_CANCEL_MAX  100
+
 
 static integrations_store_rc_e integrations_store_db_acquire(
     integrations_store_pool_t *pool, integrations_store_op_t *op,
@@ -1448,7 +1451,7 @@ integrations_store_db_outbox_claim(const integrations_store_driver_t *d,
     size_t                               i;
     unsigned char                       *base;
     integrations_store_rc_e              rc;
-    integrations_store_val_t             p[6], row[1];
+    integrations_store_val_t             p[6], q[4], row[1];
     integrations_store_rows_t            x;
     integrations_store_outbox_row_t     *r;
     integrations_store_outbox_claim_t   *in;
@@ -1482,8 +1485,21 @@ integrations_store_db_outbox_claim(const integrations_store_driver_t *d,
         return rc;
     }
 
-    rc = d->query(c, INTEGRATIONS_STORE_STMT_OUTBOX_CLAIM, p, CLAIM_NCOLS,
-                  integrations_store_db_claim_row, &x, op->deadline, E(op));
+    /* the rows their owners asked to cancel end first, never claimed */
+
+    integrations_store_db_text(&q[0], &in->provider);
+    integrations_store_db_int(&q[1], in->attempt_id);
+    integrations_store_db_int(&q[2], op->now);
+    integrations_store_db_int(&q[3], INTEGRATIONS_STORE_OUTBOX_CANCEL_MAX);
+
+    rc = d->exec(c, INTEGRATIONS_STORE_STMT_OUTBOX_CANCEL_DUE, q, NULL, 0,
+                 NULL, NULL, op->deadline, E(op));
+
+    if (rc == INTEGRATIONS_STORE_OK) {
+        rc = d->query(c, INTEGRATIONS_STORE_STMT_OUTBOX_CLAIM, p,
+                      CLAIM_NCOLS, integrations_store_db_claim_row, &x,
+                      op->deadline, E(op));
+    }
 
     if (rc == INTEGRATIONS_STORE_OK) {
         rc = d->end(c, 1, op->deadline, E(op));

@@ -48,6 +48,10 @@ static integrations_store_rc_e integrations_store_orders_apply(
     const integrations_store_driver_t *d, integrations_store_conn_t *c,
     integrations_store_op_t *op, const integrations_store_bytes_t *message_id,
     int64_t message_state, int64_t *changed);
+static integrations_store_rc_e integrations_store_orders_cancelled(
+    const integrations_store_driver_t *d, integrations_store_conn_t *c,
+    integrations_store_op_t *op, const integrations_store_val_t *message_id,
+    int64_t *changed);
 static integrations_store_rc_e integrations_store_orders_sync(
     const integrations_store_driver_t *d, integrations_store_conn_t *c,
     integrations_store_op_t *op);
@@ -660,23 +664,24 @@ static integrations_store_rc_e
 integrations_store_orders_sync(const integrations_store_driver_t *d,
     integrations_store_conn_t *c, integrations_store_op_t *op)
 {
-    int                         found, sent;
+    int                         found, sent, cancelled;
     char                        id[INTEGRATIONS_STORE_OUTBOX_ID_MAX + 1];
     int64_t                     n, limit, state, changed;
     integrations_store_rc_e     rc;
-    integrations_store_val_t    p[1], row[2];
+    integrations_store_val_t    p[1], row[3];
     integrations_store_bytes_t  idb;
 
     limit = op->in.sync.limit ? op->in.sync.limit : 100;
     op->out.sync.sent = 0;
     op->out.sync.failed = 0;
+    op->out.sync.cancelled = 0;
 
     for (n = 0; n < limit; n++) {
         integrations_store_db_text(&p[0], &op->in.sync.vendor_id);
         found = 0;
 
         rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_DONE_NEXT, p,
-                     row, 2, &found, NULL, op->deadline, E(op));
+                     row, 3, &found, NULL, op->deadline, E(op));
         if (rc != INTEGRATIONS_STORE_OK) {
             return rc;
         }
@@ -687,16 +692,40 @@ integrations_store_orders_sync(const integrations_store_driver_t *d,
 
         integrations_store_orders_copy(id, sizeof(id), &row[0]);
         state = row[1].i;
+        cancelled = (row[2].i == 1);
         sent = (state == INTEGRATIONS_STORE_NOTIFY_SENT
                 || state == INTEGRATIONS_STORE_NOTIFY_DELIVERED);
 
         idb.data = (const unsigned char *) id;
         idb.len = strlen(id);
 
-        rc = integrations_store_orders_apply(d, c, op, &idb,
-                                   sent ? INTEGRATIONS_STORE_MSG_SENT
-                                        : INTEGRATIONS_STORE_MSG_FAILED,
-                                   &changed);
+        if (cancelled) {
+            /* a revoke caught it being sent, and it was not sent */
+
+            rc = d->begin(c, INTEGRATIONS_STORE_TX_ATOMIC, op->deadline,
+                          E(op));
+            if (rc != INTEGRATIONS_STORE_OK) {
+                return rc;
+            }
+
+            integrations_store_db_text(&p[0], &idb);
+
+            rc = integrations_store_orders_cancelled(d, c, op, &p[0],
+                                                     &changed);
+            if (rc != INTEGRATIONS_STORE_OK) {
+                (void) d->end(c, 0, op->deadline, NULL, 0);
+                return rc;
+            }
+
+            rc = d->end(c, 1, op->deadline, E(op));
+
+        } else {
+            rc = integrations_store_orders_apply(d, c, op, &idb,
+                                       sent ? INTEGRATIONS_STORE_MSG_SENT
+                                            : INTEGRATIONS_STORE_MSG_FAILED,
+                                       &changed);
+        }
+
         if (rc != INTEGRATIONS_STORE_OK) {
             return rc;
         }
@@ -705,7 +734,10 @@ integrations_store_orders_sync(const integrations_store_driver_t *d,
             break;
         }
 
-        if (sent) {
+        if (cancelled) {
+            op->out.sync.cancelled++;
+
+        } else if (sent) {
             op->out.sync.sent++;
 
         } else {
@@ -915,10 +947,14 @@ failed:
 
 /*
  * Inside the caller's transaction, after a box's state was set: if the
- * box is revoked whole and its buyer message is still queued, the
- * message is given up (never sent: its links are dead), the box's
- * message_state says so, and the history "message_cancelled".  Nothing
- * otherwise, and nothing a second time.
+ * box is revoked whole, its buyer message is never sent after this (its
+ * links are dead).  Still queued, it is given up now: the box's
+ * message_state says so, and the history "message_cancelled".  Being
+ * sent, it is marked: an attempt that reaches the provider stands (the
+ * box's message then follows as sent), but one that would be retried, or
+ * was left by a sender that died, ends cancelled in the outbox, and the
+ * box follows from ORDER_MESSAGES_SYNC, as here.  Nothing otherwise, and
+ * nothing a second time.
  */
 
 integrations_store_rc_e
@@ -928,8 +964,10 @@ integrations_store_orders_cancel_message(const integrations_store_driver_t *d,
     const integrations_store_val_t *box)
 {
     int                       found;
+    char                      id[INTEGRATIONS_STORE_OUTBOX_ID_MAX + 1];
+    int64_t                   changed;
     integrations_store_rc_e   rc;
-    integrations_store_val_t  p[3], row[1];
+    integrations_store_val_t  p[3], row[2];
 
     integrations_store_db_text(&p[0], vendor);
     p[1] = *box;
@@ -937,20 +975,65 @@ integrations_store_orders_cancel_message(const integrations_store_driver_t *d,
 
     found = 0;
 
-    rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCEL, p, row, 1,
+    rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCEL, p, row, 2,
                  &found, NULL, op->deadline, E(op));
+    if (rc != INTEGRATIONS_STORE_OK || !found
+        || row[1].i != INTEGRATIONS_STORE_NOTIFY_FAILED)
+    {
+        /* none, or being sent: marked, its outcome decides */
+        return rc;
+    }
+
+    integrations_store_orders_copy(id, sizeof(id), &row[0]);
+    v_str(&p[0], id);
+
+    return integrations_store_orders_cancelled(d, c, op, &p[0], &changed);
+}
+
+
+/*
+ * Inside the caller's transaction: the box whose queued message
+ * message_id was cancelled follows it, once (*changed 1 then), and its
+ * history says "message_cancelled"
+ */
+
+static integrations_store_rc_e
+integrations_store_orders_cancelled(const integrations_store_driver_t *d,
+    integrations_store_conn_t *c, integrations_store_op_t *op,
+    const integrations_store_val_t *message_id, int64_t *changed)
+{
+    int                         found;
+    char                        vendor[64], box[INTEGRATIONS_STORE_ID_LEN];
+    int64_t                     box_state;
+    integrations_store_rc_e     rc;
+    integrations_store_val_t    p[2], row[3];
+    integrations_store_bytes_t  vb;
+
+    *changed = 0;
+
+    p[0] = *message_id;
+    integrations_store_db_int(&p[1], op->now);
+
+    found = 0;
+
+    rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCELLED, p, row,
+                 3, &found, NULL, op->deadline, E(op));
     if (rc != INTEGRATIONS_STORE_OK || !found) {
         return rc;
     }
 
-    rc = d->exec(c, INTEGRATIONS_STORE_STMT_ORDER_MESSAGE_CANCELLED, p, NULL,
-                 0, NULL, NULL, op->deadline, E(op));
-    if (rc != INTEGRATIONS_STORE_OK) {
-        return rc;
-    }
+    integrations_store_orders_copy(vendor, sizeof(vendor), &row[0]);
+    integrations_store_orders_copy(box, sizeof(box), &row[1]);
+    box_state = row[2].i;
 
-    return integrations_store_orders_event(d, c, op, vendor, box, NULL, 0,
-                                           "message_cancelled", ACT_REVOKED,
+    vb.data = (const unsigned char *) vendor;
+    vb.len = strlen(vendor);
+    v_str(&p[1], box);
+
+    *changed = 1;
+
+    return integrations_store_orders_event(d, c, op, &vb, &p[1], NULL, 0,
+                                           "message_cancelled", box_state,
                                            NULL);
 }
 

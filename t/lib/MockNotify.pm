@@ -18,7 +18,9 @@ package MockNotify;
 #   my @got = $m->received('solapi');          # decoded requests
 #
 # Modes (set_mode on a server): healthy; latency (50 ms); slow (2 s, 6 s
-# under valgrind); failing (503 + Retry-After: 7); ratelimit (429 +
+# under valgrind); held (the request waits, up to 180 s, until the test
+# sets another mode, and is then answered as that mode says: a send the
+# test keeps in flight); failing (503 + Retry-After: 7); ratelimit (429 +
 # Retry-After: 3); down (the connection closed unanswered); permanent (the
 # provider's own permanent error); and per provider: solapi notkakao (an
 # AlimTalk refused: 3104, not a KakaoTalk user), fcm reauth (every token
@@ -70,7 +72,12 @@ sub new {
         my $port = $gw->port($name);
         $self->{$name} = MockServer->new(port => $port,
             handler => sub {
-                my ($req, $mode) = @_;
+                my ($req, $mode, $srv) = @_;
+                if ($mode eq 'held') {
+                    my $until = time + 180;
+                    sleep 0.05 while ($mode = $srv->mode) eq 'held'
+                                     && time < $until;
+                }
                 return { close => 1 } if $mode eq 'down';
                 sleep($ENV{VALGRIND} ? 6 : 2) if $mode eq 'slow';
                 sleep 0.05 if $mode eq 'latency';

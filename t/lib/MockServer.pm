@@ -6,7 +6,8 @@ package MockServer;
 # calling the module's code.
 #
 #   my $up = MockServer->new(port => $port, handler => sub {
-#       my ($req, $mode) = @_;       # $req: method target headers body
+#       my ($req, $mode, $srv) = @_; # $req: method target headers body;
+#                                    # $srv->mode: the mode now
 #       return (200, { 'Content-Type' => 'text/plain' }, "ok");
 #   });
 #   $up->set_mode('failing');        # handlers may switch on it
@@ -109,7 +110,7 @@ sub serve {
         my $req = read_request($c, \$buf) or return;
         $self->record($req);
 
-        my @resp = $self->{handler}->($req, $self->mode);
+        my @resp = $self->{handler}->($req, $self->mode, $self);
 
         if (ref $resp[0] eq 'HASH') {
             my $act = $resp[0];

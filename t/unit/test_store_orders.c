@@ -113,6 +113,43 @@ t_value(const char *sql)
 }
 
 
+/* SQLite: 1 if the plan of sql names index, 0 if not, -1 on error */
+
+static int
+t_plan_uses(const char *sql, const char *index)
+{
+    int            uses;
+    char           q[1024];
+    sqlite3       *db;
+    sqlite3_stmt  *st;
+    const char    *detail;
+
+    if (sqlite3_open(sqlite_path, &db) != SQLITE_OK) {
+        return -1;
+    }
+
+    snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+    uses = -1;
+
+    if (sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK) {
+        uses = 0;
+
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            detail = (const char *) sqlite3_column_text(st, 3);
+
+            if (detail && strstr(detail, index)) {
+                uses = 1;
+            }
+        }
+
+        sqlite3_finalize(st);
+    }
+
+    sqlite3_close(db);
+    return uses;
+}
+
+
 static void
 t_exec(const char *sql)
 {
@@ -906,6 +943,309 @@ run_suite(const char *url)
     integrations_store_db_run(&pool, &op);
     ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 0
        && op.out.sync.failed == 0, "[%s]   nor the order sync", backend);
+
+    /*
+     * A return while the message is being sent (issue 12), through the
+     * outbox's own CLAIM and FINISH: the attempt's retry ends it
+     * cancelled, never queued again; a sender that dies leaves it to the
+     * next claim, which ends it cancelled too; a send that reached the
+     * provider stands.  The box follows once, in ORDER_MESSAGES_SYNC.
+     */
+
+    {
+    integrations_store_outbox_finish_rec_t  f;
+
+    t_box_outbox(&pool, &item, &ob, "642538971006402121", 71000);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_CLAIM, 71500);
+    op.in.outbox_claim.provider = B("sms");
+    op.in.outbox_claim.holder = B("test");
+    op.in.outbox_claim.limit = 10;
+    op.in.outbox_claim.attempt_id = 21;
+    op.in.outbox_claim.lease_ms = 30000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.outbox_claim.n == 1,
+       "[%s] box 2121's message claimed: being sent (%s)", backend,
+       op.error);
+
+    t_return_all(&pool, &op, "365993", "22000009542121", 72000);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 3,
+       "[%s]   a return revokes the box meanwhile (%s)", backend, op.error);
+    is_int(t_value("SELECT state FROM integrations_notifications WHERE"
+                   " id = 'coupang:A00012345:642538971006402121' AND"
+                   " cancel_requested = 'cancelled: the order was revoked'"),
+           1, "[%s]   the message, still being sent, is marked", backend);
+    is_int(t_value("SELECT message_state FROM integrations_orders WHERE"
+                   " shipment_box_id = '642538971006402121'"),
+           INTEGRATIONS_STORE_MSG_QUEUED,
+           "[%s]   the box waits for its outcome", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 72500);
+    op.in.sync.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 0
+       && op.out.sync.failed == 0 && op.out.sync.cancelled == 0,
+       "[%s]   the order sync: nothing yet", backend);
+
+    /* the attempt fails retryably (a 503): not queued again */
+
+    memset(&f, 0, sizeof(f));
+    f.id = B("coupang:A00012345:642538971006402121");
+    f.attempt_id = 21;
+    f.state = INTEGRATIONS_STORE_NOTIFY_QUEUED;
+    f.next_attempt_at = 80000;
+    f.last_delay = 8000;
+    f.provider = B("sms");
+    f.error = B("http_503");
+    f.attempt = 1;
+    f.at = 72800;
+    f.attempt_provider = B("sms");
+    f.outcome = B("retry");
+    f.http_status = 503;
+    f.duration_ms = 900;
+
+    for (i = 0; i < 2; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_FINISH, 73000);
+        op.in.outbox_finish.recs = &f;
+        op.in.outbox_finish.n = 1;
+        f.stored = 0;
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK && f.stored,
+           "[%s]   %s retryable failure is stored (%s)", backend,
+           i ? "the same" : "its", op.error);
+        is_int(t_value("SELECT state FROM integrations_notifications WHERE"
+                       " id = 'coupang:A00012345:642538971006402121' AND"
+                       " error = 'cancelled: the order was revoked'"), 4,
+               "[%s]   as cancelled, not queued again", backend);
+    }
+
+    is_int(t_value("SELECT COUNT(*) FROM integrations_notification_attempts"
+                   " WHERE notification_id ="
+                   " 'coupang:A00012345:642538971006402121'"), 1,
+           "[%s]   its attempt recorded once", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_CLAIM, 90000);
+    op.in.outbox_claim.provider = B("sms");
+    op.in.outbox_claim.holder = B("test");
+    op.in.outbox_claim.limit = 10;
+    op.in.outbox_claim.attempt_id = 22;
+    op.in.outbox_claim.lease_ms = 30000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.outbox_claim.n == 0,
+       "[%s]   after its retry time no sender takes it (%s)", backend,
+       op.error);
+
+    for (i = 0; i < 2; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 91000);
+        op.in.sync.vendor_id = B("A00012345");
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 0
+           && op.out.sync.failed == 0 && op.out.sync.cancelled == (i == 0),
+           "[%s]   the order sync: %s", backend,
+           i ? "again, nothing" : "one cancelled");
+    }
+
+    is_int(t_value("SELECT state * 10 + message_state FROM integrations_orders"
+                   " WHERE shipment_box_id = '642538971006402121'"),
+           40 + INTEGRATIONS_STORE_MSG_CANCELLED,
+           "[%s]   the box revoked, its message cancelled", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006402121' AND event ="
+                   " 'message_cancelled' AND state = 4"), 1,
+           "[%s]   its history: message_cancelled, once", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006402121' AND event IN"
+                   " ('message_sent', 'message_failed')"), 0,
+           "[%s]   and neither sent nor failed", backend);
+
+    /* the sender dies while sending: its lease lapses */
+
+    t_box_outbox(&pool, &item, &ob, "642538971006403131", 92000);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_CLAIM, 92500);
+    op.in.outbox_claim.provider = B("sms");
+    op.in.outbox_claim.holder = B("test");
+    op.in.outbox_claim.limit = 10;
+    op.in.outbox_claim.attempt_id = 31;
+    op.in.outbox_claim.lease_ms = 5000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.outbox_claim.n == 1,
+       "[%s] box 3131's message claimed (%s)", backend, op.error);
+
+    t_return_all(&pool, &op, "365994", "22000009543131", 93000);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 3,
+       "[%s]   a return revokes the box meanwhile (%s)", backend, op.error);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_CLAIM, 98000);
+    op.in.outbox_claim.provider = B("sms");
+    op.in.outbox_claim.holder = B("test");
+    op.in.outbox_claim.limit = 10;
+    op.in.outbox_claim.attempt_id = 32;
+    op.in.outbox_claim.lease_ms = 30000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.outbox_claim.n == 0,
+       "[%s]   its lease lapsed: the next claim does not take it (%s)",
+       backend, op.error);
+    is_int(t_value("SELECT state * 100 + attempt_id FROM"
+                   " integrations_notifications WHERE"
+                   " id = 'coupang:A00012345:642538971006403131' AND"
+                   " error = 'cancelled: the order was revoked' AND"
+                   " lease_holder IS NULL"), 432,
+           "[%s]   but ends it cancelled, under its own attempt id",
+           backend);
+
+    memset(&f, 0, sizeof(f));
+    f.id = B("coupang:A00012345:642538971006403131");
+    f.attempt_id = 31;
+    f.state = INTEGRATIONS_STORE_NOTIFY_QUEUED;
+    f.next_attempt_at = 99000;
+    f.provider = B("sms");
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_FINISH, 98500);
+    op.in.outbox_finish.recs = &f;
+    op.in.outbox_finish.n = 1;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && !f.stored,
+       "[%s]   the dead attempt's late outcome is fenced out", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 99000);
+    op.in.sync.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.cancelled == 1
+       && op.out.sync.sent == 0 && op.out.sync.failed == 0,
+       "[%s]   the order sync: one cancelled", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006403131' AND event ="
+                   " 'message_cancelled'"), 1,
+           "[%s]   its history: message_cancelled", backend);
+
+    /* the in-flight attempt reaches the provider: it stays sent */
+
+    t_box_outbox(&pool, &item, &ob, "642538971006404141", 100000);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_CLAIM, 100500);
+    op.in.outbox_claim.provider = B("sms");
+    op.in.outbox_claim.holder = B("test");
+    op.in.outbox_claim.limit = 10;
+    op.in.outbox_claim.attempt_id = 41;
+    op.in.outbox_claim.lease_ms = 30000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.outbox_claim.n == 1,
+       "[%s] box 4141's message claimed (%s)", backend, op.error);
+
+    t_return_all(&pool, &op, "365995", "22000009544141", 101000);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.ret.n == 3,
+       "[%s]   a return revokes the box meanwhile (%s)", backend, op.error);
+
+    memset(&f, 0, sizeof(f));
+    f.id = B("coupang:A00012345:642538971006404141");
+    f.attempt_id = 41;
+    f.state = INTEGRATIONS_STORE_NOTIFY_SENT;
+    f.provider = B("sms");
+    f.message_id = B("M4141");
+    t_op(&op, INTEGRATIONS_STORE_OP_OUTBOX_FINISH, 101500);
+    op.in.outbox_finish.recs = &f;
+    op.in.outbox_finish.n = 1;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && f.stored,
+       "[%s]   the attempt is sent (%s)", backend, op.error);
+    is_int(t_value("SELECT state FROM integrations_notifications WHERE"
+                   " id = 'coupang:A00012345:642538971006404141' AND"
+                   " error IS NULL"), 2,
+           "[%s]   and stays sent", backend);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ORDER_MESSAGES_SYNC, 102000);
+    op.in.sync.vendor_id = B("A00012345");
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.sync.sent == 1
+       && op.out.sync.cancelled == 0,
+       "[%s]   the order sync: one sent", backend);
+    is_int(t_value("SELECT state * 10 + message_state FROM integrations_orders"
+                   " WHERE shipment_box_id = '642538971006404141'"), 42,
+           "[%s]   the box stays revoked, its message sent", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006404141' AND event ="
+                   " 'message_cancelled'"), 0,
+           "[%s]   no message_cancelled", backend);
+    }
+
+    /*
+     * A grant whose last attempt the limits refused (an open breaker):
+     * its lock is made to end at the breaker's retry time, only sooner,
+     * only by its owner; the sweeper takes it then
+     */
+
+    t_box_outbox(&pool, &item, &ob, "642538971006405151", 103000);
+
+    t_op(&op, INTEGRATIONS_STORE_OP_ACT_REDEEM, 103500);
+    op.in.act_token.token_hash.data = (const unsigned char *) t_hash[0];
+    op.in.act_token.token_hash.len = 64;
+    op.in.act_token.owner = 8000;
+    op.in.act_token.lock_ms = 60000;
+    integrations_store_db_run(&pool, &op);
+    ok(op.rc == INTEGRATIONS_STORE_OK && op.out.act_link.won,
+       "[%s] box 5151: a redeem holds the grant for 60 s (%s)", backend,
+       op.error);
+
+    {
+    static const struct { int64_t owner, retry_at; int applied; } d[] = {
+        { 8001, 106000, 0 },        /* not its owner */
+        { 8000, 106000, 1 },
+        { 8000, 110000, 0 },        /* later: never */
+        { 8000, 106000, 0 },        /* the same: nothing to change */
+    };
+
+    for (i = 0; i < 4; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_ACT_GRANT_FINISH, 104000);
+        op.in.act_grant.vendor_id = B("A00012345");
+        op.in.act_grant.shipment_box_id = B("642538971006405151");
+        op.in.act_grant.vendor_item_id = B("3242596358");
+        op.in.act_grant.unit = 1;
+        op.in.act_grant.owner = d[i].owner;
+        op.in.act_grant.attempts = 2;
+        op.in.act_grant.retry_at = d[i].retry_at;
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK
+           && op.out.act_grant.applied == d[i].applied,
+           "[%s]   the lock to end at %lld by %lld: %s (%s)", backend,
+           (long long) d[i].retry_at, (long long) d[i].owner,
+           d[i].applied ? "shortened" : "unchanged", op.error);
+    }
+    }
+
+    is_int(t_value("SELECT grant_state * 1000000 + grant_until FROM"
+                   " integrations_activations WHERE shipment_box_id ="
+                   " '642538971006405151' AND unit = 1 AND vendor_item_id ="
+                   " '3242596358'"), 1106000,
+           "[%s]   still pending, until 106000", backend);
+    is_int(t_value("SELECT COUNT(*) FROM integrations_order_events WHERE"
+                   " shipment_box_id = '642538971006405151' AND event LIKE"
+                   " 'grant%'"), 0, "[%s]   no outcome in its history",
+           backend);
+
+    for (i = 0; i < 2; i++) {
+        t_op(&op, INTEGRATIONS_STORE_OP_ACT_GRANT_SWEEP, i ? 106500 : 105500);
+        op.in.act_token.owner = 8100 + i;
+        op.in.act_token.lock_ms = 60000;
+        integrations_store_db_run(&pool, &op);
+        ok(op.rc == INTEGRATIONS_STORE_OK && op.out.act_link.won == i,
+           "[%s]   the sweeper at %s (%s)", backend,
+           i ? "106500 takes it" : "105500 does not take it", op.error);
+    }
+
+    /* migration 6: the sweeper's look for lapsed grants by an index */
+
+    if (strcmp(backend, "sqlite") == 0) {
+        is_int(t_plan_uses(integrations_store_sql_text(
+                   INTEGRATIONS_STORE_SQLITE,
+                   INTEGRATIONS_STORE_STMT_ACT_GRANT_DUE),
+                   "integrations_activations_grant_due"), 1,
+               "[%s] STMT_ACT_GRANT_DUE uses its index", backend);
+
+    } else {
+        is_int(t_value("SELECT COUNT(*) FROM pg_indexes WHERE indexname ="
+                       " 'integrations_activations_grant_due'"), 1,
+               "[%s] STMT_ACT_GRANT_DUE's index exists", backend);
+    }
     }
 
     /* a withdrawal, once */
