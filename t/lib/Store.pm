@@ -13,6 +13,8 @@ package Store;
 #   }
 #
 # STORE_BACKENDS=sqlite (or postgresql) runs one of them only.
+# Store->each_backend(sub { my ($backend) = @_; ... }) runs a test's
+# per-backend half in a subtest per backend, at once in the plain run.
 # PostgreSQL: the tests connect as a role with a password (password_file=
 # is exercised), psql as the superuser over the same socket.  Tests that
 # run as root run the server as "nobody", as nginx's workers run: both
@@ -25,6 +27,7 @@ use File::Temp qw(tempdir);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 use Test::More;
+use Test2::API qw(run_subtest);
 
 my $PG;            # the server of this test run, started on first use
 my $DBN = 0;
@@ -44,6 +47,54 @@ sub backends {
     return @all unless $ENV{STORE_BACKENDS};
     my %want = map { $_ => 1 } split /[ ,]+/, $ENV{STORE_BACKENDS};
     return grep { $want{$_} } @all;
+}
+
+# Runs $code->($backend) once per backend (or per backend given), each
+# in a subtest named for the backend.  In the plain run the backends run at once, each in a
+# child process of its own, which cuts a store test's wall time to its
+# slower half: most of a half is waiting (on timers, sweeps, retries), not
+# CPU.  Under valgrind (memcheck is CPU-bound; CI has 2 cores) they run
+# one after the other, as STORE_SERIAL=1 makes them run anywhere.
+#
+# $code must make everything it uses (its gateway, mocks, ports,
+# directories, store): the halves share nothing, and nothing of the
+# parent's may be live when this is called, since a child's END blocks
+# stop what they find.  A child's subtest reaches the parent through
+# Test2's IPC; a child that dies without reporting (a signal, an exit in
+# $code) fails the file.
+sub each_backend {
+    my ($class, $code, @backends) = @_;
+    @backends = $class->backends unless @backends;
+
+    if ($ENV{VALGRIND} || $ENV{STORE_SERIAL} || @backends < 2) {
+        for my $backend (@backends) {
+            subtest($backend => sub { $code->($backend) });
+        }
+        return;
+    }
+
+    require Test2::IPC;
+    Test2::IPC->import;
+
+    my %child;
+    for my $backend (@backends) {
+        my $pid = fork() // die "fork: $!";
+        if ($pid == 0) {
+            # what the parent started is the parent's to stop
+            no warnings 'once';
+            @Gateway::LIVE = ();
+            @MockServer::LIVE = ();
+            @MockSMTP::LIVE = ();
+            run_subtest($backend, sub { $code->($backend) },
+                        { buffered => 1, inherit_trace => 1 });
+            exit 0;
+        }
+        $child{$pid} = $backend;
+    }
+    for my $pid (sort { $a <=> $b } keys %child) {
+        waitpid($pid, 0);
+        is($?, 0, "[$child{$pid}] the half's process ran to its end");
+    }
 }
 
 # a command as the unprivileged user (as is, when the tests are not root)
