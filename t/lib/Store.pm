@@ -50,11 +50,12 @@ sub backends {
 }
 
 # Runs $code->($backend) once per backend (or per backend given), each
-# in a subtest named for the backend.  In the plain run the backends run at once, each in a
-# child process of its own, which cuts a store test's wall time to its
-# slower half: most of a half is waiting (on timers, sweeps, retries), not
-# CPU.  Under valgrind (memcheck is CPU-bound; CI has 2 cores) they run
-# one after the other, as STORE_SERIAL=1 makes them run anywhere.
+# in a subtest named for the backend.  In the plain run the backends run
+# at once, each in a child process of its own, which cuts a store test's
+# wall time to its slower half: most of a half is waiting (on timers,
+# sweeps, retries), not CPU.  Under valgrind (memcheck is CPU-bound; CI
+# has 2 cores) they run one after the other, as STORE_SERIAL=1 makes them
+# run anywhere.
 #
 # $code must make everything it uses (its gateway, mocks, ports,
 # directories, store): the halves share nothing, and nothing of the
