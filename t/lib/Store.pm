@@ -87,7 +87,7 @@ sub each_backend {
             @MockServer::LIVE = ();
             @MockSMTP::LIVE = ();
             run_subtest($backend, sub { $code->($backend) },
-                        { buffered => 1, inherit_trace => 1 });
+                        { buffered => 1 });
             exit 0;
         }
         $child{$pid} = $backend;
