@@ -58,11 +58,11 @@ sub backends {
 # run anywhere.
 #
 # $code must make everything it uses (its gateway, mocks, ports,
-# directories, store): the halves share nothing, and nothing of the
-# parent's may be live when this is called, since a child's END blocks
-# stop what they find.  A child's subtest reaches the parent through
-# Test2's IPC; a child that dies without reporting (a signal, an exit in
-# $code) fails the file.
+# directories, store): the halves run at the same time and share
+# nothing; what the parent started stays the parent's (a child's END
+# blocks stop only the child's own).  A child's subtest reaches the
+# parent through Test2's IPC; a child that ends without finishing it (a
+# signal, an exit in $code) fails the file.
 sub each_backend {
     my ($class, $code, @backends) = @_;
     @backends = $class->backends unless @backends;
@@ -77,6 +77,8 @@ sub each_backend {
     require Test2::IPC;
     Test2::IPC->import;
 
+    # a child's mark that its subtest ended (an exit 0 in $code does not)
+    my $marks = tempdir('store-halves-XXXXXX', TMPDIR => 1, CLEANUP => 1);
     my %child;
     for my $backend (@backends) {
         my $pid = fork() // die "fork: $!";
@@ -88,13 +90,19 @@ sub each_backend {
             @MockSMTP::LIVE = ();
             run_subtest($backend, sub { $code->($backend) },
                         { buffered => 1 });
+            if (open my $fh, '>', "$marks/$backend") {
+                close $fh;
+            }
             exit 0;
         }
         $child{$pid} = $backend;
     }
     for my $pid (sort { $a <=> $b } keys %child) {
         waitpid($pid, 0);
-        is($?, 0, "[$child{$pid}] the half's process ran to its end");
+        my $backend = $child{$pid};
+        ok($? == 0 && -e "$marks/$backend",
+           "[$backend] the half's process ran to its end")
+            or diag("[$backend] exit status $?");
     }
 }
 
