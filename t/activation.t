@@ -27,11 +27,9 @@ use Store;
 my $VG = $ENV{VALGRIND} ? 1 : 0;
 my $IO = $VG ? 60 : 10;
 
-my $gw = Gateway->new(workers => 2);
-my $whsec = Activation::keys($gw);
-my $app = MockApp->new(port => $gw->port('app'), secret => $whsec);
-my $notify = MockNotify->new(gw => $gw);
-$notify->write_keys($gw);
+# each backend's half has its own gateway and stand-ins
+# (Store->each_backend)
+my ($gw, $app, $notify);
 
 # staff alerts go to Slack through notify_alert
 my $T = $VG ? '20s' : '5s';
@@ -55,11 +53,14 @@ sub post {
 
 sub wait_for { Store::wait_for(@_) }
 
-for my $backend (Store->backends) {
+Store->each_backend(sub {
+    my ($backend) = @_;
+    $gw = Gateway->new(workers => 2);
+    my $whsec = Activation::keys($gw);
+    $app = MockApp->new(port => $gw->port('app'), secret => $whsec);
+    $notify = MockNotify->new(gw => $gw);
+    $notify->write_keys($gw);
     my $st = Store->new($backend, $gw);
-    $app->set_mode('healthy');
-    $app->clear;
-    $notify->clear;
     $gw->start(http => Activation::http($st, extra => $alerts));
 
     # the schema is made by the first connection: a GET makes one
@@ -322,6 +323,7 @@ for my $backend (Store->backends) {
     }
 
     $gw->stop;
-}
+    $app->stop;
+});
 
 done_testing();

@@ -27,13 +27,6 @@ my $wait = $VG ? 120 : 30;
 my $T = $VG ? '20s' : '5s';
 my ($AK, $SECRET, $V) = ('e2e-access-key', 'e2e-secret-key', 'A00012345');
 
-my $gw = Gateway->new(workers => 2);
-my $whsec = Activation::keys($gw);
-$gw->write_file('coupang.key', "$SECRET\n");
-my $app = MockApp->new(port => $gw->port('app'), secret => $whsec);
-my $notify = MockNotify->new(gw => $gw);
-$notify->write_keys($gw);
-
 my $flow = <<"CONF";
     integrations_outbound_bind  127.0.0.1;
     rate_limit_zone  \$host  zone=coupang:1m  rate=10r/s  burst=5;
@@ -54,14 +47,20 @@ my $flow = <<"CONF";
     notify_delivery interval=100ms;
 CONF
 
-for my $backend (Store->backends) {
+# each backend's half has its own gateway and stand-ins
+Store->each_backend(sub {
+    my ($backend) = @_;
     my $t = "[$backend]";
+    my $gw = Gateway->new(workers => 2);
+    my $whsec = Activation::keys($gw);
+    $gw->write_file('coupang.key', "$SECRET\n");
+    my $app = MockApp->new(port => $gw->port('app'), secret => $whsec);
+    my $notify = MockNotify->new(gw => $gw);
+    $notify->write_keys($gw);
     my $st = Store->new($backend, $gw);
     my $cp = MockCoupang->new(port => $gw->port('coupang'), access_key => $AK,
                               secret => $SECRET, vendor_id => $V);
     my $box = $cp->add_order(items => [{ vendor_item_id => '3242596358' }]);
-    $notify->clear;
-    $app->clear;
 
     $gw->start(http => Activation::http($st, admin => 1, extra => $flow));
 
@@ -234,6 +233,7 @@ for my $backend (Store->backends) {
 
     $gw->stop;
     $cp->stop;
-}
+    $app->stop;
+});
 
 done_testing();

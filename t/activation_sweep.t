@@ -26,9 +26,8 @@ my $TO = $VG ? '5s' : '1s';
 # then a sweep tick
 my $BOUND = $VG ? 200 : 40;
 
-my $gw = Gateway->new(workers => 2);
-my $whsec = Activation::keys($gw);
-my $app = MockApp->new(port => $gw->port('app'), secret => $whsec);
+# each backend's half has its own gateway and app (Store->each_backend)
+my ($gw, $app);
 
 sub post {
     my ($path) = @_;
@@ -57,10 +56,12 @@ sub unit_state {
 my @backends = Store->backends;
 @backends = ($backends[0]) if $VG;
 
-for my $backend (@backends) {
+Store->each_backend(sub {
+    my ($backend) = @_;
+    $gw = Gateway->new(workers => 2);
+    my $whsec = Activation::keys($gw);
+    $app = MockApp->new(port => $gw->port('app'), secret => $whsec);
     my $st = Store->new($backend, $gw);
-    $app->set_mode('healthy');
-    $app->clear;
 
     my $extra = <<"CONF";
     circuit_breaker_zone zone=sellers:64k;
@@ -167,6 +168,7 @@ CONF
     $gw->{checked} = 1;
 
     $gw->stop;
-}
+    $app->stop;
+}, @backends);
 
 done_testing();

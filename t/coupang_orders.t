@@ -39,30 +39,13 @@ my $SECRET = 'orders-secret-key';
 my $V = 'A00012345';
 my $wait = $ENV{VALGRIND} ? 90 : 30;
 
-my $gw = Gateway->new(workers => 2);
-$gw->write_file('coupang.key', "$SECRET\n");
-chmod 0600, $gw->dir . '/coupang.key';
-my $mock = MockNotify->new(gw => $gw);
-$mock->write_keys($gw);
+# each backend's half has its own gateway and stand-ins
+# (Store->each_backend)
+my ($gw, $mock, $app, $cp);
 
 # the seller's app: activation_revoke's receiver, which checks the
 # Standard Webhooks signature with its own code
 my $WHKEY = 'revoke-key-of-32-bytes-for-tests';
-$gw->write_file('revoke.secret', 'whsec_' . encode_base64($WHKEY, '') . "\n");
-chmod 0600, $gw->dir . '/revoke.secret';
-my $app = MockServer->new(port => $gw->port('app'), handler => sub {
-    my ($req) = @_;
-    my $id = $req->{header}{'webhook-id'} // '';
-    my $ts = $req->{header}{'webhook-timestamp'} // '';
-    my $sig = $req->{header}{'webhook-signature'} // '';
-    (my $want = hmac_sha256_base64("$id.$ts.$req->{body}", $WHKEY)) .= '='
-        x ((4 - length(hmac_sha256_base64('', $WHKEY)) % 4) % 4);
-    return (401, {}, 'bad signature') unless $sig eq "v1,$want";
-    return (401, {}, 'stale') unless abs(time - $ts) < 300;
-    return (200, {}, '');
-});
-
-my $cp;
 
 # a key issued 170 days ago (KST): 10 days left, inside the 14 of warning
 my $issued = POSIX::strftime('%Y-%m-%d', gmtime(time + 9 * 3600 - 170 * 86400));
@@ -119,15 +102,32 @@ sub slack_texts {
                  // '' } $mock->received('slack');
 }
 
-for my $backend (Store->backends) {
+Store->each_backend(sub {
+    my ($backend) = @_;
     my $t = "[$backend]";
+    $gw = Gateway->new(workers => 2);
+    $gw->write_file('coupang.key', "$SECRET\n");
+    chmod 0600, $gw->dir . '/coupang.key';
+    $mock = MockNotify->new(gw => $gw);
+    $mock->write_keys($gw);
+
+    $gw->write_file('revoke.secret',
+                    'whsec_' . encode_base64($WHKEY, '') . "\n");
+    chmod 0600, $gw->dir . '/revoke.secret';
+    $app = MockServer->new(port => $gw->port('app'), handler => sub {
+        my ($req) = @_;
+        my $id = $req->{header}{'webhook-id'} // '';
+        my $ts = $req->{header}{'webhook-timestamp'} // '';
+        my $sig = $req->{header}{'webhook-signature'} // '';
+        (my $want = hmac_sha256_base64("$id.$ts.$req->{body}", $WHKEY)) .= '='
+            x ((4 - length(hmac_sha256_base64('', $WHKEY)) % 4) % 4);
+        return (401, {}, 'bad signature') unless $sig eq "v1,$want";
+        return (401, {}, 'stale') unless abs(time - $ts) < 300;
+        return (200, {}, '');
+    });
     my $st = Store->new($backend, $gw);
     my $api = $backend eq 'sqlite' ? 'v4' : 'v5';
 
-    $mock->clear;
-
-    # a fresh Coupang for each backend
-    $cp->stop if $cp;
     $cp = MockCoupang->new(port => $gw->port('coupang'), access_key => $AK,
                            secret => $SECRET, vendor_id => $V);
 
@@ -414,6 +414,8 @@ for my $backend (Store->backends) {
     cmp_ok($most, '<=', 10, "$t   never above 10 calls in a second");
 
     $gw->stop;
-}
+    $cp->stop;
+    $app->stop;
+});
 
 done_testing();

@@ -96,7 +96,8 @@ sub children {
     return @c;
 }
 
-for my $backend (Store->backends) {
+Store->each_backend(sub {
+    my ($backend) = @_;
     my $t = "[$backend]";
 
     my $gw = Gateway->new(workers => 2);
@@ -228,6 +229,6 @@ for my $backend (Store->backends) {
     }
 
     $gw->stop;
-}
+});
 
 done_testing();

@@ -17,7 +17,8 @@ use Store;
 my $VG = $ENV{VALGRIND} ? 1 : 0;
 my $J = JSON::PP->new->utf8->canonical;
 
-for my $backend (Store->backends) {
+Store->each_backend(sub {
+    my ($backend) = @_;
     my $t = "[$backend]";
     my $gw = Gateway->new(workers => 1);
     my $mock = MockNotify->new(gw => $gw);
@@ -74,6 +75,6 @@ CONF
          "$t   the cleanup says so");
 
     $gw->stop;
-}
+});
 
 done_testing();

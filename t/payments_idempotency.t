@@ -21,10 +21,9 @@ my $VG = $ENV{VALGRIND} ? 1 : 0;
 my $IO = $VG ? 60 : 10;
 my $J = JSON::PP->new->canonical;
 
-my $gw = Gateway->new(workers => 2);
-my $mock = MockProviders->new(gw => $gw);
-$mock->write_keys($gw);
-my $stripe = $mock->{stripe};
+# each backend's half has its own gateway and stand-ins
+# (Store->each_backend)
+my ($gw, $mock, $stripe);
 
 # the mock's "slow" answers after 2 s (6 s under valgrind)
 my $TIMEOUT = $VG ? '20s' : '8s';
@@ -87,11 +86,14 @@ sub metric {
     return $v // 0;
 }
 
-for my $backend (Store->backends) {
+Store->each_backend(sub {
+    my ($backend) = @_;
+    $gw = Gateway->new(workers => 2);
+    $mock = MockProviders->new(gw => $gw);
+    $mock->write_keys($gw);
+    $stripe = $mock->{stripe};
     my $st = Store->new($backend, $gw);
     my $t = "[$backend]";
-    $stripe->clear;
-    $stripe->set_mode('healthy');
 
     $gw->start(http => conf($st));
 
@@ -317,6 +319,6 @@ for my $backend (Store->backends) {
     unlike($gw->error_log, qr/integrations_store: .* is unavailable/,
            "$t the store was never unavailable");
     $gw->{checked} = 0;
-}
+});
 
 done_testing;

@@ -16,10 +16,6 @@ use Store;
 
 my $VG = $ENV{VALGRIND} ? 1 : 0;
 
-my $gw = Gateway->new(workers => 2);
-my $mock = MockProviders->new(gw => $gw);
-$mock->write_keys($gw);
-
 # nginx -t runs in a gateway of its own: its [emerg] lines are expected
 my $cfg = Gateway->new;
 $cfg->write_file('db.password', "secret\n");
@@ -98,8 +94,12 @@ ok(!$ok && $out =~ /not allowed here/, 'integrations_store is for http{}');
 
 # ---- per backend -------------------------------------------------------
 
-for my $backend (Store->backends) {
+# each backend's half has its own gateway and stand-ins
+Store->each_backend(sub {
+    my ($backend) = @_;
     my $t = "[$backend]";
+    my $gw = Gateway->new(workers => 2);
+    MockProviders->new(gw => $gw)->write_keys($gw);
     my $st = Store->new($backend, $gw);
     my $log_from = length $gw->error_log;
     my $log = sub { substr($gw->error_log, $log_from) };
@@ -191,6 +191,6 @@ for my $backend (Store->backends) {
        "$t   and the migrations were not applied again");
     $gw->stop;
     $gw->{checked} = 0;
-}
+});
 
 done_testing;

@@ -21,10 +21,9 @@ my $VG = $ENV{VALGRIND} ? 1 : 0;
 my $IO = $VG ? 90 : 15;
 my $ROOT = $> == 0;
 
-my $gw = Gateway->new(workers => 2);
-my $mock = MockProviders->new(gw => $gw);
-$mock->write_keys($gw);
-my $stripe = $mock->{stripe};
+# each backend's half has its own gateway and stand-ins
+# (Store->each_backend)
+my ($gw, $mock, $stripe);
 
 # a request written now, its answer read later
 sub send_pay {
@@ -61,8 +60,13 @@ sub problem_ok {
     ok(($r->{headers}{'retry-after'} // 0) >= 1, "$t: Retry-After");
 }
 
-for my $backend (Store->backends) {
+Store->each_backend(sub {
+    my ($backend) = @_;
     my $t = "[$backend]";
+    $gw = Gateway->new(workers => 2);
+    $mock = MockProviders->new(gw => $gw);
+    $mock->write_keys($gw);
+    $stripe = $mock->{stripe};
 
     # ---- unavailable and back --------------------------------------------
 
@@ -239,6 +243,6 @@ for my $backend (Store->backends) {
 
         system('umount', $mnt);
     }
-}
+});
 
 done_testing;

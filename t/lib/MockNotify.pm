@@ -58,11 +58,22 @@ our $FCM_EMAIL = 'notify@mock-project-1.iam.gserviceaccount.com';
 our $WEBHOOK_PATH = '/services/T0000MOCK/B0000MOCK/MockWebhookSecret0001';
 
 my $JSON = JSON::PP->new->canonical;
-my $STATE = tempdir('mocknotify-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+# the state the servers' processes share: a directory per test process
+# (Store->each_backend runs a test's backends in processes of their own,
+# each with its own stand-ins), made by the first new() there
+my ($STATE, $STATE_PID) = ('', 0);
+
+sub state_dir {
+    ($STATE, $STATE_PID) = (tempdir('mocknotify-XXXXXX', TMPDIR => 1,
+                                    CLEANUP => 1), $$)
+        if $STATE_PID != $$;
+    return $STATE;
+}
 
 sub new {
     my ($class, %args) = @_;
     my $gw = $args{gw};
+    state_dir();
     my $self = bless { gw => $gw }, $class;
     $self->set_token_ttl($args{token_ttl} // 3600);
     $self->make_fcm_key;

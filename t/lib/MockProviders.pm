@@ -35,11 +35,22 @@ our %SECRET = (
 );
 
 my $JSON = JSON::PP->new->canonical;
-my $STATE = tempdir('mockpay-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+# the state the servers' processes share: a directory per test process
+# (Store->each_backend runs a test's backends in processes of their own,
+# each with its own stand-ins), made by the first new() there
+my ($STATE, $STATE_PID) = ('', 0);
+
+sub state_dir {
+    ($STATE, $STATE_PID) = (tempdir('mockpay-XXXXXX', TMPDIR => 1,
+                                    CLEANUP => 1), $$)
+        if $STATE_PID != $$;
+    return $STATE;
+}
 
 sub new {
     my ($class, %args) = @_;
     my $gw = $args{gw};
+    state_dir();
     my $self = bless {}, $class;
     my $slow = $ENV{VALGRIND} ? 6 : $args{slow} // 2;
     $self->set_token_ttl($args{token_ttl} // 32400);

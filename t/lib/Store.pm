@@ -13,6 +13,8 @@ package Store;
 #   }
 #
 # STORE_BACKENDS=sqlite (or postgresql) runs one of them only.
+# Store->each_backend(sub { my ($backend) = @_; ... }) runs a test's
+# per-backend half in a subtest per backend, at once in the plain run.
 # PostgreSQL: the tests connect as a role with a password (password_file=
 # is exercised), psql as the superuser over the same socket.  Tests that
 # run as root run the server as "nobody", as nginx's workers run: both
@@ -25,6 +27,7 @@ use File::Temp qw(tempdir);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 use Test::More;
+use Test2::API qw(run_subtest);
 
 my $PG;            # the server of this test run, started on first use
 my $DBN = 0;
@@ -44,6 +47,63 @@ sub backends {
     return @all unless $ENV{STORE_BACKENDS};
     my %want = map { $_ => 1 } split /[ ,]+/, $ENV{STORE_BACKENDS};
     return grep { $want{$_} } @all;
+}
+
+# Runs $code->($backend) once per backend (or per backend given), each
+# in a subtest named for the backend.  In the plain run the backends run
+# at once, each in a child process of its own, which cuts a store test's
+# wall time to its slower half: most of a half is waiting (on timers,
+# sweeps, retries), not CPU.  Under valgrind (memcheck is CPU-bound; CI
+# has 2 cores) they run one after the other, as STORE_SERIAL=1 makes them
+# run anywhere.
+#
+# $code must make everything it uses (its gateway, mocks, ports,
+# directories, store): the halves run at the same time and share
+# nothing; what the parent started stays the parent's (a child's END
+# blocks stop only the child's own).  A child's subtest reaches the
+# parent through Test2's IPC; a child that ends without finishing it (a
+# signal, an exit in $code) fails the file.
+sub each_backend {
+    my ($class, $code, @backends) = @_;
+    @backends = $class->backends unless @backends;
+
+    if ($ENV{VALGRIND} || $ENV{STORE_SERIAL} || @backends < 2) {
+        for my $backend (@backends) {
+            subtest($backend => sub { $code->($backend) });
+        }
+        return;
+    }
+
+    require Test2::IPC;
+    Test2::IPC->import;
+
+    # a child's mark that its subtest ended (an exit 0 in $code does not)
+    my $marks = tempdir('store-halves-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my %child;
+    for my $backend (@backends) {
+        my $pid = fork() // die "fork: $!";
+        if ($pid == 0) {
+            # what the parent started is the parent's to stop
+            no warnings 'once';
+            @Gateway::LIVE = ();
+            @MockServer::LIVE = ();
+            @MockSMTP::LIVE = ();
+            run_subtest($backend, sub { $code->($backend) },
+                        { buffered => 1 });
+            if (open my $fh, '>', "$marks/$backend") {
+                close $fh;
+            }
+            exit 0;
+        }
+        $child{$pid} = $backend;
+    }
+    for my $pid (sort { $a <=> $b } keys %child) {
+        waitpid($pid, 0);
+        my $backend = $child{$pid};
+        ok($? == 0 && -e "$marks/$backend",
+           "[$backend] the half's process ran to its end")
+            or diag("[$backend] exit status $?");
+    }
 }
 
 # a command as the unprivileged user (as is, when the tests are not root)
