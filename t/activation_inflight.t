@@ -26,13 +26,6 @@ my $wait = $VG ? 120 : 30;
 my ($AK, $SECRET, $V) = ('e2e-access-key', 'e2e-secret-key', 'A00012345');
 my $PHONE = '050377770012';
 
-my $gw = Gateway->new(workers => 2);
-my $whsec = Activation::keys($gw);
-$gw->write_file('coupang.key', "$SECRET\n");
-my $app = MockApp->new(port => $gw->port('app'), secret => $whsec);
-my $notify = MockNotify->new(gw => $gw);
-$notify->write_keys($gw);
-
 # the provider's timeout outlasts the held send (a return is noticed by
 # the next sync run, at most 10 s later)
 my $flow = <<"CONF";
@@ -55,12 +48,20 @@ my $flow = <<"CONF";
     notify_delivery interval=100ms;
 CONF
 
-for my $backend (Store->backends) {
+# each backend's half has its own gateway and stand-ins
+# (Store->each_backend: at once in the plain run)
+Store->each_backend(sub {
+    my ($backend) = @_;
     my $t = "[$backend]";
+    my $gw = Gateway->new(workers => 2);
+    my $whsec = Activation::keys($gw);
+    $gw->write_file('coupang.key', "$SECRET\n");
+    my $app = MockApp->new(port => $gw->port('app'), secret => $whsec);
+    my $notify = MockNotify->new(gw => $gw);
+    $notify->write_keys($gw);
     my $st = Store->new($backend, $gw);
     my $cp = MockCoupang->new(port => $gw->port('coupang'), access_key => $AK,
                               secret => $SECRET, vendor_id => $V);
-    $notify->clear;
     $notify->{solapi}->set_mode('held');
 
     my $box = $cp->add_order(items => [{ vendor_item_id => '3242596358' }],
@@ -124,6 +125,7 @@ for my $backend (Store->backends) {
 
     $gw->stop;
     $cp->stop;
-}
+    $app->stop;
+});
 
 done_testing();
