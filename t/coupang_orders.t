@@ -38,6 +38,9 @@ my $AK = 'orders-access-key';
 my $SECRET = 'orders-secret-key';
 my $V = 'A00012345';
 my $wait = $ENV{VALGRIND} ? 90 : 30;
+# the providers' timeout: under valgrind on a loaded machine a send to a
+# stand-in may take seconds (none of these tests waits for a timeout)
+my $PT = $ENV{VALGRIND} ? '15s' : '3s';
 
 # each backend's half has its own gateway and stand-ins
 # (Store->each_backend)
@@ -71,9 +74,9 @@ sub http {
 
     notify_provider sms_kr type=solapi key_file=%%DIR%%/solapi.key
                     base_url=http://127.0.0.1:%%PORT:solapi%%
-                    from=02-9302-2266 pf_id=$MockNotify::PF_ID timeout=3s;
+                    from=02-9302-2266 pf_id=$MockNotify::PF_ID timeout=$PT;
     notify_provider ops type=slack key_file=%%DIR%%/slack.key
-                    base_url=http://127.0.0.1:%%PORT:slack%% timeout=3s;
+                    base_url=http://127.0.0.1:%%PORT:slack%% timeout=$PT;
     notify_route  sms sms_kr;
     notify_route  ops ops;
     notify_alert  ops channel=#orders;
