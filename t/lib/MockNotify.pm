@@ -166,8 +166,11 @@ sub set_token_ttl {
     put("ttl", $ttl);
 }
 
-sub tokens_issued { my @t = grep { !/\.revoked$/ } glob("$STATE/token-*");
-                    return scalar @t; }
+# the tokens issued, one file each (not their .revoked marks, nor a
+# put()'s .tmp half written)
+sub token_files { return grep { /\/token-\d+$/ } glob("$STATE/token-*"); }
+
+sub tokens_issued { return scalar(my @t = token_files()); }
 
 # seconds the token endpoint waits before it answers
 sub set_token_delay { my ($self, $s) = @_; put('token_delay', $s); }
@@ -175,7 +178,7 @@ sub set_token_delay { my ($self, $s) = @_; put('token_delay', $s); }
 # each token's [issued, expires] (epoch seconds, fractional), in order
 sub token_times {
     my @t;
-    for my $f (grep { !/\.revoked$/ } glob("$STATE/token-*")) {
+    for my $f (token_files()) {
         my ($n) = $f =~ /token-(\d+)$/ or next;
         my (undef, $at, $exp) = split ' ', (get("token-$n") // '');
         $t[$n - 1] = [$at, $exp];
@@ -186,8 +189,7 @@ sub token_times {
 # the token a bearer header carries and whether it was still good then
 sub token_of {
     my ($bearer) = @_;
-    for my $f (glob "$STATE/token-*") {
-        next if $f =~ /\.revoked$/;
+    for my $f (token_files()) {
         open my $t, '<', $f or next;
         my ($tok, $at, $exp) = split ' ', scalar <$t>;
         return ($tok, $exp) if $tok eq $bearer;
@@ -577,8 +579,8 @@ sub h_fcm {
 
     my ($bearer) = ($req->{header}{authorization} // '') =~ /^Bearer (\S+)$/;
     my %valid;
-    for my $f (glob "$STATE/token-*") {
-        next if $f =~ /\.revoked$/ || -e "$f.revoked";
+    for my $f (token_files()) {
+        next if -e "$f.revoked";
         open my $t, '<', $f or next;
         my ($tok, $at, $exp) = split ' ', scalar <$t>;
         $valid{$tok} = 1 if time < $exp;      # an expired token: a 401
@@ -586,7 +588,7 @@ sub h_fcm {
 
     # reauth: every token issued so far is revoked, once
     if ($mode eq 'reauth' && !-e "$STATE/reauth-done") {
-        for my $f (grep { !/\.revoked$/ } glob "$STATE/token-*") {
+        for my $f (token_files()) {
             open my $r, '>', "$f.revoked" or die; close $r;
         }
         put('reauth-done', 1);
