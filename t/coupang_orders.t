@@ -10,6 +10,12 @@
 #   - once the outbox says sent, the box is acknowledged and its DIRECT
 #     invoice uploaded (DEPARTURE at Coupang), each once; an INVALID_STATUS
 #     invoice is retried later; a 429 on the list only delays;
+#   - an acknowledgement whose answer is ambiguous has its boxes looked up
+#     singly: applied and answered 500 or code 99 (the first one) or only
+#     after the call's timeout (a later one, SQLite): never sent again,
+#     invoiced once; answered 500 and NOT applied (PostgreSQL): sent once
+#     more, then invoiced; cancelled by the buyer before the lookup
+#     (SQLite): left to the return poll, never invoiced;
 #   - nothing on the wire is wrong, as the mock sees it.
 #
 # The buyer's message goes through notifications (notify_route sms, the
@@ -41,6 +47,10 @@ my $wait = $ENV{VALGRIND} ? 90 : 30;
 # the providers' timeout: under valgrind on a loaded machine a send to a
 # stand-in may take seconds (none of these tests waits for a timeout)
 my $PT = $ENV{VALGRIND} ? '15s' : '3s';
+# the order sync's call timeout (coupang_orders timeout=): short, for the
+# acknowledgement the mock answers only after it (ack_delay, 3 s later)
+my $CT = $ENV{VALGRIND} ? 10 : 3;
+my $ACK_DELAY = $CT + 3;
 
 # each backend's half has its own gateway and stand-ins
 # (Store->each_backend)
@@ -61,7 +71,7 @@ sub http {
     coupang_access_key       $AK;
     coupang_secret_key_file  %%DIR%%/coupang.key;
     coupang_orders  vendor_id=$V  interval=10s  window=2m  api=$api
-                    rate_limit=coupang  fulfil_retry=1s
+                    rate_limit=coupang  fulfil_retry=1s  timeout=${CT}s
                     url=http://127.0.0.1:%%PORT:coupang%%;
     activation_product    3242596358  EBOOK-001;
     activation_product    3242596359  EBOOK-002  quantity_links=per_order;
@@ -132,7 +142,8 @@ Store->each_backend(sub {
     my $api = $backend eq 'sqlite' ? 'v4' : 'v5';
 
     $cp = MockCoupang->new(port => $gw->port('coupang'), access_key => $AK,
-                           secret => $SECRET, vendor_id => $V);
+                           secret => $SECRET, vendor_id => $V,
+                           ack_delay => $ACK_DELAY);
 
     my @boxes = $cp->add_orders(2);
     my $two = $cp->add_order(items => [
@@ -267,6 +278,20 @@ Store->each_backend(sub {
 
     $app->clear;
     my $late = $cp->add_order;
+
+    # its acknowledgement ambiguous too: applied but answered only after
+    # the call's timeout (SQLite), or answered 500 and NOT applied
+    # (PostgreSQL); on SQLite one more box, which the buyer cancels as
+    # soon as it is acknowledged, before the gateway can look it up
+    my $gone;
+    if ($backend eq 'sqlite') {
+        $gone = $cp->add_order;
+        $cp->cancel($gone, on_ack => 1);
+        $cp->box_fault($_, 'ack_timeout_applied') for $late, $gone;
+    } else {
+        $cp->box_fault($late, 'ack_500');
+    }
+    my $more = $gone ? 1 : 0;
     my $rid = $cp->add_return($boxes[0], '3242596358', 1);
 
     # returns first seen at Coupang's check (PR) or completed (CC): a
@@ -274,7 +299,7 @@ Store->each_backend(sub {
     my $pr = $cp->add_return($boxes[1], '3242596358', 1, status => 'PR');
     my $cc = $cp->add_return($two, '3242596359', 1, status => 'CC');
 
-    ok(wait_for(sub { $orders->() >= 6 }, $wait),
+    ok(wait_for(sub { $orders->() >= 6 + $more }, $wait),
        "$t a box created later is ingested by a later run");
     ok(wait_for(sub {
            $st->value("SELECT COUNT(*) FROM integrations_activation_links"
@@ -334,14 +359,84 @@ Store->each_backend(sub {
     my $cc_lists = $cp->return_lists->{CC} // 0;
 
     my $m = $gw->get('/metrics')->{body} // '';
-    like($m, qr/^integrations_coupang_orders_boxes_total 6$/m,
-         "$t metrics: six boxes");
+    like($m, qr/^integrations_coupang_orders_boxes_total ${\ (6 + $more)}$/m,
+         "$t metrics: six boxes" . ($more ? ' and the cancelled one' : ''));
     like($m, qr/^integrations_coupang_orders_fulfilled_total [345]$/m,
          "$t   three or more fulfilled");
     like($m, qr/^integrations_coupang_orders_revoked_total 3$/m,
          "$t   three revoked (UC, PR, CC)");
     like($m, qr/^integrations_coupang_orders_unmapped_total 1$/m,
          "$t   one unmapped");
+
+    # the later box's ambiguous acknowledgement, its outcome written before
+    # the restart (which would cut a call in flight)
+
+    my $fulfil = sub {
+        my ($box) = @_;
+        return $st->value("SELECT fulfil_state FROM integrations_orders"
+                          . " WHERE shipment_box_id = '$box'") // -1;
+    };
+    my $events = sub {
+        my ($box, $event) = @_;
+        return $st->value("SELECT COUNT(*) FROM integrations_order_events"
+                          . " WHERE shipment_box_id = '$box'"
+                          . " AND event = '$event'");
+    };
+    my $diag = sub {
+        diag explain [ $cp->order($late), $gone ? $cp->order($gone) : (),
+                       $st->sql("SELECT shipment_box_id, fulfil_state,"
+                                . " fulfil_attempts, fulfil_error FROM"
+                                . " integrations_orders"),
+                       $gw->error_log =~ /(coupang_orders: .*)/g ];
+    };
+
+    if ($gone) {
+        ok(wait_for(sub { $fulfil->($late) == 3 && $fulfil->($gone) == 5 },
+                    $wait + $ACK_DELAY),
+           "$t an acknowledgement applied, answered after the timeout:"
+           . " its boxes looked up") or $diag->();
+        my $s = $cp->order($late);
+        is_deeply($s->{wire}, ['ack', 'lookup INSTRUCT', 'invoice'],
+                  "$t   a box acknowledged: looked up singly, then invoiced")
+            or diag explain $s->{wire};
+        is($s->{acks_refused} // 0, 0, "$t   never sent again");
+        is($s->{invoices}, 1, "$t   invoiced once");
+        is($s->{status}, 'DEPARTURE', "$t   DEPARTURE");
+        is($events->($late, 'acknowledged'), 1,
+           "$t   one 'acknowledged' in its history");
+
+        $s = $cp->order($gone);
+        is_deeply($s->{wire}, ['ack', 'lookup canceled'],
+                  "$t the box cancelled before its lookup: no second"
+                  . " acknowledgement, no invoice") or diag explain $s->{wire};
+        is($s->{status}, 'INSTRUCT', "$t   not DEPARTURE");
+        is($events->($gone, 'canceled'), 1,
+           "$t   canceled in its history, left to the return poll");
+        is($events->($gone, 'acknowledged') + $events->($gone, 'invoiced'),
+           0, "$t   neither acknowledged nor invoiced there");
+
+        # the cancellation reaches Coupang's list (after the restart)
+        $cp->add_return($gone, '3242596358', 1, type => 'CANCEL');
+
+    } else {
+        ok(wait_for(sub { $cp->order($late)->{status} eq 'DEPARTURE' },
+                    $wait), "$t an acknowledgement answered 500, not applied:"
+                            . " acknowledged again, invoiced (DEPARTURE)")
+            or $diag->();
+        my $s = $cp->order($late);
+        is_deeply($s->{wire}, ['ack', 'lookup ACCEPT', 'ack', 'invoice'],
+                  "$t   looked up (still ACCEPT), then exactly one more"
+                  . " acknowledgement, then its invoice")
+            or diag explain $s->{wire};
+        is($s->{acks}, 1, "$t   applied once");
+        is($s->{acks_refused} // 0, 0, "$t   none refused");
+        is($s->{invoices}, 1, "$t   invoiced once");
+        is($events->($late, 'acknowledged'), 1,
+           "$t   one 'acknowledged' in its history");
+        my $said = "box $late: the acknowledgement's answer was ambiguous;"
+                   . " the box's lookup says still ACCEPT";
+        like($gw->error_log, qr/\Q$said\E/, "$t   the lookup logged");
+    }
 
     # the return withdrawn while the gateway restarts: the first sync after
     # notices it; no inquiry is reported again, no box processed twice
@@ -358,6 +453,29 @@ Store->each_backend(sub {
     ok(wait_for(sub { grep { /반품 철회/ } slack_texts() }, $wait),
        "$t   and alerted");
     is($calls->($boxes[0]), 1, "$t   activation_revoke was called once");
+
+    if ($gone) {
+        ok(wait_for(sub { $revoked->($gone) == 1 }, $wait),
+           "$t the cancelled box: revoked by its cancellation")
+            or $diag->();
+        is($st->value("SELECT state FROM integrations_orders WHERE"
+                      . " shipment_box_id = '$gone'"), 4,
+           "$t   the order is revoked");
+        is($st->value("SELECT COUNT(*) FROM integrations_activation_links"
+                      . " WHERE shipment_box_id = '$gone'"
+                      . " AND revoked_at IS NULL"), 0,
+           "$t   its token revoked");
+        ok(wait_for(sub { $calls->($gone) >= 1 }, $wait),
+           "$t   activation_revoke called");
+        my ($c) = grep { $_->{target} eq '/revoke'
+                         && $_->{body} =~ /"shipment_box_id":"$gone"/ }
+                  $app->requests;
+        like($c ? $c->{body} : '', qr/"reason":"cancel"/,
+             "$t   for a cancellation");
+        is($fulfil->($gone), 5, "$t   still canceled for fulfilment");
+        is_deeply($cp->order($gone)->{wire}, ['ack', 'lookup canceled'],
+                  "$t   never looked up, acknowledged or invoiced again");
+    }
 
     # the PR return seen again as CC, after the restart: nothing changes
     ok(wait_for(sub { ($cp->return_lists->{CC} // 0) > $cc_lists }, $wait),
@@ -382,10 +500,10 @@ Store->each_backend(sub {
     is(scalar @key, 1, "$t the key's expiry alerted once a day");
     like($key[0] // q(), qr/(9|10)일/, "$t   10 days before") or diag $key[0];
     is($st->value("SELECT COUNT(*) FROM integrations_notifications WHERE"
-                  . " id LIKE 'ntf_%' AND channel = 'sms'"), 4,
+                  . " id LIKE 'ntf_%' AND channel = 'sms'"), 4 + $more,
        "$t   one more buyer message, none twice");
     is($st->value("SELECT COUNT(*) FROM integrations_order_events WHERE"
-                  . " event = 'ingest'"), 6,
+                  . " event = 'ingest'"), 6 + $more,
        "$t   each box ingested once over overlapping windows and a restart");
 
     is_deeply([ $cp->problems ], [], "$t the mock found nothing wrong");

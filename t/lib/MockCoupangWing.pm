@@ -20,9 +20,17 @@ package MockCoupangWing;
 #                                          # code 99 (not succeed, no retry)
 #   $cp->fault(ack_timeout_applied => 1);  # ... applied, answered after
 #                                          # ack_delay seconds (new())
+#   $cp->fault(ack_500 => 1);              # ... NOT applied, answered 500
+#   $cp->box_fault($box, 'ack_500');       # one of those (ack_*) for the
+#                                          # next ack naming the box only
 #   $cp->order($box)->{ack_calls};         # acknowledgements naming it
 #   $cp->order($box)->{lookups};           # single GETs of it
+#   $cp->order($box)->{wire};              # its calls in order: "ack",
+#                                          # "lookup ACCEPT" (what it
+#                                          # answered), "invoice" (applied)
 #   $cp->cancel($box);                     # its single GET: 400 취소/반품
+#   $cp->cancel($box, on_ack => 1);        # ... from the moment an ack
+#                                          # applies to it (before any GET)
 #   my $r = $cp->add_return($box, '3242596358', 1);   # filed: UC
 #   $cp->add_return($box, '3242596358', 1, status => 'PR');  # or RU, CC
 #   $cp->return_status($r, 'CC');          # listed under CC from now on
@@ -194,8 +202,18 @@ sub orders {
 }
 
 sub cancel {
-    my ($self, $box) = @_;
-    $self->state(sub { $_[0]{orders}{$box}{canceled} = 1 });
+    my ($self, $box, %o) = @_;
+    $self->state(sub {
+        $_[0]{orders}{$box}{$o{on_ack} ? 'cancel_on_ack' : 'canceled'} = 1;
+    });
+}
+
+# an acknowledgement fault (ack_*) for the next acknowledgement naming the
+# box, whatever else it names: a test need not know how the gateway
+# groups its boxes into calls
+sub box_fault {
+    my ($self, $box, $name) = @_;
+    $self->state(sub { $_[0]{box_faults}{$box}{$name} = 1 });
 }
 
 sub fault {
@@ -505,12 +523,24 @@ sub lookup {
         my $o = $st->{orders}{$box};
         return reply(404, { code => 404, message => 'not found' }) unless $o;
         $o->{lookups}++;
+        push @{ $o->{wire} },
+             'lookup ' . ($o->{canceled} ? 'canceled' : $o->{status});
         return reply(400, { code => 400,
                             message => '해당 주문이 취소 또는 반품되었습니다.' })
             if $o->{canceled};
         return reply(200, { code => '200', message => 'OK',
                             data => order_json($o, $api) });
     });
+}
+
+# ACCEPT -> INSTRUCT; a box the buyer cancels then (cancel(on_ack)) is
+# cancelled before anyone can look it up
+sub apply_ack {
+    my ($o) = @_;
+    $o->{status} = 'INSTRUCT';
+    $o->{acked_at} = Time::HiRes::time;
+    $o->{acks}++;
+    $o->{canceled} = 1 if delete $o->{cancel_on_ack};
 }
 
 sub acknowledge {
@@ -538,19 +568,37 @@ sub acknowledge {
 
         my @ids = map { "$_" } @{ $j->{shipmentBoxIds} };
         push @{ $st->{ack_log} }, [@ids];
-        $st->{orders}{$_} && $st->{orders}{$_}{ack_calls}++ for @ids;
+        for my $o (grep { $_ } map { $st->{orders}{$_} } @ids) {
+            $o->{ack_calls}++;
+            push @{ $o->{wire} }, 'ack';
+        }
+
+        # one fault a call (the first set, not every one): the call's own,
+        # else one set on a box it names (box_fault), taken for every box
+        # of the call that has it
+        my @faults = qw(ack_500_applied ack_99_applied ack_timeout_applied
+                        ack_500);
+        my ($fault) = grep { $st->{faults}{$_} } @faults;
+        take_fault($st, $fault) if $fault;
+        if (!$fault) {
+            my $bf = $st->{box_faults} // {};
+            ($fault) = grep { my $f = $_;
+                              grep { $bf->{$_} && $bf->{$_}{$f} } @ids }
+                       @faults;
+            $fault && $bf->{$_} && delete $bf->{$_}{$fault} for @ids;
+        }
+
+        # a 500 with nothing applied: Coupang failed before changing any
+        return reply(500, { code => 500, message => 'internal exception' })
+            if ($fault // '') eq 'ack_500';
 
         # applied, and then an answer that says nothing clear
-        my ($fault) = grep { take_fault($st, $_) }
-                      qw(ack_500_applied ack_99_applied ack_timeout_applied);
         if ($fault) {
             my @list;
             for my $id (@ids) {
                 my $o = $st->{orders}{$id} or next;
                 next unless $o->{status} eq 'ACCEPT';
-                $o->{status} = 'INSTRUCT';
-                $o->{acked_at} = Time::HiRes::time;
-                $o->{acks}++;
+                apply_ack($o);
                 push @list, { shipmentBoxId => $id, succeed => JSON::PP::false,
                               resultCode => '99', resultMessage => 'unknown',
                               retryRequired => JSON::PP::false };
@@ -572,9 +620,7 @@ sub acknowledge {
                               resultMessage => 'try again',
                               retryRequired => JSON::PP::true };
             } elsif ($o && $o->{status} eq 'ACCEPT') {
-                $o->{status} = 'INSTRUCT';
-                $o->{acked_at} = Time::HiRes::time;
-                $o->{acks}++;
+                apply_ack($o);
                 push @list, { shipmentBoxId => $id, succeed => JSON::PP::true,
                               resultCode => 'OK', resultMessage => '',
                               retryRequired => JSON::PP::false };
@@ -640,6 +686,7 @@ sub invoice {
 
             if ($o->{status} ne 'INSTRUCT' || take_fault($st, 'invoice_invalid')) {
                 $o->{invoices_refused}++;
+                push @{ $o->{wire} }, 'invoice refused';
                 push @list, { shipmentBoxId => $id, succeed => JSON::PP::false,
                               resultCode => 'INVALID_STATUS',
                               resultMessage => 'not INSTRUCT',
@@ -651,6 +698,7 @@ sub invoice {
             $o->{invoice} = "$boxes{$id}[0]{invoiceNumber}";
             $o->{invoiced_at} = Time::HiRes::time;
             $o->{invoices}++;
+            push @{ $o->{wire} }, 'invoice';
             push @list, { shipmentBoxId => $id, succeed => JSON::PP::true,
                           resultCode => 'OK', resultMessage => '',
                           retryRequired => JSON::PP::false };
