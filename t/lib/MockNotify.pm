@@ -25,10 +25,11 @@ package MockNotify;
 # provider's own permanent error); and per provider: solapi notkakao (an
 # AlimTalk refused: 3104, not a KakaoTalk user), fcm reauth (every token
 # revoked: 401 once, then healthy), fcm tokenfail (the token endpoint
-# refuses: invalid_grant).  FCM's tokens expire as issued (set_token_ttl:
-# expires_in; a bearer past it is a 401, as Google answers), the token
-# endpoint can be slow (set_token_delay), and token_times() says when
-# each was issued.  State (tokens, signatures seen) lives in files:
+# refuses: invalid_grant); set_mode(MODE, N): for the next N requests,
+# then healthy (MockServer's count).  FCM's tokens expire as issued
+# (set_token_ttl: expires_in; a bearer past it is a 401, as Google
+# answers), the token endpoint can be slow (set_token_delay), and
+# token_times() says when each was issued.  State (tokens, signatures seen) lives in files:
 # MockServer forks per connection.
 
 use strict;
