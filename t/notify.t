@@ -135,7 +135,10 @@ sub solapi_to {
            $mock->received('solapi');
 }
 
-for my $backend (Store->backends) {
+# each backend's half has its own gateway and stand-ins
+# (Store->each_backend: at once in the plain run)
+Store->each_backend(sub {
+    my ($backend) = @_;
     my $t = "[$backend]";
 
     my $gw = Gateway->new(workers => 2);
@@ -382,7 +385,8 @@ for my $backend (Store->backends) {
                     split /\n/, $log) if $ENV{NOTIFY_DEBUG};
 
     $gw->stop;
-}
+    $mock->stop;
+});
 
 # template errors at nginx -t, naming the file and the line
 

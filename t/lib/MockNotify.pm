@@ -16,6 +16,7 @@ package MockNotify;
 #   $m->write_keys($gw);                       # key files, FCM's JSON key
 #   $m->{solapi}->set_mode('failing');
 #   my @got = $m->received('solapi');          # decoded requests
+#   $m->stop;
 #
 # Modes (set_mode on a server): healthy; latency (50 ms); slow (2 s, 6 s
 # under valgrind); held (the request waits, up to 180 s, until the test
@@ -161,6 +162,9 @@ sub received {
 
 sub clear { my ($self) = @_; $self->{$_}->clear for qw(solapi twilio
                                                         sendgrid slack fcm) }
+
+sub stop { my ($self) = @_; $self->{$_}->stop for qw(solapi twilio
+                                                      sendgrid slack fcm) }
 
 sub set_token_ttl {
     my ($self, $ttl) = @_;
