@@ -388,6 +388,44 @@ Store->each_backend(sub {
     $mock->stop;
 });
 
+# a send to a provider that does not deduplicate, on a connection kept
+# alive that closes unanswered: curl would send it again on another
+# connection, unseen by the sender, and the provider might have had it
+# twice; it is not, and is unknown (one worker: the second send goes on
+# the connection the first left open)
+
+{
+    my $gw = Gateway->new(workers => 1);
+    my $mock = MockNotify->new(gw => $gw);
+    $mock->write_keys($gw);
+    $gw->write_file('twilio.token', "x\n");
+    templates($gw);
+    my $st = Store->new('sqlite', $gw);
+    $gw->start(http => http_conf($st));
+    Store::wait_for(sub {
+        $gw->get('/notifications/ntf_0')->{status} == 404 });
+
+    my $f = post($gw, '/notifications', { channel => 'sms',
+        provider => 'hasty', to => '01012340000', text => '첫 번째' });
+    my $n = wait_status($gw, $f->{json}{id}, 'sent');
+    is($n->{status}, 'sent', 'a first send, its connection kept alive')
+        or diag explain $n;
+    $mock->{solapi}->set_mode('down', 1);
+    my $k = post($gw, '/notifications', { channel => 'sms',
+        provider => 'hasty', to => '01012340000', text => '한 번만' });
+    $n = wait_status($gw, $k->{json}{id}, 'unknown', $VG ? 60 : 15);
+    is($n->{status}, 'unknown',
+       'the next, on it, closed unanswered: unknown') or diag explain $n;
+    my @got = grep { ($_->{json}{message}{text} // '') eq '한 번만' }
+              $mock->received('solapi');
+    is(scalar @got, 1, '  not sent again');
+    ok(@got && $got[0]{nth} > 1, '  it went on the kept-alive connection');
+    is(scalar @{ $n->{attempts} // [] }, 1, '  one attempt');
+
+    $gw->stop;
+    $mock->stop;
+}
+
 # template errors at nginx -t, naming the file and the line
 
 {

@@ -13,7 +13,7 @@ package MockServer;
 #   $up->set_mode('failing');        # handlers may switch on it
 #   $up->set_mode('down', 2);        # the next two requests, then healthy
 #   $up->restart;                    # the connections kept alive closed
-#   my @seen = $up->requests;
+#   my @seen = $up->requests;        # each with its nth on its connection
 #   $up->stop;
 #
 # A handler may also return { hang => SECONDS } (answer nothing for that
@@ -146,10 +146,11 @@ sub start {
 sub serve {
     my ($self, $c) = @_;
     binmode $c;
-    my $buf = '';
+    my ($buf, $nth) = ('', 0);
 
     while (1) {
         my $req = read_request($c, \$buf) or return;
+        $req->{nth} = ++$nth;       # 1: the connection's first request
         $self->record($req);
 
         my @resp = $self->{handler}->($req, $self->take_mode, $self);
