@@ -938,6 +938,7 @@ ngx_http_integrations_np_start(ngx_http_integrations_np_send_t *s)
     req->limits = &c->limits;
     req->done = ngx_http_integrations_np_answer;
     req->data = s;
+    req->once = !s->provider->dedupes;   /* a resend: a second message */
 
     why = NULL;
 

@@ -145,6 +145,8 @@ static ngx_int_t ngx_http_integrations_outbound_smtp(
     ngx_http_integrations_outbound_req_t *req, CURL *easy);
 static size_t ngx_http_integrations_outbound_header_line(char *ptr,
     size_t size, size_t nmemb, void *userdata);
+static int ngx_http_integrations_outbound_prereq(void *userdata,
+    char *primary_ip, char *local_ip, int primary_port, int local_port);
 static ngx_int_t ngx_http_integrations_outbound_append(u_char **buf,
     size_t *len, size_t *size, char *data, size_t n, size_t max);
 static ngx_int_t ngx_http_integrations_outbound_read_pem(ngx_conf_t *cf,
@@ -488,6 +490,14 @@ ngx_http_integrations_outbound_start(
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION,
                      ngx_http_integrations_outbound_close_socket);
     curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, NULL);
+
+    req->left = 0;
+
+    if (req->once) {
+        curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION,
+                         ngx_http_integrations_outbound_prereq);
+        curl_easy_setopt(easy, CURLOPT_PREREQDATA, req);
+    }
 
     if (omcf->bind.len) {
         curl_easy_setopt(easy, CURLOPT_INTERFACE, omcf->bind.data);
@@ -1163,7 +1173,7 @@ ngx_http_integrations_outbound_finish(
     sent = 0;
     curl_easy_getinfo(req->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
     curl_easy_getinfo(req->easy, CURLINFO_REQUEST_SIZE, &sent);
-    req->started = (pretransfer > 0 || sent > 0);
+    req->started = (pretransfer > 0 || sent > 0 || req->left);
 
     req->status = (code == CURLE_OK) ? (ngx_uint_t) status : 0;
     req->duration = ngx_current_msec - req->start;
@@ -1511,6 +1521,33 @@ ngx_http_integrations_outbound_header_line(char *ptr, size_t size,
     }
 
     return n;
+}
+
+
+/*
+ * Before each request curl puts on a connection.  When a kept-alive
+ * connection closes with nothing back, curl sends the request again on
+ * another (within the same call, unseen by the caller); the first may have
+ * reached the receiver, so a request marked "once" is not sent again: the
+ * call fails, having started (ambiguous).
+ */
+
+static int
+ngx_http_integrations_outbound_prereq(void *userdata, char *primary_ip,
+    char *local_ip, int primary_port, int local_port)
+{
+    ngx_http_integrations_outbound_req_t  *req = userdata;
+
+    if (req->left) {
+        ngx_log_error(NGX_LOG_WARN, req->log, 0,
+                      "outbound: %V: the connection closed unanswered, "
+                      "not sent again", &req->provider);
+        return CURL_PREREQFUNC_ABORT;
+    }
+
+    req->left = 1;
+
+    return CURL_PREREQFUNC_OK;
 }
 
 

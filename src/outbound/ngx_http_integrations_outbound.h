@@ -85,6 +85,14 @@ struct ngx_http_integrations_outbound_req_s {
                                                     webhook's path): logs
                                                     show its scheme and host
                                                     only */
+    unsigned                                  once:1;  /* the request
+                                                    leaves once at most:
+                                                    curl's own resend, when
+                                                    a kept-alive connection
+                                                    closes unanswered, fails
+                                                    the call instead (the
+                                                    receiver may not
+                                                    deduplicate) */
 
     ngx_msec_t                                connect_timeout;  /* 0: 5s */
     ngx_msec_t                                timeout;          /* 0: 30s */
@@ -142,6 +150,8 @@ struct ngx_http_integrations_outbound_req_s {
     char                                     *errbuf;
     unsigned                                  active:1;
     unsigned                                  admitting:1;
+    unsigned                                  left:1;  /* once: the
+                                                    request went out */
 };
 
 

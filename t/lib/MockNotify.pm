@@ -16,6 +16,7 @@ package MockNotify;
 #   $m->write_keys($gw);                       # key files, FCM's JSON key
 #   $m->{solapi}->set_mode('failing');
 #   my @got = $m->received('solapi');          # decoded requests
+#   $m->stop;
 #
 # Modes (set_mode on a server): healthy; latency (50 ms); slow (2 s, 6 s
 # under valgrind); held (the request waits, up to 180 s, until the test
@@ -25,10 +26,11 @@ package MockNotify;
 # provider's own permanent error); and per provider: solapi notkakao (an
 # AlimTalk refused: 3104, not a KakaoTalk user), fcm reauth (every token
 # revoked: 401 once, then healthy), fcm tokenfail (the token endpoint
-# refuses: invalid_grant).  FCM's tokens expire as issued (set_token_ttl:
-# expires_in; a bearer past it is a 401, as Google answers), the token
-# endpoint can be slow (set_token_delay), and token_times() says when
-# each was issued.  State (tokens, signatures seen) lives in files:
+# refuses: invalid_grant); set_mode(MODE, N): for the next N requests,
+# then healthy (MockServer's count).  FCM's tokens expire as issued
+# (set_token_ttl: expires_in; a bearer past it is a 401, as Google
+# answers), the token endpoint can be slow (set_token_delay), and
+# token_times() says when each was issued.  State (tokens, signatures seen) lives in files:
 # MockServer forks per connection.
 
 use strict;
@@ -160,6 +162,9 @@ sub received {
 
 sub clear { my ($self) = @_; $self->{$_}->clear for qw(solapi twilio
                                                         sendgrid slack fcm) }
+
+sub stop { my ($self) = @_; $self->{$_}->stop for qw(solapi twilio
+                                                      sendgrid slack fcm) }
 
 sub set_token_ttl {
     my ($self, $ttl) = @_;

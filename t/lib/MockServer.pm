@@ -11,7 +11,9 @@ package MockServer;
 #       return (200, { 'Content-Type' => 'text/plain' }, "ok");
 #   });
 #   $up->set_mode('failing');        # handlers may switch on it
-#   my @seen = $up->requests;
+#   $up->set_mode('down', 2);        # the next two requests, then healthy
+#   $up->restart;                    # the connections kept alive closed
+#   my @seen = $up->requests;        # each with its nth on its connection
 #   $up->stop;
 #
 # A handler may also return { hang => SECONDS } (answer nothing for that
@@ -56,12 +58,52 @@ sub new {
 
 sub port { $_[0]{port} }
 
+# a mode, for good or (with a count) for the next $n requests, then
+# $then (healthy): an outage that ends on the provider's side, after the
+# attempts it refuses, where a test that ends it on seeing them could be
+# late (retries with jitter can come closer together than a poll)
 sub set_mode {
-    my ($self, $mode) = @_;
-    open my $fh, '>', "$self->{dir}/mode.tmp" or die $!;
-    print $fh $mode;
+    my ($self, $mode, $n, $then) = @_;
+    my $lock = $self->mode_lock;
+    if ($n) {
+        $self->put('budget', "$n " . ($then // 'healthy'));
+    } else {
+        unlink "$self->{dir}/budget";
+    }
+    $self->put('mode', $mode);
+}
+
+sub put {
+    my ($self, $name, $v) = @_;
+    open my $fh, '>', "$self->{dir}/$name.tmp" or die $!;
+    print $fh $v;
     close $fh;
-    rename "$self->{dir}/mode.tmp", "$self->{dir}/mode";
+    rename "$self->{dir}/$name.tmp", "$self->{dir}/$name";
+}
+
+# held while the handle lives: each connection is a process of its own
+sub mode_lock {
+    my ($self) = @_;
+    open my $fh, '>>', "$self->{dir}/lock" or die $!;
+    flock $fh, LOCK_EX;
+    return $fh;
+}
+
+# the mode a request is answered in, counted against a mode's count
+sub take_mode {
+    my ($self) = @_;
+    my $lock = $self->mode_lock;
+    my $mode = $self->mode;
+    open my $fh, '<', "$self->{dir}/budget" or return $mode;
+    my ($n, $then) = split ' ', scalar <$fh>;
+    close $fh;
+    if ($n > 1) {
+        $self->put('budget', ($n - 1) . " $then");
+    } else {
+        unlink "$self->{dir}/budget";
+        $self->put('mode', $then);
+    }
+    return $mode;
 }
 
 sub mode {
@@ -104,13 +146,14 @@ sub start {
 sub serve {
     my ($self, $c) = @_;
     binmode $c;
-    my $buf = '';
+    my ($buf, $nth) = ('', 0);
 
     while (1) {
         my $req = read_request($c, \$buf) or return;
+        $req->{nth} = ++$nth;       # 1: the connection's first request
         $self->record($req);
 
-        my @resp = $self->{handler}->($req, $self->mode, $self);
+        my @resp = $self->{handler}->($req, $self->take_mode, $self);
 
         if (ref $resp[0] eq 'HASH') {
             my $act = $resp[0];
@@ -223,6 +266,22 @@ sub stop {
     kill 'TERM', -$pid;
     kill 'TERM', $pid;
     waitpid($pid, 0);
+    return $pid;
+}
+
+# a provider's restart: the connections clients keep alive to it are
+# closed (their processes gone) before it listens again, its mode and
+# what it received kept.  curl sends a request again, within the same
+# try, when a connection it reused closes unanswered: a test that counts
+# a stand-in's refusals as tries restarts it first
+sub restart {
+    my ($self) = @_;
+    my $pid = $self->stop;
+    for (1 .. 200) {
+        last unless $pid && kill 0, -$pid;
+        sleep 0.01;
+    }
+    $self->start;
 }
 
 END { $_->stop for @LIVE }
