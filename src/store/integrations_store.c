@@ -987,7 +987,23 @@ const integrations_store_migration_t  integrations_store_migrations[] = {
 
       "CREATE INDEX integrations_activations_grant_due"
       " ON integrations_activations (grant_state, grant_until)"
-      " WHERE grant_state = 1" }
+      " WHERE grant_state = 1" },
+
+    /*
+     * OUTBOX_CANCEL_DUE runs in every claim: on the due index it read
+     * every due row of the provider to find the few marked ones (20,000
+     * queued: deliveries 2,200 -> 1,600 a second).  Partial: only rows
+     * marked and not ended are in it, almost always none
+     */
+    { 7, "notification cancel request index",
+
+      "CREATE INDEX integrations_notifications_cancel_due"
+      " ON integrations_notifications (provider, next_attempt_at)"
+      " WHERE cancel_requested IS NOT NULL AND state <= 1",
+
+      "CREATE INDEX integrations_notifications_cancel_due"
+      " ON integrations_notifications (provider, next_attempt_at)"
+      " WHERE cancel_requested IS NOT NULL AND state <= 1" }
 };
 
 const size_t  integrations_store_nmigrations =

@@ -1246,6 +1246,24 @@ run_suite(const char *url)
                        " 'integrations_activations_grant_due'"), 1,
                "[%s] STMT_ACT_GRANT_DUE's index exists", backend);
     }
+
+    /*
+     * migration 7: a claim's look for the marked rows by their own index,
+     * not by reading every due row (8-12 ms a claim with 20,000 queued)
+     */
+
+    if (strcmp(backend, "sqlite") == 0) {
+        is_int(t_plan_uses(integrations_store_sql_text(
+                   INTEGRATIONS_STORE_SQLITE,
+                   INTEGRATIONS_STORE_STMT_OUTBOX_CANCEL_DUE),
+                   "integrations_notifications_cancel_due"), 1,
+               "[%s] STMT_OUTBOX_CANCEL_DUE uses its index", backend);
+
+    } else {
+        is_int(t_value("SELECT COUNT(*) FROM pg_indexes WHERE indexname ="
+                       " 'integrations_notifications_cancel_due'"), 1,
+               "[%s] STMT_OUTBOX_CANCEL_DUE's index exists", backend);
+    }
     }
 
     /* a withdrawal, once */
