@@ -23,45 +23,18 @@ use Store;
 my $VG = $ENV{VALGRIND} ? 1 : 0;
 my $IO = $VG ? 60 : 10;
 my $wait = $VG ? 120 : 30;
-my ($AK, $SECRET, $V) = ('e2e-access-key', 'e2e-secret-key', 'A00012345');
 my $PHONE = '050377770012';
 
 # the provider's timeout outlasts the held send (a return is noticed by
 # the next sync run, at most 10 s later)
-my $flow = <<"CONF";
-    integrations_outbound_bind  127.0.0.1;
-    rate_limit_zone  \$host  zone=coupang:1m  rate=10r/s  burst=5;
-    coupang_access_key       $AK;
-    coupang_secret_key_file  %%DIR%%/coupang.key;
-    coupang_orders  vendor_id=$V  interval=10s  window=2m  api=v4
-                    rate_limit=coupang  fulfil_retry=1s
-                    url=http://127.0.0.1:%%PORT:coupang%%;
-    activation_product    3242596358  SOLVE-MATH-1;
-    activation_contact    orderer;
-    activation_link_base  http://127.0.0.1:%%PORT:gw%%/a/;
-    activation_message    channel=sms;
-
-    notify_provider sms type=solapi key_file=%%DIR%%/solapi.key
-                    base_url=http://127.0.0.1:%%PORT:solapi%%
-                    from=02-9302-2266 pf_id=$MockNotify::PF_ID timeout=90s;
-    notify_route sms sms;
-    notify_delivery interval=100ms;
-CONF
+my $flow = Activation::flow(timeout => '90s');
 
 # each backend's half has its own gateway and stand-ins
 # (Store->each_backend: at once in the plain run)
 Store->each_backend(sub {
     my ($backend) = @_;
     my $t = "[$backend]";
-    my $gw = Gateway->new(workers => 2);
-    my $whsec = Activation::keys($gw);
-    $gw->write_file('coupang.key', "$SECRET\n");
-    my $app = MockApp->new(port => $gw->port('app'), secret => $whsec);
-    my $notify = MockNotify->new(gw => $gw);
-    $notify->write_keys($gw);
-    my $st = Store->new($backend, $gw);
-    my $cp = MockCoupang->new(port => $gw->port('coupang'), access_key => $AK,
-                              secret => $SECRET, vendor_id => $V);
+    my ($gw, $app, $notify, $st, $cp) = Activation::half($backend);
     $notify->{solapi}->set_mode('held');
 
     my $box = $cp->add_order(items => [{ vendor_item_id => '3242596358' }],

@@ -15,11 +15,66 @@ use warnings;
 use MIME::Base64 qw(encode_base64);
 use Time::HiRes ();
 
+use Gateway;
 use MockApp;
+use MockCoupang;
+use MockNotify;
+use Store;
 
 our $ADMIN_KEY = 'admin-key-0123456789abcdef';
 our $CLAIM_KEY = 'claim-key-0123456789abcdef-0123456789';
 our $VG = $ENV{VALGRIND} ? 1 : 0;
+
+# the end-to-end tests' Coupang credentials and vendor (flow(), half())
+our ($AK, $SECRET, $VENDOR) = ('e2e-access-key', 'e2e-secret-key',
+                               'A00012345');
+
+# The e-book flow on the real paths, for Activation::http's extra: the
+# order sync against the mock Coupang (every 10 s), one mapped product,
+# the buyer's message by SMS through the mock Solapi; contact =>
+# activation_contact's sources, timeout => the SMS provider's.
+sub flow {
+    my (%o) = @_;
+    my $contact = $o{contact} // 'orderer';
+    my $timeout = $o{timeout} // '5s';
+    return <<"CONF";
+    integrations_outbound_bind  127.0.0.1;
+    rate_limit_zone  \$host  zone=coupang:1m  rate=10r/s  burst=5;
+    coupang_access_key       $AK;
+    coupang_secret_key_file  %%DIR%%/coupang.key;
+    coupang_orders  vendor_id=$VENDOR  interval=10s  window=2m  api=v4
+                    rate_limit=coupang  fulfil_retry=1s
+                    url=http://127.0.0.1:%%PORT:coupang%%;
+    activation_product    3242596358  SOLVE-MATH-1;
+    activation_contact    $contact;
+    activation_link_base  http://127.0.0.1:%%PORT:gw%%/a/;
+    activation_message    channel=sms;
+
+    notify_provider sms type=solapi key_file=%%DIR%%/solapi.key
+                    base_url=http://127.0.0.1:%%PORT:solapi%%
+                    from=02-9302-2266 pf_id=$MockNotify::PF_ID
+                    timeout=$timeout;
+    notify_route sms sms;
+    notify_delivery interval=100ms;
+CONF
+}
+
+# One backend's half of an end-to-end test (Store->each_backend): its
+# gateway (2 workers, keys written), the seller's app, the notification
+# stand-ins, the store and a fresh mock Coupang.
+sub half {
+    my ($backend) = @_;
+    my $gw = Gateway->new(workers => 2);
+    my $whsec = Activation::keys($gw);
+    $gw->write_file('coupang.key', "$SECRET\n");
+    my $app = MockApp->new(port => $gw->port('app'), secret => $whsec);
+    my $notify = MockNotify->new(gw => $gw);
+    $notify->write_keys($gw);
+    my $st = Store->new($backend, $gw);
+    my $cp = MockCoupang->new(port => $gw->port('coupang'), access_key => $AK,
+                              secret => $SECRET, vendor_id => $VENDOR);
+    return ($gw, $app, $notify, $st, $cp);
+}
 
 # the grant secret, the claim key and the admin key in the gateway's dir
 sub keys {
