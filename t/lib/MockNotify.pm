@@ -60,17 +60,11 @@ our $FCM_EMAIL = 'notify@mock-project-1.iam.gserviceaccount.com';
 our $WEBHOOK_PATH = '/services/T0000MOCK/B0000MOCK/MockWebhookSecret0001';
 
 my $JSON = JSON::PP->new->canonical;
-# the state the servers' processes share: a directory per test process
-# (Store->each_backend runs a test's backends in processes of their own,
-# each with its own stand-ins), made by the first new() there
-my ($STATE, $STATE_PID) = ('', 0);
+# the state the servers' processes share (MockServer::process_dir: one
+# directory per test process), made by the first new() there
+my $STATE = '';
 
-sub state_dir {
-    ($STATE, $STATE_PID) = (tempdir('mocknotify-XXXXXX', TMPDIR => 1,
-                                    CLEANUP => 1), $$)
-        if $STATE_PID != $$;
-    return $STATE;
-}
+sub state_dir { return $STATE = MockServer::process_dir('mocknotify'); }
 
 sub new {
     my ($class, %args) = @_;

@@ -45,6 +45,21 @@ our %REASON = (
     504 => 'Gateway Timeout',
 );
 
+
+# A directory for what a stand-in's server processes share, one per test
+# process and name: Store->each_backend runs a test's backends in
+# processes of their own, each with its own stand-ins.
+my %PROCESS_DIR;
+
+sub process_dir {
+    my ($name) = @_;
+    my $d = $PROCESS_DIR{$name};
+    return $d->[0] if $d && $d->[1] == $$;
+    my $dir = tempdir("$name-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+    $PROCESS_DIR{$name} = [$dir, $$];
+    return $dir;
+}
+
 sub new {
     my ($class, %args) = @_;
     my $dir = tempdir('mock-XXXXXX', TMPDIR => 1, CLEANUP => 1);
