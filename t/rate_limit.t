@@ -28,6 +28,7 @@ my $conf = <<'CONF';
     rate_limit_zone  minute   zone=minute:1m rate=1r/m burst=1;
     rate_limit_zone  $http_x_api_key zone=apikey:1m rate=1r/m;
     rate_limit_zone  $http_x_key zone=tiny:32k rate=1r/m;
+    rate_limit_zone  $http_x_key zone=quick:32k rate=100r/s;
     rate_limit_zone  global   zone=global:1m rate=3r/m burst=2;
     rate_limit_zone  kept     zone=kept:1m rate=1r/m;
     rate_limit_zone  fifty    zone=fifty:1m rate=50r/s;
@@ -55,6 +56,8 @@ my $conf = <<'CONF';
         location /apikey/  { rate_limit zone=apikey;
                              proxy_pass http://127.0.0.1:%%PORT:up%%; }
         location /tiny/    { rate_limit zone=tiny;
+                             proxy_pass http://127.0.0.1:%%PORT:up%%; }
+        location /quick/   { rate_limit zone=quick;
                              proxy_pass http://127.0.0.1:%%PORT:up%%; }
         location /both/    { rate_limit zone=apikey;
                              rate_limit zone=global;
@@ -372,6 +375,25 @@ sub flood {
     # the most recent key is still limited
     is($gw->get('/tiny/x', headers => { 'X-Key' => "key-$n" })->{status}, 429,
        'tiny zone: a recent key keeps its state');
+}
+
+# --- keys idle again (their bucket full) make room: not evictions ---------
+
+{
+    # 100r/s: a key is idle 10 ms after its request; the zone holds a few
+    # hundred keys, and is never full of ones that still have state
+    my $n = $VG ? 300 : 600;
+    my %s;
+    $s{ $gw->get('/quick/x', headers => { 'X-Key' => "key-$_" })->{status} }++
+        for 1 .. $n;
+    is($s{200}, $n, "quick zone: all $n distinct keys served");
+    my $m = metrics();
+    is($m->{'integrations_rate_limit_evictions_total{zone=quick}'} // 0, 0,
+       'quick zone: idle keys made room, none evicted');
+    ok($m->{'integrations_rate_limit_keys{zone=quick}'} < $n,
+       'quick zone: fewer keys held than seen');
+    unlike($gw->error_log, qr/rate_limit_zone "quick" is full/,
+           'quick zone: not logged as full');
 }
 
 # --- state and counters survive a reload -----------------------------------

@@ -361,10 +361,6 @@ ngx_http_integrations_zone_update(ngx_http_integrations_zone_t *zone,
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    if (op->idle) {
-        ngx_http_integrations_zone_expire(zone, op);
-    }
-
     node = ngx_http_integrations_zone_lookup(zone, op);
 
     if (node == NULL) {
@@ -374,6 +370,16 @@ ngx_http_integrations_zone_update(ngx_http_integrations_zone_t *zone,
 
             (void) op->apply(op, NULL);
             return NGX_OK;
+        }
+
+        /*
+         * idle keys go when a key is made, as limit_req's do: expiring on
+         * every update freed and made again a key that was idle between
+         * its own requests (one node alloc and free per request)
+         */
+
+        if (op->idle) {
+            ngx_http_integrations_zone_expire(zone, op);
         }
 
         node = ngx_http_integrations_zone_create(zone, op);
@@ -492,6 +498,7 @@ ngx_http_integrations_zone_create(ngx_http_integrations_zone_t *zone,
     ngx_http_integrations_zone_op_t *op)
 {
     size_t                              size, off;
+    ngx_uint_t                          idle;
     ngx_queue_t                        *q;
     ngx_rbtree_node_t                  *node;
     ngx_http_integrations_zone_sh_t    *sh;
@@ -517,9 +524,17 @@ ngx_http_integrations_zone_create(ngx_http_integrations_zone_t *zone,
         /* full: the least recently used key goes, whatever its state */
 
         q = ngx_queue_last(&sh->queue);
+        zn = ngx_queue_data(q, ngx_http_integrations_zone_node_t, queue);
 
-        ngx_http_integrations_zone_delete(zone,
-                   ngx_queue_data(q, ngx_http_integrations_zone_node_t, queue));
+        idle = op->idle
+               && op->idle(op, ngx_http_integrations_zone_value(zn));
+
+        ngx_http_integrations_zone_delete(zone, zn);
+
+        if (idle) {
+            /* no state lost: not an eviction */
+            continue;
+        }
 
         sh->evicted++;
 

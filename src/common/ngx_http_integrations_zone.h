@@ -48,8 +48,9 @@
  *                         ngx_http_integrations_zone_hash() of it
  *     op->flags           NGX_HTTP_INTEGRATIONS_ZONE_CREATE: an absent key
  *                         is made, with an all-zero value
- *     op->idle            NULL, or first up to two keys at the LRU end for
- *                         which idle(op, value) holds are freed
+ *     op->idle            NULL, or before an absent key is made, up to
+ *                         two keys at the LRU end for which
+ *                         idle(op, value) holds are freed
  *     op->apply           the decision on the key's value
  *     op->data            the caller's inputs and outputs, for apply, idle
  *     op->done            NULL: the caller cannot wait (see below)
