@@ -193,6 +193,42 @@ sub count_log {
        "decided in fewer script calls than requests ($calls for 60)");
 }
 
+# A script that fails (the key holds a list: WRONGTYPE) is one error for
+# its batch in the log (the Redis client's "command refused"), not one for
+# each request waiting in it; each then decides on the node's share
+# (on_error=local).
+
+{
+    $rd->cli('LPUSH', 'integrations:rl:cl:kbad', 'x');
+    $rd->reset_stats;
+    my $before = () = $gw->error_log =~ /command refused: "WRONGTYPE/g;
+    my @socks = map {
+        IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                              PeerPort => $gw->port('gw'), Timeout => 10)
+            // die "connect: $!"
+    } 1 .. 30;
+    syswrite($_, "GET /cl/x HTTP/1.1\r\nHost: gw\r\nX-Key: kbad\r\n"
+                 . "Connection: close\r\n\r\n") for @socks;
+    my %status;
+    for my $sock (@socks) {
+        local $/;
+        my ($st) = (<$sock> // '') =~ m{^HTTP/1\.1 (\d+)};
+        $status{$st // 'none'}++;
+    }
+    is(($status{200} // 0) + ($status{429} // 0), 30,
+       'a failing script: each request decided locally')
+        or diag explain \%status;
+    my ($failed) = ($rd->cli('INFO', 'commandstats') // '')
+                   =~ /^cmdstat_evalsha:.*failed_calls=(\d+)/m;
+    my $lines = (() = $gw->error_log =~ /command refused: "WRONGTYPE/g)
+                - $before;
+    ok($failed, "the script failed ($failed calls for the 30)");
+    is($lines, $failed, 'one error line per failed call, not per request');
+    unlike($gw->error_log, qr/"cl": unexpected answer/,
+           'the refusal logged once, by the Redis client');
+    $rd->cli('DEL', 'integrations:rl:cl:kbad');
+}
+
 {
     sleep 0.75;
     my $r = get('/cl/x', 'k2');
@@ -345,8 +381,9 @@ sub count_log {
 diag(join "\n", grep { /redis/ } split /\n/, $gw->error_log) if $ENV{DEBUG_REDIS};
 $gw->stop;
 
-unlike($gw->error_log, qr/\[error\].*redis/,
-       'no Redis error logged above warn');
+unlike(join("\n", grep { !/WRONGTYPE/ } split /\n/, $gw->error_log),
+       qr/\[error\].*redis/, 'no Redis error logged above warn (but the'
+       . ' failing script\'s)');
 
 # --- password_file, databases, TCP -------------------------------------------
 

@@ -895,8 +895,15 @@ ngx_http_integrations_rate_limit_redis_done(
 
     err = ngx_http_integrations_rate_limit_reply(reply, v);
 
-    ngx_http_integrations_rate_limit_answer(ask, err ? NULL : v,
-                                            reply ? err : NULL);
+    if (err
+        && (reply == NULL || reply->v[0].type == INTEGRATIONS_RESP_ERROR))
+    {
+        /* no answer, or an error reply the Redis client has logged */
+        ngx_http_integrations_rate_limit_answer(ask, NULL, NULL);
+        return;
+    }
+
+    ngx_http_integrations_rate_limit_answer(ask, err ? NULL : v, err);
 }
 
 
@@ -1153,6 +1160,20 @@ ngx_http_integrations_rate_limit_batch_done(
 
     err = ngx_http_integrations_rate_limit_reply(reply, v);
 
+    if (err == NULL) {
+        /* the answer's own checks: the same for every place in it */
+        err = integrations_gcra_cluster_nth(v, 4, b->n, 0, t, tau, one);
+    }
+
+    if (err && reply && reply->v[0].type != INTEGRATIONS_RESP_ERROR) {
+        /*
+         * once for the batch, not once for each request in it; an error
+         * reply the Redis client has logged
+         */
+        ngx_log_error(NGX_LOG_ERR, cmd->log, 0, "rate_limit_zone \"%V\": %s",
+                      &b->shm_zone->shm.name, err);
+    }
+
     /*
      * done() may end a request whose cleanup cancels another ask of this
      * batch: each is taken out before its done() runs
@@ -1169,13 +1190,11 @@ ngx_http_integrations_rate_limit_batch_done(
         b->left--;
         ask->batch = NULL;
 
-        if (err == NULL) {
-            err = integrations_gcra_cluster_nth(v, 4, b->n, i, t, tau, one);
-        }
-
-        if (err) {
-            ngx_http_integrations_rate_limit_answer(ask, NULL,
-                                                    reply ? err : NULL);
+        if (err
+            || integrations_gcra_cluster_nth(v, 4, b->n, i, t, tau, one))
+        {
+            /* logged above: each falls back */
+            ngx_http_integrations_rate_limit_answer(ask, NULL, NULL);
             continue;
         }
 
