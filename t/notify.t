@@ -163,6 +163,11 @@ Store->each_backend(sub {
     is($r->{status}, 202, "$t POST /notifications: 202") or diag $r->{body};
     my $id = $r->{json}{id} // '';
     like($id, qr/^ntf_[0-9a-f]{32}$/, "$t   an id");
+    # time first (the id index grows at its end): the creation time in ms
+    my ($ms) = $id =~ /^ntf_([0-9a-f]{12})/;
+    ok($ms && abs(do { no warnings 'portable'; hex($ms) } / 1000 - time)
+             < 60, "$t   that starts with"
+       . ' its creation time');
     is($r->{json}{status}, 'queued', "$t   queued");
 
     my $n = wait_status($gw, $id, 'sent');
