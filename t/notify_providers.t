@@ -643,6 +643,15 @@ like($r->{headers}{'content-type'} // '', qr{^application/problem\+json},
 is($pb->{field}, 'push_data.badge', 'naming push_data.badge')
     or diag(explain $pb);
 
+for my $reserved ('from', 'google.c.a.e') {
+    ($r, $pb) = post_one(channel => 'push', to => $device, text => 'x',
+                         push_data => { order => '42', $reserved => '1' });
+    is($r->{status}, 422, "API: push_data.$reserved (FCM reserves it) is a"
+       . ' 422');
+    is($pb->{field}, "push_data.$reserved", "naming push_data.$reserved")
+        or diag(explain $pb);
+}
+
 ($r, $pb) = post_one(channel => 'sms', to => '01022223333', text => 'x',
                      push_data => { a => 'b' });
 is($r->{status}, 422, 'API: push_data on an SMS is a 422');

@@ -613,6 +613,18 @@ integrations_notify_push_data(integrations_notify_ctx_t *c, yajl_val v)
 
         snprintf(field, sizeof(field), "push_data.%s", key);
 
+        /*
+         * FCM's reserved keys: "from" and the "google." prefix (Firebase's
+         * DataMessagePayload); FCM refuses the whole message, permanently,
+         * after it was accepted here
+         */
+
+        if (strcmp(key, "from") == 0 || strncmp(key, "google.", 7) == 0) {
+            return integrations_notify_fail(c, 422, field, "%s is a key FCM "
+                                            "reserves (\"from\", "
+                                            "\"google.*\")", field);
+        }
+
         if (!YAJL_IS_STRING(v->u.object.values[i])) {
             /* FCM takes strings only: say which, before it is queued */
             return integrations_notify_fail(c, 422, field, "%s is not a "

@@ -362,6 +362,19 @@ test_push_data(void)
        && strcmp(pb.field, "push_data.a") == 0,
        "a control character in a value: 400");
 
+    ok(parse("{" PUSH_TO "\"text\":\"x\",\"push_data\":{\"from\":\"a\"}}",
+             0, &req, &pb) == -1 && pb.status == 422
+       && strcmp(pb.field, "push_data.from") == 0,
+       "FCM's reserved \"from\": 422");
+    ok(parse("{" PUSH_TO "\"text\":\"x\",\"push_data\":{\"google.x\":"
+             "\"a\"}}", 0, &req, &pb) == -1 && pb.status == 422
+       && strcmp(pb.field, "push_data.google.x") == 0,
+       "FCM's reserved \"google.\" prefix: 422");
+    ok(parse("{" PUSH_TO "\"text\":\"x\",\"push_data\":{\"fromage\":"
+             "\"a\",\"googled\":\"b\"}}", 0, &req, &pb) == 0,
+       "keys that only begin like them pass");
+    integrations_notify_request_free(&req);
+
     ok(parse("{\"channel\":\"sms\",\"to\":\"01011112222\","
              "\"text\":\"a\",\"push_data\":{\"a\":\"b\"}}", 0, &req, &pb)
        == -1 && pb.status == 422 && strcmp(pb.field, "push_data") == 0,
