@@ -9,7 +9,8 @@
 #                 the payments API, the durable store, notifications,
 #                 order sync and activation redeems
 #                 (make bench-instructions: callgrind's count per request)
-#   make fuzz     run every libFuzzer target for FUZZ_SECONDS each
+#   make fuzz     run every libFuzzer target for FUZZ_SECONDS each, JOBS
+#                 (2) at a time
 #
 # The module is built against the nginx source tree that Debian's
 # nginx-dev installs, configured with the flags Debian's nginx was built
