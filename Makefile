@@ -3,12 +3,14 @@
 #   make run      build, then serve conf/demo.conf on 127.0.0.1:8080
 #                 (DEMO_PORT=9080 make run: on 9080 to 9088 instead)
 #   make test     build, then run the unit and integration tests
-#                 (make test VALGRIND=1: nginx under valgrind memcheck)
+#                 (make test VALGRIND=1: nginx under valgrind memcheck;
+#                 JOBS=1: one test file at a time, not two)
 #   make bench    wrk against bare proxy_pass and the module's locations,
 #                 the payments API, the durable store, notifications,
 #                 order sync and activation redeems
 #                 (make bench-instructions: callgrind's count per request)
-#   make fuzz     run every libFuzzer target for FUZZ_SECONDS each
+#   make fuzz     run every libFuzzer target for FUZZ_SECONDS each, JOBS
+#                 (2) at a time
 #
 # The module is built against the nginx source tree that Debian's
 # nginx-dev installs, configured with the flags Debian's nginx was built
@@ -21,6 +23,8 @@ VECTORS_DIR  ?= $(abspath ../shared/vectors)
 BUILD        := build
 MODULE       := $(BUILD)/ngx_integrations_module.so
 FUZZ_SECONDS ?= 20
+# builds, fuzzers and integration test files run JOBS at a time
+JOBS         ?= 2
 
 # src/<capability>/: integrations_* is the nginx-free core, ngx_* the glue
 SRC_DIRS     := $(sort $(dir $(wildcard src/*/*.c)))
@@ -109,11 +113,31 @@ $(BUILD)/unit/%: t/unit/%.c t/unit/tap.h $(BUILD)/core.a
 unit: $(UNIT_TESTS)
 	VECTORS_DIR=$(VECTORS_DIR) prove --exec '' $(UNIT_TESTS)
 
-integration: $(MODULE)
-	NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) \
-	    VECTORS_DIR=$(VECTORS_DIR) VALGRIND=$(VALGRIND) prove -I t/lib $(PROVE_FLAGS) t/*.t
+# The test files run JOBS at a time (each makes its own gateways, ports,
+# stand-ins, databases and directories; Gateway::free_port claims its
+# ports), the longest first so that none is left running alone at the
+# end; then, one at a time on a quiet machine, those whose assertions
+# measure time or throughput (a flood, a rate, a spacing of releases).
+QUIET_TESTS  := t/cluster.t t/rate_limit.t t/redis_rate_limit.t
+SLOW_TESTS   := t/notify_providers.t t/activation_sweep.t t/coupang_orders.t \
+                t/activation_e2e.t t/payments.t t/notify_crash.t \
+                t/coupang_orders_cluster.t t/activation_inflight.t \
+                t/store_outage.t t/payments_idempotency_race.t
+PAR_TESTS    := $(SLOW_TESTS) \
+                $(filter-out $(SLOW_TESTS) $(QUIET_TESTS),$(wildcard t/*.t))
 
+integration: $(MODULE)
+	@export NGINX_BIN=$(NGINX_BIN) MODULE=$(abspath $(MODULE)) \
+	    VECTORS_DIR=$(VECTORS_DIR) VALGRIND=$(VALGRIND); \
+	echo "prove -j$(JOBS): every test file but $(QUIET_TESTS)"; \
+	prove -I t/lib -j$(JOBS) $(PROVE_FLAGS) $(PAR_TESTS); rc=$$?; \
+	echo "prove: $(QUIET_TESTS), one at a time"; \
+	prove -I t/lib $(PROVE_FLAGS) $(QUIET_TESTS) || rc=1; \
+	exit $$rc
+
+# the unit tests and the module built JOBS at a time, then run
 test: deps
+	$(MAKE) -j$(JOBS) $(UNIT_TESTS) $(MODULE)
 	$(MAKE) unit integration
 
 # The first build copies and configures nginx's source tree: say so, or
@@ -155,17 +179,24 @@ $(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/core-fuzz.a
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CORE_INCS) $(PQ_INCS) \
 	    $< $(BUILD)/core-fuzz.a $(CORE_LIBS) -o $@
 
+# each target fuzzed for FUZZ_SECONDS, JOBS at a time (each is one
+# process on one core)
+FUZZ_RUNS    := $(patsubst $(BUILD)/fuzz/%,fuzz-run-%,$(FUZZERS))
+
+# a fuzzer a run built is kept (not an intermediate file to delete)
+.SECONDARY: $(FUZZERS)
+
 fuzz: deps deps-fuzz
-	$(MAKE) $(FUZZERS)
-	@for f in $(FUZZERS); do \
-	    name=$$(basename $$f); \
-	    mkdir -p $(BUILD)/corpus/$$name; \
-	    seeds=; [ -d fuzz/corpus/$$name ] && seeds=fuzz/corpus/$$name; \
-	    echo "fuzz: $$name ($(FUZZ_SECONDS)s)"; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$$name $$seeds \
-	        2>$(BUILD)/fuzz/$$name.log \
-	    || { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
-	done
+	$(MAKE) -j$(JOBS) $(FUZZERS)
+	@$(MAKE) -s --no-print-directory -j$(JOBS) $(FUZZ_RUNS)
+
+fuzz-run-%: $(BUILD)/fuzz/%
+	@mkdir -p $(BUILD)/corpus/$*
+	@seeds=; [ -d fuzz/corpus/$* ] && seeds=fuzz/corpus/$*; \
+	echo "fuzz: $* ($(FUZZ_SECONDS)s)"; \
+	$< -max_total_time=$(FUZZ_SECONDS) $(BUILD)/corpus/$* $$seeds \
+	    2>$(BUILD)/fuzz/$*.log \
+	|| { tail -40 $(BUILD)/fuzz/$*.log; exit 1; }
 
 clean:
 	rm -rf $(BUILD)

@@ -14,6 +14,7 @@ use IO::Socket::INET;
 use File::Path qw(remove_tree);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
+use Gateway ();
 
 my $root = abs_path("$FindBin::Bin/..");
 my $nginx = $ENV{NGINX_BIN} // '/usr/sbin/nginx';
@@ -23,20 +24,9 @@ plan skip_all => 'script(1) gives make run its terminal'
 
 sub slurp { my ($f) = @_; local (@ARGV, $/) = $f; my $t = <>; $t }
 
-# sixteen free consecutive ports, as DEMO_PORT wants them
-sub free_base {
-    for (1 .. 50) {
-        my $base = 20000 + 10 * int(rand(3000));
-        my @s = map {
-            IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => $base + $_, ReuseAddr => 1)
-        } 0 .. 15;
-        return $base if 16 == grep { defined } @s;
-    }
-    die "no sixteen free ports\n";
-}
-
-my $base = free_base();
+# sixteen free consecutive ports, as DEMO_PORT wants them, claimed as
+# every test's are (other test files may run at once)
+my $base = Gateway::free_ports(16);
 sub port { $base + $_[0] }
 END { remove_tree("$root/build/run-$base") if $base }
 

@@ -14,8 +14,10 @@ package Gateway;
 use strict;
 use warnings;
 
+use File::Spec;
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
+use Fcntl qw(O_WRONLY O_CREAT O_EXCL);
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 use Test::More;
@@ -55,13 +57,99 @@ sub port {
     return $self->{ports}{$name} //= free_port();
 }
 
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-        LocalPort => 0, Proto => 'tcp', ReuseAddr => 1) or die "port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
+# A free loopback port, claimed for this process until it ends, so that
+# test files run at once (prove -j2) and the halves of a store test never
+# get the same one: before, a port was found free, closed, and bound by
+# nginx or a stand-in later, and another process could be handed it in
+# between.  Ports come from below the kernel's ephemeral range, which no
+# connect() or bind(0) of anyone's takes a source port from; a claim is
+# a file named for the port in one directory of the machine, made with
+# O_EXCL and holding the claimer's pid; a claim whose process is gone is
+# taken over.  free_ports(N) claims N consecutive ports, returns the first.
+my $CLAIMS = File::Spec->tmpdir . '/integrations-test-ports';
+my %CLAIMED;        # port => pid of the claimer (a fork claims its own)
+
+# 12,000 ports below the ephemeral range (or above it, if it starts low)
+sub port_range {
+    my ($low, $high) = do {
+        open my $fh, '<', '/proc/sys/net/ipv4/ip_local_port_range';
+        $fh ? split(' ', scalar <$fh>) : ();
+    };
+    ($low, $high) = (32768, 60999) unless $low && $high;
+    return ($low - 12000, $low - 1) if $low >= 13024;
+    return ($high + 1, $high + 12000) if $high + 12000 <= 65535;
+    die "no 12000 ports outside the ephemeral range $low-$high\n";
 }
+
+sub claim {
+    my ($port) = @_;
+    my $path = "$CLAIMS/$port";
+    for (1 .. 2) {
+        if (sysopen my $fh, $path, O_WRONLY | O_CREAT | O_EXCL, 0666) {
+            print $fh "$$\n";
+            close $fh;
+            $CLAIMED{$port} = $$;
+            return 1;
+        }
+        return 0 unless $!{EEXIST};
+        open my $fh, '<', $path or next;      # released meanwhile
+        my $pid = <$fh> // '';
+        close $fh;
+        chomp $pid;
+        # being written, or its process alive: not ours
+        return 0 if $pid !~ /^\d+$/ || kill(0, $pid) || $!{EPERM};
+        # a dead claimer's: taken over by whoever renames it away first
+        rename($path, "$path.stale.$$") or return 0;
+        # another's fresh claim, if it took the stale one over meanwhile:
+        # put back (link() fails where a third one claimed it since)
+        if (open my $st, '<', "$path.stale.$$") {
+            my $now = <$st> // '';
+            chomp $now;
+            close $st;
+            if ($now ne $pid) {
+                link("$path.stale.$$", $path);
+                unlink "$path.stale.$$";
+                return 0;
+            }
+        }
+        unlink "$path.stale.$$";
+    }
+    return 0;
+}
+
+sub release {
+    my ($port) = @_;
+    my $pid = delete $CLAIMED{$port};
+    unlink "$CLAIMS/$port" if defined $pid && $pid == $$;
+}
+
+sub free_ports {
+    my ($n) = @_;
+    $n //= 1;
+    mkdir $CLAIMS;
+    chmod 01777, $CLAIMS;
+    my ($lo, $hi) = port_range();
+    for (1 .. 1000) {
+        my $base = $lo + int(rand($hi - $lo + 2 - $n));
+        my @got;
+        for my $port ($base .. $base + $n - 1) {
+            last unless claim($port);
+            push @got, $port;
+            # and not held by something that does not claim (a stray
+            # nginx of a killed run)
+            my $s = IO::Socket::INET->new(Listen => 1,
+                LocalAddr => '127.0.0.1', LocalPort => $port,
+                Proto => 'tcp', ReuseAddr => 1);
+            if (!$s) { pop @got; release($port); last; }
+            close $s;
+        }
+        return $base if @got == $n;
+        release($_) for @got;
+    }
+    die "no $n free ports in $lo-$hi\n";
+}
+
+sub free_port { free_ports(1) }
 
 sub write_file {
     my ($self, $name, $content, $mode) = @_;
@@ -301,6 +389,7 @@ END {
         kill 'KILL', $gw->{pid};
         waitpid($gw->{pid}, 0);
     }
+    release($_) for keys %CLAIMED;
 }
 
 1;

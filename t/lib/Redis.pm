@@ -19,6 +19,7 @@ use strict;
 use warnings;
 
 use File::Temp qw(tempdir);
+use Gateway ();
 use IO::Socket::INET;
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
@@ -34,7 +35,7 @@ sub new {
     my $self = bless {
         dir => $dir,
         sock => "$dir/redis.sock",
-        port => $args{tcp} ? free_port() : 0,
+        port => $args{tcp} ? Gateway::free_port() : 0,
         password => $args{password},
         cpu => $args{cpu},
         owner => $$,
@@ -43,14 +44,6 @@ sub new {
     push @LIVE, $self;
     $self->start unless $args{no_start};
     return $self;
-}
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-        LocalPort => 0, Proto => 'tcp', ReuseAddr => 1) or die "port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
 }
 
 sub dir { $_[0]{dir} }
