@@ -8,12 +8,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/futex.h>
 
 #include <sqlite3.h>
 
@@ -23,10 +29,25 @@
 #define INTEGRATIONS_STORE_SQLITE_FRAMES  1000   /* pages, as SQLite's own
                                                     auto-checkpoint */
 
+/*
+ * In the lock file, shared by every connection of every process: the
+ * release count that waiters sleep on (a futex), and how many sleep.
+ */
+
+typedef struct {
+    uint32_t                         seq;
+    uint32_t                         waiters;
+    uint32_t                         starving;  /* whom to wake: a count a
+                                                   killed waiter may leave
+                                                   high, which only wakes
+                                                   more than needed */
+} integrations_store_sqlite_turn_t;
+
 typedef struct {
     sqlite3                         *db;
     sqlite3_stmt                    *stmts[INTEGRATIONS_STORE_NSTMTS];
     int                              lock_fd;
+    integrations_store_sqlite_turn_t *turn;       /* or NULL: polled */
     unsigned                         locked:1;
     unsigned                         in_tx:1;
     unsigned                         broken:1;
@@ -77,6 +98,10 @@ static integrations_store_rc_e integrations_store_sqlite_lock(
     integrations_store_sqlite_t *s, uint64_t deadline, char *err,
     size_t errlen);
 static void integrations_store_sqlite_unlock(integrations_store_sqlite_t *s);
+static integrations_store_sqlite_turn_t *integrations_store_sqlite_turn(
+    int fd);
+static void integrations_store_sqlite_sleep(integrations_store_sqlite_t *s,
+    uint32_t seq, uint64_t us);
 static integrations_store_rc_e integrations_store_sqlite_simple(
     integrations_store_sqlite_t *s, const char *sql, char *err,
     size_t errlen);
@@ -178,6 +203,8 @@ integrations_store_sqlite_open(const integrations_store_conf_t *conf,
         integrations_store_sqlite_close((integrations_store_conn_t *) s);
         return INTEGRATIONS_STORE_UNAVAILABLE;
     }
+
+    s->turn = integrations_store_sqlite_turn(s->lock_fd);
 
     /* one connection, one thread at a time: SQLite's mutexes are not
      * needed; a symbolic link in place of the database is refused */
@@ -307,6 +334,10 @@ integrations_store_sqlite_close(integrations_store_conn_t *c)
     }
 
     integrations_store_sqlite_unlock(s);
+
+    if (s->turn) {
+        (void) munmap(s->turn, sizeof(integrations_store_sqlite_turn_t));
+    }
 
     if (s->lock_fd != -1) {
         close(s->lock_fd);
@@ -719,29 +750,37 @@ integrations_store_sqlite_broken(integrations_store_conn_t *c)
 
 
 /*
- * The writer lock.  Polled without blocking, every 20 to 50 us, so that a
- * wait ends at the operation's deadline; held only from BEGIN IMMEDIATE to
- * the end of COMMIT and its checkpoint.
+ * The writer lock: an exclusive flock() on the lock file, never taken
+ * blocking, so that a wait ends at the operation's deadline.  A waiter
+ * sleeps on the turn's release count (a futex in the file's first bytes,
+ * shared by every process that maps it) and a release wakes one (all,
+ * while one starves).
  *
- * Polling alone is unfair: a worker that has just committed posts its next
- * group commit and takes the lock again within tens of microseconds, while
- * a poller in another worker sees the lock free only if it looks in that
- * gap; with two workers writing, one waited up to 24 ms behind the other's
- * back-to-back commits (bench/notify, 4 connections: p99 1.5 ms or 11 ms
+ * Unfair, as a lock that keeps its throughput must be: the writer that has
+ * just committed usually takes it again (its connection's page cache is
+ * then still valid; handing every commit to another connection doubled
+ * the CPU of a redeem).  But not for long: polling alone let a worker
+ * take it again and again between its own group commits while the other
+ * waited up to 24 ms (bench/notify, 4 connections: p99 1.5 ms or 11 ms
  * from one run to the next, by how the connections fell on the workers).
- * So a waiter says it waits, with a shared open-file-description lock on
- * byte 0 of the lock file (independent of the flock, dropped by the kernel
- * if the waiter dies), and one that finds someone waiting lets them go
- * first: it waits its turn too, after a pause of a few polling steps.
+ * So a waiter that has waited INTEGRATIONS_STORE_SQLITE_STARVE says so,
+ * with a shared open-file-description lock on byte 0 of the lock file
+ * (independent of the flock, and dropped by the kernel if the waiter
+ * dies), and while anyone says so, only those who do try the lock.
+ * A holder killed with the lock wakes nobody: sleeps are at most
+ * INTEGRATIONS_STORE_SQLITE_NAP.  Without the turn (the file could not be
+ * mapped) the lock is polled, in steps from 20 to 320 us.
  */
 
-#define INTEGRATIONS_STORE_SQLITE_POLL   20000    /* ns, the first step */
-#define INTEGRATIONS_STORE_SQLITE_POLL_MAX  50000
-#define INTEGRATIONS_STORE_SQLITE_YIELD  100000   /* ns, to a waiter */
+#define INTEGRATIONS_STORE_SQLITE_STARVE  2      /* ms */
+#define INTEGRATIONS_STORE_SQLITE_NAP     10     /* ms */
 
+
+/* F_RDLCK: starving; F_UNLCK: no longer; F_WRLCK: is anyone else? */
 
 static int
-integrations_store_sqlite_waiting(integrations_store_sqlite_t *s, short type)
+integrations_store_sqlite_starving(integrations_store_sqlite_t *s,
+    short type)
 {
     struct flock  fl;
 
@@ -751,18 +790,76 @@ integrations_store_sqlite_waiting(integrations_store_sqlite_t *s, short type)
     fl.l_start = 0;
     fl.l_len = 1;
 
-    if (type == F_WRLCK) {
-        /* does anyone else wait? */
-        if (fcntl(s->lock_fd, F_OFD_GETLK, &fl) == -1) {
-            return 0;
+    if (type != F_WRLCK) {
+        (void) fcntl(s->lock_fd, F_OFD_SETLK, &fl);
+
+        if (s->turn) {
+            if (type == F_RDLCK) {
+                (void) __atomic_add_fetch(&s->turn->starving, 1,
+                                          __ATOMIC_SEQ_CST);
+
+            } else {
+                (void) __atomic_sub_fetch(&s->turn->starving, 1,
+                                          __ATOMIC_SEQ_CST);
+            }
         }
 
-        return fl.l_type != F_UNLCK;
+        return 0;
     }
 
-    (void) fcntl(s->lock_fd, F_OFD_SETLK, &fl);
+    if (fcntl(s->lock_fd, F_OFD_GETLK, &fl) == -1) {
+        return 0;
+    }
 
-    return 0;
+    return fl.l_type != F_UNLCK;
+}
+
+
+static integrations_store_sqlite_turn_t *
+integrations_store_sqlite_turn(int fd)
+{
+    void         *p;
+    struct stat   st;
+
+    if (fstat(fd, &st) == -1) {
+        return NULL;
+    }
+
+    if ((size_t) st.st_size < sizeof(integrations_store_sqlite_turn_t)
+        && ftruncate(fd, sizeof(integrations_store_sqlite_turn_t)) == -1)
+    {
+        return NULL;
+    }
+
+    p = mmap(NULL, sizeof(integrations_store_sqlite_turn_t),
+             PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+    return (p == MAP_FAILED) ? NULL : p;
+}
+
+
+/* sleeps until the turn's count is no longer seq, or for at most us */
+
+static void
+integrations_store_sqlite_sleep(integrations_store_sqlite_t *s,
+    uint32_t seq, uint64_t us)
+{
+    struct timespec  ts;
+
+    ts.tv_sec = (time_t) (us / 1000000);
+    ts.tv_nsec = (long) (us % 1000000) * 1000;
+
+    if (s->turn == NULL) {
+        (void) nanosleep(&ts, NULL);
+        return;
+    }
+
+    (void) __atomic_add_fetch(&s->turn->waiters, 1, __ATOMIC_SEQ_CST);
+
+    /* returns at once if a release came after seq was read */
+    (void) syscall(SYS_futex, &s->turn->seq, FUTEX_WAIT, seq, &ts, NULL, 0);
+
+    (void) __atomic_sub_fetch(&s->turn->waiters, 1, __ATOMIC_SEQ_CST);
 }
 
 
@@ -770,31 +867,39 @@ static integrations_store_rc_e
 integrations_store_sqlite_lock(integrations_store_sqlite_t *s,
     uint64_t deadline, char *err, size_t errlen)
 {
-    int                      others;
-    long                     step;
-    uint64_t                 now;
-    struct timespec          ts;
+    int                      starving;
+    uint32_t                 seq;
+    uint64_t                 now, start, us, step;
     integrations_store_rc_e  rc;
 
     if (s->locked) {
         return INTEGRATIONS_STORE_OK;
     }
 
-    others = integrations_store_sqlite_waiting(s, F_WRLCK);
-
-    if (!others && flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0) {
-        s->locked = 1;
-        return INTEGRATIONS_STORE_OK;
-    }
-
-    /* a waiter now, after those who were waiting before */
-
-    (void) integrations_store_sqlite_waiting(s, F_RDLCK);
-
-    step = others ? INTEGRATIONS_STORE_SQLITE_YIELD
-                  : INTEGRATIONS_STORE_SQLITE_POLL;
+    starving = 0;
+    start = 0;
+    step = 20;
 
     for ( ;; ) {
+        /* read before the try: a release after it ends the sleep */
+        seq = s->turn ? __atomic_load_n(&s->turn->seq, __ATOMIC_SEQ_CST) : 0;
+
+        if (starving || !integrations_store_sqlite_starving(s, F_WRLCK)) {
+
+            if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+                s->locked = 1;
+                rc = INTEGRATIONS_STORE_OK;
+                break;
+            }
+
+            if (errno != EWOULDBLOCK && errno != EINTR) {
+                snprintf(err, errlen, "cannot lock the writer lock: %s",
+                         strerror(errno));
+                rc = INTEGRATIONS_STORE_UNAVAILABLE;
+                break;
+            }
+        }
+
         now = integrations_store_clock();
 
         if (now >= deadline) {
@@ -804,38 +909,41 @@ integrations_store_sqlite_lock(integrations_store_sqlite_t *s,
             break;
         }
 
-        ts.tv_sec = 0;
-        ts.tv_nsec = step;
-
-        if ((uint64_t) step / 1000000 >= deadline - now) {
-            ts.tv_nsec = (long) (deadline - now) * 1000000;
+        if (start == 0) {
+            start = now;
         }
 
-        (void) nanosleep(&ts, NULL);
-
-        if (step == INTEGRATIONS_STORE_SQLITE_YIELD) {
-            step = INTEGRATIONS_STORE_SQLITE_POLL;
-
-        } else if (step < INTEGRATIONS_STORE_SQLITE_POLL_MAX) {
-            step = step * 2 < INTEGRATIONS_STORE_SQLITE_POLL_MAX
-                   ? step * 2 : INTEGRATIONS_STORE_SQLITE_POLL_MAX;
+        if (!starving && now - start >= INTEGRATIONS_STORE_SQLITE_STARVE) {
+            (void) integrations_store_sqlite_starving(s, F_RDLCK);
+            starving = 1;
+            continue;
         }
 
-        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0) {
-            s->locked = 1;
-            rc = INTEGRATIONS_STORE_OK;
-            break;
+        if (s->turn) {
+            us = INTEGRATIONS_STORE_SQLITE_NAP * 1000;
+
+        } else {
+            us = step;
+            step = (step < 320) ? step * 2 : 320;
         }
 
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            snprintf(err, errlen, "cannot lock the writer lock: %s",
-                     strerror(errno));
-            rc = INTEGRATIONS_STORE_UNAVAILABLE;
-            break;
+        if (!starving
+            && us > (start + INTEGRATIONS_STORE_SQLITE_STARVE - now) * 1000)
+        {
+            /* to say so in time */
+            us = (start + INTEGRATIONS_STORE_SQLITE_STARVE - now) * 1000;
         }
+
+        if (us > (deadline - now) * 1000) {
+            us = (deadline - now) * 1000;
+        }
+
+        integrations_store_sqlite_sleep(s, seq, us);
     }
 
-    (void) integrations_store_sqlite_waiting(s, F_UNLCK);
+    if (starving) {
+        (void) integrations_store_sqlite_starving(s, F_UNLCK);
+    }
 
     return rc;
 }
@@ -844,9 +952,24 @@ integrations_store_sqlite_lock(integrations_store_sqlite_t *s,
 static void
 integrations_store_sqlite_unlock(integrations_store_sqlite_t *s)
 {
-    if (s->locked) {
-        (void) flock(s->lock_fd, LOCK_UN);
-        s->locked = 0;
+    if (!s->locked) {
+        return;
+    }
+
+    (void) flock(s->lock_fd, LOCK_UN);
+    s->locked = 0;
+
+    if (s->turn == NULL) {
+        return;
+    }
+
+    (void) __atomic_add_fetch(&s->turn->seq, 1, __ATOMIC_SEQ_CST);
+
+    if (__atomic_load_n(&s->turn->waiters, __ATOMIC_SEQ_CST) != 0) {
+        /* one; all if one starves, which may be any of them */
+        (void) syscall(SYS_futex, &s->turn->seq, FUTEX_WAKE,
+                       __atomic_load_n(&s->turn->starving, __ATOMIC_SEQ_CST)
+                       ? INT_MAX : 1, NULL, NULL, 0);
     }
 }
 

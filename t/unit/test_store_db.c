@@ -425,6 +425,118 @@ run_suite(const char *url)
 }
 
 
+/*
+ * The SQLite writer lock is not held back for long: one thread commits
+ * back to back, taking the lock again a microsecond after each release,
+ * while another asks for it once.  Polling alone would never see it free
+ * (the retaking thread always got there first); a waiter that starves
+ * says so, and the other lets it in.
+ */
+
+typedef struct {
+    const char        *url;
+    volatile int       stop;
+    int                commits;
+} t_hog_t;
+
+
+static integrations_store_conn_t *
+t_sqlite_open(const char *url)
+{
+    char                        err[256];
+    integrations_store_conn_t  *c;
+    integrations_store_conf_t   conf;
+
+    t_conf(&conf, url);
+
+    if (integrations_store_sqlite_driver.open(&conf,
+                                              integrations_store_clock()
+                                              + 5000, &c, err, sizeof(err))
+        != INTEGRATIONS_STORE_OK)
+    {
+        printf("Bail out! open: %s\n", err);
+        exit(1);
+    }
+
+    return c;
+}
+
+
+static void *
+t_hog(void *data)
+{
+    t_hog_t  *h = data;
+
+    char                        err[256];
+    struct timespec             ts = { 0, 1000000 };
+    integrations_store_conn_t  *c;
+    const integrations_store_driver_t  *d = &integrations_store_sqlite_driver;
+
+    c = t_sqlite_open(h->url);
+
+    while (!h->stop) {
+        if (d->begin(c, INTEGRATIONS_STORE_TX_RELAXED,
+                     integrations_store_clock() + 5000, err, sizeof(err))
+            != INTEGRATIONS_STORE_OK)
+        {
+            break;
+        }
+
+        nanosleep(&ts, NULL);        /* a 1 ms transaction */
+
+        (void) d->end(c, 1, integrations_store_clock() + 5000, err,
+                      sizeof(err));
+        h->commits++;
+    }
+
+    d->close(c);
+
+    return NULL;
+}
+
+
+static void
+t_lock_fairness(const char *url)
+{
+    char                        err[256];
+    uint64_t                    t0, waited;
+    pthread_t                   th;
+    t_hog_t                     hog;
+    struct timespec             ts = { 0, 20000000 };
+    integrations_store_rc_e     rc;
+    integrations_store_conn_t  *c;
+    const integrations_store_driver_t  *d = &integrations_store_sqlite_driver;
+
+    memset(&hog, 0, sizeof(t_hog_t));
+    hog.url = url;
+    c = t_sqlite_open(url);
+
+    pthread_create(&th, NULL, t_hog, &hog);
+    nanosleep(&ts, NULL);
+
+    t0 = integrations_store_clock();
+    rc = d->begin(c, INTEGRATIONS_STORE_TX_RELAXED, t0 + 2000, err,
+                  sizeof(err));
+    waited = integrations_store_clock() - t0;
+
+    ok(rc == INTEGRATIONS_STORE_OK && waited < 500, "[sqlite] the writer "
+       "lock, retaken back to back by another connection, is ours in %lu "
+       "ms (%s)", (unsigned long) waited,
+       rc == INTEGRATIONS_STORE_OK ? "ok" : err);
+
+    if (rc == INTEGRATIONS_STORE_OK) {
+        (void) d->end(c, 1, integrations_store_clock() + 5000, err,
+                      sizeof(err));
+    }
+
+    hog.stop = 1;
+    pthread_join(th, NULL);
+    ok(hog.commits > 0, "[sqlite] the other committed meanwhile (%d)",
+       hog.commits);
+    d->close(c);
+}
+
+
 int
 main(void)
 {
@@ -444,6 +556,8 @@ main(void)
     snprintf(path, sizeof(path), "%s/store.db-lock", dir);
     ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600,
        "[sqlite] the writer lock's file is 0600");
+
+    t_lock_fairness(url);
 
     snprintf(path, sizeof(path), "rm -rf '%s'", dir);
     if (system(path) != 0) {
