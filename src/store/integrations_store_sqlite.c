@@ -772,7 +772,7 @@ integrations_store_sqlite_broken(integrations_store_conn_t *c)
  * mapped) the lock is polled, in steps from 20 to 320 us.
  */
 
-#define INTEGRATIONS_STORE_SQLITE_STARVE  2      /* ms */
+#define INTEGRATIONS_STORE_SQLITE_STARVE  5      /* ms */
 #define INTEGRATIONS_STORE_SQLITE_NAP     10     /* ms */
 
 

@@ -20,7 +20,7 @@
  *   - flock() locks belong to the open file, so threads of one process
  *     exclude each other as processes do, and the kernel lets go of the
  *     lock of a process that dies (kill -9) mid-transaction.  Waiters
- *     sleep on a futex in the lock file, and one that has waited 2 ms
+ *     sleep on a futex in the lock file, and one that has waited 5 ms
  *     goes before newcomers (integrations_store_sqlite_lock()).
  *   - mmap off, temporary tables in memory, foreign keys on.
  */
