@@ -102,6 +102,10 @@ static integrations_store_sqlite_turn_t *integrations_store_sqlite_turn(
     int fd);
 static void integrations_store_sqlite_sleep(integrations_store_sqlite_t *s,
     uint32_t seq, uint64_t us);
+static void integrations_store_sqlite_starve(integrations_store_sqlite_t *s,
+    int on);
+static int integrations_store_sqlite_others_starve(
+    integrations_store_sqlite_t *s);
 static integrations_store_rc_e integrations_store_sqlite_simple(
     integrations_store_sqlite_t *s, const char *sql, char *err,
     size_t errlen);
@@ -776,36 +780,46 @@ integrations_store_sqlite_broken(integrations_store_conn_t *c)
 #define INTEGRATIONS_STORE_SQLITE_NAP     10     /* ms */
 
 
-/* F_RDLCK: starving; F_UNLCK: no longer; F_WRLCK: is anyone else? */
+/* this connection starves (on) or no longer does: byte 0, shared */
 
-static int
-integrations_store_sqlite_starving(integrations_store_sqlite_t *s,
-    short type)
+static void
+integrations_store_sqlite_starve(integrations_store_sqlite_t *s, int on)
 {
     struct flock  fl;
 
     memset(&fl, 0, sizeof(struct flock));
-    fl.l_type = type;
+    fl.l_type = on ? F_RDLCK : F_UNLCK;
     fl.l_whence = SEEK_SET;
     fl.l_start = 0;
     fl.l_len = 1;
 
-    if (type != F_WRLCK) {
-        (void) fcntl(s->lock_fd, F_OFD_SETLK, &fl);
+    (void) fcntl(s->lock_fd, F_OFD_SETLK, &fl);
 
-        if (s->turn) {
-            if (type == F_RDLCK) {
-                (void) __atomic_add_fetch(&s->turn->starving, 1,
-                                          __ATOMIC_SEQ_CST);
+    if (s->turn) {
+        if (on) {
+            (void) __atomic_add_fetch(&s->turn->starving, 1,
+                                      __ATOMIC_SEQ_CST);
 
-            } else {
-                (void) __atomic_sub_fetch(&s->turn->starving, 1,
-                                          __ATOMIC_SEQ_CST);
-            }
+        } else {
+            (void) __atomic_sub_fetch(&s->turn->starving, 1,
+                                      __ATOMIC_SEQ_CST);
         }
-
-        return 0;
     }
+}
+
+
+/* does another connection starve?  (a write lock on byte 0 would clash) */
+
+static int
+integrations_store_sqlite_others_starve(integrations_store_sqlite_t *s)
+{
+    struct flock  fl;
+
+    memset(&fl, 0, sizeof(struct flock));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
 
     if (fcntl(s->lock_fd, F_OFD_GETLK, &fl) == -1) {
         return 0;
@@ -884,7 +898,7 @@ integrations_store_sqlite_lock(integrations_store_sqlite_t *s,
         /* read before the try: a release after it ends the sleep */
         seq = s->turn ? __atomic_load_n(&s->turn->seq, __ATOMIC_SEQ_CST) : 0;
 
-        if (starving || !integrations_store_sqlite_starving(s, F_WRLCK)) {
+        if (starving || !integrations_store_sqlite_others_starve(s)) {
 
             if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0) {
                 s->locked = 1;
@@ -914,7 +928,7 @@ integrations_store_sqlite_lock(integrations_store_sqlite_t *s,
         }
 
         if (!starving && now - start >= INTEGRATIONS_STORE_SQLITE_STARVE) {
-            (void) integrations_store_sqlite_starving(s, F_RDLCK);
+            integrations_store_sqlite_starve(s, 1);
             starving = 1;
             continue;
         }
@@ -942,7 +956,7 @@ integrations_store_sqlite_lock(integrations_store_sqlite_t *s,
     }
 
     if (starving) {
-        (void) integrations_store_sqlite_starving(s, F_UNLCK);
+        integrations_store_sqlite_starve(s, 0);
     }
 
     return rc;
