@@ -213,6 +213,8 @@ static void ngx_http_integrations_rate_limit_batch_done(
     ngx_http_integrations_redis_cmd_t *cmd, integrations_resp_reply_t *reply);
 static void ngx_http_integrations_rate_limit_cancel(
     ngx_http_integrations_rate_limit_ask_t *ask);
+static const char *ngx_http_integrations_rate_limit_unlogged(
+    integrations_resp_reply_t *reply, const char *err);
 static const char *ngx_http_integrations_rate_limit_reply(
     integrations_resp_reply_t *reply, int64_t *v);
 static void ngx_http_integrations_rate_limit_answer(
@@ -895,15 +897,27 @@ ngx_http_integrations_rate_limit_redis_done(
 
     err = ngx_http_integrations_rate_limit_reply(reply, v);
 
-    if (err
-        && (reply == NULL || reply->v[0].type == INTEGRATIONS_RESP_ERROR))
-    {
-        /* no answer, or an error reply the Redis client has logged */
-        ngx_http_integrations_rate_limit_answer(ask, NULL, NULL);
-        return;
+    ngx_http_integrations_rate_limit_answer(ask, err ? NULL : v,
+                           ngx_http_integrations_rate_limit_unlogged(reply,
+                                                                     err));
+}
+
+
+/*
+ * err, what is wrong with reply, if it is still to be logged: not when
+ * there was no answer, nor for an error reply, which the Redis client has
+ * logged
+ */
+
+static const char *
+ngx_http_integrations_rate_limit_unlogged(integrations_resp_reply_t *reply,
+    const char *err)
+{
+    if (reply == NULL || reply->v[0].type == INTEGRATIONS_RESP_ERROR) {
+        return NULL;
     }
 
-    ngx_http_integrations_rate_limit_answer(ask, err ? NULL : v, err);
+    return err;
 }
 
 
@@ -1165,11 +1179,9 @@ ngx_http_integrations_rate_limit_batch_done(
         err = integrations_gcra_cluster_nth(v, 4, b->n, 0, t, tau, one);
     }
 
-    if (err && reply && reply->v[0].type != INTEGRATIONS_RESP_ERROR) {
-        /*
-         * once for the batch, not once for each request in it; an error
-         * reply the Redis client has logged
-         */
+    /* once for the batch, not once for each request in it */
+
+    if (ngx_http_integrations_rate_limit_unlogged(reply, err)) {
         ngx_log_error(NGX_LOG_ERR, cmd->log, 0, "rate_limit_zone \"%V\": %s",
                       &b->shm_zone->shm.name, err);
     }
