@@ -134,25 +134,40 @@ t_migrator(void *data)
 }
 
 
+/* a connection of url's backend, whose driver is *d, or bail out */
+
+static integrations_store_conn_t *
+t_open(const char *url, const integrations_store_driver_t **d)
+{
+    char                        err[256];
+    integrations_store_conn_t  *c;
+    integrations_store_conf_t   conf;
+
+    t_conf(&conf, url);
+    *d = (conf.url.backend == INTEGRATIONS_STORE_SQLITE)
+         ? &integrations_store_sqlite_driver : &integrations_store_pg_driver;
+
+    if ((*d)->open(&conf, integrations_store_clock() + 5000, &c, err,
+                   sizeof(err))
+        != INTEGRATIONS_STORE_OK)
+    {
+        printf("Bail out! open: %s\n", err);
+        exit(1);
+    }
+
+    return c;
+}
+
+
 static void
 t_script(const char *url, const char *sql)
 {
     char                        err[256];
     integrations_store_rc_e     rc;
     integrations_store_conn_t  *c;
-    integrations_store_conf_t   conf;
     const integrations_store_driver_t  *d;
 
-    t_conf(&conf, url);
-    d = (conf.url.backend == INTEGRATIONS_STORE_SQLITE)
-        ? &integrations_store_sqlite_driver : &integrations_store_pg_driver;
-
-    rc = d->open(&conf, integrations_store_clock() + 5000, &c, err,
-                 sizeof(err));
-    if (rc != INTEGRATIONS_STORE_OK) {
-        printf("Bail out! open: %s\n", err);
-        exit(1);
-    }
+    c = t_open(url, &d);
 
     rc = d->script(c, sql, integrations_store_clock() + 5000, err,
                    sizeof(err));
@@ -440,28 +455,6 @@ typedef struct {
 } t_hog_t;
 
 
-static integrations_store_conn_t *
-t_sqlite_open(const char *url)
-{
-    char                        err[256];
-    integrations_store_conn_t  *c;
-    integrations_store_conf_t   conf;
-
-    t_conf(&conf, url);
-
-    if (integrations_store_sqlite_driver.open(&conf,
-                                              integrations_store_clock()
-                                              + 5000, &c, err, sizeof(err))
-        != INTEGRATIONS_STORE_OK)
-    {
-        printf("Bail out! open: %s\n", err);
-        exit(1);
-    }
-
-    return c;
-}
-
-
 static void *
 t_hog(void *data)
 {
@@ -470,9 +463,9 @@ t_hog(void *data)
     char                        err[256];
     struct timespec             ts = { 0, 1000000 };
     integrations_store_conn_t  *c;
-    const integrations_store_driver_t  *d = &integrations_store_sqlite_driver;
+    const integrations_store_driver_t  *d;
 
-    c = t_sqlite_open(h->url);
+    c = t_open(h->url, &d);
 
     while (!h->stop) {
         if (d->begin(c, INTEGRATIONS_STORE_TX_RELAXED,
@@ -505,11 +498,11 @@ t_lock_fairness(const char *url)
     struct timespec             ts = { 0, 20000000 };
     integrations_store_rc_e     rc;
     integrations_store_conn_t  *c;
-    const integrations_store_driver_t  *d = &integrations_store_sqlite_driver;
+    const integrations_store_driver_t  *d;
 
     memset(&hog, 0, sizeof(t_hog_t));
     hog.url = url;
-    c = t_sqlite_open(url);
+    c = t_open(url, &d);
 
     pthread_create(&th, NULL, t_hog, &hog);
     nanosleep(&ts, NULL);
