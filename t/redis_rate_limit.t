@@ -68,6 +68,22 @@ sub get {
     return $gw->get($path, headers => { 'X-Key' => $key }, %a);
 }
 
+# $n requests for /cl/ with key $key written at once on $n connections:
+# the seconds from the writes to the last answer, and the answers
+sub at_once {
+    my ($n, $key) = @_;
+    my @socks = map {
+        IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                              PeerPort => $gw->port('gw'), Timeout => 10)
+            // die "connect: $!"
+    } 1 .. $n;
+    my $t0 = time;
+    syswrite($_, "GET /cl/x HTTP/1.1\r\nHost: gw\r\nX-Key: $key\r\n"
+                 . "Connection: close\r\n\r\n") for @socks;
+    my @answers = map { local $/; my $sock = $_; <$sock> // '' } @socks;
+    return (time - $t0, @answers);
+}
+
 # $n requests, $clients at a time; the statuses counted, and in
 # $s->{elapsed} the seconds they took (a loaded machine spreads a burst
 # over several emission intervals, each of which admits one more)
@@ -156,24 +172,14 @@ sub count_log {
 {
     sleep 0.75;
     $rd->reset_stats;
-    my @socks = map {
-        IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                              PeerPort => $gw->port('gw'), Timeout => 10)
-            // die "connect: $!"
-    } 1 .. 60;
-    my $t0 = time;
-    syswrite($_, "GET /cl/x HTTP/1.1\r\nHost: gw\r\nX-Key: k9\r\n"
-                 . "Connection: close\r\n\r\n") for @socks;
+    my ($elapsed, @answers) = at_once(60, 'k9');
     my (%status, @left);
-    for my $sock (@socks) {
-        local $/;
-        my $answer = <$sock> // '';
+    for my $answer (@answers) {
         my ($st) = $answer =~ m{^HTTP/1\.1 (\d+)};
         $status{$st // 'none'}++;
         push @left, $1 if $st && $st == 200
                           && $answer =~ /^RateLimit: "cl";r=(\d+)/mi;
     }
-    my $elapsed = time - $t0;
     my $ok = $status{200} // 0;
     my $max = 6 + int($elapsed * 10);
     ok($ok >= 6 && $ok <= $max,
@@ -202,19 +208,9 @@ sub count_log {
     $rd->cli('LPUSH', 'integrations:rl:cl:kbad', 'x');
     $rd->reset_stats;
     my $before = () = $gw->error_log =~ /command refused: "WRONGTYPE/g;
-    my @socks = map {
-        IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                              PeerPort => $gw->port('gw'), Timeout => 10)
-            // die "connect: $!"
-    } 1 .. 30;
-    syswrite($_, "GET /cl/x HTTP/1.1\r\nHost: gw\r\nX-Key: kbad\r\n"
-                 . "Connection: close\r\n\r\n") for @socks;
+    my (undef, @answers) = at_once(30, 'kbad');
     my %status;
-    for my $sock (@socks) {
-        local $/;
-        my ($st) = (<$sock> // '') =~ m{^HTTP/1\.1 (\d+)};
-        $status{$st // 'none'}++;
-    }
+    $status{ ($_ =~ m{^HTTP/1\.1 (\d+)})[0] // 'none' }++ for @answers;
     is(($status{200} // 0) + ($status{429} // 0), 30,
        'a failing script: each request decided locally')
         or diag explain \%status;
