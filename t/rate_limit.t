@@ -357,15 +357,24 @@ sub flood {
        3, 'both: global counted only the 3 admitted');
 }
 
+# $n requests to /$zone/, each with a key of its own ("key-1" ...), all
+# served; then the metrics
+my $DISTINCT = $VG ? 300 : 600;
+
+sub distinct_keys {
+    my ($zone) = @_;
+    my %s;
+    $s{ $gw->get("/$zone/x", headers => { 'X-Key' => "key-$_" })->{status} }++
+        for 1 .. $DISTINCT;
+    is($s{200}, $DISTINCT, "$zone zone: all $DISTINCT distinct keys served");
+    return metrics();
+}
+
 # --- a full zone evicts the least recently used keys and keeps serving ----
 
 {
-    my $n = $VG ? 300 : 600;
-    my %s;
-    $s{ $gw->get('/tiny/x', headers => { 'X-Key' => "key-$_" })->{status} }++
-        for 1 .. $n;
-    is($s{200}, $n, "tiny zone: all $n distinct keys served");
-    my $m = metrics();
+    my $n = $DISTINCT;
+    my $m = distinct_keys('tiny');
     ok($m->{'integrations_rate_limit_evictions_total{zone=tiny}'} > 0,
        'tiny zone: evictions counted');
     ok($m->{'integrations_rate_limit_keys{zone=tiny}'} < $n,
@@ -382,12 +391,8 @@ sub flood {
 {
     # 100r/s: a key is idle 10 ms after its request; the zone holds a few
     # hundred keys, and is never full of ones that still have state
-    my $n = $VG ? 300 : 600;
-    my %s;
-    $s{ $gw->get('/quick/x', headers => { 'X-Key' => "key-$_" })->{status} }++
-        for 1 .. $n;
-    is($s{200}, $n, "quick zone: all $n distinct keys served");
-    my $m = metrics();
+    my $n = $DISTINCT;
+    my $m = distinct_keys('quick');
     is($m->{'integrations_rate_limit_evictions_total{zone=quick}'} // 0, 0,
        'quick zone: idle keys made room, none evicted');
     ok($m->{'integrations_rate_limit_keys{zone=quick}'} < $n,
